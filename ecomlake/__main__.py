@@ -1,0 +1,5 @@
+"""`python -m ecomlake` runs the CLI."""
+
+from ecomlake.cli.app import main
+
+main()

@@ -1,0 +1,15 @@
+"""Library entry points the CLI (and users' own code) call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ecomlake.config import EcomConfig, load_config
+from ecomlake.run.driver import GenerateOptions, RunResult
+from ecomlake.run.driver import generate as _generate
+
+
+def generate(config: EcomConfig | str | Path, options: GenerateOptions, **callbacks) -> RunResult:
+    """Generate the lake described by `config` (a model or a YAML path) with `options`."""
+    cfg = config if isinstance(config, EcomConfig) else load_config(config)
+    return _generate(cfg, options, **callbacks)

@@ -1,0 +1,56 @@
+"""The `ecomlake` command: registers every subcommand; main() turns known errors into one line
+and an exit code (0 ok, 1 checks failed, 2 bad input, 3 run failed).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from ecomlake import __version__
+from ecomlake.cli.generate import generate
+from ecomlake.errors import EcomlakeError
+
+app = typer.Typer(
+    name="ecomlake",
+    help="Deterministic synthetic e-commerce data lakes (Hive-partitioned Parquet) on Ray.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.command("generate", help=generate.__doc__)(generate)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    if version:
+        typer.echo(__version__)
+        raise typer.Exit(0)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code instead of exiting (used by tests)."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except EcomlakeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        typer.echo("aborted", err=True)
+        return 130
+    except click.ClickException as exc:  # usage errors: unknown flag, bad choice, ...
+        exc.show()
+        return exc.exit_code
+    return 0
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    sys.exit(run())

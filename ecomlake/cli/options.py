@@ -1,0 +1,60 @@
+"""Shared option types and parsers for every command."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ecomlake.errors import ConfigError
+
+
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class LogLevel(StrEnum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
+ConfigOpt = Annotated[
+    Path, typer.Option("--config", "-c", help="YAML config (see gen_config/).", show_default=False)
+]
+LogLevelOpt = Annotated[LogLevel, typer.Option("--log-level", help="Logging threshold.")]
+LogFormatOpt = Annotated[LogFormat, typer.Option("--log-format", help="Log lines as text or JSON.")]
+StartOpt = Annotated[str | None, typer.Option("--start-date", help="First day, YYYY-MM-DD.")]
+EndOpt = Annotated[str | None, typer.Option("--end-date", help="Last day, YYYY-MM-DD.")]
+DaysOpt = Annotated[
+    int | None,
+    typer.Option("--days", help="Number of days: from --start-date, else ending at the world end."),
+]
+DatesOpt = Annotated[
+    str | None, typer.Option("--dates", help="Comma-separated days, e.g. 2024-01-01,2024-01-05.")
+]
+
+
+def parse_date(text: str | None, flag: str) -> dt.date | None:
+    """A YYYY-MM-DD date, or a one-line error naming the flag."""
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(f"{flag}: invalid date {text!r} (use YYYY-MM-DD)") from None
+
+
+def parse_dates(text: str | None, flag: str = "--dates") -> tuple[dt.date, ...]:
+    """Comma-separated dates."""
+    if not text:
+        return ()
+    parts = [p for p in (x.strip() for x in text.split(",")) if p]
+    if not parts:
+        raise ConfigError(f"{flag}: give at least one date")
+    return tuple(parse_date(p, flag) for p in parts)

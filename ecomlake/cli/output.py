@@ -1,0 +1,99 @@
+"""Everything the CLI prints: logging setup, the progress bar and the end-of-run summary."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ecomlake.run.driver import RunResult
+from ecomlake.run.executors import Outcome
+from ecomlake.run.task import DayResult
+
+err_console = Console(stderr=True)
+out_console = Console()
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        body = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        return json.dumps(body, sort_keys=True)
+
+
+def configure_logging(level: str, fmt: str) -> None:
+    """Root logging to stderr in text or one JSON object per line."""
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+class DayProgress:
+    """A progress bar of days done, rows written and rows per second."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.rows = 0
+        self.started = time.perf_counter()
+        self._progress = Progress(
+            TextColumn("[bold]days"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TextColumn("{task.fields[rows]:,} rows"),
+            TextColumn("{task.fields[rate]:,.0f} rows/s"),
+            TimeElapsedColumn(),
+            console=err_console,
+            disable=not enabled,
+        )
+        self._task = None
+
+    def __enter__(self) -> DayProgress:
+        self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._progress.__exit__(*exc)
+
+    def planned(self, total_days: int) -> None:
+        self.started = time.perf_counter()
+        self._task = self._progress.add_task("days", total=total_days, rows=0, rate=0.0)
+
+    def advance(self, outcome: Outcome, _total: int) -> None:
+        if isinstance(outcome, DayResult):
+            self.rows += outcome.total_rows
+        rate = self.rows / max(time.perf_counter() - self.started, 1e-9)
+        self._progress.update(self._task, advance=1, rows=self.rows, rate=rate)
+
+
+def print_summary(result: RunResult) -> None:
+    """Rows per table, days committed and failed, speed and where the run manifest is."""
+    table = Table(title=f"ecomlake run {result.batch_id}")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, rows in result.rows_by_table().items():
+        table.add_row(name, f"{rows:,}")
+    table.add_row("[bold]total", f"[bold]{result.total_rows:,}")
+    out_console.print(table)
+    rate = result.total_rows / max(result.total_seconds, 1e-9)
+    out_console.print(
+        f"days committed: {len(result.results)}, failed: {len(result.failures)}; "
+        f"world {result.world_start}..{result.world_end}; "
+        f"{result.total_seconds:.1f}s ({result.plan_seconds:.1f}s plan), {rate:,.0f} rows/s"
+    )
+    out_console.print(f"lake: {result.target}  run manifest: {result.manifest_path}")
+    for failure in result.failures:
+        err_console.print(f"[red]day {failure.day} failed:[/red] {failure.error}")

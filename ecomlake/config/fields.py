@@ -1,0 +1,159 @@
+"""Reusable constrained field types for the config models.
+
+Every check raises `rule(...)`: its text is the sentence `load.py` prints after the YAML path.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic_core import PydanticCustomError
+
+RULE_ERROR_TYPE = "config_rule"
+SUM_TOLERANCE = 1e-6
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class StrictModel(BaseModel):
+    """Base of every YAML section: immutable, and an unknown key (a typo) is an error."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def rule(message: str, *at: str | int) -> PydanticCustomError:
+    """Build the error for a broken rule; `at` locates it below the validated field or model."""
+    return PydanticCustomError(RULE_ERROR_TYPE, message, {"at": at} if at else None)
+
+
+def check_sums_to_one(values: Iterable[float], *at: str | int) -> None:
+    """Weights must add up to 1 so they can be used as probabilities without renormalising."""
+    total = math.fsum(values)
+    if abs(total - 1.0) > SUM_TOLERANCE:
+        raise rule(f"must sum to 1 (got {total:.6g})", *at)
+
+
+def _scalar(check: Callable[[float], bool], text: str) -> Callable[[Any], Any]:
+    def validate(value: Any) -> Any:
+        if not (math.isfinite(value) and check(value)):
+            raise rule(text)
+        return value
+
+    return validate
+
+
+Probability = Annotated[
+    float, AfterValidator(_scalar(lambda v: 0 <= v <= 1, "must be between 0 and 1"))
+]
+Percent = Annotated[
+    float, AfterValidator(_scalar(lambda v: 0 <= v <= 100, "must be between 0 and 100"))
+]
+NonNegFloat = Annotated[float, AfterValidator(_scalar(lambda v: v >= 0, "must not be negative"))]
+PositiveFloat = Annotated[float, AfterValidator(_scalar(lambda v: v > 0, "must be greater than 0"))]
+NonNegInt = Annotated[int, AfterValidator(_scalar(lambda v: v >= 0, "must not be negative"))]
+PositiveInt = Annotated[int, AfterValidator(_scalar(lambda v: v >= 1, "must be at least 1"))]
+
+
+def _pair(value: Any) -> Any:
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return value
+    raise rule("must be a pair [low, high]")
+
+
+def _ordered(pair: tuple[float, float]) -> tuple[float, float]:
+    if pair[0] > pair[1]:
+        raise rule("must be ordered [low, high]")
+    return pair
+
+
+def _both(check: Callable[[float], bool], text: str) -> AfterValidator:
+    def validate(pair: tuple[Any, Any]) -> tuple[Any, Any]:
+        if not all(math.isfinite(v) and check(v) for v in pair):
+            raise rule(text)
+        return pair
+
+    return AfterValidator(validate)
+
+
+# Ranges are validated `[low, high]` pairs; they stay tuples so callers can unpack them.
+IntRange = Annotated[tuple[int, int], BeforeValidator(_pair), AfterValidator(_ordered)]
+NonNegIntRange = Annotated[IntRange, _both(lambda v: v >= 0, "values must not be negative")]
+PositiveIntRange = Annotated[IntRange, _both(lambda v: v >= 1, "values must be at least 1")]
+FloatRange = Annotated[tuple[float, float], BeforeValidator(_pair), AfterValidator(_ordered)]
+UnitRange = Annotated[FloatRange, _both(lambda v: 0 <= v <= 1, "values must be between 0 and 1")]
+FractionRange = Annotated[
+    FloatRange, _both(lambda v: 0 < v <= 1, "values must be greater than 0 and at most 1")
+]
+
+
+def _distribution(weights: dict[str, float]) -> dict[str, float]:
+    check_sums_to_one(weights.values())
+    return weights
+
+
+def _weights(weights: list[float]) -> list[float]:
+    check_sums_to_one(weights)
+    return weights
+
+
+def _non_empty_unique(names: list[str]) -> list[str]:
+    if not names:
+        raise rule("must list at least one entry")
+    seen: set[str] = set()
+    for index, name in enumerate(names):
+        if name in seen:
+            raise rule(f"must not repeat {name!r}", index)
+        seen.add(name)
+    return names
+
+
+# Categorical weights keyed by label, in YAML order (the order fixes which label a draw maps to).
+Distribution = Annotated[dict[str, NonNegFloat], AfterValidator(_distribution)]
+Weights = Annotated[list[NonNegFloat], AfterValidator(_weights)]
+NonNegMap = dict[str, NonNegFloat]
+Names = Annotated[list[str], AfterValidator(_non_empty_unique)]
+
+
+def _as_month(key: Any) -> int | None:
+    if isinstance(key, str) and key.strip().isdigit():
+        key = int(key)
+    if isinstance(key, int) and not isinstance(key, bool) and 1 <= key <= 12:
+        return key
+    return None
+
+
+def _month_keys(value: Any) -> Any:
+    """YAML may write months as 7 or '7'; both mean July."""
+    if not isinstance(value, dict):
+        return value
+    months: dict[int, Any] = {}
+    for key, factor in value.items():
+        month = _as_month(key)
+        if month is None:
+            raise rule(f"month keys must be whole numbers from 1 to 12 (got {key!r})")
+        if month in months:
+            raise rule(f"month {month} is listed twice")
+        months[month] = factor
+    return months
+
+
+MonthFactors = Annotated[dict[int, NonNegFloat], BeforeValidator(_month_keys)]
+
+
+def _iso_date(value: Any) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise rule(f"invalid date {value!r}")
+
+
+# Only YYYY-MM-DD is accepted, so a date never silently means something else (no epoch numbers).
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]

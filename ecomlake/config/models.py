@@ -1,0 +1,344 @@
+"""Frozen pydantic models for the whole generator YAML; attribute names are the YAML keys.
+
+A model that validates is safe to plan from: every cross-section rule is checked here, not later.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Self
+
+from pydantic import Field, field_validator, model_validator
+
+from ecomlake.config.fields import (
+    FractionRange,
+    IntRange,
+    Names,
+    NonNegInt,
+    PositiveFloat,
+    PositiveInt,
+    Probability,
+    StrictModel,
+    check_sums_to_one,
+    rule,
+)
+from ecomlake.config.parameters import ParametersConfig
+from ecomlake.errors import ConfigError
+
+DEFAULT_STATUS_OPTIONS = ["Active", "Inactive", "Dormant"]
+DEFAULT_STATUS_PROBS = [0.7, 0.2, 0.1]
+
+
+class ColumnConfig(StrictModel):
+    """One output column; `options`/`probabilities` fix the values a column may draw from."""
+
+    name: str
+    type: str
+    options: list[str] | None = None
+    probabilities: list[Probability] | None = None
+
+    @model_validator(mode="after")
+    def _options_match_probabilities(self) -> Self:
+        if self.probabilities is None:
+            return self
+        if self.options is None:
+            raise rule("must come with options", "probabilities")
+        if len(self.probabilities) != len(self.options):
+            n = len(self.options)
+            raise rule(f"must have {n} entries, one per option", "probabilities")
+        check_sums_to_one(self.probabilities, "probabilities")
+        return self
+
+
+class TableConfig(StrictModel):
+    """One table entry; only `columns`, `generate` and `item_count_range` drive generation."""
+
+    name: str
+    columns: list[ColumnConfig] = Field(default_factory=list)
+    generate: NonNegInt | None = None
+    item_count_range: IntRange | None = None
+    link_to_orders: bool | None = None
+
+    @field_validator("columns")
+    @classmethod
+    def _unique_columns(cls, columns: list[ColumnConfig]) -> list[ColumnConfig]:
+        seen: set[str] = set()
+        for index, column in enumerate(columns):
+            if column.name in seen:
+                raise rule(f"must be unique ({column.name!r} appears twice)", index, "name")
+            seen.add(column.name)
+        return columns
+
+    def column(self, name: str) -> ColumnConfig | None:
+        """The column called `name`, or None."""
+        return next((c for c in self.columns if c.name == name), None)
+
+
+class ProductCatalogConfig(StrictModel):
+    """Size and price ranges of the product catalog."""
+
+    num_products: PositiveInt
+    min_price: PositiveFloat
+    max_price: PositiveFloat
+    cost_price_margin_range: FractionRange
+    min_inventory_quantity: NonNegInt
+    max_inventory_quantity: NonNegInt
+    generator: str | None = None  # accepted, unused: a module path in the older generator
+
+    @model_validator(mode="after")
+    def _ordered_bounds(self) -> Self:
+        if self.max_price < self.min_price:
+            raise rule(f"must be at least min_price ({self.min_price:g})", "max_price")
+        if self.max_inventory_quantity < self.min_inventory_quantity:
+            low = self.min_inventory_quantity
+            raise rule(f"must be at least min_inventory_quantity ({low})", "max_inventory_quantity")
+        return self
+
+
+class CustomersLookupConfig(StrictModel):
+    """Size and make-up of the customer dimension."""
+
+    num_customers: PositiveInt
+    min_age: NonNegInt
+    max_age: NonNegInt
+    gender_unknown_prob: Probability
+    guest_shopper_pct: Probability
+    generator: str | None = None  # accepted, unused
+
+    @model_validator(mode="after")
+    def _ordered_ages(self) -> Self:
+        if self.max_age < self.min_age:
+            raise rule(f"must be at least min_age ({self.min_age})", "max_age")
+        return self
+
+
+class LookupConfig(StrictModel):
+    """The two dimension tables made once per world."""
+
+    product_catalog: ProductCatalogConfig
+    customers: CustomersLookupConfig
+
+
+class CategoryVocab(StrictModel):
+    """Words a product name of one category is built from: '<adjective> <noun>'."""
+
+    adjectives: Names
+    nouns: Names
+
+
+class Agent(StrictModel):
+    """A customer-service agent who can be assigned to phone orders."""
+
+    id: str
+    name: str | None = None
+
+
+class AgentPool(StrictModel):
+    """The agents; when enabled, at least one is needed to staff phone orders."""
+
+    enabled: bool = True
+    agents: list[Agent] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_agents(self) -> Self:
+        if self.enabled and not self.agents:
+            raise rule("must list at least one agent when the pool is enabled", "agents")
+        seen: set[str] = set()
+        for index, agent in enumerate(self.agents):
+            if agent.id in seen:
+                raise rule(f"must be unique ({agent.id!r} appears twice)", "agents", index, "id")
+            seen.add(agent.id)
+        return self
+
+
+class VocabConfig(StrictModel):
+    """Controlled vocabularies; the `list[str] | None` ones are accepted but unused."""
+
+    category_vocab: dict[str, CategoryVocab]
+    categories: Names
+    genders: Names
+    loyalty_tiers: Names
+    signup_channels: Names
+    return_reasons: Names
+    agent_pool: AgentPool
+    regions: list[str] | None = None
+    payment_methods: list[str] | None = None
+    customer_tiers: list[str] | None = None
+    shipping_speeds: list[str] | None = None
+    order_channels: list[str] | None = None
+    return_channels: list[str] | None = None
+    clv_buckets: list[str] | None = None
+    customer_status_options: Names = DEFAULT_STATUS_OPTIONS
+
+    @model_validator(mode="after")
+    def _categories_have_words(self) -> Self:
+        """Product names are built from `category_vocab[category.lower()]`."""
+        for index, category in enumerate(self.categories):
+            key = category.lower()
+            if key not in self.category_vocab:
+                raise rule(
+                    f"must have an entry {key!r} in vocab.category_vocab", "categories", index
+                )
+        return self
+
+
+class ChannelRule(StrictModel):
+    """Per order channel: which payment methods it takes and where its returns go."""
+
+    allowed_payment_methods: list[str] | None = None
+    return_channel_preference: str | None = None
+
+    @field_validator("allowed_payment_methods")
+    @classmethod
+    def _not_empty(cls, methods: list[str] | None) -> list[str] | None:
+        if methods is not None and not methods:
+            raise rule("must list at least one payment method (or be left out)")
+        return methods
+
+
+class EcomConfig(StrictModel):
+    """The whole YAML; root validators check the rules that span sections."""
+
+    row_generators: dict[str, str] | None = None  # accepted, unused
+    output_dir: str | None = None  # accepted, unused: the CLI decides where output goes
+    faker_seed: int = 42
+    tables: list[TableConfig]
+    lookup_config: LookupConfig
+    vocab: VocabConfig
+    parameters: ParametersConfig
+    channel_rules: dict[str, ChannelRule] = Field(default_factory=dict)
+    clv_map: dict[str, str] | None = None
+
+    @field_validator("tables")
+    @classmethod
+    def _unique_tables(cls, tables: list[TableConfig]) -> list[TableConfig]:
+        seen: set[str] = set()
+        for index, table in enumerate(tables):
+            if table.name in seen:
+                raise rule(f"must be unique ({table.name!r} appears twice)", index, "name")
+            seen.add(table.name)
+        return tables
+
+    @model_validator(mode="after")
+    def _cross_section_rules(self) -> Self:
+        _check_channel_rules(self)
+        _check_fee_rates(self)
+        _check_loyalty_distribution(self)
+        _check_category_preferences(self)
+        _check_status_probs(self)
+        return self
+
+    def table(self, name: str) -> TableConfig | None:
+        """The table entry called `name`, or None."""
+        return next((t for t in self.tables if t.name == name), None)
+
+    def customer_status_distribution(self) -> tuple[list[str], list[float]]:
+        """Status labels and weights; the customers table's column wins (older tool ignored it)."""
+        table = self.table("customers")
+        column = table.column("customer_status") if table else None
+        if column is not None and column.options:
+            options = list(column.options)
+            return options, list(column.probabilities or _uniform(len(options)))
+        options = list(self.vocab.customer_status_options)
+        probs = self.parameters.customer_status_probs
+        if probs is None:
+            probs = DEFAULT_STATUS_PROBS if len(options) == 3 else _uniform(len(options))
+        return options, list(probs)
+
+    def world_window(
+        self, cli_start: date | None, cli_end: date | None, today: date
+    ) -> tuple[date, date, bool]:
+        """(start, end, reproducible): config pins, else both CLI dates, else days up to today."""
+        pinned = self.parameters.pinned_window()
+        if pinned is not None:
+            return pinned[0], pinned[1], True
+        if cli_start is None and cli_end is None:
+            return today - timedelta(days=self.parameters.order_days_back), today, False
+        if cli_start is None:
+            raise ConfigError("--start-date: required when --end-date is given")
+        if cli_end is None:
+            raise ConfigError("--end-date: required when --start-date is given")
+        if cli_start > cli_end:
+            raise ConfigError(
+                f"--start-date: must be on or before --end-date ({cli_start} > {cli_end})"
+            )
+        return cli_start, cli_end, True
+
+
+def _uniform(n: int) -> list[float]:
+    return [1.0 / n] * n
+
+
+def _check_channel_rules(cfg: EcomConfig) -> None:
+    """Rules must name real order channels and payment methods the shop knows."""
+    methods = cfg.parameters.global_payment_method_distribution
+    channels = cfg.parameters.order_channel_distribution
+    for channel, channel_rule in cfg.channel_rules.items():
+        if channel not in channels:
+            raise rule(
+                "must be an order channel listed in parameters.order_channel_distribution",
+                "channel_rules",
+                channel,
+            )
+        for index, method in enumerate(channel_rule.allowed_payment_methods or []):
+            if method not in methods:
+                raise rule(
+                    "must be a payment method listed in "
+                    f"parameters.global_payment_method_distribution (got {method!r})",
+                    *("channel_rules", channel, "allowed_payment_methods", index),
+                )
+
+
+def _check_fee_rates(cfg: EcomConfig) -> None:
+    """Any method an order can be paid with needs a processing fee rate."""
+    usable = [m for m, w in cfg.parameters.global_payment_method_distribution.items() if w > 0]
+    for channel_rule in cfg.channel_rules.values():
+        usable.extend(channel_rule.allowed_payment_methods or [])
+    rates = cfg.parameters.financials.payment_fee_rates
+    for method in dict.fromkeys(usable):
+        if method not in rates:
+            at = ("parameters", "financials", "payment_fee_rates")
+            raise rule(f"must have a rate for payment method {method!r}", *at)
+
+
+def _check_loyalty_distribution(cfg: EcomConfig) -> None:
+    """Each weight list lines up with vocab.loyalty_tiers, and every signup channel has one."""
+    by_channel = cfg.parameters.loyalty_distribution_by_channel
+    n_tiers = len(cfg.vocab.loyalty_tiers)
+    for channel, weights in by_channel.items():
+        if len(weights) != n_tiers:
+            raise rule(
+                f"must have {n_tiers} weights, one per vocab.loyalty_tiers (got {len(weights)})",
+                *("parameters", "loyalty_distribution_by_channel", channel),
+            )
+    if "default" in by_channel:
+        return
+    for channel in cfg.parameters.signup_channel_distribution:
+        if channel not in by_channel:
+            raise rule(
+                f"must have an entry for signup channel {channel!r} or a 'default' entry",
+                *("parameters", "loyalty_distribution_by_channel"),
+            )
+
+
+def _check_category_preferences(cfg: EcomConfig) -> None:
+    """Preference keys are lower-case category names; a typo would silently do nothing."""
+    known = {c.lower() for c in cfg.vocab.categories}
+    for channel, weights in cfg.parameters.category_preference_by_signup_channel.items():
+        for key in weights:
+            if key.lower() not in known:
+                raise rule(
+                    f"must be a category from vocab.categories (got {key!r})",
+                    *("parameters", "category_preference_by_signup_channel", channel, key),
+                )
+
+
+def _check_status_probs(cfg: EcomConfig) -> None:
+    """customer_status_probs weights the entries of vocab.customer_status_options one to one."""
+    probs = cfg.parameters.customer_status_probs
+    n = len(cfg.vocab.customer_status_options)
+    if probs is not None and len(probs) != n:
+        raise rule(
+            f"must have {n} weights, one per vocab.customer_status_options (got {len(probs)})",
+            *("parameters", "customer_status_probs"),
+        )

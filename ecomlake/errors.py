@@ -1,0 +1,52 @@
+"""Exception hierarchy: one root, each error keeps its context and pickles across Ray.
+
+Exit codes used by the CLI: 0 ok, 1 ran but checks failed, 2 bad input (nothing written),
+3 run failed or incomplete.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_CHECKS_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_RUN_FAILED = 3
+
+
+class EcomlakeError(Exception):
+    """Root of every error the tool raises on purpose; `exit_code` is what the CLI returns."""
+
+    exit_code = EXIT_RUN_FAILED
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __reduce__(self):  # keep the message when Ray ships the exception to the driver
+        return (type(self), (self.message,))
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(EcomlakeError):
+    """The YAML or a flag is invalid; the message reads `yaml.path: rule` or `--flag: rule`."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class StorageError(EcomlakeError):
+    """Reading or writing the lake failed."""
+
+
+class CommitError(EcomlakeError):
+    """A partition could not be committed (data, manifest, _SUCCESS)."""
+
+
+class RunFailed(EcomlakeError):
+    """One or more days did not commit."""
+
+
+class CheckFailed(EcomlakeError):
+    """A verification ran and found problems."""
+
+    exit_code = EXIT_CHECKS_FAILED

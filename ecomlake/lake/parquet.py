@@ -1,0 +1,93 @@
+"""Arrow table -> Parquet bytes with pinned writer options, plus the deterministic row split.
+
+The same table and options always give the same bytes (for a given pyarrow version).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ecomlake.errors import ConfigError
+
+COMPRESSIONS = ("zstd", "snappy", "gzip", "brotli", "lz4", "none")
+BYTES_PER_MB = 1_048_576
+# Pinned so a pyarrow upgrade that changes a default does not silently change our bytes.
+_PARQUET_FORMAT_VERSION = "2.6"
+_DATA_PAGE_VERSION = "1.0"
+
+
+@dataclass(frozen=True)
+class ParquetOptions:
+    """Writer settings for every part file; validated when built."""
+
+    compression: str = "zstd"
+    compression_level: int | None = None
+    target_size_mb: float = 128.0
+    row_group_rows: int = 1_000_000
+
+    def __post_init__(self) -> None:
+        codec = str(self.compression).lower()
+        if codec not in COMPRESSIONS:
+            raise ConfigError(
+                f"--compression: must be one of {', '.join(COMPRESSIONS)}, got {self.compression!r}"
+            )
+        object.__setattr__(self, "compression", codec)
+        _check_level(codec, self.compression_level)
+        if not self.target_size_mb > 0:
+            raise ConfigError(f"--target-size-mb: must be > 0, got {self.target_size_mb}")
+        if self.row_group_rows < 1:
+            raise ConfigError(f"row_group_rows: must be >= 1, got {self.row_group_rows}")
+
+
+def _check_level(codec: str, level: int | None) -> None:
+    """Reject levels the codec cannot take here rather than at the first write."""
+    if level is None:
+        return
+    if codec == "none" or not pa.Codec.supports_compression_level(codec):
+        raise ConfigError(f"--compression-level: not supported with {codec}")
+    low = pa.Codec.minimum_compression_level(codec)
+    high = pa.Codec.maximum_compression_level(codec)
+    if not low <= level <= high:
+        raise ConfigError(f"--compression-level: must be {low}..{high} for {codec}, got {level}")
+
+
+def split_rows(table: pa.Table, target_size_mb: float) -> list[tuple[int, int]]:
+    """Consecutive (offset, length) slices, one per part file.
+
+    rows_per_file = max(1, floor(target bytes / ceil(in-memory Arrow bytes per row))). The
+    estimate uses the Arrow size of the columns given, which is normally well above the
+    encoded, compressed Parquet size, so files come out at or below the target (an estimate,
+    not a hard bound: incompressible data can overshoot slightly). Depends only on the table.
+    """
+    if not target_size_mb > 0:
+        raise ValueError(f"target_size_mb: must be > 0, got {target_size_mb}")
+    rows = table.num_rows
+    if rows == 0:
+        return []
+    bytes_per_row = max(1, math.ceil(table.nbytes / rows))
+    rows_per_file = max(1, math.floor(target_size_mb * BYTES_PER_MB / bytes_per_row))
+    return [(start, min(rows_per_file, rows - start)) for start in range(0, rows, rows_per_file)]
+
+
+def encode_parquet(table: pa.Table, options: ParquetOptions) -> bytes:
+    """Encode `table` as one Parquet file in memory with every writer option pinned."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(
+        table,
+        sink,
+        row_group_size=options.row_group_rows,
+        version=_PARQUET_FORMAT_VERSION,
+        use_dictionary=True,
+        compression=options.compression,
+        compression_level=options.compression_level,
+        write_statistics=True,
+        data_page_version=_DATA_PAGE_VERSION,
+        store_schema=True,
+        write_page_index=False,
+        write_page_checksum=False,
+    )
+    return sink.getvalue().to_pybytes()

@@ -1,0 +1,146 @@
+"""Lineage columns appended to every lake file: batch_id, ingestion_ts, event_id[, source_file].
+
+`event_id` is a pure function of (table name, primary-key values), identical to the older tool's
+`"evt_" + sha256(json.dumps({pks..., "_table": t}, sort_keys=True, separators=(",", ":")))`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ecomlake.errors import ConfigError
+
+LINEAGE_COLUMNS = ("batch_id", "ingestion_ts", "event_id", "source_file")
+EVENT_ID_PREFIX = "evt_"
+
+_TS_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}")
+_TS_RULE = "--ingestion-ts: must be an ISO timestamp like 2026-01-01T00:00:00+00:00"
+# json.dumps (ensure_ascii=True) escapes '"', '\\' and everything outside printable ASCII.
+_NEEDS_JSON_ESCAPE = r'["\\]|[^ -~]'
+_HEX_DIGEST_LEN = 64
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """One batch's lineage values; pin both strings to get byte-identical output."""
+
+    batch_id: str
+    ingestion_ts: str
+    source_prefix: str | None = None
+
+
+def default_batch_id() -> str:
+    """`batch_<uuid4 hex>`, as the older tool's `--batch-id` default."""
+    return "batch_" + uuid.uuid4().hex
+
+
+def default_ingestion_ts() -> str:
+    """UTC now with whole seconds, e.g. `2026-11-29T09:19:31+00:00`."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def validate_ingestion_ts(text: str) -> str:
+    """Return `text` unchanged if it is `YYYY-MM-DDTHH:MM:SS±HH:MM`, else raise ConfigError."""
+    if not isinstance(text, str) or _TS_RE.fullmatch(text) is None:
+        raise ConfigError(_TS_RULE)
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(_TS_RULE) from None
+    return text
+
+
+def _json_values(column: pa.ChunkedArray | pa.Array, name: str) -> pa.Array:
+    """Each value as its JSON literal text (ints bare, strings quoted and escaped, null)."""
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        column, kind = column.cast(kind.value_type), kind.value_type
+    if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+        text = pc.cast(column, pa.string())
+    elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        column = pc.cast(column, pa.string())
+        text = pc.binary_join_element_wise('"', column, '"', "")
+        escape = pc.fill_null(pc.match_substring_regex(column, _NEEDS_JSON_ESCAPE), False)
+        if pc.any(escape).as_py():
+            # Rare path: let json.dumps produce the exact escapes for the flagged rows only.
+            flagged = column.filter(escape).to_pylist()
+            text = pc.replace_with_mask(text, escape, pa.array([json.dumps(v) for v in flagged]))
+    else:
+        raise TypeError(f"primary key {name!r}: event_id supports int, bool or string, got {kind}")
+    return pc.fill_null(text, "null")
+
+
+def _hash_payloads(payloads: pa.Array) -> pa.Array:
+    """`evt_` + sha256 hex of each UTF-8 payload, returned as a plain string array."""
+    n = len(payloads)
+    sha256 = hashlib.sha256
+    digests = b"".join([sha256(b).digest() for b in pc.cast(payloads, pa.binary()).to_pylist()])
+    width = len(EVENT_ID_PREFIX) + _HEX_DIGEST_LEN
+    out = np.empty((n, width), dtype=np.uint8)
+    out[:, : len(EVENT_ID_PREFIX)] = np.frombuffer(EVENT_ID_PREFIX.encode(), dtype=np.uint8)
+    hex_text = np.frombuffer(digests.hex().encode("ascii"), dtype=np.uint8)
+    out[:, len(EVENT_ID_PREFIX) :] = hex_text.reshape(n, _HEX_DIGEST_LEN)
+    offsets = np.arange(0, width * (n + 1), width, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out))
+
+
+def event_ids(table: pa.Table, table_name: str, pk_columns: Sequence[str]) -> pa.Array:
+    """One `evt_<sha256 hex>` per row, keyed by the table name and the primary-key values."""
+    if not pk_columns:
+        raise ValueError(f"{table_name}: event_id needs at least one primary-key column")
+    if "_table" in pk_columns:
+        raise ValueError(f"{table_name}: a primary-key column cannot be named '_table'")
+    literals: dict[str, pa.Array | str] = {"_table": json.dumps(table_name)}
+    for name in pk_columns:
+        if name not in table.column_names:
+            raise ValueError(f"{table_name}: primary-key column {name!r} is missing")
+        literals[name] = _json_values(table.column(name), name)
+    if table.num_rows == 0:
+        return pa.array([], type=pa.string())
+    # Same key order and separators as json.dumps(sort_keys=True, separators=(",", ":")).
+    pieces: list[pa.Array | str] = []
+    for i, key in enumerate(sorted(literals)):
+        pieces.append(("{" if i == 0 else ",") + json.dumps(key) + ":")
+        pieces.append(literals[key])
+    pieces.append("}")
+    scalars = [pa.scalar(p, pa.string()) if isinstance(p, str) else p for p in pieces]
+    return _hash_payloads(pc.binary_join_element_wise(*scalars, ""))
+
+
+def apply_lineage(
+    table: pa.Table,
+    table_name: str,
+    pk_columns: Sequence[str],
+    lineage: Lineage,
+    source_file: str | None,
+) -> pa.Table:
+    """Append batch_id, ingestion_ts, event_id and, with a source prefix, source_file.
+
+    `source_file` is the file's path relative to the lake root; it is only used (and then
+    required) when `lineage.source_prefix` is set.
+    """
+    clash = [c for c in LINEAGE_COLUMNS if c in table.column_names]
+    if clash:
+        raise ValueError(f"{table_name}: data already has lineage column(s) {clash}")
+    n = table.num_rows
+    out = table.append_column("batch_id", pa.repeat(pa.scalar(lineage.batch_id, pa.string()), n))
+    ts = pa.repeat(pa.scalar(lineage.ingestion_ts, pa.string()), n)
+    out = out.append_column("ingestion_ts", ts)
+    out = out.append_column("event_id", event_ids(table, table_name, pk_columns))
+    if lineage.source_prefix is None:
+        return out
+    if not source_file:
+        raise ValueError(f"{table_name}: source_prefix is set, so source_file is required")
+    uri = f"{lineage.source_prefix.rstrip('/')}/{source_file.lstrip('/')}"
+    return out.append_column("source_file", pa.repeat(pa.scalar(uri, pa.string()), n))

@@ -1,0 +1,106 @@
+"""Carts in time order: id sequence, line counts, first item id, and the conversion funnel.
+
+Conversion uses `conversion_rate × first_purchase_conversion_boost[signup channel]` until the
+customer's first converted cart anywhere in the world, then the plain rate; every other cart is
+emptied with `abandoned_cart_emptied_prob`, else abandoned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ecomlake.config import EcomConfig
+from ecomlake.plan.customers import CustomerPlan
+from ecomlake.plan.lexicon import NONE, Lexicon
+from ecomlake.plan.lines import LineModel, draw_line_counts
+from ecomlake.plan.visits import VisitPlan
+from ecomlake.rng import Rng
+from ecomlake.rng import streams as s
+
+STATUSES = ("converted", "abandoned", "emptied")
+CONVERTED, ABANDONED, EMPTIED = 0, 1, 2
+
+
+@dataclass
+class CartPlan:
+    """Per-cart arrays sorted by (created timestamp, key); cart seq = position + 1."""
+
+    key: np.ndarray  # int64 keyed-randomness id
+    customer: np.ndarray  # int64
+    ts_us: np.ndarray  # int64 created_at
+    is_reactivation: np.ndarray  # bool
+    n_lines: np.ndarray  # int64 lines drawn (emptied carts lose them)
+    first_item_id: np.ndarray  # int64 cart_item_id of line 0
+    status: np.ndarray  # int8 into STATUSES
+
+    @property
+    def size(self) -> int:
+        return len(self.key)
+
+
+def build_carts(
+    cfg: EcomConfig,
+    lex: Lexicon,
+    rng: Rng,
+    cust: CustomerPlan,
+    visits: VisitPlan,
+    model: LineModel,
+) -> CartPlan:
+    """Sort visits into carts and run the conversion funnel per customer over the world."""
+    key = visits.key
+    order = np.lexsort((key, visits.ts_us))
+    key, customer = key[order], visits.customer[order]
+    ts = visits.ts_us[order]
+    n_lines = draw_line_counts(model, rng, key, cust.tier[customer])
+    first_item = np.cumsum(n_lines) - n_lines + 1
+    converted = _convert(cfg, lex, rng, cust, key, customer, ts)
+    emptied = ~converted & rng.bernoulli(
+        s.CART_EMPTIED, key, cfg.parameters.abandoned_cart_emptied_prob
+    )
+    status = np.where(converted, CONVERTED, np.where(emptied, EMPTIED, ABANDONED))
+    return CartPlan(
+        key=key,
+        customer=customer,
+        ts_us=ts,
+        is_reactivation=visits.is_reactivation[order],
+        n_lines=n_lines,
+        first_item_id=first_item,
+        status=status.astype(np.int8),
+    )
+
+
+def _convert(
+    cfg: EcomConfig,
+    lex: Lexicon,
+    rng: Rng,
+    cust: CustomerPlan,
+    key: np.ndarray,
+    customer: np.ndarray,
+    ts: np.ndarray,
+) -> np.ndarray:
+    """Boosted rate until the first success per customer, plain rate after it."""
+    p = cfg.parameters
+    boost_by_channel = np.array(
+        [p.first_purchase_conversion_boost.get(ch, 1.0) for ch in lex.signup_channels] + [1.0]
+    )
+    channel = cust.channel[customer]
+    boost = boost_by_channel[np.where(channel == NONE, len(lex.signup_channels), channel)]
+    u = rng.uniform(s.CART_CONVERSION, key)
+    boosted = u < np.minimum(p.conversion_rate * boost, 1.0)
+    plain = u < p.conversion_rate
+
+    if len(key) == 0:
+        return plain
+    by_customer = np.lexsort((key, ts, customer))
+    cust_sorted = customer[by_customer]
+    hits = boosted[by_customer].astype(np.int64)
+    running = np.cumsum(hits) - hits  # boosted successes before this cart, across customers
+    group_start = np.flatnonzero(np.concatenate([[True], cust_sorted[1:] != cust_sorted[:-1]]))
+    sizes = np.diff(np.append(group_start, len(cust_sorted)))
+    before = running - np.repeat(running[group_start], sizes)
+    converted_sorted = np.where(before == 0, boosted[by_customer], plain[by_customer])
+    converted = np.empty_like(converted_sorted)
+    converted[by_customer] = converted_sorted
+    return converted

@@ -1,0 +1,44 @@
+"""Identifier shapes: CART-/ORD-/RTN- + zero-padded sequence, CUST-/GUEST- for customers.
+
+Sequences are positions in the plan's time-ordered arrays, so ids are unique over the world and
+the same in every run, with no state file.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+SEQUENCE_WIDTH = 8
+GUEST_BASE = 100_000
+
+
+def prefixed(prefix: str, numbers: np.ndarray, width: int = SEQUENCE_WIDTH) -> pa.Array:
+    """`<prefix><number zero-padded to width>` for each number."""
+    digits = pc.utf8_lpad(
+        pc.cast(pa.array(np.asarray(numbers, dtype=np.int64)), pa.string()), width, "0"
+    )
+    return pc.binary_join_element_wise(prefix, digits, "")
+
+
+def cart_ids(seq: np.ndarray) -> pa.Array:
+    return prefixed("CART-", seq)
+
+
+def order_ids(seq: np.ndarray) -> pa.Array:
+    return prefixed("ORD-", seq)
+
+
+def return_ids(seq: np.ndarray) -> pa.Array:
+    return prefixed("RTN-", seq)
+
+
+def customer_ids(customer: np.ndarray, n_registered: int, id_start: int) -> pa.Array:
+    """CUST-<id_start + i> for registered customers, GUEST-<100000 + j> for the j-th guest."""
+    customer = np.asarray(customer, dtype=np.int64)
+    guest = customer >= n_registered
+    number = np.where(guest, GUEST_BASE + customer - n_registered, id_start + customer)
+    digits = pc.utf8_lpad(pc.cast(pa.array(number), pa.string()), 4, "0")
+    prefix = pa.array(np.where(guest, "GUEST-", "CUST-"))
+    return pc.binary_join_element_wise(prefix, digits, "")

@@ -1,0 +1,127 @@
+"""The world plan: every fact that crosses days, computed once on the driver and broadcast.
+
+A day task slices its rows out of these arrays by day number (`*_on(day)`), without copying.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ecomlake.config import EcomConfig
+from ecomlake.plan.calendar import US_PER_DAY
+from ecomlake.plan.carts import CartPlan, build_carts
+from ecomlake.plan.catalog import CatalogPlan, build_catalog
+from ecomlake.plan.customers import CustomerPlan, build_customers
+from ecomlake.plan.lexicon import Lexicon
+from ecomlake.plan.lines import LineModel
+from ecomlake.plan.orders import OrderPlan, build_orders
+from ecomlake.plan.returns import ReturnPlan, build_returns
+from ecomlake.plan.visits import build_visits
+from ecomlake.rng import Rng
+
+
+@dataclass
+class WorldPlan:
+    """Config, seed, window and the plan arrays of every entity."""
+
+    config: EcomConfig
+    seed: int
+    start_day: int
+    end_day: int
+    lexicon: Lexicon
+    catalog: CatalogPlan
+    line_model: LineModel
+    customers: CustomerPlan
+    carts: CartPlan
+    orders: OrderPlan
+    returns: ReturnPlan
+    signup_order: np.ndarray  # customers that exist, sorted by signup day
+    _cart_offsets: np.ndarray
+    _order_offsets: np.ndarray
+    _return_offsets: np.ndarray
+    _signup_sorted: np.ndarray  # signup day of each entry of signup_order
+
+    @property
+    def rng(self) -> Rng:
+        return Rng(self.seed)
+
+    @property
+    def days(self) -> range:
+        return range(self.start_day, self.end_day + 1)
+
+    def carts_on(self, day: int) -> slice:
+        return self._slice(self._cart_offsets, day)
+
+    def orders_on(self, day: int) -> slice:
+        return self._slice(self._order_offsets, day)
+
+    def returns_on(self, day: int) -> slice:
+        return self._slice(self._return_offsets, day)
+
+    def customers_on(self, day: int) -> np.ndarray:
+        """Customers whose signup day is `day` (registered, and guests on their first visit)."""
+        lo, hi = np.searchsorted(self._signup_sorted, [day, day + 1])
+        return self.signup_order[lo:hi]
+
+    def signup_days(self) -> np.ndarray:
+        """Distinct signup days of existing customers (some may precede the window)."""
+        return np.unique(self._signup_sorted)
+
+    def _slice(self, offsets: np.ndarray, day: int) -> slice:
+        if day < self.start_day or day > self.end_day:
+            return slice(0, 0)
+        i = day - self.start_day
+        return slice(int(offsets[i]), int(offsets[i + 1]))
+
+
+def build_world(cfg: EcomConfig, seed: int, start_day: int, end_day: int) -> WorldPlan:
+    """Plan the whole window [start_day, end_day] (inclusive day numbers)."""
+    rng = Rng(seed)
+    lex = Lexicon.from_config(cfg)
+    catalog = build_catalog(cfg, lex, rng)
+    model = LineModel.from_config(cfg, lex, catalog)
+    customers = build_customers(cfg, lex, rng, start_day, end_day)
+    visits = build_visits(cfg, lex, rng, customers, start_day, end_day)
+    carts = build_carts(cfg, lex, rng, customers, visits, model)
+    orders = build_orders(lex, rng, customers, carts, model, catalog, end_day)
+    returns = build_returns(cfg, lex, rng, customers, carts, orders, end_day)
+    _set_guest_signups(customers, carts)
+
+    bounds = np.arange(start_day, end_day + 2)
+    cart_day = carts.ts_us // US_PER_DAY
+    signup_order = _signup_order(customers)
+    return WorldPlan(
+        config=cfg,
+        seed=seed,
+        start_day=start_day,
+        end_day=end_day,
+        lexicon=lex,
+        catalog=catalog,
+        line_model=model,
+        customers=customers,
+        carts=carts,
+        orders=orders,
+        returns=returns,
+        signup_order=signup_order,
+        _cart_offsets=np.searchsorted(cart_day, bounds),
+        _order_offsets=np.searchsorted(cart_day[orders.cart], bounds),
+        _return_offsets=np.searchsorted(returns.day, bounds),
+        _signup_sorted=customers.signup_day[signup_order],
+    )
+
+
+def _set_guest_signups(customers: CustomerPlan, carts: CartPlan) -> None:
+    """A guest's signup day is the day of its first cart; guests who never shop keep -1."""
+    first = np.full(customers.size, np.iinfo(np.int64).max)
+    np.minimum.at(first, carts.customer, carts.ts_us // US_PER_DAY)
+    guests = np.arange(customers.n_registered, customers.size)
+    shopped = first[guests] != np.iinfo(np.int64).max
+    customers.signup_day[guests[shopped]] = first[guests[shopped]]
+
+
+def _signup_order(customers: CustomerPlan) -> np.ndarray:
+    """Indices of existing customers sorted by (signup day, index)."""
+    exists = np.flatnonzero(customers.signup_day >= 0)
+    return exists[np.argsort(customers.signup_day[exists], kind="stable")]

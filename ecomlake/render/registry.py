@@ -1,0 +1,95 @@
+"""The ordered list of lake tables: how each is rendered, keyed, partitioned and dated.
+
+The only place that knows the tables; executors, writer, verify and CLI iterate `TABLES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from ecomlake.render import (
+    cart_items,
+    customers,
+    order_items,
+    orders,
+    product_catalog,
+    return_items,
+    returns,
+    schemas,
+    shopping_carts,
+)
+from ecomlake.render.context import DayContext
+
+INGEST_KEY = "ingest_dt"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A lake table: renderer, schema, primary key and partitioning.
+
+    `partition_column` names the data column whose value picks the partition (dimensions);
+    None means the whole day's table goes to `ingest_dt=<day>`.
+    """
+
+    name: str
+    render: Callable[[DayContext], pa.Table]
+    schema: pa.Schema
+    pk: tuple[str, ...]
+    partition_key: str = INGEST_KEY
+    partition_column: str | None = None
+    event_date_column: str | None = None
+
+
+TABLES: tuple[TableSpec, ...] = (
+    TableSpec(
+        "customers",
+        customers.render,
+        schemas.CUSTOMERS,
+        ("customer_id",),
+        partition_key="signup_date",
+        partition_column="signup_date",
+        event_date_column="signup_date",
+    ),
+    TableSpec(
+        "product_catalog",
+        product_catalog.render,
+        schemas.PRODUCT_CATALOG,
+        ("product_id",),
+        partition_key="category",
+        partition_column="category",
+    ),
+    TableSpec(
+        "shopping_carts",
+        shopping_carts.render,
+        schemas.SHOPPING_CARTS,
+        ("cart_id",),
+        event_date_column="created_at",
+    ),
+    TableSpec(
+        "cart_items",
+        cart_items.render,
+        schemas.CART_ITEMS,
+        ("cart_item_id",),
+        event_date_column="added_at",
+    ),
+    TableSpec(
+        "orders", orders.render, schemas.ORDERS, ("order_id",), event_date_column="order_date"
+    ),
+    TableSpec("order_items", order_items.render, schemas.ORDER_ITEMS, ("order_id", "product_id")),
+    TableSpec(
+        "returns", returns.render, schemas.RETURNS, ("return_id",), event_date_column="return_date"
+    ),
+    TableSpec("return_items", return_items.render, schemas.RETURN_ITEMS, ("return_item_id",)),
+)
+
+TABLE_NAMES = tuple(t.name for t in TABLES)
+
+
+def table_spec(name: str) -> TableSpec:
+    for spec in TABLES:
+        if spec.name == name:
+            return spec
+    raise KeyError(name)

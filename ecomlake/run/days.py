@@ -1,0 +1,67 @@
+"""Which days a run renders, and which dimension partitions each day's task owns.
+
+Customer partition `signup_date=X` belongs to the task of the first run day on or after X, so
+every customer referenced by the run's days is written, each partition by exactly one task.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import numpy as np
+
+from ecomlake.errors import ConfigError
+from ecomlake.plan.calendar import day_number
+from ecomlake.run.task import DayTask
+
+
+def select_days(
+    world_start: dt.date,
+    world_end: dt.date,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    days: int | None = None,
+    dates: Sequence[dt.date] | None = None,
+) -> list[dt.date]:
+    """The run's days, sorted and unique; conflicting options are an error, not a precedence."""
+    if dates:
+        if start or end or days:
+            raise ConfigError("--dates: cannot be combined with --start-date, --end-date or --days")
+        chosen = sorted(set(dates))
+    else:
+        if days is not None and days < 1:
+            raise ConfigError(f"--days: must be at least 1, got {days}")
+        if days is not None and start and end:
+            raise ConfigError("--days: cannot be combined with both --start-date and --end-date")
+        first = start or world_start
+        last = end or world_end
+        if days is not None:
+            if start:
+                last = start + dt.timedelta(days=days - 1)
+            else:
+                first = last - dt.timedelta(days=days - 1)
+        if first > last:
+            raise ConfigError(f"--start-date: must be on or before --end-date ({first} > {last})")
+        chosen = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    outside = [d for d in chosen if d < world_start or d > world_end]
+    if outside:
+        flag = "--dates" if dates else ("--start-date/--end-date" if start or end else "--days")
+        raise ConfigError(
+            f"{flag}: {outside[0]} is outside the world window {world_start}..{world_end}"
+        )
+    return chosen
+
+
+def assign_tasks(run_days: Sequence[dt.date], signup_days: np.ndarray) -> list[DayTask]:
+    """One task per run day; each customer partition goes to the first run day on or after it."""
+    numbers = [day_number(d) for d in run_days]
+    tasks = []
+    previous = None
+    for i, day in enumerate(numbers):
+        low = -np.inf if previous is None else previous
+        owned = signup_days[(signup_days > low) & (signup_days <= day)]
+        tasks.append(DayTask(day, tuple(int(d) for d in owned), owns_catalog=i == 0))
+        previous = day
+    return tasks

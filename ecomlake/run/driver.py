@@ -1,0 +1,208 @@
+"""The driver: resolve the window and days, plan once, dispatch days, write the run manifest.
+
+The driver never writes a partition; it only records the run under `<target>/_runs/`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+from ecomlake import __version__
+from ecomlake.config import EcomConfig, config_fingerprint
+from ecomlake.errors import ConfigError
+from ecomlake.lake import ParquetOptions, RunIdentity, resolve_target, write_bytes
+from ecomlake.lineage import Lineage, default_batch_id, default_ingestion_ts, validate_ingestion_ts
+from ecomlake.plan.calendar import day_date, day_number
+from ecomlake.plan.world import build_world
+from ecomlake.run.days import assign_tasks, select_days
+from ecomlake.run.executors import DayFailure, Outcome, make_executor
+from ecomlake.run.task import DayResult, WriteSettings
+
+log = logging.getLogger(__name__)
+
+MESSINESS_LEVELS = ("none", "baseline")
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    """Run flags that are not in the YAML."""
+
+    target: str = "output/lake"
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    days: int | None = None
+    dates: tuple[dt.date, ...] = ()
+    seed: int | None = None
+    workers: int | None = None
+    ray_address: str | None = None
+    executor: str = "ray"
+    batch_id: str | None = None
+    ingestion_ts: str | None = None
+    target_size_mb: float = 128.0
+    compression: str = "zstd"
+    messiness_level: str = "none"
+    source_prefix: str | None = None
+    storage_options: dict = field(default_factory=dict)
+    today: dt.date | None = None  # the anchor of unpinned windows; defaults to the UTC date
+
+
+@dataclass
+class RunResult:
+    """What a run did: per-day results, failures and where the run manifest is."""
+
+    batch_id: str
+    target: str
+    world_start: dt.date
+    world_end: dt.date
+    reproducible: bool
+    results: list[DayResult]
+    failures: list[DayFailure]
+    plan_seconds: float
+    total_seconds: float
+    manifest_path: str
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    @property
+    def total_rows(self) -> int:
+        return sum(r.total_rows for r in self.results)
+
+    def rows_by_table(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for result in self.results:
+            for table, rows in result.rows.items():
+                totals[table] = totals.get(table, 0) + rows
+        return totals
+
+
+def generate(
+    cfg: EcomConfig,
+    options: GenerateOptions,
+    on_result: Callable[[Outcome, int], None] | None = None,
+    on_planned: Callable[[int], None] | None = None,
+) -> RunResult:
+    """Render the selected days of the world into the target lake."""
+    started = time.perf_counter()
+    if options.messiness_level not in MESSINESS_LEVELS:
+        raise ConfigError(
+            f"--messiness-level: must be one of {', '.join(MESSINESS_LEVELS)} in this version, "
+            f"got {options.messiness_level!r}"
+        )
+    today = options.today or dt.datetime.now(dt.UTC).date()
+    start, end, reproducible = cfg.world_window(options.start_date, options.end_date, today)
+    if not reproducible:
+        log.warning(
+            "world window %s..%s ends today (no start_date/end_date pinned): "
+            "another day's run will give different data",
+            start,
+            end,
+        )
+    window_flags = cfg.parameters.pinned_window() is not None
+    run_days = select_days(
+        start,
+        end,
+        start=options.start_date if window_flags else None,
+        end=options.end_date if window_flags else None,
+        days=options.days,
+        dates=options.dates or None,
+    )
+    settings = _write_settings(cfg, options)
+    executor = make_executor(options.executor, options.workers, options.ray_address)
+
+    t0 = time.perf_counter()
+    world = build_world(cfg, settings.identity.seed, day_number(start), day_number(end))
+    plan_seconds = time.perf_counter() - t0
+    log.info("planned %s..%s in %.2fs: %d carts", start, end, plan_seconds, world.carts.size)
+    tasks = assign_tasks(run_days, world.signup_days())
+    if on_planned:
+        on_planned(len(tasks))
+
+    results: list[DayResult] = []
+    failures: list[DayFailure] = []
+    for outcome in executor.map_days(world, tasks, settings):
+        (results if isinstance(outcome, DayResult) else failures).append(outcome)
+        if isinstance(outcome, DayFailure):
+            log.error("day %s failed: %s", outcome.day, outcome.error)
+        if on_result:
+            on_result(outcome, len(tasks))
+    results.sort(key=lambda r: r.day)
+    failures.sort(key=lambda f: f.day)
+    result = RunResult(
+        batch_id=settings.lineage.batch_id,
+        target=options.target,
+        world_start=start,
+        world_end=end,
+        reproducible=reproducible,
+        results=results,
+        failures=failures,
+        plan_seconds=plan_seconds,
+        total_seconds=time.perf_counter() - started,
+        manifest_path="",
+    )
+    result.manifest_path = _write_run_manifest(result, settings, executor.name, options)
+    return result
+
+
+def _write_settings(cfg: EcomConfig, options: GenerateOptions) -> WriteSettings:
+    """Validate every flag that shapes the output before anything is planned or written."""
+    ingestion_ts = (
+        validate_ingestion_ts(options.ingestion_ts)
+        if options.ingestion_ts
+        else default_ingestion_ts()
+    )
+    batch_id = options.batch_id or default_batch_id()
+    if not batch_id.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise ConfigError(f"--batch-id: use letters, digits, '-', '_' or '.', got {batch_id!r}")
+    resolve_target(options.target, options.storage_options)
+    seed = cfg.faker_seed if options.seed is None else options.seed
+    return WriteSettings(
+        target=options.target,
+        storage_options=dict(options.storage_options),
+        lineage=Lineage(batch_id, ingestion_ts, options.source_prefix),
+        parquet=ParquetOptions(
+            compression=options.compression, target_size_mb=options.target_size_mb
+        ),
+        identity=RunIdentity(seed, config_fingerprint(cfg), __version__),
+    )
+
+
+def _write_run_manifest(
+    result: RunResult, settings: WriteSettings, executor: str, options: GenerateOptions
+) -> str:
+    """Record the run (days, rows, timings, node per day) under `_runs/<batch_id>.json`."""
+    loc = resolve_target(settings.target, settings.storage_options)
+    body = {
+        "batch_id": result.batch_id,
+        "generator_version": __version__,
+        "config_fingerprint": settings.identity.config_fingerprint,
+        "seed": settings.identity.seed,
+        "ingestion_ts": settings.lineage.ingestion_ts,
+        "world": {
+            "start": result.world_start.isoformat(),
+            "end": result.world_end.isoformat(),
+            "reproducible": result.reproducible,
+        },
+        "executor": executor,
+        "workers": options.workers,
+        "ray_address": options.ray_address,
+        "plan_seconds": round(result.plan_seconds, 4),
+        "total_seconds": round(result.total_seconds, 4),
+        "rows": result.rows_by_table(),
+        "days": [asdict(r) for r in result.results],
+        "failures": [asdict(f) for f in result.failures],
+        "ok": result.ok,
+    }
+    rel = f"_runs/{result.batch_id}.json"
+    write_bytes(loc, rel, (json.dumps(body, indent=2, sort_keys=True) + "\n").encode())
+    return rel
+
+
+def day_strings(days: Sequence[int]) -> list[str]:
+    return [day_date(d).isoformat() for d in days]

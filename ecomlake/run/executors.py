@@ -1,0 +1,134 @@
+"""Executors: one `map_days` interface, in-process or on Ray (local or a cluster).
+
+The Ray executor puts the plan in the object store once, keeps a bounded number of tasks in
+flight with `ray.wait`, and hands results back in completion order.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from ecomlake.errors import ConfigError
+from ecomlake.plan.calendar import day_date
+from ecomlake.plan.world import WorldPlan
+from ecomlake.run.task import DayResult, DayTask, WriteSettings, run_day
+
+log = logging.getLogger(__name__)
+
+TASKS_IN_FLIGHT_PER_WORKER = 2
+
+
+@dataclass
+class DayFailure:
+    """A day that did not commit, with the reason in one line."""
+
+    day: str
+    error: str
+
+
+Outcome = DayResult | DayFailure
+
+
+class InProcessExecutor:
+    """Runs days one after another in this process (tests, tiny runs)."""
+
+    name = "in-process"
+
+    def map_days(
+        self, world: WorldPlan, tasks: Iterable[DayTask], settings: WriteSettings
+    ) -> Iterator[Outcome]:
+        for task in tasks:
+            try:
+                yield run_day(world, task, settings)
+            except Exception as exc:  # reported per day; the run exits non-zero
+                yield DayFailure(_day_text(task), f"{type(exc).__name__}: {exc}")
+
+
+class RayExecutor:
+    """Runs each day as a Ray task on a local instance (default) or an existing cluster."""
+
+    name = "ray"
+
+    def __init__(self, workers: int | None = None, address: str | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self.address = address
+
+    def map_days(
+        self, world: WorldPlan, tasks: Iterable[DayTask], settings: WriteSettings
+    ) -> Iterator[Outcome]:
+        import ray
+
+        started_here = self._ensure_ray(ray)
+        try:
+            remote_day = ray.remote(num_cpus=1, max_retries=3)(_run_day_on_node)
+            world_ref = ray.put(world)
+            limit = max(1, self.workers * TASKS_IN_FLIGHT_PER_WORKER)
+            pending: dict = {}
+            queue = list(tasks)
+            queue.reverse()
+            while queue or pending:
+                while queue and len(pending) < limit:
+                    task = queue.pop()
+                    pending[remote_day.remote(world_ref, task, settings)] = task
+                done, _ = ray.wait(list(pending), num_returns=1)
+                for ref in done:
+                    task = pending.pop(ref)
+                    try:
+                        yield ray.get(ref)
+                    except Exception as exc:
+                        yield DayFailure(_day_text(task), _one_line(exc))
+        finally:
+            if started_here:
+                ray.shutdown()
+
+    def _ensure_ray(self, ray) -> bool:
+        """Start local Ray (or connect to a cluster) unless this process already did."""
+        if ray.is_initialized():
+            return False
+        if self.address:
+            try:
+                ray.init(address=self.address, log_to_driver=False)
+            except Exception as exc:
+                raise ConfigError(
+                    f"--ray-address: cannot connect to {self.address!r}: {_one_line(exc)}"
+                ) from None
+        else:
+            ray.init(
+                address="local",
+                num_cpus=self.workers,
+                include_dashboard=False,
+                log_to_driver=False,
+            )
+        return True
+
+
+def _run_day_on_node(world: WorldPlan, task: DayTask, settings: WriteSettings) -> DayResult:
+    import ray
+
+    result = run_day(world, task, settings)
+    result.node_id = ray.get_runtime_context().get_node_id()
+    return result
+
+
+def _day_text(task: DayTask) -> str:
+    return day_date(task.day).isoformat()
+
+
+def _one_line(exc: BaseException) -> str:
+    cause = getattr(exc, "cause", None) or exc
+    text = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {text[-1] if text else ''}"
+
+
+def make_executor(
+    kind: str, workers: int | None, address: str | None
+) -> InProcessExecutor | RayExecutor:
+    """The executor named by `kind` ('ray' or 'in-process')."""
+    if kind == "in-process":
+        return InProcessExecutor()
+    if kind == "ray":
+        return RayExecutor(workers, address)
+    raise ConfigError(f"--executor: must be 'ray' or 'in-process', got {kind!r}")

@@ -1,0 +1,113 @@
+"""run_day: the one place a day is produced, render every table then commit its partitions.
+
+Pure of Ray: executors call it in-process or inside a Ray task and only add where it ran.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ecomlake.lake import LakeLocation, ParquetOptions, RunIdentity, resolve_target, write_partition
+from ecomlake.lineage import Lineage
+from ecomlake.plan.calendar import day_date
+from ecomlake.plan.world import WorldPlan
+from ecomlake.render.context import DayContext
+from ecomlake.render.registry import TABLES, TableSpec
+
+
+@dataclass(frozen=True)
+class DayTask:
+    """One day of the run and the dimension partitions it owns."""
+
+    day: int
+    signup_days: tuple[int, ...] = ()
+    owns_catalog: bool = False
+
+
+@dataclass(frozen=True)
+class WriteSettings:
+    """Where and how a task writes; small and picklable (the filesystem is resolved in-task)."""
+
+    target: str
+    storage_options: dict = field(default_factory=dict)
+    lineage: Lineage = field(default_factory=lambda: Lineage("", ""))
+    parquet: ParquetOptions = field(default_factory=ParquetOptions)
+    identity: RunIdentity = field(default_factory=lambda: RunIdentity(0, "", ""))
+
+
+@dataclass
+class DayResult:
+    """What a day reports back to the driver: counts and timings, never data."""
+
+    day: str
+    rows: dict[str, int]
+    partitions: int
+    render_seconds: float
+    write_seconds: float
+    node_id: str = "local"
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+
+def run_day(world: WorldPlan, task: DayTask, settings: WriteSettings) -> DayResult:
+    """Render all tables of `task.day` and commit each non-empty partition."""
+    ctx = DayContext(world, task.day, task.signup_days, task.owns_catalog)
+    loc = resolve_target(settings.target, settings.storage_options)
+    rows: dict[str, int] = {}
+    partitions = 0
+    render_s = write_s = 0.0
+    for spec in TABLES:
+        t0 = time.perf_counter()
+        data = spec.render(ctx)
+        t1 = time.perf_counter()
+        for value, part in split_partitions(spec, data, task.day):
+            _write(loc, spec, value, part, settings)
+            partitions += 1
+        render_s += t1 - t0
+        write_s += time.perf_counter() - t1
+        rows[spec.name] = data.num_rows
+    return DayResult(day_date(task.day).isoformat(), rows, partitions, render_s, write_s)
+
+
+def split_partitions(spec: TableSpec, data: pa.Table, day: int) -> list[tuple[str, pa.Table]]:
+    """(partition value, rows) pairs; empty tables give no partition."""
+    if data.num_rows == 0:
+        return []
+    if spec.partition_column is None:
+        return [(day_date(day).isoformat(), data)]
+    data = data.take(pc.sort_indices(data, [(spec.partition_column, "ascending")]))  # stable
+    values = data.column(spec.partition_column).to_numpy(zero_copy_only=False)
+    starts = np.flatnonzero(np.concatenate([[True], values[1:] != values[:-1]]))
+    ends = np.append(starts[1:], len(values))
+    return [(_text(values[a]), data.slice(a, b - a)) for a, b in zip(starts, ends, strict=True)]
+
+
+def _text(value: object) -> str:
+    """Partition value as written in the path (dates as YYYY-MM-DD)."""
+    if isinstance(value, np.datetime64):
+        return str(value.astype("datetime64[D]"))
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _write(
+    loc: LakeLocation, spec: TableSpec, value: str, data: pa.Table, settings: WriteSettings
+) -> None:
+    write_partition(
+        loc,
+        spec.name,
+        spec.partition_key,
+        value,
+        data,
+        pk_columns=spec.pk,
+        event_date_column=spec.event_date_column,
+        lineage=settings.lineage,
+        parquet=settings.parquet,
+        identity=settings.identity,
+    )

@@ -1,0 +1,128 @@
+"""Lineage columns: order, values, and event_id equal to the older tool's json+sha256 formula."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+import pyarrow as pa
+import pytest
+
+from ecomlake.errors import ConfigError
+from ecomlake.lineage import (
+    Lineage,
+    apply_lineage,
+    default_batch_id,
+    default_ingestion_ts,
+    event_ids,
+    validate_ingestion_ts,
+)
+
+TS = "2026-01-01T00:00:00+00:00"
+
+
+def _reference_event_id(table_name: str, row: dict) -> str:
+    """The older tool's formula, row by row (the oracle)."""
+    payload = json.dumps({**row, "_table": table_name}, sort_keys=True, separators=(",", ":"))
+    return "evt_" + hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _reference_ids(table: pa.Table, table_name: str, pks: list[str]) -> list[str]:
+    rows = table.select(pks).to_pylist()
+    return [_reference_event_id(table_name, row) for row in rows]
+
+
+class TestEventIds:
+    def test_documented_payload_example(self) -> None:
+        table = pa.table({"order_id": ["ORD-00752550"], "product_id": [99]})
+        payload = '{"_table":"order_items","order_id":"ORD-00752550","product_id":99}'
+        expected = "evt_" + hashlib.sha256(payload.encode()).hexdigest()
+        assert event_ids(table, "order_items", ["order_id", "product_id"]).to_pylist() == [expected]
+
+    def test_matches_json_dumps_for_plain_strings_and_ints(self) -> None:
+        table = pa.table(
+            {
+                "order_id": ["ORD-00000001", "ORD-11454412", "GUEST-7", "x y_z.1"],
+                "product_id": pa.array([1, 99, 0, -5], pa.int32()),
+            }
+        )
+        got = event_ids(table, "order_items", ["order_id", "product_id"])
+        assert got.type == pa.string()
+        assert got.to_pylist() == _reference_ids(table, "order_items", ["order_id", "product_id"])
+
+    def test_matches_json_dumps_for_escapes_nulls_and_unicode(self) -> None:
+        table = pa.table({"cart_id": ['a"b', "back\\slash", "caf\u00e9", "tab\t", None, "\u2028"]})
+        got = event_ids(table, "shopping_carts", ["cart_id"]).to_pylist()
+        assert got == _reference_ids(table, "shopping_carts", ["cart_id"])
+
+    def test_key_order_is_sorted_not_column_order(self) -> None:
+        table = pa.table({"z_id": [1], "a_id": ["k"]})
+        assert event_ids(table, "t", ["z_id", "a_id"]).to_pylist() == _reference_ids(
+            table, "t", ["z_id", "a_id"]
+        )
+
+    def test_dictionary_and_chunked_columns(self) -> None:
+        ids = pa.chunked_array(
+            [pa.array(["A", "B"]).dictionary_encode(), pa.array(["A"]).dictionary_encode()]
+        )
+        table = pa.table({"customer_id": ids})
+        got = event_ids(table, "customers", ["customer_id"]).to_pylist()
+        assert got == _reference_ids(table.combine_chunks(), "customers", ["customer_id"])
+        assert got[0] == got[2]
+
+    def test_empty_table(self) -> None:
+        table = pa.table({"order_id": pa.array([], pa.string())})
+        assert len(event_ids(table, "orders", ["order_id"])) == 0
+
+    def test_rejects_unsupported_type(self) -> None:
+        with pytest.raises(TypeError, match="price"):
+            event_ids(pa.table({"price": [1.5]}), "t", ["price"])
+
+    def test_rejects_missing_pk(self) -> None:
+        with pytest.raises(ValueError, match="order_id"):
+            event_ids(pa.table({"x": [1]}), "orders", ["order_id"])
+
+
+class TestApplyLineage:
+    def test_columns_appended_in_order(self) -> None:
+        table = pa.table({"order_id": ["ORD-1", "ORD-2"], "total": [1.0, 2.0]})
+        out = apply_lineage(table, "orders", ["order_id"], Lineage("batch_x", TS), None)
+        assert out.column_names == ["order_id", "total", "batch_id", "ingestion_ts", "event_id"]
+        assert out.column("batch_id").to_pylist() == ["batch_x", "batch_x"]
+        assert out.column("ingestion_ts").to_pylist() == [TS, TS]
+        assert out.schema.field("batch_id").type == pa.string()
+        assert out.column("event_id").to_pylist() == _reference_ids(table, "orders", ["order_id"])
+
+    def test_source_file_only_with_prefix(self) -> None:
+        table = pa.table({"order_id": ["ORD-1"]})
+        rel = "orders/ingest_dt=2024-01-02/part-00000.parquet"
+        out = apply_lineage(table, "orders", ["order_id"], Lineage("b", TS, "gs://bkt/raw/"), rel)
+        assert out.column_names[-1] == "source_file"
+        assert out.column("source_file").to_pylist() == [f"gs://bkt/raw/{rel}"]
+        plain = apply_lineage(table, "orders", ["order_id"], Lineage("b", TS), rel)
+        assert "source_file" not in plain.column_names
+
+    def test_prefix_without_source_file_is_an_error(self) -> None:
+        with pytest.raises(ValueError):
+            apply_lineage(pa.table({"id": [1]}), "t", ["id"], Lineage("b", TS, "s3://x"), None)
+
+    def test_rejects_existing_lineage_column(self) -> None:
+        table = pa.table({"id": [1], "batch_id": ["old"]})
+        with pytest.raises(ValueError, match="batch_id"):
+            apply_lineage(table, "t", ["id"], Lineage("b", TS), None)
+
+
+def test_defaults_have_documented_shapes() -> None:
+    assert re.fullmatch(r"batch_[0-9a-f]{32}", default_batch_id())
+    ts = default_ingestion_ts()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", ts)
+    assert validate_ingestion_ts(ts) == ts
+
+
+@pytest.mark.parametrize(
+    "text", ["2026-01-01", "2026-01-01T00:00:00", "2026-13-01T00:00:00+00:00", "now", ""]
+)
+def test_validate_ingestion_ts_rejects(text: str) -> None:
+    with pytest.raises(ConfigError, match=r"^--ingestion-ts: must be an ISO timestamp like"):
+        validate_ingestion_ts(text)
