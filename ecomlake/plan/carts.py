@@ -50,7 +50,7 @@ def build_carts(
 ) -> CartPlan:
     """Sort visits into carts and run the conversion funnel per customer over the world."""
     key = visits.key
-    order = np.lexsort((key, visits.ts_us))
+    order = np.argsort(visits.ts_us, kind="stable")  # ties keep the plan's own order
     key, customer = key[order], visits.customer[order]
     ts = visits.ts_us[order]
     n_lines = draw_line_counts(model, rng, key, cust.tier[customer])
@@ -93,7 +93,7 @@ def _convert(
 
     if len(key) == 0:
         return plain
-    by_customer = np.lexsort((key, ts, customer))
+    by_customer = np.argsort(customer, kind="stable")  # carts are in time order already
     cust_sorted = customer[by_customer]
     hits = boosted[by_customer].astype(np.int64)
     running = np.cumsum(hits) - hits  # boosted successes before this cart, across customers

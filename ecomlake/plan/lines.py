@@ -142,7 +142,8 @@ class MergedLines:
 
 def merge_by_product(lines: Lines, discount_cents: np.ndarray) -> MergedLines:
     """Sum quantity and discount of lines that repeat a product within one cart."""
-    order = np.lexsort((lines.line_no, lines.product, lines.cart))
+    width = int(lines.product.max()).bit_length() if len(lines.product) else 0
+    order = np.argsort((lines.cart << width) | lines.product, kind="stable")  # lines keep order
     cart, product = lines.cart[order], lines.product[order]
     if len(order) == 0:
         empty = np.zeros(0, dtype=np.int64)

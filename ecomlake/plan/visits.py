@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ecomlake.config import EcomConfig
-from ecomlake.plan.calendar import US_PER_DAY, month_index, month_of, year_month_keys
+from ecomlake.plan.calendar import US_PER_DAY, month_index, month_of
 from ecomlake.plan.customers import CustomerPlan
 from ecomlake.plan.lexicon import NONE, Lexicon
 from ecomlake.rng import Rng
@@ -149,10 +149,14 @@ def _retention_shock(cfg: EcomConfig, cust: CustomerPlan, ids: np.ndarray) -> np
     if not shocks:
         return factor
     registered = ~cust.is_guest(ids)
-    months, inverse = np.unique(
-        year_month_keys(cust.signup_day[ids[registered]]), return_inverse=True
-    )
-    factor[registered] = np.array([shocks.get(str(m), 1.0) for m in months] or [1.0])[inverse]
+    shocked = {int(np.datetime64(k, "M").astype(np.int64)): v for k, v in shocks.items()}
+    months = month_index(cust.signup_day[ids[registered]])
+    lookup = np.ones(max(shocked) + 2 if shocked else 1)
+    for month, value in shocked.items():
+        if month >= 0:
+            lookup[month] = value
+    inside = (months >= 0) & (months < len(lookup))
+    factor[np.flatnonzero(registered)[inside]] = lookup[months[inside]]
     return factor
 
 

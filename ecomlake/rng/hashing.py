@@ -19,11 +19,14 @@ _TO_UNIT = 1.0 / float(1 << 53)
 
 def mix64(x: np.ndarray) -> np.ndarray:
     """The splitmix64 finaliser: a bijection on uint64 with full avalanche."""
-    x = np.asarray(x, dtype=np.uint64)
+    x = np.array(x, dtype=np.uint64)  # a copy: updated in place below
     with np.errstate(over="ignore"):
-        x = (x ^ (x >> np.uint64(30))) * _MUL1
-        x = (x ^ (x >> np.uint64(27))) * _MUL2
-    return x ^ (x >> np.uint64(31))
+        x ^= x >> np.uint64(30)
+        x *= _MUL1
+        x ^= x >> np.uint64(27)
+        x *= _MUL2
+        x ^= x >> np.uint64(31)
+    return x
 
 
 def stream_key(seed: int, stream: str) -> np.uint64:

@@ -1,0 +1,230 @@
+"""Check a lake's data invariants with DuckDB: one `check_<family>(con)` per invariant family.
+
+Each table is a view over its Parquet files; the partition is parsed from the file path, so a
+column stored in the files (customers.signup_date, product_catalog.category) keeps its own value.
+Config-derived facts (fee rates, agents, channel rules, window) live in `cfg_*` tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from ecomlake.config import EcomConfig
+from ecomlake.errors import ConfigError
+from ecomlake.lake.fs import resolve_target
+from ecomlake.lineage import LINEAGE_COLUMNS
+from ecomlake.render.registry import TABLES
+from ecomlake.verify import sql_checks as q
+
+REQUIRED_TABLES = ("customers", "product_catalog", "shopping_carts")
+MAX_EXAMPLES = 3
+# `<key>=<value>/<file>` at the end of a path, either slash.
+_PARTITION_RE = r"([^/\\]+)=([^/\\]*)[/\\][^/\\]+$"
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A broken rule: `check` is `<family>.<rule>`, `count` the rows breaking it."""
+
+    check: str
+    detail: str
+    count: int
+
+
+def check_invariants(root: str, config: EcomConfig | None = None) -> list[Violation]:
+    """Every invariant family over the lake at `root` (a local path); [] means clean.
+
+    With `config`, rules that need it also run (fee rates, agent ids, channel rules, window).
+    """
+    con = connect(root, config)
+    try:
+        violations = check_tables(con)
+        for check in CHECKS:
+            violations.extend(check(con))
+        return violations
+    finally:
+        con.close()
+
+
+def connect(root: str, config: EcomConfig | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with one view per lake table (and `cfg_*` tables from `config`)."""
+    loc = resolve_target(root)
+    if not loc.is_local:
+        raise ConfigError(f"verify: {root!r}: only local lakes can be checked for invariants yet")
+    con = duckdb.connect()
+    con.execute("CREATE TABLE _missing_tables (name VARCHAR)")
+    for spec in TABLES:
+        pattern = _sql_text(f"{loc.root}/{spec.name}/*/*.parquet")
+        if con.execute(f"SELECT count(*) FROM glob({pattern})").fetchone()[0]:
+            con.execute(
+                f"CREATE VIEW {spec.name} AS SELECT * EXCLUDE (filename), filename AS _file, "
+                f"regexp_extract(filename, '{_PARTITION_RE}', 1) AS _part_key, "
+                f"regexp_extract(filename, '{_PARTITION_RE}', 2) AS _part_value "
+                f"FROM read_parquet({pattern}, hive_partitioning = false, "
+                "union_by_name = true, filename = true)"
+            )
+        else:
+            con.register(spec.name, _empty_table(spec.schema))
+            con.execute("INSERT INTO _missing_tables VALUES (?)", [spec.name])
+    if config is not None:
+        _load_config_tables(con, config)
+    return con
+
+
+def check_tables(con: duckdb.DuckDBPyConnection) -> list[Violation]:
+    """The tables every lake has (customers, product_catalog, shopping_carts) have files."""
+    missing = [r[0] for r in con.execute("SELECT name FROM _missing_tables ORDER BY 1").fetchall()]
+    required = [name for name in missing if name in REQUIRED_TABLES]
+    if not required:
+        return []
+    detail = f"{len(required)} table(s): required table has no Parquet files; e.g. " + ", ".join(
+        required
+    )
+    return [Violation("tables.missing", detail, len(required))]
+
+
+def check_pk(con: duckdb.DuckDBPyConnection) -> list[Violation]:
+    return run_rules(con, "pk", q.pk_rules())
+
+
+def check_fk(con: duckdb.DuckDBPyConnection) -> list[Violation]:
+    return run_rules(con, "fk", q.fk_rules())
+
+
+def check_carts(con: duckdb.DuckDBPyConnection) -> list[Violation]:
+    return run_rules(con, "carts", q.cart_rules())
+
+
+def check_funnel(con: duckdb.DuckDBPyConnection) -> list[Violation]:
+    return run_rules(con, "funnel", q.funnel_rules())
+
+
+def check_order_financials(con: duckdb.DuckDBPyConnection) -> list[Violation]:
+    return run_rules(con, "order_financials", q.order_financial_rules(_has(con, "cfg_fee_rates")))
+
+
+def check_order_items(con: duckdb.DuckDBPyConnection) -> list[Violation]:
+    return run_rules(con, "order_items", q.order_item_rules())
+
+
+def check_returns(con: duckdb.DuckDBPyConnection) -> list[Violation]:
+    return run_rules(con, "returns", q.return_rules(_has(con, "cfg_window")))
+
+
+def check_return_items(con: duckdb.DuckDBPyConnection) -> list[Violation]:
+    return run_rules(con, "return_items", q.return_item_rules())
+
+
+def check_agents(con: duckdb.DuckDBPyConnection) -> list[Violation]:
+    return run_rules(con, "agents", q.agent_rules(_has(con, "cfg_agents")))
+
+
+def check_channel_rules(con: duckdb.DuckDBPyConnection) -> list[Violation]:
+    """Only with a config: without one there is nothing to compare against."""
+    if not _has(con, "cfg_allowed_payment"):
+        return []
+    return run_rules(con, "channel_rules", q.channel_rules())
+
+
+def check_dates_after_signup(con: duckdb.DuckDBPyConnection) -> list[Violation]:
+    return run_rules(con, "dates_after_signup", q.signup_rules())
+
+
+def check_partition_dates(con: duckdb.DuckDBPyConnection) -> list[Violation]:
+    return run_rules(con, "partition_dates", q.partition_rules())
+
+
+CHECKS: tuple[Callable[[duckdb.DuckDBPyConnection], list[Violation]], ...] = (
+    check_pk,
+    check_fk,
+    check_carts,
+    check_funnel,
+    check_order_financials,
+    check_order_items,
+    check_returns,
+    check_return_items,
+    check_agents,
+    check_channel_rules,
+    check_dates_after_signup,
+    check_partition_dates,
+)
+
+
+def run_rules(con: duckdb.DuckDBPyConnection, family: str, rules: list[q.Rule]) -> list[Violation]:
+    """Run each rule; one Violation per rule with offending rows (a failing query is one too)."""
+    violations = []
+    for rule in rules:
+        check = f"{family}.{rule.name}"
+        sql = (
+            f"WITH hits AS ({rule.sql}) SELECT (SELECT count(*) FROM hits), "
+            f"(SELECT list(key) FROM (SELECT DISTINCT key FROM hits ORDER BY key "
+            f"LIMIT {MAX_EXAMPLES}))"
+        )
+        try:
+            count, examples = con.execute(sql).fetchone()
+        except duckdb.Error as exc:
+            first_line = str(exc).splitlines()[0]
+            violations.append(Violation(check, f"could not run: {first_line}", 1))
+            continue
+        if count:
+            shown = ", ".join(str(e) for e in examples or [])
+            detail = f"{count} row(s) break '{rule.description}'; e.g. {shown}"
+            violations.append(Violation(check, detail, count))
+    return violations
+
+
+def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]
+    ).fetchone()
+    return bool(found[0])
+
+
+def _sql_text(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _empty_table(schema: pa.Schema) -> pa.Table:
+    """A table with no rows and the lake columns, standing in for a table without files."""
+    extra = [pa.field(c, pa.string()) for c in LINEAGE_COLUMNS if c != "source_file"]
+    extra += [pa.field(c, pa.string()) for c in ("_file", "_part_key", "_part_value")]
+    return pa.schema([*schema, *extra]).empty_table()
+
+
+def _load_config_tables(con: duckdb.DuckDBPyConnection, config: EcomConfig) -> None:
+    """The config facts the rules compare against, as small DuckDB tables."""
+    params = config.parameters
+    rates = params.financials.payment_fee_rates
+    con.execute("CREATE TABLE cfg_fee_rates (payment_method VARCHAR, rate DOUBLE)")
+    _insert(con, "cfg_fee_rates", list(rates.items()))
+    con.execute("CREATE TABLE cfg_agents (agent_id VARCHAR)")
+    _insert(con, "cfg_agents", [(a.id,) for a in config.vocab.agent_pool.agents])
+    con.execute("CREATE TABLE cfg_allowed_payment (order_channel VARCHAR, payment_method VARCHAR)")
+    allowed = [
+        (channel, method)
+        for channel, rule in config.channel_rules.items()
+        for method in rule.allowed_payment_methods or []
+    ]
+    _insert(con, "cfg_allowed_payment", allowed)
+    con.execute("CREATE TABLE cfg_return_channel (order_channel VARCHAR, return_channel VARCHAR)")
+    preferred = [
+        (channel, rule.return_channel_preference)
+        for channel, rule in config.channel_rules.items()
+        if rule.return_channel_preference
+    ]
+    _insert(con, "cfg_return_channel", preferred)
+    window = params.pinned_window()
+    if window is not None:
+        con.execute("CREATE TABLE cfg_window (start_date DATE, end_date DATE)")
+        _insert(con, "cfg_window", [window])
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
+    if rows:
+        marks = ", ".join("?" for _ in rows[0])
+        con.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)

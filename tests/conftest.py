@@ -1,0 +1,28 @@
+"""Shared fixtures: one local Ray instance for the whole session, started only if a test asks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a token-less client must reach our own Ray
+
+
+@pytest.fixture(scope="session")
+def ray_session(tmp_path_factory):
+    """A 2-CPU local Ray that every Ray test shares; executors reuse it and never shut it down."""
+    import ray
+
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        object_store_memory=256 * 1024 * 1024,
+        log_to_driver=False,
+        _temp_dir=str(tmp_path_factory.mktemp("ray")),
+    )
+    yield ray
+    ray.shutdown()

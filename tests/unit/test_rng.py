@@ -1,0 +1,155 @@
+"""Keyed randomness: pinned values and distribution shapes.
+
+The golden values below are the data's foundation: any refactor of ecomlake.rng must reproduce
+them bit for bit, or every lake generated so far changes. Change them only on purpose.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ecomlake.rng import Rng, mix64, stream_key, streams
+
+IDS = np.arange(5)
+
+
+class TestGoldenValues:
+    def test_mix64(self):
+        values = mix64(np.array([0, 1, 2**63], dtype=np.uint64)).tolist()
+        assert values == [0, 6238072747940578789, 2720858781877447050]
+
+    def test_stream_key_depends_on_seed_and_name(self):
+        assert int(stream_key(42, "plan.visit.gap")) == 1555869152477246785
+        assert int(stream_key(7, "plan.visit.gap")) == 10965012332441277662
+
+    def test_bits(self):
+        assert Rng(42).bits("golden.bits", IDS).tolist() == [
+            4151964581666574877,
+            3422907388367505971,
+            8227644157598519131,
+            5373153373984553990,
+            13116996509631616822,
+        ]
+
+    def test_bits_with_index(self):
+        assert Rng(42).bits("golden.bits", IDS, index=3).tolist() == [
+            16083750353365085185,
+            8241524638380209441,
+            13519048706074005759,
+            1795831135439877794,
+            3272131717954423690,
+        ]
+
+    def test_draws(self):
+        r = Rng(42)
+        assert r.uniform("golden.uniform", IDS).tolist() == [
+            0.05823253651670146,
+            0.14669019170530284,
+            0.38193825729071607,
+            0.6940011294950111,
+            0.9472340035499393,
+        ]
+        assert r.integers("golden.integers", IDS, 1, 14).tolist() == [13, 11, 5, 2, 9]
+        assert r.categorical("golden.categorical", IDS, [0.5, 0.3, 0.2]).tolist() == [1, 2, 1, 0, 2]
+        assert r.poisson("golden.poisson", IDS, np.full(5, 2.2)).tolist() == [5, 5, 2, 2, 2]
+        np.testing.assert_allclose(
+            r.lognormal("golden.lognormal", IDS, np.zeros(5), np.ones(5)),
+            [1.2887705914837406, 3.267690430207026, 1.8407512645658206, 0.86210769200723,
+             0.8246631791082496],
+            rtol=0,
+            atol=1e-15,
+        )  # fmt: skip
+
+
+class TestIndependence:
+    def test_value_does_not_depend_on_other_ids(self):
+        r = Rng(1)
+        whole = r.uniform("s", np.arange(1000))
+        part = r.uniform("s", np.array([999, 3, 500]))
+        assert part.tolist() == [whole[999], whole[3], whole[500]]
+
+    def test_streams_and_seeds_differ(self):
+        a = Rng(1).uniform("a", np.arange(100))
+        assert not np.array_equal(a, Rng(1).uniform("b", np.arange(100)))
+        assert not np.array_equal(a, Rng(2).uniform("a", np.arange(100)))
+
+
+class TestDistributions:
+    N = 200_000
+
+    def test_uniform_range_and_mean(self):
+        u = Rng(3).uniform("u", np.arange(self.N), 2.0, 4.0)
+        assert u.min() >= 2.0 and u.max() < 4.0
+        assert abs(u.mean() - 3.0) < 0.01
+
+    def test_integers_inclusive(self):
+        v = Rng(3).integers("i", np.arange(self.N), 1, 6)
+        assert set(np.unique(v)) == {1, 2, 3, 4, 5, 6}
+
+    def test_categorical_frequencies(self):
+        c = Rng(3).categorical("c", np.arange(self.N), [0.6, 0.3, 0.1, 0.0])
+        freq = np.bincount(c, minlength=4) / self.N
+        np.testing.assert_allclose(freq, [0.6, 0.3, 0.1, 0.0], atol=0.005)
+
+    @pytest.mark.parametrize("lam", [0.1, 1.5, 5.2])
+    def test_poisson_mean_and_variance(self, lam):
+        k = Rng(3).poisson("p", np.arange(self.N), np.full(self.N, lam))
+        assert abs(k.mean() - lam) < 0.03 * max(lam, 1)
+        assert abs(k.var() - lam) < 0.06 * max(lam, 1)
+
+    def test_lognormal_mean(self):
+        sigma = 0.8
+        mu = np.log(50) - sigma**2 / 2
+        g = Rng(3).lognormal("g", np.arange(self.N), np.full(self.N, mu), np.full(self.N, sigma))
+        assert abs(g.mean() - 50) < 1.0
+
+
+class TestStreamNames:
+    def test_unique(self):
+        names = list(streams.all_streams().values())
+        assert len(names) == len(set(names))
+
+    def test_no_global_randomness_outside_rng(self):
+        """Randomness only via ecomlake.rng: no random, np.random, uuid4 or clock in the core."""
+        core = Path(__file__).resolve().parents[2] / "ecomlake"
+        banned = re.compile(
+            r"np\.random|^import random\b|^from random\b|uuid4|datetime\.now|time\.time\(", re.M
+        )
+        for folder in ("plan", "render", "rng"):
+            for path in (core / folder).glob("*.py"):
+                found = banned.search(path.read_text())
+                assert found is None, f"{path.name} uses {found.group(0)}"
+
+
+LAYERS = ["cli", "api", "run", "verify", "lake", "render", "plan", "rng", "config"]
+ALLOWED = {
+    "cli": set(LAYERS),
+    "api": {"run", "verify", "lake", "render", "plan", "rng", "config"},
+    "run": {"lake", "render", "plan", "rng", "config", "lineage"},
+    "verify": {"lake", "render", "plan", "config"},
+    "lake": {"config", "lineage"},
+    "render": {"plan", "rng", "config"},
+    "plan": {"rng", "config"},
+    "rng": set(),
+    "config": set(),
+}
+
+
+def test_imports_follow_the_pipeline():
+    """Each layer imports only layers to its right (cli -> api -> run -> lake/render -> plan)."""
+    core = Path(__file__).resolve().parents[2] / "ecomlake"
+    for layer, allowed in ALLOWED.items():
+        files = [core / f"{layer}.py"] if (core / f"{layer}.py").exists() else []
+        files += list((core / layer).glob("*.py"))
+        for path in files:
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ecomlake."):
+                    target = node.module.split(".")[1]
+                    if target in ("errors", "__init__") or target == layer:
+                        continue
+                    assert target in allowed, f"{path.relative_to(core)} imports ecomlake.{target}"
