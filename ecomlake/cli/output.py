@@ -62,14 +62,16 @@ class DayProgress:
         self._task = None
 
     def __enter__(self) -> DayProgress:
-        self._progress.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
-        self._progress.__exit__(*exc)
+        if self._task is not None:
+            self._progress.stop()
 
     def planned(self, total_days: int) -> None:
+        """Start the bar once the plan exists, so that input errors print alone."""
         self.started = time.perf_counter()
+        self._progress.start()
         self._task = self._progress.add_task("days", total=total_days, rows=0, rate=0.0)
 
     def advance(self, outcome: Outcome, _total: int) -> None:
