@@ -62,17 +62,22 @@ def _spec(name: str) -> TableSpec:
     return next(t for t in TABLES if t.name == name)
 
 
+def rule(name: str, description: str, key: str, source: str, ok: str, cte: str = "") -> Rule:
+    """A rule whose offending rows are those of `source` where `ok` is not TRUE (NULL breaks)."""
+    return Rule(
+        name, description, f"{cte}SELECT {key} AS key FROM {source} WHERE ({ok}) IS NOT TRUE"
+    )
+
+
 def pk_rules() -> list[Rule]:
     """Primary keys are unique and not null."""
     rules = []
     for spec in TABLES:
         cols = ", ".join(spec.pk)
-        nulls = " OR ".join(f"{c} IS NULL" for c in spec.pk)
-        sql = (
-            f"SELECT {key_expr(spec)} AS key FROM (SELECT *, count(*) OVER "
-            f"(PARTITION BY {cols}) AS _n FROM {spec.name}) WHERE _n > 1 OR {nulls}"
-        )
-        rules.append(Rule(spec.name, f"{spec.name} ({cols}) unique and not null", sql))
+        counted = f"(SELECT *, count(*) OVER (PARTITION BY {cols}) AS _n FROM {spec.name})"
+        not_null = " AND ".join(f"{c} IS NOT NULL" for c in spec.pk)
+        what = f"{spec.name} ({cols}) unique and not null"
+        rules.append(rule(spec.name, what, key_expr(spec), counted, f"_n = 1 AND {not_null}"))
     return rules
 
 
@@ -80,12 +85,12 @@ def fk_rules() -> list[Rule]:
     """Every foreign key resolves (guests included)."""
     rules = []
     for child, col, parent, parent_col in FOREIGN_KEYS:
-        sql = (
-            f"SELECT {key_expr(_spec(child), 'c')} || ' -> ' || "
-            f"coalesce(CAST(c.{col} AS VARCHAR), 'NULL') AS key FROM {child} c "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.{parent_col} = c.{col})"
+        key = (
+            f"{key_expr(_spec(child), 'c')} || ' -> ' || coalesce(CAST(c.{col} AS VARCHAR), 'NULL')"
         )
-        rules.append(Rule(f"{child}.{col}", f"{child}.{col} found in {parent}.{parent_col}", sql))
+        found = f"EXISTS (SELECT 1 FROM {parent} p WHERE p.{parent_col} = c.{col})"
+        what = f"{child}.{col} found in {parent}.{parent_col}"
+        rules.append(rule(f"{child}.{col}", what, key, f"{child} c", found))
     return rules
 
 
@@ -93,51 +98,32 @@ _CART_LINES = (
     "WITH s AS (SELECT cart_id, sum(quantity * unit_price) AS items_total, "
     "max(added_at) AS last_added FROM cart_items GROUP BY cart_id) "
 )
+_CART_WITH_LINES = "shopping_carts c LEFT JOIN s USING (cart_id)"
+_ITEM_CART = "cart_items i JOIN shopping_carts c USING (cart_id)"
 
 
 def cart_rules() -> list[Rule]:
     """Cart status, totals and timestamps agree with the cart's items."""
     statuses = ", ".join(f"'{s}'" for s in CART_STATUSES)
+    item_key = "i.cart_id || '/' || i.cart_item_id"
     return [
-        Rule(
-            "status",
-            f"status in ({statuses})",
-            f"SELECT cart_id AS key FROM shopping_carts WHERE (status IN ({statuses})) IS NOT TRUE",
-        ),
-        Rule(
-            "emptied_total",
-            "emptied carts have cart_total 0",
-            "SELECT cart_id AS key FROM shopping_carts "
-            "WHERE status = 'emptied' AND (cart_total = 0) IS NOT TRUE",
-        ),
-        Rule(
-            "emptied_items",
-            "emptied carts have no cart_items",
-            "SELECT i.cart_id || '/' || i.cart_item_id AS key FROM cart_items i "
-            "JOIN shopping_carts c USING (cart_id) WHERE c.status = 'emptied'",
-        ),
-        Rule(
-            "total_matches_items",
-            "cart_total = Σ quantity×unit_price of its items (±0.01)",
-            _CART_LINES + "SELECT c.cart_id AS key FROM shopping_carts c LEFT JOIN s "
-            "USING (cart_id) WHERE c.status <> 'emptied' AND "
-            f"(abs(c.cart_total - coalesce(s.items_total, 0)) <= {MONEY_TOL}) IS NOT TRUE",
-        ),
-        Rule(
-            "updated_at",
-            "updated_at = max(added_at), or created_at without items; ≥ created_at if emptied",
-            _CART_LINES + "SELECT c.cart_id AS key FROM shopping_carts c LEFT JOIN s "
-            "USING (cart_id) WHERE (CASE WHEN c.status = 'emptied' "
-            "THEN c.updated_at >= c.created_at "
-            "ELSE c.updated_at = coalesce(s.last_added, c.created_at) END) IS NOT TRUE",
-        ),
-        Rule(
-            "added_after_created",
-            "cart_items.added_at ≥ its cart's created_at",
-            "SELECT CAST(i.cart_item_id AS VARCHAR) AS key FROM cart_items i "
-            "JOIN shopping_carts c USING (cart_id) WHERE (i.added_at >= c.created_at) IS NOT TRUE",
-        ),
-    ]
+        rule("status", f"status in ({statuses})", "cart_id", "shopping_carts",
+             f"status IN ({statuses})"),
+        rule("emptied_total", "emptied carts have cart_total 0", "cart_id", "shopping_carts",
+             "status <> 'emptied' OR cart_total = 0"),
+        rule("emptied_items", "emptied carts have no cart_items", item_key, _ITEM_CART,
+             "c.status <> 'emptied'"),
+        rule("total_matches_items", "cart_total = Σ quantity×unit_price of its items (±0.01)",
+             "c.cart_id", _CART_WITH_LINES, "c.status = 'emptied' OR "
+             f"abs(c.cart_total - coalesce(s.items_total, 0)) <= {MONEY_TOL}", _CART_LINES),
+        rule("updated_at",
+             "updated_at = max(added_at), or created_at without items; ≥ created_at if emptied",
+             "c.cart_id", _CART_WITH_LINES, "CASE WHEN c.status = 'emptied' THEN c.updated_at "
+             ">= c.created_at ELSE c.updated_at = coalesce(s.last_added, c.created_at) END",
+             _CART_LINES),
+        rule("added_after_created", "cart_items.added_at ≥ its cart's created_at", item_key,
+             _ITEM_CART, "i.added_at >= c.created_at"),
+    ]  # fmt: skip
 
 
 _CART_ORDER_JOIN = (
@@ -155,13 +141,10 @@ def funnel_rules() -> list[Rule]:
             f"SELECT c.cart_id AS key FROM {_CART_ORDER_JOIN} WHERE c.status = 'converted' "
             "GROUP BY c.cart_id HAVING count(o.order_id) <> 1",
         ),
-        Rule(
-            "order_has_converted_cart",
-            "each order matches a converted cart (same customer, created_at = order_date)",
-            "SELECT o.order_id AS key FROM orders o WHERE NOT EXISTS (SELECT 1 FROM "
-            "shopping_carts c WHERE c.status = 'converted' AND c.customer_id = o.customer_id "
-            "AND c.created_at = o.order_date)",
-        ),
+        rule("order_has_converted_cart",
+             "each order matches a converted cart (same customer, created_at = order_date)",
+             "o.order_id", "orders o", "EXISTS (SELECT 1 FROM shopping_carts c WHERE c.status "
+             "= 'converted' AND c.customer_id = o.customer_id AND c.created_at = o.order_date)"),
         Rule(
             "order_count",
             "#orders = #converted carts (count = the difference)",
@@ -170,200 +153,127 @@ def funnel_rules() -> list[Rule]:
             "SELECT 'orders=' || n_orders || ' converted=' || n_converted AS key "
             "FROM n, range(abs(n_orders - n_converted))",
         ),
-        Rule(
-            "gross_equals_cart_total",
-            "order gross_total = its converted cart's cart_total (±0.01)",
-            f"SELECT o.order_id AS key FROM {_CART_ORDER_JOIN} WHERE c.status = 'converted' "
-            f"AND o.order_id IS NOT NULL "
-            f"AND (abs(o.gross_total - c.cart_total) <= {MONEY_TOL}) IS NOT TRUE",
-        ),
-    ]
+        rule("gross_equals_cart_total", "order gross_total = its converted cart's cart_total",
+             "o.order_id", _CART_ORDER_JOIN, "c.status <> 'converted' OR o.order_id IS NULL OR "
+             f"abs(o.gross_total - c.cart_total) <= {MONEY_TOL}"),
+    ]  # fmt: skip
 
 
 _ORDER_LINES = (
     "WITH li AS (SELECT order_id, sum(quantity * unit_price) AS gross, "
     "sum(discount_amount) AS discount, count(*) AS n FROM order_items GROUP BY order_id) "
-    "SELECT o.order_id AS key FROM orders o LEFT JOIN li USING (order_id) WHERE "
 )
+_ORDER_WITH_LINES = "orders o LEFT JOIN li USING (order_id)"
 
 
 def order_financial_rules(with_fee_rates: bool) -> list[Rule]:
     """Order money adds up: gross, discount, net, item count, fee."""
     rules = [
-        Rule(
-            "gross_total",
-            "gross_total = Σ order_items quantity×unit_price (±0.01)",
-            _ORDER_LINES + f"(abs(o.gross_total - coalesce(li.gross, 0)) <= {MONEY_TOL}) "
-            "IS NOT TRUE",
-        ),
-        Rule(
-            "net_total",
-            "net_total = gross_total − total_discount_amount (±0.01)",
-            _ORDER_LINES + "(abs(o.net_total - (o.gross_total - o.total_discount_amount)) "
-            f"<= {MONEY_TOL}) IS NOT TRUE",
-        ),
-        Rule(
-            "discount_total",
-            "total_discount_amount = Σ order_items.discount_amount (±0.01) and ≥ 0",
-            _ORDER_LINES + f"(abs(o.total_discount_amount - coalesce(li.discount, 0)) "
-            f"<= {MONEY_TOL} AND o.total_discount_amount >= 0) IS NOT TRUE",
-        ),
-        Rule(
-            "total_items",
-            "total_items = number of the order's order_items rows",
-            _ORDER_LINES + "(o.total_items = coalesce(li.n, 0)) IS NOT TRUE",
-        ),
-        Rule(
-            "costs_nonnegative",
-            "actual_shipping_cost, shipping_cost and payment_processing_fee ≥ 0",
-            "SELECT order_id AS key FROM orders WHERE (actual_shipping_cost >= 0 AND "
-            "shipping_cost >= 0 AND payment_processing_fee >= 0) IS NOT TRUE",
-        ),
-    ]
-    if with_fee_rates:
+        rule("gross_total", "gross_total = Σ order_items quantity×unit_price (±0.01)",
+             "o.order_id", _ORDER_WITH_LINES,
+             f"abs(o.gross_total - coalesce(li.gross, 0)) <= {MONEY_TOL}", _ORDER_LINES),
+        rule("net_total", "net_total = gross_total − total_discount_amount (±0.01)",
+             "order_id", "orders",
+             f"abs(net_total - (gross_total - total_discount_amount)) <= {MONEY_TOL}"),
+        rule("discount_total",
+             "total_discount_amount = Σ order_items.discount_amount (±0.01) and ≥ 0",
+             "o.order_id", _ORDER_WITH_LINES, "o.total_discount_amount >= 0 AND "
+             f"abs(o.total_discount_amount - coalesce(li.discount, 0)) <= {MONEY_TOL}",
+             _ORDER_LINES),
+        rule("total_items", "total_items = number of the order's order_items rows",
+             "o.order_id", _ORDER_WITH_LINES, "o.total_items = coalesce(li.n, 0)", _ORDER_LINES),
+        rule("costs_nonnegative",
+             "actual_shipping_cost, shipping_cost and payment_processing_fee ≥ 0",
+             "order_id", "orders", "actual_shipping_cost >= 0 AND shipping_cost >= 0 "
+             "AND payment_processing_fee >= 0"),
+    ]  # fmt: skip
+    if with_fee_rates:  # within half a cent of the exact product: either rounding of a tie
         rules.append(
-            Rule(
-                "processing_fee",
-                "payment_processing_fee = round(net_total × rate[payment_method], 2)",
-                # within half a cent of the exact product: either rounding of a tie passes
-                "SELECT o.order_id AS key FROM orders o LEFT JOIN cfg_fee_rates f "
-                "USING (payment_method) WHERE (abs(o.payment_processing_fee - "
-                f"o.net_total * f.rate) <= {CENT_TOL}) IS NOT TRUE",
-            )
-        )
+            rule("processing_fee",
+                 "payment_processing_fee = round(net_total × rate[payment_method], 2)",
+                 "o.order_id", "orders o LEFT JOIN cfg_fee_rates f USING (payment_method)",
+                 f"abs(o.payment_processing_fee - o.net_total * f.rate) <= {CENT_TOL}")
+        )  # fmt: skip
     return rules
-
-
-_ORDER_ITEM_KEY = "oi.order_id || '/' || oi.product_id"
 
 
 def order_item_rules() -> list[Rule]:
     """Order lines carry catalog prices and sane quantities and discounts."""
-    catalog = f"SELECT {_ORDER_ITEM_KEY} AS key FROM order_items oi JOIN product_catalog p "
+    key = "oi.order_id || '/' || oi.product_id"
     return [
-        Rule(
-            "catalog_prices",
-            "unit_price and cost_price = the catalog's",
-            catalog + f"USING (product_id) WHERE (abs(oi.unit_price - p.unit_price) <= {CENT_TOL} "
-            f"AND abs(oi.cost_price - p.cost_price) <= {CENT_TOL}) IS NOT TRUE",
-        ),
-        Rule(
-            "quantity",
-            "quantity ≥ 1",
-            f"SELECT {_ORDER_ITEM_KEY} AS key FROM order_items oi "
-            "WHERE (oi.quantity >= 1) IS NOT TRUE",
-        ),
-        Rule(
-            "discount",
-            "0 ≤ discount_amount ≤ quantity×unit_price",
-            f"SELECT {_ORDER_ITEM_KEY} AS key FROM order_items oi WHERE (oi.discount_amount >= 0 "
-            f"AND oi.discount_amount <= oi.quantity * oi.unit_price + {MONEY_TOL}) IS NOT TRUE",
-        ),
-    ]
+        rule("catalog_prices", "unit_price and cost_price = the catalog's", key,
+             "order_items oi JOIN product_catalog p USING (product_id)",
+             f"abs(oi.unit_price - p.unit_price) <= {CENT_TOL} "
+             f"AND abs(oi.cost_price - p.cost_price) <= {CENT_TOL}"),
+        rule("quantity", "quantity ≥ 1", key, "order_items oi", "oi.quantity >= 1"),
+        rule("discount", "0 ≤ discount_amount ≤ quantity×unit_price", key, "order_items oi",
+             "oi.discount_amount >= 0 AND "
+             f"oi.discount_amount <= oi.quantity * oi.unit_price + {MONEY_TOL}"),
+    ]  # fmt: skip
 
 
 _RETURN_LINES = (
     "WITH ri AS (SELECT return_id, sum(refunded_amount) AS refunded, count(*) AS n "
     "FROM return_items GROUP BY return_id) "
-    "SELECT r.return_id AS key FROM returns r LEFT JOIN ri USING (return_id) WHERE "
 )
-_RETURN_ORDER = "SELECT r.return_id AS key FROM returns r JOIN orders o USING (order_id) WHERE "
+_RETURN_WITH_LINES = "returns r LEFT JOIN ri USING (return_id)"
+_RETURN_ORDER = "returns r JOIN orders o USING (order_id)"
 
 
 def return_rules(with_window: bool) -> list[Rule]:
     """Return headers: refund = Σ lines, dated after the order, copied from the order."""
     rules = [
-        Rule(
-            "refund_matches_items",
-            "refunded_amount = Σ return_items.refunded_amount (±0.01)",
-            _RETURN_LINES + f"(abs(r.refunded_amount - coalesce(ri.refunded, 0)) <= {MONEY_TOL}) "
-            "IS NOT TRUE",
-        ),
-        Rule(
-            "has_items",
-            "every return has at least one return_items row",
-            _RETURN_LINES + "ri.n IS NULL",
-        ),
-        Rule(
-            "after_order",
-            "return_date ≥ date(order_date) + 1 day",
-            _RETURN_ORDER + "(r.return_date >= CAST(o.order_date AS DATE) + 1) IS NOT TRUE",
-        ),
-        Rule(
-            "copied_from_order",
-            "refund_method = payment_method; customer_id and email = the order's",
-            _RETURN_ORDER + "(r.refund_method = o.payment_method AND r.customer_id = "
-            "o.customer_id AND r.email IS NOT DISTINCT FROM o.email) IS NOT TRUE",
-        ),
-    ]
+        rule("refund_matches_items", "refunded_amount = Σ return_items.refunded_amount (±0.01)",
+             "r.return_id", _RETURN_WITH_LINES,
+             f"abs(r.refunded_amount - coalesce(ri.refunded, 0)) <= {MONEY_TOL}", _RETURN_LINES),
+        rule("has_items", "every return has at least one return_items row", "r.return_id",
+             _RETURN_WITH_LINES, "ri.n >= 1", _RETURN_LINES),
+        rule("after_order", "return_date ≥ date(order_date) + 1 day", "r.return_id",
+             _RETURN_ORDER, "r.return_date >= CAST(o.order_date AS DATE) + 1"),
+        rule("copied_from_order",
+             "refund_method = payment_method; customer_id and email = the order's",
+             "r.return_id", _RETURN_ORDER, "r.refund_method = o.payment_method AND "
+             "r.customer_id = o.customer_id AND r.email IS NOT DISTINCT FROM o.email"),
+    ]  # fmt: skip
     if with_window:
         rules.append(
-            Rule(
-                "within_window",
-                "return_date ≤ the world's end date",
-                "SELECT r.return_id AS key FROM returns r, cfg_window w "
-                "WHERE (r.return_date <= w.end_date) IS NOT TRUE",
-            )
-        )
+            rule("within_window", "return_date ≤ the world's end date", "r.return_id",
+                 "returns r, cfg_window w", "r.return_date <= w.end_date")
+        )  # fmt: skip
     return rules
-
-
-_RI_KEY = "CAST(ri.return_item_id AS VARCHAR)"
-_RI_LINE = (
-    f"SELECT {_RI_KEY} AS key FROM return_items ri "
-    "JOIN order_items oi USING (order_id, product_id) WHERE "
-)
 
 
 def return_item_rules() -> list[Rule]:
     """Return lines: an ordered line, at most once, never refunding more than was paid."""
+    key = "CAST(ri.return_item_id AS VARCHAR)"
+    line = "return_items ri JOIN order_items oi USING (order_id, product_id)"
     return [
-        Rule(
-            "ordered_line",
-            "(order_id, product_id) is a line of order_items",
-            f"SELECT {_RI_KEY} AS key FROM return_items ri LEFT JOIN order_items oi "
-            "USING (order_id, product_id) WHERE oi.order_id IS NULL",
-        ),
-        Rule(
-            "quantity",
-            "1 ≤ quantity_returned ≤ ordered quantity",
-            _RI_LINE + "(ri.quantity_returned BETWEEN 1 AND oi.quantity) IS NOT TRUE",
-        ),
-        Rule(
-            "refund_within_paid",
-            "0 ≤ refunded_amount ≤ (unit_price×quantity − discount)×quantity_returned/quantity",
-            _RI_LINE + "(ri.refunded_amount >= 0 AND ri.refunded_amount <= (oi.unit_price * "
-            "oi.quantity - oi.discount_amount) * ri.quantity_returned / oi.quantity "
-            f"+ {MONEY_TOL}) IS NOT TRUE",
-        ),
-        Rule(
-            "prices_match_order_line",
-            "unit_price and cost_price = the order line's",
-            _RI_LINE + f"(abs(ri.unit_price - oi.unit_price) <= {CENT_TOL} AND "
-            f"abs(ri.cost_price - oi.cost_price) <= {CENT_TOL}) IS NOT TRUE",
-        ),
-        Rule(
-            "returned_once",
-            "an (order_id, product_id) line is returned at most once",
-            "SELECT order_id || '/' || product_id AS key FROM (SELECT order_id, product_id, "
-            "count(*) OVER (PARTITION BY order_id, product_id) AS _n FROM return_items) "
-            "WHERE _n > 1",
-        ),
-        Rule(
-            "same_order_as_return",
-            "return_items.order_id = its return's order_id",
-            f"SELECT {_RI_KEY} AS key FROM return_items ri JOIN returns r "
-            "ON r.return_id = ri.return_id WHERE (ri.order_id = r.order_id) IS NOT TRUE",
-        ),
-    ]
+        rule("ordered_line", "(order_id, product_id) is a line of order_items", key,
+             "return_items ri LEFT JOIN order_items oi USING (order_id, product_id)",
+             "oi.order_id IS NOT NULL"),
+        rule("quantity", "1 ≤ quantity_returned ≤ ordered quantity", key, line,
+             "ri.quantity_returned BETWEEN 1 AND oi.quantity"),
+        rule("refund_within_paid",
+             "0 ≤ refunded_amount ≤ (unit_price×quantity − discount)×quantity_returned/quantity",
+             key, line, "ri.refunded_amount >= 0 AND ri.refunded_amount <= (oi.unit_price * "
+             "oi.quantity - oi.discount_amount) * ri.quantity_returned / oi.quantity "
+             f"+ {MONEY_TOL}"),
+        rule("prices_match_order_line", "unit_price and cost_price = the order line's", key,
+             line, f"abs(ri.unit_price - oi.unit_price) <= {CENT_TOL} AND "
+             f"abs(ri.cost_price - oi.cost_price) <= {CENT_TOL}"),
+        rule("returned_once", "an (order_id, product_id) line is returned at most once",
+             "order_id || '/' || product_id", "(SELECT order_id, product_id, count(*) OVER "
+             "(PARTITION BY order_id, product_id) AS n FROM return_items)", "n = 1"),
+        rule("same_order_as_return", "return_items.order_id = its return's order_id", key,
+             "return_items ri JOIN returns r ON r.return_id = ri.return_id",
+             "ri.order_id = r.order_id"),
+    ]  # fmt: skip
 
 
-def _agent_sql(table: str, key: str, channel: str, phone_ok: str) -> str:
+def _agent_ok(channel: str, phone_ok: str) -> str:
     return (
-        f"SELECT {key} || ' (' || coalesce({channel}, 'NULL') || ', ' || "
-        f"coalesce(agent_id, 'NULL') || ')' AS key FROM {table} WHERE (CASE WHEN "
-        f"lower(trim({channel})) = 'phone' THEN {phone_ok} "
-        f"ELSE agent_id = '{ONLINE_AGENT}' END) IS NOT TRUE"
+        f"CASE WHEN lower(trim({channel})) = 'phone' THEN {phone_ok} "
+        f"ELSE agent_id = '{ONLINE_AGENT}' END"
     )
 
 
@@ -378,60 +288,47 @@ def agent_rules(with_agent_list: bool) -> list[Rule]:
     else:
         phone_ok = f"regexp_full_match(agent_id, '{CSR_PATTERN}')"
         what = f"an id matching {CSR_PATTERN}"
+    shown = "coalesce({}, 'NULL') || ', ' || coalesce(agent_id, 'NULL') || ')'"
     return [
-        Rule(
-            "orders",
-            f"order_channel Phone ⇒ agent_id is {what}, else '{ONLINE_AGENT}'",
-            _agent_sql("orders", "order_id", "order_channel", phone_ok),
-        ),
-        Rule(
-            "returns",
-            f"return_channel Phone ⇒ agent_id is {what}, else '{ONLINE_AGENT}'",
-            _agent_sql("returns", "return_id", "return_channel", phone_ok),
-        ),
-        Rule(
-            "return_keeps_order_agent",
-            "a return on the order's own channel keeps the order's agent_id",
-            _RETURN_ORDER + "r.return_channel = o.order_channel AND "
-            "(r.agent_id = o.agent_id) IS NOT TRUE",
-        ),
-    ]
+        rule("orders", f"order_channel Phone ⇒ agent_id is {what}, else '{ONLINE_AGENT}'",
+             "order_id || ' (' || " + shown.format("order_channel"), "orders",
+             _agent_ok("order_channel", phone_ok)),
+        rule("returns", f"return_channel Phone ⇒ agent_id is {what}, else '{ONLINE_AGENT}'",
+             "return_id || ' (' || " + shown.format("return_channel"), "returns",
+             _agent_ok("return_channel", phone_ok)),
+        rule("return_keeps_order_agent",
+             "a return on the order's own channel keeps the order's agent_id", "r.return_id",
+             _RETURN_ORDER, "r.return_channel <> o.order_channel OR r.agent_id = o.agent_id"),
+    ]  # fmt: skip
 
 
 def channel_rules() -> list[Rule]:
     """Config `channel_rules`: payment methods per order channel, return channel (needs cfg)."""
+    allowed = "cfg_allowed_payment"
     return [
-        Rule(
-            "payment_method",
-            "payment_method is allowed for the order_channel",
-            "SELECT o.order_id || ' (' || o.order_channel || ', ' || o.payment_method || ')' "
-            "AS key FROM orders o WHERE o.order_channel IN (SELECT order_channel FROM "
-            "cfg_allowed_payment) AND NOT EXISTS (SELECT 1 FROM cfg_allowed_payment a WHERE "
-            "a.order_channel = o.order_channel AND a.payment_method = o.payment_method)",
-        ),
-        Rule(
-            "return_channel",
-            "return_channel = return_channel_preference of the order channel, else the channel",
-            _RETURN_ORDER + "(r.return_channel = coalesce((SELECT p.return_channel FROM "
-            "cfg_return_channel p WHERE p.order_channel = o.order_channel), o.order_channel)) "
-            "IS NOT TRUE",
-        ),
-    ]
+        rule("payment_method", "payment_method is allowed for the order_channel",
+             "o.order_id || ' (' || o.order_channel || ', ' || o.payment_method || ')'",
+             "orders o", f"o.order_channel NOT IN (SELECT order_channel FROM {allowed}) OR "
+             f"EXISTS (SELECT 1 FROM {allowed} a WHERE a.order_channel = o.order_channel "
+             "AND a.payment_method = o.payment_method)"),
+        rule("return_channel",
+             "return_channel = return_channel_preference of the order channel, else the channel",
+             "r.return_id", _RETURN_ORDER, "r.return_channel = coalesce((SELECT "
+             "p.return_channel FROM cfg_return_channel p WHERE p.order_channel = "
+             "o.order_channel), o.order_channel)"),
+    ]  # fmt: skip
 
 
 def signup_rules() -> list[Rule]:
     """No cart and no order before the customer's signup_date (date level)."""
-    rules = []
-    for table, key, ts in (
-        ("shopping_carts", "cart_id", "created_at"),
-        ("orders", "order_id", "order_date"),
-    ):
-        sql = (
-            f"SELECT t.{key} AS key FROM {table} t JOIN customers c USING (customer_id) "
-            f"WHERE (CAST(t.{ts} AS DATE) >= c.signup_date) IS NOT TRUE"
+    return [
+        rule(table, f"date({table}.{ts}) ≥ customers.signup_date", f"t.{key}",
+             f"{table} t JOIN customers c USING (customer_id)",
+             f"CAST(t.{ts} AS DATE) >= c.signup_date")
+        for table, key, ts in (
+            ("shopping_carts", "cart_id", "created_at"), ("orders", "order_id", "order_date")
         )
-        rules.append(Rule(table, f"date({table}.{ts}) ≥ customers.signup_date", sql))
-    return rules
+    ]  # fmt: skip
 
 
 def _value_expr(spec: TableSpec, column: str) -> str:
@@ -446,22 +343,17 @@ def partition_rules() -> list[Rule]:
     """Each row sits in the partition named by its own date/category, lines with their parent."""
     rules = []
     for spec in TABLES:
+        key = f"{key_expr(spec, 't')} || ' in ' || coalesce(t._part_value, 'NULL')"
         key_ok = f"t._part_key = '{spec.partition_key}'"
         if spec.name in PARENT_PARTITION:
             parent, fk = PARENT_PARTITION[spec.name]
-            sql = (
-                f"SELECT {key_expr(spec, 't')} || ' in ' || t._part_value AS key FROM "
-                f"{spec.name} t JOIN {parent} p ON p.{fk} = t.{fk} "
-                f"WHERE ({key_ok} AND t._part_value = p._part_value) IS NOT TRUE"
-            )
+            source = f"{spec.name} t JOIN {parent} p ON p.{fk} = t.{fk}"
+            ok = f"{key_ok} AND t._part_value = p._part_value"
             what = f"{spec.name} in its {parent} row's partition"
         else:
             column = spec.partition_column or spec.event_date_column
-            sql = (
-                f"SELECT {key_expr(spec, 't')} || ' in ' || t._part_value AS key FROM "
-                f"(SELECT *, {_value_expr(spec, column)} AS _own FROM {spec.name}) t "
-                f"WHERE ({key_ok} AND t._part_value = t._own) IS NOT TRUE"
-            )
+            source = f"(SELECT *, {_value_expr(spec, column)} AS _own FROM {spec.name}) t"
+            ok = f"{key_ok} AND t._part_value = t._own"
             what = f"{spec.name} in partition {spec.partition_key}=<{column}>"
-        rules.append(Rule(spec.name, what, sql))
+        rules.append(rule(spec.name, what, key, source, ok))
     return rules
