@@ -51,7 +51,7 @@ class ColumnConfig(StrictModel):
 
 
 class TableConfig(StrictModel):
-    """One table entry; only `columns`, `generate` and `item_count_range` drive generation."""
+    """One table entry; `generate` (shopping_carts) and `item_count_range` (cart_items) are read."""
 
     name: str
     columns: list[ColumnConfig] = Field(default_factory=list)
@@ -226,6 +226,7 @@ class EcomConfig(StrictModel):
         _check_loyalty_distribution(self)
         _check_category_preferences(self)
         _check_status_probs(self)
+        _check_segment_keys(self)
         return self
 
     def table(self, name: str) -> TableConfig | None:
@@ -342,3 +343,34 @@ def _check_status_probs(cfg: EcomConfig) -> None:
             f"must have {n} weights, one per vocab.customer_status_options (got {len(probs)})",
             *("parameters", "customer_status_probs"),
         )
+
+
+def _check_segment_keys(cfg: EcomConfig) -> None:
+    """Keys that pick a segment must name a known channel, tier or reason, or 'default'."""
+    p = cfg.parameters
+    rps = p.repeat_purchase_settings
+    channels = ({*p.signup_channel_distribution, "default"}, "signup channel")
+    tiers = ({*cfg.vocab.loyalty_tiers, "default"}, "loyalty tier")
+    reasons = ({*cfg.vocab.return_reasons, "default"}, "return reason")
+    checks: list[tuple[tuple, dict, tuple[set[str], str]]] = [
+        (("first_purchase_conversion_boost",), p.first_purchase_conversion_boost, channels),
+        (("return_rate_by_signup_channel",), p.return_rate_by_signup_channel, channels),
+        (("loyalty_distribution_by_channel",), p.loyalty_distribution_by_channel, channels),
+        (
+            ("category_preference_by_signup_channel",),
+            p.category_preference_by_signup_channel,
+            channels,
+        ),
+        (("cart_behavior_by_tier",), p.cart_behavior_by_tier, tiers),
+        (("refund_behavior_by_reason",), p.refund_behavior_by_reason, reasons),
+    ]
+    for name in ("propensity_by_channel_and_tier", "time_delay_by_channel_and_tier"):
+        by_channel = getattr(rps, name)
+        checks.append((("repeat_purchase_settings", name), by_channel, channels))
+        for channel, by_tier in by_channel.items():
+            checks.append((("repeat_purchase_settings", name, channel), by_tier, tiers))
+    for path, mapping, (known, what) in checks:
+        for key in mapping:
+            if key not in known:
+                at = ("parameters", *path, key)
+                raise rule(f"must be a {what} of this config or 'default' (got {key!r})", *at)

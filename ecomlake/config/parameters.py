@@ -41,7 +41,7 @@ def _require_default(mapping: dict, what: str, *at: str) -> None:
 
 
 class DelaySpec(StrictModel):
-    """Lognormal gap between repeat visits: days clipped to `range`, spread set by `sigma`."""
+    """Lognormal gap between repeat visits: mean = middle of `range`, at least its low end."""
 
     range: PositiveIntRange
     sigma: NonNegFloat
@@ -155,7 +155,7 @@ class ParametersConfig(StrictModel):
     start_date: IsoDate | None = None
     end_date: IsoDate | None = None
 
-    @field_validator("cart_behavior_by_tier", "refund_behavior_by_reason")
+    @field_validator("refund_behavior_by_reason")
     @classmethod
     def _has_default(cls, value: dict) -> dict:
         _require_default(value, "fallback")

@@ -59,7 +59,7 @@ def build_customers(
 
     guests = n - n_registered
     table = cfg.table("shopping_carts")
-    k = min(table.generate if table and table.generate else n, n)
+    k = n if table is None or table.generate is None else min(table.generate, n)
     order = np.argsort(rng.priority(s.CUSTOMER_SHOPPER, np.arange(n)), kind="stable")
     shopper = np.zeros(n, dtype=bool)
     shopper[order[:k]] = True

@@ -16,6 +16,8 @@ from ecomlake.rng import Rng, cumulative
 from ecomlake.rng import streams as s
 
 MAX_SECONDS_BETWEEN_LINES = 300
+FALLBACK_LINES = (1, 8)
+FALLBACK_QUANTITY = (1, 3)
 
 
 @dataclass(frozen=True)
@@ -34,14 +36,17 @@ class LineModel:
         for ch in [*lex.signup_channels, None]:
             weights = prefs.get(ch, {}) if ch else {}
             w = np.array([weights.get(c.lower(), 1.0) for c in lex.categories]) * has_products
-            rows.append(cumulative(w))
+            rows.append(cumulative(w if w.sum() > 0 else has_products.astype(float)))
         behaviours = cfg.parameters.cart_behavior_by_tier
-        default = behaviours["default"]
-        per_tier = [behaviours.get(t, default) for t in lex.tiers] + [default]
+        default = _default_behaviour(cfg)
+        per_tier = [
+            (b.item_count_range, b.quantity_range) if (b := behaviours.get(t)) else default
+            for t in lex.tiers
+        ] + [default]
         return cls(
             category_cdf=np.array(rows),
-            item_range=np.array([list(b.item_count_range) for b in per_tier], dtype=np.int64),
-            quantity_range=np.array([list(b.quantity_range) for b in per_tier], dtype=np.int64),
+            item_range=np.array([list(b[0]) for b in per_tier], dtype=np.int64),
+            quantity_range=np.array([list(b[1]) for b in per_tier], dtype=np.int64),
         )
 
     def tier_row(self, tier: np.ndarray) -> np.ndarray:
@@ -50,6 +55,20 @@ class LineModel:
 
     def channel_row(self, channel: np.ndarray) -> np.ndarray:
         return np.where(channel == NONE, len(self.category_cdf) - 1, channel).astype(np.int64)
+
+
+def _default_behaviour(cfg: EcomConfig) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Cart size for guests, no-tier customers and unlisted tiers.
+
+    `cart_behavior_by_tier.default` when present; else the cart_items table's `item_count_range`
+    with quantities 1-3, the older tool's fallback for customers without a tier.
+    """
+    default = cfg.parameters.cart_behavior_by_tier.get("default")
+    if default is not None:
+        return default.item_count_range, default.quantity_range
+    table = cfg.table("cart_items")
+    lines = table.item_count_range if table and table.item_count_range else FALLBACK_LINES
+    return (lines, FALLBACK_QUANTITY)
 
 
 @dataclass

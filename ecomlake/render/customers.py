@@ -18,6 +18,7 @@ from ecomlake.render.context import DayContext
 from ecomlake.rng import streams as s
 
 GUEST_STATUS = "Guest"
+UNKNOWN_GENDER = "Unknown"  # drawn with gender_unknown_prob, added if vocab.genders lacks it
 
 
 def render(ctx: DayContext) -> pa.Table:
@@ -33,10 +34,10 @@ def render(ctx: DayContext) -> pa.Table:
     mask = pa.array(guest)
     contacts = draw_contacts(rng, contact_keys(world, idx))
 
+    genders = lex.genders if UNKNOWN_GENDER in lex.genders else (*lex.genders, UNKNOWN_GENDER)
     unknown = rng.bernoulli(s.CUSTOMER_GENDER_UNKNOWN, idx, lookup.gender_unknown_prob)
     gender = rng.integers(s.CUSTOMER_GENDER, idx, 0, len(lex.genders) - 1)
-    unknown_idx = lex.genders.index("Unknown") if "Unknown" in lex.genders else -1
-    gender = np.where(guest, -1, np.where(unknown, unknown_idx, gender))
+    gender = np.where(guest, -1, np.where(unknown, genders.index(UNKNOWN_GENDER), gender))
     age = rng.integers(s.CUSTOMER_AGE, idx, lookup.min_age, lookup.max_age)
     status = rng.categorical(s.CUSTOMER_STATUS, idx, lex.status_weights)
     statuses = [*lex.statuses, GUEST_STATUS]
@@ -52,7 +53,7 @@ def render(ctx: DayContext) -> pa.Table:
             "email": contacts.email,
             "phone_number": pc.if_else(mask, None, contacts.phone_number),
             "signup_date": dates(plan.signup_day[idx]),
-            "gender": labels(lex.genders, gender),
+            "gender": labels(genders, gender),
             "age": pc.if_else(mask, None, integers(age)),
             "is_guest": booleans(guest),
             "customer_status": labels(statuses, np.where(guest, len(lex.statuses), status)),

@@ -12,7 +12,7 @@ import numpy as np
 
 from ecomlake.rng.hashing import random_bits, stream_key, to_unit
 
-_POISSON_MAX_K = 200
+_POISSON_MIN_STEPS = 200
 
 
 class Rng:
@@ -96,7 +96,8 @@ class Rng:
         k = np.zeros(lam.shape, dtype=np.int64)
         active = u >= cdf
         step = 0
-        while active.any() and step < _POISSON_MAX_K:
+        limit = _POISSON_MIN_STEPS + int(10 * lam.max(initial=0.0))  # far beyond any real tail
+        while active.any() and step < limit:
             step += 1
             p = p * lam / step
             cdf = cdf + p

@@ -58,8 +58,8 @@ def connect(
 ) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with one view per lake table (and `cfg_*` tables from `config`).
 
-    `materialize` reads each table once into DuckDB instead: ~40 queries then skip re-reading
-    every Parquet footer, which is what makes a full check take well under a second.
+    `materialize` reads each table once into DuckDB tables instead, so the ~60 rule queries do
+    not each re-read every Parquet file (the quick lake: ~1 s instead of ~3.5 s).
     """
     import duckdb  # a dev extra: importing ecomlake.verify (manifests) must not need it
 
@@ -71,7 +71,7 @@ def connect(
     con.execute("CREATE TABLE _missing_tables (name VARCHAR)")
     for spec in TABLES:
         pattern = _sql_text(f"{loc.root}/{spec.name}/*/*.parquet")
-        if con.execute(f"SELECT count(*) FROM glob({pattern})").fetchone()[0]:
+        if con.execute(f"SELECT count(*) FROM glob({pattern})").fetchall()[0][0]:
             con.execute(
                 f"CREATE {kind} {spec.name} AS SELECT * EXCLUDE (filename), filename AS _file, "
                 f"regexp_extract(filename, '{_PARTITION_RE}', 1) AS _part_key, "
@@ -94,45 +94,52 @@ def check_tables(con: duckdb.DuckDBPyConnection) -> list[Violation]:
     required = [name for name in missing if name in REQUIRED_TABLES]
     if not required:
         return []
-    detail = f"{len(required)} table(s): required table has no Parquet files; e.g. " + ", ".join(
-        required
-    )
+    detail = f"{len(required)} required table(s) have no Parquet files: {', '.join(required)}"
     return [Violation("tables.missing", detail, len(required))]
 
 
 def check_pk(con: duckdb.DuckDBPyConnection) -> list[Violation]:
+    """Primary keys unique and not null (order_items on (order_id, product_id))."""
     return run_rules(con, "pk", q.pk_rules())
 
 
 def check_fk(con: duckdb.DuckDBPyConnection) -> list[Violation]:
+    """Every foreign key resolves, guests included."""
     return run_rules(con, "fk", q.fk_rules())
 
 
 def check_carts(con: duckdb.DuckDBPyConnection) -> list[Violation]:
+    """Cart status, totals, updated_at and item timestamps."""
     return run_rules(con, "carts", q.cart_rules())
 
 
 def check_funnel(con: duckdb.DuckDBPyConnection) -> list[Violation]:
+    """One order per converted cart and no order without one."""
     return run_rules(con, "funnel", q.funnel_rules())
 
 
 def check_order_financials(con: duckdb.DuckDBPyConnection) -> list[Violation]:
+    """Gross, discount, net, total_items, costs (and fee with a config)."""
     return run_rules(con, "order_financials", q.order_financial_rules(_has(con, "cfg_fee_rates")))
 
 
 def check_order_items(con: duckdb.DuckDBPyConnection) -> list[Violation]:
+    """Order lines: catalog prices, quantity, discount bounds."""
     return run_rules(con, "order_items", q.order_item_rules())
 
 
 def check_returns(con: duckdb.DuckDBPyConnection) -> list[Violation]:
+    """Return headers: refund = Σ lines, has lines, after the order, order's fields."""
     return run_rules(con, "returns", q.return_rules(_has(con, "cfg_window")))
 
 
 def check_return_items(con: duckdb.DuckDBPyConnection) -> list[Violation]:
+    """Return lines: an ordered line, once, quantity and refund bounded."""
     return run_rules(con, "return_items", q.return_item_rules())
 
 
 def check_agents(con: duckdb.DuckDBPyConnection) -> list[Violation]:
+    """Phone ⇒ CSR agent id, other channels ⇒ ONLINE; returns keep the order's."""
     return run_rules(con, "agents", q.agent_rules(_has(con, "cfg_agents")))
 
 
@@ -144,10 +151,12 @@ def check_channel_rules(con: duckdb.DuckDBPyConnection) -> list[Violation]:
 
 
 def check_dates_after_signup(con: duckdb.DuckDBPyConnection) -> list[Violation]:
+    """No cart or order dated before the customer's signup_date."""
     return run_rules(con, "dates_after_signup", q.signup_rules())
 
 
 def check_partition_dates(con: duckdb.DuckDBPyConnection) -> list[Violation]:
+    """Rows sit in the partition their own date/category (or parent) names."""
     return run_rules(con, "partition_dates", q.partition_rules())
 
 
@@ -180,7 +189,7 @@ def run_rules(con: duckdb.DuckDBPyConnection, family: str, rules: list[q.Rule]) 
             f"LIMIT {MAX_EXAMPLES}))"
         )
         try:
-            count, examples = con.execute(sql).fetchone()
+            ((count, examples),) = con.execute(sql).fetchall()
         except duckdb.Error as exc:
             first_line = str(exc).splitlines()[0]
             violations.append(Violation(check, f"could not run: {first_line}", 1))
@@ -193,10 +202,8 @@ def run_rules(con: duckdb.DuckDBPyConnection, family: str, rules: list[q.Rule]) 
 
 
 def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    found = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]
-    ).fetchone()
-    return bool(found[0])
+    sql = "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?"
+    return bool(con.execute(sql, [table]).fetchall()[0][0])
 
 
 def _sql_text(value: str) -> str:

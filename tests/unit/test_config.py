@@ -80,7 +80,7 @@ def test_reference_quick_loads_unchanged() -> None:
     [
         ("quick", date(2024, 1, 1), date(2024, 3, 31), 2000, 200),
         ("template", date(2025, 1, 1), date(2025, 12, 31), 10000, 1286),
-        ("backlog", date(2020, 1, 1), date(2026, 1, 8), 2600000, 3000),
+        ("backlog", date(2020, 1, 1), date(2026, 1, 8), 2150000, 3000),
     ],
 )
 def test_gen_config_loads_with_pinned_window(
@@ -305,3 +305,21 @@ def test_world_window_without_pins(quick_data: dict) -> None:
 def test_world_window_config_pins_win(quick: EcomConfig) -> None:
     window = quick.world_window(date(2023, 1, 1), date(2023, 1, 2), date(2030, 1, 1))
     assert window == (date(2024, 1, 1), date(2024, 3, 31), True)
+
+
+def test_segment_key_typo_is_an_error(quick_data: dict) -> None:
+    text = mutated(
+        quick_data,
+        lambda d: params(d)["refund_behavior_by_reason"].update(
+            Defectiv={"full_return_prob": 1, "partial_quantity_prob": 0}
+        ),
+    )
+    assert config_error(text) == (
+        "parameters.refund_behavior_by_reason.Defectiv: "
+        "must be a return reason of this config or 'default' (got 'Defectiv')"
+    )
+
+
+def test_cart_behaviour_default_is_optional(quick_data: dict) -> None:
+    text = mutated(quick_data, lambda d: params(d)["cart_behavior_by_tier"].pop("default"))
+    assert "default" not in load_config_text(text).parameters.cart_behavior_by_tier

@@ -126,13 +126,14 @@ class TestStreamNames:
                 assert found is None, f"{path.name} uses {found.group(0)}"
 
 
-LAYERS = ["cli", "api", "run", "verify", "lake", "render", "plan", "rng", "config"]
+LAYERS = ["cli", "api", "run", "verify", "lake", "lineage", "render", "plan", "rng", "config"]
 ALLOWED = {
     "cli": set(LAYERS),
     "api": {"run", "verify", "lake", "render", "plan", "rng", "config"},
     "run": {"lake", "render", "plan", "rng", "config", "lineage"},
-    "verify": {"lake", "render", "plan", "config"},
+    "verify": {"lake", "lineage", "render", "plan", "config"},
     "lake": {"config", "lineage"},
+    "lineage": set(),
     "render": {"plan", "rng", "config"},
     "plan": {"rng", "config"},
     "rng": set(),
