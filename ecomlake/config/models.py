@@ -62,12 +62,7 @@ class TableConfig(StrictModel):
     @field_validator("columns")
     @classmethod
     def _unique_columns(cls, columns: list[ColumnConfig]) -> list[ColumnConfig]:
-        seen: set[str] = set()
-        for index, column in enumerate(columns):
-            if column.name in seen:
-                raise rule(f"must be unique ({column.name!r} appears twice)", index, "name")
-            seen.add(column.name)
-        return columns
+        return _unique_names(columns)
 
     def column(self, name: str) -> ColumnConfig | None:
         """The column called `name`, or None."""
@@ -212,12 +207,7 @@ class EcomConfig(StrictModel):
     @field_validator("tables")
     @classmethod
     def _unique_tables(cls, tables: list[TableConfig]) -> list[TableConfig]:
-        seen: set[str] = set()
-        for index, table in enumerate(tables):
-            if table.name in seen:
-                raise rule(f"must be unique ({table.name!r} appears twice)", index, "name")
-            seen.add(table.name)
-        return tables
+        return _unique_names(tables)
 
     @model_validator(mode="after")
     def _cross_section_rules(self) -> Self:
@@ -264,6 +254,16 @@ class EcomConfig(StrictModel):
                 f"--start-date: must be on or before --end-date ({cli_start} > {cli_end})"
             )
         return cli_start, cli_end, True
+
+
+def _unique_names(items: list) -> list:
+    """Entries of a list keyed by `.name` must not repeat a name."""
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        if item.name in seen:
+            raise rule(f"must be unique ({item.name!r} appears twice)", index, "name")
+        seen.add(item.name)
+    return items
 
 
 def _uniform(n: int) -> list[float]:
