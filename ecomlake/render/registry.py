@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from ecomlake.config import EcomConfig
+from ecomlake.errors import ConfigError
 from ecomlake.render import (
     cart_items,
     customers,
@@ -86,6 +88,30 @@ TABLES: tuple[TableSpec, ...] = (
 )
 
 TABLE_NAMES = tuple(t.name for t in TABLES)
+
+
+def output_columns(cfg: EcomConfig, spec: TableSpec) -> tuple[str, ...]:
+    """The columns written for a table: the YAML `tables[].columns` list, in its order.
+
+    A table without a column list (or absent from `tables`) keeps the full schema. Keys and
+    the partition column cannot be dropped; unknown names are an error naming the YAML path.
+    """
+    index = next((i for i, t in enumerate(cfg.tables) if t.name == spec.name), None)
+    if index is None or not cfg.tables[index].columns:
+        return tuple(spec.schema.names)
+    names = tuple(c.name for c in cfg.tables[index].columns)
+    for j, name in enumerate(names):
+        if name not in spec.schema.names:
+            raise ConfigError(
+                f"tables[{index}].columns[{j}].name: {spec.name} has no column {name!r}"
+            )
+    required = [*spec.pk, *([spec.partition_column] if spec.partition_column else [])]
+    for name in required:
+        if name not in names:
+            raise ConfigError(
+                f"tables[{index}].columns: must keep {spec.name}'s key column {name!r}"
+            )
+    return names
 
 
 def table_spec(name: str) -> TableSpec:

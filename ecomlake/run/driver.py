@@ -19,6 +19,7 @@ from ecomlake.lake import ParquetOptions, RunIdentity, resolve_target, write_byt
 from ecomlake.lineage import Lineage, default_batch_id, default_ingestion_ts, validate_ingestion_ts
 from ecomlake.plan.calendar import day_date, day_number
 from ecomlake.plan.world import build_world
+from ecomlake.render.registry import TABLES, output_columns
 from ecomlake.run.days import assign_tasks, select_days
 from ecomlake.run.executors import DayFailure, Outcome, make_executor
 from ecomlake.run.task import DayResult, WriteSettings
@@ -114,6 +115,8 @@ def generate(
         dates=options.dates or None,
     )
     settings = _write_settings(cfg, options)
+    for spec in TABLES:
+        output_columns(cfg, spec)  # a bad column list fails before anything is planned
     executor = make_executor(options.executor, options.workers, options.ray_address)
 
     t0 = time.perf_counter()

@@ -17,7 +17,7 @@ from ecomlake.lineage import Lineage
 from ecomlake.plan.calendar import day_date
 from ecomlake.plan.world import WorldPlan
 from ecomlake.render.context import DayContext
-from ecomlake.render.registry import TABLES, TableSpec
+from ecomlake.render.registry import TABLES, TableSpec, output_columns
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def run_day(world: WorldPlan, task: DayTask, settings: WriteSettings) -> DayResu
     render_s = write_s = 0.0
     for spec in TABLES:
         t0 = time.perf_counter()
-        data = spec.render(ctx)
+        data = spec.render(ctx).select(list(output_columns(world.config, spec)))
         t1 = time.perf_counter()
         for value, part in split_partitions(spec, data, task.day):
             _write(loc, spec, value, part, settings)
@@ -106,7 +106,9 @@ def _write(
         value,
         data,
         pk_columns=spec.pk,
-        event_date_column=spec.event_date_column,
+        event_date_column=(
+            spec.event_date_column if spec.event_date_column in data.column_names else None
+        ),
         lineage=settings.lineage,
         parquet=settings.parquet,
         identity=settings.identity,

@@ -118,3 +118,53 @@ def test_generate_writes_lake_summary_and_run_manifest(tmp_path, capsys):
 def test_version(capsys):
     assert run(["--version"]) == 0
     assert capsys.readouterr().out.strip() == "0.1.0"
+
+
+def _with_cart_columns(tmp_path: Path, names: list[str]) -> Path:
+    import yaml
+
+    raw = yaml.safe_load(QUICK.read_text())
+    for table in raw["tables"]:
+        if table["name"] == "shopping_carts":
+            table["columns"] = [{"name": n, "type": "TEXT"} for n in names]
+    path = tmp_path / "columns.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_yaml_column_list_selects_and_orders_columns(tmp_path):
+    config = _with_cart_columns(tmp_path, ["cart_id", "status", "cart_total"])
+    code = run(
+        _generate(tmp_path, "--dates", "2024-01-03", "--executor", "in-process", config=config)
+    )
+    assert code == 0
+    table = pq.read_table(
+        tmp_path / "lake" / "shopping_carts" / "ingest_dt=2024-01-03" / "part-00000.parquet"
+    )
+    assert table.column_names == [
+        "cart_id",
+        "status",
+        "cart_total",
+        "batch_id",
+        "ingestion_ts",
+        "event_id",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        (["cart_id", "colour"], "tables[2].columns[1].name: shopping_carts has no column 'colour'"),
+        (
+            ["status", "cart_total"],
+            "tables[2].columns: must keep shopping_carts's key column 'cart_id'",
+        ),
+    ],
+)
+def test_bad_column_list_is_rejected_before_writing(tmp_path, capsys, names, message):
+    code = run(
+        _generate(tmp_path, "--executor", "in-process", config=_with_cart_columns(tmp_path, names))
+    )
+    assert code == 2
+    assert capsys.readouterr().err.strip() == f"error: {message}"
+    assert not (tmp_path / "lake").exists()
