@@ -18,8 +18,10 @@ from ecomlake.cli.options import (
     LogLevel,
     LogLevelOpt,
     StartOpt,
+    StorageOpt,
     parse_date,
     parse_dates,
+    parse_storage_options,
 )
 from ecomlake.cli.output import DayProgress, configure_logging, print_summary
 from ecomlake.config import load_config
@@ -41,8 +43,10 @@ Examples:
 def generate(
     config: ConfigOpt,
     target: Annotated[
-        str, typer.Option("--target", "-t", help="Lake root: a local folder.")
+        str,
+        typer.Option("--target", "-t", help="Lake root: a folder, s3://bucket/prefix or gs://."),
     ] = "output/lake",
+    storage_option: StorageOpt = None,
     start_date: StartOpt = None,
     end_date: EndOpt = None,
     days: DaysOpt = None,
@@ -100,6 +104,7 @@ def generate(
         compression=compression,
         messiness_level=messiness_level.lower(),
         source_prefix=source_prefix,
+        storage_options=parse_storage_options(storage_option),
     )
     cfg = load_config(Path(config))
     with DayProgress(enabled=progress) as bar:

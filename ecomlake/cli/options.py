@@ -58,3 +58,30 @@ def parse_dates(text: str | None, flag: str = "--dates") -> tuple[dt.date, ...]:
     if not parts:
         raise ConfigError(f"{flag}: give at least one date")
     return tuple(parse_date(p, flag) for p in parts)
+
+
+StorageOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--storage-option",
+        help="key=value passed to the s3fs/gcsfs filesystem (repeatable), e.g. endpoint_url=...",
+    ),
+]
+
+
+def parse_storage_options(pairs: list[str] | None) -> dict[str, object]:
+    """`key=value` pairs; true/false and integers are typed, the rest stay strings."""
+    options: dict[str, object] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--storage-option: expected key=value, got {pair!r}")
+        text = value.strip()
+        lowered = text.lower()
+        if lowered in ("true", "false"):
+            options[key.strip()] = lowered == "true"
+        elif text.lstrip("-").isdigit():
+            options[key.strip()] = int(text)
+        else:
+            options[key.strip()] = text
+    return options
