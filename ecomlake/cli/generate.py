@@ -82,6 +82,13 @@ def generate(
     source_prefix: Annotated[
         str | None, typer.Option("--source-prefix", help="Adds a source_file lineage column.")
     ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace a lake made with another config/seed/window; rewrite committed days.",
+        ),
+    ] = False,
     progress: Annotated[bool, typer.Option(help="Show the progress bar.")] = True,
     log_level: LogLevelOpt = LogLevel.info,
     log_format: LogFormatOpt = LogFormat.text,
@@ -105,6 +112,7 @@ def generate(
         messiness_level=messiness_level.lower(),
         source_prefix=source_prefix,
         storage_options=parse_storage_options(storage_option),
+        overwrite=overwrite,
     )
     cfg = load_config(Path(config))
     with DayProgress(enabled=progress) as bar:

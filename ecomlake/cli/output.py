@@ -91,11 +91,16 @@ def print_summary(result: RunResult) -> None:
     table.add_row("[bold]total", f"[bold]{result.total_rows:,}")
     out_console.print(table)
     rate = result.total_rows / max(result.total_seconds, 1e-9)
-    out_console.print(
-        f"days committed: {len(result.results)}, failed: {len(result.failures)}; "
-        f"world {result.world_start}..{result.world_end}; "
-        f"{result.total_seconds:.1f}s ({result.plan_seconds:.1f}s plan), {rate:,.0f} rows/s"
-    )
-    out_console.print(f"lake: {result.target}  run manifest: {result.manifest_path}")
+    written = sum(r.partitions for r in result.results)
+    skipped = sum(r.skipped for r in result.results)
+    lines = [
+        f"days committed: {len(result.results)}, failed: {len(result.failures)}",
+        f"partitions written: {written:,}, already committed (skipped): {skipped:,}",
+        f"world {result.world_start}..{result.world_end}; {result.total_seconds:.1f}s "
+        f"({result.plan_seconds:.1f}s plan), {rate:,.0f} rows/s",
+        f"lake: {result.target}  run manifest: {result.manifest_path}",
+    ]
+    for line in lines:
+        out_console.print(line, soft_wrap=True, highlight=False)
     for failure in result.failures:
         err_console.print(f"[red]day {failure.day} failed:[/red] {failure.error}")

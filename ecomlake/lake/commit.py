@@ -143,7 +143,7 @@ def write_partition(
 def is_committed(
     loc: LakeLocation, table_name: str, key: str, value: str, identity: RunIdentity
 ) -> bool:
-    """True if `_SUCCESS` exists and the manifest was written with the same seed and config."""
+    """True if `_SUCCESS` exists and the manifest has the same seed, config and generator."""
     rel_dir = partition_dir(table_name, key, value)
     if not exists(loc, f"{rel_dir}/{SUCCESS_NAME}"):
         return False
@@ -154,4 +154,5 @@ def is_committed(
     return (
         manifest.seed == identity.seed
         and manifest.config_fingerprint == identity.config_fingerprint
+        and manifest.generator_version == identity.generator_version
     )

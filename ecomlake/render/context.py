@@ -11,6 +11,7 @@ from functools import cached_property
 
 import numpy as np
 
+from ecomlake.plan.calendar import day_date
 from ecomlake.plan.lines import Lines, MergedLines
 from ecomlake.plan.world import WorldPlan
 from ecomlake.render.lines import lines_of_carts, order_lines
@@ -30,6 +31,10 @@ class DayContext:
     day: int
     signup_days: tuple[int, ...] = ()
     owns_catalog: bool = False
+
+    @property
+    def day_iso(self) -> str:
+        return day_date(self.day).isoformat()
 
     @property
     def rng(self) -> Rng:

@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from ecomlake.config import EcomConfig
 from ecomlake.errors import ConfigError
+from ecomlake.plan.calendar import day_date
 from ecomlake.render import (
     cart_items,
     customers,
@@ -33,7 +34,8 @@ class TableSpec:
     """A lake table: renderer, schema, primary key and partitioning.
 
     `partition_column` names the data column whose value picks the partition (dimensions);
-    None means the whole day's table goes to `ingest_dt=<day>`.
+    None means the whole day's table goes to `ingest_dt=<day>`. `partitions` lists the values
+    a day's task owns, before rendering (so that committed ones need no rendering).
     """
 
     name: str
@@ -43,6 +45,20 @@ class TableSpec:
     partition_key: str = INGEST_KEY
     partition_column: str | None = None
     event_date_column: str | None = None
+    partitions: Callable[[DayContext], list[str]] = lambda ctx: [ctx.day_iso]
+
+
+def _signup_partitions(ctx: DayContext) -> list[str]:
+    """The customer partitions the task owns (see run/days.py for who owns what)."""
+    return [day_date(d).isoformat() for d in ctx.signup_days]
+
+
+def _category_partitions(ctx: DayContext) -> list[str]:
+    """Every category with products, for the one task that owns the catalog."""
+    if not ctx.owns_catalog:
+        return []
+    counts = ctx.world.catalog.category_counts()
+    return [c for c, n in zip(ctx.world.lexicon.categories, counts, strict=True) if n > 0]
 
 
 TABLES: tuple[TableSpec, ...] = (
@@ -54,6 +70,7 @@ TABLES: tuple[TableSpec, ...] = (
         partition_key="signup_date",
         partition_column="signup_date",
         event_date_column="signup_date",
+        partitions=_signup_partitions,
     ),
     TableSpec(
         "product_catalog",
@@ -62,6 +79,7 @@ TABLES: tuple[TableSpec, ...] = (
         ("product_id",),
         partition_key="category",
         partition_column="category",
+        partitions=_category_partitions,
     ),
     TableSpec(
         "shopping_carts",

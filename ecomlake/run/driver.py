@@ -15,13 +15,27 @@ from dataclasses import asdict, dataclass, field
 from ecomlake import __version__
 from ecomlake.config import EcomConfig, config_fingerprint
 from ecomlake.errors import ConfigError
-from ecomlake.lake import ParquetOptions, RunIdentity, resolve_target, write_bytes
+from ecomlake.lake import LakeLocation, ParquetOptions, RunIdentity, resolve_target, write_bytes
+from ecomlake.lake.identity import (
+    LakeIdentity,
+    LakeLock,
+    check_compatible,
+    clear_lake,
+    read_identity,
+    write_identity,
+)
 from ecomlake.lineage import Lineage, default_batch_id, default_ingestion_ts, validate_ingestion_ts
 from ecomlake.plan.calendar import day_date, day_number
 from ecomlake.plan.world import build_world
 from ecomlake.render.registry import TABLES, output_columns
 from ecomlake.run.days import assign_tasks, select_days
-from ecomlake.run.executors import DayFailure, Outcome, make_executor
+from ecomlake.run.executors import (
+    DayFailure,
+    InProcessExecutor,
+    Outcome,
+    RayExecutor,
+    make_executor,
+)
 from ecomlake.run.task import DayResult, WriteSettings
 
 log = logging.getLogger(__name__)
@@ -49,6 +63,7 @@ class GenerateOptions:
     messiness_level: str = "none"
     source_prefix: str | None = None
     storage_options: dict = field(default_factory=dict)
+    overwrite: bool = False  # replace a lake of another config; rewrite committed partitions
     today: dt.date | None = None  # the anchor of unpinned windows; defaults to the UTC date
 
 
@@ -91,6 +106,58 @@ def generate(
 ) -> RunResult:
     """Render the selected days of the world into the target lake."""
     started = time.perf_counter()
+    run = _prepare(cfg, options)  # every check that can fail on input, before any write
+    with LakeLock(run.loc, run.settings.lineage.batch_id):
+        existing = read_identity(run.loc)
+        if existing is not None and options.overwrite and not existing.same_world(run.identity):
+            clear_lake(run.loc, [spec.name for spec in TABLES])
+        write_identity(run.loc, run.identity)
+        t0 = time.perf_counter()
+        world = build_world(
+            cfg, run.settings.identity.seed, day_number(run.start), day_number(run.end)
+        )
+        plan_seconds = time.perf_counter() - t0
+        log.info(
+            "planned %s..%s in %.2fs: %d carts", run.start, run.end, plan_seconds, world.carts.size
+        )
+        tasks = assign_tasks(run.days, world.signup_days())
+        if on_planned:
+            on_planned(len(tasks))
+        results, failures = _dispatch(run.executor, world, tasks, run.settings, on_result)
+    results.sort(key=lambda r: r.day)
+    failures.sort(key=lambda f: f.day)
+    result = RunResult(
+        batch_id=run.settings.lineage.batch_id,
+        target=options.target,
+        world_start=run.start,
+        world_end=run.end,
+        reproducible=run.reproducible,
+        results=results,
+        failures=failures,
+        plan_seconds=plan_seconds,
+        total_seconds=time.perf_counter() - started,
+        manifest_path="",
+    )
+    result.manifest_path = _write_run_manifest(result, run.settings, run.executor.name, options)
+    return result
+
+
+@dataclass
+class _Prepared:
+    """A validated run: window, days, write settings, executor and the target's identity."""
+
+    start: dt.date
+    end: dt.date
+    reproducible: bool
+    days: list[dt.date]
+    settings: WriteSettings
+    executor: InProcessExecutor | RayExecutor
+    loc: LakeLocation
+    identity: LakeIdentity
+
+
+def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
+    """Validate flags, window, days, columns and target; refuse to mix into another lake."""
     if options.messiness_level not in MESSINESS_LEVELS:
         raise ConfigError(
             f"--messiness-level: must be one of {', '.join(MESSINESS_LEVELS)} in this version, "
@@ -105,12 +172,12 @@ def generate(
             start,
             end,
         )
-    window_flags = cfg.parameters.pinned_window() is not None
-    run_days = select_days(
+    pinned = cfg.parameters.pinned_window() is not None
+    days = select_days(
         start,
         end,
-        start=options.start_date if window_flags else None,
-        end=options.end_date if window_flags else None,
+        start=options.start_date if pinned else None,
+        end=options.end_date if pinned else None,
         days=options.days,
         dates=options.dates or None,
     )
@@ -118,15 +185,22 @@ def generate(
     for spec in TABLES:
         output_columns(cfg, spec)  # a bad column list fails before anything is planned
     executor = make_executor(options.executor, options.workers, options.ray_address)
+    loc = resolve_target(options.target, options.storage_options)
+    identity = LakeIdentity(
+        seed=settings.identity.seed,
+        config_fingerprint=settings.identity.config_fingerprint,
+        generator_version=__version__,
+        world_start=start.isoformat(),
+        world_end=end.isoformat(),
+    )
+    existing = read_identity(loc)
+    if existing is not None and not options.overwrite:
+        check_compatible(loc, existing, identity)
+    return _Prepared(start, end, reproducible, days, settings, executor, loc, identity)
 
-    t0 = time.perf_counter()
-    world = build_world(cfg, settings.identity.seed, day_number(start), day_number(end))
-    plan_seconds = time.perf_counter() - t0
-    log.info("planned %s..%s in %.2fs: %d carts", start, end, plan_seconds, world.carts.size)
-    tasks = assign_tasks(run_days, world.signup_days())
-    if on_planned:
-        on_planned(len(tasks))
 
+def _dispatch(executor, world, tasks, settings, on_result):
+    """Run every task; collect committed days and failures in completion order."""
     results: list[DayResult] = []
     failures: list[DayFailure] = []
     for outcome in executor.map_days(world, tasks, settings):
@@ -135,22 +209,7 @@ def generate(
             log.error("day %s failed: %s", outcome.day, outcome.error)
         if on_result:
             on_result(outcome, len(tasks))
-    results.sort(key=lambda r: r.day)
-    failures.sort(key=lambda f: f.day)
-    result = RunResult(
-        batch_id=settings.lineage.batch_id,
-        target=options.target,
-        world_start=start,
-        world_end=end,
-        reproducible=reproducible,
-        results=results,
-        failures=failures,
-        plan_seconds=plan_seconds,
-        total_seconds=time.perf_counter() - started,
-        manifest_path="",
-    )
-    result.manifest_path = _write_run_manifest(result, settings, executor.name, options)
-    return result
+    return results, failures
 
 
 def _write_settings(cfg: EcomConfig, options: GenerateOptions) -> WriteSettings:
@@ -173,6 +232,7 @@ def _write_settings(cfg: EcomConfig, options: GenerateOptions) -> WriteSettings:
             compression=options.compression, target_size_mb=options.target_size_mb
         ),
         identity=RunIdentity(seed, config_fingerprint(cfg), __version__),
+        skip_committed=not options.overwrite,
     )
 
 

@@ -12,7 +12,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ecomlake.lake import LakeLocation, ParquetOptions, RunIdentity, resolve_target, write_partition
+from ecomlake.lake import (
+    LakeLocation,
+    ParquetOptions,
+    RunIdentity,
+    is_committed,
+    resolve_target,
+    write_partition,
+)
 from ecomlake.lineage import Lineage
 from ecomlake.plan.calendar import day_date
 from ecomlake.plan.world import WorldPlan
@@ -38,6 +45,7 @@ class WriteSettings:
     lineage: Lineage = field(default_factory=lambda: Lineage("", ""))
     parquet: ParquetOptions = field(default_factory=ParquetOptions)
     identity: RunIdentity = field(default_factory=lambda: RunIdentity(0, "", ""))
+    skip_committed: bool = True  # resume: keep partitions committed by the same seed and config
 
 
 @dataclass
@@ -47,6 +55,7 @@ class DayResult:
     day: str
     rows: dict[str, int]
     partitions: int
+    skipped: int
     render_seconds: float
     write_seconds: float
     node_id: str = "local"
@@ -61,19 +70,32 @@ def run_day(world: WorldPlan, task: DayTask, settings: WriteSettings) -> DayResu
     ctx = DayContext(world, task.day, task.signup_days, task.owns_catalog)
     loc = resolve_target(settings.target, settings.storage_options)
     rows: dict[str, int] = {}
-    partitions = 0
+    written = skipped = 0
     render_s = write_s = 0.0
     for spec in TABLES:
+        expected = spec.partitions(ctx)
+        done = {
+            v for v in expected if settings.skip_committed and _committed(loc, spec, v, settings)
+        }
+        skipped += len(done)
+        if expected and done == set(expected):
+            continue  # nothing left to write: do not even render
         t0 = time.perf_counter()
         data = spec.render(ctx).select(list(output_columns(world.config, spec)))
         t1 = time.perf_counter()
         for value, part in split_partitions(spec, data, task.day):
-            _write(loc, spec, value, part, settings)
-            partitions += 1
+            if value not in done:
+                _write(loc, spec, value, part, settings)
+                written += 1
         render_s += t1 - t0
         write_s += time.perf_counter() - t1
         rows[spec.name] = data.num_rows
-    return DayResult(day_date(task.day).isoformat(), rows, partitions, render_s, write_s)
+    day = day_date(task.day).isoformat()
+    return DayResult(day, rows, written, skipped, render_s, write_s)
+
+
+def _committed(loc: LakeLocation, spec: TableSpec, value: str, settings: WriteSettings) -> bool:
+    return is_committed(loc, spec.name, spec.partition_key, value, settings.identity)
 
 
 def split_partitions(spec: TableSpec, data: pa.Table, day: int) -> list[tuple[str, pa.Table]]:

@@ -1,0 +1,168 @@
+"""Commit protocol: resume skips committed partitions, other configs are refused, one writer at a
+time, and a driver or a worker killed mid-run never leaves a partition that looks complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from ecomlake.api import generate
+from ecomlake.cli.app import run
+from ecomlake.config import load_config
+from ecomlake.run.driver import GenerateOptions
+from ecomlake.verify import check_manifests
+
+REPO = Path(__file__).resolve().parents[2]
+QUICK = REPO / "gen_config" / "quick.yaml"
+PINNED = {"batch_id": "test", "ingestion_ts": "2024-04-01T00:00:00+00:00"}
+
+
+def _digest(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "_runs" not in p.parts
+    }
+
+
+def _options(target: Path, **kw) -> GenerateOptions:
+    return GenerateOptions(target=str(target), executor="in-process", **{**PINNED, **kw})
+
+
+def test_rerun_skips_every_committed_partition(lake_copy, quick_config, quick_lake):
+    before = {p: p.stat().st_mtime_ns for p in lake_copy.rglob("part-*.parquet")}
+    result = generate(quick_config, _options(lake_copy))
+    assert result.ok
+    assert sum(r.partitions for r in result.results) == 0
+    assert sum(r.skipped for r in result.results) == len(before)
+    assert {p: p.stat().st_mtime_ns for p in lake_copy.rglob("part-*.parquet")} == before
+    assert _digest(lake_copy) == _digest(quick_lake)
+
+
+def test_rerun_rewrites_only_uncommitted_partitions(lake_copy, quick_config, quick_lake):
+    partition = lake_copy / "orders" / "ingest_dt=2024-02-10"
+    (partition / "_SUCCESS").unlink()
+    (partition / "part-00000.parquet").write_bytes(b"half a file")
+    (partition / "part-00007.parquet").write_bytes(b"stale part of an older, bigger write")
+    result = generate(quick_config, _options(lake_copy))
+    assert sum(r.partitions for r in result.results) == 1
+    assert _digest(lake_copy) == _digest(quick_lake)
+
+
+def test_another_config_is_refused_and_nothing_changes(lake_copy, capsys):
+    before = _digest(lake_copy)
+    code = run(["generate", "-c", str(QUICK), "-t", str(lake_copy), "--seed", "7",
+                "--executor", "in-process", "--no-progress"])  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert "holds a lake made with another config, seed or window" in err
+    assert "--overwrite" in err and "\n" not in err
+    assert _digest(lake_copy) == before
+    assert not (lake_copy / "_lock.json").exists()
+
+
+def test_overwrite_replaces_the_lake(lake_copy, quick_config):
+    result = generate(
+        quick_config, _options(lake_copy, seed=7, overwrite=True, end_date=None, days=None,
+                               dates=(__import__("datetime").date(2024, 1, 3),))
+    )  # fmt: skip
+    assert result.ok
+    manifests = [json.loads(p.read_text()) for p in lake_copy.rglob("_MANIFEST.json")]
+    assert manifests and {m["seed"] for m in manifests} == {7}
+    assert not (lake_copy / "orders" / "ingest_dt=2024-03-01").exists()
+    assert json.loads((lake_copy / "_lake.json").read_text())["seed"] == 7
+
+
+def test_a_live_lock_refuses_a_second_run(lake_copy, capsys):
+    lock = {"batch_id": "other", "host": os.uname().nodename, "pid": os.getpid(),
+            "started_at": "2026-01-01T00:00:00+00:00", "token": "abc"}  # fmt: skip
+    (lake_copy / "_lock.json").write_text(json.dumps(lock))
+    code = run(["generate", "-c", str(QUICK), "-t", str(lake_copy), "--executor", "in-process",
+                "--no-progress", "--batch-id", "test"])  # fmt: skip
+    assert code == 2
+    assert "another run is writing" in capsys.readouterr().err
+    assert json.loads((lake_copy / "_lock.json").read_text())["token"] == "abc"
+
+
+def test_a_dead_runs_lock_is_taken_over(lake_copy, quick_config):
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    lock = {"batch_id": "dead", "host": os.uname().nodename, "pid": gone.pid,
+            "started_at": "2026-01-01T00:00:00+00:00", "token": "dead"}  # fmt: skip
+    (lake_copy / "_lock.json").write_text(json.dumps(lock))
+    assert generate(quick_config, _options(lake_copy)).ok
+    assert not (lake_copy / "_lock.json").exists()
+
+
+def _committed(root: Path) -> int:
+    return len(list(root.rglob("_SUCCESS")))
+
+
+def test_killed_driver_leaves_no_false_commit_and_rerun_finishes(
+    tmp_path, quick_config, quick_lake
+):
+    target = tmp_path / "lake"
+    cmd = [sys.executable, "-m", "ecomlake", "generate", "-c", str(QUICK), "-t", str(target),
+           "--executor", "in-process", "--no-progress", "--batch-id", "test",
+           "--ingestion-ts", PINNED["ingestion_ts"]]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while _committed(target) < 150 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    committed = _committed(target)
+    assert 0 < committed < sum(1 for _ in quick_lake.rglob("_SUCCESS")), "kill was not mid-run"
+    problems = [v for v in check_manifests(str(target)) if v.check != "manifests.success_missing"]
+    assert problems == [], problems  # every partition showing _SUCCESS is whole
+
+    done_before = {p.parent: p.stat().st_mtime_ns for p in target.rglob("_SUCCESS")}
+    result = generate(quick_config, _options(target))
+    assert result.ok
+    assert sum(r.skipped for r in result.results) >= len(done_before)
+    assert all(p.joinpath("_SUCCESS").stat().st_mtime_ns == m for p, m in done_before.items())
+    assert _digest(target) == _digest(quick_lake)
+
+
+def _kill_one_day_worker(stop: threading.Event, killed: list[int]) -> None:
+    """Kill the first Ray worker seen rendering a day (its process title names the task)."""
+    while not stop.is_set() and not killed:
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"ray::_run_day_on_node" in cmdline:
+                os.kill(int(entry.name), signal.SIGKILL)
+                killed.append(int(entry.name))
+                return
+        time.sleep(0.01)
+
+
+@pytest.mark.ray
+def test_killed_ray_worker_is_retried_and_the_lake_is_identical(ray_session, tmp_path, quick_lake):
+    cfg = load_config(QUICK)
+    stop, killed = threading.Event(), []
+    killer = threading.Thread(target=_kill_one_day_worker, args=(stop, killed), daemon=True)
+    killer.start()
+    try:
+        result = generate(cfg, GenerateOptions(target=str(tmp_path / "lake"), executor="ray",
+                                               workers=2, **PINNED))  # fmt: skip
+    finally:
+        stop.set()
+        killer.join(timeout=5)
+    assert killed, "no worker was killed"
+    assert result.ok, result.failures
+    assert _digest(tmp_path / "lake") == _digest(quick_lake)
