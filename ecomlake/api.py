@@ -7,9 +7,20 @@ from pathlib import Path
 from ecomlake.config import EcomConfig, load_config
 from ecomlake.run.driver import GenerateOptions, RunResult
 from ecomlake.run.driver import generate as _generate
+from ecomlake.verify.report import VerifyReport, verify_lake
 
 
 def generate(config: EcomConfig | str | Path, options: GenerateOptions, **callbacks) -> RunResult:
     """Generate the lake described by `config` (a model or a YAML path) with `options`."""
     cfg = config if isinstance(config, EcomConfig) else load_config(config)
     return _generate(cfg, options, **callbacks)
+
+
+def verify(
+    target: str,
+    config: EcomConfig | str | Path | None = None,
+    storage_options: dict | None = None,
+) -> VerifyReport:
+    """Check the lake at `target`; with `config`, its config-dependent rules too."""
+    cfg = config if config is None or isinstance(config, EcomConfig) else load_config(config)
+    return verify_lake(target, cfg, storage_options)

@@ -10,6 +10,7 @@ import typer
 
 from ecomlake import __version__
 from ecomlake.cli.generate import generate
+from ecomlake.cli.verify import verify
 from ecomlake.errors import EcomlakeError
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.command("generate", help=generate.__doc__)(generate)
+app.command("verify", help=verify.__doc__)(verify)
 
 
 @app.callback(invoke_without_command=True)

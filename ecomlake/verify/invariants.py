@@ -7,17 +7,18 @@ Config-derived facts (fee rates, agents, channel rules, window) live in `cfg_*` 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ecomlake.config import EcomConfig
-from ecomlake.errors import ConfigError
-from ecomlake.lake.fs import resolve_target
+from ecomlake.lake.fs import LakeLocation, resolve_target
 from ecomlake.lineage import LINEAGE_COLUMNS
-from ecomlake.render.registry import TABLES
+from ecomlake.render.registry import TABLES, TableSpec
 from ecomlake.verify import sql_checks as q
 
 if TYPE_CHECKING:
@@ -38,12 +39,14 @@ class Violation:
     count: int
 
 
-def check_invariants(root: str, config: EcomConfig | None = None) -> list[Violation]:
-    """Every invariant family over the lake at `root` (a local path); [] means clean.
+def check_invariants(
+    root: str, config: EcomConfig | None = None, storage_options: dict | None = None
+) -> list[Violation]:
+    """Every invariant family over the lake at `root` (local, s3:// or gs://); [] means clean.
 
     With `config`, rules that need it also run (fee rates, agent ids, channel rules, window).
     """
-    con = connect(root, config, materialize=True)
+    con = connect(root, config, materialize=True, storage_options=storage_options)
     try:
         violations = check_tables(con)
         for check in CHECKS:
@@ -54,7 +57,11 @@ def check_invariants(root: str, config: EcomConfig | None = None) -> list[Violat
 
 
 def connect(
-    root: str, config: EcomConfig | None = None, *, materialize: bool = False
+    root: str,
+    config: EcomConfig | None = None,
+    *,
+    materialize: bool = False,
+    storage_options: dict | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with one view per lake table (and `cfg_*` tables from `config`).
 
@@ -63,15 +70,21 @@ def connect(
     """
     import duckdb  # a dev extra: importing ecomlake.verify (manifests) must not need it
 
-    kind = "TABLE" if materialize else "VIEW"
-    loc = resolve_target(root)
-    if not loc.is_local:
-        raise ConfigError(f"verify: {root!r}: only local lakes can be checked for invariants yet")
+    loc = resolve_target(root, storage_options)
+    kind = "TABLE" if materialize or not loc.is_local else "VIEW"
     con = duckdb.connect()
     con.execute("CREATE TABLE _missing_tables (name VARCHAR)")
     for spec in TABLES:
         pattern = _sql_text(f"{loc.root}/{spec.name}/*/*.parquet")
-        if con.execute(f"SELECT count(*) FROM glob({pattern})").fetchall()[0][0]:
+        if not loc.is_local:
+            remote = _read_remote_table(loc, spec.name)
+            if remote is None:
+                _register_missing(con, spec, kind)
+                continue
+            con.register(f"_remote_{spec.name}", remote)
+            con.execute(f"CREATE TABLE {spec.name} AS SELECT * FROM _remote_{spec.name}")
+            con.unregister(f"_remote_{spec.name}")
+        elif con.execute(f"SELECT count(*) FROM glob({pattern})").fetchall()[0][0]:
             con.execute(
                 f"CREATE {kind} {spec.name} AS SELECT * EXCLUDE (filename), filename AS _file, "
                 f"regexp_extract(filename, '{_PARTITION_RE}', 1) AS _part_key, "
@@ -80,12 +93,35 @@ def connect(
                 "union_by_name = true, filename = true)"
             )
         else:
-            con.register(f"_empty_{spec.name}", _empty_table(spec.schema))
-            con.execute(f"CREATE {kind} {spec.name} AS SELECT * FROM _empty_{spec.name}")
-            con.execute("INSERT INTO _missing_tables VALUES (?)", [spec.name])
+            _register_missing(con, spec, kind)
     if config is not None:
         _load_config_tables(con, config)
     return con
+
+
+def _register_missing(con: duckdb.DuckDBPyConnection, spec: TableSpec, kind: str) -> None:
+    """An empty stand-in for a table without files, recorded in `_missing_tables`."""
+    con.register(f"_empty_{spec.name}", _empty_table(spec.schema))
+    con.execute(f"CREATE {kind} {spec.name} AS SELECT * FROM _empty_{spec.name}")
+    con.execute("INSERT INTO _missing_tables VALUES (?)", [spec.name])
+
+
+def _read_remote_table(loc: LakeLocation, table: str) -> pa.Table | None:
+    """All Parquet files of a table on an object store, with the same `_file`/`_part_*`
+    columns the local views get (DuckDB cannot glob s3:// or gs:// without its own extension)."""
+    paths = sorted(loc.fs.glob(f"{loc.root}/{table}/*/*.parquet"))
+    if not paths:
+        return None
+    pieces = []
+    for path in paths:
+        piece = pq.read_table(path, filesystem=loc.fs)
+        match = re.search(_PARTITION_RE, path)
+        n = piece.num_rows
+        piece = piece.append_column("_file", pa.array([path] * n, pa.string()))
+        piece = piece.append_column("_part_key", pa.array([match.group(1)] * n, pa.string()))
+        piece = piece.append_column("_part_value", pa.array([match.group(2)] * n, pa.string()))
+        pieces.append(piece)
+    return pa.concat_tables(pieces, promote_options="default")
 
 
 def check_tables(con: duckdb.DuckDBPyConnection) -> list[Violation]:

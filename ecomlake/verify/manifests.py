@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 
 from ecomlake.errors import StorageError
 from ecomlake.lake.fs import LakeLocation, list_dir, read_bytes, resolve_target
+from ecomlake.lake.identity import LakeIdentity, read_identity
 from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME, is_part_file
 from ecomlake.lake.manifest import PartitionManifest
 from ecomlake.render.registry import TABLE_NAMES
@@ -34,17 +35,24 @@ RULES = {
     "row_count": "each listed file has the listed number of rows",
     "checksum": "each listed file's sha256 = the listed checksum",
     "unlisted_file": "every part file in the partition is listed in the manifest",
+    "identity_mismatch": "manifest seed and config fingerprint = the lake's (_lake.json)",
 }
 
 
 def check_manifests(root: str, storage_options: dict | None = None) -> list[Violation]:
     """Manifest rules over every partition of every table under `root`; [] means clean."""
     loc = resolve_target(root, storage_options)
+    lake = read_identity(loc)
     problems: dict[str, list[str]] = defaultdict(list)
     for table in TABLE_NAMES:
         for partition in list_dir(loc, table):
             if "=" in partition:
-                _check_partition(loc, table, partition, problems)
+                manifest = _check_partition(loc, table, partition, problems)
+                if lake and manifest and not _same_lake(manifest, lake):
+                    problems["identity_mismatch"].append(
+                        f"{table}/{partition} (seed {manifest.seed}, "
+                        f"config {str(manifest.config_fingerprint)[:12]})"
+                    )
     return [
         Violation(
             f"manifests.{rule}",
@@ -55,9 +63,13 @@ def check_manifests(root: str, storage_options: dict | None = None) -> list[Viol
     ]
 
 
+def _same_lake(manifest: PartitionManifest, lake: LakeIdentity) -> bool:
+    return (manifest.seed, manifest.config_fingerprint) == (lake.seed, lake.config_fingerprint)
+
+
 def _check_partition(
     loc: LakeLocation, table: str, partition: str, problems: dict[str, list[str]]
-) -> None:
+) -> PartitionManifest | None:
     """Add one `rule -> [where]` entry per problem found in `<table>/<partition>`."""
     rel_dir = f"{table}/{partition}"
     names = list_dir(loc, rel_dir)
@@ -65,10 +77,10 @@ def _check_partition(
         problems["success_missing"].append(rel_dir)
     if MANIFEST_NAME not in names:
         problems["manifest_missing"].append(rel_dir)
-        return
+        return None
     manifest = _load_manifest(loc, rel_dir, problems)
     if manifest is None:
-        return
+        return None
     if manifest.table != table:
         problems["table_mismatch"].append(f"{rel_dir} (says {manifest.table!r})")
     if manifest.partition != partition:
@@ -94,6 +106,7 @@ def _check_partition(
     for name in names:
         if is_part_file(name) and name not in listed:
             problems["unlisted_file"].append(f"{rel_dir}/{name}")
+    return manifest
 
 
 def _load_manifest(

@@ -1,0 +1,53 @@
+"""`ecomlake verify URI`: re-check a lake's manifests, checksums, row counts and invariants."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ecomlake import api
+from ecomlake.cli.options import (
+    LogFormat,
+    LogFormatOpt,
+    LogLevel,
+    LogLevelOpt,
+    StorageOpt,
+    parse_storage_options,
+)
+from ecomlake.cli.output import configure_logging
+from ecomlake.errors import EXIT_CHECKS_FAILED, ConfigError
+
+EXAMPLES = """
+Examples:
+
+  ecomlake verify output/lake
+
+  ecomlake verify s3://my-bucket/lake --config gen_config/backlog.yaml --format json
+"""
+
+
+def verify(
+    target: Annotated[str, typer.Argument(help="Lake root: a folder, s3://… or gs://….")],
+    config: Annotated[
+        str | None,
+        typer.Option("--config", "-c", help="Also check config rules (fee rates, agents, window)."),
+    ] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", help="Report as 'text' or 'json'.")
+    ] = "text",
+    storage_option: StorageOpt = None,
+    log_level: LogLevelOpt = LogLevel.warning,
+    log_format: LogFormatOpt = LogFormat.text,
+) -> None:
+    """Check every partition (_SUCCESS, manifest, files, rows, sha256) and every invariant."""
+    configure_logging(log_level.value, log_format.value)
+    if output_format not in ("text", "json"):
+        raise ConfigError(f"--format: must be 'text' or 'json', got {output_format!r}")
+    report = api.verify(target, config, parse_storage_options(storage_option))
+    typer.echo(report.to_json() if output_format == "json" else report.to_text())
+    if not report.ok:
+        raise typer.Exit(EXIT_CHECKS_FAILED)
+
+
+verify.__doc__ = (verify.__doc__ or "") + "\n" + EXAMPLES
