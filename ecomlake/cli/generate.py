@@ -13,6 +13,7 @@ from ecomlake.cli.options import (
     DatesOpt,
     DaysOpt,
     EndOpt,
+    HookOpt,
     LogFormat,
     LogFormatOpt,
     LogLevel,
@@ -47,6 +48,7 @@ def generate(
         typer.Option("--target", "-t", help="Lake root: a folder, s3://bucket/prefix or gs://."),
     ] = "output/lake",
     storage_option: StorageOpt = None,
+    post_export_hook: HookOpt = None,
     start_date: StartOpt = None,
     end_date: EndOpt = None,
     days: DaysOpt = None,
@@ -113,6 +115,7 @@ def generate(
         source_prefix=source_prefix,
         storage_options=parse_storage_options(storage_option),
         overwrite=overwrite,
+        hooks=tuple(post_export_hook or ()),
     )
     cfg = load_config(Path(config))
     with DayProgress(enabled=progress) as bar:

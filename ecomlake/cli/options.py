@@ -85,3 +85,12 @@ def parse_storage_options(pairs: list[str] | None) -> dict[str, object]:
         else:
             options[key.strip()] = text
     return options
+
+
+HookOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--post-export-hook",
+        help="module:function called for every partition this run commits (repeatable).",
+    ),
+]

@@ -15,7 +15,15 @@ from dataclasses import asdict, dataclass, field
 from ecomlake import __version__
 from ecomlake.config import EcomConfig, config_fingerprint
 from ecomlake.errors import ConfigError
-from ecomlake.lake import LakeLocation, ParquetOptions, RunIdentity, resolve_target, write_bytes
+from ecomlake.lake import (
+    MANIFEST_NAME,
+    LakeLocation,
+    ParquetOptions,
+    PartitionManifest,
+    RunIdentity,
+    resolve_target,
+    write_bytes,
+)
 from ecomlake.lake.identity import (
     LakeIdentity,
     LakeLock,
@@ -26,7 +34,7 @@ from ecomlake.lake.identity import (
 )
 from ecomlake.lineage import Lineage, default_batch_id, default_ingestion_ts, validate_ingestion_ts
 from ecomlake.plan.calendar import day_date, day_number
-from ecomlake.plan.world import build_world
+from ecomlake.plan.world import WorldPlan, build_world
 from ecomlake.render.registry import TABLES, output_columns
 from ecomlake.run.days import assign_tasks, select_days
 from ecomlake.run.executors import (
@@ -36,7 +44,8 @@ from ecomlake.run.executors import (
     RayExecutor,
     make_executor,
 )
-from ecomlake.run.task import DayResult, WriteSettings
+from ecomlake.run.hooks import ExportContext, LoadedHook, load_hooks, run_hooks
+from ecomlake.run.task import DayResult, DayTask, WriteSettings
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +73,7 @@ class GenerateOptions:
     source_prefix: str | None = None
     storage_options: dict = field(default_factory=dict)
     overwrite: bool = False  # replace a lake of another config; rewrite committed partitions
+    hooks: tuple[str, ...] = ()  # post-export hooks, "module:function"
     today: dt.date | None = None  # the anchor of unpinned windows; defaults to the UTC date
 
 
@@ -123,7 +133,7 @@ def generate(
         tasks = assign_tasks(run.days, world.signup_days())
         if on_planned:
             on_planned(len(tasks))
-        results, failures = _dispatch(run.executor, world, tasks, run.settings, on_result)
+        results, failures = _dispatch(run, world, tasks, on_result)
     results.sort(key=lambda r: r.day)
     failures.sort(key=lambda f: f.day)
     result = RunResult(
@@ -154,6 +164,7 @@ class _Prepared:
     executor: InProcessExecutor | RayExecutor
     loc: LakeLocation
     identity: LakeIdentity
+    hooks: list[LoadedHook]
 
 
 def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
@@ -196,20 +207,40 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
     existing = read_identity(loc)
     if existing is not None and not options.overwrite:
         check_compatible(loc, existing, identity)
-    return _Prepared(start, end, reproducible, days, settings, executor, loc, identity)
+    hooks = load_hooks(options.hooks)
+    return _Prepared(start, end, reproducible, days, settings, executor, loc, identity, hooks)
 
 
-def _dispatch(executor, world, tasks, settings, on_result):
-    """Run every task; collect committed days and failures in completion order."""
+def _dispatch(
+    run: _Prepared, world: WorldPlan, tasks: list[DayTask], on_result: Callable | None
+) -> tuple[list[DayResult], list[DayFailure]]:
+    """Run every task; collect committed days and failures; call hooks as partitions land."""
     results: list[DayResult] = []
     failures: list[DayFailure] = []
-    for outcome in executor.map_days(world, tasks, settings):
-        (results if isinstance(outcome, DayResult) else failures).append(outcome)
+    for outcome in run.executor.map_days(world, tasks, run.settings):
         if isinstance(outcome, DayFailure):
+            failures.append(outcome)
             log.error("day %s failed: %s", outcome.day, outcome.error)
+        else:
+            results.append(outcome)
+            for table, manifest_json in outcome.committed:
+                run_hooks(run.hooks, _hook_context(run.loc, table, manifest_json))
         if on_result:
             on_result(outcome, len(tasks))
     return results, failures
+
+
+def _hook_context(loc: LakeLocation, table: str, manifest_json: str) -> ExportContext:
+    manifest = PartitionManifest.from_json(manifest_json)
+    rel_dir = f"{table}/{manifest.partition}"
+    return ExportContext(
+        table=table,
+        partition=manifest.partition,
+        partition_dir=rel_dir,
+        manifest_path=f"{rel_dir}/{MANIFEST_NAME}",
+        manifest=manifest,
+        lake=loc,
+    )
 
 
 def _write_settings(cfg: EcomConfig, options: GenerateOptions) -> WriteSettings:
@@ -258,7 +289,7 @@ def _write_run_manifest(
         "plan_seconds": round(result.plan_seconds, 4),
         "total_seconds": round(result.total_seconds, 4),
         "rows": result.rows_by_table(),
-        "days": [asdict(r) for r in result.results],
+        "days": [{k: v for k, v in asdict(r).items() if k != "committed"} for r in result.results],
         "failures": [asdict(f) for f in result.failures],
         "ok": result.ok,
     }

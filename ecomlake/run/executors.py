@@ -62,11 +62,11 @@ class RayExecutor:
         import ray
 
         started_here = self._ensure_ray(ray)
+        pending: dict = {}
         try:
             remote_day = ray.remote(num_cpus=1, max_retries=3)(_run_day_on_node)
             world_ref = ray.put(world)
             limit = max(1, self.workers * TASKS_IN_FLIGHT_PER_WORKER)
-            pending: dict = {}
             queue = list(tasks)
             queue.reverse()
             while queue or pending:
@@ -77,10 +77,13 @@ class RayExecutor:
                 for ref in done:
                     task = pending.pop(ref)
                     try:
-                        yield ray.get(ref)
+                        outcome = ray.get(ref)
                     except Exception as exc:
-                        yield DayFailure(_day_text(task), _one_line(exc))
+                        outcome = DayFailure(_day_text(task), _one_line(exc))
+                    yield outcome
         finally:
+            for ref in pending:  # the consumer stopped early (e.g. a hook failed)
+                ray.cancel(ref)
             if started_here:
                 ray.shutdown()
 

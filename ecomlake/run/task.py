@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 from ecomlake.lake import (
     LakeLocation,
     ParquetOptions,
+    PartitionManifest,
     RunIdentity,
     is_committed,
     resolve_target,
@@ -59,6 +60,7 @@ class DayResult:
     render_seconds: float
     write_seconds: float
     node_id: str = "local"
+    committed: list[tuple[str, str]] = field(default_factory=list)  # (table, manifest JSON)
 
     @property
     def total_rows(self) -> int:
@@ -70,7 +72,8 @@ def run_day(world: WorldPlan, task: DayTask, settings: WriteSettings) -> DayResu
     ctx = DayContext(world, task.day, task.signup_days, task.owns_catalog)
     loc = resolve_target(settings.target, settings.storage_options)
     rows: dict[str, int] = {}
-    written = skipped = 0
+    committed: list[tuple[str, str]] = []
+    skipped = 0
     render_s = write_s = 0.0
     for spec in TABLES:
         expected = spec.partitions(ctx)
@@ -85,13 +88,13 @@ def run_day(world: WorldPlan, task: DayTask, settings: WriteSettings) -> DayResu
         t1 = time.perf_counter()
         for value, part in split_partitions(spec, data, task.day):
             if value not in done:
-                _write(loc, spec, value, part, settings)
-                written += 1
+                manifest = _write(loc, spec, value, part, settings)
+                committed.append((spec.name, manifest.to_json()))
         render_s += t1 - t0
         write_s += time.perf_counter() - t1
         rows[spec.name] = data.num_rows
     day = day_date(task.day).isoformat()
-    return DayResult(day, rows, written, skipped, render_s, write_s)
+    return DayResult(day, rows, len(committed), skipped, render_s, write_s, committed=committed)
 
 
 def _committed(loc: LakeLocation, spec: TableSpec, value: str, settings: WriteSettings) -> bool:
@@ -120,8 +123,8 @@ def _text(value: object) -> str:
 
 def _write(
     loc: LakeLocation, spec: TableSpec, value: str, data: pa.Table, settings: WriteSettings
-) -> None:
-    write_partition(
+) -> PartitionManifest:
+    return write_partition(
         loc,
         spec.name,
         spec.partition_key,

@@ -1,0 +1,1 @@
+"""Example post-export hooks shipped with ecomlake (use them as `module:function`)."""
