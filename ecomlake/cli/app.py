@@ -10,6 +10,7 @@ import typer
 
 from ecomlake import __version__
 from ecomlake.cli.generate import generate
+from ecomlake.cli.submit import submit
 from ecomlake.cli.verify import verify
 from ecomlake.errors import EcomlakeError
 
@@ -23,6 +24,11 @@ app = typer.Typer(
 )
 app.command("generate", help=generate.__doc__)(generate)
 app.command("verify", help=verify.__doc__)(verify)
+app.command(
+    "submit",
+    help=submit.__doc__,
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)(submit)
 
 
 @app.callback(invoke_without_command=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,7 @@ from ecomlake import api
 from ecomlake.cli.options import (
     ConfigOpt,
     DatesOpt,
+    DaysAgoOpt,
     DaysOpt,
     EndOpt,
     HookOpt,
@@ -23,10 +25,11 @@ from ecomlake.cli.options import (
     parse_date,
     parse_dates,
     parse_storage_options,
+    utc_today,
 )
 from ecomlake.cli.output import DayProgress, configure_logging, print_summary
 from ecomlake.config import load_config
-from ecomlake.errors import EXIT_RUN_FAILED
+from ecomlake.errors import EXIT_RUN_FAILED, ConfigError
 from ecomlake.run.driver import GenerateOptions
 
 EXAMPLES = """
@@ -35,6 +38,8 @@ Examples:
   ecomlake generate --config gen_config/quick.yaml
 
   ecomlake generate -c gen_config/backlog.yaml --target output/backlog --workers 2
+
+  ecomlake generate -c gen_config/backlog.yaml --dates yesterday --target s3://bucket/lake
 
   ecomlake generate -c gen_config/quick.yaml --dates 2024-02-01,2024-02-02 \\
       --batch-id demo --ingestion-ts 2024-03-01T00:00:00+00:00
@@ -53,6 +58,7 @@ def generate(
     end_date: EndOpt = None,
     days: DaysOpt = None,
     dates: DatesOpt = None,
+    days_ago: DaysAgoOpt = None,
     seed: Annotated[
         int | None, typer.Option("--seed", help="Root seed (default: the YAML faker_seed).")
     ] = None,
@@ -102,7 +108,7 @@ def generate(
         start_date=parse_date(start_date, "--start-date"),
         end_date=parse_date(end_date, "--end-date"),
         days=days,
-        dates=parse_dates(dates),
+        dates=_chosen_dates(dates, days_ago),
         seed=seed,
         workers=workers,
         ray_address=ray_address,
@@ -123,6 +129,15 @@ def generate(
     print_summary(result)
     if not result.ok:
         raise typer.Exit(EXIT_RUN_FAILED)
+
+
+def _chosen_dates(dates: str | None, days_ago: int | None) -> tuple:
+    """--dates, or the single day of --days-ago; both at once is a conflict."""
+    if days_ago is None:
+        return parse_dates(dates)
+    if dates:
+        raise ConfigError("--days-ago: cannot be combined with --dates")
+    return (utc_today() - dt.timedelta(days=days_ago),)
 
 
 generate.__doc__ = (generate.__doc__ or "") + "\n" + EXAMPLES

@@ -36,14 +36,30 @@ DaysOpt = Annotated[
     typer.Option("--days", help="Number of days: from --start-date, else ending at the world end."),
 ]
 DatesOpt = Annotated[
-    str | None, typer.Option("--dates", help="Comma-separated days, e.g. 2024-01-01,2024-01-05.")
+    str | None,
+    typer.Option(
+        "--dates", help="Comma-separated days: 2024-01-01,2024-01-05, or today / yesterday (UTC)."
+    ),
+]
+DaysAgoOpt = Annotated[
+    int | None,
+    typer.Option("--days-ago", min=0, help="The one day N days before today (UTC); 1 = yesterday."),
 ]
 
 
+RELATIVE_DAYS = {"today": 0, "yesterday": 1}
+
+
+def utc_today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
 def parse_date(text: str | None, flag: str) -> dt.date | None:
-    """A YYYY-MM-DD date, or a one-line error naming the flag."""
+    """A YYYY-MM-DD date (or today / yesterday, UTC), or a one-line error naming the flag."""
     if text is None:
         return None
+    if text.strip().lower() in RELATIVE_DAYS:
+        return utc_today() - dt.timedelta(days=RELATIVE_DAYS[text.strip().lower()])
     try:
         return dt.date.fromisoformat(text.strip())
     except ValueError:

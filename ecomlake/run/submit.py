@@ -1,0 +1,125 @@
+"""Ray job submission: run any ecomlake command on a cluster's job server, with the project
+and its configs shipped as the job's working_dir (no shared filesystem needed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ecomlake.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+EXCLUDES = [".git", "output", "artifacts", "bench/results", "**/__pycache__", "*.egg-info"]
+STATUS_EXIT = {"SUCCEEDED": 0, "STOPPED": 3, "FAILED": 3}
+
+
+@dataclass(frozen=True)
+class SubmitOptions:
+    """Where and how to launch: job server address, what to ship, extra env and pip packages."""
+
+    address: str
+    working_dir: str = "."
+    pip: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    python: str = "python"  # the interpreter on the cluster that runs `-m ecomlake`
+
+
+def client(address: str):
+    """A JobSubmissionClient, or a one-line error naming the address."""
+    if not address.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"--address: must be the job server URL, e.g. http://head:8265 (got {address!r})"
+        )
+    try:
+        from ray.job_submission import JobSubmissionClient
+    except ImportError:
+        raise ConfigError(
+            "--address: job submission needs ray[default] (pip install 'ecomlake[cluster]')"
+        ) from None
+    try:
+        return JobSubmissionClient(address)
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(
+            f"--address: cannot reach the Ray job server at {address} ({reason})"
+        ) from None
+
+
+def entrypoint(command: Sequence[str], python: str = "python") -> str:
+    """The job's shell command: `python -m ecomlake <command…>`, safely quoted."""
+    if not command:
+        raise ConfigError(
+            "submit: give the ecomlake command to run, e.g. -- generate -c gen_config/quick.yaml"
+        )
+    return " ".join([shlex.quote(python), "-m", "ecomlake", *map(shlex.quote, command)])
+
+
+def runtime_env(options: SubmitOptions) -> dict:
+    """Ship the project folder (package + configs); add env vars and pip packages if asked."""
+    folder = Path(options.working_dir).resolve()
+    if not (folder / "ecomlake").is_dir():
+        raise ConfigError(f"--working-dir: {folder} does not hold the ecomlake package")
+    env: dict = {"working_dir": str(folder), "excludes": EXCLUDES}
+    if options.env:
+        env["env_vars"] = dict(options.env)
+    if options.pip:
+        env["pip"] = list(options.pip)
+    return env
+
+
+def submit(options: SubmitOptions, command: Sequence[str]) -> str:
+    """Submit the job and return its id."""
+    jobs = client(options.address)
+    job_id = jobs.submit_job(
+        entrypoint=entrypoint(command, options.python), runtime_env=runtime_env(options)
+    )
+    log.info("submitted %s to %s", job_id, options.address)
+    return job_id
+
+
+def follow(address: str, job_id: str, echo: Callable[[str], object] = sys.stdout.write) -> int:
+    """Stream the job's logs until it ends; return an exit code from its final status."""
+    jobs = client(address)
+
+    async def _tail() -> None:
+        async for lines in jobs.tail_job_logs(job_id):
+            echo(lines)
+
+    asyncio.run(_tail())
+    return exit_code(address, job_id)
+
+
+def exit_code(address: str, job_id: str) -> int:
+    """0 for a succeeded job; the driver's own exit code when Ray reports it; else 3."""
+    info = _info(address, job_id)
+    status = str(info.status).rsplit(".", 1)[-1]
+    code = getattr(info, "driver_exit_code", None)
+    if status != "SUCCEEDED" and isinstance(code, int) and code != 0:
+        return code
+    return STATUS_EXIT.get(status, 3)
+
+
+def status(address: str, job_id: str) -> str:
+    info = _info(address, job_id)
+    return str(info.status).rsplit(".", 1)[-1]
+
+
+def logs(address: str, job_id: str) -> str:
+    try:
+        return client(address).get_job_logs(job_id)
+    except RuntimeError as exc:
+        raise ConfigError(f"--logs: no job {job_id!r} on {address} ({exc})") from None
+
+
+def _info(address: str, job_id: str):
+    try:
+        return client(address).get_job_info(job_id)
+    except RuntimeError as exc:
+        raise ConfigError(f"--status: no job {job_id!r} on {address} ({exc})") from None
