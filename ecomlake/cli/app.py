@@ -9,7 +9,9 @@ import sys
 import typer
 
 from ecomlake import __version__
+from ecomlake.cli.export_raw import export_raw
 from ecomlake.cli.generate import generate
+from ecomlake.cli.run_generator import run_generator
 from ecomlake.cli.submit import submit
 from ecomlake.cli.verify import verify
 from ecomlake.errors import EcomlakeError
@@ -24,6 +26,8 @@ app = typer.Typer(
 )
 app.command("generate", help=generate.__doc__)(generate)
 app.command("verify", help=verify.__doc__)(verify)
+app.command("run-generator", help=run_generator.__doc__)(run_generator)
+app.command("export-raw", help=export_raw.__doc__)(export_raw)
 app.command(
     "submit",
     help=submit.__doc__,

@@ -90,6 +90,10 @@ def generate(
     source_prefix: Annotated[
         str | None, typer.Option("--source-prefix", help="Adds a source_file lineage column.")
     ] = None,
+    shared_target: Annotated[
+        bool,
+        typer.Option("--shared-target", help="The local --target is shared by every Ray node."),
+    ] = False,
     overwrite: Annotated[
         bool,
         typer.Option(
@@ -121,6 +125,7 @@ def generate(
         source_prefix=source_prefix,
         storage_options=parse_storage_options(storage_option),
         overwrite=overwrite,
+        shared_target=shared_target,
         hooks=tuple(post_export_hook or ()),
     )
     cfg = load_config(Path(config))

@@ -74,6 +74,7 @@ class GenerateOptions:
     storage_options: dict = field(default_factory=dict)
     overwrite: bool = False  # replace a lake of another config; rewrite committed partitions
     hooks: tuple[str, ...] = ()  # post-export hooks, "module:function"
+    shared_target: bool = False  # a local path that every cluster node sees (NFS, …)
     today: dt.date | None = None  # the anchor of unpinned windows; defaults to the UTC date
 
 
@@ -197,6 +198,7 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
         output_columns(cfg, spec)  # a bad column list fails before anything is planned
     executor = make_executor(options.executor, options.workers, options.ray_address)
     loc = resolve_target(options.target, options.storage_options)
+    _refuse_unshared_local_target(executor, loc, options)
     identity = LakeIdentity(
         seed=settings.identity.seed,
         config_fingerprint=settings.identity.config_fingerprint,
@@ -209,6 +211,19 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
         check_compatible(loc, existing, identity)
     hooks = load_hooks(options.hooks)
     return _Prepared(start, end, reproducible, days, settings, executor, loc, identity, hooks)
+
+
+def _refuse_unshared_local_target(
+    executor: InProcessExecutor | RayExecutor, loc: LakeLocation, options: GenerateOptions
+) -> None:
+    """On a multi-node cluster each node would write its own disk: refuse a local path."""
+    if not (options.ray_address and loc.is_local and not options.shared_target):
+        return
+    if isinstance(executor, RayExecutor) and executor.alive_nodes() > 1:
+        raise ConfigError(
+            f"--target: {options.target} is a local path but the Ray cluster has several nodes; "
+            "use s3:// or gs://, or pass --shared-target if every node sees that path"
+        )
 
 
 def _dispatch(

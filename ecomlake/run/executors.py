@@ -53,20 +53,21 @@ class RayExecutor:
     name = "ray"
 
     def __init__(self, workers: int | None = None, address: str | None = None) -> None:
-        self.workers = workers or os.cpu_count() or 1
+        self.workers = workers  # None: every CPU of the local machine or of the cluster
         self.address = address
+        self._started_here = False  # shut Ray down at the end only if this executor started it
 
     def map_days(
         self, world: WorldPlan, tasks: Iterable[DayTask], settings: WriteSettings
     ) -> Iterator[Outcome]:
         import ray
 
-        started_here = self._ensure_ray(ray)
+        self._ensure_ray(ray)
         pending: dict = {}
         try:
             remote_day = ray.remote(num_cpus=1, max_retries=3)(_run_day_on_node)
             world_ref = ray.put(world)
-            limit = max(1, self.workers * TASKS_IN_FLIGHT_PER_WORKER)
+            limit = max(1, self._worker_count(ray) * TASKS_IN_FLIGHT_PER_WORKER)
             queue = list(tasks)
             queue.reverse()
             while queue or pending:
@@ -84,13 +85,26 @@ class RayExecutor:
         finally:
             for ref in pending:  # the consumer stopped early (e.g. a hook failed)
                 ray.cancel(ref)
-            if started_here:
+            if self._started_here:
                 ray.shutdown()
+                self._started_here = False
 
-    def _ensure_ray(self, ray) -> bool:
+    def _worker_count(self, ray) -> int:
+        if self.workers:
+            return self.workers
+        return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+    def alive_nodes(self) -> int:
+        """Number of alive nodes of the cluster (connects if needed; stays connected)."""
+        import ray
+
+        self._ensure_ray(ray)
+        return sum(1 for node in ray.nodes() if node.get("Alive"))
+
+    def _ensure_ray(self, ray) -> None:
         """Start local Ray (or connect to a cluster) unless this process already did."""
         if ray.is_initialized():
-            return False
+            return
         if self.address:
             try:
                 ray.init(address=self.address, log_to_driver=False)
@@ -101,11 +115,11 @@ class RayExecutor:
         else:
             ray.init(
                 address="local",
-                num_cpus=self.workers,
+                num_cpus=self.workers or os.cpu_count() or 1,
                 include_dashboard=False,
                 log_to_driver=False,
             )
-        return True
+        self._started_here = True
 
 
 def _run_day_on_node(world: WorldPlan, task: DayTask, settings: WriteSettings) -> DayResult:

@@ -134,8 +134,24 @@ def test_killed_driver_leaves_no_false_commit_and_rerun_finishes(
     assert _digest(target) == _digest(quick_lake)
 
 
+def _parent(pid: int) -> int:
+    try:
+        return int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _descends_from_us(pid: int) -> bool:
+    """Our own Ray's workers are children of the raylet this test process started."""
+    while pid > 1:
+        pid = _parent(pid)
+        if pid == os.getpid():
+            return True
+    return False
+
+
 def _kill_one_day_worker(stop: threading.Event, killed: list[int]) -> None:
-    """Kill the first Ray worker seen rendering a day (its process title names the task)."""
+    """Kill the first of our Ray workers seen rendering a day (its process title names the task)."""
     while not stop.is_set() and not killed:
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
@@ -144,7 +160,7 @@ def _kill_one_day_worker(stop: threading.Event, killed: list[int]) -> None:
                 cmdline = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
-            if b"ray::_run_day_on_node" in cmdline:
+            if b"ray::_run_day_on_node" in cmdline and _descends_from_us(int(entry.name)):
                 os.kill(int(entry.name), signal.SIGKILL)
                 killed.append(int(entry.name))
                 return

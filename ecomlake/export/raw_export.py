@@ -1,0 +1,357 @@
+"""`export-raw`: a run-generator dir -> lake partitions written exactly as `generate` writes them
+(layout, lineage, manifests, `_SUCCESS`); item tables follow their parent's date, no row is lost
+without being counted, and conflicting date options are an error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ecomlake.errors import ConfigError
+from ecomlake.export.raw_run import LOOKUP_TABLES
+from ecomlake.export.raw_source import RawSource
+from ecomlake.lake import (
+    MANIFEST_NAME,
+    LakeLocation,
+    ParquetOptions,
+    PartitionManifest,
+    RunIdentity,
+    partition_dir,
+    resolve_target,
+    split_rows,
+    write_partition,
+)
+from ecomlake.lake.identity import LakeIdentity, LakeLock, read_identity, write_identity
+from ecomlake.lake.parquet import BYTES_PER_MB
+from ecomlake.lineage import Lineage, default_batch_id, default_ingestion_ts, validate_ingestion_ts
+from ecomlake.render.registry import TABLE_NAMES, TABLES, table_spec
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TARGET_SIZE_MB = 16.0  # the older tool's default
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """export-raw flags; at most one way of choosing dates may be used."""
+
+    source: str
+    target: str = "output/raw"
+    ingest_date: dt.date | None = None
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    days: int | None = None
+    dates: tuple[dt.date, ...] = ()
+    batch_id: str | None = None
+    ingestion_ts: str | None = None
+    target_size_mb: float = DEFAULT_TARGET_SIZE_MB
+    tables: tuple[str, ...] = ()
+    source_prefix: str | None = None
+    lookups_from: str | None = None
+    post_export_hooks: tuple[str, ...] = ()
+    storage_options: dict = field(default_factory=dict)
+
+
+@dataclass
+class TableExport:
+    """One table's counts; every row read is either written or counted as not exported."""
+
+    table: str
+    rows_read: int = 0
+    rows_written: int = 0
+    partitions: int = 0
+    no_partition_value: int = 0  # null event date (or signup date / category)
+    outside_dates: int = 0  # event date not among the selected dates
+    orphans: int = 0  # item rows whose parent is not in the source
+
+    @property
+    def not_exported(self) -> int:
+        return self.no_partition_value + self.outside_dates + self.orphans
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote; `partitions == 0` means nothing was exported (exit 1)."""
+
+    target: str
+    batch_id: str
+    dates: tuple[dt.date, ...] | None  # None: every date in the source
+    tables: list[TableExport] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # table -> why it was not exported
+    empty_dates: list[dt.date] = field(default_factory=list)  # selected, but no rows at all
+
+    @property
+    def partitions(self) -> int:
+        return sum(t.partitions for t in self.tables)
+
+    @property
+    def rows_written(self) -> int:
+        return sum(t.rows_written for t in self.tables)
+
+
+def resolve_export_dates(
+    ingest_date: dt.date | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    days: int | None = None,
+    dates: Sequence[dt.date] = (),
+) -> tuple[dt.date, ...] | None:
+    """The selected dates, sorted and unique; None (no option) means every date in the source.
+
+    One way at a time: `--dates`, `--ingest-date`, or `--start-date` with at most one of
+    `--end-date` / `--days` (`--start-date` alone is that one day, as in the older tool).
+    """
+    if days is not None and days < 1:
+        raise ConfigError(f"--days: must be at least 1, got {days}")
+    if dates:
+        if ingest_date or start or end or days is not None:
+            raise ConfigError(
+                "--dates: cannot be combined with --ingest-date, --start-date, --end-date or --days"
+            )
+        return tuple(sorted(set(dates)))
+    if ingest_date:
+        if start or end or days is not None:
+            raise ConfigError(
+                "--ingest-date: cannot be combined with --start-date, --end-date or --days"
+            )
+        return (ingest_date,)
+    if end and not start:
+        raise ConfigError("--end-date: needs --start-date")
+    if days is not None and not start:
+        raise ConfigError("--days: needs --start-date")
+    if start is None:
+        return None
+    if end and days is not None:
+        raise ConfigError("--days: cannot be combined with both --start-date and --end-date")
+    last = end or start + dt.timedelta(days=(days or 1) - 1)
+    if last < start:
+        raise ConfigError(f"--end-date: must be on or after --start-date ({last} < {start})")
+    return tuple(start + dt.timedelta(days=i) for i in range((last - start).days + 1))
+
+
+@dataclass
+class _Plan:
+    """A validated export: source, tables, dates, lineage, target and hooks."""
+
+    source: RawSource
+    tables: list[str]
+    skipped: dict[str, str]
+    dates: tuple[dt.date, ...] | None
+    lineage: Lineage
+    parquet: ParquetOptions
+    run_identity: RunIdentity
+    lake_identity: LakeIdentity
+    loc: LakeLocation
+    hooks: list
+    identity_written: bool = False
+
+
+def export_raw(options: ExportOptions) -> ExportResult:
+    """Export the selected tables and dates of a run dir into the lake at `options.target`."""
+    plan = _prepare(options)
+    result = ExportResult(options.target, plan.lineage.batch_id, plan.dates, skipped=plan.skipped)
+    written_dates: set[str] = set()
+    with LakeLock(plan.loc, plan.lineage.batch_id):
+        for name in plan.tables:
+            stats, values = _export_table(plan, name)
+            result.tables.append(stats)
+            if name not in LOOKUP_TABLES:
+                written_dates.update(values)
+    if plan.dates is not None:
+        result.empty_dates = [d for d in plan.dates if d.isoformat() not in written_dates]
+    for stats in result.tables:
+        if stats.no_partition_value or stats.orphans:
+            log.warning(
+                "%s: %d row(s) without a partition value and %d without a parent in the source "
+                "were not exported",
+                stats.table,
+                stats.no_partition_value,
+                stats.orphans,
+            )
+    return result
+
+
+def _prepare(options: ExportOptions) -> _Plan:
+    """Every check that can fail on input, before anything is written."""
+    dates = resolve_export_dates(
+        options.ingest_date, options.start_date, options.end_date, options.days, options.dates
+    )
+    lineage = _lineage(options)
+    parquet = ParquetOptions(target_size_mb=options.target_size_mb)
+    lookups = Path(options.lookups_from) if options.lookups_from is not None else None
+    source = RawSource(Path(options.source), lookups)
+    tables, skipped = _select_tables(options.tables, source)
+    for name in tables:
+        source.check_partitionable(name)
+    info = source.info
+    loc = resolve_target(options.target, options.storage_options)
+    lake_identity = LakeIdentity(
+        seed=info.seed,
+        config_fingerprint=info.config_fingerprint,
+        generator_version=info.generator_version,
+        world_start=info.world_start.isoformat(),
+        world_end=info.world_end.isoformat(),
+    )
+    _check_target(loc, lake_identity)
+    hooks = _load_hooks(options.post_export_hooks)
+    run_identity = RunIdentity(info.seed, info.config_fingerprint, info.generator_version)
+    return _Plan(
+        source, tables, skipped, dates, lineage, parquet, run_identity, lake_identity, loc, hooks
+    )
+
+
+def _lineage(options: ExportOptions) -> Lineage:
+    batch_id = options.batch_id or default_batch_id()
+    if not batch_id.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise ConfigError(f"--batch-id: use letters, digits, '-', '_' or '.', got {batch_id!r}")
+    ts = options.ingestion_ts
+    ingestion_ts = validate_ingestion_ts(ts) if ts is not None else default_ingestion_ts()
+    return Lineage(batch_id, ingestion_ts, options.source_prefix)
+
+
+def _select_tables(requested: Sequence[str], source: RawSource) -> tuple[list[str], dict[str, str]]:
+    """Tables to export in lake order; without --table, those the source (or lookups) holds."""
+    for name in requested:
+        if name not in TABLE_NAMES:
+            choices = ", ".join(TABLE_NAMES)
+            raise ConfigError(f"--table: unknown table {name!r} (choose from {choices})")
+    chosen: list[str] = []
+    skipped: dict[str, str] = {}
+    for spec in TABLES:
+        if requested and spec.name not in requested:
+            continue
+        if not source.has(spec.name):
+            if requested:
+                raise ConfigError(
+                    f"--table: {spec.name} was asked for but {source.csv_path(spec.name)} "
+                    "does not exist"
+                )
+            skipped[spec.name] = f"no {spec.name}.csv in {source.csv_path(spec.name).parent}"
+            continue
+        chosen.append(spec.name)
+    return chosen, skipped
+
+
+def _check_target(loc: LakeLocation, identity: LakeIdentity) -> None:
+    """Refuse to mix another world (config, seed, window) into an existing lake."""
+    existing = read_identity(loc)
+    if existing is not None and not existing.same_world(identity):
+        raise ConfigError(
+            f"--target: {loc.uri} holds a lake of another config, seed or window (config "
+            f"{existing.config_fingerprint[:12]}, seed {existing.seed}, {existing.world_start}.."
+            f"{existing.world_end}); choose another --target"
+        )
+
+
+def _load_hooks(specs: Sequence[str]) -> list:
+    """Import and check every hook before any work (the loader lives in run/hooks.py)."""
+    if not specs:
+        return []
+    try:
+        from ecomlake.run.hooks import load_hooks
+    except ImportError as exc:
+        raise ConfigError(f"--post-export-hook: hooks are not available ({exc})") from None
+    return list(load_hooks(list(specs)))
+
+
+def _run_hooks(plan: _Plan, table: str, manifest: PartitionManifest) -> None:
+    from ecomlake.run.hooks import ExportContext, run_hooks
+
+    key, _, value = manifest.partition.partition("=")
+    rel_dir = partition_dir(table, key, value)
+    context = ExportContext(
+        table=table,
+        partition=manifest.partition,
+        partition_dir=rel_dir,
+        manifest_path=f"{rel_dir}/{MANIFEST_NAME}",
+        manifest=manifest,
+        lake=plan.loc,
+    )
+    run_hooks(plan.hooks, context)
+
+
+def _export_table(plan: _Plan, name: str) -> tuple[TableExport, list[str]]:
+    """Read one CSV, place each row, write each partition; returns counts and the values."""
+    spec = table_spec(name)
+    data = plan.source.read(name)
+    keys = plan.source.partition_keys(spec, data)
+    stats = TableExport(name, rows_read=data.num_rows, orphans=keys.orphans)
+    keep = pc.is_valid(keys.values)
+    placed = pc.sum(keep).as_py() or 0
+    stats.no_partition_value = data.num_rows - placed - keys.orphans
+    if plan.dates is not None and name not in LOOKUP_TABLES:
+        wanted = pa.array([d.isoformat() for d in plan.dates], pa.string())
+        keep = pc.and_(keep, pc.is_in(keys.values, value_set=wanted))
+        stats.outside_dates = placed - (pc.sum(keep).as_py() or 0)
+    values = []
+    event_column = spec.event_date_column if spec.event_date_column in data.column_names else None
+    for value, part in _split(data.filter(keep), keys.values.filter(keep)):
+        if not plan.identity_written:
+            write_identity(plan.loc, plan.lake_identity)
+            plan.identity_written = True
+        manifest = write_partition(
+            plan.loc,
+            name,
+            spec.partition_key,
+            value,
+            part,
+            pk_columns=spec.pk,
+            event_date_column=event_column,
+            lineage=plan.lineage,
+            parquet=_generate_split(plan.parquet, part, plan.source.recorded_layout(name, value)),
+            identity=plan.run_identity,
+        )
+        stats.partitions += 1
+        stats.rows_written += part.num_rows
+        values.append(value)
+        if plan.hooks:
+            _run_hooks(plan, name, manifest)
+    return stats, values
+
+
+def _split(data: pa.Table, values: pa.Array) -> list[tuple[str, pa.Table]]:
+    """(value, rows) per distinct value in value order; rows keep their source order."""
+    if data.num_rows == 0:
+        return []
+    order = pc.sort_indices(values)  # stable: rows of one partition keep the CSV order
+    data = data.take(order).combine_chunks()
+    text = values.take(order).to_numpy(zero_copy_only=False)
+    starts = np.flatnonzero(np.concatenate([[True], text[1:] != text[:-1]]))
+    ends = np.append(starts[1:], len(text))
+    return [(str(text[a]), data.slice(a, b - a)) for a, b in zip(starts, ends, strict=True)]
+
+
+def _generate_split(
+    parquet: ParquetOptions, part: pa.Table, recorded: tuple[int, int] | None
+) -> ParquetOptions:
+    """Options that cut `part` into the part files generate cut it into.
+
+    lake/parquet.py::split_rows sizes files by the in-memory Arrow bytes per row, which depend on
+    how the buffers were built (the renderer's validity bitmaps, slice offsets), not only on the
+    values; a table read from CSV has another layout. Scaling the target by the two layouts'
+    bytes per row gives the same rows per file. Without a record, the data decides.
+    """
+    rows = part.num_rows
+    if recorded is None or recorded[0] != rows or rows == 0:
+        return parquet
+    theirs = max(1, math.ceil(recorded[1] / rows))
+    mine = max(1, math.ceil(part.nbytes / rows))
+    if mine == theirs:
+        return parquet
+    per_file = max(1, math.floor(parquet.target_size_mb * BYTES_PER_MB / theirs))
+    adjusted = dataclasses.replace(parquet, target_size_mb=(per_file + 0.5) * mine / BYTES_PER_MB)
+    expected = [(a, min(per_file, rows - a)) for a in range(0, rows, per_file)]
+    if split_rows(part, adjusted.target_size_mb) != expected:  # the engine's sizing changed
+        log.warning("part files of %d rows may be cut unlike generate's", rows)
+        return parquet
+    return adjusted

@@ -1,0 +1,341 @@
+"""`run-generator`: render days through the engine into `<artifact-root>/raw_run_<UTC>[_N]/`:
+one CSV per table (exactly the rows `generate` writes for those days), `load_data.sql`, `_run.json`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import logging
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from ecomlake import __version__
+from ecomlake.config import EcomConfig, config_fingerprint
+from ecomlake.errors import ConfigError
+from ecomlake.export.csv_tables import CsvSink
+from ecomlake.export.sqlite_script import load_data_sql
+from ecomlake.plan.calendar import day_number
+from ecomlake.plan.world import WorldPlan, build_world
+from ecomlake.render.context import DayContext
+from ecomlake.render.registry import TABLES, TableSpec, output_columns
+from ecomlake.run.days import assign_tasks, select_days
+from ecomlake.run.task import split_partitions
+
+log = logging.getLogger(__name__)
+
+MESSINESS_LEVELS = ("baseline", "none", "light_mess", "medium_mess", "heavy_mess")
+CLEAN_LEVELS = ("baseline", "none")  # the only levels this version renders
+RUN_FILE = "_run.json"
+SQL_FILE = "load_data.sql"
+# Per partition: [rows, Arrow bytes in memory as generate had them]; export-raw uses it to cut
+# part files where generate cuts them (lake/parquet.py sizes parts by buffer layout, not values).
+LAYOUT_FILE = "_layout.json"
+RUN_DIR_PREFIX = "raw_run_"
+LOOKUP_TABLES = ("customers", "product_catalog")
+
+
+@dataclass(frozen=True)
+class RawRunOptions:
+    """run-generator flags that are not in the YAML."""
+
+    artifact_root: str = "artifacts"
+    messiness_level: str = "baseline"
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    seed: int | None = None
+    load_lookups_from: str | None = None
+    id_state_file: str | None = None
+    generate_lookups_only: bool = False
+    generator_src: str | None = None
+    config_path: str | None = None  # recorded in _run.json
+    today: dt.date | None = None  # anchor of unpinned windows; defaults to the UTC date
+    now: dt.datetime | None = None  # names the run dir; defaults to the UTC clock
+
+
+@dataclass
+class RawRunResult:
+    """Where the run went and what it holds."""
+
+    run_dir: Path
+    world_start: dt.date
+    world_end: dt.date
+    days: list[dt.date]
+    seed: int
+    config_fingerprint: str
+    rows: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """A run dir's `_run.json`: what export-raw and --load-lookups-from rely on."""
+
+    path: Path
+    config_fingerprint: str
+    seed: int
+    generator_version: str
+    world_start: dt.date
+    world_end: dt.date
+    days: tuple[dt.date, ...]
+    rows: dict[str, int]
+
+
+def read_run_info(directory: Path, flag: str) -> RunInfo:
+    """Parse `<directory>/_run.json`; anything missing or malformed is a one-line ConfigError."""
+    path = directory / RUN_FILE
+    if not path.is_file():
+        raise ConfigError(
+            f"{flag}: {directory} has no {RUN_FILE} (not an ecomlake run-generator dir)"
+        )
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+        return RunInfo(
+            path=directory,
+            config_fingerprint=str(body["config_fingerprint"]),
+            seed=int(body["seed"]),
+            generator_version=str(body["generator_version"]),
+            world_start=dt.date.fromisoformat(body["world"]["start"]),
+            world_end=dt.date.fromisoformat(body["world"]["end"]),
+            days=tuple(dt.date.fromisoformat(d) for d in body["days"]),
+            rows={str(k): int(v) for k, v in body["rows"].items()},
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"{flag}: {path} is unreadable ({type(exc).__name__}: {exc})") from None
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A validated run: window, days, tables and their columns."""
+
+    seed: int
+    fingerprint: str
+    start: dt.date
+    end: dt.date
+    reproducible: bool
+    days: list[dt.date]
+    specs: tuple[TableSpec, ...]
+    columns: dict[str, tuple[str, ...]]
+
+
+def run_generator(cfg: EcomConfig, options: RawRunOptions) -> RawRunResult:
+    """Validate every input, then write the run dir; a failed run leaves no dir behind."""
+    prep = _prepare(cfg, options)
+    root = Path(options.artifact_root)
+    root_existed = root.exists()
+    run_dir = create_run_dir(root, options.now or dt.datetime.now(dt.UTC))
+    try:
+        world = build_world(cfg, prep.seed, day_number(prep.start), day_number(prep.end))
+        rows, layout = _write_csvs(world, prep, run_dir)
+        _write_json(run_dir / LAYOUT_FILE, layout, compact=True)
+        files = {name: (run_dir / f"{name}.csv", prep.columns[name]) for name in rows}
+        (run_dir / SQL_FILE).write_text(load_data_sql(cfg, files), encoding="utf-8")
+        _write_run_file(run_dir, prep, rows, options)
+    except BaseException:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        if not root_existed and root.is_dir() and not any(root.iterdir()):
+            root.rmdir()
+        raise
+    log.info("raw run %s: %d day(s), %s", run_dir, len(prep.days), rows)
+    return RawRunResult(run_dir, prep.start, prep.end, prep.days, prep.seed, prep.fingerprint, rows)
+
+
+def create_run_dir(root: Path, now: dt.datetime) -> Path:
+    """`root/raw_run_<UTC second>`, or `_2`, `_3`… when a run already took that second."""
+    root.mkdir(parents=True, exist_ok=True)
+    base = RUN_DIR_PREFIX + now.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    for n in itertools.count(1):
+        path = root / (base if n == 1 else f"{base}_{n}")
+        try:
+            path.mkdir()  # exist_ok=False: atomic, so concurrent runs never share a dir
+        except FileExistsError:
+            continue
+        return path
+    raise AssertionError("unreachable")
+
+
+def _prepare(cfg: EcomConfig, options: RawRunOptions) -> _Prepared:
+    """Every check that can fail on input, before anything is written."""
+    _check_messiness(options.messiness_level)
+    today = options.today or dt.datetime.now(dt.UTC).date()
+    start, end, reproducible = cfg.world_window(options.start_date, options.end_date, today)
+    pinned = cfg.parameters.pinned_window() is not None
+    days = select_days(
+        start,
+        end,
+        start=options.start_date if pinned else None,
+        end=options.end_date if pinned else None,
+    )
+    _warn_about_window(start, end, days, reproducible, pinned, options)
+    seed = cfg.faker_seed if options.seed is None else options.seed
+    fingerprint = config_fingerprint(cfg)
+    specs = tuple(s for s in TABLES if s.name in LOOKUP_TABLES or not options.generate_lookups_only)
+    columns = {spec.name: output_columns(cfg, spec) for spec in TABLES}
+    _check_artifact_root(Path(options.artifact_root))
+    _check_id_state_file(options.id_state_file)
+    if options.load_lookups_from is not None:
+        _check_lookups(Path(options.load_lookups_from), fingerprint, seed, start, end)
+    if options.generator_src is not None:
+        log.warning(
+            "--generator-src %s is ignored: the engine is built in (no external generator)",
+            options.generator_src,
+        )
+    return _Prepared(seed, fingerprint, start, end, reproducible, days, specs, columns)
+
+
+def _check_messiness(level: str) -> None:
+    value = level.lower()
+    if value not in MESSINESS_LEVELS:
+        raise ConfigError(
+            f"--messiness-level: must be one of {', '.join(MESSINESS_LEVELS)}, got {level!r}"
+        )
+    if value not in CLEAN_LEVELS:
+        raise ConfigError(
+            f"--messiness-level: {value} is not available in this version "
+            f"(only {' and '.join(CLEAN_LEVELS)}: clean data)"
+        )
+
+
+def _warn_about_window(start, end, days, reproducible, pinned, options) -> None:
+    """Say when runs of this config will not line up (unpinned windows, mid-world ranges)."""
+    if not reproducible:
+        log.warning(
+            "world window %s..%s ends today (no start_date/end_date pinned): "
+            "another day's run will give different data",
+            start,
+            end,
+        )
+    elif not pinned:
+        log.warning(
+            "the config pins no window, so --start-date/--end-date set the whole world "
+            "(%s..%s): runs for other ranges are other worlds, with colliding IDs; pin "
+            "parameters.start_date/end_date to split one world into chunks",
+            start,
+            end,
+        )
+    if days[0] > start and not options.generate_lookups_only:
+        log.warning(
+            "the run starts after the world start (%s): returns of orders placed before %s "
+            "reference orders that are not in this run (load_data.sql's foreign keys reject them)",
+            start,
+            days[0],
+        )
+
+
+def _check_artifact_root(root: Path) -> None:
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"--artifact-root: {root} exists and is not a directory")
+
+
+def _check_id_state_file(path_text: str | None) -> None:
+    """Accepted for old scripts; IDs are deterministic, so it is only read, never written."""
+    if path_text is None:
+        return
+    path = Path(path_text)
+    if not path.exists():
+        return
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"--id-state-file: {path} is not valid JSON ({exc})") from None
+    if not isinstance(body, dict):
+        raise ConfigError(f"--id-state-file: {path} must hold a JSON object")
+    log.info("--id-state-file %s: not needed (IDs are positions in the world plan)", path)
+
+
+def _check_lookups(
+    directory: Path, fingerprint: str, seed: int, start: dt.date, end: dt.date
+) -> None:
+    """The lookups must be those this run re-derives: same config, seed and world window."""
+    flag = "--load-lookups-from"
+    if not directory.is_dir():
+        raise ConfigError(f"{flag}: {directory} is not a directory")
+    missing = [f"{name}.csv" for name in LOOKUP_TABLES if not (directory / f"{name}.csv").is_file()]
+    if missing:
+        raise ConfigError(f"{flag}: {directory} has no {' or '.join(missing)}")
+    info = read_run_info(directory, flag)
+    if (info.config_fingerprint, info.seed) != (fingerprint, seed):
+        raise ConfigError(
+            f"{flag}: {directory} was made with another config or seed (seed {info.seed}, "
+            f"config {info.config_fingerprint[:12]}; this run: seed {seed}, config "
+            f"{fingerprint[:12]})"
+        )
+    if (info.world_start, info.world_end) != (start, end):
+        raise ConfigError(
+            f"{flag}: {directory} was made for the world {info.world_start}..{info.world_end}, "
+            f"this run's world is {start}..{end} (pin parameters.start_date/end_date)"
+        )
+
+
+def _write_csvs(
+    world: WorldPlan, prep: _Prepared, run_dir: Path
+) -> tuple[dict[str, int], dict[str, dict[str, list[int]]]]:
+    """Render each day's tables in day order, appending to one CSV per table.
+
+    Returns the rows per table and, per partition generate would write, [rows, Arrow bytes].
+    """
+    sinks: dict[str, CsvSink] = {}
+    layout: dict[str, dict[str, list[int]]] = {spec.name: {} for spec in prep.specs}
+    try:
+        for spec in prep.specs:
+            schema = pa.schema([spec.schema.field(c) for c in prep.columns[spec.name]])
+            sinks[spec.name] = CsvSink(run_dir / f"{spec.name}.csv", schema)
+        for task in assign_tasks(prep.days, world.signup_days()):
+            ctx = DayContext(world, task.day, task.signup_days, task.owns_catalog)
+            for spec in prep.specs:
+                data = spec.render(ctx).select(list(prep.columns[spec.name]))
+                sinks[spec.name].write(data)
+                for value, part in split_partitions(spec, data, task.day):
+                    layout[spec.name][value] = [part.num_rows, part.nbytes]
+    finally:
+        for sink in sinks.values():
+            sink.close()
+    return {name: sink.rows for name, sink in sinks.items()}, layout
+
+
+def _write_run_file(
+    run_dir: Path, prep: _Prepared, rows: dict[str, int], options: RawRunOptions
+) -> None:
+    def absolute(path: str | None) -> str | None:
+        return None if path is None else str(Path(path).resolve())
+
+    body = {
+        "config_path": absolute(options.config_path),
+        "config_fingerprint": prep.fingerprint,
+        "seed": prep.seed,
+        "generator_version": __version__,
+        "messiness_level": options.messiness_level.lower(),
+        "lookups_only": options.generate_lookups_only,
+        "load_lookups_from": absolute(options.load_lookups_from),
+        "world": {
+            "start": prep.start.isoformat(),
+            "end": prep.end.isoformat(),
+            "reproducible": prep.reproducible,
+        },
+        "days": [d.isoformat() for d in prep.days],
+        "rows": rows,
+        "files": sorted([f"{name}.csv" for name in rows] + [SQL_FILE, LAYOUT_FILE]),
+    }
+    _write_json(run_dir / RUN_FILE, body)
+
+
+def _write_json(path: Path, body: dict, compact: bool = False) -> None:
+    shape = {"separators": (",", ":")} if compact else {"indent": 2}
+    path.write_text(json.dumps(body, sort_keys=True, **shape) + "\n", encoding="utf-8")
+
+
+def read_layout(directory: Path, flag: str) -> dict[str, dict[str, list[int]]]:
+    """The run's `_layout.json`, or {} for a dir without one (part files then follow the data)."""
+    path = directory / LAYOUT_FILE
+    if not path.is_file():
+        return {}
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{flag}: {path} is unreadable ({exc})") from None
+    if not isinstance(body, dict):
+        raise ConfigError(f"{flag}: {path} must hold a JSON object")
+    return body

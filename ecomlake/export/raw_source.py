@@ -1,0 +1,158 @@
+"""A run-generator dir as export-raw reads it: which CSV feeds each table, and the partition
+value of every row (event date, the parent's event date for item tables, signup date, category).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ecomlake.errors import ConfigError
+from ecomlake.export.csv_tables import csv_header, read_csv_table
+from ecomlake.export.raw_run import LOOKUP_TABLES, RunInfo, read_layout, read_run_info
+from ecomlake.render.registry import TableSpec, table_spec
+
+
+@dataclass(frozen=True)
+class DateRule:
+    """How a table's rows find their partition: their own column, or via the parent's."""
+
+    column: str  # the date column, or the link to the parent (its primary key)
+    parent: str | None = None
+    parent_date: str | None = None
+
+
+# Items follow their parent's date (a fix of the older tool, which used cart_items.added_at and
+# copied item tables whole into every date when the parent was not exported too).
+PARTITION_RULES: dict[str, DateRule] = {
+    "customers": DateRule("signup_date"),
+    "product_catalog": DateRule("category"),
+    "shopping_carts": DateRule("created_at"),
+    "cart_items": DateRule("cart_id", "shopping_carts", "created_at"),
+    "orders": DateRule("order_date"),
+    "order_items": DateRule("order_id", "orders", "order_date"),
+    "returns": DateRule("return_date"),
+    "return_items": DateRule("return_id", "returns", "return_date"),
+}
+
+
+@dataclass
+class PartitionKeys:
+    """One partition value per row (null: no partition) and how many rows lack a parent."""
+
+    values: pa.Array
+    orphans: int = 0
+
+
+class RawSource:
+    """The `--source` run dir, with the dimensions taken from `--lookups-from` when given."""
+
+    def __init__(self, source: Path, lookups_from: Path | None = None) -> None:
+        if not source.is_dir():
+            raise ConfigError(f"--source: {source} is not a directory")
+        self.dir = source
+        self.info: RunInfo = read_run_info(source, "--source")
+        self.lookups_dir = lookups_from
+        self._layouts = {source: read_layout(source, "--source")}
+        if lookups_from is not None:
+            _check_lookups(lookups_from, self.info)
+            self._layouts[lookups_from] = read_layout(lookups_from, "--lookups-from")
+
+    def csv_path(self, table: str) -> Path:
+        """Where `table`'s CSV would be (lookups dir for dimensions when given)."""
+        base = self.lookups_dir if table in LOOKUP_TABLES and self.lookups_dir else self.dir
+        return base / f"{table}.csv"
+
+    def has(self, table: str) -> bool:
+        return self.csv_path(table).is_file()
+
+    def flag_for(self, table: str) -> str:
+        return "--lookups-from" if table in LOOKUP_TABLES and self.lookups_dir else "--source"
+
+    def recorded_layout(self, table: str, value: str) -> tuple[int, int] | None:
+        """(rows, Arrow bytes) of the partition as generate rendered it, if the run recorded it."""
+        layout = self._layouts.get(self.csv_path(table).parent, {})
+        entry = layout.get(table, {}).get(value)
+        if not isinstance(entry, list) or len(entry) != 2:
+            return None
+        return int(entry[0]), int(entry[1])
+
+    def read(self, table: str) -> pa.Table:
+        """The whole CSV with the lake's column types."""
+        spec = table_spec(table)
+        return read_csv_table(self.csv_path(table), spec.schema, self.flag_for(table))
+
+    def check_partitionable(self, table: str) -> None:
+        """Fail before any write if the columns that place a row are not in the CSVs."""
+        rule = PARTITION_RULES[table]
+        self._require(table, rule.column)
+        if rule.parent is not None:
+            if not self.has(rule.parent):
+                raise ConfigError(
+                    f"--source: {table}.csv needs {rule.parent}.csv to date its rows by their "
+                    f"parent, and {self.dir} has none"
+                )
+            self._require(rule.parent, rule.column)
+            self._require(rule.parent, rule.parent_date)
+
+    def _require(self, table: str, column: str) -> None:
+        path = self.csv_path(table)
+        if column not in csv_header(path, self.flag_for(table)):
+            raise ConfigError(
+                f"{self.flag_for(table)}: {path} has no {column!r} column, which export-raw "
+                f"needs to partition {table}"
+            )
+
+    def partition_keys(self, spec: TableSpec, data: pa.Table) -> PartitionKeys:
+        """Partition value of each row as text (YYYY-MM-DD or the category); null if none."""
+        rule = PARTITION_RULES[spec.name]
+        if rule.parent is None:
+            return PartitionKeys(_as_text(data.column(rule.column)))
+        parent = read_csv_table(
+            self.csv_path(rule.parent),
+            table_spec(rule.parent).schema,
+            "--source",
+            columns=[rule.column, rule.parent_date],
+        )
+        links = data.column(rule.column)
+        index = pc.index_in(links, value_set=parent.column(rule.column))
+        orphans = pc.sum(pc.and_(pc.is_null(index), pc.is_valid(links))).as_py() or 0
+        dates = parent.column(rule.parent_date).take(index)
+        return PartitionKeys(_as_text(dates), orphans)
+
+
+def _as_text(values: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Dates and timestamps as YYYY-MM-DD, strings as they are; nulls stay null."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if pa.types.is_timestamp(values.type):
+        values = pc.cast(values, pa.date32())
+    return pc.cast(values, pa.string())
+
+
+def _check_lookups(directory: Path, info: RunInfo) -> None:
+    """--lookups-from must hold the dimensions of the same world as the source."""
+    if not directory.is_dir():
+        raise ConfigError(f"--lookups-from: {directory} is not a directory")
+    present = [name for name in LOOKUP_TABLES if (directory / f"{name}.csv").is_file()]
+    if not present:
+        raise ConfigError(
+            f"--lookups-from: {directory} has no customers.csv or product_catalog.csv"
+        )
+    other = read_run_info(directory, "--lookups-from")
+    same = (other.config_fingerprint, other.seed, other.world_start, other.world_end) == (
+        info.config_fingerprint,
+        info.seed,
+        info.world_start,
+        info.world_end,
+    )
+    if not same:
+        raise ConfigError(
+            f"--lookups-from: {directory} belongs to another world than --source (seed "
+            f"{other.seed}, config {other.config_fingerprint[:12]}, {other.world_start}.."
+            f"{other.world_end}; source: seed {info.seed}, config "
+            f"{info.config_fingerprint[:12]}, {info.world_start}..{info.world_end})"
+        )
