@@ -5,10 +5,8 @@ without being counted, and conflicting date options are an error.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,11 +26,9 @@ from ecomlake.lake import (
     RunIdentity,
     partition_dir,
     resolve_target,
-    split_rows,
     write_partition,
 )
 from ecomlake.lake.identity import LakeIdentity, LakeLock, read_identity, write_identity
-from ecomlake.lake.parquet import BYTES_PER_MB
 from ecomlake.lineage import Lineage, default_batch_id, default_ingestion_ts, validate_ingestion_ts
 from ecomlake.render.registry import TABLE_NAMES, TABLES, table_spec
 
@@ -308,7 +304,7 @@ def _export_table(plan: _Plan, name: str) -> tuple[TableExport, list[str]]:
             pk_columns=spec.pk,
             event_date_column=event_column,
             lineage=plan.lineage,
-            parquet=_generate_split(plan.parquet, part, plan.source.recorded_layout(name, value)),
+            parquet=plan.parquet,
             identity=plan.run_identity,
         )
         stats.partitions += 1
@@ -329,29 +325,3 @@ def _split(data: pa.Table, values: pa.Array) -> list[tuple[str, pa.Table]]:
     starts = np.flatnonzero(np.concatenate([[True], text[1:] != text[:-1]]))
     ends = np.append(starts[1:], len(text))
     return [(str(text[a]), data.slice(a, b - a)) for a, b in zip(starts, ends, strict=True)]
-
-
-def _generate_split(
-    parquet: ParquetOptions, part: pa.Table, recorded: tuple[int, int] | None
-) -> ParquetOptions:
-    """Options that cut `part` into the part files generate cut it into.
-
-    lake/parquet.py::split_rows sizes files by the in-memory Arrow bytes per row, which depend on
-    how the buffers were built (the renderer's validity bitmaps, slice offsets), not only on the
-    values; a table read from CSV has another layout. Scaling the target by the two layouts'
-    bytes per row gives the same rows per file. Without a record, the data decides.
-    """
-    rows = part.num_rows
-    if recorded is None or recorded[0] != rows or rows == 0:
-        return parquet
-    theirs = max(1, math.ceil(recorded[1] / rows))
-    mine = max(1, math.ceil(part.nbytes / rows))
-    if mine == theirs:
-        return parquet
-    per_file = max(1, math.floor(parquet.target_size_mb * BYTES_PER_MB / theirs))
-    adjusted = dataclasses.replace(parquet, target_size_mb=(per_file + 0.5) * mine / BYTES_PER_MB)
-    expected = [(a, min(per_file, rows - a)) for a in range(0, rows, per_file)]
-    if split_rows(part, adjusted.target_size_mb) != expected:  # the engine's sizing changed
-        log.warning("part files of %d rows may be cut unlike generate's", rows)
-        return parquet
-    return adjusted

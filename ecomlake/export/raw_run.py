@@ -24,7 +24,6 @@ from ecomlake.plan.world import WorldPlan, build_world
 from ecomlake.render.context import DayContext
 from ecomlake.render.registry import TABLES, TableSpec, output_columns
 from ecomlake.run.days import assign_tasks, select_days
-from ecomlake.run.task import split_partitions
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +31,6 @@ MESSINESS_LEVELS = ("baseline", "none", "light_mess", "medium_mess", "heavy_mess
 CLEAN_LEVELS = ("baseline", "none")  # the only levels this version renders
 RUN_FILE = "_run.json"
 SQL_FILE = "load_data.sql"
-# Per partition: [rows, Arrow bytes in memory as generate had them]; export-raw uses it to cut
-# part files where generate cuts them (lake/parquet.py sizes parts by buffer layout, not values).
-LAYOUT_FILE = "_layout.json"
 RUN_DIR_PREFIX = "raw_run_"
 LOOKUP_TABLES = ("customers", "product_catalog")
 
@@ -129,8 +125,7 @@ def run_generator(cfg: EcomConfig, options: RawRunOptions) -> RawRunResult:
     run_dir = create_run_dir(root, options.now or dt.datetime.now(dt.UTC))
     try:
         world = build_world(cfg, prep.seed, day_number(prep.start), day_number(prep.end))
-        rows, layout = _write_csvs(world, prep, run_dir)
-        _write_json(run_dir / LAYOUT_FILE, layout, compact=True)
+        rows = _write_csvs(world, prep, run_dir)
         files = {name: (run_dir / f"{name}.csv", prep.columns[name]) for name in rows}
         (run_dir / SQL_FILE).write_text(load_data_sql(cfg, files), encoding="utf-8")
         _write_run_file(run_dir, prep, rows, options)
@@ -169,7 +164,6 @@ def _prepare(cfg: EcomConfig, options: RawRunOptions) -> _Prepared:
         start=options.start_date if pinned else None,
         end=options.end_date if pinned else None,
     )
-    _warn_about_window(start, end, days, reproducible, pinned, options)
     seed = cfg.faker_seed if options.seed is None else options.seed
     fingerprint = config_fingerprint(cfg)
     specs = tuple(s for s in TABLES if s.name in LOOKUP_TABLES or not options.generate_lookups_only)
@@ -183,6 +177,7 @@ def _prepare(cfg: EcomConfig, options: RawRunOptions) -> _Prepared:
             "--generator-src %s is ignored: the engine is built in (no external generator)",
             options.generator_src,
         )
+    _warn_about_window(start, end, days, reproducible, pinned, options)
     return _Prepared(seed, fingerprint, start, end, reproducible, days, specs, columns)
 
 
@@ -199,7 +194,14 @@ def _check_messiness(level: str) -> None:
         )
 
 
-def _warn_about_window(start, end, days, reproducible, pinned, options) -> None:
+def _warn_about_window(
+    start: dt.date,
+    end: dt.date,
+    days: list[dt.date],
+    reproducible: bool,
+    pinned: bool,
+    options: RawRunOptions,
+) -> None:
     """Say when runs of this config will not line up (unpinned windows, mid-world ranges)."""
     if not reproducible:
         log.warning(
@@ -270,15 +272,9 @@ def _check_lookups(
         )
 
 
-def _write_csvs(
-    world: WorldPlan, prep: _Prepared, run_dir: Path
-) -> tuple[dict[str, int], dict[str, dict[str, list[int]]]]:
-    """Render each day's tables in day order, appending to one CSV per table.
-
-    Returns the rows per table and, per partition generate would write, [rows, Arrow bytes].
-    """
+def _write_csvs(world: WorldPlan, prep: _Prepared, run_dir: Path) -> dict[str, int]:
+    """Render each day's tables in day order, appending to one CSV per table; rows per table."""
     sinks: dict[str, CsvSink] = {}
-    layout: dict[str, dict[str, list[int]]] = {spec.name: {} for spec in prep.specs}
     try:
         for spec in prep.specs:
             schema = pa.schema([spec.schema.field(c) for c in prep.columns[spec.name]])
@@ -288,12 +284,10 @@ def _write_csvs(
             for spec in prep.specs:
                 data = spec.render(ctx).select(list(prep.columns[spec.name]))
                 sinks[spec.name].write(data)
-                for value, part in split_partitions(spec, data, task.day):
-                    layout[spec.name][value] = [part.num_rows, part.nbytes]
     finally:
         for sink in sinks.values():
             sink.close()
-    return {name: sink.rows for name, sink in sinks.items()}, layout
+    return {name: sink.rows for name, sink in sinks.items()}
 
 
 def _write_run_file(
@@ -317,25 +311,10 @@ def _write_run_file(
         },
         "days": [d.isoformat() for d in prep.days],
         "rows": rows,
-        "files": sorted([f"{name}.csv" for name in rows] + [SQL_FILE, LAYOUT_FILE]),
+        "files": sorted([f"{name}.csv" for name in rows] + [SQL_FILE]),
     }
     _write_json(run_dir / RUN_FILE, body)
 
 
-def _write_json(path: Path, body: dict, compact: bool = False) -> None:
-    shape = {"separators": (",", ":")} if compact else {"indent": 2}
-    path.write_text(json.dumps(body, sort_keys=True, **shape) + "\n", encoding="utf-8")
-
-
-def read_layout(directory: Path, flag: str) -> dict[str, dict[str, list[int]]]:
-    """The run's `_layout.json`, or {} for a dir without one (part files then follow the data)."""
-    path = directory / LAYOUT_FILE
-    if not path.is_file():
-        return {}
-    try:
-        body = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{flag}: {path} is unreadable ({exc})") from None
-    if not isinstance(body, dict):
-        raise ConfigError(f"{flag}: {path} must hold a JSON object")
-    return body
+def _write_json(path: Path, body: dict) -> None:
+    path.write_text(json.dumps(body, sort_keys=True, indent=2) + "\n", encoding="utf-8")

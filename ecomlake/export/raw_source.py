@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from ecomlake.errors import ConfigError
 from ecomlake.export.csv_tables import csv_header, read_csv_table
-from ecomlake.export.raw_run import LOOKUP_TABLES, RunInfo, read_layout, read_run_info
+from ecomlake.export.raw_run import LOOKUP_TABLES, RunInfo, read_run_info
 from ecomlake.render.registry import TableSpec, table_spec
 
 
@@ -56,10 +56,8 @@ class RawSource:
         self.dir = source
         self.info: RunInfo = read_run_info(source, "--source")
         self.lookups_dir = lookups_from
-        self._layouts = {source: read_layout(source, "--source")}
         if lookups_from is not None:
             _check_lookups(lookups_from, self.info)
-            self._layouts[lookups_from] = read_layout(lookups_from, "--lookups-from")
 
     def csv_path(self, table: str) -> Path:
         """Where `table`'s CSV would be (lookups dir for dimensions when given)."""
@@ -71,14 +69,6 @@ class RawSource:
 
     def flag_for(self, table: str) -> str:
         return "--lookups-from" if table in LOOKUP_TABLES and self.lookups_dir else "--source"
-
-    def recorded_layout(self, table: str, value: str) -> tuple[int, int] | None:
-        """(rows, Arrow bytes) of the partition as generate rendered it, if the run recorded it."""
-        layout = self._layouts.get(self.csv_path(table).parent, {})
-        entry = layout.get(table, {}).get(value)
-        if not isinstance(entry, list) or len(entry) != 2:
-            return None
-        return int(entry[0]), int(entry[1])
 
     def read(self, table: str) -> pa.Table:
         """The whole CSV with the lake's column types."""

@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ecomlake.errors import ConfigError
@@ -58,19 +59,36 @@ def _check_level(codec: str, level: int | None) -> None:
 def split_rows(table: pa.Table, target_size_mb: float) -> list[tuple[int, int]]:
     """Consecutive (offset, length) slices, one per part file.
 
-    rows_per_file = max(1, floor(target bytes / ceil(in-memory Arrow bytes per row))). The
-    estimate uses the Arrow size of the columns given, which is normally well above the
-    encoded, compressed Parquet size, so files come out at or below the target (an estimate,
-    not a hard bound: incompressible data can overshoot slightly). Depends only on the table.
+    rows_per_file = max(1, floor(target bytes / ceil(value bytes per row))), where value bytes
+    count what the values take, not how their buffers happen to be laid out (`value_bytes`), so
+    the same rows always split the same way, whether rendered or read back from CSV. That size
+    is normally well above the encoded, compressed Parquet size, so files come out at or below
+    the target (an estimate, not a hard bound: incompressible data can overshoot slightly).
     """
     if not target_size_mb > 0:
         raise ValueError(f"target_size_mb: must be > 0, got {target_size_mb}")
     rows = table.num_rows
     if rows == 0:
         return []
-    bytes_per_row = max(1, math.ceil(table.nbytes / rows))
+    bytes_per_row = max(1, math.ceil(value_bytes(table) / rows))
     rows_per_file = max(1, math.floor(target_size_mb * BYTES_PER_MB / bytes_per_row))
     return [(start, min(rows_per_file, rows - start)) for start in range(0, rows, rows_per_file)]
+
+
+def value_bytes(table: pa.Table) -> int:
+    """Bytes the values occupy: fixed width × rows, string bytes + 4-byte offsets per row."""
+    total = 0
+    for column in table.columns:
+        kind = column.type
+        if pa.types.is_dictionary(kind):
+            column, kind = column.cast(kind.value_type), kind.value_type
+        if pa.types.is_string(kind) or pa.types.is_binary(kind) or pa.types.is_large_string(kind):
+            total += (pc.sum(pc.binary_length(column)).as_py() or 0) + 4 * len(column)
+        elif pa.types.is_boolean(kind):
+            total += (len(column) + 7) // 8
+        else:
+            total += max(kind.bit_width // 8, 1) * len(column)
+    return total
 
 
 def encode_parquet(table: pa.Table, options: ParquetOptions) -> bytes:
