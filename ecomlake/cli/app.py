@@ -9,6 +9,7 @@ import sys
 import typer
 
 from ecomlake import __version__
+from ecomlake.cli.doctor import doctor
 from ecomlake.cli.export_raw import export_raw
 from ecomlake.cli.generate import generate
 from ecomlake.cli.run_generator import run_generator
@@ -26,6 +27,7 @@ app = typer.Typer(
 )
 app.command("generate", help=generate.__doc__)(generate)
 app.command("verify", help=verify.__doc__)(verify)
+app.command("doctor", help=doctor.__doc__)(doctor)
 app.command("run-generator", help=run_generator.__doc__)(run_generator)
 app.command("export-raw", help=export_raw.__doc__)(export_raw)
 app.command(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -106,6 +107,7 @@ class RayExecutor:
         if ray.is_initialized():
             return
         if self.address:
+            probe_address(self.address)
             try:
                 ray.init(address=self.address, log_to_driver=False)
             except Exception as exc:
@@ -120,6 +122,24 @@ class RayExecutor:
                 log_to_driver=False,
             )
         self._started_here = True
+
+
+def probe_address(address: str, timeout: float = 5.0) -> None:
+    """Fail fast on an address nothing listens on (ray.init would retry for minutes)."""
+    if address in ("auto", "local"):
+        return
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(
+            f"--ray-address: expected host:port, ray://host:port or auto, got {address!r}"
+        )
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ConfigError(
+            f"--ray-address: nothing answers at {address} ({exc.strerror or exc})"
+        ) from None
 
 
 def _run_day_on_node(world: WorldPlan, task: DayTask, settings: WriteSettings) -> DayResult:

@@ -1,0 +1,138 @@
+"""`ecomlake doctor`: before a long run, check that the config loads, the window resolves, the
+target is reachable and writable with the credentials at hand, and Ray is there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+
+from ecomlake import __version__
+from ecomlake.cli.options import (
+    EndOpt,
+    StartOpt,
+    StorageOpt,
+    parse_date,
+    parse_storage_options,
+    utc_today,
+)
+from ecomlake.config import EcomConfig, config_fingerprint, load_config
+from ecomlake.errors import EXIT_CHECKS_FAILED, EcomlakeError
+from ecomlake.lake.fs import check_target, resolve_target
+from ecomlake.lake.identity import LOCK_FILE, read_identity
+from ecomlake.run.executors import probe_address
+
+EXAMPLES = """
+Examples:
+
+  ecomlake doctor --config gen_config/backlog.yaml --target s3://bucket/lake
+
+  ecomlake doctor -c gen_config/quick.yaml -t output/lake --ray-address auto
+"""
+
+
+def doctor(
+    config: Annotated[str, typer.Option("--config", "-c", help="YAML config to check.")],
+    target: Annotated[
+        str, typer.Option("--target", "-t", help="Lake root to check.")
+    ] = "output/lake",
+    storage_option: StorageOpt = None,
+    start_date: StartOpt = None,
+    end_date: EndOpt = None,
+    ray_address: Annotated[
+        str | None, typer.Option("--ray-address", help="Also connect to this Ray cluster.")
+    ] = None,
+) -> None:
+    """Run the pre-flight checks and print one line each; exit 1 if any fails."""
+    state: dict = {}
+    checks: list[tuple[str, Callable[[], str]]] = [
+        ("config", lambda: _config(config, state)),
+        ("window", lambda: _window(state, start_date, end_date)),
+        ("target", lambda: _target(target, parse_storage_options(storage_option), state)),
+        ("lake", lambda: _lake(state)),
+        ("ray", lambda: _ray(ray_address)),
+    ]
+    failed = 0
+    typer.echo(f"ecomlake {__version__} doctor")
+    for name, check in checks:
+        try:
+            typer.echo(f"  ok    {name:7} {check()}")
+        except KeyError:  # an earlier check failed, so this one has nothing to look at
+            typer.echo(f"  skip  {name:7} (needs the checks above)")
+        except EcomlakeError as exc:
+            failed += 1
+            typer.echo(f"  FAIL  {name:7} {exc}")
+    typer.echo("result: " + ("ok" if not failed else f"{failed} check(s) failed"))
+    if failed:
+        raise typer.Exit(EXIT_CHECKS_FAILED)
+
+
+def _config(path: str, state: dict) -> str:
+    cfg: EcomConfig = load_config(path)
+    state["config"] = cfg
+    return f"{path} (fingerprint {config_fingerprint(cfg)[:12]}, seed {cfg.faker_seed})"
+
+
+def _window(state: dict, start: str | None, end: str | None) -> str:
+    cfg: EcomConfig = state["config"]
+    first, last, reproducible = cfg.world_window(
+        parse_date(start, "--start-date"), parse_date(end, "--end-date"), utc_today()
+    )
+    state["window"] = (first, last)
+    days = (last - first).days + 1
+    note = "pinned" if reproducible else "ends today: not reproducible on another day"
+    return f"{first}..{last}, {days} days ({note})"
+
+
+def _target(uri: str, options: dict, state: dict) -> str:
+    loc = resolve_target(uri, options)
+    check_target(loc)
+    state["loc"] = loc
+    kind = "local folder" if loc.is_local else "object store"
+    return f"{uri} ({kind}, writable)"
+
+
+def _lake(state: dict) -> str:
+    loc = state["loc"]
+    identity = read_identity(loc)
+    locked = loc.fs.exists(f"{loc.root}/{LOCK_FILE}")
+    busy = "; a run holds _lock.json" if locked else ""
+    if identity is None:
+        return "new lake" + busy
+    cfg, (first, last) = state["config"], state["window"]
+    same = identity.config_fingerprint == config_fingerprint(cfg) and (
+        identity.world_start,
+        identity.world_end,
+    ) == (first.isoformat(), last.isoformat())
+    if not same:
+        raise EcomlakeError(
+            f"{loc.uri} holds a lake of another config or window ({identity.world_start}.."
+            f"{identity.world_end}); generate would refuse it without --overwrite"
+        )
+    return f"existing lake of this config (seed {identity.seed}): a run resumes it{busy}"
+
+
+def _ray(address: str | None) -> str:
+    import ray
+
+    if not address:
+        return f"ray {ray.__version__}, local mode with {os.cpu_count()} CPUs"
+    started = dt.datetime.now()
+    probe_address(address)
+    try:
+        ray.init(address=address, log_to_driver=False)
+        cpus = ray.cluster_resources().get("CPU", 0)
+        nodes = sum(1 for n in ray.nodes() if n.get("Alive"))
+    except Exception as exc:
+        raise EcomlakeError(f"cannot connect to {address!r}: {str(exc).splitlines()[0]}") from None
+    finally:
+        ray.shutdown()
+    seconds = (dt.datetime.now() - started).total_seconds()
+    return f"{address}: {nodes} node(s), {cpus:g} CPUs (connected in {seconds:.1f}s)"
+
+
+doctor.__doc__ = (doctor.__doc__ or "") + "\n" + EXAMPLES

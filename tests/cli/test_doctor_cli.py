@@ -1,0 +1,55 @@
+"""`ecomlake doctor`: one line per check, exit 1 when any fails, never writes a lake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ecomlake.cli.app import run
+
+REPO = Path(__file__).resolve().parents[2]
+QUICK = str(REPO / "gen_config" / "quick.yaml")
+
+
+def test_all_checks_pass_for_a_new_local_lake(tmp_path, capsys):
+    assert run(["doctor", "-c", QUICK, "-t", str(tmp_path / "lake")]) == 0
+    out = capsys.readouterr().out
+    for name in ("config", "window", "target", "lake", "ray"):
+        assert f"ok    {name}" in out
+    assert "new lake" in out and "result: ok" in out
+    assert not (tmp_path / "lake").exists()
+
+
+def test_failures_are_reported_and_later_checks_skipped(tmp_path, capsys):
+    target = tmp_path / "file"
+    target.write_text("not a folder")
+    assert run(["doctor", "-c", str(tmp_path / "missing.yaml"), "-t", str(target)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  config  config: file not found" in out
+    assert "skip  window" in out
+    assert "FAIL  target  --target:" in out and "is not a folder" in out
+
+
+def test_existing_lake_of_another_config_is_flagged(tmp_path, capsys):
+    lake = tmp_path / "lake"
+    assert run(["generate", "-c", QUICK, "-t", str(lake), "--dates", "2024-01-02",
+                "--executor", "in-process", "--no-progress"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert run(["doctor", "-c", QUICK, "-t", str(lake)]) == 0
+    assert "existing lake of this config" in capsys.readouterr().out
+    backlog = str(REPO / "gen_config" / "backlog.yaml")
+    assert run(["doctor", "-c", backlog, "-t", str(lake)]) == 1
+    assert "would refuse it without --overwrite" in capsys.readouterr().out
+
+
+def test_unreachable_ray_cluster_fails(tmp_path, capsys):
+    code = run(["doctor", "-c", QUICK, "-t", str(tmp_path / "l"), "--ray-address", "127.0.0.1:1"])
+    assert code == 1
+    assert "FAIL  ray" in capsys.readouterr().out
+
+
+def test_generate_with_an_unreachable_cluster_is_bad_input(tmp_path, capsys):
+    code = run(["generate", "-c", QUICK, "-t", str(tmp_path / "lake"), "--no-progress",
+                "--ray-address", "127.0.0.1:1"])  # fmt: skip
+    assert code == 2
+    assert "--ray-address: nothing answers at 127.0.0.1:1" in capsys.readouterr().err
+    assert not (tmp_path / "lake").exists()
