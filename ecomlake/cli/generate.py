@@ -85,7 +85,11 @@ def generate(
         str, typer.Option("--compression", help="zstd, snappy, gzip, brotli, lz4 or none.")
     ] = "zstd",
     messiness_level: Annotated[
-        str, typer.Option("--messiness-level", help="none or baseline (clean data).")
+        str,
+        typer.Option(
+            "--messiness-level",
+            help="none/baseline (clean), light_mess, medium_mess or heavy_mess.",
+        ),
     ] = "none",
     source_prefix: Annotated[
         str | None, typer.Option("--source-prefix", help="Adds a source_file lineage column.")

@@ -47,8 +47,7 @@ def run_generator(
         str,
         typer.Option(
             "--messiness-level",
-            help="baseline, none, light_mess, medium_mess or heavy_mess (any case); "
-            "this version renders only none/baseline (clean data).",
+            help="baseline, none (clean), light_mess, medium_mess or heavy_mess (any case).",
         ),
     ] = "baseline",
     start_date: StartOpt = None,

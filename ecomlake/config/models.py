@@ -22,6 +22,7 @@ from ecomlake.config.fields import (
     check_sums_to_one,
     rule,
 )
+from ecomlake.config.messiness import MessinessConfig
 from ecomlake.config.parameters import ParametersConfig
 from ecomlake.errors import ConfigError
 
@@ -203,6 +204,9 @@ class EcomConfig(StrictModel):
     parameters: ParametersConfig
     channel_rules: dict[str, ChannelRule] = Field(default_factory=dict)
     clv_map: dict[str, str] | None = None
+    # Left out of the config fingerprint (so clean runs keep theirs); messy runs fold the
+    # resolved level into their fingerprint instead (ecomlake/messiness/levels.py).
+    messiness: MessinessConfig | None = Field(default=None, exclude=True)
 
     @field_validator("tables")
     @classmethod

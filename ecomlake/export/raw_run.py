@@ -19,6 +19,7 @@ from ecomlake.config import EcomConfig, config_fingerprint
 from ecomlake.errors import ConfigError
 from ecomlake.export.csv_tables import CsvSink
 from ecomlake.export.sqlite_script import load_data_sql
+from ecomlake.messiness import DEFECT_SCHEMA, apply_messiness, check_level, resolve_level
 from ecomlake.plan.calendar import day_number
 from ecomlake.plan.world import WorldPlan, build_world
 from ecomlake.render.context import DayContext
@@ -28,7 +29,8 @@ from ecomlake.run.days import assign_tasks, select_days
 log = logging.getLogger(__name__)
 
 MESSINESS_LEVELS = ("baseline", "none", "light_mess", "medium_mess", "heavy_mess")
-CLEAN_LEVELS = ("baseline", "none")  # the only levels this version renders
+CLEAN_LEVELS = ("baseline", "none")  # nothing is injected; messy levels also write _defects.csv
+DEFECTS_FILE = "_defects.csv"
 RUN_FILE = "_run.json"
 SQL_FILE = "load_data.sql"
 RUN_DIR_PREFIX = "raw_run_"
@@ -125,7 +127,7 @@ def run_generator(cfg: EcomConfig, options: RawRunOptions) -> RawRunResult:
     run_dir = create_run_dir(root, options.now or dt.datetime.now(dt.UTC))
     try:
         world = build_world(cfg, prep.seed, day_number(prep.start), day_number(prep.end))
-        rows = _write_csvs(world, prep, run_dir)
+        rows = _write_csvs(world, prep, run_dir, options.messiness_level.lower())
         files = {name: (run_dir / f"{name}.csv", prep.columns[name]) for name in rows}
         (run_dir / SQL_FILE).write_text(load_data_sql(cfg, files), encoding="utf-8")
         _write_run_file(run_dir, prep, rows, options)
@@ -154,7 +156,7 @@ def create_run_dir(root: Path, now: dt.datetime) -> Path:
 
 def _prepare(cfg: EcomConfig, options: RawRunOptions) -> _Prepared:
     """Every check that can fail on input, before anything is written."""
-    _check_messiness(options.messiness_level)
+    _check_messiness(cfg, options.messiness_level)
     today = options.today or dt.datetime.now(dt.UTC).date()
     start, end, reproducible = cfg.world_window(options.start_date, options.end_date, today)
     pinned = cfg.parameters.pinned_window() is not None
@@ -181,17 +183,13 @@ def _prepare(cfg: EcomConfig, options: RawRunOptions) -> _Prepared:
     return _Prepared(seed, fingerprint, start, end, reproducible, days, specs, columns)
 
 
-def _check_messiness(level: str) -> None:
+def _check_messiness(cfg: EcomConfig, level: str) -> None:
     value = level.lower()
     if value not in MESSINESS_LEVELS:
         raise ConfigError(
             f"--messiness-level: must be one of {', '.join(MESSINESS_LEVELS)}, got {level!r}"
         )
-    if value not in CLEAN_LEVELS:
-        raise ConfigError(
-            f"--messiness-level: {value} is not available in this version "
-            f"(only {' and '.join(CLEAN_LEVELS)}: clean data)"
-        )
+    check_level(cfg, value)
 
 
 def _warn_about_window(
@@ -272,9 +270,15 @@ def _check_lookups(
         )
 
 
-def _write_csvs(world: WorldPlan, prep: _Prepared, run_dir: Path) -> dict[str, int]:
-    """Render each day's tables in day order, appending to one CSV per table; rows per table."""
+def _write_csvs(world: WorldPlan, prep: _Prepared, run_dir: Path, level: str) -> dict[str, int]:
+    """Render each day's tables in day order, appending to one CSV per table; rows per table.
+
+    At a messy level the tables are dirtied as `generate` dirties them, and every changed cell
+    is appended to `_defects.csv` (not a table: it stays out of the rows and load_data.sql).
+    """
+    mess = resolve_level(world.config, level)
     sinks: dict[str, CsvSink] = {}
+    defects = CsvSink(run_dir / DEFECTS_FILE, DEFECT_SCHEMA) if mess is not None else None
     try:
         for spec in prep.specs:
             schema = pa.schema([spec.schema.field(c) for c in prep.columns[spec.name]])
@@ -283,9 +287,12 @@ def _write_csvs(world: WorldPlan, prep: _Prepared, run_dir: Path) -> dict[str, i
             ctx = DayContext(world, task.day, task.signup_days, task.owns_catalog)
             for spec in prep.specs:
                 data = spec.render(ctx).select(list(prep.columns[spec.name]))
+                data, found = apply_messiness(ctx, spec.name, data, mess)
                 sinks[spec.name].write(data)
+                if defects is not None and found is not None:
+                    defects.write(found)
     finally:
-        for sink in sinks.values():
+        for sink in [*sinks.values(), *([defects] if defects is not None else [])]:
             sink.close()
     return {name: sink.rows for name, sink in sinks.items()}
 

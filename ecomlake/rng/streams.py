@@ -82,6 +82,16 @@ RETURN_PARTIAL = "render.return_items.partial_quantity"
 RETURN_PARTIAL_QTY = "render.return_items.quantity_returned"
 RETURN_AGENT = "render.returns.agent_id"
 
+# messiness (after render): cell streams are keyed by the row's primary key, indexed by column
+MESS_WHITESPACE = "mess.cell.whitespace"
+MESS_WHITESPACE_PAD = "mess.cell.whitespace_pad"
+MESS_CASING = "mess.cell.casing"
+MESS_CASING_STYLE = "mess.cell.casing_style"
+MESS_NULL = "mess.cell.null"
+MESS_SPIKE_MONTH = "mess.orders.total_items.spike_month"
+MESS_REASON_BIAS = "mess.returns.reason.bias"
+MESS_REASON_PICK = "mess.returns.reason.bias_pick"
+
 
 def all_streams() -> dict[str, str]:
     """Constant name -> stream name, for the uniqueness test."""

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 from ecomlake import __version__
-from ecomlake.config import EcomConfig, config_fingerprint
+from ecomlake.config import EcomConfig
 from ecomlake.errors import ConfigError
 from ecomlake.lake import (
     MANIFEST_NAME,
@@ -33,6 +33,8 @@ from ecomlake.lake.identity import (
     write_identity,
 )
 from ecomlake.lineage import Lineage, default_batch_id, default_ingestion_ts, validate_ingestion_ts
+from ecomlake.messiness import check_level, run_fingerprint
+from ecomlake.messiness.log import defect_log_tables
 from ecomlake.plan.calendar import day_date, day_number
 from ecomlake.plan.world import WorldPlan, build_world
 from ecomlake.render.registry import TABLES, output_columns
@@ -49,7 +51,7 @@ from ecomlake.run.task import DayResult, DayTask, WriteSettings
 
 log = logging.getLogger(__name__)
 
-MESSINESS_LEVELS = ("none", "baseline")
+MESSINESS_LEVELS = ("none", "baseline", "light_mess", "medium_mess", "heavy_mess")
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,7 @@ def generate(
     with LakeLock(run.loc, run.settings.lineage.batch_id):
         existing = read_identity(run.loc)
         if existing is not None and options.overwrite and not existing.same_world(run.identity):
-            clear_lake(run.loc, [spec.name for spec in TABLES])
+            clear_lake(run.loc, [*(spec.name for spec in TABLES), *defect_log_tables()])
         write_identity(run.loc, run.identity)
         t0 = time.perf_counter()
         world = build_world(
@@ -172,9 +174,10 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
     """Validate flags, window, days, columns and target; refuse to mix into another lake."""
     if options.messiness_level not in MESSINESS_LEVELS:
         raise ConfigError(
-            f"--messiness-level: must be one of {', '.join(MESSINESS_LEVELS)} in this version, "
+            f"--messiness-level: must be one of {', '.join(MESSINESS_LEVELS)}, "
             f"got {options.messiness_level!r}"
         )
+    check_level(cfg, options.messiness_level)
     today = options.today or dt.datetime.now(dt.UTC).date()
     start, end, reproducible = cfg.world_window(options.start_date, options.end_date, today)
     if not reproducible:
@@ -277,8 +280,9 @@ def _write_settings(cfg: EcomConfig, options: GenerateOptions) -> WriteSettings:
         parquet=ParquetOptions(
             compression=options.compression, target_size_mb=options.target_size_mb
         ),
-        identity=RunIdentity(seed, config_fingerprint(cfg), __version__),
+        identity=RunIdentity(seed, run_fingerprint(cfg, options.messiness_level), __version__),
         skip_committed=not options.overwrite,
+        messiness_level=options.messiness_level,
     )
 
 

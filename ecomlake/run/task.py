@@ -22,10 +22,18 @@ from ecomlake.lake import (
     write_partition,
 )
 from ecomlake.lineage import Lineage
+from ecomlake.messiness import (
+    DEFECTS_TABLE,
+    apply_messiness,
+    log_table_for,
+    resolve_level,
+    split_log,
+)
 from ecomlake.plan.calendar import day_date
 from ecomlake.plan.world import WorldPlan
 from ecomlake.render.context import DayContext
-from ecomlake.render.registry import TABLES, TableSpec, output_columns
+from ecomlake.render.registry import INGEST_KEY, TABLES, TableSpec, output_columns
+from ecomlake.run.defect_log import commit_defect_log
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,7 @@ class WriteSettings:
     parquet: ParquetOptions = field(default_factory=ParquetOptions)
     identity: RunIdentity = field(default_factory=lambda: RunIdentity(0, "", ""))
     skip_committed: bool = True  # resume: keep partitions committed by the same seed and config
+    messiness_level: str = "none"  # none/baseline: nothing applied, no defect log
 
 
 @dataclass
@@ -68,31 +77,54 @@ class DayResult:
 
 
 def run_day(world: WorldPlan, task: DayTask, settings: WriteSettings) -> DayResult:
-    """Render all tables of `task.day` and commit each non-empty partition."""
+    """Render all tables of `task.day`, dirty them at a messy level, commit each partition.
+
+    A messy partition's defect log is committed before the partition, so a committed partition
+    always has its log; the day's transactional tables share `_defects/ingest_dt=<day>`, so
+    when one of them is written all of them are rendered for that log.
+    """
     ctx = DayContext(world, task.day, task.signup_days, task.owns_catalog)
     loc = resolve_target(settings.target, settings.storage_options)
+    level = resolve_level(world.config, settings.messiness_level)
     rows: dict[str, int] = {}
     committed: list[tuple[str, str]] = []
-    skipped = 0
-    render_s = write_s = 0.0
-    for spec in TABLES:
-        expected = spec.partitions(ctx)
+    render_s = 0.0
+    expected = {spec.name: spec.partitions(ctx) for spec in TABLES}
+    done = {s.name: set[str]() for s in TABLES}
+    if settings.skip_committed:
         done = {
-            v for v in expected if settings.skip_committed and _committed(loc, spec, v, settings)
+            s.name: {v for v in expected[s.name] if _committed(loc, s, v, settings)} for s in TABLES
         }
-        skipped += len(done)
-        if expected and done == set(expected):
-            continue  # nothing left to write: do not even render
+    skipped = sum(len(values) for values in done.values())
+    todo = [s for s in TABLES if not expected[s.name] or done[s.name] != set(expected[s.name])]
+    if level is not None and any(s.partition_column is None for s in todo):
+        todo = [s for s in TABLES if s in todo or s.partition_column is None]  # the day's log
+    day_log: list[pa.Table] = []
+    pending: list[tuple[TableSpec, str, pa.Table, pa.Table | None]] = []
+    for spec in todo:
         t0 = time.perf_counter()
         data = spec.render(ctx).select(list(output_columns(world.config, spec)))
-        t1 = time.perf_counter()
-        for value, part in split_partitions(spec, data, task.day):
-            if value not in done:
-                manifest = _write(loc, spec, value, part, settings)
-                committed.append((spec.name, manifest.to_json()))
-        render_s += t1 - t0
-        write_s += time.perf_counter() - t1
+        data, found = apply_messiness(ctx, spec.name, data, level)
+        render_s += time.perf_counter() - t0
         rows[spec.name] = data.num_rows
+        logs = split_log(found) if found is not None and spec.partition_column else {}
+        if found is not None and spec.partition_column is None:
+            day_log.append(found)
+        for value, part in split_partitions(spec, data, task.day):
+            if value not in done[spec.name]:
+                pending.append((spec, value, part, logs.get(value)))
+    t1 = time.perf_counter()
+    if sum(log.num_rows for log in day_log):
+        log = pa.concat_tables(day_log)
+        committed.append(
+            commit_defect_log(loc, DEFECTS_TABLE, INGEST_KEY, ctx.day_iso, log, settings)
+        )
+    for spec, value, part, log in pending:
+        if log is not None:
+            name, key = log_table_for(spec)
+            committed.append(commit_defect_log(loc, name, key, value, log, settings))
+        committed.append((spec.name, _write(loc, spec, value, part, settings).to_json()))
+    write_s = time.perf_counter() - t1
     day = day_date(task.day).isoformat()
     return DayResult(day, rows, len(committed), skipped, render_s, write_s, committed=committed)
 

@@ -56,7 +56,7 @@ FLAG_CASES = [
     (["--ingestion-ts", "yesterday"], "--ingestion-ts: must be an ISO timestamp"),
     (["--batch-id", "../escape"], "--batch-id: use letters, digits"),
     (["--compression", "rar"], "--compression: must be one of"),
-    (["--messiness-level", "heavy_mess"], "--messiness-level: must be one of none, baseline"),
+    (["--messiness-level", "chaos"], "--messiness-level: must be one of none, baseline, light_mess"),
 ]  # fmt: skip
 
 

@@ -182,3 +182,12 @@ def test_killed_ray_worker_is_retried_and_the_lake_is_identical(ray_session, tmp
     assert killed, "no worker was killed"
     assert result.ok, result.failures
     assert _digest(tmp_path / "lake") == _digest(quick_lake)
+
+
+def test_overwrite_also_clears_defect_logs(tmp_path, quick_config):
+    target = tmp_path / "lake"
+    day = (__import__("datetime").date(2024, 1, 3),)
+    assert generate(quick_config, _options(target, dates=day, messiness_level="heavy_mess")).ok
+    assert (target / "_defects").exists()
+    assert generate(quick_config, _options(target, dates=day, overwrite=True)).ok
+    assert not any(p.name.startswith("_defects") for p in target.iterdir())

@@ -186,8 +186,6 @@ class TestRunDirs:
 
 
 BAD_INPUT = [
-    (["--messiness-level", "heavy_mess"], "--messiness-level: heavy_mess is not available in this version"),
-    (["--messiness-level", "Light_Mess"], "--messiness-level: light_mess is not available"),
     (["--messiness-level", "chaos"], "--messiness-level: must be one of baseline, none"),
     (["--start-date", "2024-02-30"], "--start-date: invalid date '2024-02-30'"),
     (["--start-date", "2024-01-05", "--end-date", "2024-01-02"], "--start-date: must be on or before"),

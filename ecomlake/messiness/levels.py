@@ -1,0 +1,102 @@
+"""Messiness levels: the older tool's presets, the YAML overrides, and the fingerprint they imply.
+
+`none`/`baseline` resolve to None (nothing is applied); a messy level resolves to a `MessLevel`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+
+from ecomlake.config import EcomConfig, config_fingerprint
+from ecomlake.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+CLEAN_LEVELS = ("none", "baseline")
+MESSY_LEVELS = ("light_mess", "medium_mess", "heavy_mess")
+MESSINESS_LEVELS = CLEAN_LEVELS + MESSY_LEVELS
+
+
+@dataclasses.dataclass(frozen=True)
+class MessLevel:
+    """Concrete rates of one messy level (probabilities per eligible cell or row).
+
+    `intensity` keys `parameters.seasonal_spike_factors` and `return_reason_bias_schemas`;
+    a `sales_spike_factor` of 1 switches the spike off.
+    """
+
+    name: str
+    whitespace: float
+    casing: float
+    nulls: float
+    sales_spike_factor: float
+    reason_bias: float
+    intensity: str | None
+
+
+PRESETS: dict[str, MessLevel] = {
+    "light_mess": MessLevel("light_mess", 0.05, 0.05, 0.02, 1.0, 0.0, None),
+    "medium_mess": MessLevel("medium_mess", 0.08, 0.08, 0.04, 1.5, 0.25, "medium"),
+    "heavy_mess": MessLevel("heavy_mess", 0.15, 0.15, 0.08, 2.0, 0.50, "high"),
+}
+
+
+def resolve_level(cfg: EcomConfig, name: str) -> MessLevel | None:
+    """The level's preset with the YAML `messiness.<level>` overrides; None for clean levels."""
+    if name in CLEAN_LEVELS:
+        return None
+    if name not in PRESETS:
+        raise ConfigError(
+            f"--messiness-level: must be one of {', '.join(MESSINESS_LEVELS)}, got {name!r}"
+        )
+    block = cfg.messiness
+    overrides = getattr(block, name) if block is not None else None
+    if overrides is None:
+        return PRESETS[name]
+    return dataclasses.replace(PRESETS[name], **overrides.overrides())
+
+
+def run_fingerprint(cfg: EcomConfig, name: str) -> str:
+    """The config fingerprint, folded with the resolved level when the level is messy.
+
+    Clean levels keep the plain fingerprint, so their lakes are unchanged; a messy lake never
+    reuses (or is reused by) partitions of another level or other rates.
+    """
+    base = config_fingerprint(cfg)
+    level = resolve_level(cfg, name)
+    if level is None:
+        return base
+    payload = json.dumps({"config": base, "messiness": dataclasses.asdict(level)}, sort_keys=True)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def spike_factors(cfg: EcomConfig, level: MessLevel) -> dict[int, float] | None:
+    """`parameters.seasonal_spike_factors[intensity]` (month 1..12 -> factor), if configured."""
+    table = cfg.parameters.seasonal_spike_factors
+    if level.intensity is None or not table:
+        return None
+    return table.get(level.intensity)
+
+
+def reason_bias_schema(cfg: EcomConfig, level: MessLevel) -> dict[str, dict[str, float]] | None:
+    """`parameters.return_reason_bias_schemas[intensity]` (category -> reason weights), if any."""
+    table = cfg.parameters.return_reason_bias_schemas
+    if level.reason_bias <= 0 or level.intensity is None or not table:
+        return None
+    return table.get(level.intensity)
+
+
+def check_level(cfg: EcomConfig, name: str) -> MessLevel | None:
+    """Validate the flag before anything is written; say once per run what will be skipped."""
+    level = resolve_level(cfg, name)
+    if level is not None and level.reason_bias > 0 and reason_bias_schema(cfg, level) is None:
+        log.warning(
+            "messiness %s: return-reason bias skipped (parameters.return_reason_bias_schemas "
+            "has no %r entry)",
+            name,
+            level.intensity,
+        )
+    return level

@@ -1,0 +1,128 @@
+"""The defect log: one row per changed cell, with its clean and dirty value as text.
+
+A transactional day's log is the `_defects` table (`ingest_dt=<day>`); a dimension partition's
+log mirrors it in `_defects_<table>/<key>=<value>`, so each log has the owner of its data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ecomlake.render.registry import INGEST_KEY, TABLES, TableSpec
+
+DEFECTS_TABLE = "_defects"
+COUNTS_NAME = "_DEFECT_COUNTS.json"
+PK_SEPARATOR = "|"
+DEFECT_PK = ("table_name", "pk_value", "column_name")
+TIMESTAMP_TEXT = "%Y-%m-%dT%H:%M:%S"  # Arrow prints the 6 fractional digits of timestamp[us]
+
+# Application order within a cell; a cell hit by several lists them joined by '+'.
+DEFECT_TYPES = ("reason_bias", "sales_spike", "whitespace", "casing", "null")
+
+DEFECT_SCHEMA = pa.schema(
+    [
+        pa.field("table_name", pa.string(), nullable=False),
+        pa.field("partition", pa.string(), nullable=False),
+        pa.field("pk_value", pa.string(), nullable=False),
+        pa.field("column_name", pa.string(), nullable=False),
+        pa.field("defect_type", pa.string(), nullable=False),
+        pa.field("clean_value", pa.string()),
+        pa.field("dirty_value", pa.string()),
+    ]
+)
+
+
+def log_table_for(spec: TableSpec) -> tuple[str, str]:
+    """(log table, partition key) that holds the defects of `spec`'s partitions."""
+    if spec.partition_column is None:
+        return DEFECTS_TABLE, INGEST_KEY
+    return f"{DEFECTS_TABLE}_{spec.name}", spec.partition_key
+
+
+def defect_log_tables() -> list[str]:
+    """Every folder a defect log may live in (what `--overwrite` clears with the data)."""
+    return sorted({log_table_for(spec)[0] for spec in TABLES})
+
+
+def as_text(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Values as the log writes them: ISO timestamps with 'T', `true`/`false`, plain numbers."""
+    if pa.types.is_timestamp(values.type):
+        return pc.strftime(values, format=TIMESTAMP_TEXT)
+    if pa.types.is_string(values.type):
+        return values
+    return pc.cast(values, pa.string())
+
+
+def from_text(text: pa.Array | pa.ChunkedArray, kind: pa.DataType) -> pa.Array:
+    """The inverse of `as_text` for the column types the defects touch."""
+    return text if pa.types.is_string(kind) else pc.cast(text, kind)
+
+
+def pk_text(data: pa.Table, pk_columns: Sequence[str]) -> pa.Array:
+    """The primary key as text; a composite key's parts are joined by '|', in key order."""
+    parts = [as_text(data.column(name).combine_chunks()) for name in pk_columns]
+    if len(parts) == 1:
+        return parts[0]
+    return pc.binary_join_element_wise(*parts, PK_SEPARATOR)
+
+
+def partition_text(spec: TableSpec, data: pa.Table, day_iso: str) -> pa.Array:
+    """`<key>=<value>` of the data partition each row is written to."""
+    if spec.partition_column is None:
+        return pa.repeat(pa.scalar(f"{INGEST_KEY}={day_iso}"), data.num_rows)
+    values = as_text(data.column(spec.partition_column).combine_chunks())
+    return pc.binary_join_element_wise(f"{spec.partition_key}=", values, "")
+
+
+def defect_names(bits: np.ndarray) -> pa.Array:
+    """'+'-joined defect names of each cell's bit set (bit i = DEFECT_TYPES[i])."""
+    unique, inverse = np.unique(bits, return_inverse=True)
+    names = [
+        "+".join(t for i, t in enumerate(DEFECT_TYPES) if int(u) >> i & 1) for u in unique
+    ]  # one entry per distinct combination, not per row
+    return pa.array(names, pa.string()).take(pa.array(inverse.astype(np.int64)))
+
+
+def empty_log() -> pa.Table:
+    return DEFECT_SCHEMA.empty_table()
+
+
+def split_log(log: pa.Table) -> dict[str, pa.Table]:
+    """Log rows by the value of their data partition (row order kept within each)."""
+    if log.num_rows == 0:
+        return {}
+    log = log.take(pc.sort_indices(log, [("partition", "ascending")]))
+    values = log.column("partition").to_numpy(zero_copy_only=False)
+    starts = np.flatnonzero(np.concatenate([[True], values[1:] != values[:-1]]))
+    ends = np.append(starts[1:], len(values))
+    return {
+        str(values[a]).split("=", 1)[1]: log.slice(a, b - a)
+        for a, b in zip(starts, ends, strict=True)
+    }
+
+
+def defect_counts(log: pa.Table) -> dict[str, dict[str, int]]:
+    """Changed cells per table and defect type (a cell with two defects counts for both)."""
+    grouped = log.group_by(["table_name", "defect_type"]).aggregate([([], "count_all")])
+    counts: dict[str, dict[str, int]] = {}
+    for row in grouped.to_pylist():  # one row per (table, combination): a handful
+        per_table = counts.setdefault(row["table_name"], {})
+        for name in row["defect_type"].split("+"):
+            per_table[name] = per_table.get(name, 0) + row["count_all"]
+    return counts
+
+
+def counts_json(log: pa.Table, level: str, partition: str) -> str:
+    """The sidecar next to a log partition's manifest: counts by table and defect type."""
+    body = {
+        "cells": log.num_rows,
+        "counts": defect_counts(log),
+        "level": level,
+        "partition": partition,
+    }
+    return json.dumps(body, indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,86 @@
+"""Levels: presets, YAML overrides validated as `yaml.path: rule`, and the run fingerprint."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from mess_helpers import QUICK
+
+from ecomlake.config import config_fingerprint, load_config_text
+from ecomlake.errors import ConfigError
+from ecomlake.messiness import PRESETS, resolve_level, run_fingerprint
+from ecomlake.rng import streams
+
+
+def _with_messiness(block: object) -> str:
+    data = yaml.safe_load(QUICK.read_text())
+    data["messiness"] = block
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+class TestLevels:
+    def test_presets_are_the_reference_rates(self):
+        rates = {n: (p.whitespace, p.casing, p.nulls) for n, p in PRESETS.items()}
+        assert rates == {
+            "light_mess": (0.05, 0.05, 0.02),
+            "medium_mess": (0.08, 0.08, 0.04),
+            "heavy_mess": (0.15, 0.15, 0.08),
+        }
+        assert [PRESETS[n].sales_spike_factor for n in PRESETS] == [1.0, 1.5, 2.0]
+        assert [PRESETS[n].reason_bias for n in PRESETS] == [0.0, 0.25, 0.5]
+
+    def test_clean_levels_resolve_to_nothing(self, mess_config):
+        assert resolve_level(mess_config, "none") is None
+        assert resolve_level(mess_config, "baseline") is None
+
+    def test_unknown_level_is_a_flag_error(self, mess_config):
+        with pytest.raises(ConfigError, match="--messiness-level: must be one of"):
+            resolve_level(mess_config, "chaos")
+
+    def test_yaml_overrides_only_what_it_sets(self):
+        cfg = load_config_text(_with_messiness({"heavy_mess": {"whitespace": 0.3}}))
+        level = resolve_level(cfg, "heavy_mess")
+        assert level.whitespace == 0.3 and level.casing == 0.15 and level.nulls == 0.08
+        assert resolve_level(cfg, "light_mess") == PRESETS["light_mess"]
+
+    @pytest.mark.parametrize(
+        ("block", "message"),
+        [
+            ({"heavy_mess": {"whitespace": 1.5}}, "messiness.heavy_mess.whitespace: must be between 0 and 1"),
+            ({"light_mess": {"nulls": -0.1}}, "messiness.light_mess.nulls: must be between 0 and 1"),
+            ({"medium_mess": {"sales_spike_factor": -2}}, "messiness.medium_mess.sales_spike_factor: must not be negative"),
+            ({"medium_mess": {"casing": None}}, "messiness.medium_mess.casing: must be a number"),
+            ({"extreme_mess": {}}, "messiness.extreme_mess: unknown key"),
+            ({"heavy_mess": {"whitespaces": 0.1}}, "messiness.heavy_mess.whitespaces: unknown key"),
+        ],
+    )  # fmt: skip
+    def test_bad_rates_are_one_line_yaml_errors(self, block, message):
+        with pytest.raises(ConfigError) as info:
+            load_config_text(_with_messiness(block))
+        assert message in str(info.value) and "\n" not in str(info.value)
+
+
+class TestFingerprint:
+    def test_clean_fingerprint_ignores_the_block(self, mess_config):
+        cfg = load_config_text(_with_messiness({"heavy_mess": {"whitespace": 0.3}}))
+        assert config_fingerprint(cfg) == config_fingerprint(mess_config)
+        assert run_fingerprint(cfg, "none") == run_fingerprint(mess_config, "baseline")
+        assert run_fingerprint(mess_config, "none") == config_fingerprint(mess_config)
+
+    def test_messy_fingerprints_differ_by_level_and_rates(self, mess_config):
+        tuned = load_config_text(_with_messiness({"heavy_mess": {"whitespace": 0.3}}))
+        prints = {
+            run_fingerprint(mess_config, "none"),
+            run_fingerprint(mess_config, "light_mess"),
+            run_fingerprint(mess_config, "medium_mess"),
+            run_fingerprint(mess_config, "heavy_mess"),
+            run_fingerprint(tuned, "heavy_mess"),
+        }
+        assert len(prints) == 5
+        assert run_fingerprint(tuned, "light_mess") == run_fingerprint(mess_config, "light_mess")
+
+
+def test_mess_streams_are_named_once():
+    names = [v for k, v in streams.all_streams().items() if k.startswith("MESS_")]
+    assert len(names) == len(set(names)) >= 8
+    assert all(name.startswith("mess.") for name in names)
