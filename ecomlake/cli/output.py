@@ -30,9 +30,24 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(body, sort_keys=True)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time (tests and callers may swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def configure_logging(level: str, fmt: str) -> None:
     """Root logging to stderr in text or one JSON object per line."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     if fmt == "json":
         handler.setFormatter(_JsonFormatter())
     else:
@@ -40,6 +55,10 @@ def configure_logging(level: str, fmt: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for noisy in ("botocore", "boto3", "s3fs", "gcsfs", "aiobotocore", "urllib3", "google"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # credential discovery warns while probing; our preflight says what is missing in one line
+    logging.getLogger("google.auth").setLevel(logging.ERROR)
 
 
 class DayProgress:

@@ -24,6 +24,7 @@ from ecomlake.lake import (
     resolve_target,
     write_bytes,
 )
+from ecomlake.lake.fs import check_target
 from ecomlake.lake.identity import (
     LakeIdentity,
     LakeLock,
@@ -201,6 +202,7 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
         output_columns(cfg, spec)  # a bad column list fails before anything is planned
     executor = make_executor(options.executor, options.workers, options.ray_address)
     loc = resolve_target(options.target, options.storage_options)
+    check_target(loc)  # credentials, bucket, writable: one line and nothing written on failure
     _refuse_unshared_local_target(executor, loc, options)
     identity = LakeIdentity(
         seed=settings.identity.seed,
