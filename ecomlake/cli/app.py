@@ -14,6 +14,7 @@ from ecomlake.cli.export_raw import export_raw
 from ecomlake.cli.generate import generate
 from ecomlake.cli.run_generator import run_generator
 from ecomlake.cli.submit import submit
+from ecomlake.cli.upload_raw import upload_raw
 from ecomlake.cli.verify import verify
 from ecomlake.errors import EcomlakeError
 
@@ -28,6 +29,7 @@ app = typer.Typer(
 app.command("generate", help=generate.__doc__)(generate)
 app.command("verify", help=verify.__doc__)(verify)
 app.command("doctor", help=doctor.__doc__)(doctor)
+app.command("upload-raw", help=upload_raw.__doc__)(upload_raw)
 app.command("run-generator", help=run_generator.__doc__)(run_generator)
 app.command("export-raw", help=export_raw.__doc__)(export_raw)
 app.command(

@@ -1,0 +1,139 @@
+"""upload-raw: copy committed local partitions to s3:// or gs://, `_SUCCESS` last per partition,
+through the same retried storage helpers as generate, then confirm every object and its size.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ecomlake.errors import ConfigError, StorageError
+from ecomlake.lake.fs import LakeLocation, check_target, join, resolve_target, write_bytes
+from ecomlake.lake.layout import SUCCESS_NAME
+from ecomlake.render.registry import TABLE_NAMES, table_spec
+
+log = logging.getLogger(__name__)
+
+PARALLEL_PARTITIONS = 8
+
+
+@dataclass(frozen=True)
+class UploadOptions:
+    source: Path
+    target: str  # s3://bucket/prefix or gs://bucket/prefix
+    dates: tuple[dt.date, ...] | None  # None: every ingest_dt partition in the source
+    tables: tuple[str, ...] = ()
+    dry_run: bool = False
+    storage_options: dict = field(default_factory=dict)
+
+
+@dataclass
+class UploadResult:
+    partitions: list[str] = field(default_factory=list)  # relative partition dirs
+    objects: int = 0
+    bytes: int = 0
+    skipped: list[str] = field(default_factory=list)  # partitions without _SUCCESS
+
+
+def target_uri(bucket: str, prefix: str, scheme: str | None) -> str:
+    """`--bucket` (a name or s3:// / gs:// URI), `--prefix` and `--scheme` -> one target URI."""
+    if "://" in bucket:
+        given, _, rest = bucket.partition("://")
+        if scheme and scheme != given:
+            raise ConfigError(f"--scheme: {scheme} conflicts with --bucket {bucket}")
+        scheme, bucket = given, rest.strip("/")
+    scheme = scheme or "gs"  # the older tool uploaded to GCS
+    if scheme not in ("s3", "gs"):
+        raise ConfigError(f"--scheme: must be s3 or gs, got {scheme!r}")
+    if not bucket or "/" in bucket:
+        raise ConfigError(f"--bucket: expected a bucket name, got {bucket!r}")
+    return (
+        f"{scheme}://{bucket}/{prefix.strip('/')}" if prefix.strip("/") else f"{scheme}://{bucket}"
+    )
+
+
+def plan_upload(options: UploadOptions) -> tuple[list[tuple[str, list[Path]]], list[str]]:
+    """(partition dir, files with _SUCCESS last) to upload; partitions skipped as uncommitted."""
+    if not options.source.is_dir():
+        raise ConfigError(f"--source: {options.source} is not a directory")
+    tables = options.tables or tuple(t for t in TABLE_NAMES if (options.source / t).is_dir())
+    for name in tables:
+        if name not in TABLE_NAMES:
+            raise ConfigError(f"--table: unknown table {name!r} (one of {', '.join(TABLE_NAMES)})")
+    if not tables:
+        raise ConfigError(f"--source: {options.source} holds no table folders")
+    wanted = None if options.dates is None else {d.isoformat() for d in options.dates}
+    plan, skipped = [], []
+    for name in tables:
+        spec = table_spec(name)
+        for folder in sorted((options.source / name).glob(f"{spec.partition_key}=*")):
+            value = folder.name.split("=", 1)[1]
+            if wanted is not None and _is_date(value) and value not in wanted:
+                continue  # dated partitions follow the dates; category partitions always go
+            rel = f"{name}/{folder.name}"
+            files = sorted(
+                p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+            )
+            if not any(p.name == SUCCESS_NAME for p in files):
+                skipped.append(rel)
+                continue
+            files.sort(key=lambda p: p.name == SUCCESS_NAME)  # _SUCCESS last
+            plan.append((rel, files))
+    return plan, skipped
+
+
+def upload(options: UploadOptions) -> UploadResult:
+    """Upload the planned partitions in parallel; each partition's `_SUCCESS` goes last."""
+    plan, skipped = plan_upload(options)
+    loc = resolve_target(options.target, options.storage_options)
+    result = UploadResult(skipped=skipped)
+    if options.dry_run:
+        result.partitions = [rel for rel, _ in plan]
+        result.objects = sum(len(files) for _, files in plan)
+        result.bytes = sum(p.stat().st_size for _, files in plan for p in files)
+        return result
+    check_target(loc)
+    with ThreadPoolExecutor(max_workers=PARALLEL_PARTITIONS) as pool:
+        for rel, count, size in pool.map(lambda item: _upload_partition(loc, *item), plan):
+            result.partitions.append(rel)
+            result.objects += count
+            result.bytes += size
+    _confirm(loc, plan)
+    return result
+
+
+def _upload_partition(loc: LakeLocation, rel: str, files: list[Path]) -> tuple[str, int, int]:
+    size = 0
+    for path in files:  # data and manifest first, _SUCCESS last (sorted in plan_upload)
+        data = path.read_bytes()
+        write_bytes(loc, f"{rel}/{path.name}", data)
+        size += len(data)
+    log.info("uploaded %s (%d objects)", rel, len(files))
+    return rel, len(files), size
+
+
+def _confirm(loc: LakeLocation, plan: list[tuple[str, list[Path]]]) -> None:
+    """Every object landed with its size; a mismatch is an error naming the object."""
+    for rel, files in plan:
+        loc.fs.invalidate_cache(join(loc.root, rel))
+        for path in files:
+            remote = join(loc.root, f"{rel}/{path.name}")
+            try:
+                size = loc.fs.info(remote)["size"]
+            except FileNotFoundError:
+                raise StorageError(f"{loc.display(remote)}: missing after upload") from None
+            if size != path.stat().st_size:
+                raise StorageError(
+                    f"{loc.display(remote)}: {size} bytes landed, {path.stat().st_size} expected"
+                )
+
+
+def _is_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
