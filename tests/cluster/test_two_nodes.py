@@ -25,7 +25,7 @@ def _digest(root: Path) -> dict[str, str]:
     }
 
 
-def _run_on_cluster(target: Path, mode: str) -> dict:
+def _run_on_cluster(target: str, mode: str) -> dict:
     done = subprocess.run(
         [sys.executable, str(HERE / "two_node_run.py"), str(QUICK), str(target), mode],
         capture_output=True, text=True, timeout=600,
@@ -35,15 +35,19 @@ def _run_on_cluster(target: Path, mode: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("mode", ["keep", "remove"])
-def test_cluster_run_equals_local_run(tmp_path, quick_lake_digest, mode):
-    summary = _run_on_cluster(tmp_path / "lake", mode)
+@pytest.mark.parametrize(("mode", "target"), [("keep", "local"), ("remove", "s3")])
+def test_cluster_run_equals_local_run(tmp_path, quick_lake_digest, mode, target):
+    """Both nodes render days into a shared target (a local folder both see, or S3 on a moto
+    server); with the worker node removed mid-run its days are retried on the head."""
+    where = str(tmp_path / "lake") if target == "local" else "s3"
+    summary = _run_on_cluster(where, mode)
     assert summary["ok"], summary["failures"]
     if mode == "keep":
         assert len(summary["nodes"]) == 2, "both nodes should render days"
     else:
         assert summary["removed"], "the worker node was not removed mid-run"
-    assert _digest(tmp_path / "lake") == quick_lake_digest
+    written = summary["s3"] if target == "s3" else _digest(tmp_path / "lake")
+    assert written == quick_lake_digest
 
 
 @pytest.fixture(scope="module")

@@ -20,16 +20,62 @@ from ecomlake.config import load_config
 from ecomlake.run.driver import GenerateOptions
 
 
+def _moto_bucket() -> tuple[str, dict, object]:
+    """A moto S3 server on 127.0.0.1 and a bucket: the shared target of both nodes."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    options = {"endpoint_url": f"http://{host}:{port}", "key": "testing", "secret": "testing"}
+    boto3.client(
+        "s3", endpoint_url=options["endpoint_url"], aws_access_key_id="testing",
+        aws_secret_access_key="testing", region_name="us-east-1",
+    ).create_bucket(Bucket="cluster")  # fmt: skip
+    return "s3://cluster/lake", options, server
+
+
+def _s3_digest(options: dict) -> dict[str, str]:
+    import hashlib
+
+    from ecomlake.lake.fs import resolve_target
+
+    loc = resolve_target("s3://cluster/lake", options)
+    loc.fs.invalidate_cache()
+    return {
+        path[len(loc.root) + 1 :]: hashlib.sha256(loc.fs.cat_file(path)).hexdigest()
+        for path in sorted(loc.fs.find(loc.root))
+        if not path[len(loc.root) + 1 :].startswith("_runs/")
+    }
+
+
 def main(config: str, target: str, remove_worker: bool) -> None:
+    options: dict = {}
+    server = None
+    if target.startswith("s3"):
+        target, options, server = _moto_bucket()
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
     worker = cluster.add_node(num_cpus=1)
     cluster.wait_for_nodes()
     removed = threading.Event()
 
+    def _committed() -> int:
+        if not options:
+            return len(list(Path(target).rglob("_SUCCESS")))
+        return _s3_committed()
+
+    def _s3_committed() -> int:
+        from ecomlake.lake.fs import resolve_target
+
+        loc = resolve_target(target, options)
+        loc.fs.invalidate_cache()
+        return sum(1 for p in loc.fs.find(loc.root) if p.endswith("_SUCCESS"))
+
     def remove_when_started() -> None:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            if len(list(Path(target).rglob("_SUCCESS"))) >= 60:
+            if _committed() >= 60:
                 cluster.remove_node(worker)
                 removed.set()
                 return
@@ -42,6 +88,7 @@ def main(config: str, target: str, remove_worker: bool) -> None:
             load_config(config),
             GenerateOptions(
                 target=target,
+                storage_options=options,
                 ray_address=cluster.address,
                 shared_target=True,  # both nodes live on this machine and see the same disk
                 batch_id="cluster",
@@ -54,8 +101,11 @@ def main(config: str, target: str, remove_worker: bool) -> None:
         ray.shutdown()
         cluster.shutdown()
     nodes = sorted({r.node_id for r in result.results})
+    digest = _s3_digest(options) if options else None
+    if server is not None:
+        server.stop()
     print(json.dumps({"ok": result.ok, "nodes": nodes, "removed": removed.is_set(),
-                      "failures": [f.error for f in result.failures]}))  # fmt: skip
+                      "failures": [f.error for f in result.failures], "s3": digest}))  # fmt: skip
 
 
 if __name__ == "__main__":
