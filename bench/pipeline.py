@@ -1,0 +1,236 @@
+"""The day pipeline run in-process with a timer around each stage, and the pyarrow write floor.
+
+`run_pipeline` does what `run_day` + `write_partition` do (render, messiness, partition split,
+lineage, Parquet encode, storage write, manifest and `_SUCCESS`) through the same library calls, but
+times every stage. It keeps each lineage-stamped chunk, so `write_floor` can time pyarrow
+alone encoding and writing exactly the same tables with the same options. Keep the stages in
+step with `ecomlake/run/task.py` and `ecomlake/lake/commit.py`; `bytes_written` is compared with
+the lake of the real run to catch drift.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from bench.workload import MESSINESS_LEVEL, Workload
+from ecomlake import __version__
+from ecomlake.lake import (
+    MANIFEST_NAME,
+    SCHEMA_VERSION,
+    SUCCESS_NAME,
+    LakeLocation,
+    ManifestFile,
+    PartitionManifest,
+    RunIdentity,
+    encode_parquet,
+    is_committed,
+    list_dir,
+    part_file_name,
+    partition_dir,
+    partition_name,
+    remove,
+    resolve_target,
+    split_rows,
+    write_bytes,
+)
+from ecomlake.lineage import apply_lineage
+from ecomlake.messiness import apply_messiness, resolve_level, run_fingerprint
+from ecomlake.plan.calendar import day_number
+from ecomlake.plan.world import WorldPlan, build_world
+from ecomlake.render.context import DayContext
+from ecomlake.render.registry import TABLES, TableSpec, output_columns
+from ecomlake.run.days import assign_tasks, select_days
+from ecomlake.run.task import DayTask, split_partitions
+
+STAGES = ("render", "messiness", "split", "lineage", "encode", "write", "commit")
+
+
+class StageClock:
+    """CPU (`process_time`) and wall (`perf_counter`) seconds per stage, and per table.
+
+    `steady_cpu` only counts while `steady` is set: the days after the first, which carries the
+    catalog and every customer partition before the window and so is not a typical day.
+    """
+
+    def __init__(self) -> None:
+        self.steady = False
+        self.steady_cpu: dict[str, float] = defaultdict(float)
+        self.cpu: dict[str, float] = defaultdict(float)
+        self.wall: dict[str, float] = defaultdict(float)
+        self.table_cpu: dict[str, float] = defaultdict(float)
+        self.render_cpu: dict[str, float] = defaultdict(float)
+
+    @contextmanager
+    def stage(self, name: str, table: str) -> Iterator[None]:
+        c0, w0 = time.process_time(), time.perf_counter()
+        yield
+        cpu = time.process_time() - c0
+        self.cpu[name] += cpu
+        self.wall[name] += time.perf_counter() - w0
+        self.table_cpu[table] += cpu
+        if self.steady:
+            self.steady_cpu[name] += cpu
+        if name == "render":
+            self.render_cpu[table] += cpu
+
+
+@dataclass
+class PipelineResult:
+    """Stage timings, rows per table and the chunks that were written (for the floor)."""
+
+    plan_cpu: float
+    plan_wall: float
+    clock: StageClock
+    rows: dict[str, int]
+    files: int
+    bytes_written: int
+    steady_days: int = 0
+    steady_rows: int = 0
+    steady_files: int = 0
+    first_task_chunks: int = 0  # chunks[:first_task_chunks] come from the first (atypical) task
+    chunks: list[pa.Table] = field(default_factory=list)
+
+
+def plan_world(work: Workload, days: int) -> tuple[WorldPlan, list[DayTask], float, float]:
+    """Build the world as `generate` does and assign the window's days; time the plan."""
+    cfg = work.config
+    end = work.start + dt.timedelta(days=days - 1)
+    first, last, _ = cfg.world_window(work.start, end, work.start)
+    run_days = select_days(first, last, start=work.start, end=end)
+    c0, w0 = time.process_time(), time.perf_counter()
+    world = build_world(cfg, cfg.faker_seed, day_number(first), day_number(last))
+    plan_cpu, plan_wall = time.process_time() - c0, time.perf_counter() - w0
+    return world, assign_tasks(run_days, world.signup_days()), plan_cpu, plan_wall
+
+
+def run_pipeline(work: Workload, days: int, target: str) -> PipelineResult:
+    """Produce every day of the window in this process, timing each stage."""
+    world, tasks, plan_cpu, plan_wall = plan_world(work, days)
+    loc = resolve_target(target)
+    fingerprint = run_fingerprint(work.config, MESSINESS_LEVEL)
+    identity = RunIdentity(work.config.faker_seed, fingerprint, __version__)
+    level = resolve_level(work.config, MESSINESS_LEVEL)
+    result = PipelineResult(plan_cpu, plan_wall, StageClock(), defaultdict(int), 0, 0)
+    for index, task in enumerate(tasks):
+        if index == 1:
+            result.first_task_chunks = len(result.chunks)
+        result.clock.steady = index > 0
+        result.steady_days += index > 0
+        ctx = DayContext(world, task.day, task.signup_days, task.owns_catalog)
+        for spec in TABLES:
+            if not spec.partitions(ctx):
+                continue
+            with result.clock.stage("render", spec.name):
+                data = spec.render(ctx).select(list(output_columns(world.config, spec)))
+            with result.clock.stage("messiness", spec.name):
+                data, _ = apply_messiness(ctx, spec.name, data, level)  # clean level: no log
+            with result.clock.stage("split", spec.name):
+                parts = split_partitions(spec, data, task.day)
+            for value, part in parts:
+                _write_partition(work, loc, identity, spec, value, part, result)
+            result.rows[spec.name] += data.num_rows
+            result.steady_rows += data.num_rows if index > 0 else 0
+    result.rows = dict(result.rows)
+    return result
+
+
+def _write_partition(
+    work: Workload,
+    loc: LakeLocation,
+    identity: RunIdentity,
+    spec: TableSpec,
+    value: str,
+    data: pa.Table,
+    result: PipelineResult,
+) -> None:
+    """`write_partition` with a timer around lineage, encode, write and commit."""
+    clock, name = result.clock, spec.name
+    rel_dir = partition_dir(name, spec.partition_key, value)
+    with clock.stage("commit", name):
+        is_committed(loc, name, spec.partition_key, value, identity)  # the resume check
+        event_range = _event_date_range(data, spec.event_date_column)
+        remove(loc, f"{rel_dir}/{SUCCESS_NAME}")
+    files: list[ManifestFile] = []
+    for index, (offset, length) in enumerate(split_rows(data, work.parquet.target_size_mb)):
+        rel_path = f"{rel_dir}/{part_file_name(index)}"
+        with clock.stage("lineage", name):
+            chunk = apply_lineage(data.slice(offset, length), name, spec.pk, work.lineage, rel_path)
+        with clock.stage("encode", name):
+            payload = encode_parquet(chunk, work.parquet)
+        with clock.stage("write", name):
+            write_bytes(loc, rel_path, payload)
+        with clock.stage("commit", name):
+            files.append(ManifestFile(rel_path, length, hashlib.sha256(payload).hexdigest()))
+        result.chunks.append(chunk)
+        result.files += 1
+        result.steady_files += clock.steady
+        result.bytes_written += len(payload)
+    with clock.stage("commit", name):
+        list_dir(loc, rel_dir)  # the stale-part sweep lists the folder
+        manifest = PartitionManifest(
+            batch_id=work.lineage.batch_id,
+            created_at=work.lineage.ingestion_ts,
+            files=tuple(files),
+            generator_version=identity.generator_version,
+            max_event_dt=event_range[1],
+            min_event_dt=event_range[0],
+            partition=partition_name(spec.partition_key, value),
+            schema_version=SCHEMA_VERSION,
+            table=name,
+            total_rows=data.num_rows,
+            seed=identity.seed,
+            config_fingerprint=identity.config_fingerprint,
+        )
+        write_bytes(loc, f"{rel_dir}/{MANIFEST_NAME}", manifest.to_json().encode("utf-8"))
+        write_bytes(loc, f"{rel_dir}/{SUCCESS_NAME}", b"")
+
+
+def _event_date_range(data: pa.Table, column: str | None) -> tuple[str | None, str | None]:
+    """The manifest's (min, max) event date, computed as the commit does it."""
+    if column is None or column not in data.column_names:
+        return None, None
+    bounds = pc.min_max(data.column(column))
+    low, high = bounds["min"].as_py(), bounds["max"].as_py()
+    return str(low)[:10] if low else None, str(high)[:10] if high else None
+
+
+def write_floor(chunks: list[pa.Table], work: Workload, folder: str) -> dict[str, float]:
+    """CPU and wall seconds pyarrow alone needs to encode and write these tables to disk."""
+    os.makedirs(folder, exist_ok=True)
+    rows = written = 0
+    c0, w0 = time.process_time(), time.perf_counter()
+    for index, chunk in enumerate(chunks):
+        payload = encode_parquet(chunk, work.parquet)
+        with open(os.path.join(folder, f"{index:06d}.parquet"), "wb") as handle:
+            handle.write(payload)
+        rows += chunk.num_rows
+        written += len(payload)
+    cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+    return {
+        "rows": rows,
+        "files": len(chunks),
+        "bytes": written,
+        "cpu_seconds": round(cpu, 3),
+        "wall_seconds": round(wall, 3),
+        "rows_per_cpu_second": round(rows / max(cpu, 1e-9)),
+        "one_row_file_cpu_seconds": _one_row_file_cpu(chunks, work),
+    }
+
+
+def _one_row_file_cpu(chunks: list[pa.Table], work: Workload) -> float:
+    """Mean CPU to encode a one-row file of each chunk's schema: the floor's cost per file."""
+    samples = [chunk.slice(0, 1) for chunk in chunks if chunk.num_rows]
+    c0 = time.process_time()
+    for sample in samples:
+        encode_parquet(sample, work.parquet)
+    return round((time.process_time() - c0) / max(len(samples), 1), 5)

@@ -1,0 +1,101 @@
+"""The bench's smoke mode runs end to end in seconds, so `python -m bench` never rots."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SECTIONS = (
+    "meta",
+    "end_to_end",
+    "per_table",
+    "write_floor",
+    "time_split",
+    "scaling",
+    "memory",
+    "tpch",
+    "targets",
+)
+TARGETS = {
+    "cpu_vs_write_floor",
+    "rows_per_second_per_core",
+    "parallel_efficiency",
+    "ray_start_and_broadcast_share_of_year",
+    "full_backlog_seconds",
+}
+SMOKE_TIMEOUT_SECONDS = 120  # the run takes ~20 s; the margin is for a loaded CI box
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> dict:
+    """One smoke run of the suite as a subprocess (it starts and stops its own Ray)."""
+    out = tmp_path_factory.mktemp("bench") / "smoke.json"
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--out", str(out)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SMOKE_TIMEOUT_SECONDS,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    assert "target cpu_vs_write_floor" in done.stdout  # the table was printed
+    return json.loads(out.read_text())
+
+
+def _positive(section: dict, *keys: str) -> None:
+    for key in keys:
+        assert section[key] > 0, f"{key} = {section[key]!r}"
+
+
+class TestBenchSmoke:
+    def test_bench_smoke_has_every_section(self, report):
+        assert set(SECTIONS) <= set(report)
+        assert report["meta"]["smoke"] is True
+        assert report["meta"]["machine"]["nproc"] >= 1
+
+    def test_bench_smoke_end_to_end_positive(self, report):
+        for label in ("fixed", "scaled"):
+            run = report["end_to_end"][label]
+            _positive(run, "wall_seconds", "total_rows", "rows_per_second_per_core", "lake_bytes")
+            _positive(run["cpu_seconds"], "workers", "total")
+            assert run["worker_peak_mb"] and min(run["worker_peak_mb"]) > 0
+        assert sum(t["rows"] for t in report["per_table"].values()) > 0
+
+    def test_bench_smoke_floor_matches_the_run(self, report):
+        floor = report["write_floor"]
+        _positive(floor, "rows", "files", "cpu_seconds", "rows_per_cpu_second", "ratio")
+        assert floor["rows_match_run"] and floor["bytes_match_run"]  # the bench mirrors run_day
+
+    def test_bench_smoke_time_split_positive(self, report):
+        split = report["time_split"]
+        _positive(split["stage_cpu_seconds"], "render", "lineage", "encode", "write", "commit")
+        _positive(split, "ray_start_seconds", "day_pipeline_cpu_seconds")
+        _positive(split["broadcast"], "put_seconds", "broadcast_seconds")
+        assert split["stage_cpu_seconds"]["messiness"] >= 0.0  # ~0 at the clean level
+
+    def test_bench_smoke_scaling_and_memory_positive(self, report):
+        scaling = report["scaling"]
+        for entry in scaling["efficiency"]:
+            _positive(entry, "parallel_efficiency", "parallel_efficiency_excl_plan")
+            assert entry["one_worker"]["workers"] == 1
+        assert len(scaling["windows"]) >= 2
+        for run in report["memory"]["runs"]:
+            _positive(run, "driver_peak_mb", "max_worker_peak_mb")
+
+    def test_bench_smoke_tpch_measured_or_skipped_plainly(self, report):
+        tpch = report["tpch"]
+        if tpch["available"]:
+            _positive(tpch, "rows", "wall_seconds", "rows_per_second_per_core")
+        else:
+            assert tpch["reason"]
+
+    def test_bench_smoke_judges_every_target(self, report):
+        assert {t["name"] for t in report["targets"]} == TARGETS
