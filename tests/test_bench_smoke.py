@@ -36,7 +36,9 @@ SMOKE_TIMEOUT_SECONDS = 120  # the run takes ~20 s; the margin is for a loaded C
 def report(tmp_path_factory) -> dict:
     """One smoke run of the suite as a subprocess (it starts and stops its own Ray)."""
     out = tmp_path_factory.mktemp("bench") / "smoke.json"
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    # TMPDIR=/tmp: a session fixture may point TMPDIR at a deep folder, and Ray's socket paths
+    # under it would pass the 107-byte AF_UNIX limit
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "TMPDIR": "/tmp"}
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--smoke", "--out", str(out)],
         cwd=REPO,

@@ -8,6 +8,7 @@ import asyncio
 import logging
 import shlex
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from ecomlake.errors import ConfigError
 log = logging.getLogger(__name__)
 
 EXCLUDES = [".git", "output", "artifacts", "bench/results", "**/__pycache__", "*.egg-info"]
+AGENT_WAIT_SECONDS = 60
 STATUS_EXIT = {"SUCCEEDED": 0, "STOPPED": 3, "FAILED": 3}
 
 
@@ -77,9 +79,16 @@ def runtime_env(options: SubmitOptions) -> dict:
 def submit(options: SubmitOptions, command: Sequence[str]) -> str:
     """Submit the job and return its id."""
     jobs = client(options.address)
-    job_id = jobs.submit_job(
-        entrypoint=entrypoint(command, options.python), runtime_env=runtime_env(options)
-    )
+    command_line, env = entrypoint(command, options.python), runtime_env(options)
+    deadline = time.monotonic() + AGENT_WAIT_SECONDS
+    while True:
+        try:
+            job_id = jobs.submit_job(entrypoint=command_line, runtime_env=env)
+            break
+        except RuntimeError as exc:  # a freshly started head has no job agent for a few seconds
+            if "No available agent" not in str(exc) or time.monotonic() > deadline:
+                raise ConfigError(f"--address: the job server refused the job ({exc})") from None
+            time.sleep(1.0)
     log.info("submitted %s to %s", job_id, options.address)
     return job_id
 
