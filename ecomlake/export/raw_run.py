@@ -24,7 +24,7 @@ from ecomlake.plan.calendar import day_number
 from ecomlake.plan.world import WorldPlan, build_world
 from ecomlake.render.context import DayContext
 from ecomlake.render.registry import TABLES, TableSpec, output_columns
-from ecomlake.run.days import assign_tasks, select_days
+from ecomlake.run.days import assign_tasks, resolve_days
 
 log = logging.getLogger(__name__)
 
@@ -158,13 +158,8 @@ def _prepare(cfg: EcomConfig, options: RawRunOptions) -> _Prepared:
     """Every check that can fail on input, before anything is written."""
     _check_messiness(cfg, options.messiness_level)
     today = options.today or dt.datetime.now(dt.UTC).date()
-    start, end, reproducible = cfg.world_window(options.start_date, options.end_date, today)
-    pinned = cfg.parameters.pinned_window() is not None
-    days = select_days(
-        start,
-        end,
-        start=options.start_date if pinned else None,
-        end=options.end_date if pinned else None,
+    start, end, reproducible, days = resolve_days(
+        cfg, today, start=options.start_date, end=options.end_date
     )
     seed = cfg.faker_seed if options.seed is None else options.seed
     fingerprint = config_fingerprint(cfg)
@@ -179,6 +174,7 @@ def _prepare(cfg: EcomConfig, options: RawRunOptions) -> _Prepared:
             "--generator-src %s is ignored: the engine is built in (no external generator)",
             options.generator_src,
         )
+    pinned = cfg.parameters.pinned_window() is not None
     _warn_about_window(start, end, days, reproducible, pinned, options)
     return _Prepared(seed, fingerprint, start, end, reproducible, days, specs, columns)
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ecomlake.config import EcomConfig
 from ecomlake.errors import ConfigError
 from ecomlake.plan.calendar import day_number
 from ecomlake.run.task import DayTask
@@ -65,3 +66,27 @@ def assign_tasks(run_days: Sequence[dt.date], signup_days: np.ndarray) -> list[D
         tasks.append(DayTask(day, tuple(int(d) for d in owned), owns_catalog=i == 0))
         previous = day
     return tasks
+
+
+def resolve_days(
+    cfg: EcomConfig,
+    today: dt.date,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    days: int | None = None,
+    dates: Sequence[dt.date] | None = None,
+) -> tuple[dt.date, dt.date, bool, list[dt.date]]:
+    """(world start, world end, reproducible, run days): CLI dates pick days inside a pinned
+    world, or define the world when the config pins none."""
+    first, last, reproducible = cfg.world_window(start, end, today)
+    pinned = cfg.parameters.pinned_window() is not None
+    chosen = select_days(
+        first,
+        last,
+        start=start if pinned else None,
+        end=end if pinned else None,
+        days=days,
+        dates=dates or None,
+    )
+    return first, last, reproducible, chosen

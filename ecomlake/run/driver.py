@@ -39,7 +39,7 @@ from ecomlake.messiness.log import defect_log_tables
 from ecomlake.plan.calendar import day_date, day_number
 from ecomlake.plan.world import WorldPlan, build_world
 from ecomlake.render.registry import TABLES, output_columns
-from ecomlake.run.days import assign_tasks, select_days
+from ecomlake.run.days import assign_tasks, resolve_days
 from ecomlake.run.executors import (
     DayFailure,
     InProcessExecutor,
@@ -180,7 +180,14 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
         )
     check_level(cfg, options.messiness_level)
     today = options.today or dt.datetime.now(dt.UTC).date()
-    start, end, reproducible = cfg.world_window(options.start_date, options.end_date, today)
+    start, end, reproducible, days = resolve_days(
+        cfg,
+        today,
+        start=options.start_date,
+        end=options.end_date,
+        days=options.days,
+        dates=options.dates,
+    )
     if not reproducible:
         log.warning(
             "world window %s..%s ends today (no start_date/end_date pinned): "
@@ -188,15 +195,6 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
             start,
             end,
         )
-    pinned = cfg.parameters.pinned_window() is not None
-    days = select_days(
-        start,
-        end,
-        start=options.start_date if pinned else None,
-        end=options.end_date if pinned else None,
-        days=options.days,
-        dates=options.dates or None,
-    )
     settings = _write_settings(cfg, options)
     for spec in TABLES:
         output_columns(cfg, spec)  # a bad column list fails before anything is planned
