@@ -20,7 +20,9 @@ def verify(
     target: str,
     config: EcomConfig | str | Path | None = None,
     storage_options: dict | None = None,
+    against_defects: bool = False,
 ) -> VerifyReport:
-    """Check the lake at `target`; with `config`, its config-dependent rules too."""
+    """Check the lake at `target`; with `config`, its config-dependent rules too; with
+    `against_defects`, undo a messy lake's defect log and compare with the clean truth."""
     cfg = config if config is None or isinstance(config, EcomConfig) else load_config(config)
-    return verify_lake(target, cfg, storage_options)
+    return verify_lake(target, cfg, storage_options, against_defects)

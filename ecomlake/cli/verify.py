@@ -24,6 +24,8 @@ Examples:
   ecomlake verify output/lake
 
   ecomlake verify s3://my-bucket/lake --config gen_config/backlog.yaml --format json
+
+  ecomlake verify output/messy-lake --against-defects
 """
 
 
@@ -36,15 +38,25 @@ def verify(
     output_format: Annotated[
         str, typer.Option("--format", help="Report as 'text' or 'json'.")
     ] = "text",
+    against_defects: Annotated[
+        bool,
+        typer.Option(
+            "--against-defects",
+            help="On a messy lake: undo the defect log and check every partition is clean again.",
+        ),
+    ] = False,
     storage_option: StorageOpt = None,
     log_level: LogLevelOpt = LogLevel.warning,
     log_format: LogFormatOpt = LogFormat.text,
 ) -> None:
-    """Check every partition (_SUCCESS, manifest, files, rows, sha256) and every invariant."""
+    """Check every partition (_SUCCESS, manifest, files, rows, sha256) and every invariant.
+
+    A messy lake may break only the checks its level is expected to break.
+    """
     configure_logging(log_level.value, log_format.value)
     if output_format not in ("text", "json"):
         raise ConfigError(f"--format: must be 'text' or 'json', got {output_format!r}")
-    report = api.verify(target, config, parse_storage_options(storage_option))
+    report = api.verify(target, config, parse_storage_options(storage_option), against_defects)
     typer.echo(report.to_json() if output_format == "json" else report.to_text())
     if not report.ok:
         raise typer.Exit(EXIT_CHECKS_FAILED)

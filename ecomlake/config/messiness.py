@@ -9,9 +9,24 @@ from typing import Self
 
 from pydantic import model_validator
 
-from ecomlake.config.fields import NonNegFloat, Probability, StrictModel, rule
+from ecomlake.config.fields import NonNegFloat, PositiveInt, Probability, StrictModel, rule
 
-_NUMERIC = ("whitespace", "casing", "nulls", "reason_bias", "sales_spike_factor")
+_RATES = (
+    "whitespace",
+    "casing",
+    "nulls",
+    "reason_bias",
+    "duplicates",
+    "near_duplicates",
+    "typos",
+    "format_drift",
+    "late_arrival",
+    "orphan_fk",
+    "out_of_range",
+    "stale_dimension",
+)
+_NUMERIC = (*_RATES, "sales_spike_factor", "late_max_days")
+MAX_LATE_DAYS = 30
 
 
 class MessLevelConfig(StrictModel):
@@ -22,6 +37,15 @@ class MessLevelConfig(StrictModel):
     nulls: Probability | None = None
     reason_bias: Probability | None = None
     sales_spike_factor: NonNegFloat | None = None
+    duplicates: Probability | None = None
+    near_duplicates: Probability | None = None
+    typos: Probability | None = None
+    format_drift: Probability | None = None
+    late_arrival: Probability | None = None
+    late_max_days: PositiveInt | None = None
+    orphan_fk: Probability | None = None
+    out_of_range: Probability | None = None
+    stale_dimension: Probability | None = None
     intensity: str | None = None  # key into seasonal_spike_factors / return_reason_bias_schemas
 
     @model_validator(mode="after")
@@ -30,6 +54,8 @@ class MessLevelConfig(StrictModel):
         for name in _NUMERIC:
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise rule("must be a number (leave the key out to keep the preset)", name)
+        if (self.late_max_days or 0) > MAX_LATE_DAYS:
+            raise rule(f"must be at most {MAX_LATE_DAYS}", "late_max_days")
         return self
 
     def overrides(self) -> dict[str, float | str | None]:

@@ -101,8 +101,11 @@ def write_partition(
     lineage: Lineage,
     parquet: ParquetOptions,
     identity: RunIdentity,
+    messiness: dict | None = None,
 ) -> PartitionManifest:
     """Write and commit one partition; returns the manifest that was written.
+
+    `messiness` (messy runs) is recorded in the manifest as is.
 
     Raises ValueError for an empty table (a day with no rows writes no partition) and
     CommitError, naming the partition, when storage fails.
@@ -132,6 +135,7 @@ def write_partition(
             total_rows=data.num_rows,
             seed=identity.seed,
             config_fingerprint=identity.config_fingerprint,
+            messiness=messiness,
         )
         write_bytes(loc, f"{rel_dir}/{MANIFEST_NAME}", manifest.to_json().encode("utf-8"))
         write_bytes(loc, f"{rel_dir}/{SUCCESS_NAME}", b"")

@@ -33,6 +33,7 @@ class LakeIdentity:
     generator_version: str
     world_start: str
     world_end: str
+    messiness: dict | None = None  # a messy lake's level and rates (what verify expects broken)
 
     def same_world(self, other: LakeIdentity) -> bool:
         return (self.seed, self.config_fingerprint, self.world_start, self.world_end) == (
@@ -57,7 +58,9 @@ def read_identity(loc: LakeLocation) -> LakeIdentity | None:
 
 
 def write_identity(loc: LakeLocation, identity: LakeIdentity) -> None:
-    write_bytes(loc, LAKE_FILE, (json.dumps(asdict(identity), indent=2) + "\n").encode())
+    """`_lake.json`; a clean lake's has no `messiness` key (its bytes predate messiness)."""
+    body = {k: v for k, v in asdict(identity).items() if k != "messiness" or v is not None}
+    write_bytes(loc, LAKE_FILE, (json.dumps(body, indent=2) + "\n").encode())
 
 
 def check_compatible(loc: LakeLocation, existing: LakeIdentity, new: LakeIdentity) -> None:

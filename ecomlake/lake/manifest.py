@@ -54,6 +54,7 @@ class PartitionManifest:
     total_rows: int
     seed: int | None
     config_fingerprint: str | None
+    messiness: dict[str, Any] | None = None  # messy runs: level, defect counts, clean digest
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "files", tuple(self.files))
@@ -69,8 +70,8 @@ class PartitionManifest:
         return [f.checksum for f in self.files]
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict of every manifest key, `checksums` included."""
-        return {
+        """Plain dict of every manifest key, `checksums` included (`messiness` when set)."""
+        body = {
             "batch_id": self.batch_id,
             "checksums": self.checksums,
             "config_fingerprint": self.config_fingerprint,
@@ -85,6 +86,9 @@ class PartitionManifest:
             "table": self.table,
             "total_rows": self.total_rows,
         }
+        if self.messiness is not None:
+            body["messiness"] = self.messiness
+        return body
 
     def to_json(self) -> str:
         """`json.dumps(indent=2, sort_keys=True)` plus a final newline: stable bytes."""
@@ -120,6 +124,7 @@ class PartitionManifest:
                 total_rows=data["total_rows"],
                 seed=data.get("seed"),
                 config_fingerprint=data.get("config_fingerprint"),
+                messiness=data.get("messiness"),
             )
         except ValueError as exc:
             raise StorageError(f"manifest: {exc}") from None

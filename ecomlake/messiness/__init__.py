@@ -9,6 +9,8 @@ from ecomlake.messiness.levels import (
     PRESETS,
     MessLevel,
     check_level,
+    level_from_record,
+    level_record,
     resolve_level,
     run_fingerprint,
 )
@@ -37,6 +39,8 @@ __all__ = [
     "check_level",
     "counts_json",
     "expected_breaks",
+    "level_from_record",
+    "level_record",
     "log_table_for",
     "resolve_level",
     "run_fingerprint",

@@ -14,12 +14,17 @@ import pyarrow.compute as pc
 
 from ecomlake.messiness import log as defect_log
 from ecomlake.messiness.cells import Cells
+from ecomlake.messiness.duplicates import duplicate_rows
 from ecomlake.messiness.keys import row_keys
 from ecomlake.messiness.levels import MessLevel, reason_bias_schema
 from ecomlake.messiness.nulls import NULL_COLUMNS, blank_cells
+from ecomlake.messiness.orphans import ORPHAN_COLUMNS, orphan_keys
+from ecomlake.messiness.ranges import RANGE_COLUMNS, out_of_range
 from ecomlake.messiness.reason_bias import bias_reasons
 from ecomlake.messiness.spike import is_active, spike_total_items
+from ecomlake.messiness.stale import STALE_COLUMNS, stale_values
 from ecomlake.messiness.stylistic import STYLISTIC_COLUMNS, change_casing, pad_whitespace
+from ecomlake.messiness.typos import TYPO_COLUMNS, add_typos
 from ecomlake.render.context import DayContext
 from ecomlake.render.registry import TableSpec, table_spec
 
@@ -27,11 +32,25 @@ Injector = Callable[[Cells, pa.Array], pa.Array]
 INJECTORS: dict[str, Injector] = {
     "reason_bias": bias_reasons,
     "sales_spike": spike_total_items,
+    "stale_dimension": stale_values,
+    "orphan_fk": orphan_keys,
+    "out_of_range": out_of_range,
+    "typo": add_typos,
     "whitespace": pad_whitespace,
     "casing": change_casing,
     "null": blank_cells,
 }
 VALUE_DEFECTS = {("returns", "reason"): "reason_bias", ("orders", "total_items"): "sales_spike"}
+# Cell defect -> (the columns it visits per table, the MessLevel rate that switches it on).
+CELL_DEFECTS: dict[str, tuple[dict[str, tuple[str, ...]], str]] = {
+    "stale_dimension": (STALE_COLUMNS, "stale_dimension"),
+    "orphan_fk": (ORPHAN_COLUMNS, "orphan_fk"),
+    "out_of_range": (RANGE_COLUMNS, "out_of_range"),
+    "typo": (TYPO_COLUMNS, "typos"),
+    "whitespace": (STYLISTIC_COLUMNS, "whitespace"),
+    "casing": (STYLISTIC_COLUMNS, "casing"),
+    "null": (NULL_COLUMNS, "nulls"),
+}
 
 
 def apply_messiness(
@@ -41,7 +60,7 @@ def apply_messiness(
     if level is None:
         return data, None
     plan = column_defects(ctx, table_name, data.column_names, level)
-    if not plan or data.num_rows == 0:
+    if data.num_rows == 0:
         return data, defect_log.empty_log()
     spec = table_spec(table_name)
     keys, rng = row_keys(data, spec.pk), ctx.rng
@@ -52,9 +71,11 @@ def apply_messiness(
         changed = _differs(clean, dirty)
         if not changed.any():
             continue
+        dirty = pc.if_else(pa.array(changed), dirty, clean)  # -0.0 == 0.0: equal means unchanged
         data = data.set_column(data.schema.get_field_index(column), column, dirty)
         logs.append(_log_rows(spec, ctx, data, column, clean, dirty, changed, bits))
-    return data, pa.concat_tables([defect_log.empty_log(), *logs])
+    data, copies = duplicate_rows(Cells(ctx, table_name, "*", keys, level, rng), spec, data)
+    return data, pa.concat_tables([defect_log.empty_log(), *logs, copies])
 
 
 def column_defects(
@@ -67,14 +88,13 @@ def column_defects(
     }
     wanted: list[tuple[str, list[str]]] = []
     for column in columns:
-        stylistic = column in STYLISTIC_COLUMNS.get(table, ())
-        candidates = (
-            (VALUE_DEFECTS.get((table, column)), True),
-            ("whitespace", stylistic and level.whitespace > 0),
-            ("casing", stylistic and level.casing > 0),
-            ("null", column in NULL_COLUMNS.get(table, ()) and level.nulls > 0),
-        )
-        defects = [name for name, on in candidates if name and on and value_on.get(name, True)]
+        value = VALUE_DEFECTS.get((table, column))
+        defects = [value] if value and value_on[value] else []
+        defects += [
+            name
+            for name, (where, rate) in CELL_DEFECTS.items()
+            if column in where.get(table, ()) and getattr(level, rate) > 0
+        ]
         if defects:
             wanted.append((column, defects))
     return wanted
@@ -110,17 +130,7 @@ def _log_rows(
 ) -> pa.Table:
     """One log row per changed cell of `column`, in row order."""
     rows = pa.array(np.flatnonzero(changed))
-    taken = data.take(rows)
-    n = len(rows)
-    return pa.table(
-        {
-            "table_name": pa.repeat(pa.scalar(spec.name), n),
-            "partition": defect_log.partition_text(spec, taken, ctx.day_iso),
-            "pk_value": defect_log.pk_text(taken, spec.pk),
-            "column_name": pa.repeat(pa.scalar(column), n),
-            "defect_type": defect_log.defect_names(bits[changed]),
-            "clean_value": defect_log.as_text(clean.take(rows)),
-            "dirty_value": defect_log.as_text(dirty.take(rows)),
-        },
-        schema=defect_log.DEFECT_SCHEMA,
+    kinds = defect_log.defect_names(bits[changed])
+    return defect_log.log_rows(
+        spec, ctx.day_iso, data.take(rows), column, kinds, clean.take(rows), dirty.take(rows)
     )

@@ -1,12 +1,14 @@
 """Which `ecomlake verify` invariant checks each defect is expected to break (and no others).
 
-Names are `<family>.<rule>` as verify reports them; PK, FK, money sums, dates and signup order
-are never touched by this step's defects, so they must keep holding at every level.
+Names are `<family>.<rule>` as verify reports them. The lists were found by generating the quick
+world with one defect at a time and kept to what each defect can cause; every other check must
+keep holding at every level (tests/messiness check both ways).
 """
 
 from __future__ import annotations
 
 from ecomlake.messiness.levels import MessLevel
+from ecomlake.render.registry import TABLE_NAMES
 
 _STYLISTIC = (
     "carts.status",  # 'Converted ' is not a known status
@@ -25,13 +27,66 @@ _NULLS = (
     "agents.returns",
     "agents.return_keeps_order_agent",
 )
-BREAKS_BY_DEFECT: dict[str, tuple[str, ...]] = {
-    "whitespace": _STYLISTIC,
-    "casing": _STYLISTIC,
-    "null": _NULLS,
-    "sales_spike": ("order_financials.total_items",),
-    "reason_bias": (),  # reasons are free text to verify
+_COPIES = (
+    *(f"pk.{table}" for table in TABLE_NAMES),  # a copy repeats its original's key
+    "carts.total_matches_items",  # a copied item counts twice in its cart's total
+    "funnel.converted_cart_has_one_order",
+    "funnel.order_count",
+    "order_financials.gross_total",
+    "order_financials.discount_total",
+    "order_financials.total_items",
+    "return_items.returned_once",
+    "returns.refund_matches_items",
+)
+_NEAR_COPIES = (
+    *_COPIES,  # and the copy's swapped-case status, payment method or reason is unknown
+    "carts.status",
+    "carts.updated_at",
+    "channel_rules.payment_method",
+    "order_financials.processing_fee",
+    "returns.copied_from_order",
+)
+_ORPHANS = (
+    "fk.shopping_carts.customer_id",
+    "fk.cart_items.product_id",
+    "fk.orders.customer_id",
+    "fk.returns.order_id",
+    "fk.return_items.product_id",
+    "funnel.converted_cart_has_one_order",  # the cart's or order's customer no longer matches
+    "funnel.order_has_converted_cart",
+    "return_items.ordered_line",  # the product or order is not the one sold
+    "return_items.same_order_as_return",
+    "returns.copied_from_order",
+)
+_OUT_OF_RANGE = (
+    "carts.total_matches_items",
+    "order_financials.costs_nonnegative",
+    "order_financials.gross_total",
+    "order_items.discount",
+    "order_items.quantity",
+    "return_items.quantity",
+    "return_items.refund_within_paid",
+    "returns.refund_matches_items",
+)
+_LATE = tuple(  # a late row sits in a later ingest_dt than its own date
+    f"partition_dates.{t}"
+    for t in ("shopping_carts", "cart_items", "orders", "order_items", "returns", "return_items")
+)
+# defect -> (the MessLevel rate that switches it on, the checks it may break)
+BREAKS_BY_DEFECT: dict[str, tuple[str, tuple[str, ...]]] = {
+    "whitespace": ("whitespace", _STYLISTIC),
+    "casing": ("casing", _STYLISTIC),
+    "null": ("nulls", _NULLS),
+    "reason_bias": ("reason_bias", ()),  # reasons are free text to verify
+    "typo": ("typos", ("returns.copied_from_order",)),  # the order's email has the typo
+    "stale_dimension": ("stale_dimension", ()),  # tiers and buckets are not checked
+    "orphan_fk": ("orphan_fk", _ORPHANS),
+    "out_of_range": ("out_of_range", _OUT_OF_RANGE),
+    "duplicate": ("duplicates", _COPIES),
+    "near_duplicate": ("near_duplicates", _NEAR_COPIES),
+    "late_arrival": ("late_arrival", _LATE),
 }
+SPIKE_BREAKS = ("order_financials.total_items",)
 
 
 def expected_breaks(level: MessLevel | None, spike: bool | None = None) -> frozenset[str]:
@@ -39,11 +94,9 @@ def expected_breaks(level: MessLevel | None, spike: bool | None = None) -> froze
     (default: whether the level spikes at all)."""
     if level is None:
         return frozenset()
-    active = {
-        "whitespace": level.whitespace > 0,
-        "casing": level.casing > 0,
-        "null": level.nulls > 0,
-        "sales_spike": level.sales_spike_factor != 1.0 if spike is None else spike,
-        "reason_bias": level.reason_bias > 0,
-    }
-    return frozenset(c for name, on in active.items() if on for c in BREAKS_BY_DEFECT[name])
+    spiked = level.sales_spike_factor != 1.0 if spike is None else spike
+    found = set(SPIKE_BREAKS if spiked else ())
+    for rate, checks in BREAKS_BY_DEFECT.values():
+        if getattr(level, rate) > 0:
+            found.update(checks)
+    return frozenset(found)

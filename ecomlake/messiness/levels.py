@@ -25,7 +25,8 @@ class MessLevel:
     """Concrete rates of one messy level (probabilities per eligible cell or row).
 
     `intensity` keys `parameters.seasonal_spike_factors` and `return_reason_bias_schemas`;
-    a `sales_spike_factor` of 1 switches the spike off.
+    a `sales_spike_factor` of 1 switches the spike off. `late_max_days` bounds how many days
+    after its own day a late row lands.
     """
 
     name: str
@@ -35,13 +36,35 @@ class MessLevel:
     sales_spike_factor: float
     reason_bias: float
     intensity: str | None
+    duplicates: float = 0.0
+    near_duplicates: float = 0.0
+    typos: float = 0.0
+    format_drift: float = 0.0
+    late_arrival: float = 0.0
+    late_max_days: int = 3
+    orphan_fk: float = 0.0
+    out_of_range: float = 0.0
+    stale_dimension: float = 0.0
 
 
+# The first six rates are the older tool's; the rest are ours (docs/messiness.md).
 PRESETS: dict[str, MessLevel] = {
-    "light_mess": MessLevel("light_mess", 0.05, 0.05, 0.02, 1.0, 0.0, None),
-    "medium_mess": MessLevel("medium_mess", 0.08, 0.08, 0.04, 1.5, 0.25, "medium"),
-    "heavy_mess": MessLevel("heavy_mess", 0.15, 0.15, 0.08, 2.0, 0.50, "high"),
-}
+    "light_mess": MessLevel(
+        "light_mess", 0.05, 0.05, 0.02, 1.0, 0.0, None,
+        duplicates=0.005, near_duplicates=0.005, typos=0.01, format_drift=0.02,
+        late_arrival=0.01, orphan_fk=0.002, out_of_range=0.002, stale_dimension=0.01,
+    ),
+    "medium_mess": MessLevel(
+        "medium_mess", 0.08, 0.08, 0.04, 1.5, 0.25, "medium",
+        duplicates=0.01, near_duplicates=0.01, typos=0.02, format_drift=0.05,
+        late_arrival=0.02, orphan_fk=0.005, out_of_range=0.005, stale_dimension=0.03,
+    ),
+    "heavy_mess": MessLevel(
+        "heavy_mess", 0.15, 0.15, 0.08, 2.0, 0.50, "high",
+        duplicates=0.02, near_duplicates=0.02, typos=0.05, format_drift=0.10,
+        late_arrival=0.05, orphan_fk=0.01, out_of_range=0.01, stale_dimension=0.05,
+    ),
+}  # fmt: skip
 
 
 def resolve_level(cfg: EcomConfig, name: str) -> MessLevel | None:
@@ -56,7 +79,13 @@ def resolve_level(cfg: EcomConfig, name: str) -> MessLevel | None:
     overrides = getattr(block, name) if block is not None else None
     if overrides is None:
         return PRESETS[name]
-    return dataclasses.replace(PRESETS[name], **overrides.overrides())
+    level = dataclasses.replace(PRESETS[name], **overrides.overrides())
+    if level.duplicates + level.near_duplicates > 1:
+        raise ConfigError(
+            f"messiness.{name}: duplicates + near_duplicates must not exceed 1 "
+            f"(got {level.duplicates} + {level.near_duplicates})"
+        )
+    return level
 
 
 def run_fingerprint(cfg: EcomConfig, name: str) -> str:
@@ -71,6 +100,20 @@ def run_fingerprint(cfg: EcomConfig, name: str) -> str:
         return base
     payload = json.dumps({"config": base, "messiness": dataclasses.asdict(level)}, sort_keys=True)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def level_record(cfg: EcomConfig, name: str) -> dict | None:
+    """The resolved level as `_lake.json` keeps it (None for clean levels)."""
+    level = resolve_level(cfg, name)
+    return None if level is None else dataclasses.asdict(level)
+
+
+def level_from_record(record: dict | None) -> MessLevel | None:
+    """The inverse of `level_record`; keys a newer version added fall back to their defaults."""
+    if record is None:
+        return None
+    known = {f.name for f in dataclasses.fields(MessLevel)}
+    return MessLevel(**{k: v for k, v in record.items() if k in known})
 
 
 def spike_factors(cfg: EcomConfig, level: MessLevel) -> dict[int, float] | None:

@@ -18,11 +18,26 @@ from ecomlake.render.registry import INGEST_KEY, TABLES, TableSpec
 DEFECTS_TABLE = "_defects"
 COUNTS_NAME = "_DEFECT_COUNTS.json"
 PK_SEPARATOR = "|"
-DEFECT_PK = ("table_name", "pk_value", "column_name")
+DEFECT_PK = ("table_name", "pk_value", "column_name", "defect_type")
 TIMESTAMP_TEXT = "%Y-%m-%dT%H:%M:%S"  # Arrow prints the 6 fractional digits of timestamp[us]
 
 # Application order within a cell; a cell hit by several lists them joined by '+'.
-DEFECT_TYPES = ("reason_bias", "sales_spike", "whitespace", "casing", "null")
+DEFECT_TYPES = (
+    "reason_bias",
+    "sales_spike",
+    "stale_dimension",
+    "orphan_fk",
+    "out_of_range",
+    "typo",
+    "whitespace",
+    "casing",
+    "null",
+)
+
+# Defects of whole rows, logged one row per copy or moved row (not combined with cell defects).
+COPY_DEFECTS = ("duplicate", "near_duplicate")
+LATE_DEFECT = "late_arrival"
+ROW_DEFECTS = (*COPY_DEFECTS, LATE_DEFECT)
 
 DEFECT_SCHEMA = pa.schema(
     [
@@ -86,6 +101,32 @@ def defect_names(bits: np.ndarray) -> pa.Array:
         "+".join(t for i, t in enumerate(DEFECT_TYPES) if int(u) >> i & 1) for u in unique
     ]  # one entry per distinct combination, not per row
     return pa.array(names, pa.string()).take(pa.array(inverse.astype(np.int64)))
+
+
+def log_rows(
+    spec: TableSpec,
+    day_iso: str,
+    rows: pa.Table,
+    column: str,
+    defect_type: str | pa.Array,
+    clean: pa.Array,
+    dirty: pa.Array,
+) -> pa.Table:
+    """Log rows for `rows` (one per row, in order): the column, defect and the two values."""
+    n = rows.num_rows
+    kind = pa.repeat(pa.scalar(defect_type), n) if isinstance(defect_type, str) else defect_type
+    return pa.table(
+        {
+            "table_name": pa.repeat(pa.scalar(spec.name), n),
+            "partition": partition_text(spec, rows, day_iso),
+            "pk_value": pk_text(rows, spec.pk),
+            "column_name": pa.repeat(pa.scalar(column), n),
+            "defect_type": kind,
+            "clean_value": as_text(clean),
+            "dirty_value": as_text(dirty),
+        },
+        schema=DEFECT_SCHEMA,
+    )
 
 
 def empty_log() -> pa.Table:

@@ -91,6 +91,21 @@ MESS_NULL = "mess.cell.null"
 MESS_SPIKE_MONTH = "mess.orders.total_items.spike_month"
 MESS_REASON_BIAS = "mess.returns.reason.bias"
 MESS_REASON_PICK = "mess.returns.reason.bias_pick"
+MESS_TYPO = "mess.cell.typo"
+MESS_TYPO_EDIT = "mess.cell.typo_edit"
+MESS_TYPO_POSITION = "mess.cell.typo_position"
+MESS_ORPHAN = "mess.cell.orphan_fk"
+MESS_ORPHAN_VALUE = "mess.cell.orphan_fk_value"
+MESS_RANGE = "mess.cell.out_of_range"
+MESS_RANGE_KIND = "mess.cell.out_of_range_kind"
+MESS_STALE = "mess.cell.stale_dimension"
+MESS_FORMAT = "mess.cell.format_drift"
+MESS_FORMAT_STYLE = "mess.cell.format_drift_style"
+# messiness on rows: keyed by the row's primary key, indexed by the table
+MESS_DUPLICATE = "mess.row.duplicate"
+MESS_NEAR_SHIFT = "mess.row.near_duplicate_shift"
+MESS_LATE = "mess.row.late_arrival"
+MESS_LATE_DAYS = "mess.row.late_arrival_days"
 
 
 def all_streams() -> dict[str, str]:

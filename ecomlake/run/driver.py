@@ -34,7 +34,7 @@ from ecomlake.lake.identity import (
     write_identity,
 )
 from ecomlake.lineage import Lineage, default_batch_id, default_ingestion_ts, validate_ingestion_ts
-from ecomlake.messiness import check_level, run_fingerprint
+from ecomlake.messiness import check_level, level_record, run_fingerprint
 from ecomlake.messiness.log import defect_log_tables
 from ecomlake.plan.calendar import day_date, day_number
 from ecomlake.plan.world import WorldPlan, build_world
@@ -208,6 +208,7 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
         generator_version=__version__,
         world_start=start.isoformat(),
         world_end=end.isoformat(),
+        messiness=level_record(cfg, options.messiness_level),
     )
     existing = read_identity(loc)
     if existing is not None and not options.overwrite:

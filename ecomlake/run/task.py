@@ -29,6 +29,10 @@ from ecomlake.messiness import (
     resolve_level,
     split_log,
 )
+from ecomlake.messiness.late import days_late, land_late_rows
+from ecomlake.messiness.levels import MessLevel
+from ecomlake.messiness.log import empty_log
+from ecomlake.messiness.truth import partition_truth
 from ecomlake.plan.calendar import day_date
 from ecomlake.plan.world import WorldPlan
 from ecomlake.render.context import DayContext
@@ -100,33 +104,72 @@ def run_day(world: WorldPlan, task: DayTask, settings: WriteSettings) -> DayResu
     if level is not None and any(s.partition_column is None for s in todo):
         todo = [s for s in TABLES if s in todo or s.partition_column is None]  # the day's log
     day_log: list[pa.Table] = []
-    pending: list[tuple[TableSpec, str, pa.Table, pa.Table | None]] = []
+    pending: list[tuple[TableSpec, str, pa.Table, pa.Table | None, dict | None]] = []
+    earlier: dict[int, DayContext] = {}  # days whose late rows land today, shared by tables
     for spec in todo:
         t0 = time.perf_counter()
-        data = spec.render(ctx).select(list(output_columns(world.config, spec)))
-        data, found = apply_messiness(ctx, spec.name, data, level)
+        parts, found = _render(ctx, spec, level, settings.messiness_level, earlier)
         render_s += time.perf_counter() - t0
-        rows[spec.name] = data.num_rows
-        logs = split_log(found) if found is not None and spec.partition_column else {}
+        rows[spec.name] = sum(part.num_rows for _, part, _, _ in parts)
         if found is not None and spec.partition_column is None:
             day_log.append(found)
-        for value, part in split_partitions(spec, data, task.day):
-            if value not in done[spec.name]:
-                pending.append((spec, value, part, logs.get(value)))
+        pending += [(spec, *item) for item in parts if item[0] not in done[spec.name]]
     t1 = time.perf_counter()
     if sum(log.num_rows for log in day_log):
         log = pa.concat_tables(day_log)
         committed.append(
             commit_defect_log(loc, DEFECTS_TABLE, INGEST_KEY, ctx.day_iso, log, settings)
         )
-    for spec, value, part, log in pending:
+    for spec, value, part, log, truth in pending:
         if log is not None:
             name, key = log_table_for(spec)
             committed.append(commit_defect_log(loc, name, key, value, log, settings))
-        committed.append((spec.name, _write(loc, spec, value, part, settings).to_json()))
+        manifest = _write(loc, spec, value, part, settings, truth)
+        committed.append((spec.name, manifest.to_json()))
     write_s = time.perf_counter() - t1
     day = day_date(task.day).isoformat()
     return DayResult(day, rows, len(committed), skipped, render_s, write_s, committed=committed)
+
+
+Part = tuple[str, pa.Table, pa.Table | None, dict | None]  # value, rows, log, manifest truth
+
+
+def _render(
+    ctx: DayContext,
+    spec: TableSpec,
+    level: MessLevel | None,
+    level_name: str,
+    earlier: dict[int, DayContext],
+) -> tuple[list[Part], pa.Table | None]:
+    """The table's partitions of this task, dirtied at `level`, and the table's whole log.
+
+    A transactional table also takes in the late rows of earlier days (rendered again here, in
+    `earlier`'s contexts) and gives up its own; each partition carries its clean truth.
+    """
+    columns = list(output_columns(ctx.world.config, spec))
+    clean = spec.render(ctx).select(columns)
+    data, found = apply_messiness(ctx, spec.name, clean, level)
+    if level is None or found is None:
+        return [(v, part, None, None) for v, part in split_partitions(spec, data, ctx.day)], None
+
+    def dirty_day(day: int) -> tuple[pa.Table, pa.Table]:
+        day_ctx = earlier.setdefault(day, DayContext(ctx.world, day))
+        rendered = spec.render(day_ctx).select(columns)
+        dirty, log = apply_messiness(day_ctx, spec.name, rendered, level)
+        return dirty, log if log is not None else empty_log()
+
+    if spec.partition_column is None:
+        late = days_late(ctx, spec, clean, level)
+        data, found = land_late_rows(ctx, spec, data, found, level, dirty_day)
+        truth = partition_truth(level_name, spec.name, clean, found, ctx.day + late[late > 0])
+        return [(v, part, None, truth) for v, part in split_partitions(spec, data, ctx.day)], found
+    logs = split_log(found)
+    truths = {
+        v: partition_truth(level_name, spec.name, part, logs.get(v), np.zeros(0, np.int64))
+        for v, part in split_partitions(spec, clean, ctx.day)
+    }
+    parts = split_partitions(spec, data, ctx.day)
+    return [(v, part, logs.get(v), truths[v]) for v, part in parts], found
 
 
 def _committed(loc: LakeLocation, spec: TableSpec, value: str, settings: WriteSettings) -> bool:
@@ -154,7 +197,12 @@ def _text(value: object) -> str:
 
 
 def _write(
-    loc: LakeLocation, spec: TableSpec, value: str, data: pa.Table, settings: WriteSettings
+    loc: LakeLocation,
+    spec: TableSpec,
+    value: str,
+    data: pa.Table,
+    settings: WriteSettings,
+    truth: dict | None,
 ) -> PartitionManifest:
     return write_partition(
         loc,
@@ -169,4 +217,5 @@ def _write(
         lineage=settings.lineage,
         parquet=settings.parquet,
         identity=settings.identity,
+        messiness=truth,
     )

@@ -19,6 +19,7 @@ from ecomlake.lake.fs import LakeLocation, list_dir, read_bytes, resolve_target
 from ecomlake.lake.identity import LakeIdentity, read_identity
 from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME, is_part_file
 from ecomlake.lake.manifest import PartitionManifest
+from ecomlake.messiness.log import defect_log_tables
 from ecomlake.render.registry import TABLE_NAMES
 from ecomlake.verify.invariants import MAX_EXAMPLES, Violation
 
@@ -44,7 +45,7 @@ def check_manifests(root: str, storage_options: dict | None = None) -> list[Viol
     loc = resolve_target(root, storage_options)
     lake = read_identity(loc)
     problems: dict[str, list[str]] = defaultdict(list)
-    for table in TABLE_NAMES:
+    for table in (*TABLE_NAMES, *defect_log_tables()):
         for partition in list_dir(loc, table):
             if "=" in partition:
                 manifest = _check_partition(loc, table, partition, problems)

@@ -12,23 +12,34 @@ import pyarrow as pa
 from ecomlake.config import EcomConfig
 from ecomlake.errors import ConfigError
 from ecomlake.lake.fs import join, resolve_target
+from ecomlake.lake.identity import read_identity
+from ecomlake.messiness import expected_breaks, level_from_record
 from ecomlake.render.registry import TABLE_NAMES
+from ecomlake.verify.defects import DefectCheck, check_against_defects
 from ecomlake.verify.invariants import Violation, check_invariants
 from ecomlake.verify.manifests import check_manifests
 
 
 @dataclass
 class VerifyReport:
-    """What was checked and what broke; `ok` is true when nothing did."""
+    """What was checked and what broke; `ok` is true when nothing did.
+
+    On a messy lake, invariant checks its level is expected to break are listed in `expected`
+    and do not fail the lake; `defects` is the `--against-defects` result, when asked for.
+    """
 
     target: str
     manifest_violations: list[Violation] = field(default_factory=list)
     invariant_violations: list[Violation] = field(default_factory=list)
+    level: str | None = None
+    expected: list[Violation] = field(default_factory=list)
+    defects: DefectCheck | None = None
     seconds: float = 0.0
 
     @property
     def violations(self) -> list[Violation]:
-        return self.manifest_violations + self.invariant_violations
+        undo = self.defects.violations if self.defects is not None else []
+        return self.manifest_violations + self.invariant_violations + undo
 
     @property
     def ok(self) -> bool:
@@ -40,7 +51,14 @@ class VerifyReport:
             "ok": self.ok,
             "seconds": round(self.seconds, 3),
             "violations": [asdict(v) for v in self.violations],
+            "messiness_level": self.level,
+            "expected_by_level": [asdict(v) for v in self.expected],
         }
+        if self.defects is not None:
+            body["against_defects"] = {
+                "partitions_matched": self.defects.matched,
+                "partitions_not_checkable": self.defects.unchecked,
+            }
         return json.dumps(body, indent=2, sort_keys=True)
 
     def to_text(self) -> str:
@@ -51,6 +69,17 @@ class VerifyReport:
         ):
             lines.append(f"  {name}: {'ok' if not found else f'{len(found)} problem(s)'}")
             lines.extend(f"    FAIL {v.check}: {v.detail}" for v in found)
+        if self.expected:
+            lines.append(f"  broken as {self.level} is expected to break: {len(self.expected)}")
+            lines.extend(f"    EXPECTED {v.check}: {v.count} row(s)" for v in self.expected)
+        if self.defects is not None:
+            undo = self.defects
+            state = "ok" if not undo.violations else f"{len(undo.violations)} problem(s)"
+            lines.append(
+                f"  against defects: {state} ({undo.matched} partition(s) undone to their clean "
+                f"rows, {len(undo.unchecked)} not checkable: late rows landed outside the lake)"
+            )
+            lines.extend(f"    FAIL {v.check}: {v.detail}" for v in undo.violations)
         lines.append(f"result: {'ok' if self.ok else 'FAILED'} ({self.seconds:.1f}s)")
         return "\n".join(lines)
 
@@ -59,20 +88,29 @@ def verify_lake(
     target: str,
     config: EcomConfig | None = None,
     storage_options: dict | None = None,
+    against_defects: bool = False,
 ) -> VerifyReport:
-    """Check every partition's manifest and every data invariant of the lake at `target`."""
+    """Check every partition's manifest and every data invariant of the lake at `target`.
+
+    A messy lake (its `_lake.json` names the level) may break the checks its level lists
+    (`expected_breaks`); every other check must hold. `against_defects` also undoes the log.
+    """
     started = time.perf_counter()
     loc = resolve_target(target, storage_options)
     if not any(loc.fs.exists(join(loc.root, name)) for name in TABLE_NAMES):
         raise ConfigError(f"verify: no lake at {target} (none of its table folders exist)")
-    report = VerifyReport(target)
+    lake = read_identity(loc)
+    level = level_from_record(lake.messiness if lake is not None else None)
+    report = VerifyReport(target, level=level.name if level is not None else None)
+    report.defects = check_against_defects(target, storage_options) if against_defects else None
     report.manifest_violations = check_manifests(target, storage_options)
     try:
-        report.invariant_violations = check_invariants(target, config, storage_options)
+        found = check_invariants(target, config, storage_options)
     except (duckdb.Error, pa.ArrowException, OSError) as exc:  # e.g. a truncated part file
         reason = str(exc).strip().splitlines()[0]
-        report.invariant_violations = [
-            Violation("invariants.not_run", f"the data could not be read: {reason}", 1)
-        ]
+        found = [Violation("invariants.not_run", f"the data could not be read: {reason}", 1)]
+    allowed = expected_breaks(level)
+    report.expected = [v for v in found if v.check in allowed]
+    report.invariant_violations = [v for v in found if v.check not in allowed]
     report.seconds = time.perf_counter() - started
     return report

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ecomlake.config import EcomConfig
-from ecomlake.messiness import apply_messiness, resolve_level
+from ecomlake.messiness import apply_messiness, resolve_level, undo_defects
+from ecomlake.messiness.log import ROW_DEFECTS
 from ecomlake.plan.calendar import day_number
 from ecomlake.plan.world import WorldPlan, build_world
 from ecomlake.render.context import DayContext
@@ -55,13 +57,16 @@ def render_days(
     return out
 
 
-def dirty(rendered: list[Rendered], level_name: str) -> list[tuple[Rendered, pa.Table, pa.Table]]:
-    """(clean, dirty, log) for each rendered table at `level_name`."""
+def dirty(
+    rendered: list[Rendered], level_name: str, copies: bool = True
+) -> list[tuple[Rendered, pa.Table, pa.Table]]:
+    """(clean, dirty, log) for each rendered table at `level_name` (without the duplicate rows
+    unless `copies`, so that dirty rows line up with clean ones)."""
     out = []
     for item in rendered:
         level = resolve_level(item.ctx.world.config, level_name)
         data, log = apply_messiness(item.ctx, item.table, item.clean, level)
-        out.append((item, data, log))
+        out.append((item, data if copies else drop_copies(data, log, item.table), log))
     return out
 
 
@@ -76,3 +81,15 @@ def digest(root: Path) -> dict[str, str]:
 
 def first_difference(a: dict[str, str], b: dict[str, str]) -> str:
     return next((k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)), "")
+
+
+def cell_entries(log: pa.Table) -> pa.Table:
+    """The log's cell defects (no copies, no late rows)."""
+    kinds = pa.array(ROW_DEFECTS)
+    return log.filter(pc.invert(pc.is_in(log.column("defect_type"), value_set=kinds)))
+
+
+def drop_copies(data: pa.Table, log: pa.Table, table: str) -> pa.Table:
+    """`data` without the duplicate rows the log records (cells left dirty)."""
+    copies = log.filter(pc.is_in(log.column("defect_type"), value_set=pa.array(ROW_DEFECTS)))
+    return undo_defects(data, copies, table)

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from mess_helpers import dirty
+from mess_helpers import cell_entries, dirty, drop_copies
 
 from ecomlake.messiness import apply_messiness, resolve_level, undo_defects
 from ecomlake.messiness.log import as_text, pk_text
@@ -112,6 +112,8 @@ class TestLog:
     def test_every_changed_cell_is_logged_and_nothing_else(self, dirtied):
         _, results = dirtied
         for item, data, log in results:
+            data = drop_copies(data, log, item.table)
+            log = cell_entries(log)
             keys = pk_text(item.clean, table_spec(item.table).pk).to_numpy(zero_copy_only=False)
             changed = set()
             for column in item.clean.column_names:
@@ -136,6 +138,7 @@ class TestLog:
     def test_dirty_values_are_what_was_written(self, dirtied):
         _, results = dirtied
         for item, data, log in results:
+            data, log = drop_copies(data, log, item.table), cell_entries(log)
             for column in pc.unique(log.column("column_name")).to_pylist():
                 mine = log.filter(pc.equal(log.column("column_name"), column))
                 keys = pk_text(data, table_spec(item.table).pk)
@@ -180,11 +183,13 @@ class TestKeys:
     def test_levels_nest(self, by_level):
         """One draw per cell: a cell padded at light_mess is padded the same way at heavy_mess."""
         light = pa.concat_tables([log for _, _, log in by_level("light_mess")])
-        heavy = pa.concat_tables([log for _, _, log in by_level("heavy_mess")])
+        heavy = cell_entries(pa.concat_tables([log for _, _, log in by_level("heavy_mess")]))
         padded = light.filter(pc.equal(light.column("defect_type"), "whitespace"))
         keys = ["table_name", "pk_value", "column_name"]
         both = padded.join(heavy, keys=keys, right_suffix="_heavy")
         assert both.num_rows == padded.num_rows > 0
         assert pc.all(pc.match_substring(both.column("defect_type_heavy"), "whitespace")).as_py()
+        # a value defect drawn at heavy only (stale, typo) changes the text under the padding
+        both = both.filter(pc.starts_with(both.column("defect_type_heavy"), "whitespace"))
         strip = lambda c: pc.utf8_lower(pc.utf8_trim(both.column(c), " "))  # noqa: E731
         assert strip("dirty_value").equals(strip("dirty_value_heavy"))

@@ -8,12 +8,13 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
-from mess_helpers import PINNED, QUICK, digest, first_difference
+from mess_helpers import PINNED, QUICK, WORLD_END, WORLD_START, digest, first_difference
 
 from ecomlake.api import generate
 from ecomlake.cli.app import run
@@ -22,10 +23,11 @@ from ecomlake.errors import ConfigError
 from ecomlake.export.raw_run import RawRunOptions, run_generator
 from ecomlake.lineage import LINEAGE_COLUMNS
 from ecomlake.messiness import DEFECT_SCHEMA, expected_breaks, resolve_level, undo_defects
-from ecomlake.render.registry import TABLE_NAMES
+from ecomlake.messiness.log import pk_text
+from ecomlake.render.registry import TABLE_NAMES, table_spec
 from ecomlake.run.driver import GenerateOptions
-from ecomlake.verify.invariants import check_invariants
 from ecomlake.verify.manifests import check_manifests
+from ecomlake.verify.report import verify_lake
 
 START, END = dt.date(2024, 2, 1), dt.date(2024, 2, 3)
 # The 2024-02-01..03 quick lake at level none, generated before messiness existed: 967 files.
@@ -45,9 +47,10 @@ def _combined(files: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
 
 
-def _read(root: Path, table: str) -> pa.Table:
-    """A table's rows across its partitions, lineage dropped, in a stable order."""
-    data = pa.concat_tables([pq.read_table(p) for p in sorted((root / table).glob("*/*.parquet"))])
+def _read(root: Path, table: str, partition: str = "*") -> pa.Table:
+    """A table's rows across its partitions (or one), lineage dropped, in a stable order."""
+    files = sorted((root / table).glob(f"{partition}/*.parquet"))
+    data = pa.concat_tables([pq.read_table(p) for p in files])
     return data.drop_columns([c for c in LINEAGE_COLUMNS if c in data.column_names])
 
 
@@ -123,26 +126,117 @@ class TestDeterminism:
         assert digest(heavy_lake[0]) == heavy_lake[1]
 
 
-class TestAgainstTheCleanLake:
-    def test_undoing_the_logs_gives_back_the_clean_lake(self, clean_lake, heavy_lake):
-        logs = _logs(heavy_lake[0])
-        assert logs.schema.names == DEFECT_SCHEMA.names
-        differs = 0
-        for table in TABLE_NAMES:
-            dirty, clean = _read(heavy_lake[0], table), _read(clean_lake[0], table)
-            differs += not dirty.equals(clean)
-            assert undo_defects(dirty, logs, table).equals(clean), table
-        assert differs >= 6
+@pytest.fixture(scope="module")
+def world_lakes(tmp_path_factory) -> tuple[Path, Path]:
+    """The whole quick world (91 days) clean and at heavy_mess: every late row lands inside."""
+    root = tmp_path_factory.mktemp("world")
+    for level in ("none", "heavy_mess"):
+        _generate(root / level, level, start_date=WORLD_START, end_date=WORLD_END)
+    return root / "none", root / "heavy_mess"
 
-    def test_verify_fails_only_the_expected_checks(self, clean_lake, heavy_lake):
-        """A three-day lake already misses the orders of January's returns: compare to clean."""
+
+def _by_partition(root: Path, table: str) -> dict[str, pa.Table]:
+    return {p.name: _read(root, table, p.name) for p in sorted((root / table).glob("*=*"))}
+
+
+class TestAgainstTheCleanLake:
+    def test_undoing_the_logs_gives_back_the_clean_lake(self, world_lakes):
+        """Dimensions byte for byte; transactional partitions row for row once late rows are
+        home (a late row lands at the end of a later partition)."""
+        clean_root, heavy_root = world_lakes
+        logs = _logs(heavy_root)
+        assert logs.schema.names == DEFECT_SCHEMA.names
+        kinds = set(pc.unique(logs["defect_type"]).to_pylist())
+        assert {"duplicate", "near_duplicate", "late_arrival", "typo", "orphan_fk"} <= kinds
+        for table in TABLE_NAMES:
+            clean = _by_partition(clean_root, table)
+            dirty = _by_partition(heavy_root, table)
+            assert dirty != clean, table
+            if table in ("customers", "product_catalog"):
+                for name, part in dirty.items():
+                    undone = undo_defects(part, _in(logs, name), table)
+                    assert undone.equals(clean[name]), (table, name)
+                continue
+            undone = _undo_with_homes(table, dirty, logs)
+            assert set(undone) == set(clean), table
+            for name, rows in undone.items():
+                assert _sorted(rows, table).equals(_sorted(clean[name], table)), (table, name)
+
+    def test_verify_expects_the_level_s_breaks_and_undoes_the_log(self, world_lakes):
+        clean_root, heavy_root = world_lakes
         cfg = load_config(QUICK)
-        expected = expected_breaks(resolve_level(cfg, "heavy_mess"), spike=False)  # January
-        partial = {v.check for v in check_invariants(str(clean_lake[0]), cfg)}
-        failed = {v.check for v in check_invariants(str(heavy_lake[0]), cfg)} - partial
-        assert failed, "a heavy lake breaks something"
-        assert failed <= expected, failed - expected
-        assert not partial & expected
+        clean = verify_lake(str(clean_root), cfg, against_defects=False)
+        assert clean.ok and not clean.expected and clean.level is None
+        heavy = verify_lake(str(heavy_root), cfg, against_defects=True)
+        assert heavy.ok, heavy.to_text()
+        assert heavy.level == "heavy_mess"
+        found = {v.check for v in heavy.expected}
+        allowed = expected_breaks(resolve_level(cfg, "heavy_mess"))
+        assert found <= allowed and len(found) > 30
+        assert heavy.defects is not None and heavy.defects.matched > 700
+        assert not heavy.defects.unchecked
+
+    def test_an_unlogged_change_fails_against_defects_and_invariants(self, world_lakes, tmp_path):
+        root = Path(shutil.copytree(world_lakes[1], tmp_path / "lake"))
+        part = next((root / "orders" / "ingest_dt=2024-02-10").glob("*.parquet"))
+        data = pq.read_table(part)
+        net = pc.add(data["net_total"], 1.0)
+        pq.write_table(data.set_column(data.schema.get_field_index("net_total"), "net_total", net),
+                       part)  # fmt: skip
+        report = verify_lake(str(root), load_config(QUICK), against_defects=True)
+        failed = {v.check for v in report.violations}
+        assert "defects.clean_mismatch" in failed
+        assert "order_financials.net_total" in failed  # not a heavy_mess break
+        assert "manifests.checksum" in failed
+
+    def test_against_defects_on_a_clean_lake_is_a_one_line_error(self, world_lakes, capsys):
+        code = run(["verify", str(world_lakes[0]), "--against-defects"])
+        assert code == 2
+        assert "--against-defects" in capsys.readouterr().err
+
+    def test_manifests_carry_defect_counts(self, world_lakes):
+        root = world_lakes[1]
+        logs = _logs(root)
+        checked = 0
+        for manifest_path in sorted(root.glob("orders/*/_MANIFEST.json")):
+            manifest = json.loads(manifest_path.read_text())
+            mine = logs.filter(
+                pc.and_(pc.equal(logs["table_name"], "orders"),
+                        pc.equal(logs["partition"], manifest["partition"]))
+            )  # fmt: skip
+            kinds = [k for t in mine["defect_type"].to_pylist() for k in t.split("+")]
+            want = {k: kinds.count(k) for k in set(kinds)}
+            assert manifest["messiness"]["defects"] == want, manifest["partition"]
+            checked += bool(want)
+        assert checked > 60
+
+
+def _undo_with_homes(table: str, parts: dict[str, pa.Table], logs: pa.Table) -> dict:
+    """Undo a transactional table's partitions and put late rows back in their own day's."""
+    spec = table_spec(table)
+    undone = {name: undo_defects(part, _in(logs, name), table) for name, part in parts.items()}
+    mine = logs.filter(pc.and_(pc.equal(logs["table_name"], table),
+                               pc.equal(logs["defect_type"], "late_arrival")))  # fmt: skip
+    home = dict(zip(mine["pk_value"].to_pylist(), mine["clean_value"].to_pylist(), strict=True))
+    out: dict[str, list[pa.Table]] = {}
+    for part in undone.values():
+        keys = np.array(pk_text(part, spec.pk).to_pylist(), dtype=object)
+        days = np.array([home.get(k) for k in keys], dtype=object)
+        for name in {f"ingest_dt={d}" for d in days if d is not None}:
+            out.setdefault(name, []).append(part.filter(pa.array(days == name.split("=")[1])))
+        stays = pa.array([d is None for d in days], pa.bool_())
+        own = next(n for n, p in undone.items() if p is part)
+        out.setdefault(own, []).append(part.filter(stays))
+    joined = {name: pa.concat_tables(tables) for name, tables in out.items()}
+    return {name: rows for name, rows in joined.items() if rows.num_rows}  # all rows left late
+
+
+def _in(logs: pa.Table, partition: str) -> pa.Table:
+    return logs.filter(pc.equal(logs["partition"], partition))
+
+
+def _sorted(data: pa.Table, table: str) -> pa.Table:
+    return data.sort_by([(c, "ascending") for c in table_spec(table).pk])
 
 
 def test_cli_generate_heavy_writes_defects(tmp_path):
@@ -158,16 +252,19 @@ def test_cli_generate_heavy_writes_defects(tmp_path):
     assert set(pc.unique(log["table_name"]).to_pylist()) <= set(TABLE_NAMES)
 
 
-def test_run_generator_heavy_writes_the_same_defects(tmp_path, heavy_lake):
+def test_run_generator_heavy_writes_the_same_defects(tmp_path, world_lakes):
+    """The same cells and copies; late arrival is a lake-partition defect (CSVs have none)."""
     options = RawRunOptions(artifact_root=str(tmp_path), messiness_level="Heavy_Mess",
-                            start_date=START, end_date=END)  # fmt: skip
+                            start_date=WORLD_START, end_date=WORLD_END)  # fmt: skip
     result = run_generator(load_config(QUICK), options)
     convert = pa_csv.ConvertOptions(column_types=DEFECT_SCHEMA, strings_can_be_null=True,
                                     quoted_strings_can_be_null=False)  # fmt: skip
     csv_log = pa_csv.read_csv(result.run_dir / "_defects.csv", convert_options=convert)
-    assert _rows(csv_log) == _rows(_logs(heavy_lake[0]))
+    lake_log = _logs(world_lakes[1])
+    lake_log = lake_log.filter(pc.not_equal(lake_log["defect_type"], "late_arrival"))
+    assert _rows(csv_log.drop_columns(["partition"])) == _rows(lake_log.drop_columns(["partition"]))
 
 
 def _rows(table: pa.Table) -> list[tuple]:
-    columns = [table[c].to_pylist() for c in DEFECT_SCHEMA.names]
+    columns = [table[c].to_pylist() for c in table.column_names]
     return sorted(zip(*columns, strict=True), key=str)

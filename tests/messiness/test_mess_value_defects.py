@@ -42,7 +42,9 @@ class TestSpike:
     def test_spiked_month_only_and_only_total_items(self, whole_quick, mess_world, level, factor):
         month = spike_month(mess_world)
         spiked = 0
-        for item, data in _orders(dirty([i for i in whole_quick if i.table == "orders"], level)):
+        for item, data in _orders(
+            dirty([i for i in whole_quick if i.table == "orders"], level, copies=False)
+        ):
             clean = item.clean.column("total_items").to_numpy()
             got = data.column("total_items").to_numpy()
             in_month = month_index(np.array([item.ctx.day]))[0] == month
@@ -54,7 +56,7 @@ class TestSpike:
 
     def test_light_mess_has_no_spike(self, whole_quick):
         for item, data in _orders(
-            dirty([i for i in whole_quick if i.table == "orders"], "light_mess")
+            dirty([i for i in whole_quick if i.table == "orders"], "light_mess", copies=False)
         ):
             assert data.column("total_items").equals(item.clean.column("total_items"))
 
@@ -97,7 +99,7 @@ class TestReasonBias:
     def test_biased_reason_comes_from_the_first_items_category(self):
         cfg = _returny(heavy_mess={"reason_bias": 1.0})
         rendered = render_days(build(cfg), all_days(), ("order_items", "returns"))
-        results = dirty(rendered, "heavy_mess")
+        results = dirty(rendered, "heavy_mess", copies=False)
         first = _first_categories(results)
         returns = [(i, d) for i, d, _ in results if i.table == "returns" and d.num_rows]
         assert sum(d.num_rows for _, d in returns) > 1000
@@ -115,7 +117,7 @@ class TestReasonBias:
     def test_rate_at_heavy(self):
         """p = 0.5 of returns draw a reason; 1 in 8 draws the reason it already had."""
         rendered = render_days(build(_returny()), all_days(), ("returns",))
-        results = [(i, d) for i, d, _ in dirty(rendered, "heavy_mess") if d.num_rows]
+        results = [(i, d) for i, d, _ in dirty(rendered, "heavy_mess", copies=False) if d.num_rows]
         moved = sum(
             pc.sum(
                 pc.not_equal(_normal(d["reason"]), _normal(i.clean["reason"])).cast(pa.int64())

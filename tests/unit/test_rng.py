@@ -134,7 +134,7 @@ ALLOWED = {
     "api": {"run", "verify", "lake", "render", "plan", "rng", "config"},
     "export": {"run", "messiness", "lake", "lineage", "render", "plan", "rng", "config"},
     "run": {"lake", "messiness", "render", "plan", "rng", "config", "lineage"},
-    "verify": {"lake", "lineage", "render", "plan", "config"},
+    "verify": {"lake", "lineage", "messiness", "render", "plan", "config"},
     "lake": {"config", "lineage"},
     "lineage": set(),
     "messiness": {"render", "plan", "rng", "config"},
