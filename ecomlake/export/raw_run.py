@@ -20,6 +20,7 @@ from ecomlake.errors import ConfigError
 from ecomlake.export.csv_tables import CsvSink
 from ecomlake.export.sqlite_script import load_data_sql
 from ecomlake.messiness import DEFECT_SCHEMA, apply_messiness, check_level, resolve_level
+from ecomlake.messiness.formats import drift_formats, drift_schema
 from ecomlake.plan.calendar import day_number
 from ecomlake.plan.world import WorldPlan, build_world
 from ecomlake.render.context import DayContext
@@ -269,8 +270,9 @@ def _check_lookups(
 def _write_csvs(world: WorldPlan, prep: _Prepared, run_dir: Path, level: str) -> dict[str, int]:
     """Render each day's tables in day order, appending to one CSV per table; rows per table.
 
-    At a messy level the tables are dirtied as `generate` dirties them, and every changed cell
-    is appended to `_defects.csv` (not a table: it stays out of the rows and load_data.sql).
+    At a messy level the tables are dirtied as `generate` dirties them, dates and money drift
+    in format (the CSVs are text), and every changed cell is appended to `_defects.csv` (not a
+    table: it stays out of the rows and load_data.sql).
     """
     mess = resolve_level(world.config, level)
     sinks: dict[str, CsvSink] = {}
@@ -278,12 +280,17 @@ def _write_csvs(world: WorldPlan, prep: _Prepared, run_dir: Path, level: str) ->
     try:
         for spec in prep.specs:
             schema = pa.schema([spec.schema.field(c) for c in prep.columns[spec.name]])
+            if mess is not None:
+                schema = drift_schema(spec.name, schema)
             sinks[spec.name] = CsvSink(run_dir / f"{spec.name}.csv", schema)
         for task in assign_tasks(prep.days, world.signup_days()):
             ctx = DayContext(world, task.day, task.signup_days, task.owns_catalog)
             for spec in prep.specs:
                 data = spec.render(ctx).select(list(prep.columns[spec.name]))
                 data, found = apply_messiness(ctx, spec.name, data, mess)
+                if mess is not None and found is not None:
+                    data, drifted = drift_formats(ctx, spec.name, data, mess, found)
+                    found = pa.concat_tables([found, drifted])
                 sinks[spec.name].write(data)
                 if defects is not None and found is not None:
                     defects.write(found)

@@ -12,7 +12,9 @@ import pyarrow.compute as pc
 
 from ecomlake.errors import ConfigError
 from ecomlake.export.csv_tables import csv_header, read_csv_table
-from ecomlake.export.raw_run import LOOKUP_TABLES, RunInfo, read_run_info
+from ecomlake.export.raw_run import DEFECTS_FILE, LOOKUP_TABLES, RunInfo, read_run_info
+from ecomlake.messiness import DEFECT_SCHEMA
+from ecomlake.messiness.formats import FORMAT_DRIFT, drift_schema, restore_formats
 from ecomlake.render.registry import TableSpec, table_spec
 
 
@@ -70,10 +72,20 @@ class RawSource:
     def flag_for(self, table: str) -> str:
         return "--lookups-from" if table in LOOKUP_TABLES and self.lookups_dir else "--source"
 
-    def read(self, table: str) -> pa.Table:
-        """The whole CSV with the lake's column types."""
-        spec = table_spec(table)
-        return read_csv_table(self.csv_path(table), spec.schema, self.flag_for(table))
+    def read(self, table: str, columns: list[str] | None = None) -> pa.Table:
+        """The whole CSV (or `columns`) with the lake's column types.
+
+        A messy run's drifted dates and amounts are put back from its `_defects.csv` first.
+        """
+        spec, path, flag = table_spec(table), self.csv_path(table), self.flag_for(table)
+        drift = _drift_log(path.parent / DEFECTS_FILE, flag)
+        drift = drift.filter(pc.equal(drift.column("table_name"), table))
+        if drift.num_rows == 0:
+            return read_csv_table(path, spec.schema, flag, columns)
+        wanted = list(columns) if columns is not None else csv_header(path, flag)
+        needed = wanted + [c for c in spec.pk if c not in wanted]
+        text = read_csv_table(path, drift_schema(table, spec.schema), flag, needed)
+        return restore_formats(text, table, drift, spec.schema).select(wanted)
 
     def check_partitionable(self, table: str) -> None:
         """Fail before any write if the columns that place a row are not in the CSVs."""
@@ -101,17 +113,20 @@ class RawSource:
         rule = PARTITION_RULES[spec.name]
         if rule.parent is None:
             return PartitionKeys(_as_text(data.column(rule.column)))
-        parent = read_csv_table(
-            self.csv_path(rule.parent),
-            table_spec(rule.parent).schema,
-            "--source",
-            columns=[rule.column, rule.parent_date],
-        )
+        parent = self.read(rule.parent, [rule.column, rule.parent_date])
         links = data.column(rule.column)
         index = pc.index_in(links, value_set=parent.column(rule.column))
         orphans = pc.sum(pc.and_(pc.is_null(index), pc.is_valid(links))).as_py() or 0
         dates = parent.column(rule.parent_date).take(index)
         return PartitionKeys(_as_text(dates), orphans)
+
+
+def _drift_log(path: Path, flag: str) -> pa.Table:
+    """The format-drift rows of a run's `_defects.csv` (none for a clean run)."""
+    if not path.is_file():
+        return DEFECT_SCHEMA.empty_table()
+    log = read_csv_table(path, DEFECT_SCHEMA, flag)
+    return log.filter(pc.equal(log.column("defect_type"), FORMAT_DRIFT))
 
 
 def _as_text(values: pa.ChunkedArray | pa.Array) -> pa.Array:

@@ -6,6 +6,7 @@ depend only on (seed, stream, primary key, column).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,6 +18,7 @@ from ecomlake.rng import mix64, stream_key
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
+@functools.cache
 def column_code(table: str, column: str) -> np.uint64:
     """A stable 64-bit code of `table.column`, used as the draw index of that column's cells."""
     return stream_key(0, f"{table}.{column}")

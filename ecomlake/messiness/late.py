@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ecomlake.messiness import log as defect_log
+from ecomlake.messiness.apply import apply_messiness
 from ecomlake.messiness.keys import column_code, row_keys
 from ecomlake.messiness.levels import MessLevel
 from ecomlake.plan.calendar import day_date
@@ -23,8 +24,8 @@ from ecomlake.render.context import DayContext
 from ecomlake.render.registry import INGEST_KEY, TableSpec
 from ecomlake.rng import streams as s
 
-# (day) -> that day's table as apply_messiness left it, with its log
-DirtyDay = Callable[[int], tuple[pa.Table, pa.Table]]
+# (day) -> that day's context and its clean table
+CleanDay = Callable[[int], tuple[DayContext, pa.Table]]
 
 
 def days_late(ctx: DayContext, spec: TableSpec, data: pa.Table, level: MessLevel) -> np.ndarray:
@@ -43,19 +44,24 @@ def land_late_rows(
     data: pa.Table,
     log: pa.Table,
     level: MessLevel,
-    dirty_day: DirtyDay,
+    clean_day: CleanDay,
 ) -> tuple[pa.Table, pa.Table]:
-    """The day's rows that stay plus those of earlier days that land today, and their log."""
+    """The day's rows that stay plus those of earlier days that land today, and their log.
+
+    Only the landing rows of an earlier day are dirtied here: defects follow the primary key,
+    so they come out as the earlier day's own task made them.
+    """
     if level.late_arrival <= 0 or spec.partition_column is not None:
         return data, log
     stays = _keep(spec, data, log, days_late(ctx, spec, data, level) == 0)
     arrived = []
     first = max(ctx.world.start_day, ctx.day - level.late_max_days)
     for day in range(first, ctx.day):  # oldest first
-        source, source_log = dirty_day(day)
-        landing = days_late(DayContext(ctx.world, day), spec, source, level) == ctx.day - day
+        source_ctx, clean = clean_day(day)
+        landing = days_late(source_ctx, spec, clean, level) == ctx.day - day
         if landing.any():
-            arrived.append(_arrive(ctx, spec, source, source_log, landing, day))
+            rows, log = apply_messiness(source_ctx, spec.name, clean.filter(landing), level)
+            arrived.append(_arrive(ctx, spec, rows, log, day))
     tables = [stays, *arrived]
     return (
         pa.concat_tables([t[0] for t in tables]),
@@ -73,15 +79,10 @@ def _keep(
 
 
 def _arrive(
-    ctx: DayContext,
-    spec: TableSpec,
-    source: pa.Table,
-    source_log: pa.Table,
-    landing: np.ndarray,
-    day: int,
+    ctx: DayContext, spec: TableSpec, rows: pa.Table, log: pa.Table | None, day: int
 ) -> tuple[pa.Table, pa.Table]:
     """Rows of `day` landing on `ctx.day`: their log re-partitioned, plus one late entry per key."""
-    rows, log = _keep(spec, source, source_log, landing)
+    log = log if log is not None else defect_log.empty_log()
     log = log.set_column(
         log.schema.get_field_index("partition"),
         defect_log.DEFECT_SCHEMA.field("partition"),

@@ -149,12 +149,15 @@ def split_log(log: pa.Table) -> dict[str, pa.Table]:
 
 def defect_counts(log: pa.Table) -> dict[str, dict[str, int]]:
     """Changed cells per table and defect type (a cell with two defects counts for both)."""
-    grouped = log.group_by(["table_name", "defect_type"]).aggregate([([], "count_all")])
     counts: dict[str, dict[str, int]] = {}
-    for row in grouped.to_pylist():  # one row per (table, combination): a handful
-        per_table = counts.setdefault(row["table_name"], {})
-        for name in row["defect_type"].split("+"):
-            per_table[name] = per_table.get(name, 0) + row["count_all"]
+    if log.num_rows == 0:
+        return counts
+    pairs = pc.binary_join_element_wise(log.column("table_name"), log.column("defect_type"), " ")
+    for entry in pc.value_counts(pairs).to_pylist():  # one per (table, combination): a handful
+        table, kinds = entry["values"].split(" ", 1)
+        per_table = counts.setdefault(table, {})
+        for name in kinds.split("+"):
+            per_table[name] = per_table.get(name, 0) + entry["counts"]
     return counts
 
 

@@ -163,9 +163,12 @@ def _one_line(exc: BaseException) -> str:
 def make_executor(
     kind: str, workers: int | None, address: str | None
 ) -> InProcessExecutor | RayExecutor:
-    """The executor named by `kind` ('ray' or 'in-process')."""
+    """The executor named by `kind` ('ray' or 'in-process'); a dead `address` fails here, even
+    in a process that already runs Ray."""
     if kind == "in-process":
         return InProcessExecutor()
     if kind == "ray":
+        if address:
+            probe_address(address)
         return RayExecutor(workers, address)
     raise ConfigError(f"--executor: must be 'ray' or 'in-process', got {kind!r}")

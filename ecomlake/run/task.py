@@ -31,7 +31,6 @@ from ecomlake.messiness import (
 )
 from ecomlake.messiness.late import days_late, land_late_rows
 from ecomlake.messiness.levels import MessLevel
-from ecomlake.messiness.log import empty_log
 from ecomlake.messiness.truth import partition_truth
 from ecomlake.plan.calendar import day_date
 from ecomlake.plan.world import WorldPlan
@@ -152,15 +151,13 @@ def _render(
     if level is None or found is None:
         return [(v, part, None, None) for v, part in split_partitions(spec, data, ctx.day)], None
 
-    def dirty_day(day: int) -> tuple[pa.Table, pa.Table]:
+    def clean_day(day: int) -> tuple[DayContext, pa.Table]:
         day_ctx = earlier.setdefault(day, DayContext(ctx.world, day))
-        rendered = spec.render(day_ctx).select(columns)
-        dirty, log = apply_messiness(day_ctx, spec.name, rendered, level)
-        return dirty, log if log is not None else empty_log()
+        return day_ctx, spec.render(day_ctx).select(columns)
 
     if spec.partition_column is None:
         late = days_late(ctx, spec, clean, level)
-        data, found = land_late_rows(ctx, spec, data, found, level, dirty_day)
+        data, found = land_late_rows(ctx, spec, data, found, level, clean_day)
         truth = partition_truth(level_name, spec.name, clean, found, ctx.day + late[late > 0])
         return [(v, part, None, truth) for v, part in split_partitions(spec, data, ctx.day)], found
     logs = split_log(found)

@@ -30,6 +30,8 @@ def ray_head(tmp_path_factory):
         "ray", "start", "--head", "--block", f"--port={free_port()}", "--num-cpus=2",
         "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard}",
         "--include-dashboard=true", f"--temp-dir={temp}", "--disable-usage-stats",
+        # the agent's default port is taken when this process already runs a Ray session
+        f"--dashboard-agent-listen-port={free_port()}",
     ]  # fmt: skip
     proc = subprocess.Popen(
         cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True

@@ -26,8 +26,9 @@ def test_submitted_generate_equals_a_local_run(ray_head, tmp_path, capsys):
     remote, local = tmp_path / "remote", tmp_path / "local"
     code = run(["submit", "--address", ray_head, "--working-dir", str(REPO), "--",
                 *GENERATE, "--target", str(remote)])  # fmt: skip
-    out = capsys.readouterr().out
-    assert code == 0, out
+    captured = capsys.readouterr()
+    out = captured.out
+    assert code == 0, out + captured.err
     assert "raysubmit_" in out and "days committed: 7, failed: 0" in out
     assert run([*GENERATE, "--target", str(local)]) == 0
     assert _digest(remote) == _digest(local)

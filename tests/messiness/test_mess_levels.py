@@ -52,12 +52,32 @@ class TestLevels:
             ({"medium_mess": {"casing": None}}, "messiness.medium_mess.casing: must be a number"),
             ({"extreme_mess": {}}, "messiness.extreme_mess: unknown key"),
             ({"heavy_mess": {"whitespaces": 0.1}}, "messiness.heavy_mess.whitespaces: unknown key"),
+            ({"heavy_mess": {"typos": 2}}, "messiness.heavy_mess.typos: must be between 0 and 1"),
+            ({"light_mess": {"late_max_days": 0}}, "messiness.light_mess.late_max_days: must be at least 1"),
+            ({"light_mess": {"late_max_days": 31}}, "messiness.light_mess.late_max_days: must be at most 30"),
+            ({"medium_mess": {"orphan_fk": None}}, "messiness.medium_mess.orphan_fk: must be a number"),
         ],
     )  # fmt: skip
     def test_bad_rates_are_one_line_yaml_errors(self, block, message):
         with pytest.raises(ConfigError) as info:
             load_config_text(_with_messiness(block))
         assert message in str(info.value) and "\n" not in str(info.value)
+
+    def test_every_new_rate_can_be_set(self):
+        block = {"duplicates": 0.1, "near_duplicates": 0.2, "typos": 0.3, "format_drift": 0.4,
+                 "late_arrival": 0.5, "late_max_days": 7, "orphan_fk": 0.6, "out_of_range": 0.7,
+                 "stale_dimension": 0.8}  # fmt: skip
+        level = resolve_level(
+            load_config_text(_with_messiness({"light_mess": block})), "light_mess"
+        )
+        assert {k: getattr(level, k) for k in block} == block
+
+    def test_copies_over_one_are_refused_when_resolved(self):
+        cfg = load_config_text(_with_messiness({"heavy_mess": {"duplicates": 0.99}}))
+        with pytest.raises(
+            ConfigError, match=r"messiness\.heavy_mess: duplicates \+ near_duplicates"
+        ):
+            resolve_level(cfg, "heavy_mess")
 
 
 class TestFingerprint:
