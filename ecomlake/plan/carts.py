@@ -15,6 +15,7 @@ from ecomlake.config import EcomConfig
 from ecomlake.plan.customers import CustomerPlan
 from ecomlake.plan.lexicon import NONE, Lexicon
 from ecomlake.plan.lines import LineModel, draw_line_counts
+from ecomlake.plan.sorting import stable_argsort, stable_argsort_wide
 from ecomlake.plan.visits import VisitPlan
 from ecomlake.rng import Rng
 from ecomlake.rng import streams as s
@@ -50,7 +51,7 @@ def build_carts(
 ) -> CartPlan:
     """Sort visits into carts and run the conversion funnel per customer over the world."""
     key = visits.key
-    order = np.argsort(visits.ts_us, kind="stable")  # ties keep the plan's own order
+    order = stable_argsort_wide(visits.ts_us)  # ties keep the plan's own order
     key, customer = key[order], visits.customer[order]
     ts = visits.ts_us[order]
     n_lines = draw_line_counts(model, rng, key, cust.tier[customer])
@@ -93,7 +94,7 @@ def _convert(
 
     if len(key) == 0:
         return plain
-    by_customer = np.argsort(customer, kind="stable")  # carts are in time order already
+    by_customer = stable_argsort(customer)  # carts are in time order already
     cust_sorted = customer[by_customer]
     hits = boosted[by_customer].astype(np.int64)
     running = np.cumsum(hits) - hits  # boosted successes before this cart, across customers

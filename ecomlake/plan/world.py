@@ -18,6 +18,7 @@ from ecomlake.plan.lexicon import Lexicon
 from ecomlake.plan.lines import LineModel
 from ecomlake.plan.orders import OrderPlan, build_orders
 from ecomlake.plan.returns import ReturnPlan, build_returns
+from ecomlake.plan.sorting import stable_argsort
 from ecomlake.plan.visits import build_visits
 from ecomlake.rng import Rng
 
@@ -124,4 +125,4 @@ def _set_guest_signups(customers: CustomerPlan, carts: CartPlan) -> None:
 def _signup_order(customers: CustomerPlan) -> np.ndarray:
     """Indices of existing customers sorted by (signup day, index)."""
     exists = np.flatnonzero(customers.signup_day >= 0)
-    return exists[np.argsort(customers.signup_day[exists], kind="stable")]
+    return exists[stable_argsort(customers.signup_day[exists])]

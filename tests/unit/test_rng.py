@@ -73,6 +73,13 @@ class TestIndependence:
         part = r.uniform("s", np.array([999, 3, 500]))
         assert part.tolist() == [whole[999], whole[3], whole[500]]
 
+    def test_blocks_do_not_show(self):
+        """Hashing runs block by block; values across block edges equal one-by-one values."""
+        ids = np.arange(100_000)
+        whole = Rng(1).bits("s", ids, index=ids % 7)
+        picks = np.array([0, 32_767, 32_768, 99_999])
+        assert whole[picks].tolist() == [Rng(1).bits("s", i, index=i % 7) for i in picks]
+
     def test_streams_and_seeds_differ(self):
         a = Rng(1).uniform("a", np.arange(100))
         assert not np.array_equal(a, Rng(1).uniform("b", np.arange(100)))
