@@ -63,7 +63,9 @@ class WorldPlan:
 
     def customers_on(self, day: int) -> np.ndarray:
         """Customers whose signup day is `day` (registered, and guests on their first visit)."""
-        lo, hi = np.searchsorted(self._signup_sorted, [day, day + 1])
+        # Needles of the haystack's dtype: int64 needles would copy 2 M int32 days per call.
+        bounds = np.array([day, day + 1], dtype=self._signup_sorted.dtype)
+        lo, hi = np.searchsorted(self._signup_sorted, bounds)
         return self.signup_order[lo:hi]
 
     def signup_days(self) -> np.ndarray:

@@ -6,6 +6,7 @@ depends on which other values were drawn, on chunking or on the process that dra
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import numpy as np
@@ -22,21 +23,26 @@ _BLOCK = 1 << 15
 def mix64(x: np.ndarray) -> np.ndarray:
     """The splitmix64 finaliser: a bijection on uint64 with full avalanche."""
     x = np.array(x, dtype=np.uint64)  # a copy: updated in place below
-    _mix_inplace(x, np.empty_like(x))
+    with np.errstate(over="ignore"):
+        _mix_inplace(x, np.empty_like(x))
     return x
 
 
 def _mix_inplace(x: np.ndarray, scratch: np.ndarray) -> None:
-    """mix64 of `x` in place, with `scratch` (same shape) for the shifted copy."""
-    with np.errstate(over="ignore"):
-        for shift, mul in ((_S30, _MUL1), (_S27, _MUL2)):
-            np.bitwise_xor(x, np.right_shift(x, shift, out=scratch), out=x)
-            np.multiply(x, mul, out=x)
-        np.bitwise_xor(x, np.right_shift(x, _S31, out=scratch), out=x)
+    """mix64 of `x` in place, with `scratch` (same shape) for the shifted copy; the caller
+    silences numpy's overflow warning (the multiplications wrap on purpose)."""
+    for shift, mul in ((_S30, _MUL1), (_S27, _MUL2)):
+        np.bitwise_xor(x, np.right_shift(x, shift, out=scratch), out=x)
+        np.multiply(x, mul, out=x)
+    np.bitwise_xor(x, np.right_shift(x, _S31, out=scratch), out=x)
 
 
+@functools.lru_cache(maxsize=4096)
 def stream_key(seed: int, stream: str) -> np.uint64:
-    """Key of a named stream under a root seed; adding a stream never shifts another."""
+    """Key of a named stream under a root seed; adding a stream never shifts another.
+
+    Cached: day tasks build a fresh `Rng` per context, and a key costs ~40 µs to derive.
+    """
     digest = hashlib.blake2b(stream.encode(), digest_size=8).digest()
     name_bits = np.uint64(int.from_bytes(digest, "little"))
     seed_bits = mix64(np.array([seed & 0xFFFFFFFFFFFFFFFF], dtype=np.uint64))[0]
