@@ -16,7 +16,7 @@ _MUL1 = np.uint64(0xBF58476D1CE4E5B9)
 _MUL2 = np.uint64(0x94D049BB133111EB)
 _INDEX_MUL = np.uint64(0xD6E8FEB86659FD93)
 _TO_UNIT = 1.0 / float(1 << 53)
-_S27, _S30, _S31 = np.uint64(27), np.uint64(30), np.uint64(31)
+_S11, _S27, _S30, _S31 = np.uint64(11), np.uint64(27), np.uint64(30), np.uint64(31)
 _BLOCK = 1 << 15
 
 
@@ -77,4 +77,13 @@ def random_bits(key: np.uint64, entity: np.ndarray, index: int | np.ndarray = 0)
 
 def to_unit(bits: np.ndarray) -> np.ndarray:
     """Uniform floats in [0, 1) from the top 53 bits."""
-    return (bits >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+    return units_from_bits(np.array(bits, dtype=np.uint64))
+
+
+def units_from_bits(bits: np.ndarray) -> np.ndarray:
+    """`to_unit` that consumes `bits` (shifted in place). The 53 bits fit an int64, which
+    converts to float64 exactly like the uint64 but several times faster."""
+    np.right_shift(bits, _S11, out=bits)
+    units = bits.view(np.int64).astype(np.float64)
+    units *= _TO_UNIT
+    return units
