@@ -23,14 +23,27 @@ def day_date(day: int) -> dt.date:
 
 def month_of(days: np.ndarray) -> np.ndarray:
     """Calendar month 1..12 of each day number."""
-    months = np.asarray(days, dtype="int64").astype("datetime64[D]").astype("datetime64[M]")
-    return months.astype(np.int64) % 12 + 1
+    return month_index(days) % 12 + 1
 
 
 def month_index(days: np.ndarray) -> np.ndarray:
-    """Months since 1970-01 of each day number (equal within one calendar month)."""
-    months = np.asarray(days, dtype="int64").astype("datetime64[D]").astype("datetime64[M]")
-    return months.astype(np.int64)
+    """Months since 1970-01 of each day number (equal within one calendar month).
+
+    Millions of days spanning a few thousand are looked up in a table of their range: numpy's
+    day-to-month conversion does calendar arithmetic per element.
+    """
+    days = np.asarray(days, dtype="int64")
+    if days.size < 4096:
+        return _months(days)
+    low = int(days.min())
+    span = int(days.max()) - low + 1
+    if span > days.size:
+        return _months(days)
+    return _months(np.arange(low, low + span))[days - low]
+
+
+def _months(days: np.ndarray) -> np.ndarray:
+    return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
 
 
 def year_month_keys(days: np.ndarray) -> np.ndarray:

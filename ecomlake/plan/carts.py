@@ -15,6 +15,7 @@ from ecomlake.config import EcomConfig
 from ecomlake.plan.customers import CustomerPlan
 from ecomlake.plan.lexicon import NONE, Lexicon
 from ecomlake.plan.lines import LineModel, draw_line_counts
+from ecomlake.plan.sorting import stable_argsort_wide
 from ecomlake.plan.visits import VisitPlan
 from ecomlake.rng import Rng
 from ecomlake.rng import streams as s
@@ -50,7 +51,7 @@ def build_carts(
 ) -> CartPlan:
     """Sort visits into carts and run the conversion funnel per customer over the world."""
     key = visits.key
-    order = np.argsort(visits.ts_us, kind="stable")  # ties keep the plan's own order
+    order = stable_argsort_wide(visits.ts_us)  # ties keep the plan's own order
     key, customer = key[order], visits.customer[order]
     ts = visits.ts_us[order]
     n_lines = draw_line_counts(model, rng, key, cust.tier[customer])
@@ -91,16 +92,9 @@ def _convert(
     boosted = u < np.minimum(p.conversion_rate * boost, 1.0)
     plain = u < p.conversion_rate
 
-    if len(key) == 0:
-        return plain
-    by_customer = np.argsort(customer, kind="stable")  # carts are in time order already
-    cust_sorted = customer[by_customer]
-    hits = boosted[by_customer].astype(np.int64)
-    running = np.cumsum(hits) - hits  # boosted successes before this cart, across customers
-    group_start = np.flatnonzero(np.concatenate([[True], cust_sorted[1:] != cust_sorted[:-1]]))
-    sizes = np.diff(np.append(group_start, len(cust_sorted)))
-    before = running - np.repeat(running[group_start], sizes)
-    converted_sorted = np.where(before == 0, boosted[by_customer], plain[by_customer])
-    converted = np.empty_like(converted_sorted)
-    converted[by_customer] = converted_sorted
-    return converted
+    # Carts are in time order, so a cart is before its customer's first boosted success
+    # exactly when its position is at most that success's position.
+    hits = np.flatnonzero(boosted)
+    first_hit = np.full(cust.size, len(key), dtype=np.int64)
+    np.minimum.at(first_hit, customer[hits], hits)
+    return np.where(np.arange(len(key)) <= first_hit[customer], boosted, plain)

@@ -12,6 +12,7 @@ import numpy as np
 
 from ecomlake.config import EcomConfig
 from ecomlake.plan.lexicon import NONE, Lexicon
+from ecomlake.plan.sorting import stable_argsort_wide
 from ecomlake.rng import Rng, cumulative
 from ecomlake.rng import streams as s
 
@@ -60,7 +61,7 @@ def build_customers(
     guests = n - n_registered
     table = cfg.table("shopping_carts")
     k = n if table is None or table.generate is None else min(table.generate, n)
-    order = np.argsort(rng.priority(s.CUSTOMER_SHOPPER, np.arange(n)), kind="stable")
+    order = stable_argsort_wide(rng.priority(s.CUSTOMER_SHOPPER, np.arange(n)))
     shopper = np.zeros(n, dtype=bool)
     shopper[order[:k]] = True
 

@@ -12,6 +12,7 @@ from ecomlake.config import EcomConfig
 from ecomlake.plan.calendar import US_PER_DAY, US_PER_SECOND
 from ecomlake.plan.catalog import CatalogPlan
 from ecomlake.plan.lexicon import NONE, Lexicon
+from ecomlake.plan.sorting import stable_argsort
 from ecomlake.rng import Rng, cumulative
 from ecomlake.rng import streams as s
 
@@ -162,7 +163,7 @@ class MergedLines:
 def merge_by_product(lines: Lines, discount_cents: np.ndarray) -> MergedLines:
     """Sum quantity and discount of lines that repeat a product within one cart."""
     width = int(lines.product.max()).bit_length() if len(lines.product) else 0
-    order = np.argsort((lines.cart << width) | lines.product, kind="stable")  # lines keep order
+    order = stable_argsort((lines.cart << width) | lines.product)  # lines keep their order
     cart, product = lines.cart[order], lines.product[order]
     if len(order) == 0:
         empty = np.zeros(0, dtype=np.int64)

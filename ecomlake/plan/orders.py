@@ -13,6 +13,7 @@ from ecomlake.plan.catalog import CatalogPlan
 from ecomlake.plan.customers import CustomerPlan
 from ecomlake.plan.lexicon import NONE, Lexicon
 from ecomlake.plan.lines import LineModel, cart_sums, draw_lines, merge_by_product
+from ecomlake.plan.sorting import stable_argsort
 from ecomlake.rng import Rng
 
 
@@ -76,7 +77,7 @@ def _running_spend(customer: np.ndarray, gross: np.ndarray) -> np.ndarray:
     """Gross spend of each customer up to and including each order (orders are in time order)."""
     if len(customer) == 0:
         return gross
-    by_customer = np.argsort(customer, kind="stable")
+    by_customer = stable_argsort(customer)
     c = customer[by_customer]
     total = np.cumsum(gross[by_customer])
     group_start = np.flatnonzero(np.concatenate([[True], c[1:] != c[:-1]]))

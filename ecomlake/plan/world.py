@@ -18,6 +18,7 @@ from ecomlake.plan.lexicon import Lexicon
 from ecomlake.plan.lines import LineModel
 from ecomlake.plan.orders import OrderPlan, build_orders
 from ecomlake.plan.returns import ReturnPlan, build_returns
+from ecomlake.plan.sorting import stable_argsort
 from ecomlake.plan.visits import build_visits
 from ecomlake.rng import Rng
 
@@ -62,7 +63,9 @@ class WorldPlan:
 
     def customers_on(self, day: int) -> np.ndarray:
         """Customers whose signup day is `day` (registered, and guests on their first visit)."""
-        lo, hi = np.searchsorted(self._signup_sorted, [day, day + 1])
+        # Needles of the haystack's dtype: int64 needles would copy 2 M int32 days per call.
+        bounds = np.array([day, day + 1], dtype=self._signup_sorted.dtype)
+        lo, hi = np.searchsorted(self._signup_sorted, bounds)
         return self.signup_order[lo:hi]
 
     def signup_days(self) -> np.ndarray:
@@ -124,4 +127,4 @@ def _set_guest_signups(customers: CustomerPlan, carts: CartPlan) -> None:
 def _signup_order(customers: CustomerPlan) -> np.ndarray:
     """Indices of existing customers sorted by (signup day, index)."""
     exists = np.flatnonzero(customers.signup_day >= 0)
-    return exists[np.argsort(customers.signup_day[exists], kind="stable")]
+    return exists[stable_argsort(customers.signup_day[exists])]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -14,7 +15,13 @@ def labels(vocabulary: Sequence[str], index: np.ndarray) -> pa.Array:
     """Strings from a vocabulary by index; negative indices become nulls."""
     index = np.asarray(index, dtype=np.int64)
     idx = pa.array(np.maximum(index, 0), mask=index < 0)
-    return pa.array(list(vocabulary), pa.string()).take(idx)
+    return _vocabulary(tuple(vocabulary)).take(idx)
+
+
+@functools.lru_cache(maxsize=256)
+def _vocabulary(words: tuple[str, ...]) -> pa.Array:
+    """A vocabulary as an Arrow array, built once (a day renders ~60 label columns)."""
+    return pa.array(words, pa.string())
 
 
 def money(cents: np.ndarray) -> pa.Array:

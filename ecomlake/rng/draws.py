@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ecomlake.rng.hashing import random_bits, stream_key, to_unit
+from ecomlake.rng.hashing import random_bits, stream_key, units_from_bits
 
 _POISSON_MIN_STEPS = 200
 
@@ -41,8 +41,13 @@ class Rng:
         index: int | np.ndarray = 0,
     ) -> np.ndarray:
         """Floats in [low, high)."""
-        u = to_unit(self.bits(stream, ids, index))
-        return low + (np.asarray(high) - low) * u
+        u = units_from_bits(self.bits(stream, ids, index))
+        scale = np.asarray(high) - low
+        if not _fits(u, scale, low):
+            return low + scale * u
+        u *= scale  # in place: the same two roundings as low + scale * u, fewer passes
+        u += low
+        return u
 
     def integers(
         self,
@@ -55,8 +60,14 @@ class Rng:
         """Integers in [low, high], both ends included (int64)."""
         low_a = np.asarray(low, dtype=np.int64)
         span = np.asarray(high, dtype=np.int64) - low_a + 1
-        u = to_unit(self.bits(stream, ids, index))
-        return low_a + np.minimum((u * span).astype(np.int64), span - 1)
+        u = units_from_bits(self.bits(stream, ids, index))
+        if not _fits(u, span, low_a):
+            return low_a + np.minimum((u * span).astype(np.int64), span - 1)
+        u *= span  # in place, as above
+        picked = u.astype(np.int64)
+        np.minimum(picked, span - 1, out=picked)
+        picked += low_a
+        return picked
 
     def bernoulli(
         self, stream: str, ids: np.ndarray, p: float | np.ndarray, index: int | np.ndarray = 0
@@ -79,31 +90,42 @@ class Rng:
     def categorical_rows(
         self, stream: str, ids: np.ndarray, cdf_table: np.ndarray, rows: np.ndarray, index=0
     ) -> np.ndarray:
-        """Indices drawn per id from its own row of a (n_rows, k) table of cumulative weights."""
+        """Indices drawn per id from its own row of a (n_rows, k) table of cumulative weights.
+
+        The pick is the number of the row's cdf entries <= u: a searchsorted per table row,
+        which for nondecreasing rows equals counting over an (ids, k) gather of the table.
+        """
         u = self.uniform(stream, ids, index=index)
-        cdf = cdf_table[rows]
-        picks = (u[:, None] >= cdf).sum(axis=1)
+        if not (np.diff(cdf_table, axis=1) >= 0).all() or np.ndim(u) != 1:
+            picks = (u[:, None] >= cdf_table[rows]).sum(axis=1)
+        else:
+            picks = np.empty(len(u), dtype=np.int64)
+            for row, cdf in enumerate(cdf_table):
+                mine = np.flatnonzero(rows == row)
+                picks[mine] = np.searchsorted(cdf, u[mine], side="right")
         return np.minimum(picks, cdf_table.shape[1] - 1)
 
     def poisson(
         self, stream: str, ids: np.ndarray, lam: np.ndarray, index: int | np.ndarray = 0
     ) -> np.ndarray:
-        """Poisson counts by inverse CDF; the loop runs over k, never over rows."""
-        lam = np.broadcast_to(np.asarray(lam, dtype=np.float64), np.shape(ids))
-        u = self.uniform(stream, ids, index=index)
+        """Poisson counts by inverse CDF; the loop runs over k, never over rows, and each step
+        only touches the rows still climbing (same float steps per row as the full arrays)."""
+        lam = np.broadcast_to(np.asarray(lam, dtype=np.float64), np.shape(ids)).ravel()
+        u = np.ravel(self.uniform(stream, ids, index=index))
         p = np.exp(-lam)
-        cdf = p.copy()
         k = np.zeros(lam.shape, dtype=np.int64)
-        active = u >= cdf
+        rows = np.flatnonzero(u >= p)
+        p, cdf, lam_a, u_a = p[rows], p[rows], lam[rows], u[rows]
         step = 0
         limit = _POISSON_MIN_STEPS + int(10 * lam.max(initial=0.0))  # far beyond any real tail
-        while active.any() and step < limit:
+        while len(rows) and step < limit:
             step += 1
-            p = p * lam / step
+            p = p * lam_a / step
             cdf = cdf + p
-            k += active
-            active &= u >= cdf
-        return k
+            k[rows] += 1
+            going = u_a >= cdf
+            rows, p, cdf, lam_a, u_a = rows[going], p[going], cdf[going], lam_a[going], u_a[going]
+        return k.reshape(np.shape(ids))
 
     def normal(self, stream: str, ids: np.ndarray, index: int | np.ndarray = 0) -> np.ndarray:
         """Standard normal via Box-Muller on two keyed uniforms."""
@@ -125,6 +147,11 @@ class Rng:
     def priority(self, stream: str, ids: np.ndarray, index: int | np.ndarray = 0) -> np.ndarray:
         """A random sort key per (id, index); ordering by it gives a keyed random permutation."""
         return self.bits(stream, ids, index)
+
+
+def _fits(u: np.ndarray, *operands: np.ndarray | float) -> bool:
+    """True if `u` can take arithmetic with `operands` in place (they broadcast to its shape)."""
+    return u.ndim > 0 and np.broadcast_shapes(u.shape, *map(np.shape, operands)) == u.shape
 
 
 def cumulative(weights: Sequence[float] | np.ndarray) -> np.ndarray:

@@ -16,25 +16,33 @@ _MUL1 = np.uint64(0xBF58476D1CE4E5B9)
 _MUL2 = np.uint64(0x94D049BB133111EB)
 _INDEX_MUL = np.uint64(0xD6E8FEB86659FD93)
 _TO_UNIT = 1.0 / float(1 << 53)
+_S11, _S27, _S30, _S31 = np.uint64(11), np.uint64(27), np.uint64(30), np.uint64(31)
+_BLOCK = 1 << 15
 
 
 def mix64(x: np.ndarray) -> np.ndarray:
     """The splitmix64 finaliser: a bijection on uint64 with full avalanche."""
     x = np.array(x, dtype=np.uint64)  # a copy: updated in place below
     with np.errstate(over="ignore"):
-        x ^= x >> np.uint64(30)
-        x *= _MUL1
-        x ^= x >> np.uint64(27)
-        x *= _MUL2
-        x ^= x >> np.uint64(31)
+        _mix_inplace(x, np.empty_like(x))
     return x
 
 
-@functools.cache
+def _mix_inplace(x: np.ndarray, scratch: np.ndarray) -> None:
+    """mix64 of `x` in place, with `scratch` (same shape) for the shifted copy; the caller
+    silences numpy's overflow warning (the multiplications wrap on purpose)."""
+    for shift, mul in ((_S30, _MUL1), (_S27, _MUL2)):
+        np.bitwise_xor(x, np.right_shift(x, shift, out=scratch), out=x)
+        np.multiply(x, mul, out=x)
+    np.bitwise_xor(x, np.right_shift(x, _S31, out=scratch), out=x)
+
+
+@functools.lru_cache(maxsize=4096)
 def stream_key(seed: int, stream: str) -> np.uint64:
     """Key of a named stream under a root seed; adding a stream never shifts another.
 
-    Cached: the rng handed out per day is a fresh `Rng`, and a blake2b per draw adds up."""
+    Cached: day tasks build a fresh `Rng` per context, and a key costs ~40 µs to derive.
+    """
     digest = hashlib.blake2b(stream.encode(), digest_size=8).digest()
     name_bits = np.uint64(int.from_bytes(digest, "little"))
     seed_bits = mix64(np.array([seed & 0xFFFFFFFFFFFFFFFF], dtype=np.uint64))[0]
@@ -42,15 +50,40 @@ def stream_key(seed: int, stream: str) -> np.uint64:
 
 
 def random_bits(key: np.uint64, entity: np.ndarray, index: int | np.ndarray = 0) -> np.ndarray:
-    """64 random bits per entity id (and optional per-entity index, e.g. a line number)."""
-    entity = np.asarray(entity).astype(np.uint64, copy=False)
-    idx = np.asarray(index).astype(np.uint64, copy=False)
+    """64 random bits per entity id (and optional per-entity index, e.g. a line number).
+
+    Hashed in place, one cache-sized block at a time: the plan hashes ~10^8 values, and ten
+    passes over a block that stays in L2 cost a third of ten passes over the whole array.
+    """
     with np.errstate(over="ignore"):
-        x = mix64(entity * _GOLDEN + key)
-        x = mix64(x ^ ((idx + np.uint64(1)) * _INDEX_MUL))
+        salt = (np.asarray(index).astype(np.uint64, copy=False) + np.uint64(1)) * _INDEX_MUL
+    x = np.asarray(entity).astype(np.uint64)  # always a fresh array: hashed in place below
+    if salt.shape not in ((), x.shape):
+        x, salt = (np.array(a) for a in np.broadcast_arrays(x, salt))
+    flat = x.reshape(-1)
+    salts = salt.reshape(-1) if salt.ndim else salt
+    scratch = np.empty(min(_BLOCK, flat.size), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for start in range(0, flat.size, _BLOCK):
+            block = flat[start : start + _BLOCK]
+            tmp = scratch[: len(block)]
+            np.multiply(block, _GOLDEN, out=block)
+            np.add(block, key, out=block)
+            _mix_inplace(block, tmp)
+            np.bitwise_xor(block, salts[start : start + _BLOCK] if salt.ndim else salts, out=block)
+            _mix_inplace(block, tmp)
     return x
 
 
 def to_unit(bits: np.ndarray) -> np.ndarray:
     """Uniform floats in [0, 1) from the top 53 bits."""
-    return (bits >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+    return units_from_bits(np.array(bits, dtype=np.uint64))
+
+
+def units_from_bits(bits: np.ndarray) -> np.ndarray:
+    """`to_unit` that consumes `bits` (shifted in place). The 53 bits fit an int64, which
+    converts to float64 exactly like the uint64 but several times faster."""
+    np.right_shift(bits, _S11, out=bits)
+    units = bits.view(np.int64).astype(np.float64)
+    units *= _TO_UNIT
+    return units

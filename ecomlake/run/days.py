@@ -1,13 +1,15 @@
 """Which days a run renders, and which dimension partitions each day's task owns.
 
 Customer partition `signup_date=X` belongs to the task of the first run day on or after X, so
-every customer referenced by the run's days is written, each partition by exactly one task.
+every customer referenced by the run's days is written, each partition by exactly one task;
+`generate` then spreads the partitions before the first run day over all tasks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -66,6 +68,29 @@ def assign_tasks(run_days: Sequence[dt.date], signup_days: np.ndarray) -> list[D
         tasks.append(DayTask(day, tuple(int(d) for d in owned), owns_catalog=i == 0))
         previous = day
     return tasks
+
+
+def spread_backlog(tasks: Sequence[DayTask]) -> list[DayTask]:
+    """Deal the customer partitions from before the first run day over all the run's tasks.
+
+    A run that starts mid-world would otherwise write every earlier signup day in its first
+    task (1,615 partitions for a run from 2023-06-01): one long task that serialises the start.
+    Task i takes the i-th of len(tasks) consecutive, near-equal blocks (np.array_split), so
+    ownership depends only on the run's days, never on workers, and stays one owner each.
+    """
+    if not tasks:
+        return []
+    first = tasks[0]
+    backlog = np.array([d for d in first.signup_days if d < first.day], dtype=np.int64)
+    blocks = np.array_split(backlog, len(tasks))
+    own = [
+        tuple(d for d in first.signup_days if d >= first.day),
+        *(t.signup_days for t in tasks[1:]),
+    ]
+    return [
+        replace(task, signup_days=(*map(int, block), *days))
+        for task, block, days in zip(tasks, blocks, own, strict=True)
+    ]
 
 
 def resolve_days(

@@ -39,7 +39,7 @@ from ecomlake.messiness.log import defect_log_tables
 from ecomlake.plan.calendar import day_date, day_number
 from ecomlake.plan.world import WorldPlan, build_world
 from ecomlake.render.registry import TABLES, output_columns
-from ecomlake.run.days import assign_tasks, resolve_days
+from ecomlake.run.days import assign_tasks, resolve_days, spread_backlog
 from ecomlake.run.executors import (
     DayFailure,
     InProcessExecutor,
@@ -134,7 +134,7 @@ def generate(
         log.info(
             "planned %s..%s in %.2fs: %d carts", run.start, run.end, plan_seconds, world.carts.size
         )
-        tasks = assign_tasks(run.days, world.signup_days())
+        tasks = spread_backlog(assign_tasks(run.days, world.signup_days()))
         if on_planned:
             on_planned(len(tasks))
         results, failures = _dispatch(run, world, tasks, on_result)

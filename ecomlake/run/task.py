@@ -179,7 +179,9 @@ def split_partitions(spec: TableSpec, data: pa.Table, day: int) -> list[tuple[st
         return []
     if spec.partition_column is None:
         return [(day_date(day).isoformat(), data)]
-    data = data.take(pc.sort_indices(data, [(spec.partition_column, "ascending")]))  # stable
+    order = pc.sort_indices(data, [(spec.partition_column, "ascending")])  # stable
+    if not np.array_equal(order.to_numpy(), np.arange(data.num_rows)):  # in order: no copy
+        data = data.take(order)
     values = data.column(spec.partition_column).to_numpy(zero_copy_only=False)
     starts = np.flatnonzero(np.concatenate([[True], values[1:] != values[:-1]]))
     ends = np.append(starts[1:], len(values))

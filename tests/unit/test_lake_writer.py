@@ -293,6 +293,15 @@ class TestParquet:
         assert split_rows(with_bitmap, target) == split_rows(data, target)
         assert sliced.nbytes != data.nbytes or with_bitmap.nbytes != data.nbytes
 
+    def test_one_file_shortcut_never_changes_a_split(self) -> None:
+        """Targets around the one-file edge split as the value-bytes formula says."""
+        data = pa.concat_tables([_orders(5), _orders(40)]).slice(5)
+        per_row = -(-value_bytes(data) // data.num_rows)
+        for rows_per_file in range(30, 90):
+            target = rows_per_file * per_row / 1_048_576
+            expected = [(s, min(rows_per_file, 40 - s)) for s in range(0, 40, rows_per_file)]
+            assert split_rows(data, target) == expected
+
     def test_encode_is_deterministic_and_pinned(self) -> None:
         data = _orders(20)
         options = ParquetOptions(compression="zstd", compression_level=3, row_group_rows=8)

@@ -73,10 +73,52 @@ class TestIndependence:
         part = r.uniform("s", np.array([999, 3, 500]))
         assert part.tolist() == [whole[999], whole[3], whole[500]]
 
+    def test_blocks_do_not_show(self):
+        """Hashing runs block by block; values across block edges equal one-by-one values."""
+        ids = np.arange(100_000)
+        whole = Rng(1).bits("s", ids, index=ids % 7)
+        picks = np.array([0, 32_767, 32_768, 99_999])
+        assert whole[picks].tolist() == [Rng(1).bits("s", i, index=i % 7) for i in picks]
+
     def test_streams_and_seeds_differ(self):
         a = Rng(1).uniform("a", np.arange(100))
         assert not np.array_equal(a, Rng(1).uniform("b", np.arange(100)))
         assert not np.array_equal(a, Rng(2).uniform("a", np.arange(100)))
+
+
+class TestFastPathsMatchPlainFormulas:
+    """The draws skip work (in place, per-row searchsorted, shrinking Poisson loop) but must
+    equal the plain formulas bit for bit."""
+
+    IDS = np.arange(70_000)
+
+    def test_categorical_rows(self):
+        table = np.array([[0.1, 0.5, 1.0], [0.0, 0.0, 1.0], [0.3, 0.3, 1.0]])
+        rows = Rng(2).integers("rows", self.IDS, 0, 2)
+        u = Rng(9).uniform("c", self.IDS)
+        plain = np.minimum((u[:, None] >= table[rows]).sum(axis=1), 2)
+        assert np.array_equal(Rng(9).categorical_rows("c", self.IDS, table, rows), plain)
+
+    def test_poisson(self):
+        lam = Rng(2).uniform("lam", self.IDS, 0.0, 9.0)
+        u = Rng(9).uniform("p", self.IDS)
+        p = np.exp(-lam)
+        cdf, k, step = p.copy(), np.zeros(len(lam), np.int64), 0
+        while (u >= cdf).any():
+            step += 1
+            k += u >= cdf
+            p = p * lam / step
+            cdf = cdf + p
+        assert np.array_equal(Rng(9).poisson("p", self.IDS, lam), k)
+
+    def test_uniform_and_integers_with_arrays(self):
+        low = Rng(2).integers("low", self.IDS, -50, 50)
+        high = low + Rng(2).integers("span", self.IDS, 0, 30)
+        u = Rng(9).uniform("x", self.IDS)
+        assert np.array_equal(Rng(9).uniform("x", self.IDS, low, high), low + (high - low) * u)
+        span = high - low + 1
+        plain = low + np.minimum((u * span).astype(np.int64), span - 1)
+        assert np.array_equal(Rng(9).integers("x", self.IDS, low, high), plain)
 
 
 class TestDistributions:
