@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from mess_helpers import cell_entries, dirty, drop_copies
+from mess_helpers import cell_entries, drop_copies
 
 from ecomlake.messiness import apply_messiness, resolve_level, undo_defects
 from ecomlake.messiness.log import as_text, pk_text
@@ -20,19 +20,6 @@ LEVELS = ("light_mess", "medium_mess", "heavy_mess")
 # The older tool's rates, written out so that a changed preset fails here too.
 WHITESPACE = CASING = {"light_mess": 0.05, "medium_mess": 0.08, "heavy_mess": 0.15}
 NULLS = {"light_mess": 0.02, "medium_mess": 0.04, "heavy_mess": 0.08}
-
-
-@pytest.fixture(scope="module")
-def by_level(whole_quick):
-    """Each level's (clean, dirty, log) list, computed once per module."""
-    cache: dict[str, list] = {}
-
-    def get(name: str) -> list:
-        if name not in cache:
-            cache[name] = dirty(whole_quick, name)
-        return cache[name]
-
-    return get
 
 
 @pytest.fixture(params=LEVELS)

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from mess_helpers import WORLD_END, cell_entries, dirty
+from mess_helpers import WORLD_END, cell_entries
 
 from ecomlake.messiness import resolve_level
 from ecomlake.messiness.cells import Cells
@@ -36,18 +36,6 @@ RATES = {
                    "format_drift": 0.10, "late_arrival": 0.05, "orphan_fk": 0.01,
                    "out_of_range": 0.01, "stale_dimension": 0.05},
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def by_level(whole_quick):
-    cache: dict[str, list] = {}
-
-    def get(name: str) -> list:
-        if name not in cache:
-            cache[name] = dirty(whole_quick, name)
-        return cache[name]
-
-    return get
 
 
 @pytest.fixture(params=LEVELS)
