@@ -99,7 +99,7 @@ class PipelineResult:
     steady_rows: int = 0
     steady_files: int = 0
     first_task_chunks: int = 0  # chunks[:first_task_chunks] come from the first (atypical) task
-    chunks: list[pa.Table] = field(default_factory=list)
+    chunks: list[tuple[pa.Table, tuple[str, ...]]] = field(default_factory=list)  # (rows, key)
 
 
 def plan_world(work: Workload, days: int) -> tuple[WorldPlan, list[DayTask], float, float]:
@@ -167,12 +167,12 @@ def _write_partition(
         with clock.stage("lineage", name):
             chunk = apply_lineage(data.slice(offset, length), name, spec.pk, work.lineage, rel_path)
         with clock.stage("encode", name):
-            payload = encode_parquet(chunk, work.parquet)
+            payload = encode_parquet(chunk, work.parquet, spec.pk)
         with clock.stage("write", name):
             write_bytes(loc, rel_path, payload)
         with clock.stage("commit", name):
             files.append(ManifestFile(rel_path, length, hashlib.sha256(payload).hexdigest()))
-        result.chunks.append(chunk)
+        result.chunks.append((chunk, spec.pk))
         result.files += 1
         result.steady_files += clock.steady
         result.bytes_written += len(payload)
@@ -205,13 +205,15 @@ def _event_date_range(data: pa.Table, column: str | None) -> tuple[str | None, s
     return str(low)[:10] if low else None, str(high)[:10] if high else None
 
 
-def write_floor(chunks: list[pa.Table], work: Workload, folder: str) -> dict[str, float]:
+def write_floor(
+    chunks: list[tuple[pa.Table, tuple[str, ...]]], work: Workload, folder: str
+) -> dict[str, float]:
     """CPU and wall seconds pyarrow alone needs to encode and write these tables to disk."""
     os.makedirs(folder, exist_ok=True)
     rows = written = 0
     c0, w0 = time.process_time(), time.perf_counter()
-    for index, chunk in enumerate(chunks):
-        payload = encode_parquet(chunk, work.parquet)
+    for index, (chunk, key) in enumerate(chunks):
+        payload = encode_parquet(chunk, work.parquet, key)
         with open(os.path.join(folder, f"{index:06d}.parquet"), "wb") as handle:
             handle.write(payload)
         rows += chunk.num_rows
@@ -228,10 +230,10 @@ def write_floor(chunks: list[pa.Table], work: Workload, folder: str) -> dict[str
     }
 
 
-def _one_row_file_cpu(chunks: list[pa.Table], work: Workload) -> float:
+def _one_row_file_cpu(chunks: list[tuple[pa.Table, tuple[str, ...]]], work: Workload) -> float:
     """Mean CPU to encode a one-row file of each chunk's schema: the floor's cost per file."""
-    samples = [chunk.slice(0, 1) for chunk in chunks if chunk.num_rows]
+    samples = [(chunk.slice(0, 1), key) for chunk, key in chunks if chunk.num_rows]
     c0 = time.process_time()
-    for sample in samples:
-        encode_parquet(sample, work.parquet)
+    for sample, key in samples:
+        encode_parquet(sample, work.parquet, key)
     return round((time.process_time() - c0) / max(len(samples), 1), 5)

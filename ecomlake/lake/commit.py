@@ -76,7 +76,7 @@ def _write_parts(
     for index, (offset, length) in enumerate(split_rows(data, parquet.target_size_mb)):
         rel_path = f"{rel_dir}/{part_file_name(index)}"
         chunk = apply_lineage(data.slice(offset, length), table_name, pk_columns, lineage, rel_path)
-        payload = encode_parquet(chunk, parquet)
+        payload = encode_parquet(chunk, parquet, pk_columns)
         write_bytes(loc, rel_path, payload)
         files.append(ManifestFile(rel_path, length, hashlib.sha256(payload).hexdigest()))
     return files

@@ -31,9 +31,11 @@ from ecomlake.verify.manifests import check_manifests
 from ecomlake.verify.report import verify_lake
 
 START, END = dt.date(2024, 2, 1), dt.date(2024, 2, 3)
-# The 2024-02-01..03 quick lake at level none, generated before messiness existed: 967 files.
+# The 2024-02-01..03 quick lake at level none: 967 files. Pinned before messiness existed and
+# re-pinned once since, when keys, event_id, timestamps and floats stopped being dictionary
+# encoded (lake/parquet.py); the messiness code has no say in it.
 GOLDEN_FILES = 967
-GOLDEN_DIGEST = "16b85b4d1663f4ba482066ad8fa1ae3600b2ee14e753ab16352483885b6db5a8"
+GOLDEN_DIGEST = "4a4bb1d50e1740148d80903cf27bbdc7511f9f6adb3f539f444e983e561d7c25"
 
 
 def _generate(target: Path, level: str, **overrides) -> dict[str, str]:

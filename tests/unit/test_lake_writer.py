@@ -31,7 +31,7 @@ from ecomlake.lake import (
 )
 from ecomlake.lake import commit as commit_module
 from ecomlake.lake.parquet import value_bytes
-from ecomlake.lineage import Lineage
+from ecomlake.lineage import Lineage, apply_lineage
 
 TS = "2026-11-29T09:19:31+00:00"
 LINEAGE = Lineage(batch_id="batch_test", ingestion_ts=TS)
@@ -311,6 +311,21 @@ class TestParquet:
         assert meta.num_row_groups == 3
         assert meta.row_group(0).column(0).compression == "ZSTD"
         assert meta.row_group(0).column(0).statistics is not None
+
+    def test_dictionaries_only_where_values_repeat(self) -> None:
+        """Keys, event_id, timestamps and floats are written plain; the rest get a dictionary."""
+        data = _orders(50).append_column("paid_at", pa.array([dt.datetime(2024, 1, 1)] * 50))
+        data = data.append_column("net_total", pa.array([1.5] * 50))
+        data = apply_lineage(data, "orders", ("order_id",), LINEAGE, "p.parquet")
+        blob = encode_parquet(data, ParquetOptions(), ["order_id"])
+        group = pq.read_metadata(pa.BufferReader(blob)).row_group(0)
+        dictionary = {
+            group.column(i).path_in_schema
+            for i in range(group.num_columns)
+            if "RLE_DICTIONARY" in group.column(i).encodings
+        }
+        assert {"customer_id", "order_date", "total_cents", "batch_id"} <= dictionary
+        assert not {"order_id", "event_id", "paid_at", "net_total"} & dictionary
 
     @pytest.mark.parametrize(
         ("kwargs", "pattern"),
