@@ -38,6 +38,12 @@ class InProcessExecutor:
 
     name = "in-process"
 
+    def start(self) -> None:
+        """Nothing to start."""
+
+    def close(self) -> None:
+        """Nothing to stop."""
+
     def map_days(
         self, world: WorldPlan, tasks: Iterable[DayTask], settings: WriteSettings
     ) -> Iterator[Outcome]:
@@ -89,6 +95,20 @@ class RayExecutor:
             if self._started_here:
                 ray.shutdown()
                 self._started_here = False
+
+    def start(self) -> None:
+        """Start local Ray or connect to the cluster now (the driver does it while it plans)."""
+        import ray
+
+        self._ensure_ray(ray)
+
+    def close(self) -> None:
+        """Stop the Ray this executor started (a run that fails before dispatching)."""
+        import ray
+
+        if self._started_here:
+            ray.shutdown()
+            self._started_here = False
 
     def _worker_count(self, ray) -> int:
         if self.workers:
