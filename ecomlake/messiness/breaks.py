@@ -72,6 +72,24 @@ _LATE = tuple(  # a late row sits in a later ingest_dt than its own date
     f"partition_dates.{t}"
     for t in ("shopping_carts", "cart_items", "orders", "order_items", "returns", "return_items")
 )
+# Checks a late row missing from the lake can break: a lake that stops before the world's end
+# lacks the rows due after its last day; one that starts after the world's start has rows whose
+# same-day parents or children it lacks.
+_LATE_CUT_OFF = (
+    "fk.cart_items.cart_id",
+    "fk.order_items.order_id",
+    "fk.return_items.return_id",
+    "carts.total_matches_items",
+    "carts.updated_at",
+    "funnel.converted_cart_has_one_order",
+    "funnel.order_count",
+    "funnel.order_has_converted_cart",
+    "order_financials.gross_total",
+    "order_financials.discount_total",
+    "order_financials.total_items",
+    "returns.has_items",
+    "returns.refund_matches_items",
+)
 # defect -> (the MessLevel rate that switches it on, the checks it may break)
 BREAKS_BY_DEFECT: dict[str, tuple[str, tuple[str, ...]]] = {
     "whitespace": ("whitespace", _STYLISTIC),
@@ -89,13 +107,18 @@ BREAKS_BY_DEFECT: dict[str, tuple[str, tuple[str, ...]]] = {
 SPIKE_BREAKS = ("order_financials.total_items",)
 
 
-def expected_breaks(level: MessLevel | None, spike: bool | None = None) -> frozenset[str]:
+def expected_breaks(
+    level: MessLevel | None, spike: bool | None = None, late_cut_off: bool = False
+) -> frozenset[str]:
     """Checks a lake at `level` may fail; `spike` says whether a spiked month is in the lake
-    (default: whether the level spikes at all)."""
+    (default: whether the level spikes at all); `late_cut_off` that some late rows belong to
+    days the lake does not hold."""
     if level is None:
         return frozenset()
     spiked = level.sales_spike_factor != 1.0 if spike is None else spike
     found = set(SPIKE_BREAKS if spiked else ())
+    if late_cut_off and level.late_arrival > 0:
+        found.update(_LATE_CUT_OFF)
     for rate, checks in BREAKS_BY_DEFECT.values():
         if getattr(level, rate) > 0:
             found.update(checks)

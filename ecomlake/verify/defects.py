@@ -75,6 +75,28 @@ def check_against_defects(root: str, storage_options: dict | None = None) -> Def
     return found
 
 
+def late_rows_cut_off(root: str, storage_options: dict | None = None) -> bool:
+    """Whether some late rows of a messy lake belong to days it does not hold: a partition's
+    rows landed in an `ingest_dt` the lake lacks, or the lake starts after the world does (rows
+    of earlier days land in its first partitions, without their same-day relatives)."""
+    loc = resolve_target(root, storage_options)
+    lake = read_identity(loc)
+    days: set[str] = set()
+    landed: set[str] = set()
+    for spec in TABLES:
+        if spec.partition_column is not None:
+            continue
+        for partition in list_dir(loc, spec.name):
+            rel_dir = f"{spec.name}/{partition}"
+            if "=" not in partition or MANIFEST_NAME not in list_dir(loc, rel_dir):
+                continue
+            days.add(partition.split("=", 1)[1])
+            manifest = PartitionManifest.from_json(read_bytes(loc, f"{rel_dir}/{MANIFEST_NAME}"))
+            landed.update((manifest.messiness or {}).get("late_out", {}))
+    starts_late = lake is not None and bool(days) and min(days) > lake.world_start
+    return starts_late or not landed <= days
+
+
 _RULES = {
     "undo_failed": "every logged primary key is in its table",
     "clean_mismatch": "undoing the log gives the partition's clean rows (digest and count)",

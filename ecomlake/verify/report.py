@@ -15,7 +15,7 @@ from ecomlake.lake.fs import join, resolve_target
 from ecomlake.lake.identity import read_identity
 from ecomlake.messiness import expected_breaks, level_from_record
 from ecomlake.render.registry import TABLE_NAMES
-from ecomlake.verify.defects import DefectCheck, check_against_defects
+from ecomlake.verify.defects import DefectCheck, check_against_defects, late_rows_cut_off
 from ecomlake.verify.invariants import Violation, check_invariants
 from ecomlake.verify.manifests import check_manifests
 
@@ -109,7 +109,10 @@ def verify_lake(
     except (duckdb.Error, pa.ArrowException, OSError) as exc:  # e.g. a truncated part file
         reason = str(exc).strip().splitlines()[0]
         found = [Violation("invariants.not_run", f"the data could not be read: {reason}", 1)]
-    allowed = expected_breaks(level)
+    cut_off = (
+        level is not None and level.late_arrival > 0 and late_rows_cut_off(target, storage_options)
+    )
+    allowed = expected_breaks(level, late_cut_off=cut_off)
     report.expected = [v for v in found if v.check in allowed]
     report.invariant_violations = [v for v in found if v.check not in allowed]
     report.seconds = time.perf_counter() - started

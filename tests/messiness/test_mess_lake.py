@@ -27,6 +27,7 @@ from ecomlake.messiness import DEFECT_SCHEMA, expected_breaks, resolve_level, un
 from ecomlake.messiness.log import pk_text
 from ecomlake.render.registry import TABLE_NAMES, table_spec
 from ecomlake.run.driver import GenerateOptions
+from ecomlake.verify.defects import late_rows_cut_off
 from ecomlake.verify.manifests import check_manifests
 from ecomlake.verify.report import verify_lake
 
@@ -178,6 +179,14 @@ class TestAgainstTheCleanLake:
         assert found <= allowed and len(found) > 30
         assert heavy.defects is not None and heavy.defects.matched > 700
         assert not heavy.defects.unchecked
+        assert not late_rows_cut_off(str(heavy_root))  # every late row landed inside
+
+    def test_a_lake_inside_the_world_misses_late_rows(self, heavy_lake):
+        """Feb 1-3: rows of January land in it, rows of Feb 3 land after it."""
+        assert late_rows_cut_off(str(heavy_lake[0]))
+        level = resolve_level(load_config(QUICK), "heavy_mess")
+        assert "fk.order_items.order_id" in expected_breaks(level, late_cut_off=True)
+        assert "fk.order_items.order_id" not in expected_breaks(level)
 
     def test_an_unlogged_change_fails_against_defects_and_invariants(self, world_lakes, tmp_path):
         root = Path(shutil.copytree(world_lakes[1], tmp_path / "lake"))
