@@ -31,7 +31,7 @@ from ecomlake.messiness import (
 )
 from ecomlake.messiness.late import days_late, land_late_rows
 from ecomlake.messiness.levels import MessLevel
-from ecomlake.messiness.truth import partition_truth
+from ecomlake.messiness.truth import partition_truth, row_hashes
 from ecomlake.plan.calendar import day_date
 from ecomlake.plan.world import WorldPlan
 from ecomlake.render.context import DayContext
@@ -158,15 +158,23 @@ def _render(
     if spec.partition_column is None:
         late = days_late(ctx, spec, clean, level)
         data, found = land_late_rows(ctx, spec, data, found, level, clean_day)
-        truth = partition_truth(level_name, spec.name, clean, found, ctx.day + late[late > 0])
+        landed = ctx.day + late[late > 0]
+        truth = partition_truth(level_name, spec.name, row_hashes(clean), found, landed)
         return [(v, part, None, truth) for v, part in split_partitions(spec, data, ctx.day)], found
     logs = split_log(found)
+    hashed = clean.append_column(_ROW_HASH, pa.array(row_hashes(clean)))  # hashed once
     truths = {
-        v: partition_truth(level_name, spec.name, part, logs.get(v), np.zeros(0, np.int64))
-        for v, part in split_partitions(spec, clean, ctx.day)
+        v: partition_truth(
+            level_name, spec.name, part.column(_ROW_HASH).to_numpy(), logs.get(v), _NO_DAYS
+        )
+        for v, part in split_partitions(spec, hashed, ctx.day)
     }
     parts = split_partitions(spec, data, ctx.day)
     return [(v, part, logs.get(v), truths[v]) for v, part in parts], found
+
+
+_ROW_HASH = "__row_hash"
+_NO_DAYS = np.zeros(0, np.int64)
 
 
 def _committed(loc: LakeLocation, spec: TableSpec, value: str, settings: WriteSettings) -> bool:
