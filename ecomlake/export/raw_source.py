@@ -58,6 +58,7 @@ class RawSource:
         self.dir = source
         self.info: RunInfo = read_run_info(source, "--source")
         self.lookups_dir = lookups_from
+        self._drift: dict[Path, pa.Table] = {}  # a run dir's format-drift log, read once
         if lookups_from is not None:
             _check_lookups(lookups_from, self.info)
 
@@ -78,7 +79,9 @@ class RawSource:
         A messy run's drifted dates and amounts are put back from its `_defects.csv` first.
         """
         spec, path, flag = table_spec(table), self.csv_path(table), self.flag_for(table)
-        drift = _drift_log(path.parent / DEFECTS_FILE, flag)
+        if path.parent not in self._drift:
+            self._drift[path.parent] = _drift_log(path.parent / DEFECTS_FILE, flag)
+        drift = self._drift[path.parent]
         drift = drift.filter(pc.equal(drift.column("table_name"), table))
         if drift.num_rows == 0:
             return read_csv_table(path, spec.schema, flag, columns)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,3 +94,15 @@ def drop_copies(data: pa.Table, log: pa.Table, table: str) -> pa.Table:
     """`data` without the duplicate rows the log records (cells left dirty)."""
     copies = log.filter(pc.is_in(log.column("defect_type"), value_set=pa.array(ROW_DEFECTS)))
     return undo_defects(data, copies, table)
+
+
+def assert_rate(
+    hits: int, n: int, p: float, what: str, low: float | None = None, min_n: int = 4000
+) -> None:
+    """hits/n within 5 sigma of p, or of [low, p] when some draws cannot change the value."""
+    sigma = math.sqrt(max(p * (1 - p), 1e-9) / n)
+    assert n > min_n, f"{what}: sample too small ({n})"
+    lo = p if low is None else low
+    assert lo - 5 * sigma - 1e-9 <= hits / n <= p + 5 * sigma + 1e-9, (
+        f"{what}: {hits}/{n} = {hits / n:.4f}, want {p}"
+    )

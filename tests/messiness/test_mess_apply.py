@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from mess_helpers import cell_entries, drop_copies
+from mess_helpers import assert_rate, cell_entries, drop_copies
 
 from ecomlake.messiness import apply_messiness, resolve_level, undo_defects
 from ecomlake.messiness.log import as_text, pk_text
@@ -54,26 +52,20 @@ def _eligible(results, columns: dict[str, tuple[str, ...]]) -> list[tuple[str, s
     return out
 
 
-def _assert_rate(hits: int, n: int, p: float, what: str) -> None:
-    sigma = math.sqrt(max(p * (1 - p), 1e-9) / n)
-    assert n > 5000, f"{what}: sample too small ({n})"
-    assert abs(hits / n - p) <= 5 * sigma + 1e-9, f"{what}: {hits}/{n} = {hits / n:.4f}, want {p}"
-
-
 class TestRates:
     def test_whitespace_rate(self, dirtied):
         name, results = dirtied
         cells = _eligible(results, STYLISTIC_COLUMNS)
         n = sum(len(v) for _, _, v in cells)
         hits = _logged(results, "whitespace", STYLISTIC_COLUMNS)
-        _assert_rate(hits, n, WHITESPACE[name], name)
+        assert_rate(hits, n, WHITESPACE[name], name, min_n=5000)
 
     def test_null_rate(self, dirtied):
         name, results = dirtied
         cells = _eligible(results, NULL_COLUMNS)
         n = sum(len(v) for _, _, v in cells)
         hits = _logged(results, "null", NULL_COLUMNS)
-        _assert_rate(hits, n, NULLS[name], name)
+        assert_rate(hits, n, NULLS[name], name, min_n=5000)
 
     def test_casing_rate_counts_only_real_changes(self, dirtied):
         """Expected: p × the share of the three styles that change each eligible value."""
@@ -86,7 +78,7 @@ class TestRates:
         n = sum(len(v) for _, _, v in cells)
         p = CASING[name] * changes / 3 / n
         hits = _logged(results, "casing", STYLISTIC_COLUMNS)
-        _assert_rate(hits, n, p, name)
+        assert_rate(hits, n, p, name, min_n=5000)
 
 
 class TestLog:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from mess_helpers import WORLD_END, cell_entries
+from mess_helpers import WORLD_END, assert_rate, cell_entries
 
 from ecomlake.messiness import resolve_level
 from ecomlake.messiness.cells import Cells
@@ -43,14 +41,6 @@ def level_results(request, by_level):
     return request.param, by_level(request.param)
 
 
-def _check_rate(hits: int, n: int, p: float, what: str, low: float | None = None) -> None:
-    """hits/n within 5 sigma of p (of [low, p] when some draws cannot change the value)."""
-    sigma = math.sqrt(max(p * (1 - p), 1e-9) / n)
-    assert n > 4000, f"{what}: sample too small ({n})"
-    lo = p if low is None else low
-    assert lo - 5 * sigma <= hits / n <= p + 5 * sigma, f"{what}: {hits}/{n}, want {p}"
-
-
 def _count(log: pa.Table, defect: str, table: str, column: str | None = None) -> int:
     hit = pc.and_(pc.equal(log["table_name"], table),
                   pc.match_substring(log["defect_type"], defect))  # fmt: skip
@@ -81,7 +71,7 @@ class TestRates:
                 for column in columns.get(item.table, ()):
                     n += _valid(item, column)
                     hits += _count(log, defect, item.table, column)
-            _check_rate(hits, n, RATES[name][rate], f"{name} {defect}")
+            assert_rate(hits, n, RATES[name][rate], f"{name} {defect}")
 
     def test_typos_on_ascii_names_and_emails(self, level_results):
         """A swap of two equal letters changes nothing: the logged rate is a little lower."""
@@ -96,7 +86,7 @@ class TestRates:
                 n += pc.sum(pc.fill_null(ok, False).cast(pa.int64())).as_py() or 0
                 hits += _count(log, "typo", item.table, column)
         p = RATES[name]["typos"]
-        _check_rate(hits, n, p, f"{name} typo", low=0.9 * p)
+        assert_rate(hits, n, p, f"{name} typo", low=0.9 * p)
 
     def test_copies_per_row(self, level_results):
         name, results = level_results
@@ -107,7 +97,7 @@ class TestRates:
                 pc.sum(pc.equal(log["defect_type"], kind).cast(pa.int64())).as_py() or 0
                 for _, _, log in results
             )
-            _check_rate(hits, n, RATES[name][defect], f"{name} {kind}")
+            assert_rate(hits, n, RATES[name][defect], f"{name} {kind}")
 
     def test_late_rows_per_transactional_row(self, level_results, mess_world):
         """Rows of the last late_max_days days can only land inside the world, so fewer move."""
@@ -122,7 +112,7 @@ class TestRates:
                 n += len(late)
                 hits += int((late > 0).sum())
                 seen_days |= set(late[late > 0].tolist())
-        _check_rate(hits, n, RATES[name]["late_arrival"], f"{name} late")
+        assert_rate(hits, n, RATES[name]["late_arrival"], f"{name} late")
         assert seen_days == {1, 2, 3}
 
     def test_stale_values_where_an_older_label_exists(self, level_results):
@@ -138,7 +128,7 @@ class TestRates:
         older = pc.not_equal(values, labels[0])
         hits = pc.sum(pc.not_equal(stale, values).cast(pa.int64())).as_py()
         n = pc.sum(older.cast(pa.int64())).as_py()
-        _check_rate(hits, n, RATES[name]["stale_dimension"], f"{name} stale")
+        assert_rate(hits, n, RATES[name]["stale_dimension"], f"{name} stale")
         assert pc.all(pc.or_(older, pc.equal(stale, values))).as_py()  # lowest: nothing older
 
 
@@ -237,7 +227,7 @@ class TestFormatDrift:
             ), "a cell with a defect is not drifted too"
             restored = restore_formats(text, item.table, drift, data.schema)
             assert restored.equals(data), item.table
-        _check_rate(hits, n, RATES[level_name]["format_drift"], "format_drift", low=0.08)
+        assert_rate(hits, n, RATES[level_name]["format_drift"], "format_drift", low=0.08)
 
 
 def _drifted_copies(text: pa.Table, data: pa.Table, item) -> int:

@@ -28,7 +28,16 @@ import pytest
 
 from ecomlake.api import generate
 
-from .lakes import KEY, REGION, SECRET, local_hashes, small_config, tiny_config, world_options
+from .lakes import (
+    KEY,
+    REGION,
+    SECRET,
+    local_hashes,
+    s3_client,
+    small_config,
+    tiny_config,
+    world_options,
+)
 
 UPSTREAM_TIMEOUT = 30  # seconds; a proxy thread never waits longer than this on moto
 
@@ -70,15 +79,7 @@ _names = itertools.count()
 @pytest.fixture(scope="session")
 def make_bucket(moto_server) -> Callable[[str], str]:
     """`make_bucket(prefix)` creates a fresh S3 bucket `<prefix>-<n>` on moto and returns its name."""
-    import boto3
-
-    client = boto3.client(
-        "s3",
-        endpoint_url=moto_server,
-        region_name=REGION,
-        aws_access_key_id=KEY,
-        aws_secret_access_key=SECRET,
-    )
+    client = s3_client(moto_server)
 
     def make(prefix: str = "lake") -> str:
         name = f"{prefix}-{next(_names)}"

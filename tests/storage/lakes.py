@@ -113,3 +113,16 @@ def remote_hashes(fs, root: str) -> dict[str, str]:
 def s3_options(endpoint: str, key: str = KEY, secret: str = SECRET) -> dict[str, str]:
     """Storage options that need no env: what a Ray worker on another machine would get."""
     return {"endpoint_url": endpoint, "key": key, "secret": secret}
+
+
+def s3_client(endpoint: str):
+    """A boto3 S3 client on the moto server with the test credentials."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id=KEY,
+        aws_secret_access_key=SECRET,
+    )

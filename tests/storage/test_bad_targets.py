@@ -13,18 +13,13 @@ from ecomlake.cli.app import run
 from ecomlake.errors import ConfigError
 from ecomlake.lake.fs import check_target, resolve_target
 
-from .lakes import KEY, REGION, SECRET, s3_options, world_args
+from .lakes import KEY, SECRET, s3_client, s3_options, world_args
 
 
 def _objects(endpoint: str, bucket: str) -> list[str]:
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id=KEY,
-        aws_secret_access_key=SECRET,
-    )
-    return [o["Key"] for o in client.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    return [
+        o["Key"] for o in s3_client(endpoint).list_objects_v2(Bucket=bucket).get("Contents", [])
+    ]
 
 
 def _fails(capsys, target: str, *extra: str) -> str:
