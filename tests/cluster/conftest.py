@@ -20,7 +20,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_head(tmp_path_factory):
     """Yields the job server URL of a fresh 2-CPU head node."""
     dashboard = free_port()
