@@ -1,5 +1,7 @@
 """Run `generate` on a two-node Ray cluster on 127.0.0.1 (ray.cluster_utils), optionally removing
 the worker node mid-run; prints a JSON summary. Run in its own process by test_two_nodes.py.
+
+Usage: two_node_run.py CONFIG TARGET keep|remove START END   (TARGET: a folder, or "s3")
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import os
 import sys
 import threading
 import time
+from datetime import date
 from pathlib import Path
 
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
@@ -50,7 +53,10 @@ def _s3_digest(options: dict) -> dict[str, str]:
     }
 
 
-def main(config: str, target: str, remove_worker: bool) -> None:
+REMOVE_AFTER_COMMITS = 30  # partitions committed before the worker node is removed
+
+
+def main(config: str, target: str, remove_worker: bool, start: date, end: date) -> None:
     options: dict = {}
     server = None
     if target.startswith("s3"):
@@ -75,7 +81,7 @@ def main(config: str, target: str, remove_worker: bool) -> None:
     def remove_when_started() -> None:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            if _committed() >= 60:
+            if _committed() >= REMOVE_AFTER_COMMITS:
                 cluster.remove_node(worker)
                 removed.set()
                 return
@@ -88,6 +94,8 @@ def main(config: str, target: str, remove_worker: bool) -> None:
             load_config(config),
             GenerateOptions(
                 target=target,
+                start_date=start,
+                end_date=end,
                 storage_options=options,
                 ray_address=cluster.address,
                 shared_target=True,  # both nodes live on this machine and see the same disk
@@ -109,4 +117,5 @@ def main(config: str, target: str, remove_worker: bool) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], sys.argv[3] == "remove")
+    first, last = date.fromisoformat(sys.argv[4]), date.fromisoformat(sys.argv[5])
+    main(sys.argv[1], sys.argv[2], sys.argv[3] == "remove", first, last)
