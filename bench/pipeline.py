@@ -45,6 +45,7 @@ from ecomlake.lake import (
 )
 from ecomlake.lineage import apply_lineage
 from ecomlake.messiness import apply_messiness, resolve_level, run_fingerprint
+from ecomlake.plan.cache import cached_world, default_cache_dir, store_world
 from ecomlake.plan.calendar import day_number
 from ecomlake.plan.world import WorldPlan, build_world
 from ecomlake.render.context import DayContext
@@ -85,12 +86,22 @@ class StageClock:
             self.render_cpu[table] += cpu
 
 
+@dataclass(frozen=True)
+class PlanTiming:
+    """The world planned afresh, then stored in and loaded back from the plan cache."""
+
+    cpu: float
+    wall: float
+    store_wall: float
+    load_cpu: float
+    load_wall: float
+
+
 @dataclass
 class PipelineResult:
     """Stage timings, rows per table and the chunks that were written (for the floor)."""
 
-    plan_cpu: float
-    plan_wall: float
+    plan: PlanTiming
     clock: StageClock
     rows: dict[str, int]
     files: int
@@ -102,26 +113,43 @@ class PipelineResult:
     chunks: list[tuple[pa.Table, tuple[str, ...]]] = field(default_factory=list)  # (rows, key)
 
 
-def plan_world(work: Workload, days: int) -> tuple[WorldPlan, list[DayTask], float, float]:
-    """Build the world as `generate` does and assign the window's days; time the plan."""
+def plan_world(work: Workload, days: int) -> tuple[WorldPlan, list[DayTask], PlanTiming]:
+    """Build the world as `generate` does and assign the window's days; time the plan, then
+    store it in the plan cache (so later runs of the bench load it) and time that load."""
     cfg = work.config
     end = work.start + dt.timedelta(days=days - 1)
     first, last, _ = cfg.world_window(work.start, end, work.start)
     run_days = select_days(first, last, start=work.start, end=end)
+    window = (cfg, cfg.faker_seed, day_number(first), day_number(last))
     c0, w0 = time.process_time(), time.perf_counter()
-    world = build_world(cfg, cfg.faker_seed, day_number(first), day_number(last))
+    world = build_world(*window)
     plan_cpu, plan_wall = time.process_time() - c0, time.perf_counter() - w0
-    return world, spread_backlog(assign_tasks(run_days, world.signup_days())), plan_cpu, plan_wall
+    cache_dir = default_cache_dir()
+    w1 = time.perf_counter()
+    store_world(world, cache_dir)
+    c2, w2 = time.process_time(), time.perf_counter()
+    loaded = cached_world(*window, cache_dir)
+    timing = PlanTiming(
+        plan_cpu,
+        plan_wall,
+        w2 - w1,
+        time.process_time() - c2,
+        time.perf_counter() - w2,
+    )
+    if loaded is None:
+        raise RuntimeError(f"the plan cache in {cache_dir} did not return the plan just stored")
+    tasks = spread_backlog(assign_tasks(run_days, world.signup_days()))
+    return world, tasks, timing
 
 
 def run_pipeline(work: Workload, days: int, target: str) -> PipelineResult:
     """Produce every day of the window in this process, timing each stage."""
-    world, tasks, plan_cpu, plan_wall = plan_world(work, days)
+    world, tasks, plan = plan_world(work, days)
     loc = resolve_target(target)
     fingerprint = run_fingerprint(work.config, MESSINESS_LEVEL)
     identity = RunIdentity(work.config.faker_seed, fingerprint, __version__)
     level = resolve_level(work.config, MESSINESS_LEVEL)
-    result = PipelineResult(plan_cpu, plan_wall, StageClock(), defaultdict(int), 0, 0)
+    result = PipelineResult(plan, StageClock(), defaultdict(int), 0, 0)
     for index, task in enumerate(tasks):
         if index == 1:
             result.first_task_chunks = len(result.chunks)

@@ -93,7 +93,12 @@ def measure_broadcast(world: WorldPlan) -> dict[str, float]:
 
 
 def end_to_end(
-    work: Workload, days: int, workers: int, temp_root: str, start: dt.date | None = None
+    work: Workload,
+    days: int,
+    workers: int,
+    temp_root: str,
+    start: dt.date | None = None,
+    plan_cache: bool = True,
 ) -> dict:
     """One `generate` run over `days` days on the running Ray: throughput, CPU, memory."""
     target = tempfile.mkdtemp(prefix="lake-", dir=temp_root)
@@ -101,7 +106,7 @@ def end_to_end(
         reset_worker_peaks()
         before, machine_before = tree_cpu(), machine_cpu()
         t0 = time.perf_counter()
-        result = generate(work.config, work.options(target, days, workers, start))
+        result = generate(work.config, work.options(target, days, workers, start, plan_cache))
         wall = time.perf_counter() - t0
         cpu = cpu_delta(before, tree_cpu())
         machine = machine_share(machine_before, machine_cpu(), sum(cpu.values()))
@@ -123,6 +128,7 @@ def end_to_end(
         "workers": workers,
         "wall_seconds": round(wall, 3),
         "plan_seconds": round(result.plan_seconds, 3),
+        "plan_cached": result.plan_cached,
         "dispatch_seconds": round(dispatch_s, 3),
         "task_seconds": round(task_s, 3),
         "task_render_seconds": round(sum(r.render_seconds for r in result.results), 3),

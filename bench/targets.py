@@ -19,7 +19,20 @@ def judge_targets(report: dict) -> list[dict]:
     year_wall = split["ray_start_seconds"] + scaled["wall_seconds"]
     ray_share = (split["ray_start_seconds"] + split["broadcast"]["broadcast_seconds"]) / year_wall
     targets = [
-        _target("cpu_vs_write_floor", "<=", CPU_VS_FLOOR_MAX, report["write_floor"]["ratio"]),
+        _target(
+            "cpu_vs_write_floor",
+            "<=",
+            CPU_VS_FLOOR_MAX,
+            report["write_floor"]["ratio"],
+            "plan loaded from the plan cache, as on every run after a config's first",
+        ),
+        _target(
+            "cpu_vs_write_floor_fresh_plan",
+            "<=",
+            CPU_VS_FLOOR_MAX,
+            report["write_floor"]["ratio_fresh_plan"],
+            "the first run of a config: the whole world planned on the driver",
+        ),
         _target(
             "rows_per_second_per_core",
             ">=",
@@ -94,7 +107,7 @@ def _verdict(met: bool | None) -> str:
 
 def _throughput_rows(report: dict) -> list[tuple[str, str]]:
     rows = []
-    for label in ("fixed", "scaled", "full_backlog"):
+    for label in ("fixed_fresh_plan", "fixed", "scaled", "full_backlog"):
         run = report["end_to_end"].get(label)
         if run:
             busy, iowait = run["machine"]["busy_share"], run["machine"]["iowait_share"]
@@ -103,7 +116,8 @@ def _throughput_rows(report: dict) -> list[tuple[str, str]]:
                     f"e2e {run['days']} d, {run['workers']} workers",
                     f"{run['total_rows']:,} rows in {run['wall_seconds']} s = "
                     f"{run['rows_per_second_per_core']:,} rows/s/core (plan {run['plan_seconds']}"
-                    f" s, CPU {run['cpu_seconds']['total']} s, machine busy "
+                    f" s{' from cache' if run['plan_cached'] else ''}, "
+                    f"CPU {run['cpu_seconds']['total']} s, machine busy "
                     f"{busy:.0%}, iowait {iowait:.0%})",
                 )
             )
@@ -123,12 +137,17 @@ def _cost_rows(report: dict) -> list[tuple[str, str]]:
         (
             "write floor (pyarrow)",
             f"{floor['cpu_seconds']} CPU-s = {floor['rows_per_cpu_second']:,} rows/CPU-s; "
-            f"ours {floor['ratio']}x (w/o plan {floor['ratio_excl_plan']}x, "
+            f"ours {floor['ratio']}x (plan afresh {floor['ratio_fresh_plan']}x, "
+            f"w/o plan {floor['ratio_excl_plan']}x, "
             f"day stages {floor['day_pipeline_ratio']}x, typical days "
             f"{floor['steady_days_ratio']}x of {floor['steady_days']['rows_per_cpu_second']:,} "
             f"rows/CPU-s); a one-row file costs {floor['one_row_file_cpu_seconds'] * 1000:.2f} ms",
         ),
-        ("split, CPU-s", f"plan {split['plan_cpu_seconds']}, {stages}"),
+        (
+            "split, CPU-s",
+            f"plan {split['plan_cpu_seconds']} (from cache "
+            f"{split['plan_cache']['load_cpu_seconds']}), {stages}",
+        ),
         (
             "typical day, CPU-s",
             f"{per_day} ({steady['rows_per_day']:,} rows, {steady['files_per_day']} files)",

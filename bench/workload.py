@@ -40,7 +40,12 @@ class Workload:
     smoke: bool = False
 
     def options(
-        self, target: str, days: int, workers: int, start: dt.date | None = None
+        self,
+        target: str,
+        days: int,
+        workers: int,
+        start: dt.date | None = None,
+        plan_cache: bool = True,
     ) -> GenerateOptions:
         """The `generate` flags of one measured run (lineage pinned, default Parquet options)."""
         first = start or self.start
@@ -53,6 +58,7 @@ class Workload:
             batch_id=BATCH_ID,
             ingestion_ts=INGESTION_TS,
             messiness_level=MESSINESS_LEVEL,
+            plan_cache=plan_cache,
         )
 
     def world_days(self) -> tuple[dt.date, int]:

@@ -11,6 +11,16 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a token-less client must reach our own Ray
 
 
+@pytest.fixture(scope="session", autouse=True)
+def plan_cache_dir(tmp_path_factory) -> Path:
+    """Every run of the session (CLI subprocesses too) caches plans here, not in ~/.cache."""
+    from ecomlake.plan.cache import CACHE_ENV
+
+    folder = tmp_path_factory.mktemp("plans")
+    os.environ[CACHE_ENV] = str(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def ray_session(tmp_path_factory):
     """A 2-CPU local Ray that every Ray test shares; executors reuse it and never shut it down."""

@@ -24,6 +24,7 @@ SECTIONS = (
 )
 TARGETS = {
     "cpu_vs_write_floor",
+    "cpu_vs_write_floor_fresh_plan",
     "rows_per_second_per_core",
     "parallel_efficiency",
     "ray_start_and_broadcast_share_of_year",
@@ -70,6 +71,16 @@ class TestBenchSmoke:
             _positive(run["cpu_seconds"], "workers", "total")
             assert run["worker_peak_mb"] and min(run["worker_peak_mb"]) > 0
         assert sum(t["rows"] for t in report["per_table"].values()) > 0
+
+    def test_bench_smoke_times_the_plan_fresh_and_from_the_cache(self, report):
+        e2e = report["end_to_end"]
+        assert e2e["fixed_fresh_plan"]["plan_cached"] is False
+        assert e2e["fixed"]["plan_cached"] is True and e2e["scaled"]["plan_cached"] is True
+        assert e2e["fixed_fresh_plan"]["total_rows"] == e2e["fixed"]["total_rows"]
+        assert e2e["fixed_fresh_plan"]["lake_bytes"] == e2e["fixed"]["lake_bytes"]
+        cache = report["time_split"]["plan_cache"]
+        _positive(cache, "store_wall_seconds", "load_wall_seconds")
+        _positive(report["write_floor"], "ratio_fresh_plan")
 
     def test_bench_smoke_floor_matches_the_run(self, report):
         floor = report["write_floor"]

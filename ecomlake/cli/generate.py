@@ -20,6 +20,7 @@ from ecomlake.cli.options import (
     LogFormatOpt,
     LogLevel,
     LogLevelOpt,
+    PlanCacheOpt,
     StartOpt,
     StorageOpt,
     parse_date,
@@ -105,6 +106,7 @@ def generate(
             help="Replace a lake made with another config/seed/window; rewrite committed days.",
         ),
     ] = False,
+    plan_cache: PlanCacheOpt = True,
     progress: Annotated[bool, typer.Option(help="Show the progress bar.")] = True,
     log_level: LogLevelOpt = LogLevel.info,
     log_format: LogFormatOpt = LogFormat.text,
@@ -131,6 +133,7 @@ def generate(
         overwrite=overwrite,
         shared_target=shared_target,
         hooks=tuple(post_export_hook or ()),
+        plan_cache=plan_cache,
     )
     cfg = load_config(Path(config))
     with DayProgress(enabled=progress) as bar:

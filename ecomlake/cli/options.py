@@ -41,6 +41,14 @@ DatesOpt = Annotated[
         "--dates", help="Comma-separated days: 2024-01-01,2024-01-05, or today / yesterday (UTC)."
     ),
 ]
+PlanCacheOpt = Annotated[
+    bool,
+    typer.Option(
+        "--plan-cache/--no-plan-cache",
+        help="Reuse the world plan stored by an earlier run of the same config, seed and window "
+        "(folder: $ECOMLAKE_PLAN_CACHE, else ~/.cache/ecomlake/plans). Never changes the data.",
+    ),
+]
 DaysAgoOpt = Annotated[
     int | None,
     typer.Option("--days-ago", min=0, help="The one day N days before today (UTC); 1 = yesterday."),

@@ -13,6 +13,7 @@ from ecomlake.cli.options import (
     LogFormatOpt,
     LogLevel,
     LogLevelOpt,
+    PlanCacheOpt,
     StartOpt,
     parse_date,
 )
@@ -80,6 +81,7 @@ def run_generator(
         str | None,
         typer.Option("--generator-src", help="Accepted and ignored: the engine is built in."),
     ] = None,
+    plan_cache: PlanCacheOpt = True,
     log_level: LogLevelOpt = LogLevel.info,
     log_format: LogFormatOpt = LogFormat.text,
 ) -> None:
@@ -100,6 +102,7 @@ def run_generator(
         generate_lookups_only=generate_lookups_only,
         generator_src=generator_src,
         config_path=str(config),
+        plan_cache=plan_cache,
     )
     result = raw_run.run_generator(load_config(config), options)
     days = result.days

@@ -21,8 +21,9 @@ from ecomlake.export.csv_tables import CsvSink
 from ecomlake.export.sqlite_script import load_data_sql
 from ecomlake.messiness import DEFECT_SCHEMA, apply_messiness, check_level, resolve_level
 from ecomlake.messiness.formats import drift_formats, drift_schema
+from ecomlake.plan.cache import default_cache_dir, load_or_build_world
 from ecomlake.plan.calendar import day_number
-from ecomlake.plan.world import WorldPlan, build_world
+from ecomlake.plan.world import WorldPlan
 from ecomlake.render.context import DayContext
 from ecomlake.render.registry import TABLES, TableSpec, output_columns
 from ecomlake.run.days import assign_tasks, resolve_days
@@ -52,6 +53,7 @@ class RawRunOptions:
     generate_lookups_only: bool = False
     generator_src: str | None = None
     config_path: str | None = None  # recorded in _run.json
+    plan_cache: bool = True  # reuse a stored world plan (plan/cache.py)
     today: dt.date | None = None  # anchor of unpinned windows; defaults to the UTC date
     now: dt.datetime | None = None  # names the run dir; defaults to the UTC clock
 
@@ -127,7 +129,9 @@ def run_generator(cfg: EcomConfig, options: RawRunOptions) -> RawRunResult:
     root_existed = root.exists()
     run_dir = create_run_dir(root, options.now or dt.datetime.now(dt.UTC))
     try:
-        world = build_world(cfg, prep.seed, day_number(prep.start), day_number(prep.end))
+        cache_dir = default_cache_dir() if options.plan_cache else None
+        first, last = day_number(prep.start), day_number(prep.end)
+        world, _ = load_or_build_world(cfg, prep.seed, first, last, cache_dir)
         rows = _write_csvs(world, prep, run_dir, options.messiness_level.lower())
         files = {name: (run_dir / f"{name}.csv", prep.columns[name]) for name in rows}
         (run_dir / SQL_FILE).write_text(load_data_sql(cfg, files), encoding="utf-8")

@@ -5,6 +5,7 @@ A day task slices its rows out of these arrays by day number (`*_on(day)`), with
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,6 +80,15 @@ class WorldPlan:
         return slice(int(offsets[i]), int(offsets[i + 1]))
 
 
+# The entity plans, by WorldPlan attribute: everything else in a world derives from them.
+ENTITY_PLANS = {
+    "customers": CustomerPlan,
+    "carts": CartPlan,
+    "orders": OrderPlan,
+    "returns": ReturnPlan,
+}
+
+
 def build_world(cfg: EcomConfig, seed: int, start_day: int, end_day: int) -> WorldPlan:
     """Plan the whole window [start_day, end_day] (inclusive day numbers)."""
     rng = Rng(seed)
@@ -91,10 +101,40 @@ def build_world(cfg: EcomConfig, seed: int, start_day: int, end_day: int) -> Wor
     orders = build_orders(lex, rng, customers, carts, model, catalog, end_day)
     returns = build_returns(cfg, lex, rng, customers, carts, orders, end_day)
     _set_guest_signups(customers, carts)
+    entities = {"customers": customers, "carts": carts, "orders": orders, "returns": returns}
+    return _assemble(cfg, seed, start_day, end_day, lex, catalog, model, entities)
 
+
+def assemble_world(
+    cfg: EcomConfig, seed: int, start_day: int, end_day: int, arrays: dict[str, np.ndarray]
+) -> WorldPlan:
+    """The world whose entity plans are `arrays` (as `plan.cache.world_arrays` names them);
+    the lexicon, catalog and line model are rebuilt from the config, which is cheap."""
+    entities = {}
+    for name, kind in ENTITY_PLANS.items():
+        values = {f.name: arrays[f"{name}.{f.name}"] for f in dataclasses.fields(kind)}
+        entities[name] = kind(**{k: v.item() if v.ndim == 0 else v for k, v in values.items()})
+    lex = Lexicon.from_config(cfg)
+    catalog = build_catalog(cfg, lex, Rng(seed))
+    model = LineModel.from_config(cfg, lex, catalog)
+    return _assemble(cfg, seed, start_day, end_day, lex, catalog, model, entities)
+
+
+def _assemble(
+    cfg: EcomConfig,
+    seed: int,
+    start_day: int,
+    end_day: int,
+    lex: Lexicon,
+    catalog: CatalogPlan,
+    model: LineModel,
+    entities: dict,
+) -> WorldPlan:
+    """Index the entity plans by day."""
+    carts, orders, returns = entities["carts"], entities["orders"], entities["returns"]
     bounds = np.arange(start_day, end_day + 2)
     cart_day = carts.ts_us // US_PER_DAY
-    signup_order = _signup_order(customers)
+    signup_order = _signup_order(entities["customers"])
     return WorldPlan(
         config=cfg,
         seed=seed,
@@ -103,15 +143,12 @@ def build_world(cfg: EcomConfig, seed: int, start_day: int, end_day: int) -> Wor
         lexicon=lex,
         catalog=catalog,
         line_model=model,
-        customers=customers,
-        carts=carts,
-        orders=orders,
-        returns=returns,
+        **entities,
         signup_order=signup_order,
         _cart_offsets=np.searchsorted(cart_day, bounds),
         _order_offsets=np.searchsorted(cart_day[orders.cart], bounds),
         _return_offsets=np.searchsorted(returns.day, bounds),
-        _signup_sorted=customers.signup_day[signup_order],
+        _signup_sorted=entities["customers"].signup_day[signup_order],
     )
 
 

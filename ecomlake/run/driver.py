@@ -37,8 +37,9 @@ from ecomlake.lake.identity import (
 from ecomlake.lineage import Lineage, default_batch_id, default_ingestion_ts, validate_ingestion_ts
 from ecomlake.messiness import check_level, level_record, run_fingerprint
 from ecomlake.messiness.log import defect_log_tables
+from ecomlake.plan.cache import default_cache_dir, load_or_build_world
 from ecomlake.plan.calendar import day_date, day_number
-from ecomlake.plan.world import WorldPlan, build_world
+from ecomlake.plan.world import WorldPlan
 from ecomlake.render.registry import TABLES, output_columns
 from ecomlake.run.days import assign_tasks, resolve_days, spread_backlog
 from ecomlake.run.executors import (
@@ -78,6 +79,7 @@ class GenerateOptions:
     storage_options: dict = field(default_factory=dict)
     overwrite: bool = False  # replace a lake of another config; rewrite committed partitions
     hooks: tuple[str, ...] = ()  # post-export hooks, "module:function"
+    plan_cache: bool = True  # reuse a stored world plan (plan/cache.py); never changes bytes
     shared_target: bool = False  # a local path that every cluster node sees (NFS, …)
     today: dt.date | None = None  # the anchor of unpinned windows; defaults to the UTC date
 
@@ -96,6 +98,7 @@ class RunResult:
     plan_seconds: float
     total_seconds: float
     manifest_path: str
+    plan_cached: bool = False  # the world plan was loaded from the plan cache
 
     @property
     def ok(self) -> bool:
@@ -127,9 +130,14 @@ def generate(
         if existing is not None and options.overwrite and not existing.same_world(run.identity):
             clear_lake(run.loc, [*(spec.name for spec in TABLES), *defect_log_tables()])
         write_identity(run.loc, run.identity)
-        world, plan_seconds = _plan_while_starting(cfg, run)
+        world, plan_seconds, plan_cached = _plan_while_starting(cfg, run)
         log.info(
-            "planned %s..%s in %.2fs: %d carts", run.start, run.end, plan_seconds, world.carts.size
+            "%s %s..%s in %.2fs: %d carts",
+            "plan loaded from cache:" if plan_cached else "planned",
+            run.start,
+            run.end,
+            plan_seconds,
+            world.carts.size,
         )
         tasks = spread_backlog(assign_tasks(run.days, world.signup_days()))
         if on_planned:
@@ -148,6 +156,7 @@ def generate(
         plan_seconds=plan_seconds,
         total_seconds=time.perf_counter() - started,
         manifest_path="",
+        plan_cached=plan_cached,
     )
     result.manifest_path = _write_run_manifest(result, run.settings, run.executor.name, options)
     return result
@@ -166,6 +175,7 @@ class _Prepared:
     loc: LakeLocation
     identity: LakeIdentity
     hooks: list[LoadedHook]
+    plan_cache: bool
 
 
 def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
@@ -211,7 +221,9 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
     if existing is not None and not options.overwrite:
         check_compatible(loc, existing, identity)
     hooks = load_hooks(options.hooks)
-    return _Prepared(start, end, reproducible, days, settings, executor, loc, identity, hooks)
+    return _Prepared(
+        start, end, reproducible, days, settings, executor, loc, identity, hooks, options.plan_cache
+    )
 
 
 def _refuse_unshared_local_target(
@@ -227,15 +239,18 @@ def _refuse_unshared_local_target(
         )
 
 
-def _plan_while_starting(cfg: EcomConfig, run: _Prepared) -> tuple[WorldPlan, float]:
+def _plan_while_starting(cfg: EcomConfig, run: _Prepared) -> tuple[WorldPlan, float, bool]:
     """Build the world plan in a thread while the executor starts (Ray's start-up is mostly
     waiting on its daemons: 4-10 s hidden behind a 6 s plan). The plan is pure, so where it
     runs changes nothing; Ray must start on the main thread (signal handlers)."""
     seed, first, last = run.settings.identity.seed, day_number(run.start), day_number(run.end)
 
-    def plan() -> tuple[WorldPlan, float]:
+    cache_dir = default_cache_dir() if run.plan_cache else None
+
+    def plan() -> tuple[WorldPlan, float, bool]:
         t0 = time.perf_counter()
-        return build_world(cfg, seed, first, last), time.perf_counter() - t0
+        world, cached = load_or_build_world(cfg, seed, first, last, cache_dir)
+        return world, time.perf_counter() - t0, cached
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="plan") as pool:
         planned = pool.submit(plan)
@@ -324,6 +339,7 @@ def _write_run_manifest(
         "workers": options.workers,
         "ray_address": options.ray_address,
         "plan_seconds": round(result.plan_seconds, 4),
+        "plan_cached": result.plan_cached,
         "total_seconds": round(result.total_seconds, 4),
         "rows": result.rows_by_table(),
         "days": [{k: v for k, v in asdict(r).items() if k != "committed"} for r in result.results],

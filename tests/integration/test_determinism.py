@@ -83,3 +83,10 @@ def test_seed_changes_the_data(tmp_path, in_process):
     other = _run(tmp_path, executor="in-process", seed=7)
     changed = [k for k in in_process if k.endswith(".parquet") and other.get(k) != in_process[k]]
     assert len(changed) > len(in_process) // 8
+
+
+def test_plan_cache_changes_no_byte(tmp_path, in_process):
+    """A run that plans afresh and one that loads the plan the session cached give the same lake."""
+    fresh = _run(tmp_path / "fresh", executor="in-process", plan_cache=False)
+    cached = _run(tmp_path / "cached", executor="in-process", plan_cache=True)
+    assert fresh == cached == in_process, _first_difference(fresh, cached)

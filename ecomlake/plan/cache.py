@@ -1,0 +1,161 @@
+"""A local cache of world plans, so that a scheduled run does not re-plan six years every day.
+
+The plan is a pure function of (config, seed, world window, plan code), so a plan stored under
+a key made of exactly those is the plan: a daily job loads yesterday's arrays (a file read)
+instead of spending seconds of CPU on the same world. Only the heavy arrays are stored; the
+lexicon, catalog and line model are rebuilt from the config (milliseconds).
+
+The file is an uncompressed `.npz`, written to a temporary name and renamed, so a reader sees a
+whole plan or none; zip CRCs catch a damaged file, which is then planned again and replaced.
+Any failure to read or write the cache only costs the plan's time, never the run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import logging
+import os
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+import ecomlake
+from ecomlake.config import EcomConfig
+from ecomlake.config.fingerprint import config_fingerprint
+from ecomlake.plan.world import ENTITY_PLANS, WorldPlan, assemble_world, build_world
+
+log = logging.getLogger(__name__)
+
+CACHE_ENV = "ECOMLAKE_PLAN_CACHE"
+KEEP_PLANS = 4  # newest plans kept per cache folder; one backlog plan is about 330 MB
+_SUFFIX = ".npz"
+# Every package whose code decides a plan array; a change to any of them is a new key.
+_PLAN_CODE = ("config", "plan", "rng")
+
+
+def default_cache_dir() -> Path:
+    """`$ECOMLAKE_PLAN_CACHE`, else `$XDG_CACHE_HOME/ecomlake/plans` (`~/.cache` by default)."""
+    chosen = os.environ.get(CACHE_ENV)
+    if chosen:
+        return Path(chosen).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "ecomlake" / "plans"
+
+
+def plan_key(cfg: EcomConfig, seed: int, start_day: int, end_day: int) -> str:
+    """Hex key of everything a plan depends on: config, seed, window, plan code and numpy."""
+    parts = {
+        "config": config_fingerprint(cfg),
+        "seed": seed,
+        "window": [start_day, end_day],
+        "code": _code_digest(),
+        "numpy": np.__version__,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def load_or_build_world(
+    cfg: EcomConfig, seed: int, start_day: int, end_day: int, cache_dir: Path | None
+) -> tuple[WorldPlan, bool]:
+    """The world plan and whether it came from the cache; `cache_dir=None` always plans."""
+    if cache_dir is None:
+        return build_world(cfg, seed, start_day, end_day), False
+    world = cached_world(cfg, seed, start_day, end_day, cache_dir)
+    if world is not None:
+        return world, True
+    world = build_world(cfg, seed, start_day, end_day)
+    store_world(world, cache_dir)
+    return world, False
+
+
+def cached_world(
+    cfg: EcomConfig, seed: int, start_day: int, end_day: int, cache_dir: Path
+) -> WorldPlan | None:
+    """The stored plan of this world, or None when there is none or it is unreadable."""
+    arrays = _read(_plan_path(cache_dir, cfg, seed, start_day, end_day))
+    if arrays is None:
+        return None
+    return assemble_world(cfg, seed, start_day, end_day, arrays)
+
+
+def store_world(world: WorldPlan, cache_dir: Path) -> None:
+    """Store the plan and prune old ones; a failure is logged, never raised."""
+    path = _plan_path(cache_dir, world.config, world.seed, world.start_day, world.end_day)
+    try:
+        _write(path, world)
+        _prune(cache_dir, keep=KEEP_PLANS)
+    except OSError as exc:
+        log.warning("plan cache: could not store %s (%s); the run goes on", path, exc)
+
+
+def _plan_path(cache_dir: Path, cfg: EcomConfig, seed: int, start_day: int, end_day: int) -> Path:
+    return cache_dir / f"plan-{plan_key(cfg, seed, start_day, end_day)}{_SUFFIX}"
+
+
+def world_arrays(world: WorldPlan) -> dict[str, np.ndarray]:
+    """The entity plans' arrays by dotted name (`carts.ts_us`); plain ints as 0-d arrays."""
+    out: dict[str, np.ndarray] = {}
+    for name in ENTITY_PLANS:
+        part = getattr(world, name)
+        for f in dataclasses.fields(part):
+            out[f"{name}.{f.name}"] = np.asarray(getattr(part, f.name))
+    return out
+
+
+def _read(path: Path) -> dict[str, np.ndarray] | None:
+    """The stored arrays, or None when absent or unreadable (then it is planned again)."""
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            arrays = {name: stored[name] for name in stored.files}
+        os.utime(path)  # newest use first when pruning
+        return arrays
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        log.warning("plan cache: %s is unreadable (%s); planning again", path, exc)
+        return None
+
+
+def _write(path: Path, world: WorldPlan) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as out:
+            np.savez(out, **world_arrays(world))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _prune(cache_dir: Path, keep: int) -> None:
+    """Delete all but the `keep` most recently used plans."""
+    plans = sorted(cache_dir.glob(f"plan-*{_SUFFIX}"), key=_mtime, reverse=True)
+    for old in plans[keep:]:
+        old.unlink(missing_ok=True)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0  # already gone: sorts as the oldest
+
+
+@functools.cache
+def _code_digest() -> str:
+    root = Path(ecomlake.__file__).parent
+    digest = hashlib.sha256()
+    for source in _plan_sources(root):
+        digest.update(source.relative_to(root).as_posix().encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
+def _plan_sources(root: Path) -> Iterator[Path]:
+    for package in _PLAN_CODE:
+        yield from sorted((root / package).rglob("*.py"))
