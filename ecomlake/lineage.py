@@ -60,25 +60,40 @@ def validate_ingestion_ts(text: str) -> str:
     return text
 
 
-def _json_values(column: pa.ChunkedArray | pa.Array, name: str) -> pa.Array:
-    """Each value as its JSON literal text (ints bare, strings quoted and escaped, null)."""
+def _json_values(column: pa.ChunkedArray | pa.Array, name: str) -> tuple[pa.Array, bool]:
+    """Each value's JSON literal text, and whether it is bare string text still to be quoted.
+
+    Strings with no nulls and nothing to escape (every key this tool writes) come back bare, so
+    the caller folds the quotes into its constant pieces instead of joining them per row.
+    """
     column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     kind = column.type
     if pa.types.is_dictionary(kind):
         column, kind = column.cast(kind.value_type), kind.value_type
     if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
-        text = pc.cast(column, pa.string())
-    elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        column = pc.cast(column, pa.string())
-        text = pc.binary_join_element_wise('"', column, '"', "")
-        escape = pc.fill_null(pc.match_substring_regex(column, _NEEDS_JSON_ESCAPE), False)
-        if pc.any(escape).as_py():
-            # Rare path: let json.dumps produce the exact escapes for the flagged rows only.
-            flagged = column.filter(escape).to_pylist()
-            text = pc.replace_with_mask(text, escape, pa.array([json.dumps(v) for v in flagged]))
-    else:
+        return pc.fill_null(pc.cast(column, pa.string()), "null"), False
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         raise TypeError(f"primary key {name!r}: event_id supports int, bool or string, got {kind}")
-    return pc.fill_null(text, "null")
+    column = pc.cast(column, pa.string())
+    if column.null_count == 0 and not _may_need_escape(column):
+        return column, True
+    text = pc.binary_join_element_wise('"', column, '"', "")
+    escape = pc.fill_null(pc.match_substring_regex(column, _NEEDS_JSON_ESCAPE), False)
+    if pc.any(escape).as_py():
+        # Rare path: let json.dumps produce the exact escapes for the flagged rows only.
+        flagged = column.filter(escape).to_pylist()
+        text = pc.replace_with_mask(text, escape, pa.array([json.dumps(v) for v in flagged]))
+    return pc.fill_null(text, "null"), False
+
+
+def _may_need_escape(column: pa.StringArray) -> bool:
+    """Any byte json.dumps would escape: '"', a backslash, or one outside printable ASCII."""
+    _, offsets, data = column.buffers()
+    if data is None or len(column) == 0:
+        return False
+    bounds = np.frombuffer(offsets, dtype=np.int32)[column.offset : column.offset + len(column) + 1]
+    raw = np.frombuffer(data, dtype=np.uint8)[bounds[0] : bounds[-1]]
+    return bool(((raw < 0x20) | (raw > 0x7E) | (raw == 0x22) | (raw == 0x5C)).any())
 
 
 def _hash_payloads(payloads: pa.Array) -> pa.Array:
@@ -101,7 +116,7 @@ def event_ids(table: pa.Table, table_name: str, pk_columns: Sequence[str]) -> pa
         raise ValueError(f"{table_name}: event_id needs at least one primary-key column")
     if "_table" in pk_columns:
         raise ValueError(f"{table_name}: a primary-key column cannot be named '_table'")
-    literals: dict[str, pa.Array | str] = {"_table": json.dumps(table_name)}
+    literals: dict[str, tuple[pa.Array, bool] | str] = {"_table": json.dumps(table_name)}
     for name in pk_columns:
         if name not in table.column_names:
             raise ValueError(f"{table_name}: primary-key column {name!r} is missing")
@@ -110,10 +125,17 @@ def event_ids(table: pa.Table, table_name: str, pk_columns: Sequence[str]) -> pa
         return pa.array([], type=pa.string())
     # Same key order and separators as json.dumps(sort_keys=True, separators=(",", ":")).
     pieces: list[pa.Array | str] = []
+    text = ""
     for i, key in enumerate(sorted(literals)):
-        pieces.append(("{" if i == 0 else ",") + json.dumps(key) + ":")
-        pieces.append(literals[key])
-    pieces.append("}")
+        text += ("{" if i == 0 else ",") + json.dumps(key) + ":"
+        value = literals[key]
+        if isinstance(value, str):
+            text += value
+            continue
+        values, bare = value
+        pieces += [text + '"' if bare else text, values]
+        text = '"' if bare else ""
+    pieces.append(text + "}")
     scalars = [pa.scalar(p, pa.string()) if isinstance(p, str) else p for p in pieces]
     return _hash_payloads(pc.binary_join_element_wise(*scalars, ""))
 

@@ -56,6 +56,14 @@ class TestEventIds:
         got = event_ids(table, "shopping_carts", ["cart_id"]).to_pylist()
         assert got == _reference_ids(table, "shopping_carts", ["cart_id"])
 
+    def test_slices_see_only_their_own_bytes(self) -> None:
+        """The no-escape shortcut reads the string buffer: a slice must not see its neighbours'."""
+        table = pa.table({"cart_id": ['a"b', "plain", "caf\u00e9", "tail"]})
+        for offset, length in [(1, 1), (0, 2), (1, 2), (3, 1), (2, 2)]:
+            part = table.slice(offset, length)
+            got = event_ids(part, "shopping_carts", ["cart_id"]).to_pylist()
+            assert got == _reference_ids(part, "shopping_carts", ["cart_id"]), (offset, length)
+
     def test_key_order_is_sorted_not_column_order(self) -> None:
         table = pa.table({"z_id": [1], "a_id": ["k"]})
         assert event_ids(table, "t", ["z_id", "a_id"]).to_pylist() == _reference_ids(
