@@ -131,11 +131,14 @@ class TestDeterminism:
 
 
 @pytest.fixture(scope="module")
-def world_lakes(tmp_path_factory) -> tuple[Path, Path]:
-    """The whole quick world (91 days) clean and at heavy_mess: every late row lands inside."""
+def world_lakes(tmp_path_factory, ray_session) -> tuple[Path, Path]:
+    """The whole quick world (91 days) clean and at heavy_mess: every late row lands inside.
+    Written on the session's two Ray workers (the bytes equal an in-process run's, see
+    TestDeterminism), which halves the module's longest setup."""
     root = tmp_path_factory.mktemp("world")
     for level in ("none", "heavy_mess"):
-        _generate(root / level, level, start_date=WORLD_START, end_date=WORLD_END)
+        window = {"start_date": WORLD_START, "end_date": WORLD_END}
+        _generate(root / level, level, executor="ray", workers=2, **window)
     return root / "none", root / "heavy_mess"
 
 
