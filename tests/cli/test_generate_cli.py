@@ -115,6 +115,28 @@ def test_generate_writes_lake_summary_and_run_manifest(tmp_path, capsys):
     assert manifest["ok"] and manifest["days"][0]["node_id"] == "local"
 
 
+def test_plan_cache_flag_and_folder(tmp_path, capsys, monkeypatch):
+    """The first run of a world stores its plan in $ECOMLAKE_PLAN_CACHE, the next loads it, and
+    --no-plan-cache plans afresh; the run manifest and the summary say which happened."""
+    monkeypatch.setenv("ECOMLAKE_PLAN_CACHE", str(tmp_path / "plans"))
+    runs = {"cold": (), "warm": (), "off": ("--no-plan-cache",)}
+    for name, extra in runs.items():
+        args = ["--executor", "in-process", "--dates", "2024-01-10", "--batch-id", name]
+        assert run(_generate(tmp_path / name, *args, *extra)) == 0
+    out = capsys.readouterr().out
+    cached = {
+        name: json.loads((tmp_path / name / "lake" / "_runs" / f"{name}.json").read_text())
+        for name in runs
+    }
+    assert {k: v["plan_cached"] for k, v in cached.items()} == {
+        "cold": False,
+        "warm": True,
+        "off": False,
+    }
+    assert out.count("plan, from cache)") == 1
+    assert len(list((tmp_path / "plans").glob("plan-*.npz"))) == 1
+
+
 def test_version(capsys):
     assert run(["--version"]) == 0
     assert capsys.readouterr().out.strip() == "0.1.0"
