@@ -53,6 +53,16 @@ def _signup_partitions(ctx: DayContext) -> list[str]:
     return [day_date(d).isoformat() for d in ctx.signup_days]
 
 
+def without_signups(ctx: DayContext, committed: set[str]) -> DayContext:
+    """The context minus the customer partitions in `committed`: only customers render them,
+    and a scheduled run into a lake whose earlier signup days are written would otherwise
+    render every earlier customer again to write one day's."""
+    keep = tuple(d for d in ctx.signup_days if day_date(d).isoformat() not in committed)
+    if len(keep) == len(ctx.signup_days):
+        return ctx
+    return DayContext(ctx.world, ctx.day, keep, ctx.owns_catalog)
+
+
 def _category_partitions(ctx: DayContext) -> list[str]:
     """Every category with products, for the one task that owns the catalog."""
     if not ctx.owns_catalog:
@@ -61,9 +71,11 @@ def _category_partitions(ctx: DayContext) -> list[str]:
     return [c for c, n in zip(ctx.world.lexicon.categories, counts, strict=True) if n > 0]
 
 
+SIGNUP_TABLE = "customers"  # the one table partitioned by the task's signup days
+
 TABLES: tuple[TableSpec, ...] = (
     TableSpec(
-        "customers",
+        SIGNUP_TABLE,
         customers.render,
         schemas.CUSTOMERS,
         ("customer_id",),

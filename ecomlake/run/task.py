@@ -35,7 +35,14 @@ from ecomlake.messiness.truth import partition_truth, row_hashes
 from ecomlake.plan.calendar import day_date
 from ecomlake.plan.world import WorldPlan
 from ecomlake.render.context import DayContext
-from ecomlake.render.registry import INGEST_KEY, TABLES, TableSpec, output_columns
+from ecomlake.render.registry import (
+    INGEST_KEY,
+    SIGNUP_TABLE,
+    TABLES,
+    TableSpec,
+    output_columns,
+    without_signups,
+)
 from ecomlake.run.defect_log import commit_defect_log
 
 
@@ -99,6 +106,7 @@ def run_day(world: WorldPlan, task: DayTask, settings: WriteSettings) -> DayResu
             s.name: {v for v in expected[s.name] if _committed(loc, s, v, settings)} for s in TABLES
         }
     skipped = sum(len(values) for values in done.values())
+    ctx = without_signups(ctx, done[SIGNUP_TABLE])  # committed customers are not rendered
     todo = [s for s in TABLES if not expected[s.name] or done[s.name] != set(expected[s.name])]
     if level is not None and any(s.partition_column is None for s in todo):
         todo = [s for s in TABLES if s in todo or s.partition_column is None]  # the day's log
