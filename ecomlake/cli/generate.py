@@ -70,8 +70,13 @@ def generate(
         str | None, typer.Option("--ray-address", help="Existing Ray cluster (e.g. auto).")
     ] = None,
     executor: Annotated[
-        str, typer.Option("--executor", help="'ray' or 'in-process' (no Ray, one core).")
-    ] = "ray",
+        str,
+        typer.Option(
+            "--executor",
+            help="'auto' (one day in-process, more days on Ray), 'ray' or 'in-process' "
+            "(no Ray, one core).",
+        ),
+    ] = "auto",
     batch_id: Annotated[
         str | None, typer.Option("--batch-id", help="Lineage batch id (default: random).")
     ] = None,

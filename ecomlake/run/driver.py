@@ -69,7 +69,7 @@ class GenerateOptions:
     seed: int | None = None
     workers: int | None = None
     ray_address: str | None = None
-    executor: str = "ray"
+    executor: str = "auto"  # one-day runs in-process, the rest on Ray (run/executors.py)
     batch_id: str | None = None
     ingestion_ts: str | None = None
     target_size_mb: float = 128.0
@@ -205,7 +205,7 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
     settings = _write_settings(cfg, options)
     for spec in TABLES:
         output_columns(cfg, spec)  # a bad column list fails before anything is planned
-    executor = make_executor(options.executor, options.workers, options.ray_address)
+    executor = make_executor(options.executor, options.workers, options.ray_address, len(days))
     loc = resolve_target(options.target, options.storage_options)
     check_target(loc)  # credentials, bucket, writable: one line and nothing written on failure
     _refuse_unshared_local_target(executor, loc, options)

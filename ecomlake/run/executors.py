@@ -180,15 +180,19 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(cause).__name__}: {text[-1] if text else ''}"
 
 
+EXECUTORS = ("auto", "ray", "in-process")
+
+
 def make_executor(
-    kind: str, workers: int | None, address: str | None
+    kind: str, workers: int | None, address: str | None, days: int
 ) -> InProcessExecutor | RayExecutor:
-    """The executor named by `kind` ('ray' or 'in-process'); a dead `address` fails here, even
-    in a process that already runs Ray."""
-    if kind == "in-process":
+    """The executor named by `kind`; a dead `address` fails here, even in a process that already
+    runs Ray. 'auto' runs a one-day run in-process (a day is one task, on one core either way,
+    and Ray's start-up costs more than the day) and everything else on Ray."""
+    if kind not in EXECUTORS:
+        raise ConfigError(f"--executor: must be one of {', '.join(EXECUTORS)}, got {kind!r}")
+    if kind == "in-process" or (kind == "auto" and days == 1 and not address):
         return InProcessExecutor()
-    if kind == "ray":
-        if address:
-            probe_address(address)
-        return RayExecutor(workers, address)
-    raise ConfigError(f"--executor: must be 'ray' or 'in-process', got {kind!r}")
+    if address:
+        probe_address(address)
+    return RayExecutor(workers, address)

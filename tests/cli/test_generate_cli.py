@@ -69,6 +69,13 @@ def test_bad_flag_is_one_line_exit_2_nothing_written(tmp_path, capsys, args, mes
     assert not (tmp_path / "lake").exists()
 
 
+def test_unknown_executor_is_one_line_exit_2_nothing_written(tmp_path, capsys):
+    assert run(_generate(tmp_path, "--executor", "threads")) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: --executor: must be one of auto, ray, in-process, got 'threads'"
+    assert not (tmp_path / "lake").exists()
+
+
 def test_missing_config_file(tmp_path, capsys):
     code = run(_generate(tmp_path, config=tmp_path / "nope.yaml"))
     assert code == 2
