@@ -92,6 +92,31 @@ def measure_broadcast(world: WorldPlan) -> dict[str, float]:
     }
 
 
+def own_ray_run(work: Workload, days: int, workers: int, temp_root: str) -> dict:
+    """One `generate` with no Ray running, as from the shell: it starts (and stops) its own local
+    Ray and renders days in-process meanwhile. Only wall time is kept: the Ray processes exit
+    inside the run, so their CPU cannot be read afterwards."""
+    if ray.is_initialized():
+        raise RuntimeError("own_ray_run needs Ray stopped")
+    target = tempfile.mkdtemp(prefix="lake-", dir=temp_root)
+    try:
+        t0 = time.perf_counter()
+        result = generate(work.config, work.options(target, days, workers))
+        wall = time.perf_counter() - t0
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
+    if not result.ok:
+        raise RuntimeError(f"bench run of {days} days failed: {result.failures[0]}")
+    return {
+        "days": days,
+        "workers": workers,
+        "wall_seconds": round(wall, 3),
+        "plan_seconds": round(result.plan_seconds, 3),
+        "days_rendered_while_ray_started": sum(r.node_id == "local" for r in result.results),
+        "total_rows": result.total_rows,
+    }
+
+
 def end_to_end(
     work: Workload,
     days: int,

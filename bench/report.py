@@ -31,8 +31,14 @@ def per_table(pipe: PipelineResult) -> dict[str, dict]:
     return out
 
 
-def time_split(pipe: PipelineResult, ray_phase: dict, fixed: dict) -> dict:
-    """Where a window's seconds go: plan, each day stage (CPU, in-process) and Ray's share."""
+def time_split(
+    pipe: PipelineResult, ray_phase: dict, fixed: dict, own_ray: dict, scaled: dict
+) -> dict:
+    """Where a window's seconds go: plan, each day stage (CPU, in-process) and Ray's share.
+
+    Ray's start-up is timed alone (`ray_start_seconds`) and as what it adds to a run that starts
+    its own Ray (the driver renders days while it waits): that run's wall minus the same run's
+    on a running Ray."""
     stages = {name: round(pipe.clock.cpu.get(name, 0.0), 3) for name in STAGES}
     day_total = sum(stages.values())
     return {
@@ -53,6 +59,8 @@ def time_split(pipe: PipelineResult, ray_phase: dict, fixed: dict) -> dict:
         "steady_days": _steady(pipe),
         "ray_start_seconds": round(ray_phase["ray_start_seconds"], 3),
         "ray_shutdown_seconds": round(ray_phase["ray_shutdown_seconds"], 3),
+        "own_ray_run": own_ray,
+        "ray_start_added_seconds": round(own_ray["wall_seconds"] - scaled["wall_seconds"], 3),
         "broadcast": ray_phase["broadcast"],
         "ray_overhead_seconds": fixed["ray_overhead_seconds"],
         "ray_daemons_cpu_seconds": fixed["cpu_seconds"]["ray_daemons"],

@@ -26,7 +26,7 @@ import pyarrow as pa
 from bench import report as rep
 from bench.machine import machine_cpu, machine_info, machine_share, peak_rss_mb, reset_peak_rss
 from bench.pipeline import plan_world, run_pipeline, write_floor
-from bench.ray_runs import end_to_end, measure_broadcast, start_ray, stop_ray
+from bench.ray_runs import end_to_end, measure_broadcast, own_ray_run, start_ray, stop_ray
 from bench.targets import judge_targets, print_table
 from bench.tpch import run_tpchgen
 from bench.workload import BACKLOG, REPO, Workload, load_workload
@@ -135,6 +135,7 @@ def run_suite(work: Workload, sizes: Sizes, temp_root: str, full_backlog: bool) 
     machine = machine_info()
     ray_phase = _ray_phase(work, sizes, temp_root, full_backlog)
     single = _single_worker_runs(work, sizes, temp_root)
+    own_ray = own_ray_run(work, sizes.scaled_days, sizes.workers, temp_root)  # Ray is down here
     pipe, floor, pipeline_peak = _pipeline_phase(work, sizes, temp_root)
     tpch = run_tpchgen(sizes.tpch_scale, sizes.workers, temp_root, compression=None)
     runs = ray_phase["runs"]
@@ -156,7 +157,7 @@ def run_suite(work: Workload, sizes: Sizes, temp_root: str, full_backlog: bool) 
         },
         "per_table": rep.per_table(pipe),
         "write_floor": rep.write_floor_section(floor, pipe, fixed, ray_phase["fixed_fresh_plan"]),
-        "time_split": rep.time_split(pipe, ray_phase, fixed),
+        "time_split": rep.time_split(pipe, ray_phase, fixed, own_ray, runs[sizes.scaled_days]),
         "scaling": rep.scaling_section(runs, single, ray_phase["full_backlog"]),
         "memory": rep.memory_section(runs, pipeline_peak),
         "tpch": rep.tpch_section(tpch, fixed),

@@ -91,6 +91,9 @@ class TestBenchSmoke:
         split = report["time_split"]
         _positive(split["stage_cpu_seconds"], "render", "lineage", "encode", "write", "commit")
         _positive(split, "ray_start_seconds", "day_pipeline_cpu_seconds")
+        own = split["own_ray_run"]
+        _positive(own, "wall_seconds", "total_rows")
+        assert own["total_rows"] == report["end_to_end"]["scaled"]["total_rows"]
         _positive(split["broadcast"], "put_seconds", "broadcast_seconds")
         assert split["stage_cpu_seconds"]["messiness"] >= 0.0  # ~0 at the clean level
 

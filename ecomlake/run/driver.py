@@ -6,10 +6,12 @@ The driver never writes a partition; it only records the run under `<target>/_ru
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import logging
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
@@ -130,19 +132,20 @@ def generate(
         if existing is not None and options.overwrite and not existing.same_world(run.identity):
             clear_lake(run.loc, [*(spec.name for spec in TABLES), *defect_log_tables()])
         write_identity(run.loc, run.identity)
-        world, plan_seconds, plan_cached = _plan_while_starting(cfg, run)
+        head = _plan_while_starting(cfg, run)
         log.info(
             "%s %s..%s in %.2fs: %d carts",
-            "plan loaded from cache:" if plan_cached else "planned",
+            "plan loaded from cache:" if head.plan_cached else "planned",
             run.start,
             run.end,
-            plan_seconds,
-            world.carts.size,
+            head.plan_seconds,
+            head.world.carts.size,
         )
-        tasks = spread_backlog(assign_tasks(run.days, world.signup_days()))
+        if head.early:
+            log.info("%d day(s) rendered in-process while Ray started", len(head.early))
         if on_planned:
-            on_planned(len(tasks))
-        results, failures = _dispatch(run, world, tasks, on_result)
+            on_planned(len(head.tasks))
+        results, failures = _dispatch(run, head, on_result)
     results.sort(key=lambda r: r.day)
     failures.sort(key=lambda f: f.day)
     result = RunResult(
@@ -153,10 +156,10 @@ def generate(
         reproducible=run.reproducible,
         results=results,
         failures=failures,
-        plan_seconds=plan_seconds,
+        plan_seconds=head.plan_seconds,
         total_seconds=time.perf_counter() - started,
         manifest_path="",
-        plan_cached=plan_cached,
+        plan_cached=head.plan_cached,
     )
     result.manifest_path = _write_run_manifest(result, run.settings, run.executor.name, options)
     return result
@@ -239,36 +242,63 @@ def _refuse_unshared_local_target(
         )
 
 
-def _plan_while_starting(cfg: EcomConfig, run: _Prepared) -> tuple[WorldPlan, float, bool]:
-    """Build the world plan in a thread while the executor starts (Ray's start-up is mostly
-    waiting on its daemons: 4-10 s hidden behind a 6 s plan). The plan is pure, so where it
-    runs changes nothing; Ray must start on the main thread (signal handlers)."""
+@dataclass
+class _Head:
+    """The start of a run: the plan, every task, and the outcomes of `tasks[: len(early)]`,
+    which the driver ran in-process while a local Ray was starting."""
+
+    world: WorldPlan
+    plan_seconds: float
+    plan_cached: bool
+    tasks: list[DayTask]
+    early: list[Outcome]
+
+
+def _plan_while_starting(cfg: EcomConfig, run: _Prepared) -> _Head:
+    """Plan in a thread while the executor starts, then keep rendering days in that thread,
+    in-process, until a local Ray is up (4-6 s of start-up that a cached plan no longer hides).
+    A day's bytes do not depend on where it runs (tested), so Ray takes the rest of the tasks
+    as soon as it is ready. Ray must start on the main thread (signal handlers)."""
     seed, first, last = run.settings.identity.seed, day_number(run.start), day_number(run.end)
-
     cache_dir = default_cache_dir() if run.plan_cache else None
+    early_work = isinstance(run.executor, RayExecutor) and run.executor.starts_local_ray()
+    ready = threading.Event()
 
-    def plan() -> tuple[WorldPlan, float, bool]:
+    def head() -> _Head:
         t0 = time.perf_counter()
         world, cached = load_or_build_world(cfg, seed, first, last, cache_dir)
-        return world, time.perf_counter() - t0, cached
+        plan_seconds = time.perf_counter() - t0
+        tasks = spread_backlog(assign_tasks(run.days, world.signup_days()))
+        early: list[Outcome] = []
+        while early_work and not ready.is_set() and len(early) < len(tasks):
+            early += InProcessExecutor().map_days(world, [tasks[len(early)]], run.settings)
+        return _Head(world, plan_seconds, cached, tasks, early)
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="plan") as pool:
-        planned = pool.submit(plan)
+        planned = pool.submit(head)
         try:
             run.executor.start()
+            ready.set()
             return planned.result()
         except BaseException:
+            ready.set()  # the thread stops after its current day
             run.executor.close()
             raise
 
 
 def _dispatch(
-    run: _Prepared, world: WorldPlan, tasks: list[DayTask], on_result: Callable | None
+    run: _Prepared, head: _Head, on_result: Callable | None
 ) -> tuple[list[DayResult], list[DayFailure]]:
     """Run every task; collect committed days and failures; call hooks as partitions land."""
     results: list[DayResult] = []
     failures: list[DayFailure] = []
-    for outcome in run.executor.map_days(world, tasks, run.settings):
+    rest = head.tasks[len(head.early) :]
+    outcomes: Iterable[Outcome] = head.early
+    if rest:
+        outcomes = itertools.chain(outcomes, run.executor.map_days(head.world, rest, run.settings))
+    else:
+        run.executor.close()  # the driver did every day while Ray started
+    for outcome in outcomes:
         if isinstance(outcome, DayFailure):
             failures.append(outcome)
             log.error("day %s failed: %s", outcome.day, outcome.error)
@@ -277,7 +307,7 @@ def _dispatch(
             for table, manifest_json in outcome.committed:
                 run_hooks(run.hooks, _hook_context(run.loc, table, manifest_json))
         if on_result:
-            on_result(outcome, len(tasks))
+            on_result(outcome, len(head.tasks))
     return results, failures
 
 

@@ -96,6 +96,12 @@ class RayExecutor:
                 ray.shutdown()
                 self._started_here = False
 
+    def starts_local_ray(self) -> bool:
+        """Whether `start` would launch a local Ray (seconds), not join a running one."""
+        import ray
+
+        return not self.address and not ray.is_initialized()
+
     def start(self) -> None:
         """Start local Ray or connect to the cluster now (the driver does it while it plans)."""
         import ray

@@ -90,3 +90,28 @@ def test_plan_cache_changes_no_byte(tmp_path, in_process):
     fresh = _run(tmp_path / "fresh", executor="in-process", plan_cache=False)
     cached = _run(tmp_path / "cached", executor="in-process", plan_cache=True)
     assert fresh == cached == in_process, _first_difference(fresh, cached)
+
+
+def test_days_rendered_while_ray_starts_are_the_same_bytes(tmp_path, quick_lake):
+    """A fresh process starting its own local Ray renders days in-process meanwhile (node
+    `local` in the run manifest); the lake equals the in-process one, whoever did which day."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    target = tmp_path / "lake"
+    args = ["generate", "-c", str(REPO / "gen_config/quick.yaml"), "-t", str(target),
+            "--executor", "ray", "--workers", "2", "--no-progress", "--batch-id", "test",
+            "--ingestion-ts", "2024-04-01T00:00:00+00:00"]  # fmt: skip
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "TMPDIR": "/tmp"}  # short socket paths
+    done = subprocess.run(
+        [sys.executable, "-m", "ecomlake", *args], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    manifest = json.loads((target / "_runs" / "test.json").read_text())
+    nodes = [day["node_id"] for day in manifest["days"]]
+    assert len(nodes) == 91 and "local" in nodes, nodes
+    assert _digest(target) == _digest(quick_lake), _first_difference(
+        _digest(target), _digest(quick_lake)
+    )
