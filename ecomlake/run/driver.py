@@ -5,13 +5,14 @@ The driver never writes a partition; it only records the run under `<target>/_ru
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
@@ -293,21 +294,20 @@ def _dispatch(
     results: list[DayResult] = []
     failures: list[DayFailure] = []
     rest = head.tasks[len(head.early) :]
-    outcomes: Iterable[Outcome] = head.early
-    if rest:
-        outcomes = itertools.chain(outcomes, run.executor.map_days(head.world, rest, run.settings))
-    else:
-        run.executor.close()  # the driver did every day while Ray started
-    for outcome in outcomes:
-        if isinstance(outcome, DayFailure):
-            failures.append(outcome)
-            log.error("day %s failed: %s", outcome.day, outcome.error)
-        else:
-            results.append(outcome)
-            for table, manifest_json in outcome.committed:
-                run_hooks(run.hooks, _hook_context(run.loc, table, manifest_json))
-        if on_result:
-            on_result(outcome, len(head.tasks))
+    try:
+        with contextlib.closing(run.executor.map_days(head.world, rest, run.settings)) as later:
+            for outcome in itertools.chain(head.early, later):
+                if isinstance(outcome, DayFailure):
+                    failures.append(outcome)
+                    log.error("day %s failed: %s", outcome.day, outcome.error)
+                else:
+                    results.append(outcome)
+                    for table, manifest_json in outcome.committed:
+                        run_hooks(run.hooks, _hook_context(run.loc, table, manifest_json))
+                if on_result:
+                    on_result(outcome, len(head.tasks))
+    finally:
+        run.executor.close()  # also a Ray it started and never used (the driver did every day)
     return results, failures
 
 

@@ -69,13 +69,15 @@ class RayExecutor:
     ) -> Iterator[Outcome]:
         import ray
 
+        queue = list(tasks)
+        if not queue:  # the driver did every day while Ray started
+            return
         self._ensure_ray(ray)
         pending: dict = {}
         try:
             remote_day = ray.remote(num_cpus=1, max_retries=3)(_run_day_on_node)
             world_ref = ray.put(world)
             limit = max(1, self._worker_count(ray) * TASKS_IN_FLIGHT_PER_WORKER)
-            queue = list(tasks)
             queue.reverse()
             while queue or pending:
                 while queue and len(pending) < limit:
