@@ -74,7 +74,8 @@ def _json_values(column: pa.ChunkedArray | pa.Array, name: str) -> tuple[pa.Arra
         return pc.fill_null(pc.cast(column, pa.string()), "null"), False
     if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         raise TypeError(f"primary key {name!r}: event_id supports int, bool or string, got {kind}")
-    column = pc.cast(column, pa.string())
+    if kind != pa.string():
+        column = pc.cast(column, pa.string())
     if column.null_count == 0 and not _may_need_escape(column):
         return column, True
     text = pc.binary_join_element_wise('"', column, '"', "")
@@ -100,7 +101,7 @@ def _hash_payloads(payloads: pa.Array) -> pa.Array:
     """`evt_` + sha256 hex of each UTF-8 payload, returned as a plain string array."""
     n = len(payloads)
     sha256 = hashlib.sha256
-    digests = b"".join([sha256(b).digest() for b in pc.cast(payloads, pa.binary()).to_pylist()])
+    digests = b"".join([sha256(b).digest() for b in payloads.view(pa.binary()).to_pylist()])
     width = len(EVENT_ID_PREFIX) + _HEX_DIGEST_LEN
     out = np.empty((n, width), dtype=np.uint8)
     out[:, : len(EVENT_ID_PREFIX)] = np.frombuffer(EVENT_ID_PREFIX.encode(), dtype=np.uint8)
