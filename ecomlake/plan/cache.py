@@ -32,7 +32,7 @@ from ecomlake.plan.world import ENTITY_PLANS, WorldPlan, assemble_world, build_w
 log = logging.getLogger(__name__)
 
 CACHE_ENV = "ECOMLAKE_PLAN_CACHE"
-KEEP_PLANS = 4  # newest plans kept per cache folder; one backlog plan is about 330 MB
+KEEP_PLANS = 4  # newest plans kept per cache folder; one backlog plan is about 300 MB
 _SUFFIX = ".npz"
 # Every package whose code decides a plan array; a change to any of them is a new key.
 _PLAN_CODE = ("config", "plan", "rng")
