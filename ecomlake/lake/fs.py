@@ -22,6 +22,7 @@ os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 import inspect
 import json
 import re
+import shutil
 import threading
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -283,6 +284,29 @@ def remove(loc: LakeLocation, rel_path: str) -> None:
     except FileNotFoundError as exc:
         if _missing_bucket(exc):
             raise _storage_error("remove", loc.display(full), exc) from exc
+
+
+def remove_tree(loc: LakeLocation, rel_dir: str) -> bool:
+    """Delete a folder and everything under it; False if there was none. A remote delete is
+    retried like a write (it is idempotent: a retry lists and deletes what is left)."""
+    full = join(loc.root, rel_dir)
+    if loc.is_local:
+        if not os.path.isdir(full):
+            return False
+        try:
+            shutil.rmtree(full)
+        except OSError as exc:
+            raise _storage_error("remove", full, exc) from exc
+        return True
+
+    def rm_tree() -> bool:
+        loc.fs.invalidate_cache(full)
+        if not loc.fs.exists(full):
+            return False
+        loc.fs.rm(full, recursive=True)
+        return True
+
+    return _remote(loc, "remove", full, rm_tree)
 
 
 def list_dir(loc: LakeLocation, rel_dir: str) -> list[str]:

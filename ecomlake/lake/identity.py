@@ -16,7 +16,15 @@ import socket
 from dataclasses import asdict, dataclass
 
 from ecomlake.errors import ConfigError, EcomlakeError
-from ecomlake.lake.fs import LakeLocation, exists, join, read_bytes, remove, write_bytes
+from ecomlake.lake.fs import (
+    LakeLocation,
+    exists,
+    join,
+    read_bytes,
+    remove,
+    remove_tree,
+    write_bytes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -177,8 +185,6 @@ def _is_dead(info: LockInfo) -> bool:
 def clear_lake(loc: LakeLocation, tables: list[str]) -> None:
     """Remove the given table folders and the identity file (keeps `_runs/` history)."""
     for table in tables:
-        path = join(loc.root, table)
-        if loc.fs.exists(path):
-            log.warning("--overwrite: removing %s", path)
-            loc.fs.rm(path, recursive=True)
+        if remove_tree(loc, table):
+            log.warning("--overwrite: removed %s", loc.display(join(loc.root, table)))
     remove(loc, LAKE_FILE)

@@ -151,7 +151,8 @@ _ERRORS = {
 class FlakyProxy:
     """HTTP proxy in front of moto that breaks chosen PUTs, deterministically.
 
-    Every `every`-th PUT (0: none) gets the next fault of `modes` in turn: "500" (InternalError),
+    Only requests of `methods` (PUT by default; POST is S3's bulk delete) can fail, and `puts`
+    counts them. Every `every`-th PUT (0: none) gets the next fault of `modes` in turn: "500" (InternalError),
     "503" (SlowDown) or "reset" (connection closed with RST, no response). aiohttp resends an
     idempotent request once by itself when its connection drops, so a "reset" also resets the next
     PUT of the same path: the error then reaches the caller, as it does on a real outage. PUTs
@@ -168,6 +169,7 @@ class FlakyProxy:
         modes: tuple[str, ...] = ("500", "503", "reset"),
         fail_paths: tuple[str, ...] = (),
         fail_with: str = "503",
+        methods: tuple[str, ...] = ("PUT",),
     ) -> None:
         parts = urlsplit(upstream)
         self.upstream = (parts.hostname, parts.port)
@@ -175,6 +177,7 @@ class FlakyProxy:
         self.modes = modes
         self.fail_paths = fail_paths
         self.fail_with = fail_with
+        self.methods = methods
         self.injected: Counter[str] = Counter()
         self.log: list[tuple[str, str, int]] = []
         self.puts = 0
@@ -192,7 +195,7 @@ class FlakyProxy:
 
     def decide(self, method: str, path: str) -> str | None:
         """The fault to inject for this request, or None to forward it."""
-        if method != "PUT":
+        if method not in self.methods:
             return None
         with self._lock:
             self.puts += 1

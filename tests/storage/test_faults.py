@@ -8,6 +8,7 @@ import logging
 import pytest
 
 from ecomlake import api
+from ecomlake.errors import StorageError
 from ecomlake.lake.fs import resolve_target
 
 from .lakes import remote_hashes, s3_options, tiny_config, world_options
@@ -71,3 +72,39 @@ def test_a_partition_that_cannot_be_written_fails_its_day_and_a_rerun_completes(
     rerun = api.generate(tiny_config(), world_options(uri, storage_options=healthy))
     assert rerun.ok, rerun.failures
     assert remote_hashes(loc.fs, loc.root) == tiny_local.hashes
+
+
+def test_overwrite_retries_flaky_deletes_and_clears_the_old_lake(
+    flaky_proxy, make_bucket, tiny_local, moto_server, caplog
+):
+    """--overwrite empties each table folder with bulk deletes (POST ?delete); every second one
+    fails with SlowDown, is retried, and the new lake is exactly the reference."""
+    uri = f"s3://{make_bucket('overwrite')}/lake"
+    old = world_options(uri, storage_options=s3_options(moto_server), seed=7)
+    assert api.generate(tiny_config(), old).ok
+    proxy = flaky_proxy(every=2, modes=("503",), methods=("POST", "DELETE"))
+    new = world_options(uri, storage_options=s3_options(proxy.endpoint), overwrite=True)
+    with caplog.at_level(logging.WARNING, logger="ecomlake.lake.retry"):
+        assert api.generate(tiny_config(), new).ok
+    assert proxy.injected["503"] >= 3
+    assert f"remove s3://{uri[5:]}/" in caplog.text
+    loc = resolve_target(uri, s3_options(moto_server))
+    assert remote_hashes(loc.fs, loc.root) == tiny_local.hashes
+
+
+def test_overwrite_that_cannot_delete_is_one_line_naming_the_folder(
+    flaky_proxy, make_bucket, moto_server, monkeypatch
+):
+    monkeypatch.setenv("ECOMLAKE_UPLOAD_RETRIES", "1")
+    uri = f"s3://{make_bucket('nodelete')}/lake"
+    old = world_options(uri, storage_options=s3_options(moto_server), seed=7)
+    assert api.generate(tiny_config(), old).ok
+    proxy = flaky_proxy(fail_paths=("/",), methods=("POST",))  # bulk deletes, not the probe's
+    new = world_options(uri, storage_options=s3_options(proxy.endpoint), overwrite=True)
+    with pytest.raises(StorageError) as caught:
+        api.generate(tiny_config(), new)
+    message = str(caught.value)
+    assert (
+        message.startswith(f"{uri}/customers: remove failed after 1 attempt")
+        and "\n" not in message
+    )
