@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -62,8 +61,9 @@ def plan_key(cfg: EcomConfig, seed: int, start_day: int, end_day: int) -> str:
 def load_or_build_world(
     cfg: EcomConfig, seed: int, start_day: int, end_day: int, cache_dir: Path | None
 ) -> tuple[WorldPlan, bool]:
-    """The world plan and whether it came from the cache; `cache_dir=None` always plans."""
-    if cache_dir is None:
+    """The world plan and whether it came from the cache; `cache_dir=None` always plans, and so
+    does an install without the plan's source files, whose code could not be part of the key."""
+    if cache_dir is None or _code_digest() is None:
         return build_world(cfg, seed, start_day, end_day), False
     world = cached_world(cfg, seed, start_day, end_day, cache_dir)
     if world is not None:
@@ -147,15 +147,18 @@ def _mtime(path: Path) -> float:
 
 
 @functools.cache
-def _code_digest() -> str:
+def _code_digest() -> str | None:
+    """sha256 of the plan's source files, or None when they are not on disk."""
     root = Path(ecomlake.__file__).parent
-    digest = hashlib.sha256()
-    for source in _plan_sources(root):
+    sources = _plan_sources(root)
+    if not sources:
+        return None
+    digest = hashlib.sha256(ecomlake.__version__.encode())
+    for source in sources:
         digest.update(source.relative_to(root).as_posix().encode())
         digest.update(source.read_bytes())
     return digest.hexdigest()
 
 
-def _plan_sources(root: Path) -> Iterator[Path]:
-    for package in _PLAN_CODE:
-        yield from sorted((root / package).rglob("*.py"))
+def _plan_sources(root: Path) -> list[Path]:
+    return [path for package in _PLAN_CODE for path in sorted((root / package).rglob("*.py"))]

@@ -60,6 +60,16 @@ def test_no_cache_dir_plans_and_stores_nothing(tmp_path, quick, planned):
     _assert_same_world(world, planned)
 
 
+def test_an_install_without_plan_sources_never_caches(tmp_path, quick, planned, monkeypatch):
+    """Without the source files the code cannot be part of the key: plan every time."""
+    monkeypatch.setattr(cache, "_code_digest", lambda: None)
+    for _ in range(2):
+        world, hit = cache.load_or_build_world(*quick, tmp_path)
+        assert not hit
+        _assert_same_world(world, planned)
+    assert not list(tmp_path.iterdir())
+
+
 def test_key_follows_config_seed_window_and_code(quick, monkeypatch):
     cfg, seed, first, last = quick
     key = cache.plan_key(cfg, seed, first, last)
