@@ -1,5 +1,6 @@
 """`ecomlake doctor`: before a long run, check that the config loads, the window resolves, the
-target is reachable and writable with the credentials at hand, and Ray is there.
+target is reachable and writable with the credentials at hand, whether the world's plan is
+cached, and that Ray is there.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from ecomlake.config import EcomConfig, config_fingerprint, load_config
 from ecomlake.errors import EXIT_CHECKS_FAILED, EcomlakeError
 from ecomlake.lake.fs import check_target, resolve_target
 from ecomlake.lake.identity import LOCK_FILE, read_identity
+from ecomlake.plan.cache import default_cache_dir, plan_path
+from ecomlake.plan.calendar import day_number
 from ecomlake.run.executors import probe_address
 
 EXAMPLES = """
@@ -54,6 +57,7 @@ def doctor(
         ("window", lambda: _window(state, start_date, end_date)),
         ("target", lambda: _target(target, parse_storage_options(storage_option), state)),
         ("lake", lambda: _lake(state)),
+        ("plan", lambda: _plan(state)),
         ("ray", lambda: _ray(ray_address)),
     ]
     failed = 0
@@ -114,6 +118,17 @@ def _lake(state: dict) -> str:
             f"{identity.world_end}); generate would refuse it without --overwrite"
         )
     return f"existing lake of this config (seed {identity.seed}): a run resumes it{busy}"
+
+
+def _plan(state: dict) -> str:
+    """Whether a run loads this world's plan from the plan cache or plans it first (seed: YAML)."""
+    cfg, (first, last) = state["config"], state["window"]
+    folder = default_cache_dir()
+    path = plan_path(folder, cfg, cfg.faker_seed, day_number(first), day_number(last))
+    if path.is_file():
+        size = path.stat().st_size / 2**20
+        return f"cached in {folder} ({size:,.0f} MiB): a run loads it instead of planning"
+    return f"not cached in {folder}: the first run plans the world and stores it there"
 
 
 def _ray(address: str | None) -> str:

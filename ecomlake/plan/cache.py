@@ -77,7 +77,7 @@ def cached_world(
     cfg: EcomConfig, seed: int, start_day: int, end_day: int, cache_dir: Path
 ) -> WorldPlan | None:
     """The stored plan of this world, or None when there is none or it is unreadable."""
-    arrays = _read(_plan_path(cache_dir, cfg, seed, start_day, end_day))
+    arrays = _read(plan_path(cache_dir, cfg, seed, start_day, end_day))
     if arrays is None:
         return None
     return assemble_world(cfg, seed, start_day, end_day, arrays)
@@ -85,7 +85,7 @@ def cached_world(
 
 def store_world(world: WorldPlan, cache_dir: Path) -> None:
     """Store the plan and prune old ones; a failure is logged, never raised."""
-    path = _plan_path(cache_dir, world.config, world.seed, world.start_day, world.end_day)
+    path = plan_path(cache_dir, world.config, world.seed, world.start_day, world.end_day)
     try:
         _write(path, world)
         _prune(cache_dir, keep=KEEP_PLANS)
@@ -93,7 +93,8 @@ def store_world(world: WorldPlan, cache_dir: Path) -> None:
         log.warning("plan cache: could not store %s (%s); the run goes on", path, exc)
 
 
-def _plan_path(cache_dir: Path, cfg: EcomConfig, seed: int, start_day: int, end_day: int) -> Path:
+def plan_path(cache_dir: Path, cfg: EcomConfig, seed: int, start_day: int, end_day: int) -> Path:
+    """Where the plan of this world is (or would be) stored in `cache_dir`."""
     return cache_dir / f"plan-{plan_key(cfg, seed, start_day, end_day)}{_SUFFIX}"
 
 

@@ -13,7 +13,7 @@ QUICK = str(REPO / "gen_config" / "quick.yaml")
 def test_all_checks_pass_for_a_new_local_lake(tmp_path, capsys):
     assert run(["doctor", "-c", QUICK, "-t", str(tmp_path / "lake")]) == 0
     out = capsys.readouterr().out
-    for name in ("config", "window", "target", "lake", "ray"):
+    for name in ("config", "window", "target", "lake", "plan", "ray"):
         assert f"ok    {name}" in out
     assert "new lake" in out and "result: ok" in out
     assert not (tmp_path / "lake").exists()
@@ -35,10 +35,18 @@ def test_existing_lake_of_another_config_is_flagged(tmp_path, capsys):
                 "--executor", "in-process", "--no-progress"]) == 0  # fmt: skip
     capsys.readouterr()
     assert run(["doctor", "-c", QUICK, "-t", str(lake)]) == 0
-    assert "existing lake of this config" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "existing lake of this config" in out
+    assert "ok    plan    cached in" in out  # the run above stored the quick world's plan
     backlog = str(REPO / "gen_config" / "backlog.yaml")
     assert run(["doctor", "-c", backlog, "-t", str(lake)]) == 1
     assert "would refuse it without --overwrite" in capsys.readouterr().out
+
+
+def test_plan_not_yet_cached_is_said(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ECOMLAKE_PLAN_CACHE", str(tmp_path / "empty"))
+    assert run(["doctor", "-c", QUICK, "-t", str(tmp_path / "lake")]) == 0
+    assert "ok    plan    not cached in" in capsys.readouterr().out
 
 
 def test_unreachable_ray_cluster_fails(tmp_path, capsys):
