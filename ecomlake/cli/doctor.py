@@ -127,7 +127,7 @@ def _plan(state: dict) -> str:
     path = plan_path(folder, cfg, cfg.faker_seed, day_number(first), day_number(last))
     if path.is_file():
         size = path.stat().st_size / 2**20
-        return f"cached in {folder} ({size:,.0f} MiB): a run loads it instead of planning"
+        return f"cached in {folder} ({size:,.1f} MiB): a run loads it instead of planning"
     return f"not cached in {folder}: the first run plans the world and stores it there"
 
 
