@@ -12,7 +12,6 @@ Any failure to read or write the cache only costs the plan's time, never the run
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 import json
@@ -26,7 +25,7 @@ import numpy as np
 import ecomlake
 from ecomlake.config import EcomConfig
 from ecomlake.config.fingerprint import config_fingerprint
-from ecomlake.plan.world import ENTITY_PLANS, WorldPlan, assemble_world, build_world
+from ecomlake.plan.world import WorldPlan, assemble_world, build_world, world_arrays
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +76,15 @@ def cached_world(
     cfg: EcomConfig, seed: int, start_day: int, end_day: int, cache_dir: Path
 ) -> WorldPlan | None:
     """The stored plan of this world, or None when there is none or it is unreadable."""
-    arrays = _read(plan_path(cache_dir, cfg, seed, start_day, end_day))
+    path = plan_path(cache_dir, cfg, seed, start_day, end_day)
+    arrays = _read(path)
     if arrays is None:
         return None
-    return assemble_world(cfg, seed, start_day, end_day, arrays)
+    try:
+        return assemble_world(cfg, seed, start_day, end_day, arrays)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:  # arrays missing or misshapen
+        log.warning("plan cache: %s does not hold a whole plan (%r); planning again", path, exc)
+        return None
 
 
 def store_world(world: WorldPlan, cache_dir: Path) -> None:
@@ -96,16 +100,6 @@ def store_world(world: WorldPlan, cache_dir: Path) -> None:
 def plan_path(cache_dir: Path, cfg: EcomConfig, seed: int, start_day: int, end_day: int) -> Path:
     """Where the plan of this world is (or would be) stored in `cache_dir`."""
     return cache_dir / f"plan-{plan_key(cfg, seed, start_day, end_day)}{_SUFFIX}"
-
-
-def world_arrays(world: WorldPlan) -> dict[str, np.ndarray]:
-    """The entity plans' arrays by dotted name (`carts.ts_us`); plain ints as 0-d arrays."""
-    out: dict[str, np.ndarray] = {}
-    for name in ENTITY_PLANS:
-        part = getattr(world, name)
-        for f in dataclasses.fields(part):
-            out[f"{name}.{f.name}"] = np.asarray(getattr(part, f.name))
-    return out
 
 
 def _read(path: Path) -> dict[str, np.ndarray] | None:

@@ -108,7 +108,7 @@ def build_world(cfg: EcomConfig, seed: int, start_day: int, end_day: int) -> Wor
 def assemble_world(
     cfg: EcomConfig, seed: int, start_day: int, end_day: int, arrays: dict[str, np.ndarray]
 ) -> WorldPlan:
-    """The world whose entity plans are `arrays` (as `plan.cache.world_arrays` names them);
+    """The world whose entity plans are `arrays` (as `world_arrays` names them);
     the lexicon, catalog and line model are rebuilt from the config, which is cheap."""
     entities = {}
     for name, kind in ENTITY_PLANS.items():
@@ -118,6 +118,17 @@ def assemble_world(
     catalog = build_catalog(cfg, lex, Rng(seed))
     model = LineModel.from_config(cfg, lex, catalog)
     return _assemble(cfg, seed, start_day, end_day, lex, catalog, model, entities)
+
+
+def world_arrays(world: WorldPlan) -> dict[str, np.ndarray]:
+    """The entity plans' arrays by dotted name (`carts.ts_us`), plain ints as 0-d arrays: what
+    `assemble_world` takes back."""
+    out: dict[str, np.ndarray] = {}
+    for name in ENTITY_PLANS:
+        part = getattr(world, name)
+        for f in dataclasses.fields(part):
+            out[f"{name}.{f.name}"] = np.asarray(getattr(part, f.name))
+    return out
 
 
 def _assemble(

@@ -13,7 +13,7 @@ import pytest
 from ecomlake.config import load_config
 from ecomlake.plan import cache
 from ecomlake.plan.calendar import day_number
-from ecomlake.plan.world import WorldPlan, build_world
+from ecomlake.plan.world import WorldPlan, build_world, world_arrays
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -32,15 +32,16 @@ def planned(quick) -> WorldPlan:
 
 def _assert_same_world(a: WorldPlan, b: WorldPlan) -> None:
     """Every array of the two plans (entity plans and day indexes) equal, dtypes included."""
-    left, right = cache.world_arrays(a), cache.world_arrays(b)
+    left, right = world_arrays(a), world_arrays(b)
     assert left.keys() == right.keys()
     for name in left:
         assert left[name].dtype == right[name].dtype, name
         assert np.array_equal(left[name], right[name]), name
-    for f in dataclasses.fields(a):
-        x, y = getattr(a, f.name), getattr(b, f.name)
-        if isinstance(x, np.ndarray):
-            assert x.dtype == y.dtype and np.array_equal(x, y), f.name
+    for owner_a, owner_b in ((a, b), (a.catalog, b.catalog)):  # day indexes; rebuilt catalog
+        for f in dataclasses.fields(owner_a):
+            x, y = getattr(owner_a, f.name), getattr(owner_b, f.name)
+            if isinstance(x, np.ndarray):
+                assert x.dtype == y.dtype and np.array_equal(x, y), f.name
     assert a.config == b.config and a.seed == b.seed and a.days == b.days
 
 
@@ -106,6 +107,20 @@ def test_damaged_plan_is_planned_again_and_replaced(tmp_path, quick, planned, da
     again, hit = cache.load_or_build_world(*quick, tmp_path)
     assert hit  # the damaged file was replaced by a whole one
     _assert_same_world(again, planned)
+
+
+def test_a_file_without_a_whole_plan_is_planned_again(tmp_path, quick, planned, caplog):
+    """A readable .npz that lacks an array (written by something else) is no plan."""
+    cache.load_or_build_world(*quick, tmp_path)
+    (stored,) = tmp_path.glob("plan-*.npz")
+    arrays = world_arrays(planned)
+    del arrays["carts.ts_us"]
+    with open(stored, "wb") as out:
+        np.savez(out, **arrays)
+    with caplog.at_level(logging.WARNING, logger="ecomlake.plan.cache"):
+        world, hit = cache.load_or_build_world(*quick, tmp_path)
+    assert not hit and "does not hold a whole plan" in caplog.text
+    _assert_same_world(world, planned)
 
 
 def test_unwritable_cache_only_warns(tmp_path, quick, planned, caplog):
