@@ -125,11 +125,11 @@ def _check_table(
     undone = _return_late_rows(spec, undone, entries)
     homes = undone.column(_PART).to_numpy(zero_copy_only=False)
     hashes = row_hashes(undone.drop_columns([_PART]))
-    order = np.argsort(homes, kind="stable")  # group rows by partition once, not per partition
-    bounds = np.flatnonzero(np.concatenate([[True], homes[order][1:] != homes[order][:-1]]))
-    groups = {
-        homes[order[a]]: order[a:b] for a, b in zip(bounds, [*bounds[1:], len(order)], strict=True)
-    }
+    # rows grouped by home partition once, not filtered per partition
+    keys, home_of = np.unique(homes, return_inverse=True)
+    splits = np.cumsum(np.bincount(home_of, minlength=len(keys)))[:-1]
+    rows = np.split(np.argsort(home_of, kind="stable"), splits)[: len(keys)]  # none if no rows
+    groups = dict(zip(keys.tolist(), rows, strict=True))
     empty = np.zeros(0, dtype=np.int64)
     for value, (_, manifest) in parts.items():
         where = f"{spec.name}/{manifest.partition}"
