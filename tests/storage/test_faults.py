@@ -93,7 +93,7 @@ def test_overwrite_retries_flaky_deletes_and_clears_the_old_lake(
 
 
 def test_overwrite_that_cannot_delete_is_one_line_naming_the_folder(
-    flaky_proxy, make_bucket, moto_server, monkeypatch
+    flaky_proxy, make_bucket, moto_server, tiny_local, monkeypatch
 ):
     monkeypatch.setenv("ECOMLAKE_UPLOAD_RETRIES", "1")
     uri = f"s3://{make_bucket('nodelete')}/lake"
@@ -108,3 +108,7 @@ def test_overwrite_that_cannot_delete_is_one_line_naming_the_folder(
         message.startswith(f"{uri}/customers: remove failed after 1 attempt")
         and "\n" not in message
     )
+    healed = world_options(uri, storage_options=s3_options(moto_server), overwrite=True)
+    assert api.generate(tiny_config(), healed).ok  # the same command, storage healthy again
+    loc = resolve_target(uri, s3_options(moto_server))
+    assert remote_hashes(loc.fs, loc.root) == tiny_local.hashes
