@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from ecomlake.errors import StorageError
@@ -92,6 +93,11 @@ class PartitionManifest:
 
     def to_json(self) -> str:
         """`json.dumps(indent=2, sort_keys=True)` plus a final newline: stable bytes."""
+        return self._json_text
+
+    @cached_property
+    def _json_text(self) -> str:
+        # Built once: the commit writes it and the day's result carries it back to the driver.
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
 
     @classmethod

@@ -40,5 +40,5 @@ def customer_ids(customer: np.ndarray, n_registered: int, id_start: int) -> pa.A
     guest = customer >= n_registered
     number = np.where(guest, GUEST_BASE + customer - n_registered, id_start + customer)
     digits = pc.utf8_lpad(pc.cast(pa.array(number), pa.string()), 4, "0")
-    prefix = pa.array(np.where(guest, "GUEST-", "CUST-"))
+    prefix = pc.if_else(pa.array(guest), "GUEST-", "CUST-")
     return pc.binary_join_element_wise(prefix, digits, "")

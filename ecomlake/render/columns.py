@@ -14,7 +14,8 @@ TIMESTAMP = pa.timestamp("us")
 def labels(vocabulary: Sequence[str], index: np.ndarray) -> pa.Array:
     """Strings from a vocabulary by index; negative indices become nulls."""
     index = np.asarray(index, dtype=np.int64)
-    idx = pa.array(np.maximum(index, 0), mask=index < 0)
+    missing = index < 0
+    idx = pa.array(np.maximum(index, 0), mask=missing) if missing.any() else pa.array(index)
     return _vocabulary(tuple(vocabulary)).take(idx)
 
 
