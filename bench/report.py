@@ -94,6 +94,7 @@ def write_floor_section(floor: dict, pipe: PipelineResult, fixed: dict, fresh: d
         "ratio": round(e2e_cpu / floor["cpu_seconds"], 2),
         "ratio_fresh_plan": round(fresh_cpu / floor["cpu_seconds"], 2),
         "ratio_excl_plan": round((e2e_cpu - pipe.plan.load_cpu) / floor["cpu_seconds"], 2),
+        "ratio_flat_folder": round(e2e_cpu / floor["flat_folder"]["cpu_seconds"], 2),
         "day_pipeline_ratio": round(day_cpu / floor["cpu_seconds"], 2),
         "steady_days_ratio": round(
             sum(pipe.clock.steady_cpu.values()) / max(floor["steady_days"]["cpu_seconds"], 1e-9), 2

@@ -116,7 +116,9 @@ def _pipeline_phase(work: Workload, sizes: Sizes, temp_root: str) -> tuple:
     reset_peak_rss()
     machine_before, cpu_before = machine_cpu(), time.process_time()
     pipe = run_pipeline(work, sizes.days, tempfile.mkdtemp(prefix="pipe-", dir=temp_root))
+    flat = write_floor(pipe.chunks, work, tempfile.mkdtemp(prefix="flat-", dir=temp_root), True)
     floor = write_floor(pipe.chunks, work, tempfile.mkdtemp(prefix="floor-", dir=temp_root))
+    floor["flat_folder"] = flat
     steady = pipe.chunks[pipe.first_task_chunks :]
     floor["steady_days"] = write_floor(steady, work, tempfile.mkdtemp(prefix="fl-", dir=temp_root))
     floor["machine"] = machine_share(

@@ -26,7 +26,9 @@ def judge_targets(report: dict) -> list[dict]:
             "<=",
             CPU_VS_FLOOR_MAX,
             report["write_floor"]["ratio"],
-            "plan loaded from the plan cache, as on every run after a config's first",
+            "plan loaded from the plan cache, as on every run after a config's first; floor "
+            "written at the lake's paths (against one flat folder: "
+            f"{report['write_floor']['ratio_flat_folder']})",
         ),
         _target(
             "cpu_vs_write_floor_fresh_plan",
@@ -146,6 +148,11 @@ def _cost_rows(report: dict) -> list[tuple[str, str]]:
             f"day stages {floor['day_pipeline_ratio']}x, typical days "
             f"{floor['steady_days_ratio']}x of {floor['steady_days']['rows_per_cpu_second']:,} "
             f"rows/CPU-s); a one-row file costs {floor['one_row_file_cpu_seconds'] * 1000:.2f} ms",
+        ),
+        (
+            "  same files in one flat folder",
+            f"{floor['flat_folder']['cpu_seconds']} CPU-s (no partition folders to make); "
+            f"ours {floor['ratio_flat_folder']}x",
         ),
         (
             "split, CPU-s",
