@@ -73,7 +73,8 @@ def generate(
         str,
         typer.Option(
             "--executor",
-            help="'auto' (one day in-process, more days on Ray), 'ray' or 'in-process' "
+            help="'auto' (in-process when the run is one day, or a small world's few seconds "
+            "of work that a local Ray would not pay for; else Ray), 'ray' or 'in-process' "
             "(no Ray, one core).",
         ),
     ] = "auto",

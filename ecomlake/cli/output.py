@@ -116,6 +116,7 @@ def print_summary(result: RunResult) -> None:
         f"days committed: {len(result.results)}, failed: {len(result.failures)}",
         f"partitions written: {written:,}, already committed (skipped): {skipped:,}",
         f"world {result.world_start}..{result.world_end}; {result.total_seconds:.1f}s "
+        f"{'on Ray' if result.executor == 'ray' else 'in-process'} "
         f"({result.plan_seconds:.1f}s plan{', from cache' if result.plan_cached else ''}), "
         f"{rate:,.0f} rows/s",
         f"lake: {result.target}  run manifest: {result.manifest_path}",

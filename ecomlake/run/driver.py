@@ -10,6 +10,7 @@ import datetime as dt
 import itertools
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -53,6 +54,7 @@ from ecomlake.run.executors import (
     make_executor,
 )
 from ecomlake.run.hooks import ExportContext, LoadedHook, load_hooks, run_hooks
+from ecomlake.run.sizing import estimate_work, plans_quickly
 from ecomlake.run.task import DayResult, DayTask, WriteSettings
 
 log = logging.getLogger(__name__)
@@ -102,6 +104,7 @@ class RunResult:
     total_seconds: float
     manifest_path: str
     plan_cached: bool = False  # the world plan was loaded from the plan cache
+    executor: str = ""  # the one that ran the days: "in-process" or "ray"
 
     @property
     def ok(self) -> bool:
@@ -161,6 +164,7 @@ def generate(
         total_seconds=time.perf_counter() - started,
         manifest_path="",
         plan_cached=head.plan_cached,
+        executor=run.executor.name,
     )
     result.manifest_path = _write_run_manifest(result, run.settings, run.executor.name, options)
     return result
@@ -180,6 +184,7 @@ class _Prepared:
     identity: LakeIdentity
     hooks: list[LoadedHook]
     plan_cache: bool
+    auto_workers: int = 0  # > 0: `auto` may still run in-process once the plan shows the work
 
 
 def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
@@ -225,8 +230,24 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
     if existing is not None and not options.overwrite:
         check_compatible(loc, existing, identity)
     hooks = load_hooks(options.hooks)
+    plan_first = (  # `auto` chose a local Ray for a small world: the plan may overrule it
+        options.executor == "auto"
+        and isinstance(executor, RayExecutor)
+        and not options.ray_address
+        and plans_quickly(cfg)
+    )
     return _Prepared(
-        start, end, reproducible, days, settings, executor, loc, identity, hooks, options.plan_cache
+        start,
+        end,
+        reproducible,
+        days,
+        settings,
+        executor,
+        loc,
+        identity,
+        hooks,
+        options.plan_cache,
+        auto_workers=(options.workers or os.cpu_count() or 1) if plan_first else 0,
     )
 
 
@@ -256,24 +277,45 @@ class _Head:
 
 
 def _plan_while_starting(cfg: EcomConfig, run: _Prepared) -> _Head:
+    """Plan, and start the executor meanwhile; for `auto` on a small world, plan first and run
+    in-process when the plan shows less work than a local Ray costs (run/sizing.py)."""
+    if not run.auto_workers:
+        return _start_while_rendering(run, lambda: _plan(cfg, run))
+    planned = _plan(cfg, run)
+    work = estimate_work(planned.world, planned.tasks)
+    if not work.local_ray_pays_off(run.auto_workers):
+        log.info("auto: %s, less than a local Ray costs: running in-process", work)
+        run.executor = InProcessExecutor()
+        return planned
+    log.info("auto: %s: starting a local Ray", work)
+    return _start_while_rendering(run, lambda: planned)
+
+
+def _plan(cfg: EcomConfig, run: _Prepared) -> _Head:
+    """The world plan (from the plan cache when it has it) and every task of the run."""
+    seed, first, last = run.settings.identity.seed, day_number(run.start), day_number(run.end)
+    cache_dir = default_cache_dir() if run.plan_cache else None
+    t0 = time.perf_counter()
+    world, cached = load_or_build_world(cfg, seed, first, last, cache_dir)
+    plan_seconds = time.perf_counter() - t0
+    tasks = spread_backlog(assign_tasks(run.days, world.signup_days()))
+    return _Head(world, plan_seconds, cached, tasks, [])
+
+
+def _start_while_rendering(run: _Prepared, plan: Callable[[], _Head]) -> _Head:
     """Plan in a thread while the executor starts, then keep rendering days in that thread,
     in-process, until a local Ray is up (4-6 s of start-up that a cached plan no longer hides).
     A day's bytes do not depend on where it runs (tested), so Ray takes the rest of the tasks
     as soon as it is ready. Ray must start on the main thread (signal handlers)."""
-    seed, first, last = run.settings.identity.seed, day_number(run.start), day_number(run.end)
-    cache_dir = default_cache_dir() if run.plan_cache else None
     early_work = isinstance(run.executor, RayExecutor) and run.executor.starts_local_ray()
     ready = threading.Event()
 
     def head() -> _Head:
-        t0 = time.perf_counter()
-        world, cached = load_or_build_world(cfg, seed, first, last, cache_dir)
-        plan_seconds = time.perf_counter() - t0
-        tasks = spread_backlog(assign_tasks(run.days, world.signup_days()))
-        early: list[Outcome] = []
+        planned = plan()
+        tasks, early = planned.tasks, planned.early
         while early_work and not ready.is_set() and len(early) < len(tasks):
-            early += InProcessExecutor().map_days(world, [tasks[len(early)]], run.settings)
-        return _Head(world, plan_seconds, cached, tasks, early)
+            early += InProcessExecutor().map_days(planned.world, [tasks[len(early)]], run.settings)
+        return planned
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="plan") as pool:
         planned = pool.submit(head)
