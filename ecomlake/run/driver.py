@@ -74,7 +74,7 @@ class GenerateOptions:
     seed: int | None = None
     workers: int | None = None
     ray_address: str | None = None
-    executor: str = "auto"  # one-day runs in-process, the rest on Ray (run/executors.py)
+    executor: str = "auto"  # Ray unless the run is one day or too small to pay for a local Ray
     batch_id: str | None = None
     ingestion_ts: str | None = None
     target_size_mb: float = 128.0

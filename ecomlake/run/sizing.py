@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from ecomlake.config import EcomConfig
 from ecomlake.plan.carts import EMPTIED
 from ecomlake.plan.world import WorldPlan
+from ecomlake.render.context import DayContext
+from ecomlake.render.registry import TABLES
 from ecomlake.run.task import DayTask
 
 # Measured on the 2-core box of docs/performance.md, in-process with the plan cached:
@@ -54,13 +54,12 @@ def estimate_work(world: WorldPlan, tasks: Sequence[DayTask]) -> WorkEstimate:
     """Rows and partitions of a clean run of `tasks` into an empty lake, from the plan alone."""
     partitions = rows = 0
     for task in tasks:
-        signups = sum(len(world.customers_on(d)) for d in task.signup_days)
-        tables = [signups, *_day_rows(world, task.day)]
-        partitions += len(task.signup_days) + sum(n > 0 for n in tables[1:])
-        rows += sum(tables)
-        if task.owns_catalog:
-            partitions += int(np.count_nonzero(world.catalog.category_counts()))
-            rows += world.catalog.size
+        ctx = DayContext(world, task.day, task.signup_days, task.owns_catalog)
+        day = _day_rows(world, task.day)  # a day's table with no rows writes no partition
+        owned = [spec.partitions(ctx) for spec in TABLES if spec.partition_column is not None]
+        partitions += sum(map(len, owned)) + sum(n > 0 for n in day)
+        rows += sum(day) + sum(len(world.customers_on(d)) for d in task.signup_days)
+        rows += world.catalog.size if task.owns_catalog else 0
     return WorkEstimate(partitions, rows)
 
 
