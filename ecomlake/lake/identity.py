@@ -15,6 +15,10 @@ import secrets
 import socket
 from dataclasses import asdict, dataclass
 
+import yaml
+
+from ecomlake.config import EcomConfig
+from ecomlake.config.load import load_config_text
 from ecomlake.errors import ConfigError, EcomlakeError
 from ecomlake.lake.fs import (
     LakeLocation,
@@ -29,6 +33,7 @@ from ecomlake.lake.fs import (
 log = logging.getLogger(__name__)
 
 LAKE_FILE = "_lake.json"
+CONFIG_FILE = "_config.yaml"  # the config the lake was made with: verify and repair plan from it
 LOCK_FILE = "_lock.json"
 
 
@@ -69,6 +74,22 @@ def write_identity(loc: LakeLocation, identity: LakeIdentity) -> None:
     """`_lake.json`; a clean lake's has no `messiness` key (its bytes predate messiness)."""
     body = {k: v for k, v in asdict(identity).items() if k != "messiness" or v is not None}
     write_bytes(loc, LAKE_FILE, (json.dumps(body, indent=2) + "\n").encode())
+
+
+def write_lake_config(loc: LakeLocation, cfg: EcomConfig) -> None:
+    """`_config.yaml`: the run's config with every default filled in, so the lake alone is
+    enough to plan it again (its fingerprint is the lake's, tested)."""
+    body = cfg.model_dump(by_alias=True, mode="json", exclude_unset=True)
+    text = "# the config this lake was generated with (written by ecomlake)\n"
+    write_bytes(loc, CONFIG_FILE, (text + yaml.safe_dump(body, sort_keys=False)).encode())
+
+
+def read_lake_config(loc: LakeLocation) -> EcomConfig | None:
+    """The config stored with the lake, or None for a lake that has none (export-raw, older)."""
+    if not exists(loc, CONFIG_FILE):
+        return None
+    text = read_bytes(loc, CONFIG_FILE).decode("utf-8", errors="replace")
+    return load_config_text(text, source=join(loc.root, CONFIG_FILE))
 
 
 def check_compatible(loc: LakeLocation, existing: LakeIdentity, new: LakeIdentity) -> None:
@@ -188,3 +209,4 @@ def clear_lake(loc: LakeLocation, tables: list[str]) -> None:
         if remove_tree(loc, table):
             log.warning("--overwrite: removed %s", loc.display(join(loc.root, table)))
     remove(loc, LAKE_FILE)
+    remove(loc, CONFIG_FILE)

@@ -37,6 +37,7 @@ from ecomlake.lake.identity import (
     clear_lake,
     read_identity,
     write_identity,
+    write_lake_config,
 )
 from ecomlake.lineage import Lineage, default_batch_id, default_ingestion_ts, validate_ingestion_ts
 from ecomlake.messiness import check_level, level_record, run_fingerprint
@@ -135,6 +136,7 @@ def generate(
         existing = read_identity(run.loc)
         if existing is not None and options.overwrite and not existing.same_world(run.identity):
             clear_lake(run.loc, [*(spec.name for spec in TABLES), *defect_log_tables()])
+        write_lake_config(run.loc, cfg)
         write_identity(run.loc, run.identity)
         head = _plan_while_starting(cfg, run)
         log.info(
