@@ -15,6 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ecomlake.config import config_fingerprint
+from ecomlake.config.load import load_config_text
 from ecomlake.errors import ConfigError
 from ecomlake.export.raw_run import LOOKUP_TABLES
 from ecomlake.export.raw_source import RawSource
@@ -26,9 +28,16 @@ from ecomlake.lake import (
     RunIdentity,
     partition_dir,
     resolve_target,
+    write_bytes,
     write_partition,
 )
-from ecomlake.lake.identity import LakeIdentity, LakeLock, read_identity, write_identity
+from ecomlake.lake.identity import (
+    CONFIG_FILE,
+    LakeIdentity,
+    LakeLock,
+    read_identity,
+    write_identity,
+)
 from ecomlake.lineage import Lineage, default_batch_id, default_ingestion_ts, validate_ingestion_ts
 from ecomlake.render.registry import TABLE_NAMES, TABLES, table_spec
 
@@ -149,6 +158,7 @@ class _Plan:
     lake_identity: LakeIdentity
     loc: LakeLocation
     hooks: list
+    config_yaml: bytes | None = None  # the run dir's config, carried into the lake
     identity_written: bool = False
 
 
@@ -202,8 +212,35 @@ def _prepare(options: ExportOptions) -> _Plan:
     hooks = _load_hooks(options.post_export_hooks)
     run_identity = RunIdentity(info.seed, info.config_fingerprint, info.generator_version)
     return _Plan(
-        source, tables, skipped, dates, lineage, parquet, run_identity, lake_identity, loc, hooks
+        source,
+        tables,
+        skipped,
+        dates,
+        lineage,
+        parquet,
+        run_identity,
+        lake_identity,
+        loc,
+        hooks,
+        _run_config(source),
     )
+
+
+def _run_config(source: RawSource) -> bytes | None:
+    """The run dir's `_config.yaml` when it is the config its CSVs were made with, else None
+    (a run dir of an older version, or one whose config was edited since)."""
+    path = source.dir / CONFIG_FILE
+    if not path.is_file():
+        return None
+    text = path.read_bytes()
+    try:
+        same = config_fingerprint(load_config_text(text.decode(), str(path)))
+    except (ConfigError, UnicodeDecodeError):
+        same = None
+    if same != source.info.config_fingerprint:
+        log.warning("%s is not the config of this run's CSVs: not copied to the lake", path)
+        return None
+    return text
 
 
 def _lineage(options: ExportOptions) -> Lineage:
@@ -293,6 +330,8 @@ def _export_table(plan: _Plan, name: str) -> tuple[TableExport, list[str]]:
     event_column = spec.event_date_column if spec.event_date_column in data.column_names else None
     for value, part in _split(data.filter(keep), keys.values.filter(keep)):
         if not plan.identity_written:
+            if plan.config_yaml is not None:
+                write_bytes(plan.loc, CONFIG_FILE, plan.config_yaml)
             write_identity(plan.loc, plan.lake_identity)
             plan.identity_written = True
         manifest = write_partition(

@@ -19,6 +19,7 @@ from ecomlake.config import EcomConfig, config_fingerprint
 from ecomlake.errors import ConfigError
 from ecomlake.export.csv_tables import CsvSink
 from ecomlake.export.sqlite_script import load_data_sql
+from ecomlake.lake.identity import CONFIG_FILE, config_yaml
 from ecomlake.messiness import DEFECT_SCHEMA, apply_messiness, check_level, resolve_level
 from ecomlake.messiness.formats import drift_formats, drift_schema
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
@@ -136,6 +137,7 @@ def run_generator(cfg: EcomConfig, options: RawRunOptions) -> RawRunResult:
         files = {name: (run_dir / f"{name}.csv", prep.columns[name]) for name in rows}
         (run_dir / SQL_FILE).write_text(load_data_sql(cfg, files), encoding="utf-8")
         _write_run_file(run_dir, prep, rows, options)
+        (run_dir / CONFIG_FILE).write_bytes(config_yaml(cfg))  # export-raw carries it to the lake
     except BaseException:
         shutil.rmtree(run_dir, ignore_errors=True)
         if not root_existed and root.is_dir() and not any(root.iterdir()):

@@ -76,12 +76,16 @@ def write_identity(loc: LakeLocation, identity: LakeIdentity) -> None:
     write_bytes(loc, LAKE_FILE, (json.dumps(body, indent=2) + "\n").encode())
 
 
-def write_lake_config(loc: LakeLocation, cfg: EcomConfig) -> None:
-    """`_config.yaml`: the run's config with every default filled in, so the lake alone is
-    enough to plan it again (its fingerprint is the lake's, tested)."""
+def config_yaml(cfg: EcomConfig) -> bytes:
+    """The config with every default filled in, as YAML that loads to the same fingerprint."""
     body = cfg.model_dump(by_alias=True, mode="json", exclude_unset=True)
     text = "# the config this lake was generated with (written by ecomlake)\n"
-    write_bytes(loc, CONFIG_FILE, (text + yaml.safe_dump(body, sort_keys=False)).encode())
+    return (text + yaml.safe_dump(body, sort_keys=False)).encode()
+
+
+def write_lake_config(loc: LakeLocation, cfg: EcomConfig) -> None:
+    """`_config.yaml`, so the lake alone is enough to plan it again (verify, repair)."""
+    write_bytes(loc, CONFIG_FILE, config_yaml(cfg))
 
 
 def read_lake_config(loc: LakeLocation) -> EcomConfig | None:

@@ -59,6 +59,15 @@ class TestByteIdentity:
         report = verify(str(exported_lake))
         assert report.ok, report.to_text()
 
+    def test_an_edited_run_config_is_not_carried_into_the_lake(self, tmp_path, raw_dir, capsys):
+        source = Path(shutil.copytree(raw_dir, tmp_path / "run"))
+        edited = (source / "_config.yaml").read_text().replace("faker_seed: 42", "faker_seed: 43")
+        (source / "_config.yaml").write_text(edited)
+        target = tmp_path / "lake"
+        assert run(_export(source, target, *PINNED, "--table", "orders")) == 0
+        assert not (target / "_config.yaml").exists()
+        assert "not the config of this run's CSVs" in capsys.readouterr().err
+
 
 class TestPartitionRules:
     def test_items_follow_their_parents_date(self, exported_lake):
@@ -82,7 +91,11 @@ class TestPartitionRules:
     ):
         target = tmp_path / "lake"
         assert run(_export(raw_dir, target, *PINNED, "--table", "order_items")) == 0
-        assert sorted(p.name for p in target.iterdir()) == ["_lake.json", "order_items"]
+        assert sorted(p.name for p in target.iterdir()) == [
+            "_config.yaml",
+            "_lake.json",
+            "order_items",
+        ]
         assert _partitions(target, "order_items") == _partitions(exported_lake, "order_items")
         for partition in _partitions(target, "order_items"):
             mine = target / "order_items" / partition

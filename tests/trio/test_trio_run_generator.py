@@ -50,6 +50,7 @@ class TestOutput:
         assert names == {f"{t}.csv" for t in TABLE_NAMES} | {
             "load_data.sql",
             "_run.json",
+            "_config.yaml",
         }
         body = json.loads((raw_dir / "_run.json").read_text())
         assert body["seed"] == 42 and body["generator_version"] == "0.1.0"
