@@ -28,7 +28,8 @@ from ecomlake.lake import (
     resolve_target,
     write_partition,
 )
-from ecomlake.lake.identity import LakeIdentity, LakeLock, read_identity, write_identity
+from ecomlake.lake.identity import LakeIdentity, read_identity, write_identity
+from ecomlake.lake.lock import LakeLock
 from ecomlake.lineage import Lineage, default_batch_id, default_ingestion_ts, validate_ingestion_ts
 from ecomlake.render.registry import TABLE_NAMES, TABLES, table_spec
 
