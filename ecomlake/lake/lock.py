@@ -63,8 +63,12 @@ class LockInfo:
             raise ValueError("not a JSON object")
         known = {f.name for f in dataclasses.fields(cls)}
         info = cls(**{k: v for k, v in body.items() if k in known})
-        if not isinstance(info.pid, int) or not info.token or not info.host:
-            raise ValueError("no valid pid, host or token")
+        texts = (info.batch_id, info.host, info.started_at, info.token, info.boot_id or "-")
+        numbers = (info.pid, 0 if info.proc_start is None else info.proc_start)
+        if not all(isinstance(t, str) and t for t in texts) or any(
+            type(n) is not int for n in numbers
+        ):
+            raise ValueError("a field is missing, empty or of the wrong type")
         return info
 
     def payload(self) -> bytes:

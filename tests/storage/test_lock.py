@@ -210,14 +210,19 @@ def _holder(target: str) -> subprocess.Popen:
     return proc
 
 
-def test_the_lock_of_a_killed_process_is_taken_over(tmp_path):
+@pytest.mark.parametrize("reaped", [True, False], ids=["reaped", "zombie"])
+def test_the_lock_of_a_killed_process_is_taken_over(tmp_path, reaped):
     target = str(tmp_path / "lake")
     holder = _holder(target)
     loc = _loc(target, {})
     with pytest.raises(TargetLocked, match="another run is writing"):
         LakeLock(loc, "mine").acquire()
     holder.send_signal(signal.SIGKILL)
-    holder.wait()
+    if reaped:
+        holder.wait()
+    else:  # killed, not yet waited for: its pid still shows in /proc, as state Z
+        while os.waitid(os.P_PID, holder.pid, os.WEXITED | os.WNOWAIT) is None:
+            pass
     with LakeLock(loc, "mine") as lock:
         assert LockInfo.parse(read_bytes(loc, LOCK_FILE)).token == lock.info.token
     assert not (tmp_path / "lake" / LOCK_FILE).exists()
@@ -264,7 +269,16 @@ def test_another_hosts_lock_is_refused_even_with_a_dead_pid(tmp_path):
     assert LockInfo.parse(read_bytes(loc, LOCK_FILE)) == before
 
 
-@pytest.mark.parametrize("content", [b"", b"{", b"[]", b'{"pid": 1}', b"\xff\xfe"])
+_WHOLE = {"batch_id": "b", "host": "h", "pid": 1, "started_at": "s", "token": "t"}
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"{", b"[]", b'{"pid": 1}', b"\xff\xfe",
+     json.dumps({**_WHOLE, "pid": "1"}).encode(),
+     json.dumps({**_WHOLE, "proc_start": "later"}).encode(),
+     json.dumps({**_WHOLE, "token": ""}).encode()],
+)  # fmt: skip
 def test_a_damaged_lock_is_reported_with_its_path_not_taken_over(tmp_path, content):
     loc = _loc(str(tmp_path), {})
     write_bytes(loc, LOCK_FILE, content)
