@@ -101,6 +101,26 @@ def test_create_new_creates_once_and_keeps_the_first_content(backend):
         assert os.listdir(loc.root) == ["x.json"]  # no temp file left
 
 
+def test_a_412_that_does_not_name_its_condition_still_means_exists(flaky_proxy, make_bucket):
+    """AWS names the failed condition and s3fs then raises FileExistsError; a store that
+    does not gets the same answer."""
+    proxy = flaky_proxy(fail_paths=("/x.json",), fail_with="412")
+    loc = _loc(f"s3://{make_bucket('lock')}/t", s3_options(proxy.endpoint))
+    assert not create_new(loc, "x.json", b"1")
+    assert proxy.injected["412"] == 1
+
+
+def test_a_conflicting_create_on_s3_is_retried(flaky_proxy, make_bucket, monkeypatch):
+    """S3 answers 409 ConditionalRequestConflict to a create racing another write of the key."""
+    monkeypatch.setenv("ECOMLAKE_UPLOAD_BACKOFF_BASE", "0")
+    proxy = flaky_proxy(every=2, modes=("409",))
+    loc = _loc(f"s3://{make_bucket('lock')}/t", s3_options(proxy.endpoint))
+    assert create_new(loc, "x.json", b"1")
+    assert not create_new(loc, "x.json", b"2")  # 409, then the retry's 412
+    assert proxy.injected["409"] == 1
+    assert read_bytes(loc, "x.json") == b"1"
+
+
 def test_creates_on_gcs_ask_for_the_precondition(gcs_preconditions, make_gcs_bucket, gcs_server):
     loc = _loc(f"gs://{make_gcs_bucket('lock')}/t", {"endpoint_url": gcs_server})
     assert create_new(loc, "y.json", b"1")
