@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import secrets
 import socket
 from dataclasses import asdict, dataclass
@@ -26,6 +27,7 @@ from ecomlake.lake.fs import LakeLocation, join, read_bytes, remove
 log = logging.getLogger(__name__)
 
 LOCK_FILE = "_lock.json"
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _ATTEMPTS = 3  # a lock can change hands under us (released, taken over); then we look again
 
 
@@ -69,6 +71,8 @@ class LockInfo:
             type(n) is not int for n in numbers
         ):
             raise ValueError("a field is missing, empty or of the wrong type")
+        if not _TOKEN.fullmatch(info.token):  # it names the takeover marker's file
+            raise ValueError(f"token {info.token!r} is not [A-Za-z0-9_-]")
         return info
 
     def payload(self) -> bytes:

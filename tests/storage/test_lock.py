@@ -297,7 +297,8 @@ _WHOLE = {"batch_id": "b", "host": "h", "pid": 1, "started_at": "s", "token": "t
     [b"", b"{", b"[]", b'{"pid": 1}', b"\xff\xfe",
      json.dumps({**_WHOLE, "pid": "1"}).encode(),
      json.dumps({**_WHOLE, "proc_start": "later"}).encode(),
-     json.dumps({**_WHOLE, "token": ""}).encode()],
+     json.dumps({**_WHOLE, "token": ""}).encode(),
+     json.dumps({**_WHOLE, "token": "../x"}).encode()],
 )  # fmt: skip
 def test_a_damaged_lock_is_reported_with_its_path_not_taken_over(tmp_path, content):
     loc = _loc(str(tmp_path), {})
