@@ -5,7 +5,8 @@ path at once exactly one succeeds. Local disk: the bytes go to a unique temp fil
 hard-linked to the final name (`link` fails if the name exists) and unlinked. S3: one PUT with
 `If-None-Match: *`. GCS: one upload with `ifGenerationMatch=0`. Both stores answer 412 when the
 object exists; S3 answers 409 ConditionalRequestConflict to a create that raced another write
-of the same key, and that is retried like any transient error (see `retry.py`).
+of the same key, and that is retried like any transient error: remote calls take fs.py's one
+path (`_remote`), so they get the same retries and limits as every other storage call.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ import os
 import secrets
 from contextlib import suppress
 
-from ecomlake.errors import StorageError
-from ecomlake.lake.fs import LakeLocation, join
-from ecomlake.lake.retry import retry_call, status_and_code
+from ecomlake.lake.fs import LakeLocation, _remote, _storage_error, join
+from ecomlake.lake.retry import status_and_code
 
 
 def create_new(loc: LakeLocation, rel_path: str, data: bytes) -> bool:
@@ -40,13 +40,7 @@ def create_new(loc: LakeLocation, rel_path: str, data: bytes) -> bool:
             raise
 
     try:
-        retry_call(
-            put,
-            action="create",
-            target=loc.display(full),
-            policy=loc.retry,
-            passthrough=(FileExistsError,),
-        )
+        _remote(loc, "create", full, put, (FileExistsError,))
     except FileExistsError:
         return False
     return True
@@ -65,7 +59,7 @@ def _create_local(full: str, data: bytes) -> bool:
     except FileExistsError:
         return False
     except OSError as exc:
-        raise StorageError(f"{full}: create failed ({type(exc).__name__}: {exc})") from exc
+        raise _storage_error("create", full, exc) from exc
     finally:
         with suppress(OSError):
             os.remove(tmp)
