@@ -21,11 +21,13 @@ from http import HTTPStatus
 import pytest
 
 from ecomlake.cli.app import run
+from ecomlake.errors import StorageError
 from ecomlake.lake.atomic import create_new
-from ecomlake.lake.fs import read_bytes, resolve_target, write_bytes
+from ecomlake.lake.fs import list_dir, read_bytes, resolve_target, write_bytes
 from ecomlake.lake.lock import LOCK_FILE, LakeLock, LockInfo, TargetLocked, process_start
 
 from . import racers
+from .conftest import free_port
 from .lakes import s3_options, world_args
 
 RACERS = 5  # 4 would do; 5 makes a double holder likelier where creation is not atomic
@@ -83,17 +85,13 @@ def backend(request, tmp_path):
     return kind, lambda i: f"gs://{bucket}/t{i}", options
 
 
-def _loc(target: str, options: dict):
-    return resolve_target(target, options)
-
-
 # ---------------------------------------------------------------------------------------------
 # The primitive and the race
 
 
 def test_create_new_creates_once_and_keeps_the_first_content(backend):
     _, target, options = backend
-    loc = _loc(target(0), options)
+    loc = resolve_target(target(0), options)
     assert create_new(loc, "x.json", b"first")
     assert not create_new(loc, "x.json", b"second")
     assert read_bytes(loc, "x.json") == b"first"
@@ -105,7 +103,7 @@ def test_a_412_that_does_not_name_its_condition_still_means_exists(flaky_proxy, 
     """AWS names the failed condition and s3fs then raises FileExistsError; a store that
     does not gets the same answer."""
     proxy = flaky_proxy(fail_paths=("/x.json",), fail_with="412")
-    loc = _loc(f"s3://{make_bucket('lock')}/t", s3_options(proxy.endpoint))
+    loc = resolve_target(f"s3://{make_bucket('lock')}/t", s3_options(proxy.endpoint))
     assert not create_new(loc, "x.json", b"1")
     assert proxy.injected["412"] == 1
 
@@ -114,15 +112,22 @@ def test_a_conflicting_create_on_s3_is_retried(flaky_proxy, make_bucket, monkeyp
     """S3 answers 409 ConditionalRequestConflict to a create racing another write of the key."""
     monkeypatch.setenv("ECOMLAKE_UPLOAD_BACKOFF_BASE", "0")
     proxy = flaky_proxy(every=2, modes=("409",))
-    loc = _loc(f"s3://{make_bucket('lock')}/t", s3_options(proxy.endpoint))
+    loc = resolve_target(f"s3://{make_bucket('lock')}/t", s3_options(proxy.endpoint))
     assert create_new(loc, "x.json", b"1")
     assert not create_new(loc, "x.json", b"2")  # 409, then the retry's 412
     assert proxy.injected["409"] == 1
     assert read_bytes(loc, "x.json") == b"1"
 
 
+def test_a_dead_endpoint_fails_the_lock_in_one_line_naming_it(monkeypatch):
+    monkeypatch.setenv("ECOMLAKE_UPLOAD_RETRIES", "1")
+    loc = resolve_target("s3://nobody/lake", s3_options(f"http://127.0.0.1:{free_port()}"))
+    with pytest.raises(StorageError, match=f"s3://nobody/lake/{LOCK_FILE}: create failed"):
+        LakeLock(loc, "mine").acquire()
+
+
 def test_creates_on_gcs_ask_for_the_precondition(gcs_preconditions, make_gcs_bucket, gcs_server):
-    loc = _loc(f"gs://{make_gcs_bucket('lock')}/t", {"endpoint_url": gcs_server})
+    loc = resolve_target(f"gs://{make_gcs_bucket('lock')}/t", {"endpoint_url": gcs_server})
     assert create_new(loc, "y.json", b"1")
     assert not create_new(loc, "y.json", b"2")
     assert gcs_preconditions == ["t/y.json", "t/y.json"]
@@ -133,12 +138,12 @@ def test_racing_processes_one_holder_each_trial(backend, pool):
     pool.same(racers.warm, target(0), options)
     for trial in range(TRIALS[kind]):
         results = pool.same(racers.take_lock, target(trial), options, f"b{trial}")
-        lock = _lock_uri(_loc(target(trial), options))
+        lock = _lock_uri(resolve_target(target(trial), options))
         assert results.count(racers.HELD) == 1, (trial, results)
         refusals = [r for r in results if r != racers.HELD]
         assert all("another run is writing" in r and lock in r for r in refusals), refusals
-        holder = LockInfo.parse(read_bytes(_loc(target(trial), options), LOCK_FILE))
-        assert holder.batch_id == f"b{trial}" and holder.pid in _racer_pids(pool)
+        holder = LockInfo.parse(read_bytes(resolve_target(target(trial), options), LOCK_FILE))
+        assert holder.batch_id == f"b{trial}" and holder.pid in pool.pids
 
 
 def test_racing_creates_one_winner_each_trial(backend, pool):
@@ -152,7 +157,7 @@ def test_racing_creates_one_winner_each_trial(backend, pool):
         results = pool.race(calls)
         assert results.count(True) == 1, (trial, results)
         winner = results.index(True)
-        assert read_bytes(_loc(target(0), options), f"c{trial}") == f"{winner}".encode()
+        assert read_bytes(resolve_target(target(0), options), f"c{trial}") == f"{winner}".encode()
 
 
 def test_a_lock_is_never_seen_half_written(tmp_path, pool):
@@ -172,23 +177,17 @@ def test_racing_takeovers_of_one_stale_lock_leave_one_holder(backend, pool):
     gone = _dead_pid()
     pool.same(racers.warm, target(0), options)
     for trial in range(TRIALS[kind]):
-        loc = _loc(target(trial), options)
+        loc = resolve_target(target(trial), options)
         stale = dataclasses.replace(LockInfo.current("dead"), pid=gone, token=f"dead{trial}")
         write_bytes(loc, LOCK_FILE, stale.payload())
         results = pool.same(racers.take_lock, target(trial), options, "b")
         assert results.count(racers.HELD) == 1, (trial, results)
         holder = LockInfo.parse(read_bytes(loc, LOCK_FILE))
-        assert holder.pid in _racer_pids(pool)
+        assert holder.pid in pool.pids
         assert not _listing(loc, "_lock.takeover"), "a takeover marker was left behind"
 
 
-def _racer_pids(pool) -> set[int]:
-    return {p.pid for p in pool._procs}
-
-
 def _listing(loc, prefix: str) -> list[str]:
-    from ecomlake.lake.fs import list_dir
-
     return [n for n in list_dir(loc, "") if n.startswith(prefix)]
 
 
@@ -234,7 +233,7 @@ def _holder(target: str) -> subprocess.Popen:
 def test_the_lock_of_a_killed_process_is_taken_over(tmp_path, reaped):
     target = str(tmp_path / "lake")
     holder = _holder(target)
-    loc = _loc(target, {})
+    loc = resolve_target(target, {})
     with pytest.raises(TargetLocked, match="another run is writing"):
         LakeLock(loc, "mine").acquire()
     holder.send_signal(signal.SIGKILL)
@@ -251,7 +250,7 @@ def test_the_lock_of_a_killed_process_is_taken_over(tmp_path, reaped):
 @pytest.mark.parametrize("pid", ["ours", "1"])
 def test_a_live_pid_with_another_start_time_is_taken_over(tmp_path, pid, caplog):
     """A reused pid, or pid 1 of a new container: the pid runs, but not the lock's process."""
-    loc = _loc(str(tmp_path), {})
+    loc = resolve_target(str(tmp_path), {})
     number = os.getpid() if pid == "ours" else 1
     started = process_start(number)
     assert started is not None
@@ -262,7 +261,7 @@ def test_a_live_pid_with_another_start_time_is_taken_over(tmp_path, pid, caplog)
 
 
 def test_a_rebooted_hosts_lock_is_taken_over(tmp_path, caplog):
-    loc = _loc(str(tmp_path), {})
+    loc = resolve_target(str(tmp_path), {})
     _write_lock(loc, boot_id="another-boot")
     with LakeLock(loc, "mine"):
         pass
@@ -270,7 +269,7 @@ def test_a_rebooted_hosts_lock_is_taken_over(tmp_path, caplog):
 
 
 def test_a_live_lock_is_refused_and_kept(tmp_path):
-    loc = _loc(str(tmp_path), {})
+    loc = resolve_target(str(tmp_path), {})
     before = _write_lock(loc)  # this very process, same start time
     with pytest.raises(TargetLocked) as refused:
         LakeLock(loc, "mine").acquire()
@@ -281,7 +280,7 @@ def test_a_live_lock_is_refused_and_kept(tmp_path):
 
 
 def test_another_hosts_lock_is_refused_even_with_a_dead_pid(tmp_path):
-    loc = _loc(str(tmp_path), {})
+    loc = resolve_target(str(tmp_path), {})
     before = _write_lock(loc, host="elsewhere", pid=_dead_pid())
     with pytest.raises(TargetLocked, match=r"on elsewhere, since .*another host") as refused:
         LakeLock(loc, "mine").acquire()
@@ -301,7 +300,7 @@ _WHOLE = {"batch_id": "b", "host": "h", "pid": 1, "started_at": "s", "token": "t
      json.dumps({**_WHOLE, "token": "../x"}).encode()],
 )  # fmt: skip
 def test_a_damaged_lock_is_reported_with_its_path_not_taken_over(tmp_path, content):
-    loc = _loc(str(tmp_path), {})
+    loc = resolve_target(str(tmp_path), {})
     write_bytes(loc, LOCK_FILE, content)
     with pytest.raises(TargetLocked, match=f"{tmp_path}/{LOCK_FILE} is damaged"):
         LakeLock(loc, "mine").acquire()
@@ -310,7 +309,7 @@ def test_a_damaged_lock_is_reported_with_its_path_not_taken_over(tmp_path, conte
 
 def test_a_takeover_left_by_a_dead_run_is_named(tmp_path):
     """A run killed between winning the takeover marker and replacing the lock."""
-    loc = _loc(str(tmp_path), {})
+    loc = resolve_target(str(tmp_path), {})
     stale = _write_lock(loc, pid=_dead_pid())
     marker = f"_lock.takeover-{stale.token}.json"
     write_bytes(loc, marker, dataclasses.replace(stale, token="taker").payload())
@@ -323,7 +322,7 @@ def test_a_takeover_left_by_a_dead_run_is_named(tmp_path):
 def test_our_own_lock_found_after_a_lost_reply_is_held(tmp_path):
     """A create whose reply is lost is retried and finds the file: if it holds our token, the
     first try created it."""
-    loc = _loc(str(tmp_path), {})
+    loc = resolve_target(str(tmp_path), {})
     lock = LakeLock(loc, "mine")
     write_bytes(loc, LOCK_FILE, lock.info.payload())
     lock.acquire()
@@ -333,7 +332,7 @@ def test_our_own_lock_found_after_a_lost_reply_is_held(tmp_path):
 
 
 def test_release_removes_only_our_own_lock(tmp_path):
-    loc = _loc(str(tmp_path), {})
+    loc = resolve_target(str(tmp_path), {})
     lock = LakeLock(loc, "mine")
     lock.acquire()
     other = _write_lock(loc)  # replaced by hand while we held it
@@ -342,7 +341,7 @@ def test_release_removes_only_our_own_lock(tmp_path):
 
 
 def test_a_lock_of_an_older_version_still_counts(tmp_path):
-    loc = _loc(str(tmp_path), {})
+    loc = resolve_target(str(tmp_path), {})
     old = {"batch_id": "old", "host": os.uname().nodename, "pid": os.getpid(),
            "started_at": "2026-01-01T00:00:00+00:00", "token": "abc"}  # fmt: skip
     write_bytes(loc, LOCK_FILE, json.dumps(old).encode())
@@ -371,7 +370,7 @@ def test_generate_on_a_locked_lake_exits_2_naming_the_lock(tmp_path, capsys):
 
 def test_generate_on_a_locked_s3_lake_names_the_lock_uri(make_bucket, moto_server, capsys):
     bucket = make_bucket("lock")
-    loc = _loc(f"s3://{bucket}/lake", s3_options(moto_server))
+    loc = resolve_target(f"s3://{bucket}/lake", s3_options(moto_server))
     _write_lock(loc)
     args = world_args(f"s3://{bucket}/lake")
     for key, value in s3_options(moto_server).items():
