@@ -191,10 +191,11 @@ class LakeLock:
         marker = f"_lock.takeover-{stale.token}.json"
         if not create_new(self.loc, marker, self.info.payload()):
             taker = self._read(marker)
-            if taker is None or taker.token != self.info.token:
-                by = f" ({taker.describe()})" if taker else ""
+            if taker is None:
+                return  # that takeover has just finished: look at the lock again
+            if taker.token != self.info.token:
                 raise TargetLocked(
-                    f"--target: another run{by} is taking over the stale lock "
+                    f"--target: another run ({taker.describe()}) is taking over the stale lock "
                     f"{self._uri(LOCK_FILE)} just now; if that run is gone, delete "
                     f"{self._uri(marker)}"
                 )
