@@ -24,7 +24,8 @@ from ecomlake.cli.options import (
 from ecomlake.config import EcomConfig, config_fingerprint, load_config
 from ecomlake.errors import EXIT_CHECKS_FAILED, EcomlakeError
 from ecomlake.lake.fs import check_target, resolve_target
-from ecomlake.lake.identity import LOCK_FILE, read_identity
+from ecomlake.lake.identity import read_identity
+from ecomlake.lake.lock import LOCK_FILE
 from ecomlake.plan.cache import default_cache_dir, plan_path
 from ecomlake.plan.calendar import day_number
 from ecomlake.run.executors import probe_address

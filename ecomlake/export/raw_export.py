@@ -31,13 +31,8 @@ from ecomlake.lake import (
     write_bytes,
     write_partition,
 )
-from ecomlake.lake.identity import (
-    CONFIG_FILE,
-    LakeIdentity,
-    LakeLock,
-    read_identity,
-    write_identity,
-)
+from ecomlake.lake.identity import CONFIG_FILE, LakeIdentity, read_identity, write_identity
+from ecomlake.lake.lock import LakeLock
 from ecomlake.lineage import Lineage, default_batch_id, default_ingestion_ts, validate_ingestion_ts
 from ecomlake.render.registry import TABLE_NAMES, TABLES, table_spec
 

@@ -1,18 +1,11 @@
-"""What a lake is (`_lake.json`: seed, config fingerprint, window) and who is writing it
-(`_lock.json`), so that a run never mixes another config into a lake or races another run.
-
-Local disks take the lock atomically (O_EXCL); object stores have no such primitive, so there the
-lock is written, read back and compared: a best-effort guard documented in docs/storage.md.
+"""What a lake is (`_lake.json`: seed, config fingerprint, window, and the config it was made
+with), so that a run never mixes another config into a lake. Who is writing it: `lock.py`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
-import os
-import secrets
-import socket
 from dataclasses import asdict, dataclass
 
 import yaml
@@ -34,7 +27,6 @@ log = logging.getLogger(__name__)
 
 LAKE_FILE = "_lake.json"
 CONFIG_FILE = "_config.yaml"  # the config the lake was made with: verify and repair plan from it
-LOCK_FILE = "_lock.json"
 
 
 @dataclass(frozen=True)
@@ -109,102 +101,6 @@ def check_compatible(loc: LakeLocation, existing: LakeIdentity, new: LakeIdentit
         f"{existing.world_start}..{existing.world_end}); "
         f"pass --overwrite to replace it, or choose another --target{hint}"
     )
-
-
-@dataclass(frozen=True)
-class LockInfo:
-    batch_id: str
-    host: str
-    pid: int
-    started_at: str
-    token: str  # tells two runs apart even when they pin the same batch id
-
-
-class TargetLocked(ConfigError):
-    """Another run is writing the same lake."""
-
-
-class LakeLock:
-    """Held for the whole run; a lock left by a dead process on this host is taken over."""
-
-    def __init__(self, loc: LakeLocation, batch_id: str) -> None:
-        self.loc = loc
-        self.info = LockInfo(
-            batch_id=batch_id,
-            host=socket.gethostname(),
-            pid=os.getpid(),
-            started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            token=secrets.token_hex(8),
-        )
-        self.held = False
-
-    def __enter__(self) -> LakeLock:
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.release()
-
-    def acquire(self) -> None:
-        payload = (json.dumps(asdict(self.info), indent=2) + "\n").encode()
-        if self._try_create(payload):
-            self.held = True
-            return
-        other = self._current()
-        if other is not None and not _is_dead(other):
-            raise TargetLocked(
-                f"--target: another run is writing {self.loc.uri} (batch {other.batch_id}, "
-                f"pid {other.pid} on {other.host}, since {other.started_at}); wait for it, or "
-                f"delete {join(self.loc.root, LOCK_FILE)} if that run is gone"
-            )
-        log.warning("taking over a stale lock of %s", other or "an unreadable lock file")
-        remove(self.loc, LOCK_FILE)
-        if not self._try_create(payload):
-            raise TargetLocked(f"--target: another run took the lock of {self.loc.uri} just now")
-        self.held = True
-
-    def release(self) -> None:
-        if self.held:
-            current = self._current()
-            if current is None or current.token == self.info.token:
-                remove(self.loc, LOCK_FILE)
-            self.held = False
-
-    def _try_create(self, payload: bytes) -> bool:
-        if self.loc.is_local:
-            path = join(self.loc.root, LOCK_FILE)
-            os.makedirs(self.loc.root, exist_ok=True)
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            except FileExistsError:
-                return False
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(payload)
-            return True
-        if exists(self.loc, LOCK_FILE):
-            return False
-        write_bytes(self.loc, LOCK_FILE, payload)
-        current = self._current()
-        return current is not None and current.token == self.info.token
-
-    def _current(self) -> LockInfo | None:
-        try:
-            return LockInfo(**json.loads(read_bytes(self.loc, LOCK_FILE)))
-        except (EcomlakeError, TypeError, ValueError):
-            return None
-
-
-def _is_dead(info: LockInfo) -> bool:
-    """True only when the lock's process is known to be gone (same host, no such pid)."""
-    if info.host != socket.gethostname():
-        return False
-    try:
-        os.kill(info.pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 def clear_lake(loc: LakeLocation, tables: list[str]) -> None:

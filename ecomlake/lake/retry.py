@@ -65,6 +65,7 @@ _TRANSIENT_CODES = {
     "rateLimitExceeded",
     "userRateLimitExceeded",
     "backendError",
+    "ConditionalRequestConflict",  # S3: a create raced another write of the key; a retry decides
 }
 _TERMINAL_CODES = {
     "AccessDenied",

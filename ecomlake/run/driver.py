@@ -32,13 +32,13 @@ from ecomlake.lake import (
 from ecomlake.lake.fs import check_target
 from ecomlake.lake.identity import (
     LakeIdentity,
-    LakeLock,
     check_compatible,
     clear_lake,
     read_identity,
     write_identity,
     write_lake_config,
 )
+from ecomlake.lake.lock import LakeLock
 from ecomlake.lineage import Lineage, default_batch_id, default_ingestion_ts, validate_ingestion_ts
 from ecomlake.messiness import check_level, level_record, run_fingerprint
 from ecomlake.messiness.log import defect_log_tables

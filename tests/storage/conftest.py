@@ -145,6 +145,8 @@ _ERRORS = {
     "503": (503, "SlowDown", "Please reduce your request rate."),
     "403": (403, "AccessDenied", "Access Denied"),
     "403-key": (403, "InvalidAccessKeyId", "The AWS Access Key Id does not exist in our records."),
+    "409": (409, "ConditionalRequestConflict", "A conflicting operation is in progress."),
+    "412": (412, "PreconditionFailed", "At least one of the pre-conditions did not hold"),
 }
 
 

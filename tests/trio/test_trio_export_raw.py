@@ -18,6 +18,7 @@ from ecomlake.api import generate, verify
 from ecomlake.cli.app import run
 from ecomlake.config import load_config
 from ecomlake.export.csv_tables import read_csv_table
+from ecomlake.lake.lock import LOCK_FILE, LockInfo
 from ecomlake.render.registry import TABLE_NAMES, table_spec
 from ecomlake.run.driver import GenerateOptions
 
@@ -138,6 +139,16 @@ class TestFlags:
         manifest = json.loads((target / "orders/ingest_dt=2024-01-05/_MANIFEST.json").read_text())
         assert manifest["batch_id"] == "b-1" and manifest["created_at"] == TS
         assert (target / "orders/ingest_dt=2024-01-05/_SUCCESS").exists()
+
+    def test_a_locked_lake_exits_2_naming_the_lock(self, tmp_path, raw_dir, capsys):
+        target = tmp_path / "lake"
+        target.mkdir()
+        held = LockInfo.current("other")  # this very process: a live holder
+        (target / LOCK_FILE).write_bytes(held.payload())
+        assert run(_export(raw_dir, target, "--table", "returns")) == 2
+        error = one_line_error(capsys)
+        assert f"{target}/{LOCK_FILE} is held by batch other, pid {held.pid}" in error
+        assert sorted(p.name for p in target.iterdir()) == [LOCK_FILE]
 
     def test_default_target_and_batch(self, tmp_path, raw_dir, monkeypatch):
         monkeypatch.chdir(tmp_path)
