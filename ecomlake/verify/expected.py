@@ -222,5 +222,5 @@ def outside_ranges(planned: PlannedLake) -> pa.Table:
             lo, hi = slices(world, int(first)).start, slices(world, int(last)).stop
             if hi > lo:
                 rows.append((parent, lo + 1, hi, day_date(int(first)), day_date(int(last))))
-    return pa.Table.from_pylist([dict(zip(OUTSIDE_SCHEMA.names, r, strict=True)) for r in rows],
-                                schema=OUTSIDE_SCHEMA)  # fmt: skip
+    names = OUTSIDE_SCHEMA.names
+    return pa.Table.from_pylist([dict(zip(names, r, strict=True)) for r in rows], OUTSIDE_SCHEMA)
