@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import logging
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,7 @@ from ecomlake.verify.invariants import MAX_EXAMPLES, Violation
 log = logging.getLogger(__name__)
 
 RUNS_DIR = "_runs"
+_READERS = 16  # manifests read at once
 RULES = {
     "missing_partition": "every partition the plan gives the lake's days is committed",
     "unexpected_partition": "every partition is one the plan gives the lake's days",
@@ -145,6 +147,7 @@ def check_expected(loc: LakeLocation, planned: PlannedLake) -> list[Violation]:
     """Partitions missing, unexpected or with other row counts than the plan's."""
     problems: dict[str, list[str]] = defaultdict(list)
     lake_days = {day_date(d).isoformat() for d in planned.days}
+    to_read: list[tuple[str, int]] = []  # present partitions the plan expects, and their rows
     for spec in TABLES:
         expected = {v: n for (t, v), n in planned.partitions.items() if t == spec.name}
         present = {p.split("=", 1)[1] for p in list_dir(loc, spec.name) if "=" in p}
@@ -155,21 +158,16 @@ def check_expected(loc: LakeLocation, planned: PlannedLake) -> list[Violation]:
                 planned_rows = 0  # only late rows of earlier days landed there
             if planned_rows is None:
                 problems["unexpected_partition"].append(where)
-                continue
-            if value not in present:  # planned rows > 0: the plan lists no empty partition
-                if not _all_rows_late(spec, planned, value):
-                    problems["missing_partition"].append(where)
-                continue
-            names = list_dir(loc, where)
-            if SUCCESS_NAME not in names or MANIFEST_NAME not in names:
+            elif value in present:
+                to_read.append((where, planned_rows))
+            elif not _all_rows_late(spec, planned, value):  # the plan lists no empty partition
+                problems["missing_partition"].append(where)
+    with ThreadPoolExecutor(max_workers=_READERS) as pool:  # object stores: one round trip each
+        found = pool.map(lambda item: _committed_rows(loc, item[0]), to_read)
+        for (where, planned_rows), rows in zip(to_read, found, strict=True):
+            if rows is None:
                 problems["missing_partition"].append(f"{where} (not committed)")
-                continue
-            try:
-                manifest = PartitionManifest.from_json(read_bytes(loc, f"{where}/{MANIFEST_NAME}"))
-            except StorageError:
-                continue  # manifests.manifest_invalid reports it
-            rows = _clean_rows(manifest)
-            if rows != planned_rows:
+            elif rows >= 0 and rows != planned_rows:
                 problems["row_count"].append(f"{where} ({rows} rows, planned {planned_rows})")
     return [
         Violation(
@@ -180,6 +178,18 @@ def check_expected(loc: LakeLocation, planned: PlannedLake) -> list[Violation]:
         )
         for rule, where in problems.items()
     ]
+
+
+def _committed_rows(loc: LakeLocation, where: str) -> int | None:
+    """A committed partition's clean rows; None if it is not committed, -1 if its manifest is
+    unreadable (manifests.manifest_invalid reports that)."""
+    names = list_dir(loc, where)
+    if SUCCESS_NAME not in names or MANIFEST_NAME not in names:
+        return None
+    try:
+        return _clean_rows(PartitionManifest.from_json(read_bytes(loc, f"{where}/{MANIFEST_NAME}")))
+    except StorageError:
+        return -1
 
 
 def _clean_rows(manifest: PartitionManifest) -> int:
