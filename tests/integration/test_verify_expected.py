@@ -176,3 +176,37 @@ def test_an_edited_stored_config_is_a_one_line_error(feb_copy, capsys):
     assert run(["verify", str(feb_copy)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and CONFIG_FILE in err, err
+
+
+def _edit_run(root: Path, change) -> None:
+    path = root / "_runs" / "test.json"
+    body = json.loads(path.read_text())
+    change(body)
+    path.write_text(json.dumps(body))
+
+
+def test_a_failed_day_counts_as_the_lakes_and_its_partitions_are_missing(feb_copy):
+    def fail_feb_4(body):
+        body["days"] = [d for d in body["days"] if d["day"] != "2024-02-04"]
+        body["failures"] = [{"day": "2024-02-04", "error": "StorageError: timed out"}]
+
+    _edit_run(feb_copy, fail_feb_4)
+    for folder in feb_copy.glob("*/ingest_dt=2024-02-04"):
+        shutil.rmtree(folder)
+    report = verify_lake(str(feb_copy))
+    assert {v.check for v in report.partition_violations} == {"expected.missing_partition"}
+    assert "orders/ingest_dt=2024-02-04" in report.to_text()
+
+
+def test_a_day_no_run_recorded_is_unexpected(feb_copy):
+    """A run killed before its run manifest: its partitions are on disk, its days nowhere."""
+    _edit_run(feb_copy, lambda body: body.update(days=body["days"][:-1]))
+    report = verify_lake(str(feb_copy))
+    assert {v.check for v in report.partition_violations} == {"expected.unexpected_partition"}
+    assert "ingest_dt=2024-02-10" in report.to_text()
+
+
+def test_an_unreadable_run_manifest_is_skipped(feb_copy):
+    (feb_copy / "_runs" / "test.json").write_text("{not json")
+    report = verify_lake(str(feb_copy))
+    assert not report.planned and "_runs/" in report.skipped[0]
