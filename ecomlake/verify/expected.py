@@ -104,13 +104,14 @@ def plan_lake(
     days = run_days(loc, lake)
     if not days:
         return None, f"no run manifests of this lake under {RUNS_DIR}/, so its days are unknown"
-    world, _ = load_or_build_world(
+    world, cached = load_or_build_world(
         cfg,
         lake.seed,
         day_number(dt.date.fromisoformat(lake.world_start)),
         day_number(dt.date.fromisoformat(lake.world_end)),
         default_cache_dir(),
     )
+    log.info("verify: %s the lake's world plan", "loaded" if cached else "built")
     partitions: dict[Partition, int] = {}
     for ctx in day_contexts(world, days):
         partitions.update(partition_rows(ctx))

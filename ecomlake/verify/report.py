@@ -1,4 +1,5 @@
-"""`verify`: manifests and invariants of a whole lake in one report a person or a script reads."""
+"""`verify`: manifests, invariants and the plan's partitions of a whole lake in one report a
+person or a script reads."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ class VerifyReport:
 
     On a messy lake, invariant checks its level is expected to break are listed in `expected`
     and do not fail the lake; `defects` is the `--against-defects` result, when asked for.
+    References to rows the plan dates outside the lake's days are listed in `outside`, and
+    never fail it either.
     """
 
     target: str
@@ -119,6 +122,8 @@ def verify_lake(
 
     A messy lake (its `_lake.json` names the level) may break the checks its level lists
     (`expected_breaks`); every other check must hold. `against_defects` also undoes the log.
+    The lake's partitions are checked against its plan (`config`, else its `_config.yaml`),
+    when it can be planned; `skipped` says why not.
     """
     started = time.perf_counter()
     loc = resolve_target(target, storage_options)
