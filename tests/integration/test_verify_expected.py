@@ -42,8 +42,15 @@ def _generate(root: Path, **fields) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def messy_lake(tmp_path_factory) -> Path:
+    return _generate(tmp_path_factory.mktemp("messy") / "lake", **PARTIAL["messy"])
+
+
 @pytest.fixture(scope="module", params=list(PARTIAL))
 def partial_lake(request, tmp_path_factory) -> tuple[str, Path]:
+    if request.param == "messy":
+        return request.param, request.getfixturevalue("messy_lake")
     root = tmp_path_factory.mktemp(request.param) / "lake"
     return request.param, _generate(root, **PARTIAL[request.param])
 
@@ -220,3 +227,12 @@ def test_an_unreadable_run_manifest_is_skipped(feb_copy):
     loc = resolve_target(str(feb_copy))
     planned, why = plan_lake(loc, read_identity(loc), None)
     assert planned is None and "_runs/" in why
+
+
+def test_a_messy_lake_s_deleted_partition_is_missing(messy_lake, tmp_path):
+    """Late rows may leave a messy day without a partition, but only when all of them do."""
+    root = Path(shutil.copytree(messy_lake, tmp_path / "lake"))
+    shutil.rmtree(root / "orders" / "ingest_dt=2024-03-19")
+    (found,) = _against_plan(root)
+    assert found.check == "expected.missing_partition"
+    assert "orders/ingest_dt=2024-03-19" in found.detail
