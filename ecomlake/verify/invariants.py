@@ -204,6 +204,9 @@ def check_partition_dates(con: duckdb.DuckDBPyConnection) -> list[Violation]:
     return run_rules(con, "partition_dates", q.partition_rules())
 
 
+OUTSIDE_FAMILY = "outside"  # findings, not failures: verify/report.py keeps them apart
+
+
 def check_outside_lake(con: duckdb.DuckDBPyConnection) -> list[Violation]:
     """References to rows the plan dates outside the lake's days: counted, never failures."""
     if not _has(con, q.OUTSIDE_TABLE):
@@ -218,8 +221,6 @@ def check_outside_lake(con: duckdb.DuckDBPyConnection) -> list[Violation]:
             found.append(Violation(f"{OUTSIDE_FAMILY}.{rule.name}", detail, count))
     return found
 
-
-OUTSIDE_FAMILY = "outside"  # findings, not failures: verify/report.py keeps them apart
 
 CHECKS: tuple[Callable[[duckdb.DuckDBPyConnection], list[Violation]], ...] = (
     check_pk,
