@@ -189,7 +189,7 @@ def _committed_rows(loc: LakeLocation, where: str) -> int | None:
         return None
     try:
         return _clean_rows(PartitionManifest.from_json(read_bytes(loc, f"{where}/{MANIFEST_NAME}")))
-    except StorageError:
+    except (StorageError, TypeError, ValueError):  # e.g. a hand-edited clean_rows
         return -1
 
 
