@@ -33,7 +33,12 @@ def verify(
     target: Annotated[str, typer.Argument(help="Lake root: a folder, s3://… or gs://….")],
     config: Annotated[
         str | None,
-        typer.Option("--config", "-c", help="Also check config rules (fee rates, agents, window)."),
+        typer.Option(
+            "--config",
+            "-c",
+            help="The lake's config (default: its _config.yaml): plans the partitions the lake "
+            "must hold and checks config rules (fee rates, agents, window).",
+        ),
     ] = None,
     output_format: Annotated[
         str, typer.Option("--format", help="Report as 'text' or 'json'.")
@@ -49,9 +54,11 @@ def verify(
     log_level: LogLevelOpt = LogLevel.warning,
     log_format: LogFormatOpt = LogFormat.text,
 ) -> None:
-    """Check every partition (_SUCCESS, manifest, files, rows, sha256) and every invariant.
+    """Check partitions (_SUCCESS, manifest, files, rows, sha256), invariants and the plan.
 
     A messy lake may break only the checks its level is expected to break.
+
+    References to rows the plan dates outside the lake's days are counted, not failed.
     """
     configure_logging(log_level.value, log_format.value)
     if output_format not in ("text", "json"):

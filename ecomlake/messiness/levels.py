@@ -94,12 +94,15 @@ def run_fingerprint(cfg: EcomConfig, name: str) -> str:
     Clean levels keep the plain fingerprint, so their lakes are unchanged; a messy lake never
     reuses (or is reused by) partitions of another level or other rates.
     """
-    base = config_fingerprint(cfg)
-    level = resolve_level(cfg, name)
+    return fold_level(config_fingerprint(cfg), resolve_level(cfg, name))
+
+
+def fold_level(fingerprint: str, level: MessLevel | None) -> str:
+    """A config fingerprint folded with a messy level (a clean level leaves it as it is)."""
     if level is None:
-        return base
-    payload = json.dumps({"config": base, "messiness": dataclasses.asdict(level)}, sort_keys=True)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+        return fingerprint
+    body = {"config": fingerprint, "messiness": dataclasses.asdict(level)}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def level_record(cfg: EcomConfig, name: str) -> dict | None:

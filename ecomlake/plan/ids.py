@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 
 SEQUENCE_WIDTH = 8
 GUEST_BASE = 100_000
+CART_PREFIX, ORDER_PREFIX, RETURN_PREFIX = "CART-", "ORD-", "RTN-"
 
 
 def prefixed(prefix: str, numbers: np.ndarray, width: int = SEQUENCE_WIDTH) -> pa.Array:
@@ -23,15 +24,15 @@ def prefixed(prefix: str, numbers: np.ndarray, width: int = SEQUENCE_WIDTH) -> p
 
 
 def cart_ids(seq: np.ndarray) -> pa.Array:
-    return prefixed("CART-", seq)
+    return prefixed(CART_PREFIX, seq)
 
 
 def order_ids(seq: np.ndarray) -> pa.Array:
-    return prefixed("ORD-", seq)
+    return prefixed(ORDER_PREFIX, seq)
 
 
 def return_ids(seq: np.ndarray) -> pa.Array:
-    return prefixed("RTN-", seq)
+    return prefixed(RETURN_PREFIX, seq)
 
 
 def customer_ids(customer: np.ndarray, n_registered: int, id_start: int) -> pa.Array:

@@ -72,6 +72,7 @@ def _category_partitions(ctx: DayContext) -> list[str]:
 
 
 SIGNUP_TABLE = "customers"  # the one table partitioned by the task's signup days
+CATALOG_TABLE = "product_catalog"  # the one table written whole by the task owning the catalog
 
 TABLES: tuple[TableSpec, ...] = (
     TableSpec(
@@ -85,7 +86,7 @@ TABLES: tuple[TableSpec, ...] = (
         partitions=_signup_partitions,
     ),
     TableSpec(
-        "product_catalog",
+        CATALOG_TABLE,
         product_catalog.render,
         schemas.PRODUCT_CATALOG,
         ("product_id",),

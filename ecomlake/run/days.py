@@ -16,6 +16,7 @@ import numpy as np
 from ecomlake.config import EcomConfig
 from ecomlake.errors import ConfigError
 from ecomlake.plan.calendar import day_number
+from ecomlake.render.extent import owned_signup_days
 from ecomlake.run.task import DayTask
 
 
@@ -60,14 +61,11 @@ def select_days(
 def assign_tasks(run_days: Sequence[dt.date], signup_days: np.ndarray) -> list[DayTask]:
     """One task per run day; each customer partition goes to the first run day on or after it."""
     numbers = [day_number(d) for d in run_days]
-    tasks = []
-    previous = None
-    for i, day in enumerate(numbers):
-        low = -np.inf if previous is None else previous
-        owned = signup_days[(signup_days > low) & (signup_days <= day)]
-        tasks.append(DayTask(day, tuple(int(d) for d in owned), owns_catalog=i == 0))
-        previous = day
-    return tasks
+    owned = owned_signup_days(numbers, signup_days)
+    return [
+        DayTask(day, signups, owns_catalog=i == 0)
+        for i, (day, signups) in enumerate(zip(numbers, owned, strict=True))
+    ]
 
 
 def spread_backlog(tasks: Sequence[DayTask]) -> list[DayTask]:

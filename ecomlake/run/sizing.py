@@ -11,10 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ecomlake.config import EcomConfig
-from ecomlake.plan.carts import EMPTIED
 from ecomlake.plan.world import WorldPlan
 from ecomlake.render.context import DayContext
-from ecomlake.render.registry import TABLES
+from ecomlake.render.extent import partition_rows
 from ecomlake.run.task import DayTask
 
 # Measured on the 2-core box of docs/performance.md, in-process with the plan cached:
@@ -54,24 +53,7 @@ def estimate_work(world: WorldPlan, tasks: Sequence[DayTask]) -> WorkEstimate:
     """Rows and partitions of a clean run of `tasks` into an empty lake, from the plan alone."""
     partitions = rows = 0
     for task in tasks:
-        ctx = DayContext(world, task.day, task.signup_days, task.owns_catalog)
-        day = _day_rows(world, task.day)  # a day's table with no rows writes no partition
-        owned = [spec.partitions(ctx) for spec in TABLES if spec.partition_column is not None]
-        partitions += sum(map(len, owned)) + sum(n > 0 for n in day)
-        rows += sum(day) + sum(len(world.customers_on(d)) for d in task.signup_days)
-        rows += world.catalog.size if task.owns_catalog else 0
+        found = partition_rows(DayContext(world, task.day, task.signup_days, task.owns_catalog))
+        partitions += len(found)
+        rows += sum(found.values())
     return WorkEstimate(partitions, rows)
-
-
-def _day_rows(world: WorldPlan, day: int) -> tuple[int, ...]:
-    """Rows of carts, cart items, orders, order items, returns and return items on `day`."""
-    carts, orders, returns = world.carts_on(day), world.orders_on(day), world.returns_on(day)
-    kept = world.carts.status[carts] != EMPTIED  # emptied carts lose their lines
-    return (
-        carts.stop - carts.start,
-        int(world.carts.n_lines[carts][kept].sum()),
-        orders.stop - orders.start,
-        int(world.orders.n_products[orders].sum()),
-        returns.stop - returns.start,
-        int(world.returns.n_lines[returns].sum()),
-    )

@@ -40,14 +40,22 @@ class Violation:
 
 
 def check_invariants(
-    root: str, config: EcomConfig | None = None, storage_options: dict | None = None
+    root: str,
+    config: EcomConfig | None = None,
+    storage_options: dict | None = None,
+    outside: pa.Table | None = None,
 ) -> list[Violation]:
     """Every invariant family over the lake at `root` (local, s3:// or gs://); [] means clean.
 
     With `config`, rules that need it also run (fee rates, agent ids, channel rules, window).
+    With `outside` (verify/expected.py), references into its id ranges are not breaks but
+    `outside.*` findings: rows the plan dates on days the lake does not hold.
     """
     con = connect(root, config, materialize=True, storage_options=storage_options)
     try:
+        if outside is not None:
+            con.register("_outside", outside)
+            con.execute(f"CREATE TABLE {q.OUTSIDE_TABLE} AS SELECT * FROM _outside")
         violations = check_tables(con)
         for check in CHECKS:
             violations.extend(check(con))
@@ -141,7 +149,7 @@ def check_pk(con: duckdb.DuckDBPyConnection) -> list[Violation]:
 
 def check_fk(con: duckdb.DuckDBPyConnection) -> list[Violation]:
     """Every foreign key resolves, guests included."""
-    return run_rules(con, "fk", q.fk_rules())
+    return run_rules(con, "fk", q.fk_rules(_has(con, q.OUTSIDE_TABLE)))
 
 
 def check_carts(con: duckdb.DuckDBPyConnection) -> list[Violation]:
@@ -171,7 +179,7 @@ def check_returns(con: duckdb.DuckDBPyConnection) -> list[Violation]:
 
 def check_return_items(con: duckdb.DuckDBPyConnection) -> list[Violation]:
     """Return lines: an ordered line, once, quantity and refund bounded."""
-    return run_rules(con, "return_items", q.return_item_rules())
+    return run_rules(con, "return_items", q.return_item_rules(_has(con, q.OUTSIDE_TABLE)))
 
 
 def check_agents(con: duckdb.DuckDBPyConnection) -> list[Violation]:
@@ -196,6 +204,24 @@ def check_partition_dates(con: duckdb.DuckDBPyConnection) -> list[Violation]:
     return run_rules(con, "partition_dates", q.partition_rules())
 
 
+OUTSIDE_FAMILY = "outside"  # findings, not failures: verify/report.py keeps them apart
+
+
+def check_outside_lake(con: duckdb.DuckDBPyConnection) -> list[Violation]:
+    """References to rows the plan dates outside the lake's days: counted, never failures."""
+    if not _has(con, q.OUTSIDE_TABLE):
+        return []
+    found = []
+    for rule in q.outside_rules():
+        sql = f"WITH hits AS ({rule.sql}) SELECT count(*), min(first_day), max(last_day) FROM hits"
+        ((count, first, last),) = con.execute(sql).fetchall()
+        if count:
+            span = f"{first}..{last}" if first != last else str(first)
+            detail = f"{count} {rule.description} dated {span}, days this lake does not hold"
+            found.append(Violation(f"{OUTSIDE_FAMILY}.{rule.name}", detail, count))
+    return found
+
+
 CHECKS: tuple[Callable[[duckdb.DuckDBPyConnection], list[Violation]], ...] = (
     check_pk,
     check_fk,
@@ -209,6 +235,7 @@ CHECKS: tuple[Callable[[duckdb.DuckDBPyConnection], list[Violation]], ...] = (
     check_channel_rules,
     check_dates_after_signup,
     check_partition_dates,
+    check_outside_lake,
 )
 
 

@@ -1,4 +1,5 @@
-"""`verify`: manifests and invariants of a whole lake in one report a person or a script reads."""
+"""`verify`: manifests, invariants and the plan's partitions of a whole lake in one report a
+person or a script reads."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from ecomlake.lake.identity import read_identity
 from ecomlake.messiness import expected_breaks, level_from_record
 from ecomlake.render.registry import TABLE_NAMES
 from ecomlake.verify.defects import DefectCheck, check_against_defects, late_rows_cut_off
-from ecomlake.verify.invariants import Violation, check_invariants
+from ecomlake.verify.expected import check_expected, outside_ranges, plan_lake
+from ecomlake.verify.invariants import OUTSIDE_FAMILY, Violation, check_invariants
 from ecomlake.verify.manifests import check_manifests
 
 
@@ -26,6 +28,8 @@ class VerifyReport:
 
     On a messy lake, invariant checks its level is expected to break are listed in `expected`
     and do not fail the lake; `defects` is the `--against-defects` result, when asked for.
+    References to rows the plan dates outside the lake's days are listed in `outside`, and
+    never fail it either.
     """
 
     target: str
@@ -35,11 +39,16 @@ class VerifyReport:
     expected: list[Violation] = field(default_factory=list)
     defects: DefectCheck | None = None
     seconds: float = 0.0
+    planned: str = ""  # what the plan says the lake holds; empty when it could not be planned
+    partition_violations: list[Violation] = field(default_factory=list)  # against the plan
+    outside: list[Violation] = field(default_factory=list)  # references outside this lake
+    skipped: list[str] = field(default_factory=list)  # checks not run, and why
 
     @property
     def violations(self) -> list[Violation]:
         undo = self.defects.violations if self.defects is not None else []
-        return self.manifest_violations + self.invariant_violations + undo
+        found = self.manifest_violations + self.invariant_violations
+        return found + self.partition_violations + undo
 
     @property
     def ok(self) -> bool:
@@ -53,6 +62,9 @@ class VerifyReport:
             "violations": [asdict(v) for v in self.violations],
             "messiness_level": self.level,
             "expected_by_level": [asdict(v) for v in self.expected],
+            "planned": self.planned or None,
+            "outside_lake": [asdict(v) for v in self.outside],
+            "skipped": self.skipped,
         }
         if self.defects is not None:
             body["against_defects"] = {
@@ -69,6 +81,7 @@ class VerifyReport:
         ):
             lines.append(f"  {name}: {'ok' if not found else f'{len(found)} problem(s)'}")
             lines.extend(f"    FAIL {v.check}: {v.detail}" for v in found)
+        lines.extend(self._plan_lines())
         if self.expected:
             lines.append(f"  broken as {self.level} is expected to break: {len(self.expected)}")
             lines.extend(f"    EXPECTED {v.check}: {v.count} row(s)" for v in self.expected)
@@ -83,6 +96,21 @@ class VerifyReport:
         lines.append(f"result: {'ok' if self.ok else 'FAILED'} ({self.seconds:.1f}s)")
         return "\n".join(lines)
 
+    def _plan_lines(self) -> list[str]:
+        """The expected-partitions section, references outside the lake, what was skipped."""
+        lines = []
+        if self.planned:
+            found = self.partition_violations
+            state = "ok" if not found else f"{len(found)} problem(s)"
+            lines.append(f"  expected partitions: {state} (plan: {self.planned})")
+            lines.extend(f"    FAIL {v.check}: {v.detail}" for v in found)
+        if self.outside:
+            total = sum(v.count for v in self.outside)
+            lines.append(f"  references outside this lake: {total} (not failures)")
+            lines.extend(f"    {v.check.split('.', 1)[1]}: {v.detail}" for v in self.outside)
+        lines.extend(f"  skipped: {reason}" for reason in self.skipped)
+        return lines
+
 
 def verify_lake(
     target: str,
@@ -94,6 +122,8 @@ def verify_lake(
 
     A messy lake (its `_lake.json` names the level) may break the checks its level lists
     (`expected_breaks`); every other check must hold. `against_defects` also undoes the log.
+    The lake's partitions are checked against its plan (`config`, else its `_config.yaml`),
+    when it can be planned; `skipped` says why not.
     """
     started = time.perf_counter()
     loc = resolve_target(target, storage_options)
@@ -102,13 +132,24 @@ def verify_lake(
     lake = read_identity(loc)
     level = level_from_record(lake.messiness if lake is not None else None)
     report = VerifyReport(target, level=level.name if level is not None else None)
+    planned, why = plan_lake(loc, lake, config)  # a config of another lake fails here
+    outside = None
+    if planned is None:
+        report.skipped.append(f"expected partitions and references outside this lake: {why}")
+    else:
+        report.planned = str(planned)
+        report.partition_violations = check_expected(loc, planned)
+        outside = outside_ranges(planned)
+        config = planned.world.config  # the stored config's rules run too
     report.defects = check_against_defects(target, storage_options) if against_defects else None
     report.manifest_violations = check_manifests(target, storage_options)
     try:
-        found = check_invariants(target, config, storage_options)
+        found = check_invariants(target, config, storage_options, outside)
     except (duckdb.Error, pa.ArrowException, OSError) as exc:  # e.g. a truncated part file
         reason = str(exc).strip().splitlines()[0]
         found = [Violation("invariants.not_run", f"the data could not be read: {reason}", 1)]
+    report.outside = [v for v in found if v.check.startswith(f"{OUTSIDE_FAMILY}.")]
+    found = [v for v in found if v not in report.outside]
     cut_off = (
         level is not None and level.late_arrival > 0 and late_rows_cut_off(target, storage_options)
     )

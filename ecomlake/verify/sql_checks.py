@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from ecomlake.plan.ids import CART_PREFIX, ORDER_PREFIX, RETURN_PREFIX
 from ecomlake.render.registry import TABLES, TableSpec
 
 MONEY_TOL = "0.0100001"  # ±0.01 plus float slack
@@ -33,6 +34,16 @@ FOREIGN_KEYS = (
     ("return_items", "order_id", "orders", "order_id"),
     ("return_items", "return_id", "returns", "return_id"),
 )
+
+# Parents whose ids are positions in the plan's time order: with `lake_outside` (id ranges the
+# plan dates on days this lake does not hold, from verify/expected.py), a reference into one of
+# those ranges is outside this lake, not broken.
+SEQUENCE_PREFIXES = {
+    "shopping_carts": CART_PREFIX,
+    "orders": ORDER_PREFIX,
+    "returns": RETURN_PREFIX,
+}
+OUTSIDE_TABLE = "lake_outside"
 
 # Line tables live in their parent's partition, not in the one of their own timestamp.
 PARENT_PARTITION = {
@@ -81,8 +92,8 @@ def pk_rules() -> list[Rule]:
     return rules
 
 
-def fk_rules() -> list[Rule]:
-    """Every foreign key resolves (guests included)."""
+def fk_rules(with_lake: bool = False) -> list[Rule]:
+    """Every foreign key resolves (guests included); `with_lake`: or points outside the lake."""
     rules = []
     for child, col, parent, parent_col in FOREIGN_KEYS:
         key = (
@@ -90,7 +101,42 @@ def fk_rules() -> list[Rule]:
         )
         found = f"EXISTS (SELECT 1 FROM {parent} p WHERE p.{parent_col} = c.{col})"
         what = f"{child}.{col} found in {parent}.{parent_col}"
+        if with_lake and parent in SEQUENCE_PREFIXES:
+            found = f"{found} OR {_outside_lake(parent, f'c.{col}')}"
+            what += " (or dated outside this lake)"
         rules.append(rule(f"{child}.{col}", what, key, f"{child} c", found))
+    return rules
+
+
+def _seq(parent: str, value: str) -> str:
+    """The sequence number in a `parent` id (NULL when `value` does not have its shape)."""
+    return (
+        f"TRY_CAST(regexp_extract({value}, '^{SEQUENCE_PREFIXES[parent]}([0-9]+)$', 1) AS BIGINT)"
+    )
+
+
+def _outside_lake(parent: str, value: str) -> str:
+    """SQL: `value` is the id of a `parent` row the plan dates on a day this lake does not hold."""
+    return (
+        f"EXISTS (SELECT 1 FROM {OUTSIDE_TABLE} x WHERE x.parent = '{parent}' "
+        f"AND {_seq(parent, value)} BETWEEN x.first_seq AND x.last_seq)"
+    )
+
+
+def outside_rules() -> list[Rule]:
+    """References that resolve nowhere in the lake because the plan dates their row on a day
+    the lake does not hold; each hit also carries that day range (`first_day`, `last_day`)."""
+    rules = []
+    for child, col, parent, parent_col in FOREIGN_KEYS:
+        if parent not in SEQUENCE_PREFIXES:
+            continue
+        sql = (
+            f"SELECT c.{col} AS key, x.first_day, x.last_day FROM {child} c "
+            f"JOIN {OUTSIDE_TABLE} x ON x.parent = '{parent}' "
+            f"AND {_seq(parent, f'c.{col}')} BETWEEN x.first_seq AND x.last_seq "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.{parent_col} = c.{col})"
+        )
+        rules.append(Rule(f"{child}.{col}", f"{child} → {parent}", sql))
     return rules
 
 
@@ -243,14 +289,17 @@ def return_rules(with_window: bool) -> list[Rule]:
     return rules
 
 
-def return_item_rules() -> list[Rule]:
-    """Return lines: an ordered line, at most once, never refunding more than was paid."""
+def return_item_rules(with_lake: bool = False) -> list[Rule]:
+    """Return lines: an ordered line, at most once, never refunding more than was paid;
+    `with_lake`: a line of an order dated outside the lake is not looked for."""
     key = "CAST(ri.return_item_id AS VARCHAR)"
     line = "return_items ri JOIN order_items oi USING (order_id, product_id)"
+    ordered = "oi.order_id IS NOT NULL"
+    if with_lake:
+        ordered += f" OR {_outside_lake('orders', 'ri.order_id')}"
     return [
         rule("ordered_line", "(order_id, product_id) is a line of order_items", key,
-             "return_items ri LEFT JOIN order_items oi USING (order_id, product_id)",
-             "oi.order_id IS NOT NULL"),
+             "return_items ri LEFT JOIN order_items oi USING (order_id, product_id)", ordered),
         rule("quantity", "1 ≤ quantity_returned ≤ ordered quantity", key, line,
              "ri.quantity_returned BETWEEN 1 AND oi.quantity"),
         rule("refund_within_paid",

@@ -1,0 +1,238 @@
+"""`verify` against the plan: partial lakes pass when clean, with their references outside the
+lake counted; a missing, extra or miscounted partition fails; no config says what it skipped."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from ecomlake.api import generate
+from ecomlake.cli.app import run
+from ecomlake.lake import resolve_target
+from ecomlake.lake.identity import CONFIG_FILE, read_identity
+from ecomlake.plan.calendar import US_PER_DAY, day_number
+from ecomlake.run.driver import GenerateOptions
+from ecomlake.verify import Violation
+from ecomlake.verify.expected import check_expected, outside_ranges, plan_lake
+from ecomlake.verify.report import verify_lake
+
+REPO = Path(__file__).resolve().parents[2]
+QUICK = REPO / "gen_config" / "quick.yaml"
+PINNED = {"batch_id": "test", "ingestion_ts": "2024-04-01T00:00:00+00:00"}
+FEB = {"start_date": dt.date(2024, 2, 1), "days": 10}
+# The other ways of choosing days, and a messy lake whose 2024-03-20 orders all arrive late.
+PARTIAL = {
+    "last_days": {"days": 4},
+    "dates_with_gaps": {"dates": (dt.date(2024, 1, 5), dt.date(2024, 2, 10), dt.date(2024, 3, 20))},
+    "messy": {"start_date": dt.date(2024, 3, 18), "days": 5, "messiness_level": "heavy_mess"},
+}
+
+
+def _generate(root: Path, **fields) -> Path:
+    options = GenerateOptions(target=str(root), executor="in-process", **PINNED, **fields)
+    assert generate(str(QUICK), options).ok
+    return root
+
+
+@pytest.fixture(scope="module")
+def messy_lake(tmp_path_factory) -> Path:
+    return _generate(tmp_path_factory.mktemp("messy") / "lake", **PARTIAL["messy"])
+
+
+@pytest.fixture(scope="module", params=list(PARTIAL))
+def partial_lake(request, tmp_path_factory) -> tuple[str, Path]:
+    if request.param == "messy":
+        return request.param, request.getfixturevalue("messy_lake")
+    root = tmp_path_factory.mktemp(request.param) / "lake"
+    return request.param, _generate(root, **PARTIAL[request.param])
+
+
+@pytest.fixture(scope="module")
+def feb_lake(tmp_path_factory) -> Path:
+    """Feb 1-10 of the quick world: its returns point at January orders."""
+    return _generate(tmp_path_factory.mktemp("feb") / "lake", **FEB)
+
+
+@pytest.fixture
+def feb_copy(feb_lake, tmp_path) -> Path:
+    return Path(shutil.copytree(feb_lake, tmp_path / "lake"))
+
+
+def _failed(root: Path) -> set[str]:
+    return {v.check for v in verify_lake(str(root)).violations}
+
+
+def _against_plan(root: Path) -> list[Violation]:
+    """Only the checks against the plan (sub-second, no DuckDB)."""
+    loc = resolve_target(str(root))
+    planned, why = plan_lake(loc, read_identity(loc), None)
+    assert planned is not None, why
+    return check_expected(loc, planned)
+
+
+def test_partial_lake_verifies_and_counts_references_outside(partial_lake):
+    name, root = partial_lake
+    report = verify_lake(str(root))
+    assert report.ok, report.to_text()
+    assert report.planned and not report.skipped
+    assert report.outside and all(v.count > 0 for v in report.outside)
+    text = report.to_text()
+    assert "expected partitions: ok" in text and "references outside this lake:" in text
+    if name == "messy":
+        assert not (root / "orders" / "ingest_dt=2024-03-20").exists()  # every row came late
+
+
+def test_lake_starting_mid_world_verifies_with_the_plans_outside_counts(feb_lake):
+    """Feb 1-10 passes; its returns of January orders are counted as the plan counts them."""
+    loc = resolve_target(str(feb_lake))
+    planned, _ = plan_lake(loc, read_identity(loc), None)
+    world = planned.world
+    first, last = day_number(FEB["start_date"]), day_number(FEB["start_date"]) + 9
+    rets = np.arange(world.returns_on(first).start, world.returns_on(last).stop)
+    order_day = world.carts.ts_us[world.orders.cart[world.returns.order[rets]]] // US_PER_DAY
+    before = int((order_day < first).sum())
+    report = verify_lake(str(feb_lake))
+    assert report.ok, report.to_text()
+    assert "references outside this lake:" in report.to_text()
+    found = {v.check: v for v in report.outside}
+    assert before > 0
+    assert found["outside.returns.order_id"].count == before
+    assert "2024-01-01..2024-01-31" in found["outside.returns.order_id"].detail
+    ranges = outside_ranges(planned).to_pylist()
+    assert {r["parent"] for r in ranges} == {"shopping_carts", "orders", "returns"}
+    orders = next(r for r in ranges if r["parent"] == "orders" and r["first_seq"] == 1)
+    assert orders["last_seq"] == world.orders_on(first).start  # ORD-n is position n - 1
+
+
+def test_deleted_day_fails(feb_copy, capsys):
+    for folder in feb_copy.glob("*/ingest_dt=2024-02-05"):
+        shutil.rmtree(folder)
+    assert run(["verify", str(feb_copy)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL expected.missing_partition" in out and "orders/ingest_dt=2024-02-05" in out
+
+
+def test_deleted_last_returns_partition_fails(feb_copy):
+    last = sorted((feb_copy / "returns").iterdir())[-1]
+    shutil.rmtree(last)
+    (found,) = _against_plan(feb_copy)
+    assert found.check == "expected.missing_partition" and f"returns/{last.name}" in found.detail
+
+
+def test_reference_to_a_missing_row_inside_the_lake_still_fails(feb_copy):
+    """A return whose order the plan dates inside the lake, with that order's day gone."""
+    returns = pq.read_table(next((feb_copy / "returns").glob("ingest_dt=2024-02-1*/*.parquet")))
+    order_ids = set(returns.column("order_id").to_pylist())
+    victim = next(
+        p for p in sorted((feb_copy / "orders").iterdir())
+        if order_ids & set(pq.read_table(p / "part-00000.parquet").column("order_id").to_pylist())
+    )  # fmt: skip
+    shutil.rmtree(victim)
+    failed = _failed(feb_copy)
+    assert {"expected.missing_partition", "fk.returns.order_id"} <= failed
+
+
+def test_fewer_rows_with_a_consistent_manifest_is_found_only_by_the_plan(feb_copy):
+    """Drop an emptied cart (no items, no order) and rewrite file and manifest to match."""
+    folder = feb_copy / "shopping_carts" / "ingest_dt=2024-02-03"
+    part = folder / "part-00000.parquet"
+    data = pq.read_table(part)
+    emptied = pc.equal(data.column("status"), "emptied").to_numpy(zero_copy_only=False)
+    drop = int(np.flatnonzero(emptied)[0])
+    pq.write_table(data.take([i for i in range(data.num_rows) if i != drop]), part)
+    manifest = json.loads((folder / "_MANIFEST.json").read_text())
+    checksum = hashlib.sha256(part.read_bytes()).hexdigest()
+    manifest["files"][0].update(rows=data.num_rows - 1, checksum=checksum)
+    manifest.update(total_rows=data.num_rows - 1, checksums=[checksum])
+    (folder / "_MANIFEST.json").write_text(json.dumps(manifest))
+    report = verify_lake(str(feb_copy))
+    assert {v.check for v in report.violations} == {"expected.row_count"}, report.to_text()
+    assert f"({data.num_rows - 1} rows, planned {data.num_rows})" in report.to_text()
+
+
+def test_extra_partition_fails(feb_copy):
+    source = sorted((feb_copy / "returns").iterdir())[0]
+    shutil.copytree(source, feb_copy / "returns" / "ingest_dt=2024-03-06")
+    (found,) = _against_plan(feb_copy)
+    assert found.check == "expected.unexpected_partition"
+    assert "returns/ingest_dt=2024-03-06" in found.detail
+
+
+def test_without_a_config_the_plan_checks_are_skipped_and_said_so(feb_copy, capsys):
+    (feb_copy / CONFIG_FILE).unlink()
+    run(["verify", str(feb_copy)])
+    out = capsys.readouterr().out
+    assert "skipped: expected partitions and references outside this lake: no config" in out
+    assert "expected partitions:" not in out
+
+
+def test_without_run_manifests_the_days_are_unknown(feb_copy):
+    shutil.rmtree(feb_copy / "_runs")
+    report = verify_lake(str(feb_copy))
+    assert not report.planned and "_runs/" in report.skipped[0]
+    assert "skipped: expected partitions" in report.to_text()
+
+
+def test_another_config_is_a_one_line_error(feb_lake, capsys):
+    code = run(["verify", str(feb_lake), "--config", str(REPO / "gen_config" / "template.yaml")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert err.startswith("error: --config: not the config this lake was made with"), err
+
+
+def test_an_edited_stored_config_is_a_one_line_error(feb_copy, capsys):
+    stored = feb_copy / CONFIG_FILE
+    stored.write_text(stored.read_text().replace("faker_seed: 42", "faker_seed: 43"))
+    assert run(["verify", str(feb_copy)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and CONFIG_FILE in err, err
+
+
+def _edit_run(root: Path, change) -> None:
+    path = root / "_runs" / "test.json"
+    body = json.loads(path.read_text())
+    change(body)
+    path.write_text(json.dumps(body))
+
+
+def test_a_failed_day_counts_as_the_lakes_and_its_partitions_are_missing(feb_copy):
+    def fail_feb_4(body):
+        body["days"] = [d for d in body["days"] if d["day"] != "2024-02-04"]
+        body["failures"] = [{"day": "2024-02-04", "error": "StorageError: timed out"}]
+
+    _edit_run(feb_copy, fail_feb_4)
+    for folder in feb_copy.glob("*/ingest_dt=2024-02-04"):
+        shutil.rmtree(folder)
+    (found,) = _against_plan(feb_copy)
+    assert found.check == "expected.missing_partition" and "ingest_dt=2024-02-04" in found.detail
+
+
+def test_a_day_no_run_recorded_is_unexpected(feb_copy):
+    """A run killed before its run manifest: its partitions are on disk, its days nowhere."""
+    _edit_run(feb_copy, lambda body: body.update(days=body["days"][:-1]))
+    (found,) = _against_plan(feb_copy)
+    assert found.check == "expected.unexpected_partition" and "ingest_dt=2024-02-10" in found.detail
+
+
+def test_an_unreadable_run_manifest_is_skipped(feb_copy):
+    (feb_copy / "_runs" / "test.json").write_text("{not json")
+    loc = resolve_target(str(feb_copy))
+    planned, why = plan_lake(loc, read_identity(loc), None)
+    assert planned is None and "_runs/" in why
+
+
+def test_a_messy_lake_s_deleted_partition_is_missing(messy_lake, tmp_path):
+    """Late rows may leave a messy day without a partition, but only when all of them do."""
+    root = Path(shutil.copytree(messy_lake, tmp_path / "lake"))
+    shutil.rmtree(root / "orders" / "ingest_dt=2024-03-19")
+    (found,) = _against_plan(root)
+    assert found.check == "expected.missing_partition"
+    assert "orders/ingest_dt=2024-03-19" in found.detail
