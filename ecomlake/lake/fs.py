@@ -47,6 +47,7 @@ _ENV_PREFIXES = ("AWS_", "GOOGLE_", "GCE_", "CLOUDSDK_", "GCSFS_")
 _ENV_NAMES = {"STORAGE_EMULATOR_HOST", "NO_GCE_CHECK", "HOME"}  # HOME: ~/.aws, ~/.gcs_tokens
 _CACHE_SIZE = 8
 PROBE_DIR = "_runs"
+MIN_FREE_BYTES = 1 << 20  # the lock, _lake.json and _config.yaml alone need a few KiB
 
 
 @dataclass(frozen=True)
@@ -433,6 +434,7 @@ def _check_local(loc: LakeLocation) -> None:
             raise ConfigError(f"--target: {root} exists and is not a folder")
         if not os.access(root, os.W_OK | os.X_OK):
             raise ConfigError(f"--target: {root} is not writable")
+        _check_free_space(root, root)
         return
     ancestor = os.path.dirname(root)
     while not os.path.exists(ancestor) and ancestor != os.path.dirname(ancestor):
@@ -441,6 +443,15 @@ def _check_local(loc: LakeLocation) -> None:
         raise ConfigError(f"--target: cannot create {root}: {ancestor} is not a folder")
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise ConfigError(f"--target: cannot create {root}: {ancestor} is not writable")
+    _check_free_space(root, ancestor)
+
+
+def _check_free_space(root: str, folder: str) -> None:
+    """A disk that is already full would fail on the lock file, before any day: say so up front.
+    (A disk that fills during the run fails the days that no longer fit, exit code 3.)"""
+    free = shutil.disk_usage(folder).free
+    if free < MIN_FREE_BYTES:
+        raise ConfigError(f"--target: no space left for {root} ({free:,} bytes free)")
 
 
 def _check_gcs_credentials(loc: LakeLocation) -> None:

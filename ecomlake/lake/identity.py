@@ -13,13 +13,14 @@ import logging
 import os
 import secrets
 import socket
+from contextlib import suppress
 from dataclasses import asdict, dataclass
 
 import yaml
 
 from ecomlake.config import EcomConfig
 from ecomlake.config.load import load_config_text
-from ecomlake.errors import ConfigError, EcomlakeError
+from ecomlake.errors import ConfigError, EcomlakeError, StorageError
 from ecomlake.lake.fs import (
     LakeLocation,
     exists,
@@ -168,15 +169,7 @@ class LakeLock:
 
     def _try_create(self, payload: bytes) -> bool:
         if self.loc.is_local:
-            path = join(self.loc.root, LOCK_FILE)
-            os.makedirs(self.loc.root, exist_ok=True)
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            except FileExistsError:
-                return False
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(payload)
-            return True
+            return _create_local(join(self.loc.root, LOCK_FILE), payload)
         if exists(self.loc, LOCK_FILE):
             return False
         write_bytes(self.loc, LOCK_FILE, payload)
@@ -188,6 +181,26 @@ class LakeLock:
             return LockInfo(**json.loads(read_bytes(self.loc, LOCK_FILE)))
         except (EcomlakeError, TypeError, ValueError):
             return None
+
+
+def _create_local(path: str, payload: bytes) -> bool:
+    """Create the lock file with `payload` if absent (O_EXCL); False if it exists. A write that
+    fails (a full disk) removes the file again: an empty lock would read as a stale one."""
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise StorageError(f"{path}: write failed ({type(exc).__name__}: {exc})") from exc
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+    except OSError as exc:
+        with suppress(OSError):
+            os.remove(path)
+        raise StorageError(f"{path}: write failed ({type(exc).__name__}: {exc})") from exc
+    return True
 
 
 def _is_dead(info: LockInfo) -> bool:
