@@ -186,9 +186,9 @@ def test_dotted_storage_options():
     )
     assert options == {"config_kwargs": {"read_timeout": 2.5, "connect_timeout": 3}, "anon": False}
     for bad in ("config_kwargs.=1", ".x=1"):
-        with pytest.raises(ConfigError, match="^--storage-option: expected key=value"):
+        with pytest.raises(ConfigError, match=r"^--storage-option: expected key=value"):
             parse_storage_options([bad])
-    with pytest.raises(ConfigError, match="given both as a value and as 'a.b'"):
+    with pytest.raises(ConfigError, match=r"given both as a value and as 'a\.b'"):
         parse_storage_options(["a=1", "a.b=2"])
 
 
