@@ -26,7 +26,7 @@ from ecomlake.cli.options import (
 )
 from ecomlake.config import EcomConfig, config_fingerprint, load_config
 from ecomlake.errors import EXIT_BAD_INPUT, EXIT_CHECKS_FAILED, ConfigError, EcomlakeError
-from ecomlake.lake.fs import check_target, resolve_target
+from ecomlake.lake.fs import check_target, exists, resolve_target
 from ecomlake.lake.identity import LOCK_FILE, read_identity
 from ecomlake.plan.cache import default_cache_dir, plan_path
 from ecomlake.plan.calendar import day_number
@@ -108,7 +108,7 @@ def _target(uri: str, options: dict, state: dict) -> str:
 def _lake(state: dict) -> str:
     loc = state["loc"]
     identity = read_identity(loc)
-    locked = loc.fs.exists(f"{loc.root}/{LOCK_FILE}")
+    locked = exists(loc, LOCK_FILE)  # retried and one line on failure, like every storage call
     busy = "; a run holds _lock.json" if locked else ""
     if identity is None:
         return "new lake" + busy
