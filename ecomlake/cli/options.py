@@ -102,8 +102,8 @@ def parse_storage_options(pairs: list[str] | None) -> dict[str, object]:
     options: dict[str, object] = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
-        name, _, inner = key.strip().partition(".")
-        if not sep or not name or (_ and not inner):
+        name, dot, inner = key.strip().partition(".")
+        if not sep or not name or (dot and not inner):
             raise ConfigError(f"--storage-option: expected key=value, got {pair!r}")
         if not inner:
             options[name] = _typed(value.strip())

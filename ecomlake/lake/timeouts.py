@@ -55,7 +55,12 @@ class StorageTimeouts:
 
     def s3_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """s3fs options with botocore's `connect_timeout`/`read_timeout` set unless given."""
-        config = dict(options.get("config_kwargs") or {})
+        config = options.get("config_kwargs") or {}
+        if not isinstance(config, Mapping):
+            raise ConfigError(
+                "--storage-option: config_kwargs takes entries, e.g. config_kwargs.read_timeout=30"
+            )
+        config = dict(config)
         config.setdefault("connect_timeout", self.connect)
         config.setdefault("read_timeout", self.read)
         return dict(options, config_kwargs=config)

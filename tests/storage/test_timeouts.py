@@ -178,6 +178,8 @@ def test_clients_get_the_timeouts(monkeypatch, gcs_server):
     mine = resolve_target("s3://lake/ecom", {"config_kwargs": {"read_timeout": 99}}).fs
     assert (mine.config_kwargs["connect_timeout"], mine.config_kwargs["read_timeout"]) == (7, 99)
     assert resolve_target("gs://lake/ecom", {"requests_timeout": 99}).fs.requests_timeout == 99
+    with pytest.raises(ConfigError, match=r"^--storage-option: config_kwargs takes entries"):
+        resolve_target("s3://lake/ecom", {"config_kwargs": "read_timeout=5"})
 
 
 def test_dotted_storage_options():
