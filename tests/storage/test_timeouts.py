@@ -22,7 +22,7 @@ import pytest
 
 from ecomlake.cli.options import parse_storage_options
 from ecomlake.errors import ConfigError, StorageError
-from ecomlake.lake.fs import check_readable, check_target, list_dir, resolve_target
+from ecomlake.lake.fs import check_readable, check_target, list_dir, resolve_target, write_bytes
 from ecomlake.lake.timeouts import StorageTimeouts
 
 from .lakes import KEY, QUICK_CONFIG, REGION, SECRET, s3_options
@@ -219,3 +219,22 @@ def test_gcs_requests_timeout_is_honoured_on_the_emulator(gcs_server, make_gcs_b
     with pytest.raises(ConfigError, match="did not answer"):
         check_readable(resolve_target(target, {"requests_timeout": 0.0001}))
     check_readable(resolve_target(target))
+
+
+@pytest.mark.parametrize("scheme", ["s3", "gs"])
+def test_a_body_the_endpoint_never_reads_is_bounded(silent_endpoint, monkeypatch, scheme):
+    """1 MiB to an endpoint that reads nothing. S3 waits for a `100 Continue` that never comes,
+    where no read timeout runs, so the write's deadline ends it (1 + 1 + 1 MiB at 256 KiB/s =
+    6 s); GCS sends the body into the socket buffers and its read timeout ends it sooner."""
+    monkeypatch.setenv("ECOMLAKE_STORAGE_TIMEOUT", "1")
+    monkeypatch.setenv("ECOMLAKE_RETRY_MAX_SECONDS", "0")
+    options = {"endpoint_url": silent_endpoint}
+    if scheme == "s3":
+        options.update(key=KEY, secret=SECRET)
+    loc = resolve_target(f"{scheme}://lake/big", options)
+    started = time.monotonic()
+    with pytest.raises(
+        StorageError, match=r"write failed after 1 attempt .*(TimeoutError|timeout)"
+    ):
+        write_bytes(loc, "part-00000.parquet", b"\0" * (1 << 20))
+    assert time.monotonic() - started < 6 + 5
