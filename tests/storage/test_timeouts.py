@@ -238,3 +238,17 @@ def test_a_body_the_endpoint_never_reads_is_bounded(silent_endpoint, monkeypatch
     ):
         write_bytes(loc, "part-00000.parquet", b"\0" * (1 << 20))
     assert time.monotonic() - started < 6 + 5
+
+
+def test_ray_workers_resolve_the_target_with_their_timeouts(ray_session):
+    """Each day task resolves the target itself: the timeouts apply there too, from the
+    environment the worker runs with."""
+
+    @ray_session.remote(runtime_env={"env_vars": {"ECOMLAKE_STORAGE_TIMEOUT": "7"}})
+    def in_worker() -> tuple[StorageTimeouts, dict]:
+        loc = resolve_target("s3://lake/ecom", {"endpoint_url": "http://127.0.0.1:1"})
+        return loc.timeouts, loc.fs.config_kwargs
+
+    timeouts, config = ray_session.get(in_worker.remote(), timeout=120)
+    assert timeouts == StorageTimeouts(7, 7)
+    assert (config["connect_timeout"], config["read_timeout"]) == (7, 7)
