@@ -9,9 +9,9 @@ still resends an idempotent request once when its kept-alive connection turns ou
     ECOMLAKE_UPLOAD_RETRIES        attempts in total, first try included (default 5; 1 = no retry)
     ECOMLAKE_UPLOAD_BACKOFF_BASE   seconds (default 0.5); delay before retry n (n = 1, 2, ...) is
                                    base * 2**(n-1) * jitter, jitter uniform in [0.5, 1.5], <= 30 s
-    ECOMLAKE_RETRY_MAX_SECONDS     seconds (default 60); no retry starts once the time since the
-                                   first attempt plus the next delay would pass this, so a dead
-                                   endpoint costs at most this plus one attempt's timeout
+    ECOMLAKE_RETRY_MAX_SECONDS     seconds (default 30) of retrying: no retry starts once the time
+                                   since the first failure plus the next delay would pass this, so
+                                   a dead endpoint costs the first attempt, this, and one more
 
 Example:
     >>> policy = RetryPolicy(attempts=3, backoff_base=0.0)
@@ -41,7 +41,7 @@ BACKOFF_ENV = "ECOMLAKE_UPLOAD_BACKOFF_BASE"
 MAX_SECONDS_ENV = "ECOMLAKE_RETRY_MAX_SECONDS"
 DEFAULT_ATTEMPTS = 5
 DEFAULT_BACKOFF_BASE = 0.5
-DEFAULT_MAX_SECONDS = 60.0
+DEFAULT_MAX_SECONDS = 30.0
 MAX_DELAY = 30.0
 
 # Jitter spreads retries of parallel tasks apart. It is I/O timing, never data, so it uses the
@@ -263,13 +263,15 @@ def retry_call(
 ) -> T:
     """Call `fn`, retrying transient errors per `policy`; failures become one StorageError.
 
-    Retries stop at `policy.attempts` or when the next one would start after
-    `policy.max_seconds` from the first: an endpoint that times out every call must not hold a
-    run for attempts x timeout. `passthrough` exceptions (e.g. FileNotFoundError for a delete)
+    Retries stop at `policy.attempts` or when the next one would start more than
+    `policy.max_seconds` after the first failure: an endpoint that times out every call must not
+    hold a run for attempts x timeout, while a long upload that fails once is still retried.
+    `passthrough` exceptions (e.g. FileNotFoundError for a delete)
     are re-raised as they are, never retried. The StorageError keeps the last client error as
     its `__cause__`.
     """
     started = clock()
+    first_failure: float | None = None
     attempt = 1
     while True:
         try:
@@ -283,11 +285,12 @@ def retry_call(
             if not transient:
                 raise StorageError(f"{target}: {action} failed ({describe(exc)})") from exc
             delay = policy.delay(attempt)
-            elapsed = clock() - started
-            if attempt >= policy.attempts or elapsed + delay > policy.max_seconds:
+            now = clock()
+            first_failure = now if first_failure is None else first_failure
+            if attempt >= policy.attempts or now - first_failure + delay > policy.max_seconds:
                 raise StorageError(
                     f"{target}: {action} failed after {attempt} attempt"
-                    f"{'s' if attempt > 1 else ''} in {elapsed:.0f}s ({describe(exc)})"
+                    f"{'s' if attempt > 1 else ''} in {now - started:.0f}s ({describe(exc)})"
                 ) from exc
             log.warning(
                 "%s %s: attempt %d of %d failed (%s); retrying in %.2fs",

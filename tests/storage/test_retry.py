@@ -104,13 +104,13 @@ def test_policy_from_env():
     env = {"ECOMLAKE_UPLOAD_RETRIES": "2", "ECOMLAKE_UPLOAD_BACKOFF_BASE": "0.05"}
     assert RetryPolicy.from_env(env) == RetryPolicy(attempts=2, backoff_base=0.05)
     assert RetryPolicy.from_env({"ECOMLAKE_UPLOAD_RETRIES": " "}).attempts == 5
-    assert RetryPolicy.from_env({}).max_seconds == 60
+    assert RetryPolicy.from_env({}).max_seconds == 30
     assert RetryPolicy.from_env({"ECOMLAKE_RETRY_MAX_SECONDS": "0"}).max_seconds == 0
 
 
 def test_retries_stop_at_the_time_budget():
-    """Each attempt takes 20 s (a read timeout): with a 60 s budget the third attempt is the
-    last, although ten are allowed; the error says how many and how long."""
+    """Each attempt takes 20 s (a read timeout): with 30 s of retrying allowed the third attempt
+    is the last, although ten are allowed; the error says how many and how long in all."""
     now = [0.0]
     calls = []
 
@@ -122,7 +122,7 @@ def test_retries_stop_at_the_time_budget():
     def sleep(seconds: float) -> None:
         now[0] += seconds
 
-    policy = RetryPolicy(attempts=10, backoff_base=1.0, max_seconds=60)
+    policy = RetryPolicy(attempts=10, backoff_base=1.0, max_seconds=30)
     with pytest.raises(StorageError, match=r"write failed after 3 attempts in 6\ds \(TimeoutError"):
         retry_call(
             timing_out, action="write", target="s3://b/x", policy=policy, sleep=sleep,
@@ -246,3 +246,23 @@ def test_clients_leave_retrying_to_us(gcs_server):
     gs = resolve_target("gs://bucket/lake").fs
     assert not hasattr(type(gs)._request, "__wrapped__")  # gcsfs's retry decorator removed
     assert gs.credentials.token == "anon"  # STORAGE_EMULATOR_HOST: no credential lookup
+
+
+def test_a_long_attempt_that_fails_once_is_still_retried():
+    """The budget counts from the first failure: a 100 s upload that gets one 503 is retried."""
+    now = [0.0]
+    outcomes = [client_error("SlowDown", 503), None]
+
+    def long_upload() -> str:
+        now[0] += 100.0
+        error = outcomes.pop(0)
+        if error is not None:
+            raise error
+        return "done"
+
+    policy = RetryPolicy(attempts=5, backoff_base=0.0, max_seconds=30)
+    result = retry_call(
+        long_upload, action="write", target="s3://b/x", policy=policy,
+        sleep=lambda s: None, clock=lambda: now[0],
+    )  # fmt: skip
+    assert result == "done" and now[0] == 200.0
