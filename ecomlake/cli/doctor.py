@@ -1,6 +1,9 @@
 """`ecomlake doctor`: before a long run, check that the config loads, the window resolves, the
 target is reachable and writable with the credentials at hand, whether the world's plan is
 cached, and that Ray is there.
+
+Exit codes: 0 all ok; 2 when a failed check is an input `generate` would refuse (config, window,
+target unreachable or unusable, Ray address): the code that command would exit with; else 1.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ from ecomlake.cli.options import (
     utc_today,
 )
 from ecomlake.config import EcomConfig, config_fingerprint, load_config
-from ecomlake.errors import EXIT_CHECKS_FAILED, EcomlakeError
-from ecomlake.lake.fs import check_target, resolve_target
+from ecomlake.errors import EXIT_BAD_INPUT, EXIT_CHECKS_FAILED, ConfigError, EcomlakeError
+from ecomlake.lake.fs import check_target, exists, resolve_target
 from ecomlake.lake.identity import read_identity
 from ecomlake.lake.lock import LOCK_FILE
 from ecomlake.plan.cache import default_cache_dir, plan_path
@@ -51,7 +54,8 @@ def doctor(
         str | None, typer.Option("--ray-address", help="Also connect to this Ray cluster.")
     ] = None,
 ) -> None:
-    """Run the pre-flight checks and print one line each; exit 1 if any fails."""
+    """Run the pre-flight checks and print one line each; exit 2 if an input is unusable (as
+    generate would), 1 if another check fails."""
     state: dict = {}
     checks: list[tuple[str, Callable[[], str]]] = [
         ("config", lambda: _config(config, state)),
@@ -61,7 +65,7 @@ def doctor(
         ("plan", lambda: _plan(state)),
         ("ray", lambda: _ray(ray_address)),
     ]
-    failed = 0
+    failed: list[EcomlakeError] = []
     typer.echo(f"ecomlake {__version__} doctor")
     for name, check in checks:
         try:
@@ -69,11 +73,12 @@ def doctor(
         except KeyError:  # an earlier check failed, so this one has nothing to look at
             typer.echo(f"  skip  {name:7} (needs the checks above)")
         except EcomlakeError as exc:
-            failed += 1
+            failed.append(exc)
             typer.echo(f"  FAIL  {name:7} {exc}")
-    typer.echo("result: " + ("ok" if not failed else f"{failed} check(s) failed"))
+    typer.echo("result: " + ("ok" if not failed else f"{len(failed)} check(s) failed"))
     if failed:
-        raise typer.Exit(EXIT_CHECKS_FAILED)
+        bad_input = any(isinstance(exc, ConfigError) for exc in failed)
+        raise typer.Exit(EXIT_BAD_INPUT if bad_input else EXIT_CHECKS_FAILED)
 
 
 def _config(path: str, state: dict) -> str:
@@ -104,7 +109,7 @@ def _target(uri: str, options: dict, state: dict) -> str:
 def _lake(state: dict) -> str:
     loc = state["loc"]
     identity = read_identity(loc)
-    locked = loc.fs.exists(f"{loc.root}/{LOCK_FILE}")
+    locked = exists(loc, LOCK_FILE)  # retried and one line on failure, like every storage call
     busy = "; a run holds _lock.json" if locked else ""
     if identity is None:
         return "new lake" + busy

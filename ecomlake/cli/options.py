@@ -88,27 +88,43 @@ StorageOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--storage-option",
-        help="key=value passed to the s3fs/gcsfs filesystem (repeatable), e.g. endpoint_url=...",
+        help="key=value passed to the s3fs/gcsfs filesystem (repeatable), e.g. endpoint_url=...; "
+        "a dotted key sets a dict entry: config_kwargs.read_timeout=10",
     ),
 ]
 
 
 def parse_storage_options(pairs: list[str] | None) -> dict[str, object]:
-    """`key=value` pairs; true/false and integers are typed, the rest stay strings."""
+    """`key=value` pairs; true/false, integers and decimals are typed, the rest stay strings.
+
+    A dotted key sets one entry of a dict option: `config_kwargs.read_timeout=5` gives
+    `{"config_kwargs": {"read_timeout": 5}}` (s3fs passes that dict to botocore's Config)."""
     options: dict[str, object] = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
+        name, dot, inner = key.strip().partition(".")
+        if not sep or not name or (dot and not inner):
             raise ConfigError(f"--storage-option: expected key=value, got {pair!r}")
-        text = value.strip()
-        lowered = text.lower()
-        if lowered in ("true", "false"):
-            options[key.strip()] = lowered == "true"
-        elif text.lstrip("-").isdigit():
-            options[key.strip()] = int(text)
-        else:
-            options[key.strip()] = text
+        if not inner:
+            options[name] = _typed(value.strip())
+            continue
+        nested = options.setdefault(name, {})
+        if not isinstance(nested, dict):
+            raise ConfigError(f"--storage-option: {name!r} given both as a value and as {key!r}")
+        nested[inner] = _typed(value.strip())
     return options
+
+
+def _typed(text: str) -> object:
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        return float(text) if "." in text else text
+    except ValueError:
+        return text
 
 
 HookOpt = Annotated[

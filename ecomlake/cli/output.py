@@ -112,16 +112,16 @@ def print_summary(result: RunResult) -> None:
     rate = result.total_rows / max(result.total_seconds, 1e-9)
     written = sum(r.partitions for r in result.results)
     skipped = sum(r.skipped for r in result.results)
+    failed = ", ".join(f.day for f in result.failures)
     lines = [
-        f"days committed: {len(result.results)}, failed: {len(result.failures)}",
+        f"days committed: {len(result.results)}, failed: {len(result.failures)}"
+        + (f" ({failed}: each error is logged above)" if failed else ""),
         f"partitions written: {written:,}, already committed (skipped): {skipped:,}",
         f"world {result.world_start}..{result.world_end}; {result.total_seconds:.1f}s "
         f"{'on Ray' if result.executor == 'ray' else 'in-process'} "
         f"({result.plan_seconds:.1f}s plan{', from cache' if result.plan_cached else ''}), "
         f"{rate:,.0f} rows/s",
-        f"lake: {result.target}  run manifest: {result.manifest_path}",
+        f"lake: {result.target}  run manifest: {result.manifest_path or 'not written'}",
     ]
-    for line in lines:
+    for line in lines:  # the errors themselves were logged once as they happened
         out_console.print(line, soft_wrap=True, highlight=False)
-    for failure in result.failures:
-        err_console.print(f"[red]day {failure.day} failed:[/red] {failure.error}")

@@ -1,4 +1,8 @@
-"""`ecomlake verify URI`: re-check a lake's manifests, checksums, row counts and invariants."""
+"""`ecomlake verify URI`: re-check a lake's manifests, checksums, row counts and invariants.
+
+Exit 1 means the lake was read and has problems; a lake that cannot be read (endpoint silent,
+bucket missing, no credentials, no lake there) is one line and exit 2, like any unusable input.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,8 @@ from ecomlake.cli.options import (
     parse_storage_options,
 )
 from ecomlake.cli.output import configure_logging
-from ecomlake.errors import EXIT_CHECKS_FAILED, ConfigError
+from ecomlake.errors import EXIT_CHECKS_FAILED, ConfigError, StorageError
+from ecomlake.lake.fs import check_readable, resolve_target
 
 EXAMPLES = """
 Examples:
@@ -63,7 +68,12 @@ def verify(
     configure_logging(log_level.value, log_format.value)
     if output_format not in ("text", "json"):
         raise ConfigError(f"--format: must be 'text' or 'json', got {output_format!r}")
-    report = api.verify(target, config, parse_storage_options(storage_option), against_defects)
+    options = parse_storage_options(storage_option)
+    check_readable(resolve_target(target, options))
+    try:
+        report = api.verify(target, config, options, against_defects)
+    except StorageError as exc:  # the store failed mid-way (after retries): nothing to judge
+        raise ConfigError(f"verify: cannot read {target}: {exc}") from None
     typer.echo(report.to_json() if output_format == "json" else report.to_text())
     if not report.ok:
         raise typer.Exit(EXIT_CHECKS_FAILED)

@@ -6,7 +6,8 @@ file; object stores get one `pipe_file` (a PUT is atomic there). Paths passed in
 Clients: s3fs for `s3://`, gcsfs for `gs://` (measured against pyarrow.fs in
 bench/storage_clients.py, see docs/storage.md), plain `os` for local disk. Their own retries are
 turned off; every remote call goes through `retry.retry_call`, so one policy (and one log line per
-retry) covers writes, deletes, listings, reads and stats. Credentials come from the usual places
+retry) covers writes, deletes, listings, reads and stats, and every request has the connect and
+read timeouts of `timeouts.py`. Credentials come from the usual places
 (AWS chain and AWS_ENDPOINT_URL; ADC, GOOGLE_APPLICATION_CREDENTIALS, STORAGE_EMULATOR_HOST) plus
 `--storage-option`. Each task resolves the target itself, so all of this also holds in Ray workers.
 """
@@ -29,10 +30,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import fsspec
+from fsspec.exceptions import FSTimeoutError
 from fsspec.implementations.local import LocalFileSystem
 
 from ecomlake.errors import ConfigError, StorageError
 from ecomlake.lake.retry import RetryPolicy, describe, retry_call, status_and_code
+from ecomlake.lake.timeouts import TIMEOUT_ENV, StorageTimeouts
 
 _SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 _SUPPORTED_SCHEMES = {"file": None, "s3": "s3fs", "gs": "gcsfs", "gcs": "gcsfs"}
@@ -44,6 +47,7 @@ _ENV_PREFIXES = ("AWS_", "GOOGLE_", "GCE_", "CLOUDSDK_", "GCSFS_")
 _ENV_NAMES = {"STORAGE_EMULATOR_HOST", "NO_GCE_CHECK", "HOME"}  # HOME: ~/.aws, ~/.gcs_tokens
 _CACHE_SIZE = 8
 PROBE_DIR = "_runs"
+MIN_FREE_BYTES = 1 << 20  # the lock, _lake.json and _config.yaml alone need a few KiB
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class LakeLocation:
     root: str
     uri: str
     retry: RetryPolicy = field(default_factory=RetryPolicy, compare=False)
+    timeouts: StorageTimeouts = field(default_factory=StorageTimeouts, compare=False)
 
     @property
     def is_local(self) -> bool:
@@ -81,7 +86,8 @@ class LakeLocation:
 def resolve_target(uri: str, storage_options: dict[str, Any] | None = None) -> LakeLocation:
     """Resolve `--target` once: a local path, `file://`, `s3://` or `gs://` URI.
 
-    Also validates the retry env vars, so a bad value fails before anything is planned.
+    Also validates the retry and timeout env vars, so a bad value fails before anything is
+    planned.
     """
     if not uri or not str(uri).strip():
         raise ConfigError("--target: must not be empty")
@@ -92,6 +98,7 @@ def resolve_target(uri: str, storage_options: dict[str, Any] | None = None) -> L
             f"--target: unsupported scheme '{scheme}' (use a local path, s3:// or gs://)"
         )
     policy = RetryPolicy.from_env()
+    timeouts = StorageTimeouts.from_env()
     options = dict(storage_options or {})
     if scheme == "file":
         target = uri if match else os.path.expanduser(uri)
@@ -101,8 +108,8 @@ def resolve_target(uri: str, storage_options: dict[str, Any] | None = None) -> L
             raise ConfigError(f"--target: cannot open {uri!r} ({exc})") from None
         return LakeLocation(fs=fs, root=os.path.abspath(path), uri=uri, retry=policy)
     root = _remote_root(uri, match.end())
-    fs = _remote_fs(_REMOTE_SCHEMES[scheme], options)
-    return LakeLocation(fs=fs, root=root, uri=uri, retry=policy)
+    fs = _remote_fs(_REMOTE_SCHEMES[scheme], options, timeouts)
+    return LakeLocation(fs=fs, root=root, uri=uri, retry=policy, timeouts=timeouts)
 
 
 def _remote_root(uri: str, start: int) -> str:
@@ -125,9 +132,12 @@ _cache: dict[tuple, fsspec.AbstractFileSystem] = {}
 _cache_lock = threading.Lock()
 
 
-def _remote_fs(scheme: str, options: dict[str, Any]) -> fsspec.AbstractFileSystem:
+def _remote_fs(
+    scheme: str, options: dict[str, Any], timeouts: StorageTimeouts
+) -> fsspec.AbstractFileSystem:
     """One client per (process, options, relevant env): creating one costs ~0.3 s, and fsspec's
     own instance cache would keep serving a client built from an earlier environment."""
+    options = timeouts.s3_options(options) if scheme == "s3" else timeouts.gcs_options(options)
     env = tuple(
         sorted(
             (k, v) for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES) or k in _ENV_NAMES
@@ -152,7 +162,7 @@ def _make_s3(options: dict[str, Any]) -> fsspec.AbstractFileSystem:
     except ImportError:
         raise ConfigError("--target: s3:// needs the s3fs package") from None
     _check_option_names("s3", s3fs.S3FileSystem, options)
-    config = dict(options.pop("config_kwargs", None) or {})
+    config = dict(options.pop("config_kwargs", None) or {})  # connect/read timeouts are set
     # botocore retries off (1 attempt in total) unless the user configured them
     config.setdefault("retries", {"total_max_attempts": 1})
     fs = _construct("s3", s3fs.S3FileSystem, dict(options, config_kwargs=config))
@@ -253,7 +263,7 @@ def write_bytes(loc: LakeLocation, rel_path: str, data: bytes) -> None:
     """Write one whole file atomically (local: temp + rename; object store: one PUT)."""
     full = join(loc.root, rel_path)
     if not loc.is_local:
-        _remote(loc, "write", full, lambda: loc.fs.pipe_file(full, data))
+        _remote(loc, "write", full, lambda: _pipe_with_deadline(loc, full, data))
         return
     parent, name = os.path.split(full)
     tmp = os.path.join(parent, f".{name}.tmp-{os.getpid()}")
@@ -266,6 +276,18 @@ def write_bytes(loc: LakeLocation, rel_path: str, data: bytes) -> None:
         with suppress(OSError):
             os.remove(tmp)
         raise _storage_error("write", full, exc) from exc
+
+
+def _pipe_with_deadline(loc: LakeLocation, full: str, data: bytes) -> None:
+    """One PUT that gives up at its deadline (see `timeouts.py`: the read timeout alone does not
+    cover a write); the TimeoutError says how long it waited."""
+    deadline = loc.timeouts.write_deadline(len(data))
+    try:
+        loc.fs.pipe_file(full, data, timeout=deadline)
+    except FSTimeoutError as exc:
+        if str(exc.__cause__ or "").strip():  # the client's own connect/read timeout said why
+            raise
+        raise TimeoutError(f"the write got no reply within {deadline:.0f}s") from None
 
 
 def remove(loc: LakeLocation, rel_path: str) -> None:
@@ -392,6 +414,19 @@ def check_target(loc: LakeLocation) -> None:
         raise _preflight_error(loc, "delete", exc) from None
 
 
+def check_readable(loc: LakeLocation) -> None:
+    """Fail with a one-line ConfigError if the lake at `loc` cannot be read at all: the endpoint
+    does not answer, the bucket is missing, credentials are missing or refused. One listing of
+    the root, so a reader needs no write permission."""
+    if loc.is_local:
+        return
+    _check_gcs_credentials(loc)
+    try:
+        list_dir(loc, "")
+    except StorageError as exc:
+        raise _preflight_error(loc, "list", exc) from None
+
+
 def _check_local(loc: LakeLocation) -> None:
     root = loc.root
     if os.path.exists(root):
@@ -399,6 +434,7 @@ def _check_local(loc: LakeLocation) -> None:
             raise ConfigError(f"--target: {root} exists and is not a folder")
         if not os.access(root, os.W_OK | os.X_OK):
             raise ConfigError(f"--target: {root} is not writable")
+        _check_free_space(root, root)
         return
     ancestor = os.path.dirname(root)
     while not os.path.exists(ancestor) and ancestor != os.path.dirname(ancestor):
@@ -407,6 +443,15 @@ def _check_local(loc: LakeLocation) -> None:
         raise ConfigError(f"--target: cannot create {root}: {ancestor} is not a folder")
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise ConfigError(f"--target: cannot create {root}: {ancestor} is not writable")
+    _check_free_space(root, ancestor)
+
+
+def _check_free_space(root: str, folder: str) -> None:
+    """A disk that is already full would fail on the lock file, before any day: say so up front.
+    (A disk that fills during the run fails the days that no longer fit, exit code 3.)"""
+    free = shutil.disk_usage(folder).free
+    if free < MIN_FREE_BYTES:
+        raise ConfigError(f"--target: no space left for {root} ({free:,} bytes free)")
 
 
 def _check_gcs_credentials(loc: LakeLocation) -> None:
@@ -437,6 +482,8 @@ def _no_credentials(loc: LakeLocation) -> str:
 
 
 _BAD_CREDENTIALS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken"}
+# what a request that got no answer in time raises: botocore, aiohttp, asyncio, our write deadline
+_TIMED_OUT = {"ConnectTimeoutError", "ReadTimeoutError", "ServerTimeoutError", "TimeoutError"}
 _NO_CREDENTIALS = {"NoCredentialsError", "PartialCredentialsError", "DefaultCredentialsError"}
 
 
@@ -463,4 +510,9 @@ def _preflight_error(loc: LakeLocation, step: str, exc: StorageError) -> ConfigE
         return ConfigError(f"--target: invalid credentials for {loc.uri} ({root_cause})")
     if "AccessDenied" in codes or "403" in codes or "PermissionError" in names:
         return ConfigError(f"--target: not allowed to {step} in {loc.uri} ({root_cause})")
+    if names & _TIMED_OUT:
+        return ConfigError(
+            f"--target: {loc.uri} did not answer: {exc} (connect/read timeout "
+            f"{loc.timeouts.read:g}s, set by {TIMEOUT_ENV})"
+        )
     return ConfigError(f"--target: cannot use {loc.uri}: {exc}")

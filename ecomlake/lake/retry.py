@@ -9,6 +9,9 @@ still resends an idempotent request once when its kept-alive connection turns ou
     ECOMLAKE_UPLOAD_RETRIES        attempts in total, first try included (default 5; 1 = no retry)
     ECOMLAKE_UPLOAD_BACKOFF_BASE   seconds (default 0.5); delay before retry n (n = 1, 2, ...) is
                                    base * 2**(n-1) * jitter, jitter uniform in [0.5, 1.5], <= 30 s
+    ECOMLAKE_RETRY_MAX_SECONDS     seconds (default 30) of retrying: no retry starts once the time
+                                   since the first failure plus the next delay would pass this, so
+                                   a dead endpoint costs the first attempt, this, and one more
 
 Example:
     >>> policy = RetryPolicy(attempts=3, backoff_base=0.0)
@@ -35,8 +38,10 @@ T = TypeVar("T")
 
 RETRIES_ENV = "ECOMLAKE_UPLOAD_RETRIES"
 BACKOFF_ENV = "ECOMLAKE_UPLOAD_BACKOFF_BASE"
+MAX_SECONDS_ENV = "ECOMLAKE_RETRY_MAX_SECONDS"
 DEFAULT_ATTEMPTS = 5
 DEFAULT_BACKOFF_BASE = 0.5
+DEFAULT_MAX_SECONDS = 30.0
 MAX_DELAY = 30.0
 
 # Jitter spreads retries of parallel tasks apart. It is I/O timing, never data, so it uses the
@@ -124,28 +129,34 @@ class RetryPolicy:
     attempts: int = DEFAULT_ATTEMPTS
     backoff_base: float = DEFAULT_BACKOFF_BASE
     max_delay: float = MAX_DELAY
+    max_seconds: float = DEFAULT_MAX_SECONDS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RetryPolicy:
-        """Read the two env overrides; an invalid value is a ConfigError naming the variable."""
+        """Read the env overrides; an invalid value is a ConfigError naming the variable."""
         env = os.environ if environ is None else environ
-        attempts = _env_number(env, RETRIES_ENV, int, DEFAULT_ATTEMPTS, "an integer >= 1")
+        attempts = env_number(env, RETRIES_ENV, int, DEFAULT_ATTEMPTS, "an integer >= 1")
         if attempts < 1:
             raise ConfigError(f"{RETRIES_ENV}: must be an integer >= 1, got {env[RETRIES_ENV]!r}")
-        base = _env_number(env, BACKOFF_ENV, float, DEFAULT_BACKOFF_BASE, "seconds >= 0")
+        base = env_number(env, BACKOFF_ENV, float, DEFAULT_BACKOFF_BASE, "seconds >= 0")
         if not 0 <= base <= MAX_DELAY:
             raise ConfigError(
                 f"{BACKOFF_ENV}: must be seconds between 0 and {MAX_DELAY:g}, "
                 f"got {env[BACKOFF_ENV]!r}"
             )
-        return cls(attempts=attempts, backoff_base=base)
+        budget = env_number(env, MAX_SECONDS_ENV, float, DEFAULT_MAX_SECONDS, "seconds >= 0")
+        if not 0 <= budget < float("inf"):
+            got = env[MAX_SECONDS_ENV]
+            raise ConfigError(f"{MAX_SECONDS_ENV}: must be seconds >= 0, got {got!r}")
+        return cls(attempts=attempts, backoff_base=base, max_seconds=budget)
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
         return min(self.max_delay, self.backoff_base * 2 ** (attempt - 1) * _jitter(0.5, 1.5))
 
 
-def _env_number(env: Mapping[str, str], name: str, kind: type, default, rule: str):
+def env_number(env: Mapping[str, str], name: str, kind: type, default, rule: str):
+    """`env[name]` as `kind`, `default` when unset or blank; else a ConfigError naming `name`."""
     text = env.get(name)
     if text is None or not text.strip():
         return default
@@ -222,16 +233,23 @@ def describe(exc: BaseException) -> str:
     """`Type: message` on one line, with any user:password@ in URLs masked.
 
     s3fs re-raises botocore's ClientError as a bare OSError; the ClientError (its cause) names
-    the service's error code, so that is the one described."""
+    the service's error code, so that is the one described. fsspec re-raises aiohttp's read
+    timeout as an FSTimeoutError without a message: then its cause is described."""
     for link in _chain(exc):
         if isinstance(getattr(link, "response", None), dict):
             exc = link
             break
-    try:
-        text = " ".join(str(exc).split())
-    except Exception:  # a half-built client exception must not hide the real failure
-        text = ""
+    while exc.__cause__ is not None and not _text(exc):
+        exc = exc.__cause__
+    text = _text(exc)
     return f"{type(exc).__name__}: {_SECRET_IN_URL.sub('//***@', text or repr(exc))}"
+
+
+def _text(exc: BaseException) -> str:
+    try:
+        return " ".join(str(exc).split())
+    except Exception:  # a half-built client exception must not hide the real failure
+        return ""
 
 
 def retry_call(
@@ -242,12 +260,19 @@ def retry_call(
     policy: RetryPolicy,
     passthrough: tuple[type[BaseException], ...] = (),
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> T:
     """Call `fn`, retrying transient errors per `policy`; failures become one StorageError.
 
-    `passthrough` exceptions (e.g. FileNotFoundError for a delete) are re-raised as they are,
-    never retried. The StorageError keeps the last client error as its `__cause__`.
+    Retries stop at `policy.attempts` or when the next one would start more than
+    `policy.max_seconds` after the first failure: an endpoint that times out every call must not
+    hold a run for attempts x timeout, while a long upload that fails once is still retried.
+    `passthrough` exceptions (e.g. FileNotFoundError for a delete)
+    are re-raised as they are, never retried. The StorageError keeps the last client error as
+    its `__cause__`.
     """
+    started = clock()
+    first_failure: float | None = None
     attempt = 1
     while True:
         try:
@@ -260,12 +285,14 @@ def retry_call(
             transient = is_transient(exc)
             if not transient:
                 raise StorageError(f"{target}: {action} failed ({describe(exc)})") from exc
-            if attempt >= policy.attempts:
+            delay = policy.delay(attempt)
+            now = clock()
+            first_failure = now if first_failure is None else first_failure
+            if attempt >= policy.attempts or now - first_failure + delay > policy.max_seconds:
                 raise StorageError(
                     f"{target}: {action} failed after {attempt} attempt"
-                    f"{'s' if attempt > 1 else ''} ({describe(exc)})"
+                    f"{'s' if attempt > 1 else ''} in {now - started:.0f}s ({describe(exc)})"
                 ) from exc
-            delay = policy.delay(attempt)
             log.warning(
                 "%s %s: attempt %d of %d failed (%s); retrying in %.2fs",
                 action,

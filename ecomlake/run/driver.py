@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 
 from ecomlake import __version__
 from ecomlake.config import EcomConfig
-from ecomlake.errors import ConfigError
+from ecomlake.errors import ConfigError, StorageError
 from ecomlake.lake import (
     MANIFEST_NAME,
     LakeLocation,
@@ -106,10 +106,11 @@ class RunResult:
     manifest_path: str
     plan_cached: bool = False  # the world plan was loaded from the plan cache
     executor: str = ""  # the one that ran the days: "in-process" or "ray"
+    manifest_error: str = ""  # why the run manifest could not be written (e.g. a full disk)
 
     @property
     def ok(self) -> bool:
-        return not self.failures
+        return not self.failures and not self.manifest_error
 
     @property
     def total_rows(self) -> int:
@@ -168,7 +169,11 @@ def generate(
         plan_cached=head.plan_cached,
         executor=run.executor.name,
     )
-    result.manifest_path = _write_run_manifest(result, run.settings, run.executor.name, options)
+    try:  # the days' outcome must still reach the caller when the record cannot be written
+        result.manifest_path = _write_run_manifest(result, run.settings, run.executor.name, options)
+    except StorageError as exc:
+        result.manifest_error = str(exc)
+        log.error("run manifest not written: %s", exc)
     return result
 
 

@@ -11,9 +11,10 @@ import duckdb
 import pyarrow as pa
 
 from ecomlake.config import EcomConfig
-from ecomlake.errors import ConfigError
-from ecomlake.lake.fs import join, resolve_target
+from ecomlake.errors import ConfigError, StorageError
+from ecomlake.lake.fs import exists, resolve_target
 from ecomlake.lake.identity import read_identity
+from ecomlake.lake.retry import describe, is_transient
 from ecomlake.messiness import expected_breaks, level_from_record
 from ecomlake.render.registry import TABLE_NAMES
 from ecomlake.verify.defects import DefectCheck, check_against_defects, late_rows_cut_off
@@ -127,7 +128,7 @@ def verify_lake(
     """
     started = time.perf_counter()
     loc = resolve_target(target, storage_options)
-    if not any(loc.fs.exists(join(loc.root, name)) for name in TABLE_NAMES):
+    if not any(exists(loc, name) for name in TABLE_NAMES):
         raise ConfigError(f"verify: no lake at {target} (none of its table folders exist)")
     lake = read_identity(loc)
     level = level_from_record(lake.messiness if lake is not None else None)
@@ -146,6 +147,8 @@ def verify_lake(
     try:
         found = check_invariants(target, config, storage_options, outside)
     except (duckdb.Error, pa.ArrowException, OSError) as exc:  # e.g. a truncated part file
+        if is_transient(exc):  # the store stopped answering: the lake was not read, not bad
+            raise StorageError(f"{target}: reading the data failed ({describe(exc)})") from exc
         reason = str(exc).strip().splitlines()[0]
         found = [Violation("invariants.not_run", f"the data could not be read: {reason}", 1)]
     report.outside = [v for v in found if v.check.startswith(f"{OUTSIDE_FAMILY}.")]

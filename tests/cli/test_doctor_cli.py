@@ -1,4 +1,5 @@
-"""`ecomlake doctor`: one line per check, exit 1 when any fails, never writes a lake."""
+"""`ecomlake doctor`: one line per check, exit 2 when an input is unusable, 1 when another check
+fails; never writes a lake."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def test_all_checks_pass_for_a_new_local_lake(tmp_path, capsys):
 def test_failures_are_reported_and_later_checks_skipped(tmp_path, capsys):
     target = tmp_path / "file"
     target.write_text("not a folder")
-    assert run(["doctor", "-c", str(tmp_path / "missing.yaml"), "-t", str(target)]) == 1
+    assert run(["doctor", "-c", str(tmp_path / "missing.yaml"), "-t", str(target)]) == 2
     out = capsys.readouterr().out
     assert "FAIL  config  config: file not found" in out
     assert "skip  window" in out
@@ -51,7 +52,7 @@ def test_plan_not_yet_cached_is_said(tmp_path, capsys, monkeypatch):
 
 def test_unreachable_ray_cluster_fails(tmp_path, capsys):
     code = run(["doctor", "-c", QUICK, "-t", str(tmp_path / "l"), "--ray-address", "127.0.0.1:1"])
-    assert code == 1
+    assert code == 2  # what generate would exit with
     assert "FAIL  ray" in capsys.readouterr().out
 
 

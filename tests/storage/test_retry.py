@@ -104,6 +104,37 @@ def test_policy_from_env():
     env = {"ECOMLAKE_UPLOAD_RETRIES": "2", "ECOMLAKE_UPLOAD_BACKOFF_BASE": "0.05"}
     assert RetryPolicy.from_env(env) == RetryPolicy(attempts=2, backoff_base=0.05)
     assert RetryPolicy.from_env({"ECOMLAKE_UPLOAD_RETRIES": " "}).attempts == 5
+    assert RetryPolicy.from_env({}).max_seconds == 30
+    assert RetryPolicy.from_env({"ECOMLAKE_RETRY_MAX_SECONDS": "0"}).max_seconds == 0
+
+
+def test_retries_stop_at_the_time_budget():
+    """Each attempt takes 20 s (a read timeout): with 30 s of retrying allowed the third attempt
+    is the last, although ten are allowed; the error says how many and how long in all."""
+    now = [0.0]
+    calls = []
+
+    def timing_out():
+        calls.append(now[0])
+        now[0] += 20.0
+        raise TimeoutError("read timed out")
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    policy = RetryPolicy(attempts=10, backoff_base=1.0, max_seconds=30)
+    with pytest.raises(StorageError, match=r"write failed after 3 attempts in 6\ds \(TimeoutError"):
+        retry_call(
+            timing_out, action="write", target="s3://b/x", policy=policy, sleep=sleep,
+            clock=lambda: now[0],
+        )  # fmt: skip
+    assert len(calls) == 3
+    with pytest.raises(StorageError, match=r"after 1 attempt in 20s"):
+        now[0] = 0.0
+        retry_call(
+            timing_out, action="write", target="s3://b/x", sleep=sleep, clock=lambda: now[0],
+            policy=RetryPolicy(attempts=10, backoff_base=1.0, max_seconds=0),
+        )  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -116,6 +147,10 @@ def test_policy_from_env():
         ("ECOMLAKE_UPLOAD_BACKOFF_BASE", "nan"),
         ("ECOMLAKE_UPLOAD_BACKOFF_BASE", "inf"),
         ("ECOMLAKE_UPLOAD_BACKOFF_BASE", "half a second"),
+        ("ECOMLAKE_RETRY_MAX_SECONDS", "-1"),
+        ("ECOMLAKE_RETRY_MAX_SECONDS", "inf"),
+        ("ECOMLAKE_RETRY_MAX_SECONDS", "nan"),
+        ("ECOMLAKE_RETRY_MAX_SECONDS", "a minute"),
     ],
 )
 def test_policy_rejects(name, value):
@@ -174,7 +209,9 @@ def test_terminal_error_is_not_retried():
 
 def test_attempts_run_out():
     fn = Flaky(*[client_error("InternalError", 500)] * 5)
-    with pytest.raises(StorageError, match=r"^s3://b/x: list failed after 3 attempts \(") as info:
+    with pytest.raises(
+        StorageError, match=r"^s3://b/x: list failed after 3 attempts in 0s \("
+    ) as info:
         retry_call(fn, action="list", target="s3://b/x", policy=RetryPolicy(3, 0.0))
     assert fn.calls == 3
     assert isinstance(info.value.__cause__, ClientError)
@@ -209,3 +246,23 @@ def test_clients_leave_retrying_to_us(gcs_server):
     gs = resolve_target("gs://bucket/lake").fs
     assert not hasattr(type(gs)._request, "__wrapped__")  # gcsfs's retry decorator removed
     assert gs.credentials.token == "anon"  # STORAGE_EMULATOR_HOST: no credential lookup
+
+
+def test_a_long_attempt_that_fails_once_is_still_retried():
+    """The budget counts from the first failure: a 100 s upload that gets one 503 is retried."""
+    now = [0.0]
+    outcomes = [client_error("SlowDown", 503), None]
+
+    def long_upload() -> str:
+        now[0] += 100.0
+        error = outcomes.pop(0)
+        if error is not None:
+            raise error
+        return "done"
+
+    policy = RetryPolicy(attempts=5, backoff_base=0.0, max_seconds=30)
+    result = retry_call(
+        long_upload, action="write", target="s3://b/x", policy=policy,
+        sleep=lambda s: None, clock=lambda: now[0],
+    )  # fmt: skip
+    assert result == "done" and now[0] == 200.0
