@@ -18,6 +18,7 @@ from ecomlake.render.registry import TABLE_NAMES
 from ecomlake.verify.defects import DefectCheck, check_against_defects, late_rows_cut_off
 from ecomlake.verify.invariants import Violation, check_invariants
 from ecomlake.verify.manifests import check_manifests
+from ecomlake.verify.repair_command import repair_command
 
 
 @dataclass
@@ -35,6 +36,7 @@ class VerifyReport:
     expected: list[Violation] = field(default_factory=list)
     defects: DefectCheck | None = None
     seconds: float = 0.0
+    repair_command: str = ""  # what the user runs when the lake fails (printed last)
 
     @property
     def violations(self) -> list[Violation]:
@@ -53,6 +55,7 @@ class VerifyReport:
             "violations": [asdict(v) for v in self.violations],
             "messiness_level": self.level,
             "expected_by_level": [asdict(v) for v in self.expected],
+            "repair_command": None if self.ok else self.repair_command,
         }
         if self.defects is not None:
             body["against_defects"] = {
@@ -81,6 +84,8 @@ class VerifyReport:
             )
             lines.extend(f"    FAIL {v.check}: {v.detail}" for v in undo.violations)
         lines.append(f"result: {'ok' if self.ok else 'FAILED'} ({self.seconds:.1f}s)")
+        if not self.ok and self.repair_command:
+            lines.append(f"repair: {self.repair_command}")
         return "\n".join(lines)
 
 
@@ -102,6 +107,7 @@ def verify_lake(
     lake = read_identity(loc)
     level = level_from_record(lake.messiness if lake is not None else None)
     report = VerifyReport(target, level=level.name if level is not None else None)
+    report.repair_command = repair_command(target, storage_options)
     report.defects = check_against_defects(target, storage_options) if against_defects else None
     report.manifest_violations = check_manifests(target, storage_options)
     try:
