@@ -127,7 +127,10 @@ def repair_lake(
         for rel in result.damaged:
             write = _write_for(rel, states[rel].manifest, records)
             if write is None:
-                result.unrepairable[rel] = "no manifest or run record says how it was written"
+                result.unrepairable[rel] = (
+                    "no manifest, and no run record lists it: not committed by any run "
+                    "(delete the folder if nothing should be there)"
+                )
             else:
                 writes[rel] = write
         if writes:

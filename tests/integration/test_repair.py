@@ -175,3 +175,39 @@ def test_repair_refuses_another_config_and_a_folder_without_lake(lake, tmp_path,
         repair(_options(tmp_path / "empty"))
     assert run(["generate", "-t", str(lake), "--repair", "--overwrite"]) == 2
     assert run(["generate", "-t", str(lake)]) == 2  # no --config and no --repair
+
+
+@pytest.fixture(scope="module")
+def heavy(tmp_path_factory) -> Path:
+    """Three days of the quick world at heavy_mess, lineage unpinned; read-only."""
+    root = tmp_path_factory.mktemp("heavy") / "lake"
+    options = _options(root, messiness_level="heavy_mess", end_date=dt.date(2024, 1, 3))
+    assert generate(load_config(QUICK), options).ok
+    return root
+
+
+def test_repair_of_a_messy_lake_restores_data_and_defect_logs(heavy, tmp_path):
+    lake = Path(shutil.copytree(heavy, tmp_path / "lake"))
+    customer_log = sorted((lake / "_defects_customers").iterdir())[-1]
+    damaged = {
+        "orders/ingest_dt=2024-01-01": lambda d: _flip(d / "part-00000.parquet"),
+        "_defects/ingest_dt=2024-01-02": shutil.rmtree,
+        customer_log.relative_to(lake).as_posix(): lambda d: _truncate(d / "part-00000.parquet"),
+        "customers/signup_date=2023-12-31": _unlink("_MANIFEST.json"),
+    }
+    for rel, damage in damaged.items():
+        damage(lake / rel)
+    result = repair(GenerateOptions(target=str(lake), executor="in-process"))
+    assert result.ok and sorted(result.repaired) == sorted(damaged)
+    assert _hashes(lake) == _hashes(heavy)
+
+
+def test_repair_names_a_folder_no_run_committed_and_fails(lake, capsys):
+    """A Parquet file in a partition folder of a day without orders: nothing says how it was
+    written, so repair cannot make it and says so (exit 3), leaving the data alone."""
+    junk = lake / "orders" / "ingest_dt=2024-01-02" / "junk.parquet"
+    junk.parent.mkdir()
+    junk.write_bytes(b"PAR1")
+    assert run(["generate", "-t", str(lake), "--repair", "--executor", "in-process"]) == 3
+    assert "1 damaged, 0 repaired" in capsys.readouterr().out
+    assert junk.exists()
