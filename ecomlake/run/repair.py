@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -43,10 +44,18 @@ from ecomlake.messiness import level_from_record, run_fingerprint
 from ecomlake.messiness.log import defect_log_tables
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
 from ecomlake.plan.calendar import day_number
+from ecomlake.plan.world import WorldPlan
 from ecomlake.render.registry import INGEST_KEY, SIGNUP_TABLE, TABLE_NAMES, table_spec
 from ecomlake.run.days import assign_tasks, spread_backlog
 from ecomlake.run.driver import GenerateOptions
-from ecomlake.run.executors import DayFailure, Outcome, make_executor
+from ecomlake.run.executors import (
+    DayFailure,
+    InProcessExecutor,
+    Outcome,
+    RayExecutor,
+    make_executor,
+)
+from ecomlake.run.sizing import estimate_work
 from ecomlake.run.task import DayTask, WriteSettings
 
 log = logging.getLogger(__name__)
@@ -116,8 +125,13 @@ def repair_lake(
     result = RepairResult(options.target)
     with LakeLock(loc, "repair"):
         records = read_run_records(loc, lake)
-        days = sorted({d for r in records for d in r.days})
-        candidates = _candidates(loc, records, days)
+        if not records:
+            log.warning(
+                "no readable run record under %s/: checking the partitions on storage only "
+                "(one deleted whole cannot be known)",
+                RUNS_DIR,
+            )
+        days, candidates = _days_and_partitions(loc, records)
         result.checked = len(candidates)
         states = _check_all(loc, candidates, identity)
         result.damaged = {rel: s.problem for rel, s in states.items() if s.problem is not None}
@@ -200,13 +214,28 @@ def _record(body: dict) -> RunRecord:
     )
 
 
-def _candidates(loc: LakeLocation, records: list[RunRecord], days: list[dt.date]) -> list[str]:
-    """Every partition the runs committed, and every one on storage that belongs to their days."""
+def _days_and_partitions(
+    loc: LakeLocation, records: list[RunRecord]
+) -> tuple[list[dt.date], list[str]]:
+    """The lake's days (its runs', and any day a partition on storage is for: a killed run
+    leaves no record) and every partition to check: those the runs committed and every one on
+    storage that a task of those days owns."""
+    on_disk = [
+        f"{table}/{name}"
+        for table in (*TABLE_NAMES, *defect_log_tables())
+        for name in list_dir(loc, table)
+    ]
+    days = {d for r in records for d in r.days}
+    for rel in on_disk:
+        key, _, value = rel.split("/", 1)[1].partition("=")
+        day = _date(value) if key == INGEST_KEY else None
+        if day is not None:
+            days.add(day)
+    ordered = sorted(days)
     found = {p for r in records for p in r.partitions}
-    if days:
-        for table in (*TABLE_NAMES, *defect_log_tables()):
-            found.update(f"{table}/{name}" for name in list_dir(loc, table) if _in_days(name, days))
-    return sorted(found)
+    if ordered:
+        found.update(rel for rel in on_disk if _in_days(rel.split("/", 1)[1], ordered))
+    return ordered, sorted(found)
 
 
 def _in_days(partition: str, days: list[dt.date]) -> bool:
@@ -272,7 +301,7 @@ def _render_again(
         else:
             owned[task.day] = task
     chosen = [owned[day] for day in sorted(owned)]
-    executor = make_executor(options.executor, options.workers, options.ray_address, len(chosen))
+    executor = _executor(options, world, chosen)
     try:
         executor.start()
         for outcome in executor.map_days(world, chosen, settings):
@@ -285,6 +314,19 @@ def _render_again(
     finally:
         executor.close()
     result.repaired.sort()
+
+
+def _executor(
+    options: GenerateOptions, world: WorldPlan, tasks: list[DayTask]
+) -> InProcessExecutor | RayExecutor:
+    """As a run's `auto` (run/sizing.py): in-process unless a local Ray pays for itself; a
+    repair usually rewrites a few partitions, and estimating whole days only overstates that."""
+    executor = make_executor(options.executor, options.workers, options.ray_address, len(tasks))
+    workers = options.workers or os.cpu_count() or 1
+    small = not estimate_work(world, tasks).local_ray_pays_off(workers)
+    if options.executor == "auto" and not options.ray_address and small:
+        return InProcessExecutor()
+    return executor
 
 
 def _owner(rel: str, tasks: Iterable[DayTask]) -> DayTask | None:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import shutil
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -211,3 +213,24 @@ def test_repair_names_a_folder_no_run_committed_and_fails(lake, capsys):
     assert run(["generate", "-t", str(lake), "--repair", "--executor", "in-process"]) == 3
     assert "1 damaged, 0 repaired" in capsys.readouterr().out
     assert junk.exists()
+
+
+def test_repair_falls_back_to_the_manifest_when_the_run_record_is_unreadable(lake, original):
+    record = next((lake / "_runs").glob("*.json"))
+    record.write_text("{ not json")
+    _unlink("part-00000.parquet")(lake / "orders" / "ingest_dt=2024-01-04")
+    result = repair(_options(lake))
+    assert result.ok and result.repaired == ["orders/ingest_dt=2024-01-04"]
+    assert _hashes(lake) == _hashes(original)
+
+
+def test_repair_waits_for_no_one_while_another_run_holds_the_lake(lake, capsys):
+    """The same lock as a run: a live writer means a one-line refusal, nothing touched."""
+    lock = {"batch_id": "b", "host": socket.gethostname(), "pid": os.getpid(),
+            "started_at": "2026-01-01T00:00:00+00:00", "token": "t"}  # fmt: skip
+    (lake / "_lock.json").write_text(json.dumps(lock))
+    _flip(_part(lake, "orders", "ingest_dt=2024-01-01"))
+    before = _mtimes(lake)
+    assert run(["generate", "-t", str(lake), "--repair"]) == 2
+    assert "another run is writing" in capsys.readouterr().err
+    assert _mtimes(lake) == before
