@@ -71,7 +71,8 @@ class RunRecord:
     batch_id: str
     finished_at: str
     days: tuple[dt.date, ...]
-    partitions: frozenset[str]  # `table/key=value`; empty in records older than this list
+    partitions: frozenset[str]  # `table/key=value` it wrote; empty in older records
+    kept: frozenset[str]  # those it found committed already (written by an earlier run)
     write: PartitionWrite | None  # None in records older than their writer options
 
 
@@ -206,6 +207,7 @@ def _record(body: dict) -> RunRecord:
         finished_at=body.get("finished_at") or "",
         days=tuple(dt.date.fromisoformat(d["day"]) for d in days),
         partitions=frozenset(p for d in days for p in d.get("committed", ())),
+        kept=frozenset(p for d in days for p in d.get("kept", ())),
         write=(
             None
             if write is None
@@ -232,7 +234,7 @@ def _days_and_partitions(
         if day is not None:
             days.add(day)
     ordered = sorted(days)
-    found = {p for r in records for p in r.partitions}
+    found = {p for r in records for p in r.partitions | r.kept}
     if ordered:
         found.update(rel for rel in on_disk if _in_days(rel.split("/", 1)[1], ordered))
     return ordered, sorted(found)
@@ -268,13 +270,16 @@ def _write_for(
     rel: str, manifest: PartitionManifest | None, records: list[RunRecord]
 ) -> PartitionWrite | None:
     """How `rel` was written: the latest run record that committed it (the manifest may be the
-    damaged file), else its manifest's lineage and writer, else None."""
-    for record in reversed(records):
-        if rel in record.partitions and record.write is not None:
-            return record.write
-    if manifest is None:
-        return None
-    return PartitionWrite.from_record(manifest.batch_id, manifest.created_at, manifest.writer)
+    damaged file), else its manifest's lineage and writer, else the latest run that found it
+    committed (a re-run that pinned the same --batch-id replaced the writer's record; with
+    pinned lineage it is the same), else None."""
+    wrote = [r.write for r in records if rel in r.partitions and r.write is not None]
+    if wrote:
+        return wrote[-1]
+    if manifest is not None:
+        return PartitionWrite.from_record(manifest.batch_id, manifest.created_at, manifest.writer)
+    kept = [r.write for r in records if rel in r.kept and r.write is not None]
+    return kept[-1] if kept else None
 
 
 def _render_again(

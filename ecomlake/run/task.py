@@ -96,6 +96,7 @@ class DayResult:
     write_seconds: float
     node_id: str = "local"
     committed: list[tuple[str, str]] = field(default_factory=list)  # (table, manifest JSON)
+    kept: list[str] = field(default_factory=list)  # `table/key=value` found committed, skipped
 
     @property
     def total_rows(self) -> int:
@@ -131,6 +132,7 @@ def run_day(world: WorldPlan, task: DayTask, settings: WriteSettings) -> DayResu
             s.name: {v for v in expected[s.name] if _committed(loc, s, v, settings)} for s in TABLES
         }
     skipped = sum(len(values) for values in done.values())
+    kept = [] if settings.repair is not None else _kept(done)
     ctx = without_signups(ctx, done[SIGNUP_TABLE])  # committed customers are not rendered
     todo = [s for s in TABLES if not expected[s.name] or done[s.name] != set(expected[s.name])]
     if level is not None and any(s.partition_column is None for s in todo):
@@ -159,7 +161,9 @@ def run_day(world: WorldPlan, task: DayTask, settings: WriteSettings) -> DayResu
             committed.append((spec.name, manifest.to_json()))
     write_s = time.perf_counter() - t1
     day = day_date(task.day).isoformat()
-    return DayResult(day, rows, len(committed), skipped, render_s, write_s, committed=committed)
+    return DayResult(
+        day, rows, len(committed), skipped, render_s, write_s, committed=committed, kept=kept
+    )
 
 
 Part = tuple[str, pa.Table, pa.Table | None, dict | None]  # value, rows, log, manifest truth
@@ -227,6 +231,11 @@ def _commit_log(
     if not settings.writes(rel_dir):
         return []
     return [commit_defect_log(loc, table, key, value, log, settings.for_partition(rel_dir))]
+
+
+def _kept(done: dict[str, set[str]]) -> list[str]:
+    """The partitions found committed, as the run record lists them (--repair reads it)."""
+    return sorted(partition_dir(s.name, s.partition_key, v) for s in TABLES for v in done[s.name])
 
 
 def _committed(loc: LakeLocation, spec: TableSpec, value: str, settings: WriteSettings) -> bool:

@@ -234,3 +234,18 @@ def test_repair_waits_for_no_one_while_another_run_holds_the_lake(lake, capsys):
     assert run(["generate", "-t", str(lake), "--repair"]) == 2
     assert "another run is writing" in capsys.readouterr().err
     assert _mtimes(lake) == before
+
+
+def test_repair_after_a_rerun_that_replaced_the_run_record(lake, original):
+    """Re-running with the same --batch-id overwrites `_runs/<batch>.json` with a record that
+    committed nothing; the partitions it found committed (`kept`) are still known."""
+    record = json.loads(next((lake / "_runs").glob("*.json")).read_text())
+    same = {"batch_id": record["batch_id"], "ingestion_ts": record["ingestion_ts"], **UNPINNED}
+    assert generate(load_config(QUICK), _options(lake, **same)).ok
+    rerun = json.loads(next((lake / "_runs").glob("*.json")).read_text())
+    assert all(not day["committed"] for day in rerun["days"])
+    shutil.rmtree(lake / "customers" / "signup_date=2023-11-11")
+    shutil.rmtree(lake / "orders" / "ingest_dt=2024-01-04")
+    result = repair(_options(lake))
+    assert result.ok and len(result.repaired) == 2
+    assert _hashes(lake) == _hashes(original)
