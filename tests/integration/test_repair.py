@@ -160,11 +160,16 @@ def test_verify_ends_with_the_repair_command_that_fixes_the_lake(lake, capsys):
     assert run(["verify", str(lake)]) == 1
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last == f"repair: ecomlake generate --target {lake} --repair"
+    assert run(["verify", str(lake), "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["repair_command"] == last.removeprefix("repair: ")
     command = last.removeprefix("repair: ecomlake ").split()
     assert run([*command, "--executor", "in-process"]) == 0
     assert "2 damaged, 2 repaired" in capsys.readouterr().out
     assert run(["verify", str(lake)]) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("result: ok")
+    assert run(["verify", str(lake), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["repair_command"] is None
 
 
 def test_repair_refuses_another_config_and_a_folder_without_lake(lake, tmp_path, capsys):
