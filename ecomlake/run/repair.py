@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ecomlake import __version__
 from ecomlake.config import EcomConfig
@@ -108,6 +108,40 @@ def repair_lake(
 ) -> RepairResult:
     """Check the lake at `options.target` and re-render its damaged partitions byte-identically."""
     started = time.perf_counter()
+    loc, lake, cfg, settings = _open_lake(options, cfg)
+    result = RepairResult(options.target)
+    with LakeLock(loc, "repair"):
+        records = read_run_records(loc, lake)
+        days, candidates = _days_and_partitions(loc, records)
+        result.checked = len(candidates)
+        states = _check_all(loc, candidates, settings.identity)
+        result.damaged = {rel: s.problem for rel, s in states.items() if s.problem is not None}
+        for rel, problem in result.damaged.items():
+            log.warning("damaged: %s: %s", rel, problem)
+        writes: dict[str, PartitionWrite] = {}
+        for rel in result.damaged:
+            write = _write_for(rel, states[rel].manifest, records)
+            if write is None:
+                result.unrepairable[rel] = (
+                    "no manifest, and no run record lists it: not committed by any run "
+                    "(delete the folder if nothing should be there)"
+                )
+            else:
+                writes[rel] = write
+        if writes:
+            settings = replace(settings, repair=writes)
+            _render_again(cfg, options, lake, days, settings, result, on_result)
+    for rel, why in result.unrepairable.items():
+        log.error("cannot repair %s: %s", rel, why)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _open_lake(
+    options: GenerateOptions, cfg: EcomConfig | None
+) -> tuple[LakeLocation, LakeIdentity, EcomConfig, WriteSettings]:
+    """The lake, its config (given or stored) and the settings a repair writes with; a config,
+    seed or target that is not the lake's is a one-line ConfigError, before anything is read."""
     if options.overwrite:
         raise ConfigError("--repair: cannot be combined with --overwrite")
     loc = resolve_target(options.target, options.storage_options)
@@ -123,45 +157,14 @@ def repair_lake(
     seed = lake.seed if options.seed is None else options.seed
     identity = RunIdentity(seed, run_fingerprint(cfg, level_name), __version__)
     check_compatible(loc, lake, _as_lake(identity, lake))
-    result = RepairResult(options.target)
-    with LakeLock(loc, "repair"):
-        records = read_run_records(loc, lake)
-        if not records:
-            log.warning(
-                "no readable run record under %s/: checking the partitions on storage only "
-                "(one deleted whole cannot be known)",
-                RUNS_DIR,
-            )
-        days, candidates = _days_and_partitions(loc, records)
-        result.checked = len(candidates)
-        states = _check_all(loc, candidates, identity)
-        result.damaged = {rel: s.problem for rel, s in states.items() if s.problem is not None}
-        for rel, problem in result.damaged.items():
-            log.warning("damaged: %s: %s", rel, problem)
-        writes: dict[str, PartitionWrite] = {}
-        for rel in result.damaged:
-            write = _write_for(rel, states[rel].manifest, records)
-            if write is None:
-                result.unrepairable[rel] = (
-                    "no manifest, and no run record lists it: not committed by any run "
-                    "(delete the folder if nothing should be there)"
-                )
-            else:
-                writes[rel] = write
-        if writes:
-            settings = WriteSettings(
-                target=options.target,
-                storage_options=dict(options.storage_options),
-                identity=identity,
-                skip_committed=False,
-                messiness_level=level_name,
-                repair=writes,
-            )
-            _render_again(cfg, options, lake, days, settings, result, on_result)
-    for rel, why in result.unrepairable.items():
-        log.error("cannot repair %s: %s", rel, why)
-    result.seconds = time.perf_counter() - started
-    return result
+    settings = WriteSettings(
+        target=options.target,
+        storage_options=dict(options.storage_options),
+        identity=identity,
+        skip_committed=False,
+        messiness_level=level_name,
+    )
+    return loc, lake, cfg, settings
 
 
 def _as_lake(identity: RunIdentity, lake: LakeIdentity) -> LakeIdentity:
@@ -196,6 +199,12 @@ def read_run_records(loc: LakeLocation, lake: LakeIdentity) -> list[RunRecord]:
             continue
         if same:
             records.append(record)
+    if not records:
+        log.warning(
+            "no readable run record under %s/: checking the partitions on storage only "
+            "(one deleted whole cannot be known)",
+            RUNS_DIR,
+        )
     return sorted(records, key=lambda r: (r.finished_at, r.batch_id))
 
 
