@@ -7,13 +7,28 @@ from pathlib import Path
 from ecomlake.config import EcomConfig, load_config
 from ecomlake.run.driver import GenerateOptions, RunResult
 from ecomlake.run.driver import generate as _generate
+from ecomlake.run.repair import RepairResult, repair_lake
 from ecomlake.verify.report import VerifyReport, verify_lake
 
 
-def generate(config: EcomConfig | str | Path, options: GenerateOptions, **callbacks) -> RunResult:
-    """Generate the lake described by `config` (a model or a YAML path) with `options`."""
+def generate(
+    config: EcomConfig | str | Path, options: GenerateOptions, **callbacks
+) -> RunResult | RepairResult:
+    """Generate the lake described by `config` (a model or a YAML path) with `options`
+    (`options.repair`: repair it instead, see `repair`)."""
     cfg = config if isinstance(config, EcomConfig) else load_config(config)
+    if options.repair:
+        return repair(options, cfg, on_result=callbacks.get("on_result"))
     return _generate(cfg, options, **callbacks)
+
+
+def repair(
+    options: GenerateOptions, config: EcomConfig | str | Path | None = None, **callbacks
+) -> RepairResult:
+    """Re-render the damaged partitions of the lake at `options.target` byte-identically;
+    without `config`, with the config the lake stores."""
+    cfg = config if config is None or isinstance(config, EcomConfig) else load_config(config)
+    return repair_lake(options, cfg, **callbacks)
 
 
 def verify(

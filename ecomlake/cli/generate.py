@@ -44,11 +44,13 @@ Examples:
 
   ecomlake generate -c gen_config/quick.yaml --dates 2024-02-01,2024-02-02 \\
       --batch-id demo --ingestion-ts 2024-03-01T00:00:00+00:00
+
+  ecomlake generate --target output/lake --repair
 """
 
 
 def generate(
-    config: ConfigOpt,
+    config: ConfigOpt = None,
     target: Annotated[
         str,
         typer.Option("--target", "-t", help="Lake root: a folder, s3://bucket/prefix or gs://."),
@@ -112,6 +114,14 @@ def generate(
             help="Replace a lake made with another config/seed/window; rewrite committed days.",
         ),
     ] = False,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Check every committed partition fully and re-render the damaged ones "
+            "byte-identically; without --config, with the config the lake stores.",
+        ),
+    ] = False,
     plan_cache: PlanCacheOpt = True,
     progress: Annotated[bool, typer.Option(help="Show the progress bar.")] = True,
     log_level: LogLevelOpt = LogLevel.info,
@@ -140,11 +150,25 @@ def generate(
         shared_target=shared_target,
         hooks=tuple(post_export_hook or ()),
         plan_cache=plan_cache,
+        repair=repair,
     )
+    if repair:
+        _repair(options, config)
+        return
+    if config is None:
+        raise ConfigError("--config: required (only --repair can use the lake's own config)")
     cfg = load_config(Path(config))
     with DayProgress(enabled=progress) as bar:
         result = api.generate(cfg, options, on_result=bar.advance, on_planned=bar.planned)
     print_summary(result)
+    if not result.ok:
+        raise typer.Exit(EXIT_RUN_FAILED)
+
+
+def _repair(options: GenerateOptions, config: Path | None) -> None:
+    """`--repair`: one summary line; exit 3 when a damaged partition is still damaged."""
+    result = api.repair(options, load_config(Path(config)) if config is not None else None)
+    typer.echo(result.summary())
     if not result.ok:
         raise typer.Exit(EXIT_RUN_FAILED)
 

@@ -1,6 +1,7 @@
 """The lake sink: paths, Parquet encoding, manifests, storage and the per-partition commit."""
 
-from ecomlake.lake.commit import RunIdentity, is_committed, write_partition
+from ecomlake.lake.check import PartitionState, check_partition
+from ecomlake.lake.commit import PartitionWrite, RunIdentity, is_committed, write_partition
 from ecomlake.lake.fs import (
     LakeLocation,
     exists,
@@ -31,7 +32,10 @@ __all__ = [
     "ManifestFile",
     "ParquetOptions",
     "PartitionManifest",
+    "PartitionState",
+    "PartitionWrite",
     "RunIdentity",
+    "check_partition",
     "encode_parquet",
     "exists",
     "is_committed",

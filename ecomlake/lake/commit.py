@@ -9,17 +9,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ecomlake.errors import CommitError, EcomlakeError
-from ecomlake.lake.fs import LakeLocation, exists, list_dir, read_bytes, remove, write_bytes
+from ecomlake.lake.check import check_partition
+from ecomlake.lake.fs import LakeLocation, list_dir, remove, write_bytes
 from ecomlake.lake.layout import (
     MANIFEST_NAME,
     SUCCESS_NAME,
-    is_part_file,
+    is_data_file,
     is_temp_file,
     part_file_name,
     partition_dir,
@@ -37,6 +39,29 @@ class RunIdentity:
     seed: int
     config_fingerprint: str
     generator_version: str
+
+
+@dataclass(frozen=True)
+class PartitionWrite:
+    """Everything besides the data that goes into a partition's bytes: its lineage and the
+    Parquet options. `--repair` rebuilds it from a manifest or a run record."""
+
+    lineage: Lineage
+    parquet: ParquetOptions
+
+    @classmethod
+    def from_record(
+        cls, batch_id: str, ingestion_ts: str, writer: dict[str, Any] | None
+    ) -> PartitionWrite:
+        """From a manifest's or run record's lineage and `writer` (None: the defaults)."""
+        writer = dict(writer or {})
+        prefix = writer.pop("source_prefix", None)
+        return cls(Lineage(batch_id, ingestion_ts, prefix), ParquetOptions(**writer))
+
+
+def writer_record(lineage: Lineage, parquet: ParquetOptions) -> dict[str, Any]:
+    """The manifest's `writer`: the Parquet options and source prefix the bytes depend on."""
+    return {**asdict(parquet), "source_prefix": lineage.source_prefix}
 
 
 def _event_date_range(data: pa.Table, column: str | None) -> tuple[str | None, str | None]:
@@ -78,14 +103,16 @@ def _write_parts(
         chunk = apply_lineage(data.slice(offset, length), table_name, pk_columns, lineage, rel_path)
         payload = encode_parquet(chunk, parquet, pk_columns)
         write_bytes(loc, rel_path, payload)
-        files.append(ManifestFile(rel_path, length, hashlib.sha256(payload).hexdigest()))
+        digest = hashlib.sha256(payload).hexdigest()
+        files.append(ManifestFile(rel_path, length, digest, len(payload)))
     return files
 
 
 def _remove_stale(loc: LakeLocation, rel_dir: str, written: set[str]) -> None:
-    """Drop part files an earlier, larger write left behind, and orphaned temp files."""
+    """Drop Parquet files this write did not make (parts an earlier, larger write left behind,
+    stray ones a reader would take as data) and orphaned temp files."""
     for name in list_dir(loc, rel_dir):
-        if (is_part_file(name) and name not in written) or is_temp_file(name):
+        if (is_data_file(name) and name not in written) or is_temp_file(name):
             remove(loc, f"{rel_dir}/{name}")
 
 
@@ -136,6 +163,7 @@ def write_partition(
             seed=identity.seed,
             config_fingerprint=identity.config_fingerprint,
             messiness=messiness,
+            writer=writer_record(lineage, parquet),
         )
         write_bytes(loc, f"{rel_dir}/{MANIFEST_NAME}", manifest.to_json().encode("utf-8"))
         write_bytes(loc, f"{rel_dir}/{SUCCESS_NAME}", b"")
@@ -147,16 +175,7 @@ def write_partition(
 def is_committed(
     loc: LakeLocation, table_name: str, key: str, value: str, identity: RunIdentity
 ) -> bool:
-    """True if `_SUCCESS` exists and the manifest has the same seed, config and generator."""
+    """True if `_SUCCESS` exists, the manifest has the same seed, config and generator, and one
+    listing shows exactly the manifest's files at their sizes (else the partition is rewritten)."""
     rel_dir = partition_dir(table_name, key, value)
-    if not exists(loc, f"{rel_dir}/{SUCCESS_NAME}"):
-        return False
-    try:
-        manifest = PartitionManifest.from_json(read_bytes(loc, f"{rel_dir}/{MANIFEST_NAME}"))
-    except EcomlakeError:
-        return False  # unreadable or missing manifest: not reusable, so rewrite it
-    return (
-        manifest.seed == identity.seed
-        and manifest.config_fingerprint == identity.config_fingerprint
-        and manifest.generator_version == identity.generator_version
-    )
+    return check_partition(loc, rel_dir, identity).problem is None

@@ -341,20 +341,45 @@ def list_dir(loc: LakeLocation, rel_dir: str) -> list[str]:
             return []
         except OSError as exc:
             raise _storage_error("list", full, exc) from exc
+    here = full.rstrip("/")
+    entries = _remote_listing(loc, full, detail=False)
+    names = {str(e).rstrip("/").rsplit("/", 1)[-1] for e in entries if str(e).rstrip("/") != here}
+    return sorted(names)
+
+
+def list_file_sizes(loc: LakeLocation, rel_dir: str) -> dict[str, int]:
+    """{name: size in bytes} of the files directly inside `rel_dir` from one listing (a re-run
+    checks each committed partition with it); empty if the folder does not exist."""
+    full = join(loc.root, rel_dir)
+    if loc.is_local:
+        try:
+            with os.scandir(full) as entries:
+                return {e.name: e.stat().st_size for e in entries if e.is_file()}
+        except (FileNotFoundError, NotADirectoryError):
+            return {}
+        except OSError as exc:
+            raise _storage_error("list", full, exc) from exc
+    here = full.rstrip("/")
+    return {
+        str(e["name"]).rstrip("/").rsplit("/", 1)[-1]: int(e.get("size") or 0)
+        for e in _remote_listing(loc, full, detail=True)
+        if e.get("type") == "file" and str(e["name"]).rstrip("/") != here
+    }
+
+
+def _remote_listing(loc: LakeLocation, full: str, *, detail: bool) -> list:
+    """One fresh `ls` of a remote folder; a missing folder is empty, a missing bucket an error."""
 
     def listing() -> list:
         loc.fs.invalidate_cache(full)  # another process may have written since the last listing
-        return loc.fs.ls(full, detail=False)
+        return loc.fs.ls(full, detail=detail)
 
     try:
-        entries = _remote(loc, "list", full, listing, (FileNotFoundError, NotADirectoryError))
+        return _remote(loc, "list", full, listing, (FileNotFoundError, NotADirectoryError))
     except (FileNotFoundError, NotADirectoryError) as exc:
         if _missing_bucket(exc):
             raise _storage_error("list", loc.display(full), exc) from exc
         return []
-    here = full.rstrip("/")
-    names = {str(e).rstrip("/").rsplit("/", 1)[-1] for e in entries if str(e).rstrip("/") != here}
-    return sorted(names)
 
 
 def read_bytes(loc: LakeLocation, rel_path: str) -> bytes:

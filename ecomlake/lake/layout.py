@@ -62,6 +62,12 @@ def is_part_file(name: str) -> bool:
     return _PART_FILE_RE.fullmatch(name) is not None
 
 
+def is_data_file(name: str) -> bool:
+    """True for any `*.parquet`: what a reader globbing the folder takes as data, so an unlisted
+    one in a committed partition is damage (other files, e.g. a hook's, are left alone)."""
+    return name.endswith(".parquet") and not name.startswith(".")
+
+
 def is_temp_file(name: str) -> bool:
     """True for a leftover `.<name>.tmp-<pid>` from an interrupted local write."""
     return _TEMP_FILE_RE.fullmatch(name) is not None

@@ -2,7 +2,10 @@
 
 Keys follow the older tool's manifest, plus seed and config_fingerprint (for resume). A file's
 checksum is the sha256 hex of the file's bytes -- a deliberate change from the older tool's hash
-of a JSON rendering of the rows: a reader can verify a file without decoding it.
+of a JSON rendering of the rows: a reader can verify a file without decoding it. Each file's
+`size` (bytes) lets a re-run check a partition from one listing; `writer` records the Parquet
+options and source prefix, so `--repair` can write the same bytes again. Manifests without
+them (older ones) still load.
 """
 
 from __future__ import annotations
@@ -32,11 +35,19 @@ _REQUIRED_KEYS = (
 
 @dataclass(frozen=True)
 class ManifestFile:
-    """One part file: `path` relative to the lake root, its row count and sha256 of its bytes."""
+    """One part file: `path` relative to the lake root, its row count, sha256 and size of its
+    bytes (None in manifests written before sizes were recorded)."""
 
     path: str
     rows: int
     checksum: str
+    size: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"checksum": self.checksum, "path": self.path, "rows": self.rows}
+        if self.size is not None:
+            body["size"] = self.size
+        return body
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,7 @@ class PartitionManifest:
     seed: int | None
     config_fingerprint: str | None
     messiness: dict[str, Any] | None = None  # messy runs: level, defect counts, clean digest
+    writer: dict[str, Any] | None = None  # Parquet options and source prefix (lake/commit.py)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "files", tuple(self.files))
@@ -77,7 +89,7 @@ class PartitionManifest:
             "checksums": self.checksums,
             "config_fingerprint": self.config_fingerprint,
             "created_at": self.created_at,
-            "files": [{"checksum": f.checksum, "path": f.path, "rows": f.rows} for f in self.files],
+            "files": [f.to_dict() for f in self.files],
             "generator_version": self.generator_version,
             "max_event_dt": self.max_event_dt,
             "min_event_dt": self.min_event_dt,
@@ -89,6 +101,8 @@ class PartitionManifest:
         }
         if self.messiness is not None:
             body["messiness"] = self.messiness
+        if self.writer is not None:
+            body["writer"] = self.writer
         return body
 
     def to_json(self) -> str:
@@ -131,6 +145,7 @@ class PartitionManifest:
                 seed=data.get("seed"),
                 config_fingerprint=data.get("config_fingerprint"),
                 messiness=data.get("messiness"),
+                writer=data.get("writer"),
             )
         except ValueError as exc:
             raise StorageError(f"manifest: {exc}") from None
@@ -140,4 +155,6 @@ def _file_from_dict(entry: Any) -> ManifestFile:
     """One `files` entry; raises StorageError naming what is wrong."""
     if not isinstance(entry, dict) or any(k not in entry for k in _FILE_KEYS):
         raise StorageError(f"manifest: each file needs keys {list(_FILE_KEYS)}, got {entry!r}")
-    return ManifestFile(path=entry["path"], rows=entry["rows"], checksum=entry["checksum"])
+    return ManifestFile(
+        path=entry["path"], rows=entry["rows"], checksum=entry["checksum"], size=entry.get("size")
+    )

@@ -29,6 +29,7 @@ from ecomlake.lake import (
     resolve_target,
     write_bytes,
 )
+from ecomlake.lake.commit import writer_record
 from ecomlake.lake.fs import check_target
 from ecomlake.lake.identity import (
     LakeIdentity,
@@ -84,6 +85,7 @@ class GenerateOptions:
     source_prefix: str | None = None
     storage_options: dict = field(default_factory=dict)
     overwrite: bool = False  # replace a lake of another config; rewrite committed partitions
+    repair: bool = False  # check every committed partition, re-render the damaged (run/repair.py)
     hooks: tuple[str, ...] = ()  # post-export hooks, "module:function"
     plan_cache: bool = True  # reuse a stored world plan (plan/cache.py); never changes bytes
     shared_target: bool = False  # a local path that every cluster node sees (NFS, …)
@@ -421,13 +423,22 @@ def _write_run_manifest(
         "plan_cached": result.plan_cached,
         "total_seconds": round(result.total_seconds, 4),
         "rows": result.rows_by_table(),
-        "days": [{k: v for k, v in asdict(r).items() if k != "committed"} for r in result.results],
+        "write": writer_record(settings.lineage, settings.parquet),  # what --repair writes with
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(),  # orders the records for --repair
+        "days": [_day_record(r) for r in result.results],
         "failures": [asdict(f) for f in result.failures],
         "ok": result.ok,
     }
     rel = f"_runs/{result.batch_id}.json"
     write_bytes(loc, rel, (json.dumps(body, indent=2, sort_keys=True) + "\n").encode())
     return rel
+
+
+def _day_record(result: DayResult) -> dict:
+    """A day of the run record; `committed` lists its partitions, so --repair knows them."""
+    body = {k: v for k, v in asdict(result).items() if k != "committed"}
+    body["committed"] = result.committed_partitions()
+    return body
 
 
 def day_strings(days: Sequence[int]) -> list[str]:

@@ -5,8 +5,9 @@ Pure of Ray: executors call it in-process or inside a Ray task and only add wher
 
 from __future__ import annotations
 
+import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pyarrow as pa
@@ -16,8 +17,10 @@ from ecomlake.lake import (
     LakeLocation,
     ParquetOptions,
     PartitionManifest,
+    PartitionWrite,
     RunIdentity,
     is_committed,
+    partition_dir,
     resolve_target,
     write_partition,
 )
@@ -66,6 +69,19 @@ class WriteSettings:
     identity: RunIdentity = field(default_factory=lambda: RunIdentity(0, "", ""))
     skip_committed: bool = True  # resume: keep partitions committed by the same seed and config
     messiness_level: str = "none"  # none/baseline: nothing applied, no defect log
+    # --repair: write only these partitions (`table/key=value`), each with its original lineage
+    repair: dict[str, PartitionWrite] | None = None
+
+    def writes(self, rel_dir: str) -> bool:
+        """Whether the task commits `rel_dir` once rendered (a repair writes only the damaged)."""
+        return self.repair is None or rel_dir in self.repair
+
+    def for_partition(self, rel_dir: str) -> WriteSettings:
+        """These settings with a repaired partition's own lineage and Parquet options."""
+        write = (self.repair or {}).get(rel_dir)
+        if write is None:
+            return self
+        return replace(self, lineage=write.lineage, parquet=write.parquet)
 
 
 @dataclass
@@ -80,10 +96,15 @@ class DayResult:
     write_seconds: float
     node_id: str = "local"
     committed: list[tuple[str, str]] = field(default_factory=list)  # (table, manifest JSON)
+    kept: list[str] = field(default_factory=list)  # `table/key=value` found committed, skipped
 
     @property
     def total_rows(self) -> int:
         return sum(self.rows.values())
+
+    def committed_partitions(self) -> list[str]:
+        """`table/key=value` of every partition the day committed, sorted."""
+        return sorted(f"{table}/{json.loads(text)['partition']}" for table, text in self.committed)
 
 
 def run_day(world: WorldPlan, task: DayTask, settings: WriteSettings) -> DayResult:
@@ -101,11 +122,17 @@ def run_day(world: WorldPlan, task: DayTask, settings: WriteSettings) -> DayResu
     render_s = 0.0
     expected = {spec.name: spec.partitions(ctx) for spec in TABLES}
     done = {s.name: set[str]() for s in TABLES}
-    if settings.skip_committed:
+    if settings.repair is not None:
+        done = {
+            s.name: {v for v in expected[s.name] if not _damaged(s, v, settings.repair)}
+            for s in TABLES
+        }
+    elif settings.skip_committed:
         done = {
             s.name: {v for v in expected[s.name] if _committed(loc, s, v, settings)} for s in TABLES
         }
     skipped = sum(len(values) for values in done.values())
+    kept = [] if settings.repair is not None else _kept(done)
     ctx = without_signups(ctx, done[SIGNUP_TABLE])  # committed customers are not rendered
     todo = [s for s in TABLES if not expected[s.name] or done[s.name] != set(expected[s.name])]
     if level is not None and any(s.partition_column is None for s in todo):
@@ -124,18 +151,19 @@ def run_day(world: WorldPlan, task: DayTask, settings: WriteSettings) -> DayResu
     t1 = time.perf_counter()
     if sum(log.num_rows for log in day_log):
         log = pa.concat_tables(day_log)
-        committed.append(
-            commit_defect_log(loc, DEFECTS_TABLE, INGEST_KEY, ctx.day_iso, log, settings)
-        )
+        committed += _commit_log(loc, (DEFECTS_TABLE, INGEST_KEY), ctx.day_iso, log, settings)
     for spec, value, part, log, truth in pending:
         if log is not None:
-            name, key = log_table_for(spec)
-            committed.append(commit_defect_log(loc, name, key, value, log, settings))
-        manifest = _write(loc, spec, value, part, settings, truth)
-        committed.append((spec.name, manifest.to_json()))
+            committed += _commit_log(loc, log_table_for(spec), value, log, settings)
+        rel_dir = partition_dir(spec.name, spec.partition_key, value)
+        if settings.writes(rel_dir):
+            manifest = _write(loc, spec, value, part, settings.for_partition(rel_dir), truth)
+            committed.append((spec.name, manifest.to_json()))
     write_s = time.perf_counter() - t1
     day = day_date(task.day).isoformat()
-    return DayResult(day, rows, len(committed), skipped, render_s, write_s, committed=committed)
+    return DayResult(
+        day, rows, len(committed), skipped, render_s, write_s, committed=committed, kept=kept
+    )
 
 
 Part = tuple[str, pa.Table, pa.Table | None, dict | None]  # value, rows, log, manifest truth
@@ -183,6 +211,31 @@ def _render(
 
 _ROW_HASH = "__row_hash"
 _NO_DAYS = np.zeros(0, np.int64)
+
+
+def _damaged(spec: TableSpec, value: str, repair: dict[str, PartitionWrite]) -> bool:
+    """A partition to repair: its data or its defect log (the day's log, for a day's table)."""
+    log_table, log_key = log_table_for(spec)
+    return (
+        partition_dir(spec.name, spec.partition_key, value) in repair
+        or partition_dir(log_table, log_key, value) in repair
+    )
+
+
+def _commit_log(
+    loc: LakeLocation, log_at: tuple[str, str], value: str, log: pa.Table, settings: WriteSettings
+) -> list[tuple[str, str]]:
+    """Commit a defect-log partition unless a repair leaves it alone: [(table, manifest)]."""
+    table, key = log_at
+    rel_dir = partition_dir(table, key, value)
+    if not settings.writes(rel_dir):
+        return []
+    return [commit_defect_log(loc, table, key, value, log, settings.for_partition(rel_dir))]
+
+
+def _kept(done: dict[str, set[str]]) -> list[str]:
+    """The partitions found committed, as the run record lists them (--repair reads it)."""
+    return sorted(partition_dir(s.name, s.partition_key, v) for s in TABLES for v in done[s.name])
 
 
 def _committed(loc: LakeLocation, spec: TableSpec, value: str, settings: WriteSettings) -> bool:

@@ -21,6 +21,7 @@ from ecomlake.verify.defects import DefectCheck, check_against_defects, late_row
 from ecomlake.verify.expected import check_expected, outside_ranges, plan_lake
 from ecomlake.verify.invariants import OUTSIDE_FAMILY, Violation, check_invariants
 from ecomlake.verify.manifests import check_manifests
+from ecomlake.verify.repair_command import repair_command
 
 
 @dataclass
@@ -44,6 +45,7 @@ class VerifyReport:
     partition_violations: list[Violation] = field(default_factory=list)  # against the plan
     outside: list[Violation] = field(default_factory=list)  # references outside this lake
     skipped: list[str] = field(default_factory=list)  # checks not run, and why
+    repair_command: str = ""  # what the user runs when the lake fails (printed last)
 
     @property
     def violations(self) -> list[Violation]:
@@ -66,6 +68,7 @@ class VerifyReport:
             "planned": self.planned or None,
             "outside_lake": [asdict(v) for v in self.outside],
             "skipped": self.skipped,
+            "repair_command": None if self.ok else self.repair_command,
         }
         if self.defects is not None:
             body["against_defects"] = {
@@ -95,6 +98,8 @@ class VerifyReport:
             )
             lines.extend(f"    FAIL {v.check}: {v.detail}" for v in undo.violations)
         lines.append(f"result: {'ok' if self.ok else 'FAILED'} ({self.seconds:.1f}s)")
+        if not self.ok and self.repair_command:
+            lines.append(f"repair: {self.repair_command}")
         return "\n".join(lines)
 
     def _plan_lines(self) -> list[str]:
@@ -142,6 +147,7 @@ def verify_lake(
         report.partition_violations = check_expected(loc, planned)
         outside = outside_ranges(planned)
         config = planned.world.config  # the stored config's rules run too
+    report.repair_command = repair_command(target, storage_options)
     report.defects = check_against_defects(target, storage_options) if against_defects else None
     report.manifest_violations = check_manifests(target, storage_options)
     try:

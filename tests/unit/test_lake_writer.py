@@ -51,6 +51,7 @@ MANIFEST_KEYS = [
     "seed",
     "table",
     "total_rows",
+    "writer",
 ]
 
 
@@ -116,8 +117,20 @@ class TestWritePartition:
         part = read_bytes(loc, f"{PART_DIR}/part-00000.parquet")
         assert doc["checksums"] == [hashlib.sha256(part).hexdigest()]
         assert doc["files"] == [
-            {"checksum": doc["checksums"][0], "path": f"{PART_DIR}/part-00000.parquet", "rows": 10}
+            {
+                "checksum": doc["checksums"][0],
+                "path": f"{PART_DIR}/part-00000.parquet",
+                "rows": 10,
+                "size": len(part),
+            }
         ]
+        assert doc["writer"] == {
+            "compression": "zstd",
+            "compression_level": None,
+            "row_group_rows": 1_000_000,
+            "source_prefix": None,
+            "target_size_mb": 128.0,
+        }
         assert (doc["min_event_dt"], doc["max_event_dt"]) == ("2024-01-01", "2024-01-03")
         assert doc["created_at"] == TS
         assert (doc["seed"], doc["config_fingerprint"], doc["generator_version"]) == (

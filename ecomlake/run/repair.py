@@ -1,0 +1,355 @@
+"""`generate --repair`: check every partition of the days the lake's runs committed against its
+manifest (bytes, sha256, sizes, files), and render only the damaged or missing ones again, each
+with its original lineage and writer options, so the lake comes back byte-identical.
+
+The lake alone is enough: `_lake.json` gives seed, window and messiness level, `_config.yaml`
+the config, `_runs/*.json` the days, the partitions each run committed and its writer options.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+
+from ecomlake import __version__
+from ecomlake.config import EcomConfig
+from ecomlake.errors import ConfigError, EcomlakeError
+from ecomlake.lake import (
+    LakeLocation,
+    PartitionManifest,
+    PartitionWrite,
+    RunIdentity,
+    check_partition,
+    list_dir,
+    read_bytes,
+    resolve_target,
+)
+from ecomlake.lake.fs import check_target
+from ecomlake.lake.identity import (
+    CONFIG_FILE,
+    LAKE_FILE,
+    LakeIdentity,
+    LakeLock,
+    check_compatible,
+    read_identity,
+    read_lake_config,
+)
+from ecomlake.messiness import level_from_record, run_fingerprint
+from ecomlake.messiness.log import defect_log_tables
+from ecomlake.plan.cache import default_cache_dir, load_or_build_world
+from ecomlake.plan.calendar import day_number
+from ecomlake.plan.world import WorldPlan
+from ecomlake.render.registry import INGEST_KEY, SIGNUP_TABLE, TABLE_NAMES, table_spec
+from ecomlake.run.days import assign_tasks, spread_backlog
+from ecomlake.run.driver import GenerateOptions
+from ecomlake.run.executors import (
+    DayFailure,
+    InProcessExecutor,
+    Outcome,
+    RayExecutor,
+    make_executor,
+)
+from ecomlake.run.sizing import estimate_work
+from ecomlake.run.task import DayTask, WriteSettings
+
+log = logging.getLogger(__name__)
+
+RUNS_DIR = "_runs"
+_CHECK_THREADS = 8  # full checks read every file: overlap the reads on object stores
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What a `_runs/<batch>.json` says a run committed, and how it wrote it."""
+
+    batch_id: str
+    finished_at: str
+    days: tuple[dt.date, ...]
+    partitions: frozenset[str]  # `table/key=value` it wrote; empty in older records
+    kept: frozenset[str]  # those it found committed already (written by an earlier run)
+    write: PartitionWrite | None  # None in records older than their writer options
+
+
+@dataclass
+class RepairResult:
+    """What `--repair` checked, found damaged and wrote again."""
+
+    target: str
+    checked: int = 0
+    damaged: dict[str, str] = field(default_factory=dict)  # partition -> first problem found
+    repaired: list[str] = field(default_factory=list)
+    unrepairable: dict[str, str] = field(default_factory=dict)  # partition -> why
+    failures: list[DayFailure] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and set(self.repaired) >= set(self.damaged)
+
+    def summary(self) -> str:
+        """One line: partitions checked, damaged and repaired."""
+        return (
+            f"repair {self.target}: {self.checked:,} partition(s) checked, "
+            f"{len(self.damaged):,} damaged, {len(self.repaired):,} repaired "
+            f"({self.seconds:.1f}s)"
+        )
+
+
+def repair_lake(
+    options: GenerateOptions,
+    cfg: EcomConfig | None = None,
+    on_result: Callable[[Outcome, int], None] | None = None,
+) -> RepairResult:
+    """Check the lake at `options.target` and re-render its damaged partitions byte-identically."""
+    started = time.perf_counter()
+    loc, lake, cfg, settings = _open_lake(options, cfg)
+    result = RepairResult(options.target)
+    with LakeLock(loc, "repair"):
+        records = read_run_records(loc, lake)
+        days, candidates = _days_and_partitions(loc, records)
+        result.checked = len(candidates)
+        states = _check_all(loc, candidates, settings.identity)
+        result.damaged = {rel: s.problem for rel, s in states.items() if s.problem is not None}
+        for rel, problem in result.damaged.items():
+            log.warning("damaged: %s: %s", rel, problem)
+        writes: dict[str, PartitionWrite] = {}
+        for rel in result.damaged:
+            write = _write_for(rel, states[rel].manifest, records)
+            if write is None:
+                result.unrepairable[rel] = (
+                    "no manifest, and no run record lists it: not committed by any run "
+                    "(delete the folder if nothing should be there)"
+                )
+            else:
+                writes[rel] = write
+        if writes:
+            settings = replace(settings, repair=writes)
+            _render_again(cfg, options, lake, days, settings, result, on_result)
+    for rel, why in result.unrepairable.items():
+        log.error("cannot repair %s: %s", rel, why)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _open_lake(
+    options: GenerateOptions, cfg: EcomConfig | None
+) -> tuple[LakeLocation, LakeIdentity, EcomConfig, WriteSettings]:
+    """The lake, its config (given or stored) and the settings a repair writes with; a config,
+    seed or target that is not the lake's is a one-line ConfigError, before anything is read."""
+    if options.overwrite:
+        raise ConfigError("--repair: cannot be combined with --overwrite")
+    loc = resolve_target(options.target, options.storage_options)
+    check_target(loc)
+    lake = read_identity(loc)
+    if lake is None:
+        raise ConfigError(f"--repair: {loc.uri} holds no lake (no {LAKE_FILE}): nothing to repair")
+    cfg = cfg or read_lake_config(loc)
+    if cfg is None:
+        raise ConfigError(f"--config: {loc.uri} has no {CONFIG_FILE}; pass the lake's config")
+    level = level_from_record(lake.messiness)
+    level_name = level.name if level is not None else "none"
+    seed = lake.seed if options.seed is None else options.seed
+    identity = RunIdentity(seed, run_fingerprint(cfg, level_name), __version__)
+    check_compatible(loc, lake, _as_lake(identity, lake))
+    settings = WriteSettings(
+        target=options.target,
+        storage_options=dict(options.storage_options),
+        identity=identity,
+        skip_committed=False,
+        messiness_level=level_name,
+    )
+    return loc, lake, cfg, settings
+
+
+def _as_lake(identity: RunIdentity, lake: LakeIdentity) -> LakeIdentity:
+    """The identity a run with this config and seed would give the lake's own window."""
+    return LakeIdentity(
+        identity.seed,
+        identity.config_fingerprint,
+        identity.generator_version,
+        lake.world_start,
+        lake.world_end,
+        lake.messiness,
+    )
+
+
+def read_run_records(loc: LakeLocation, lake: LakeIdentity) -> list[RunRecord]:
+    """The lake's run records for its own seed, config and window, oldest first (an unreadable
+    one is skipped with a warning: it only narrows what can be repaired)."""
+    records = []
+    for name in list_dir(loc, RUNS_DIR):
+        if not name.endswith(".json"):
+            continue
+        try:
+            body = json.loads(read_bytes(loc, f"{RUNS_DIR}/{name}"))
+            record = _record(body)
+            same = (body["seed"], body["config_fingerprint"], body["world"]["start"]) == (
+                lake.seed,
+                lake.config_fingerprint,
+                lake.world_start,
+            ) and body["world"]["end"] == lake.world_end
+        except (EcomlakeError, ValueError, KeyError, TypeError) as exc:
+            log.warning("skipping run record %s/%s: %s", RUNS_DIR, name, exc)
+            continue
+        if same:
+            records.append(record)
+    if not records:
+        log.warning(
+            "no readable run record under %s/: checking the partitions on storage only "
+            "(one deleted whole cannot be known)",
+            RUNS_DIR,
+        )
+    return sorted(records, key=lambda r: (r.finished_at, r.batch_id))
+
+
+def _record(body: dict) -> RunRecord:
+    days = body["days"]
+    write = body.get("write")
+    return RunRecord(
+        batch_id=body["batch_id"],
+        finished_at=body.get("finished_at") or "",
+        days=tuple(dt.date.fromisoformat(d["day"]) for d in days),
+        partitions=frozenset(p for d in days for p in d.get("committed", ())),
+        kept=frozenset(p for d in days for p in d.get("kept", ())),
+        write=(
+            None
+            if write is None
+            else PartitionWrite.from_record(body["batch_id"], body["ingestion_ts"], write)
+        ),
+    )
+
+
+def _days_and_partitions(
+    loc: LakeLocation, records: list[RunRecord]
+) -> tuple[list[dt.date], list[str]]:
+    """The lake's days (its runs', and any day a partition on storage is for: a killed run
+    leaves no record) and every partition to check: those the runs committed and every one on
+    storage that a task of those days owns."""
+    on_disk = [
+        f"{table}/{name}"
+        for table in (*TABLE_NAMES, *defect_log_tables())
+        for name in list_dir(loc, table)
+    ]
+    days = {d for r in records for d in r.days}
+    for rel in on_disk:
+        key, _, value = rel.split("/", 1)[1].partition("=")
+        day = _date(value) if key == INGEST_KEY else None
+        if day is not None:
+            days.add(day)
+    ordered = sorted(days)
+    found = {p for r in records for p in r.partitions | r.kept}
+    if ordered:
+        found.update(rel for rel in on_disk if _in_days(rel.split("/", 1)[1], ordered))
+    return ordered, sorted(found)
+
+
+def _in_days(partition: str, days: list[dt.date]) -> bool:
+    """Whether one of the run days' tasks owns `key=value` (see run/days.py)."""
+    key, _, value = partition.partition("=")
+    if key == INGEST_KEY:
+        return _date(value) in days
+    if key == table_spec(SIGNUP_TABLE).partition_key:
+        signup = _date(value)
+        return signup is not None and signup <= days[-1]
+    return bool(key)  # the catalog: the first task owns it
+
+
+def _date(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _check_all(loc: LakeLocation, partitions: list[str], identity: RunIdentity) -> dict:
+    def check(rel: str):
+        return check_partition(loc, rel, identity, full=True)
+
+    with ThreadPoolExecutor(max_workers=_CHECK_THREADS, thread_name_prefix="check") as pool:
+        return dict(zip(partitions, pool.map(check, partitions), strict=True))
+
+
+def _write_for(
+    rel: str, manifest: PartitionManifest | None, records: list[RunRecord]
+) -> PartitionWrite | None:
+    """How `rel` was written: the latest run record that committed it (the manifest may be the
+    damaged file), else its manifest's lineage and writer, else the latest run that found it
+    committed (a re-run that pinned the same --batch-id replaced the writer's record; with
+    pinned lineage it is the same), else None."""
+    wrote = [r.write for r in records if rel in r.partitions and r.write is not None]
+    if wrote:
+        return wrote[-1]
+    if manifest is not None:
+        return PartitionWrite.from_record(manifest.batch_id, manifest.created_at, manifest.writer)
+    kept = [r.write for r in records if rel in r.kept and r.write is not None]
+    return kept[-1] if kept else None
+
+
+def _render_again(
+    cfg: EcomConfig,
+    options: GenerateOptions,
+    lake: LakeIdentity,
+    days: list[dt.date],
+    settings: WriteSettings,
+    result: RepairResult,
+    on_result: Callable[[Outcome, int], None] | None,
+) -> None:
+    """Plan the world, run the tasks that own a damaged partition, record what they wrote."""
+    assert settings.repair is not None
+    first = day_number(dt.date.fromisoformat(lake.world_start))
+    last = day_number(dt.date.fromisoformat(lake.world_end))
+    cache_dir = default_cache_dir() if options.plan_cache else None
+    world, _ = load_or_build_world(cfg, settings.identity.seed, first, last, cache_dir)
+    tasks = spread_backlog(assign_tasks(days, world.signup_days()))
+    owned: dict[int, DayTask] = {}
+    for rel in settings.repair:
+        task = _owner(rel, tasks)
+        if task is None:
+            result.unrepairable[rel] = "no run day's task owns it"
+        else:
+            owned[task.day] = task
+    chosen = [owned[day] for day in sorted(owned)]
+    executor = _executor(options, world, chosen)
+    try:
+        executor.start()
+        for outcome in executor.map_days(world, chosen, settings):
+            if isinstance(outcome, DayFailure):
+                result.failures.append(outcome)
+            else:
+                result.repaired += outcome.committed_partitions()
+            if on_result:
+                on_result(outcome, len(chosen))
+    finally:
+        executor.close()
+    result.repaired.sort()
+
+
+def _executor(
+    options: GenerateOptions, world: WorldPlan, tasks: list[DayTask]
+) -> InProcessExecutor | RayExecutor:
+    """As a run's `auto` (run/sizing.py): in-process unless a local Ray pays for itself; a
+    repair usually rewrites a few partitions, and estimating whole days only overstates that."""
+    executor = make_executor(options.executor, options.workers, options.ray_address, len(tasks))
+    workers = options.workers or os.cpu_count() or 1
+    small = not estimate_work(world, tasks).local_ray_pays_off(workers)
+    if options.executor == "auto" and not options.ray_address and small:
+        return InProcessExecutor()
+    return executor
+
+
+def _owner(rel: str, tasks: Iterable[DayTask]) -> DayTask | None:
+    """The task that renders partition `rel` (each partition has exactly one)."""
+    key, _, value = rel.split("/", 1)[1].partition("=")
+    if key == INGEST_KEY:
+        day = day_number(dt.date.fromisoformat(value))
+        return next((t for t in tasks if t.day == day), None)
+    if key == table_spec(SIGNUP_TABLE).partition_key:
+        day = day_number(dt.date.fromisoformat(value))
+        return next((t for t in tasks if day in t.signup_days), None)
+    return next((t for t in tasks if t.owns_catalog), None)
