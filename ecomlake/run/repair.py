@@ -35,11 +35,11 @@ from ecomlake.lake.identity import (
     CONFIG_FILE,
     LAKE_FILE,
     LakeIdentity,
-    LakeLock,
     check_compatible,
     read_identity,
     read_lake_config,
 )
+from ecomlake.lake.lock import LakeLock
 from ecomlake.messiness import level_from_record, run_fingerprint
 from ecomlake.messiness.log import defect_log_tables
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
