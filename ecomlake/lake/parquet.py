@@ -41,6 +41,8 @@ class ParquetOptions:
         _check_level(codec, self.compression_level)
         if not self.target_size_mb > 0:
             raise ConfigError(f"--target-size-mb: must be > 0, got {self.target_size_mb}")
+        # a float always: 16 and 16.0 must record the same manifest bytes
+        object.__setattr__(self, "target_size_mb", float(self.target_size_mb))
         if self.row_group_rows < 1:
             raise ConfigError(f"row_group_rows: must be >= 1, got {self.row_group_rows}")
 
