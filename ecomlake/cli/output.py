@@ -125,3 +125,10 @@ def print_summary(result: RunResult) -> None:
         out_console.print(line, soft_wrap=True, highlight=False)
     for failure in result.failures:
         err_console.print(f"[red]day {failure.day} failed:[/red] {failure.error}")
+    if result.interrupted:
+        err_console.print(
+            f"interrupted: {len(result.results)} of {result.planned_days} days committed; "
+            "re-run the same command to resume",
+            soft_wrap=True,
+            highlight=False,
+        )
