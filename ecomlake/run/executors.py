@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 TASKS_IN_FLIGHT_PER_WORKER = 2
 STOP_POLL_SECONDS = 0.25  # how often the dispatch loop looks at the stop request
 IN_FLIGHT_GRACE_SECONDS = 5.0  # after a stop, days in flight get this long to commit
-CANCEL_WAIT_SECONDS = 5.0  # then cancelled tasks get this long to be gone before the lock goes
+CANCEL_WAIT_SECONDS = 3.0  # then cancelled tasks get this long to be gone before the lock goes
 
 
 @dataclass

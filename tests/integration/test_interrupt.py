@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -203,8 +204,10 @@ def _our_ray(run: Run) -> set[int]:
 
 @pytest.mark.slow
 @pytest.mark.ray
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_local_ray_run_stops_quietly_and_leaves_no_ray_behind(sig, start_run, tmp_path, quick_lake):
+@pytest.mark.parametrize(("sig", "resume"), [(signal.SIGINT, True), (signal.SIGTERM, False)])
+def test_local_ray_run_stops_quietly_and_leaves_no_ray_behind(
+    sig, resume, start_run, tmp_path, quick_lake
+):
     target = tmp_path / "lake"
     command = _command(target, "--executor", "ray", "--workers", "2")
     run = start_run(command, RAY_AUTH_MODE=None)  # Ray's own default, which logs a notice
@@ -217,7 +220,60 @@ def test_local_ray_run_stops_quietly_and_leaves_no_ray_behind(sig, start_run, tm
     assert "Token authentication" not in err + out
     gone = _eventually(lambda: not run.survivors() and not _processes_naming(session))
     assert gone, f"processes of the run (Ray session {session}) outlived it"
-    _resume_matches(start_run, command, target, quick_lake, RAY_AUTH_MODE=None)
+    if resume:  # the in-process cases resume after SIGTERM too; one Ray start less here
+        _resume_matches(start_run, command, target, quick_lake, RAY_AUTH_MODE=None)
+
+
+@pytest.fixture
+def ray_cluster(tmp_path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A user's Ray cluster: a 2-CPU head started by `ray start --block`, in its own process
+    group, which is killed afterwards (never `ray stop`: it stops every Ray on the machine)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+    head = subprocess.Popen(
+        ["ray", "start", "--head", "--block", f"--port={port}", "--num-cpus=2",
+         "--include-dashboard=false", f"--temp-dir={tmp_path / 'head'}",
+         "--disable-usage-stats"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert _eventually(lambda: _answers(port), timeout=90), "the Ray head did not come up"
+        yield f"127.0.0.1:{port}", head
+    finally:
+        os.killpg(head.pid, signal.SIGKILL)
+        head.wait(timeout=30)
+
+
+def _answers(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_ctrl_c_on_a_cluster_cancels_our_tasks_and_keeps_the_cluster(
+    ray_cluster, start_run, tmp_path, quick_lake
+):
+    address, head = ray_cluster
+    target = tmp_path / "lake"
+    command = _command(target, "--ray-address", address)
+    run = start_run(command)
+    _wait_for(lambda: _committed(target) >= 20, run)
+    run.signal_group(signal.SIGINT)
+    code, _, err = run.finish(timeout=60)
+    _check_interrupted(target, code, err, signal.SIGINT)
+    assert head.poll() is None and _answers(int(address.rsplit(":", 1)[1])), "cluster stopped"
+
+    def rendering() -> bool:
+        return any(DAY_TASK in _cmdline(pid) for pid in _descendants(head.pid))
+
+    assert _eventually(lambda: not rendering()), "a task of the interrupted run still runs"
+    _resume_matches(start_run, command, target, quick_lake)
 
 
 def _eventually(condition, timeout: float = 10) -> bool:
