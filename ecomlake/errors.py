@@ -51,3 +51,9 @@ class CheckFailed(EcomlakeError):
     """A verification ran and found problems."""
 
     exit_code = EXIT_CHECKS_FAILED
+
+
+class Interrupted(EcomlakeError):
+    """Ctrl-C or SIGTERM came before the run wrote anything."""
+
+    exit_code = EXIT_INTERRUPTED

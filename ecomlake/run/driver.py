@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 
 from ecomlake import __version__
 from ecomlake.config import EcomConfig
-from ecomlake.errors import ConfigError
+from ecomlake.errors import ConfigError, Interrupted
 from ecomlake.lake import (
     MANIFEST_NAME,
     LakeLocation,
@@ -139,6 +139,8 @@ def generate(
     started = time.perf_counter()
     run = _prepare(cfg, options)  # every check that can fail on input, before any write
     run.stop = stop or StopRequest()
+    if run.stop.is_set():  # it came while the target was probed: leave the lake untouched
+        raise Interrupted(f"{run.stop.reason}: stopped before the run wrote anything")
     with LakeLock(run.loc, run.settings.lineage.batch_id):
         existing = read_identity(run.loc)
         if existing is not None and options.overwrite and not existing.same_world(run.identity):

@@ -1,15 +1,19 @@
-"""The stop request: a first SIGINT/SIGTERM only sets it, handlers come back after the run, an
-ignored SIGINT stays ignored, and `rearm` takes SIGTERM back from whoever replaced it."""
+"""The stop request: a first SIGINT/SIGTERM only sets it, a second exits with 130, handlers come
+back after the run, an ignored SIGINT stays ignored, `rearm` takes SIGTERM back from whoever
+replaced it, and a stop before the lock is taken writes nothing."""
 
 from __future__ import annotations
 
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from ecomlake.run.interrupt import StopRequest
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -67,3 +71,16 @@ def test_an_inherited_ignored_sigint_stays_ignored():
         "    print(stop.is_set(), signal.getsignal(signal.SIGINT) is signal.SIG_IGN)\n"
     )
     assert done.stdout.split() == ["False", "True"], done.stderr
+
+
+def test_a_stop_before_the_lock_leaves_the_target_untouched(tmp_path):
+    from ecomlake.api import generate
+    from ecomlake.errors import Interrupted
+    from ecomlake.run.driver import GenerateOptions
+
+    stop = StopRequest()
+    stop.request("SIGINT")
+    options = GenerateOptions(target=str(tmp_path / "lake"), executor="in-process")
+    with pytest.raises(Interrupted, match="SIGINT: stopped before the run wrote anything"):
+        generate(REPO / "gen_config" / "quick.yaml", options, stop=stop)
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
