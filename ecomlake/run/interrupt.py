@@ -30,10 +30,12 @@ class StopRequest:
         self._previous: dict[int, object] = {}
 
     def request(self, reason: str) -> None:
+        """Ask the run to stop; the first reason given is the one reported."""
         self.reason = self.reason or reason
         self._event.set()
 
     def is_set(self) -> bool:
+        """Whether a stop was asked for (polled by the driver and the executors)."""
         return self._event.is_set()
 
     @property

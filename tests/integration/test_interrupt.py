@@ -8,10 +8,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -225,17 +227,17 @@ def test_local_ray_run_stops_quietly_and_leaves_no_ray_behind(
 
 
 @pytest.fixture
-def ray_cluster(tmp_path) -> Iterator[tuple[str, subprocess.Popen]]:
+def ray_cluster() -> Iterator[tuple[str, subprocess.Popen]]:
     """A user's Ray cluster: a 2-CPU head started by `ray start --block`, in its own process
     group, which is killed afterwards (never `ray stop`: it stops every Ray on the machine)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    temp = tempfile.mkdtemp(prefix="rh", dir="/tmp")  # Ray's socket paths must stay short
     env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
     head = subprocess.Popen(
         ["ray", "start", "--head", "--block", f"--port={port}", "--num-cpus=2",
-         "--include-dashboard=false", f"--temp-dir={tmp_path / 'head'}",
-         "--disable-usage-stats"],
+         "--include-dashboard=false", f"--temp-dir={temp}", "--disable-usage-stats"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     try:
@@ -244,6 +246,7 @@ def ray_cluster(tmp_path) -> Iterator[tuple[str, subprocess.Popen]]:
     finally:
         os.killpg(head.pid, signal.SIGKILL)
         head.wait(timeout=30)
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 def _answers(port: int) -> bool:
