@@ -304,3 +304,19 @@ def _session_dir(run: Run) -> str:
                 text = arg.decode()
                 return text[text.index("/session_") :].split("/")[1]
     raise AssertionError("the run's Ray has no session dir")
+
+
+@pytest.mark.ray
+def test_cancel_ends_a_running_task_of_ours_within_its_bound(ray_session):
+    from ecomlake.run.executors import CANCEL_WAIT_SECONDS, _cancel
+
+    def render_forever() -> None:  # a day that would never commit by itself
+        time.sleep(600)
+
+    ref = ray_session.remote(num_cpus=1, max_retries=3)(render_forever).remote()
+    ray_session.wait([ref], timeout=2)  # let it start
+    started = time.monotonic()
+    _cancel(ray_session, [ref])
+    assert time.monotonic() - started < CANCEL_WAIT_SECONDS + 5
+    with pytest.raises(ray_session.exceptions.TaskCancelledError):  # and not retried
+        ray_session.get(ref, timeout=10)
