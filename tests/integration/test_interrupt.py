@@ -143,7 +143,8 @@ def start_run(tmp_path) -> Iterator:
 def _wait_for(condition, run: Run, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
-        assert run.proc.poll() is None, "the run ended before it could be interrupted"
+        if run.proc.poll() is not None:
+            pytest.fail(f"the run ended before it could be interrupted:\n{run.err.read_text()}")
         assert time.monotonic() < deadline, "the run never reached the point to interrupt"
         run.watch()
         time.sleep(0.02)
