@@ -197,8 +197,8 @@ def test_a_second_ctrl_c_exits_at_once_and_the_next_run_takes_the_lock_over(
     assert code == 130, err
     assert "SIGINT again: exiting now" in err
     assert "interrupted:" not in err  # it did not wait for the day in flight
-    # the lock may stay behind: its process is gone, so the next run takes it over
-    _resume_matches(start_run, command, target, quick_lake)
+    assert (target / "_lock.json").exists()  # left behind; its process is gone, so the next
+    _resume_matches(start_run, command, target, quick_lake)  # run takes it over
 
 
 def _our_ray(run: Run) -> set[int]:
