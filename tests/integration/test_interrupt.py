@@ -171,7 +171,9 @@ def _resume_matches(start_run, command: list[str], target: Path, reference: Path
     assert _digest(target) == _digest(reference)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize(
+    "sig", [signal.SIGINT, pytest.param(signal.SIGTERM, marks=pytest.mark.slow)]
+)
 def test_in_process_run_stops_after_the_day_in_flight(sig, start_run, tmp_path, quick_lake):
     target = tmp_path / "lake"
     command = _command(target, "--executor", "in-process")
