@@ -1,7 +1,7 @@
 """Exception hierarchy: one root, each error keeps its context and pickles across Ray.
 
 Exit codes used by the CLI: 0 ok, 1 ran but checks failed, 2 bad input (nothing written),
-3 run failed or incomplete.
+3 run failed or incomplete, 130 interrupted (Ctrl-C or SIGTERM; re-run to resume).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ EXIT_OK = 0
 EXIT_CHECKS_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
 
 class EcomlakeError(Exception):
@@ -50,3 +51,9 @@ class CheckFailed(EcomlakeError):
     """A verification ran and found problems."""
 
     exit_code = EXIT_CHECKS_FAILED
+
+
+class Interrupted(EcomlakeError):
+    """Ctrl-C or SIGTERM came before the run wrote anything."""
+
+    exit_code = EXIT_INTERRUPTED

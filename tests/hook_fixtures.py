@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 CALLS: list = []
 
 
@@ -12,6 +14,11 @@ def record(context) -> None:
 def explode(context) -> None:
     if context.table == "orders":
         raise RuntimeError("boom")
+
+
+def slow(context) -> None:
+    """Makes each committed partition take a while, so a run is caught mid-way."""
+    time.sleep(0.1)
 
 
 NOT_CALLABLE = 42

@@ -1,5 +1,5 @@
 """The `ecomlake` command: registers every subcommand; main() turns known errors into one line
-and an exit code (0 ok, 1 checks failed, 2 bad input, 3 run failed).
+and an exit code (0 ok, 1 checks failed, 2 bad input, 3 run failed, 130 interrupted).
 """
 
 from __future__ import annotations

@@ -30,8 +30,9 @@ from ecomlake.cli.options import (
 )
 from ecomlake.cli.output import DayProgress, configure_logging, print_summary
 from ecomlake.config import load_config
-from ecomlake.errors import EXIT_RUN_FAILED, ConfigError
+from ecomlake.errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, ConfigError
 from ecomlake.run.driver import GenerateOptions
+from ecomlake.run.interrupt import StopRequest
 
 EXAMPLES = """
 Examples:
@@ -158,9 +159,13 @@ def generate(
     if config is None:
         raise ConfigError("--config: required (only --repair can use the lake's own config)")
     cfg = load_config(Path(config))
-    with DayProgress(enabled=progress) as bar:
-        result = api.generate(cfg, options, on_result=bar.advance, on_planned=bar.planned)
+    with StopRequest().signals() as stop, DayProgress(enabled=progress) as bar:
+        result = api.generate(
+            cfg, options, on_result=bar.advance, on_planned=bar.planned, stop=stop
+        )
     print_summary(result)
+    if result.interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
     if not result.ok:
         raise typer.Exit(EXIT_RUN_FAILED)
 

@@ -125,3 +125,10 @@ def print_summary(result: RunResult) -> None:
     ]
     for line in lines:  # the errors themselves were logged once as they happened
         out_console.print(line, soft_wrap=True, highlight=False)
+    if result.interrupted:
+        err_console.print(
+            f"interrupted: {len(result.results)} of {result.planned_days} days committed; "
+            "re-run the same command to resume",
+            soft_wrap=True,
+            highlight=False,
+        )

@@ -11,6 +11,7 @@ import itertools
 import json
 import logging
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -19,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 
 from ecomlake import __version__
 from ecomlake.config import EcomConfig
-from ecomlake.errors import ConfigError, StorageError
+from ecomlake.errors import ConfigError, Interrupted, StorageError
 from ecomlake.lake import (
     MANIFEST_NAME,
     LakeLocation,
@@ -56,6 +57,7 @@ from ecomlake.run.executors import (
     make_executor,
 )
 from ecomlake.run.hooks import ExportContext, LoadedHook, load_hooks, run_hooks
+from ecomlake.run.interrupt import StopRequest
 from ecomlake.run.sizing import estimate_work, plans_quickly
 from ecomlake.run.task import DayResult, DayTask, WriteSettings
 
@@ -109,10 +111,12 @@ class RunResult:
     plan_cached: bool = False  # the world plan was loaded from the plan cache
     executor: str = ""  # the one that ran the days: "in-process" or "ray"
     manifest_error: str = ""  # why the run manifest could not be written (e.g. a full disk)
+    planned_days: int = 0  # days the run set out to render
+    interrupted: str = ""  # the signal that stopped the run before every day was done
 
     @property
     def ok(self) -> bool:
-        return not self.failures and not self.manifest_error
+        return not self.failures and not self.manifest_error and not self.interrupted
 
     @property
     def total_rows(self) -> int:
@@ -131,10 +135,15 @@ def generate(
     options: GenerateOptions,
     on_result: Callable[[Outcome, int], None] | None = None,
     on_planned: Callable[[int], None] | None = None,
+    stop: StopRequest | None = None,
 ) -> RunResult:
-    """Render the selected days of the world into the target lake."""
+    """Render the selected days of the world into the target lake; after a `stop` request,
+    return what committed (the lock released, the run manifest written)."""
     started = time.perf_counter()
     run = _prepare(cfg, options)  # every check that can fail on input, before any write
+    run.stop = stop or StopRequest()
+    if run.stop.is_set():  # it came while the target was probed: leave the lake untouched
+        raise Interrupted(f"{run.stop.reason}: stopped before the run wrote anything")
     with LakeLock(run.loc, run.settings.lineage.batch_id):
         existing = read_identity(run.loc)
         if existing is not None and options.overwrite and not existing.same_world(run.identity):
@@ -170,7 +179,10 @@ def generate(
         manifest_path="",
         plan_cached=head.plan_cached,
         executor=run.executor.name,
+        planned_days=len(head.tasks),
     )
+    if run.stop.is_set() and len(results) + len(failures) < len(head.tasks):
+        result.interrupted = run.stop.reason
     try:  # the days' outcome must still reach the caller when the record cannot be written
         result.manifest_path = _write_run_manifest(result, run.settings, run.executor.name, options)
     except StorageError as exc:
@@ -194,6 +206,7 @@ class _Prepared:
     hooks: list[LoadedHook]
     plan_cache: bool
     auto_workers: int = 0  # > 0: `auto` may still run in-process once the plan shows the work
+    stop: StopRequest = field(default_factory=StopRequest)
 
 
 def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
@@ -322,20 +335,33 @@ def _start_while_rendering(run: _Prepared, plan: Callable[[], _Head]) -> _Head:
     def head() -> _Head:
         planned = plan()
         tasks, early = planned.tasks, planned.early
-        while early_work and not ready.is_set() and len(early) < len(tasks):
+        while early_work and not (ready.is_set() or run.stop.is_set()) and len(early) < len(tasks):
             early += InProcessExecutor().map_days(planned.world, [tasks[len(early)]], run.settings)
         return planned
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="plan") as pool:
         planned = pool.submit(head)
         try:
-            run.executor.start()
+            _start_executor(run)
             ready.set()
             return planned.result()
         except BaseException:
             ready.set()  # the thread stops after its current day
             run.executor.close()
             raise
+
+
+def _start_executor(run: _Prepared) -> None:
+    """Start the executor, then take SIGINT/SIGTERM back from `ray.init`; a SIGTERM that its
+    own handler turned into an exit while Ray started becomes our stop request."""
+    try:
+        run.executor.start()
+    except SystemExit as exc:
+        if exc.code != signal.SIGTERM or not run.stop.armed:
+            raise
+        run.stop.signalled(signal.SIGTERM)
+    finally:
+        run.stop.rearm()
 
 
 def _dispatch(
@@ -346,7 +372,8 @@ def _dispatch(
     failures: list[DayFailure] = []
     rest = head.tasks[len(head.early) :]
     try:
-        with contextlib.closing(run.executor.map_days(head.world, rest, run.settings)) as later:
+        days = run.executor.map_days(head.world, rest, run.settings, run.stop)
+        with contextlib.closing(days) as later:
             for outcome in itertools.chain(head.early, later):
                 if isinstance(outcome, DayFailure):
                     failures.append(outcome)
@@ -427,6 +454,8 @@ def _write_run_manifest(
         "finished_at": dt.datetime.now(dt.UTC).isoformat(),  # orders the records for --repair
         "days": [_day_record(r) for r in result.results],
         "failures": [asdict(f) for f in result.failures],
+        "days_planned": result.planned_days,
+        "interrupted": result.interrupted or None,
         "ok": result.ok,
     }
     rel = f"_runs/{result.batch_id}.json"

@@ -1,25 +1,32 @@
 """Executors: one `map_days` interface, in-process or on Ray (local or a cluster).
 
 The Ray executor puts the plan in the object store once, keeps a bounded number of tasks in
-flight with `ray.wait`, and hands results back in completion order.
+flight with `ray.wait`, and hands results back in completion order. On a stop request it
+submits nothing more, waits a bounded time for the days in flight, then cancels its own tasks.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ecomlake.errors import ConfigError
 from ecomlake.plan.calendar import day_date
 from ecomlake.plan.world import WorldPlan
+from ecomlake.run.interrupt import StopRequest
 from ecomlake.run.task import DayResult, DayTask, WriteSettings, run_day
 
 log = logging.getLogger(__name__)
 
 TASKS_IN_FLIGHT_PER_WORKER = 2
+STOP_POLL_SECONDS = 0.25  # how often the dispatch loop looks at the stop request
+IN_FLIGHT_GRACE_SECONDS = 5.0  # after a stop, days in flight get this long to commit
+CANCEL_WAIT_SECONDS = 3.0  # then cancelled tasks get this long to be gone before the lock goes
 
 
 @dataclass
@@ -45,9 +52,16 @@ class InProcessExecutor:
         """Nothing to stop."""
 
     def map_days(
-        self, world: WorldPlan, tasks: Iterable[DayTask], settings: WriteSettings
+        self,
+        world: WorldPlan,
+        tasks: Iterable[DayTask],
+        settings: WriteSettings,
+        stop: StopRequest | None = None,
     ) -> Iterator[Outcome]:
+        """Each day in turn; after a stop request the day in progress finishes, no other starts."""
         for task in tasks:
+            if stop is not None and stop.is_set():
+                return
             try:
                 yield run_day(world, task, settings)
             except Exception as exc:  # reported per day; the run exits non-zero
@@ -65,12 +79,18 @@ class RayExecutor:
         self._started_here = False  # shut Ray down at the end only if this executor started it
 
     def map_days(
-        self, world: WorldPlan, tasks: Iterable[DayTask], settings: WriteSettings
+        self,
+        world: WorldPlan,
+        tasks: Iterable[DayTask],
+        settings: WriteSettings,
+        stop: StopRequest | None = None,
     ) -> Iterator[Outcome]:
+        """Days as Ray tasks, at most `limit` in flight; a stop request winds them down."""
         import ray
 
         queue = list(tasks)
-        if not queue:  # the driver did every day while Ray started
+        stop = stop or StopRequest()
+        if not queue or stop.is_set():  # the driver did every day while Ray started, or stopped
             return
         self._ensure_ray(ray)
         pending: dict = {}
@@ -79,24 +99,22 @@ class RayExecutor:
             world_ref = ray.put(world)
             limit = max(1, self._worker_count(ray) * TASKS_IN_FLIGHT_PER_WORKER)
             queue.reverse()
-            while queue or pending:
+            while (queue or pending) and not stop.is_set():
                 while queue and len(pending) < limit:
                     task = queue.pop()
                     pending[remote_day.remote(world_ref, task, settings)] = task
-                done, _ = ray.wait(list(pending), num_returns=1)
-                for ref in done:
-                    task = pending.pop(ref)
-                    try:
-                        outcome = ray.get(ref)
-                    except Exception as exc:
-                        outcome = DayFailure(_day_text(task), _one_line(exc))
-                    yield outcome
-        finally:
-            for ref in pending:  # the consumer stopped early (e.g. a hook failed)
-                ray.cancel(ref)
-            if self._started_here:
-                ray.shutdown()
-                self._started_here = False
+                # a timeout, so that a stop request is seen while every day is still running
+                done, _ = ray.wait(list(pending), num_returns=1, timeout=STOP_POLL_SECONDS)
+                yield from _collect(ray, done, pending)
+            deadline = time.monotonic() + IN_FLIGHT_GRACE_SECONDS
+            while pending and time.monotonic() < deadline:  # stopping: let days in flight commit
+                done, _ = ray.wait(
+                    list(pending), num_returns=1, timeout=max(0.0, deadline - time.monotonic())
+                )
+                yield from _collect(ray, done, pending)
+        finally:  # stopped, or the consumer stopped early (e.g. a hook failed)
+            _cancel(ray, list(pending))
+            self.close()
 
     def starts_local_ray(self) -> bool:
         """Whether `start` would launch a local Ray (seconds), not join a running one."""
@@ -111,11 +129,12 @@ class RayExecutor:
         self._ensure_ray(ray)
 
     def close(self) -> None:
-        """Stop the Ray this executor started (a run that fails before dispatching)."""
+        """Stop the Ray this executor started, waiting for its processes to exit, so that none
+        outlives the run; a cluster's Ray is only disconnected from."""
         import ray
 
         if self._started_here:
-            ray.shutdown()
+            ray.shutdown(wait_for_processes=not self.address)
             self._started_here = False
 
     def _worker_count(self, ray) -> int:
@@ -134,6 +153,7 @@ class RayExecutor:
         """Start local Ray (or connect to a cluster) unless this process already did."""
         if ray.is_initialized():
             return
+        self._started_here = True  # set first: `close` also cleans up a start that failed
         if self.address:
             probe_address(self.address)
             try:
@@ -143,13 +163,13 @@ class RayExecutor:
                     f"--ray-address: cannot connect to {self.address!r}: {_one_line(exc)}"
                 ) from None
         else:
-            ray.init(
-                address="local",
-                num_cpus=self.workers or os.cpu_count() or 1,
-                include_dashboard=False,
-                log_to_driver=False,
-            )
-        self._started_here = True
+            with _quiet_token_notice():
+                ray.init(
+                    address="local",
+                    num_cpus=self.workers or os.cpu_count() or 1,
+                    include_dashboard=False,
+                    log_to_driver=False,
+                )
 
 
 def probe_address(address: str, timeout: float = 5.0) -> None:
@@ -168,6 +188,47 @@ def probe_address(address: str, timeout: float = 5.0) -> None:
         raise ConfigError(
             f"--ray-address: nothing answers at {address} ({exc.strerror or exc})"
         ) from None
+
+
+@contextlib.contextmanager
+def _quiet_token_notice() -> Iterator[None]:
+    """Hide the notice a new local Ray logs when it turns token authentication on by itself.
+
+    That default is the safe one: a local Ray listens on every interface, not only loopback,
+    so auth stays on; only the notice (and, once, "generated a new token") is dropped. A user's
+    RAY_AUTH_MODE is honoured by Ray as it is, and --ray-address clusters never pass here.
+    """
+    notices = logging.getLogger("ray._private.authentication.authentication_token_setup")
+    level = notices.level
+    notices.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        notices.setLevel(level)
+
+
+def _collect(ray, done: list, pending: dict) -> Iterator[Outcome]:
+    """The outcome of each finished task, removed from `pending`."""
+    for ref in done:
+        task = pending.pop(ref)
+        try:
+            outcome = ray.get(ref)
+        except Exception as exc:
+            outcome = DayFailure(_day_text(task), _one_line(exc))
+        yield outcome
+
+
+def _cancel(ray, refs: list) -> None:
+    """Cancel our own tasks (never anything else on a cluster) and wait, bounded, until they
+    are gone, so that none writes after the lock is released. A force-cancelled task's worker
+    is killed mid-write: its partition has no `_SUCCESS` and the next run rewrites it."""
+    if not refs:
+        return
+    for ref in refs:
+        ray.cancel(ref, force=True)
+    with contextlib.suppress(Exception):
+        ray.wait(refs, num_returns=len(refs), timeout=CANCEL_WAIT_SECONDS)
+    log.info("cancelled %d day(s) in flight", len(refs))
 
 
 def _run_day_on_node(world: WorldPlan, task: DayTask, settings: WriteSettings) -> DayResult:

@@ -16,7 +16,7 @@ class _Executor:
         self.asked: list[int] = []
         self.closed = 0
 
-    def map_days(self, world, tasks, settings):
+    def map_days(self, world, tasks, settings, stop):
         for task in tasks:
             self.asked.append(task.day)
             yield DayResult(str(task.day), {}, 0, 0, 0.0, 0.0, node_id="ray-node")
@@ -27,7 +27,7 @@ class _Executor:
 
 def _run(early_days: int, total: int = 4) -> tuple[_Executor, list[DayResult], list]:
     executor = _Executor()
-    run = SimpleNamespace(executor=executor, settings=None, hooks=[], loc=None)
+    run = SimpleNamespace(executor=executor, settings=None, hooks=[], loc=None, stop=None)
     tasks = [DayTask(day) for day in range(total)]
     early = [DayResult(str(d), {}, 0, 0, 0.0, 0.0) for d in range(early_days)]
     seen: list = []

@@ -1,0 +1,95 @@
+"""Ctrl-C and SIGTERM ask a run to stop instead of killing it mid-call.
+
+The first signal only sets a flag: the driver schedules no new day, lets the days in flight
+finish or cancels them, releases the lake lock and writes the run manifest. A second signal
+exits at once with the same code (the lock may stay; the next run takes over a dead run's lock).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import threading
+from collections.abc import Iterator
+
+from ecomlake.errors import EXIT_INTERRUPTED
+
+log = logging.getLogger(__name__)
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class StopRequest:
+    """A request to wind a run down; set by code, or by SIGINT/SIGTERM inside `signals()`."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.reason = ""  # the signal's name, e.g. "SIGINT"
+        self._previous: dict[int, object] = {}
+
+    def request(self, reason: str) -> None:
+        """Ask the run to stop; the first reason given is the one reported."""
+        self.reason = self.reason or reason
+        self._event.set()
+
+    def is_set(self) -> bool:
+        """Whether a stop was asked for (polled by the driver and the executors)."""
+        return self._event.is_set()
+
+    @property
+    def armed(self) -> bool:
+        """Whether SIGINT or SIGTERM is handled by this request right now (inside `signals()`)."""
+        return bool(self._previous)
+
+    @contextlib.contextmanager
+    def signals(self) -> Iterator[StopRequest]:
+        """Handle SIGINT and SIGTERM while the block runs, then restore the old handlers.
+
+        Only the main thread can install handlers; elsewhere this does nothing. A signal that
+        the process inherited as ignored (a background job of a shell script) stays ignored.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        self._previous = {
+            sig: handler
+            for sig in STOP_SIGNALS
+            if (handler := signal.getsignal(sig)) is not signal.SIG_IGN
+        }
+        self.rearm()
+        try:
+            yield self
+        finally:
+            for sig, handler in self._previous.items():
+                signal.signal(sig, handler)
+            self._previous = {}
+
+    def rearm(self) -> None:
+        """Take the signals back: `ray.init` installs its own SIGTERM handler, and its core
+        worker a crash handler that prints a C++ stack and aborts on SIGTERM."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in self._previous:
+            signal.signal(sig, self._on_signal)
+
+    def signalled(self, signum: int) -> None:
+        """Record a stop asked for by `signum` and say what happens next."""
+        name = signal.Signals(signum).name
+        self.request(name)
+        log.warning(
+            "%s: stopping; days in flight finish or are cancelled, then the lake is released "
+            "(%s again to exit at once)",
+            name,
+            "Ctrl-C" if signum == signal.SIGINT else name,
+        )
+
+    def _on_signal(self, signum: int, _frame) -> None:
+        if not self.is_set():
+            self.signalled(signum)
+            return
+        # os._exit skips every flush and cleanup: write straight to stderr's descriptor
+        name = signal.Signals(signum).name
+        os.write(2, f"{name} again: exiting now; the next run resumes the lake\n".encode())
+        os._exit(EXIT_INTERRUPTED)
