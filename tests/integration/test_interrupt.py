@@ -42,8 +42,8 @@ def _committed(root: Path) -> int:
     return sum(1 for _ in root.rglob("_SUCCESS"))
 
 
-def _command(target: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "ecomlake", "generate", "-c", str(QUICK), "-t", str(target),
+def _command(target: Path, *extra: str, config: Path = QUICK) -> list[str]:
+    return [sys.executable, "-m", "ecomlake", "generate", "-c", str(config), "-t", str(target),
             "--no-progress", *PINNED, *extra]  # fmt: skip
 
 
@@ -207,14 +207,29 @@ def _our_ray(run: Run) -> set[int]:
     return {pid for pid in _descendants(run.proc.pid) if _identity(pid)}
 
 
+def _busy_config(tmp_path: Path) -> Path:
+    """The quick world with ten times the shoppers: its days outlast a local Ray's start-up, so
+    Ray has days in flight to interrupt (the quick world's are all rendered in-process while a
+    quiet machine starts Ray)."""
+    text = QUICK.read_text()
+    for small, big in (
+        ("num_customers: 2000", "num_customers: 20000"),
+        ("generate: 1500", "generate: 15000"),
+    ):
+        assert small in text, small
+        text = text.replace(small, big)
+    path = tmp_path / "busy.yaml"
+    path.write_text(text)
+    return path
+
+
 @pytest.mark.slow
 @pytest.mark.ray
-@pytest.mark.parametrize(("sig", "resume"), [(signal.SIGINT, True), (signal.SIGTERM, False)])
-def test_local_ray_run_stops_quietly_and_leaves_no_ray_behind(
-    sig, resume, start_run, tmp_path, quick_lake
-):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_local_ray_run_stops_quietly_and_leaves_no_ray_behind(sig, start_run, tmp_path):
+    """Resuming byte for byte is the in-process and cluster cases' to show (one Ray start less)."""
     target = tmp_path / "lake"
-    command = _command(target, "--executor", "ray", "--workers", "2")
+    command = _command(target, "--executor", "ray", "--workers", "2", config=_busy_config(tmp_path))
     run = start_run(command, RAY_AUTH_MODE=None)  # Ray's own default, which logs a notice
     # a day worker of our own Ray: the run is past Ray's start-up, its tasks in flight
     _wait_for(lambda: any(DAY_TASK in _cmdline(pid) for pid in _our_ray(run)), run)
@@ -225,8 +240,6 @@ def test_local_ray_run_stops_quietly_and_leaves_no_ray_behind(
     assert "Token authentication" not in err + out
     gone = _eventually(lambda: not run.survivors() and not _processes_naming(session))
     assert gone, f"processes of the run (Ray session {session}) outlived it"
-    if resume:  # the in-process cases resume after SIGTERM too; one Ray start less here
-        _resume_matches(start_run, command, target, quick_lake, RAY_AUTH_MODE=None)
 
 
 @pytest.fixture
