@@ -18,6 +18,7 @@ from ecomlake.render.registry import TABLE_NAMES
 from ecomlake.verify.defects import DefectCheck, check_against_defects, late_rows_cut_off
 from ecomlake.verify.invariants import Violation, check_invariants
 from ecomlake.verify.manifests import check_manifests
+from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT
 
 
 @dataclass
@@ -89,11 +90,15 @@ def verify_lake(
     config: EcomConfig | None = None,
     storage_options: dict | None = None,
     against_defects: bool = False,
+    *,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    on_ray: bool = False,
 ) -> VerifyReport:
     """Check every partition's manifest and every data invariant of the lake at `target`.
 
     A messy lake (its `_lake.json` names the level) may break the checks its level lists
     (`expected_breaks`); every other check must hold. `against_defects` also undoes the log.
+    `memory_limit` holds the invariants' DuckDB; `on_ray` checks the partitions as Ray tasks.
     """
     started = time.perf_counter()
     loc = resolve_target(target, storage_options)
@@ -103,9 +108,9 @@ def verify_lake(
     level = level_from_record(lake.messiness if lake is not None else None)
     report = VerifyReport(target, level=level.name if level is not None else None)
     report.defects = check_against_defects(target, storage_options) if against_defects else None
-    report.manifest_violations = check_manifests(target, storage_options)
+    report.manifest_violations = check_manifests(target, storage_options, on_ray=on_ray)
     try:
-        found = check_invariants(target, config, storage_options)
+        found = check_invariants(target, config, storage_options, memory_limit=memory_limit)
     except (duckdb.Error, pa.ArrowException, OSError) as exc:  # e.g. a truncated part file
         reason = str(exc).strip().splitlines()[0]
         found = [Violation("invariants.not_run", f"the data could not be read: {reason}", 1)]
