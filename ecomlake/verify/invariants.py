@@ -1,7 +1,8 @@
 """Check a lake's data invariants with DuckDB: one `check_<family>(con)` per invariant family.
 
-Each table is a view over its Parquet files; the partition is parsed from the file path, so a
-column stored in the files (customers.signup_date, product_catalog.category) keeps its own value.
+Each table is copied once from its Parquet files into DuckDB (see `workspace`); the partition is
+parsed from the file path, so a column stored in the files (customers.signup_date,
+product_catalog.category) keeps its own value.
 Config-derived facts (fee rates, agents, channel rules, window) live in `cfg_*` tables.
 """
 
@@ -106,6 +107,8 @@ def load_lake(
     A remote lake's files are copied one table at a time into `folder`, each file streamed
     through `read_bytes` (retried like every storage call), and read there as local files.
     """
+    import duckdb
+
     con.execute("CREATE TABLE _missing_tables (name VARCHAR)")
     for spec in TABLES:
         if loc.is_local:
@@ -115,6 +118,8 @@ def load_lake(
             try:
                 _stage_table(loc, spec.name, staged)
                 found = _load_table(con, spec, staged, loc.root, kind, columns)
+            except duckdb.Error as exc:  # name the lake's file, not the copy about to go
+                raise type(exc)(str(exc).replace(staged, loc.display(loc.root))) from None
             finally:
                 shutil.rmtree(staged, ignore_errors=True)
         if not found:
