@@ -123,6 +123,7 @@ def test_folder_of_a_killed_verify_is_removed_by_the_next(quick_lake, tmp_path):
 
 
 @pytest.mark.ray
+@pytest.mark.slow
 def test_ray_report_equals_local_on_a_damaged_lake(ray_session, lake_copy, quick_config):
     _damage(lake_copy)
     local = api.verify(str(lake_copy), quick_config)
