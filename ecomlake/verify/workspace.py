@@ -3,14 +3,14 @@
 The lake's tables are copied once into `<folder>/lake.duckdb`, so the rule queries read
 DuckDB's own storage instead of every Parquet file again, and an operator that outgrows
 `memory_limit` spills to `<folder>/spill`: memory stays flat however large the lake is. The
-folder is removed when the check ends, failed or not; one left by a killed process (its name
-carries the pid) is removed by the next verify on the machine.
+folder is removed when the check ends, failed or not; one left by a killed process (no one
+holds its lock any more) is removed by the next verify that uses the same temp folder.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -24,44 +24,51 @@ if TYPE_CHECKING:
 
 DEFAULT_MEMORY_LIMIT = "512MB"
 FOLDER_PREFIX = "ecomlake-verify-"
-_FOLDER_RE = re.compile(rf"^{FOLDER_PREFIX}(\d+)-")
+_LOCK_NAME = ".lock"
 
 
 @contextmanager
 def work_folder(parent: str | None = None) -> Iterator[str]:
-    """A fresh temp folder under `parent` (default: $TMPDIR), removed on exit."""
+    """A fresh temp folder under `parent` (default: $TMPDIR), removed on exit.
+
+    The folder holds an exclusive lock on its `.lock` file for as long as it is in use; the
+    kernel drops the lock when the process dies, however it dies.
+    """
     parent = parent or tempfile.gettempdir()
     remove_stale_folders(parent)
     folder = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-", dir=parent)
     try:
-        yield folder
+        with open(os.path.join(folder, _LOCK_NAME), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
 def remove_stale_folders(parent: str) -> list[str]:
-    """Remove work folders whose process is gone (killed before its cleanup); their names."""
+    """Remove work folders nobody holds the lock of (their verify was killed); their names."""
     removed = []
     try:
-        names = os.listdir(parent)
+        names = sorted(os.listdir(parent))
     except OSError:
         return removed
     for name in names:
-        match = _FOLDER_RE.match(name)
-        if match and not _alive(int(match.group(1))):
-            shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+        folder = os.path.join(parent, name)
+        if name.startswith(FOLDER_PREFIX) and _abandoned(folder):
+            shutil.rmtree(folder, ignore_errors=True)
             removed.append(name)
     return removed
 
 
-def _alive(pid: int) -> bool:
+def _abandoned(folder: str) -> bool:
+    """True if `folder`'s lock can be taken: no live process holds it. A folder still without
+    a lock file is being created right now and is left alone."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(os.path.join(folder, _LOCK_NAME)) as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+    except OSError:  # held (BlockingIOError), no lock file yet, or not ours to open
         return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
 
 
 def open_database(

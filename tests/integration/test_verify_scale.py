@@ -19,7 +19,7 @@ from ecomlake.errors import ConfigError, StorageError
 from ecomlake.verify import check_invariants
 from ecomlake.verify.manifests import check_batch
 from ecomlake.verify.on_ray import map_batches
-from ecomlake.verify.workspace import FOLDER_PREFIX, remove_stale_folders
+from ecomlake.verify.workspace import FOLDER_PREFIX, remove_stale_folders, work_folder
 
 REPO = Path(__file__).resolve().parents[2]
 HANG_BOUND_SECONDS = 60  # generous: only "it did not hang"
@@ -94,9 +94,10 @@ def test_temp_folder_removed_after_a_failure(lake_copy, tmp_path):
     assert os.listdir(work) == []
 
 
+@pytest.mark.slow
 def test_folder_of_a_killed_verify_is_removed_by_the_next(quick_lake, tmp_path):
     """SIGKILL leaves no chance to clean up: the next verify removes the dead process's folder
-    and leaves a live process's alone."""
+    and leaves the folder of a verify still running alone."""
     env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "ecomlake", "verify", str(quick_lake)],
@@ -105,18 +106,17 @@ def test_folder_of_a_killed_verify_is_removed_by_the_next(quick_lake, tmp_path):
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + HANG_BOUND_SECONDS
-    while not any(n.startswith(FOLDER_PREFIX) for n in os.listdir(tmp_path)):
+    while not list(tmp_path.glob(f"{FOLDER_PREFIX}*/.lock")):
         assert proc.poll() is None, "verify ended before its work folder was seen"
         assert time.monotonic() < deadline
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=HANG_BOUND_SECONDS)
-    assert len([n for n in os.listdir(tmp_path) if n.startswith(FOLDER_PREFIX)]) == 1
-    live = tmp_path / f"{FOLDER_PREFIX}{os.getpid()}-other"
-    live.mkdir()
-    assert check_invariants(str(quick_lake), temp_parent=str(tmp_path)) == []
-    assert sorted(os.listdir(tmp_path)) == [live.name]  # `left` is gone
-    assert remove_stale_folders(str(tmp_path)) == []
+    assert len(list(tmp_path.glob(f"{FOLDER_PREFIX}*"))) == 1
+    with work_folder(str(tmp_path)) as running:
+        assert check_invariants(str(quick_lake), temp_parent=str(tmp_path)) == []
+        assert [p.name for p in tmp_path.iterdir()] == [Path(running).name]
+    assert remove_stale_folders(str(tmp_path)) == [] and list(tmp_path.iterdir()) == []
 
 
 # --- Ray ------------------------------------------------------------------------------------
