@@ -2,7 +2,7 @@
 
 The lake's tables are copied once into `<folder>/lake.duckdb`, so the rule queries read
 DuckDB's own storage instead of every Parquet file again, and an operator that outgrows
-`memory_limit` spills to `<folder>/spill`: memory stays flat however large the lake is. The
+`memory_limit` spills to `<folder>/spill`: the limit, not the lake, sets the memory. The
 folder is removed when the check ends, failed or not; one left by a killed process (no one
 holds its lock any more) is removed by the next verify that uses the same temp folder.
 """
