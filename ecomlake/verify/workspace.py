@@ -36,7 +36,13 @@ def work_folder(parent: str | None = None) -> Iterator[str]:
     """
     parent = parent or tempfile.gettempdir()
     remove_stale_folders(parent)
-    folder = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-", dir=parent)
+    try:
+        folder = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-", dir=parent)
+    except OSError as exc:
+        raise ConfigError(
+            f"verify: cannot make its work folder in {parent} (set TMPDIR to a writable folder "
+            f"with room for the lake's tables): {exc.strerror or exc}"
+        ) from None
     try:
         with open(os.path.join(folder, _LOCK_NAME), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)

@@ -94,6 +94,13 @@ def test_temp_folder_removed_after_a_failure(lake_copy, tmp_path):
     assert os.listdir(work) == []
 
 
+def test_an_unusable_temp_folder_is_bad_input(quick_lake, tmp_path):
+    """A work folder that cannot be made is the user's to fix, in one line (exit 2)."""
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ConfigError, match=r"cannot make its work folder in .*TMPDIR"):
+        check_invariants(str(quick_lake), temp_parent=str(tmp_path / "file"))
+
+
 @pytest.mark.slow
 def test_folder_of_a_killed_verify_is_removed_by_the_next(quick_lake, tmp_path):
     """SIGKILL leaves no chance to clean up: the next verify removes the dead process's folder
