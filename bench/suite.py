@@ -3,6 +3,7 @@
 Usage: python -m bench [--smoke] [--config gen_config/backlog.yaml] [--start 2023-06-01]
        [--days 30] [--scaled-days 365] [--growth 10,30,90] [--workers 2] [--tpch-scale 1]
        [--full-backlog] [--name latest | --out path.json]
+       python -m bench --verify [--lakes DIR] [--verify-code CHECKOUT] (verify's memory and time)
 
 Order matters for memory figures: the Ray runs come first (smallest window first, each with a
 fresh peak-memory window), then the in-process pipeline and the write floor, then tpchgen-cli.
@@ -29,6 +30,7 @@ from bench.pipeline import plan_world, run_pipeline, write_floor
 from bench.ray_runs import end_to_end, measure_broadcast, own_ray_run, start_ray, stop_ray
 from bench.targets import judge_targets, print_table
 from bench.tpch import run_tpchgen
+from bench.verify_runs import print_verify, verify_section
 from bench.workload import BACKLOG, REPO, Workload, load_workload
 from ecomlake.plan.cache import CACHE_ENV
 
@@ -62,6 +64,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--tpch-scale", type=float, default=1.0)
     parser.add_argument("--full-backlog", action="store_true", help="also time the whole window")
+    parser.add_argument(
+        "--verify", action="store_true", help="only `ecomlake verify` on the scaled and whole lakes"
+    )
+    parser.add_argument("--lakes", type=Path, help="--verify: keep (and reuse) the lakes here")
+    parser.add_argument(
+        "--verify-code", type=Path, default=REPO, help="--verify: the checkout whose verify runs"
+    )
     parser.add_argument("--name", default="latest", help="writes bench/results/<name>.json")
     parser.add_argument("--out", type=Path, help="JSON path (overrides --name)")
     return parser.parse_args(argv)
@@ -181,10 +190,19 @@ def main(argv: list[str] | None = None) -> None:
     temp_root = tempfile.mkdtemp(prefix="ebench-")
     os.environ[CACHE_ENV] = os.path.join(temp_root, "plans")  # each bench starts with no plan
     try:
-        report = run_suite(work, sizes, temp_root, args.full_backlog)
+        if args.verify:
+            lakes = args.lakes or Path(temp_root) / "lakes"
+            code = args.verify_code.resolve()
+            section = verify_section(work, sizes.scaled_days, sizes.workers, lakes, code)
+            report = {"meta": {"smoke": work.smoke, "machine": machine_info()}, "verify": section}
+        else:
+            report = run_suite(work, sizes, temp_root, args.full_backlog)
     finally:
         shutil.rmtree(temp_root, ignore_errors=True)
-    print_table(report)
+    if args.verify:
+        print_verify(report["verify"])
+    else:
+        print_table(report)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nwrote {out}")

@@ -7,8 +7,10 @@ from pathlib import Path
 from ecomlake.config import EcomConfig, load_config
 from ecomlake.run.driver import GenerateOptions, RunResult
 from ecomlake.run.driver import generate as _generate
+from ecomlake.run.executors import make_executor
 from ecomlake.run.repair import RepairResult, repair_lake
 from ecomlake.verify.report import VerifyReport, verify_lake
+from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT, check_memory_limit
 
 
 def generate(
@@ -36,8 +38,26 @@ def verify(
     config: EcomConfig | str | Path | None = None,
     storage_options: dict | None = None,
     against_defects: bool = False,
+    *,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    workers: int | None = None,
+    ray_address: str | None = None,
 ) -> VerifyReport:
     """Check the lake at `target`; with `config`, its config-dependent rules too; with
-    `against_defects`, undo a messy lake's defect log and compare with the clean truth."""
+    `against_defects`, undo a messy lake's defect log and compare with the clean truth.
+
+    `workers` (a local Ray of that many CPUs) or `ray_address` (a cluster) checks manifests and
+    files as Ray tasks; without either everything runs in this process.
+    """
     cfg = config if config is None or isinstance(config, EcomConfig) else load_config(config)
-    return verify_lake(target, cfg, storage_options, against_defects)
+    check_memory_limit(memory_limit)
+    if workers is None and ray_address is None:
+        return verify_lake(target, cfg, storage_options, against_defects, memory_limit=memory_limit)
+    executor = make_executor("ray", workers, ray_address, days=0)
+    executor.start()
+    try:
+        return verify_lake(
+            target, cfg, storage_options, against_defects, memory_limit=memory_limit, on_ray=True
+        )
+    finally:
+        executor.close()

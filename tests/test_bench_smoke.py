@@ -151,3 +151,32 @@ def test_write_floor_writes_each_file_at_its_lake_path(tmp_path, monkeypatch):
         "000001.parquet",
     ]
     assert (lake["rows"], lake["files"], lake["bytes"]) == (3, 2, flat["bytes"])
+
+
+@pytest.mark.slow
+def test_bench_verify_measures_both_lakes_and_reuses_them(tmp_path, monkeypatch):
+    """`--verify --smoke`: both lakes written into --lakes, each verified by a process of its
+    own whose peak RSS is read; asked again, the bench finds the lakes and writes nothing."""
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "TMPDIR": "/tmp"}
+    lakes, out = tmp_path / "lakes", tmp_path / "verify.json"
+    argv = [sys.executable, "-m", "bench", "--verify", "--smoke", "--lakes", str(lakes)]
+    done = subprocess.run(
+        [*argv, "--out", str(out)], cwd=REPO, env=env, capture_output=True, text=True,
+        timeout=SMOKE_TIMEOUT_SECONDS,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    runs = json.loads(out.read_text())["verify"]["lakes"]
+    assert set(runs) == {"scaled", "world"} and runs["world"]["days"] == 92
+    for run in runs.values():
+        assert run["exit_code"] == 0 and run["ok"], run
+        _positive(run, "wall_seconds", "peak_rss_mb", "parquet_bytes")
+
+    monkeypatch.syspath_prepend(str(REPO))
+    from bench.verify_runs import ensure_lake, lake_windows
+    from bench.workload import BACKLOG, load_workload
+
+    work = load_workload(BACKLOG, BACKLOG_START, smoke=True)
+    written = {p: p.stat().st_mtime_ns for p in lakes.rglob("_SUCCESS")}
+    for first, days in lake_windows(work, 4).values():
+        assert ensure_lake(work, lakes, first, days, 1).is_dir()
+    assert {p: p.stat().st_mtime_ns for p in lakes.rglob("_SUCCESS")} == written

@@ -22,6 +22,7 @@ from ecomlake.cli.options import (
 from ecomlake.cli.output import configure_logging
 from ecomlake.errors import EXIT_CHECKS_FAILED, ConfigError, StorageError
 from ecomlake.lake.fs import check_readable, resolve_target
+from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT
 
 EXAMPLES = """
 Examples:
@@ -31,6 +32,8 @@ Examples:
   ecomlake verify s3://my-bucket/lake --config gen_config/backlog.yaml --format json
 
   ecomlake verify output/messy-lake --against-defects
+
+  ecomlake verify s3://my-bucket/lake --ray-address auto --memory-limit 2GB
 """
 
 
@@ -55,6 +58,22 @@ def verify(
             help="On a messy lake: undo the defect log and check every partition is clean again.",
         ),
     ] = False,
+    memory_limit: Annotated[
+        str,
+        typer.Option(
+            "--memory-limit",
+            help="DuckDB's memory for the invariants (512MB, 2GB, ...); past it, it spills to "
+            "a temp folder under $TMPDIR that is removed at the end.",
+        ),
+    ] = DEFAULT_MEMORY_LIMIT,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", "-w", min=1, help="Check partitions on a local Ray of N CPUs."),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option("--ray-address", help="Check partitions on an existing Ray (e.g. auto)."),
+    ] = None,
     storage_option: StorageOpt = None,
     log_level: LogLevelOpt = LogLevel.warning,
     log_format: LogFormatOpt = LogFormat.text,
@@ -71,7 +90,15 @@ def verify(
     options = parse_storage_options(storage_option)
     check_readable(resolve_target(target, options))
     try:
-        report = api.verify(target, config, options, against_defects)
+        report = api.verify(
+            target,
+            config,
+            options,
+            against_defects,
+            memory_limit=memory_limit,
+            workers=workers,
+            ray_address=ray_address,
+        )
     except StorageError as exc:  # the store failed mid-way (after retries): nothing to judge
         raise ConfigError(f"verify: cannot read {target}: {exc}") from None
     typer.echo(report.to_json() if output_format == "json" else report.to_text())

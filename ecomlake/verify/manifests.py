@@ -3,20 +3,25 @@
 Rules: each partition dir has both markers; the manifest parses, names its own table and
 partition, and its total_rows is the sum of its files; each listed file lives in that partition,
 exists, has the listed row count and sha256; no part file is left unlisted.
+
+Partitions are checked in batches, one after another here or as Ray tasks (`on_ray`); each
+batch gives back only counts and a few examples per rule, merged in batch order, so the report
+is the same either way and the driver's memory does not grow with the lake.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ecomlake.errors import StorageError
 from ecomlake.lake.fs import LakeLocation, list_dir, read_bytes, resolve_target
-from ecomlake.lake.identity import LakeIdentity, read_identity
+from ecomlake.lake.identity import read_identity
 from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME, is_part_file
 from ecomlake.lake.manifest import PartitionManifest
 from ecomlake.messiness.log import defect_log_tables
@@ -38,94 +43,155 @@ RULES = {
     "unlisted_file": "every part file in the partition is listed in the manifest",
     "identity_mismatch": "manifest seed and config fingerprint = the lake's (_lake.json)",
 }
+BATCH_PARTITIONS = 64  # partitions per batch: a Ray task of a few seconds on backlog days
+
+Partition = tuple[str, str]  # (table, `key=value` folder)
+LakeKey = tuple[int, str] | None  # the lake's (seed, config fingerprint), if it has _lake.json
 
 
-def check_manifests(root: str, storage_options: dict | None = None) -> list[Violation]:
-    """Manifest rules over every partition of every table under `root`; [] means clean."""
+@dataclass
+class Findings:
+    """Per rule: how many items break it and the first few, in the order they were found."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, rule: str, where: str) -> None:
+        self.counts[rule] = self.counts.get(rule, 0) + 1
+        shown = self.examples.setdefault(rule, [])
+        if len(shown) < MAX_EXAMPLES:
+            shown.append(where)
+
+    def merge(self, later: Findings) -> None:
+        """Take in the findings of a later batch (order kept: ours come first)."""
+        for rule, count in later.counts.items():
+            self.counts[rule] = self.counts.get(rule, 0) + count
+            shown = self.examples.setdefault(rule, [])
+            shown.extend(later.examples[rule][: MAX_EXAMPLES - len(shown)])
+
+    def violations(self) -> list[Violation]:
+        return [
+            Violation(
+                f"manifests.{rule}",
+                f"{count} item(s) break '{RULES[rule]}'; e.g. " + ", ".join(self.examples[rule]),
+                count,
+            )
+            for rule, count in self.counts.items()
+        ]
+
+
+def check_manifests(
+    root: str, storage_options: dict | None = None, *, on_ray: bool = False
+) -> list[Violation]:
+    """Manifest rules over every partition of every table under `root`; [] means clean.
+
+    `on_ray`: the batches run as tasks on the Ray this process is connected to.
+    """
     loc = resolve_target(root, storage_options)
     lake = read_identity(loc)
-    problems: dict[str, list[str]] = defaultdict(list)
-    for table in (*TABLE_NAMES, *defect_log_tables()):
-        for partition in list_dir(loc, table):
-            if "=" in partition:
-                manifest = _check_partition(loc, table, partition, problems)
-                if lake and manifest and not _same_lake(manifest, lake):
-                    problems["identity_mismatch"].append(
-                        f"{table}/{partition} (seed {manifest.seed}, "
-                        f"config {str(manifest.config_fingerprint)[:12]})"
-                    )
+    key = (lake.seed, lake.config_fingerprint) if lake else None
+    batches = list(_batches(list_partitions(loc)))
+    if on_ray:
+        from ecomlake.verify.on_ray import map_batches
+
+        done = map_batches(check_batch, [(root, storage_options, key, b) for b in batches])
+    else:
+        done = (check_batch(root, storage_options, key, batch) for batch in batches)
+    found = Findings()
+    for batch_found in done:
+        found.merge(batch_found)
+    return found.violations()
+
+
+def list_partitions(loc: LakeLocation) -> list[Partition]:
+    """Every partition folder of every data and defect-log table, in report order."""
     return [
-        Violation(
-            f"manifests.{rule}",
-            f"{len(where)} item(s) break '{RULES[rule]}'; e.g. " + ", ".join(where[:MAX_EXAMPLES]),
-            len(where),
-        )
-        for rule, where in problems.items()
+        (table, partition)
+        for table in (*TABLE_NAMES, *defect_log_tables())
+        for partition in list_dir(loc, table)
+        if "=" in partition
     ]
 
 
-def _same_lake(manifest: PartitionManifest, lake: LakeIdentity) -> bool:
-    return (manifest.seed, manifest.config_fingerprint) == (lake.seed, lake.config_fingerprint)
+def _batches(partitions: list[Partition]) -> Iterator[list[Partition]]:
+    for start in range(0, len(partitions), BATCH_PARTITIONS):
+        yield partitions[start : start + BATCH_PARTITIONS]
+
+
+def check_batch(
+    root: str, storage_options: dict | None, lake: LakeKey, batch: Iterable[Partition]
+) -> Findings:
+    """The findings of a few partitions; resolves the target itself, so it runs in any worker."""
+    loc = resolve_target(root, storage_options)
+    found = Findings()
+    for table, partition in batch:
+        manifest = _check_partition(loc, table, partition, found)
+        if lake and manifest and (manifest.seed, manifest.config_fingerprint) != lake:
+            found.add(
+                "identity_mismatch",
+                f"{table}/{partition} (seed {manifest.seed}, "
+                f"config {str(manifest.config_fingerprint)[:12]})",
+            )
+    return found
 
 
 def _check_partition(
-    loc: LakeLocation, table: str, partition: str, problems: dict[str, list[str]]
+    loc: LakeLocation, table: str, partition: str, found: Findings
 ) -> PartitionManifest | None:
     """Add one `rule -> [where]` entry per problem found in `<table>/<partition>`."""
     rel_dir = f"{table}/{partition}"
     names = list_dir(loc, rel_dir)
     if SUCCESS_NAME not in names:
-        problems["success_missing"].append(rel_dir)
+        found.add("success_missing", rel_dir)
     if MANIFEST_NAME not in names:
-        problems["manifest_missing"].append(rel_dir)
+        found.add("manifest_missing", rel_dir)
         return None
-    manifest = _load_manifest(loc, rel_dir, problems)
+    manifest = _load_manifest(loc, rel_dir, found)
     if manifest is None:
         return None
     if manifest.table != table:
-        problems["table_mismatch"].append(f"{rel_dir} (says {manifest.table!r})")
+        found.add("table_mismatch", f"{rel_dir} (says {manifest.table!r})")
     if manifest.partition != partition:
-        problems["partition_mismatch"].append(f"{rel_dir} (says {manifest.partition!r})")
+        found.add("partition_mismatch", f"{rel_dir} (says {manifest.partition!r})")
     listed = set()
     for entry in manifest.files:
         parent, _, name = entry.path.rpartition("/")
         if parent != rel_dir:
-            problems["file_outside_partition"].append(f"{rel_dir}: {entry.path}")
+            found.add("file_outside_partition", f"{rel_dir}: {entry.path}")
             continue
         listed.add(name)
         if name not in names:
-            problems["file_missing"].append(entry.path)
+            found.add("file_missing", entry.path)
             continue
         data = read_bytes(loc, entry.path)
         if hashlib.sha256(data).hexdigest() != entry.checksum:
-            problems["checksum"].append(entry.path)
+            found.add("checksum", entry.path)
         rows = _row_count(data)
         if rows is None:
-            problems["unreadable"].append(entry.path)
+            found.add("unreadable", entry.path)
         elif rows != entry.rows:
-            problems["row_count"].append(f"{entry.path} ({rows} rows, listed {entry.rows})")
+            found.add("row_count", f"{entry.path} ({rows} rows, listed {entry.rows})")
     for name in names:
         if is_part_file(name) and name not in listed:
-            problems["unlisted_file"].append(f"{rel_dir}/{name}")
+            found.add("unlisted_file", f"{rel_dir}/{name}")
     return manifest
 
 
-def _load_manifest(
-    loc: LakeLocation, rel_dir: str, problems: dict[str, list[str]]
-) -> PartitionManifest | None:
+def _load_manifest(loc: LakeLocation, rel_dir: str, found: Findings) -> PartitionManifest | None:
     """The parsed manifest, or None (recorded as invalid); a bad total_rows is recorded apart."""
     raw = read_bytes(loc, f"{rel_dir}/{MANIFEST_NAME}")
     try:
         data = json.loads(raw)
         listed_total = sum(f["rows"] for f in data["files"])
         if data["total_rows"] != listed_total:
-            problems["total_rows"].append(
-                f"{rel_dir} (total_rows {data['total_rows']}, files sum to {listed_total})"
+            found.add(
+                "total_rows",
+                f"{rel_dir} (total_rows {data['total_rows']}, files sum to {listed_total})",
             )
             data["total_rows"] = listed_total  # go on checking the files themselves
         return PartitionManifest.from_json(json.dumps(data))
     except (StorageError, ValueError, KeyError, TypeError) as exc:
-        problems["manifest_invalid"].append(f"{rel_dir} ({exc})")
+        found.add("manifest_invalid", f"{rel_dir} ({exc})")
         return None
 
 

@@ -22,6 +22,7 @@ from ecomlake.verify.expected import check_expected, outside_ranges, plan_lake
 from ecomlake.verify.invariants import OUTSIDE_FAMILY, Violation, check_invariants
 from ecomlake.verify.manifests import check_manifests
 from ecomlake.verify.repair_command import repair_command
+from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT
 
 
 @dataclass
@@ -123,6 +124,9 @@ def verify_lake(
     config: EcomConfig | None = None,
     storage_options: dict | None = None,
     against_defects: bool = False,
+    *,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    on_ray: bool = False,
 ) -> VerifyReport:
     """Check every partition's manifest and every data invariant of the lake at `target`.
 
@@ -130,6 +134,7 @@ def verify_lake(
     (`expected_breaks`); every other check must hold. `against_defects` also undoes the log.
     The lake's partitions are checked against its plan (`config`, else its `_config.yaml`),
     when it can be planned; `skipped` says why not.
+    `memory_limit` holds the invariants' DuckDB; `on_ray` checks the partitions as Ray tasks.
     """
     started = time.perf_counter()
     loc = resolve_target(target, storage_options)
@@ -149,9 +154,11 @@ def verify_lake(
         config = planned.world.config  # the stored config's rules run too
     report.repair_command = repair_command(target, storage_options)
     report.defects = check_against_defects(target, storage_options) if against_defects else None
-    report.manifest_violations = check_manifests(target, storage_options)
+    report.manifest_violations = check_manifests(target, storage_options, on_ray=on_ray)
     try:
-        found = check_invariants(target, config, storage_options, outside)
+        found = check_invariants(
+            target, config, storage_options, outside, memory_limit=memory_limit
+        )
     except (duckdb.Error, pa.ArrowException, OSError) as exc:  # e.g. a truncated part file
         if is_transient(exc):  # the store stopped answering: the lake was not read, not bad
             raise StorageError(f"{target}: reading the data failed ({describe(exc)})") from exc
