@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 
 from ecomlake.errors import ConfigError, StorageError
 from ecomlake.lake.atomic import create_new
-from ecomlake.lake.fs import LakeLocation, join, read_bytes, remove
+from ecomlake.lake.fs import LakeLocation, exists, join, read_bytes, remove
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +124,18 @@ def stale_reason(info: LockInfo) -> str | None:
     if info.proc_start is not None and start != info.proc_start:
         return "its pid now belongs to another process"
     return None
+
+
+def live_holder(loc: LakeLocation) -> LockInfo | None:
+    """The run holding the lake's lock while it may still be writing (for readers such as
+    verify, which take no lock); None when there is no lock, or a stale or damaged one."""
+    if not exists(loc, LOCK_FILE):
+        return None
+    try:
+        info = LockInfo.parse(read_bytes(loc, LOCK_FILE))
+    except (StorageError, TypeError, ValueError):  # gone since, or damaged: nobody to name
+        return None
+    return info if stale_reason(info) is None else None
 
 
 def _pid_exists(pid: int) -> bool:

@@ -34,7 +34,7 @@ from ecomlake.messiness.log import (
 )
 from ecomlake.messiness.truth import digest, row_hashes
 from ecomlake.render.registry import TABLES, TableSpec
-from ecomlake.verify.invariants import MAX_EXAMPLES, Violation
+from ecomlake.verify.invariants import Violation
 
 _PART = "_partition_value"
 
@@ -65,12 +65,7 @@ def check_against_defects(root: str, storage_options: dict | None = None) -> Def
         if parts:
             _check_table(spec, parts, log, problems, found)
     found.violations = [
-        Violation(
-            f"defects.{rule}",
-            f"{len(where)} partition(s) break '{_RULES[rule]}'; e.g. "
-            + ", ".join(where[:MAX_EXAMPLES]),
-            len(where),
-        )
+        Violation.of(f"defects.{rule}", _RULES[rule], len(where), where, "partition(s)")
         for rule, where in problems.items()
     ]
     return found

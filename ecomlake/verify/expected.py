@@ -35,7 +35,7 @@ from ecomlake.plan.world import WorldPlan
 from ecomlake.render.context import DayContext
 from ecomlake.render.extent import Partition, day_contexts, partition_rows
 from ecomlake.render.registry import TABLES, TableSpec, output_columns
-from ecomlake.verify.invariants import MAX_EXAMPLES, Violation
+from ecomlake.verify.invariants import Violation
 
 log = logging.getLogger(__name__)
 
@@ -171,12 +171,7 @@ def check_expected(loc: LakeLocation, planned: PlannedLake) -> list[Violation]:
             elif rows >= 0 and rows != planned_rows:
                 problems["row_count"].append(f"{where} ({rows} rows, planned {planned_rows})")
     return [
-        Violation(
-            f"expected.{rule}",
-            f"{len(where)} partition(s) break '{RULES[rule]}'; e.g. "
-            + ", ".join(where[:MAX_EXAMPLES]),
-            len(where),
-        )
+        Violation.of(f"expected.{rule}", RULES[rule], len(where), where, "partition(s)")
         for rule, where in problems.items()
     ]
 

@@ -45,6 +45,12 @@ class Violation:
     detail: str
     count: int
 
+    @classmethod
+    def of(cls, check: str, rule: str, count: int, where: list[str], unit: str) -> Violation:
+        """`count` `unit` break `rule`, with the first few of `where` as examples."""
+        shown = ", ".join(where[:MAX_EXAMPLES])
+        return cls(check, f"{count} {unit} break '{rule}'; e.g. {shown}", count)
+
 
 def check_invariants(
     root: str,

@@ -2,7 +2,8 @@
 
 Rules: each partition dir has both markers; the manifest parses, names its own table and
 partition, and its total_rows is the sum of its files; each listed file lives in that partition,
-exists, has the listed row count and sha256; no part file is left unlisted.
+exists, has the listed row count and sha256; no Parquet file is left unlisted (a reader globbing
+the folder would take it as data).
 
 Partitions are checked in batches, one after another here or as Ray tasks (`on_ray`); each
 batch gives back only counts and a few examples per rule, merged in batch order, so the report
@@ -22,7 +23,7 @@ import pyarrow.parquet as pq
 from ecomlake.errors import StorageError
 from ecomlake.lake.fs import LakeLocation, list_dir, read_bytes, resolve_target
 from ecomlake.lake.identity import read_identity
-from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME, is_part_file
+from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME, is_data_file
 from ecomlake.lake.manifest import PartitionManifest
 from ecomlake.messiness.log import defect_log_tables
 from ecomlake.render.registry import TABLE_NAMES
@@ -40,7 +41,7 @@ RULES = {
     "unreadable": "each listed file is readable Parquet",
     "row_count": "each listed file has the listed number of rows",
     "checksum": "each listed file's sha256 = the listed checksum",
-    "unlisted_file": "every part file in the partition is listed in the manifest",
+    "unlisted_file": "every Parquet file in the partition is listed in the manifest",
     "identity_mismatch": "manifest seed and config fingerprint = the lake's (_lake.json)",
 }
 BATCH_PARTITIONS = 64  # partitions per batch: a Ray task of a few seconds on backlog days
@@ -71,11 +72,7 @@ class Findings:
 
     def violations(self) -> list[Violation]:
         return [
-            Violation(
-                f"manifests.{rule}",
-                f"{count} item(s) break '{RULES[rule]}'; e.g. " + ", ".join(self.examples[rule]),
-                count,
-            )
+            Violation.of(f"manifests.{rule}", RULES[rule], count, self.examples[rule], "item(s)")
             for rule, count in self.counts.items()
         ]
 
@@ -172,7 +169,7 @@ def _check_partition(
         elif rows != entry.rows:
             found.add("row_count", f"{entry.path} ({rows} rows, listed {entry.rows})")
     for name in names:
-        if is_part_file(name) and name not in listed:
+        if is_data_file(name) and name not in listed:
             found.add("unlisted_file", f"{rel_dir}/{name}")
     return manifest
 

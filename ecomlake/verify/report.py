@@ -14,6 +14,7 @@ from ecomlake.config import EcomConfig
 from ecomlake.errors import ConfigError, StorageError
 from ecomlake.lake.fs import exists, resolve_target
 from ecomlake.lake.identity import read_identity
+from ecomlake.lake.lock import live_holder
 from ecomlake.lake.retry import describe, is_transient
 from ecomlake.messiness import expected_breaks, level_from_record
 from ecomlake.render.registry import TABLE_NAMES
@@ -47,6 +48,7 @@ class VerifyReport:
     outside: list[Violation] = field(default_factory=list)  # references outside this lake
     skipped: list[str] = field(default_factory=list)  # checks not run, and why
     repair_command: str = ""  # what the user runs when the lake fails (printed last)
+    writing: str = ""  # the run holding the lake's lock while verify read it, if any
 
     @property
     def violations(self) -> list[Violation]:
@@ -70,6 +72,7 @@ class VerifyReport:
             "outside_lake": [asdict(v) for v in self.outside],
             "skipped": self.skipped,
             "repair_command": None if self.ok else self.repair_command,
+            "run_writing": self.writing or None,
         }
         if self.defects is not None:
             body["against_defects"] = {
@@ -80,6 +83,11 @@ class VerifyReport:
 
     def to_text(self) -> str:
         lines = [f"verify {self.target}"]
+        if self.writing:
+            lines.append(
+                f"  note: a run is writing this lake ({self.writing}): what it has not committed "
+                "yet shows as missing or unexpected; verify again when it is done"
+            )
         for name, found in (
             ("manifests", self.manifest_violations),
             ("invariants", self.invariant_violations),
@@ -153,6 +161,8 @@ def verify_lake(
         outside = outside_ranges(planned)
         config = planned.world.config  # the stored config's rules run too
     report.repair_command = repair_command(target, storage_options)
+    holder = live_holder(loc)
+    report.writing = holder.describe() if holder is not None else ""
     report.defects = check_against_defects(target, storage_options) if against_defects else None
     report.manifest_violations = check_manifests(target, storage_options, on_ray=on_ray)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -10,6 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from ecomlake.cli.app import run
+from ecomlake.lake import resolve_target
+from ecomlake.lake.lock import LOCK_FILE, LakeLock, LockInfo
 
 REPO = Path(__file__).resolve().parents[2]
 QUICK = REPO / "gen_config" / "quick.yaml"
@@ -107,3 +110,15 @@ def test_rows_read_back_match_manifests(lake):
         listed = sum(json.loads((f.parent / "_MANIFEST.json").read_text())["total_rows"]
                      for f in files)  # fmt: skip
         assert rows == listed > 0
+
+
+def test_a_run_writing_the_lake_is_named(broken, capsys):
+    """A live lock (this process) is named; a stale one (a pid that is gone) is not."""
+    with LakeLock(resolve_target(str(broken)), "busy"):
+        assert run(["verify", str(broken), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["run_writing"].startswith("batch busy, pid ")
+    dead = dataclasses.replace(LockInfo.current("gone"), pid=2**22 + 1)  # above pid_max
+    (broken / LOCK_FILE).write_bytes(dead.payload())
+    assert run(["verify", str(broken)]) == 0
+    assert "a run is writing" not in capsys.readouterr().out

@@ -276,6 +276,11 @@ def _add_unlisted_part(part: Path) -> None:
     shutil.copy(part / "part-00000.parquet", part / "part-00001.parquet")
 
 
+def _add_stray_parquet(part: Path) -> None:
+    """Any `*.parquet` is data to a reader globbing the folder, whatever its name."""
+    shutil.copy(part / "part-00000.parquet", part / "copy of part.parquet")
+
+
 def _rename_partition_field(part: Path) -> None:
     manifest = _manifest(part)
     _write_manifest(part, dataclasses.replace(manifest, partition="ingest_dt=1999-01-01"))
@@ -290,6 +295,7 @@ def _rename_partition_field(part: Path) -> None:
         (_miscount_rows, {"manifests.row_count"}),
         (_miscount_total, {"manifests.total_rows"}),
         (_add_unlisted_part, {"manifests.unlisted_file"}),
+        (_add_stray_parquet, {"manifests.unlisted_file"}),
         (_rename_partition_field, {"manifests.partition_mismatch"}),
     ],
     ids=lambda v: getattr(v, "__name__", "")[1:] or None,

@@ -47,11 +47,17 @@ def _upload(local: Path, uri: str, options: dict | None = None) -> None:
 
 
 def _report(target: str, root_text: str, options: dict | None = None) -> dict:
-    """The JSON report, timing and target dropped, the lake's root spelt `<root>`."""
+    """The JSON report, timing and target dropped, the lake's root spelt `<root>`; the repair
+    command keeps only its `--target` (a remote one also names its endpoint)."""
     text = api.verify(target, storage_options=options).to_json().replace(root_text, "<root>")
     body = json.loads(text)
     for key in ("seconds", "target"):
         body.pop(key)
+    if body["repair_command"]:
+        words = body["repair_command"].split()
+        body["repair_command"] = [
+            w for w in words if "endpoint_url=" not in w and w != "--storage-option"
+        ]
     return body
 
 
