@@ -90,8 +90,8 @@ def plan_lake(
     cfg = config if config is not None else read_lake_config(loc)
     if cfg is None:
         return None, (
-            f"no config: the lake has no {CONFIG_FILE} (written by export-raw or an older "
-            "ecomlake) and no --config was given"
+            f"no config: the lake has no {CONFIG_FILE} (made by an older ecomlake, or exported "
+            "from a run dir without one) and no --config was given"
         )
     level = level_from_record(lake.messiness)
     mine = fold_level(config_fingerprint(cfg), level)
