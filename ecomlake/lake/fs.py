@@ -46,7 +46,7 @@ _FSSPEC_OPTIONS = {"use_listings_cache", "listings_expiry_time", "max_paths"}
 _ENV_PREFIXES = ("AWS_", "GOOGLE_", "GCE_", "CLOUDSDK_", "GCSFS_")
 _ENV_NAMES = {"STORAGE_EMULATOR_HOST", "NO_GCE_CHECK", "HOME"}  # HOME: ~/.aws, ~/.gcs_tokens
 _CACHE_SIZE = 8
-PROBE_DIR = "_runs"
+PROBE_DIR = "_runs"  # lake/runs.py RUNS_DIR: a folder every lake has anyway
 MIN_FREE_BYTES = 1 << 20  # the lock, _lake.json and _config.yaml alone need a few KiB
 
 

@@ -41,6 +41,7 @@ from ecomlake.lake.identity import (
     write_lake_config,
 )
 from ecomlake.lake.lock import LakeLock
+from ecomlake.lake.runs import run_record_path
 from ecomlake.lineage import Lineage, default_batch_id, default_ingestion_ts, validate_ingestion_ts
 from ecomlake.messiness import check_level, level_record, run_fingerprint
 from ecomlake.messiness.log import defect_log_tables
@@ -458,7 +459,7 @@ def _write_run_manifest(
         "interrupted": result.interrupted or None,
         "ok": result.ok,
     }
-    rel = f"_runs/{result.batch_id}.json"
+    rel = run_record_path(result.batch_id)
     write_bytes(loc, rel, (json.dumps(body, indent=2, sort_keys=True) + "\n").encode())
     return rel
 

@@ -9,7 +9,6 @@ the config, `_runs/*.json` the days, the partitions each run committed and its w
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import os
 import time
@@ -19,7 +18,7 @@ from dataclasses import dataclass, field, replace
 
 from ecomlake import __version__
 from ecomlake.config import EcomConfig
-from ecomlake.errors import ConfigError, EcomlakeError
+from ecomlake.errors import ConfigError
 from ecomlake.lake import (
     LakeLocation,
     PartitionManifest,
@@ -27,7 +26,6 @@ from ecomlake.lake import (
     RunIdentity,
     check_partition,
     list_dir,
-    read_bytes,
     resolve_target,
 )
 from ecomlake.lake.fs import check_target
@@ -40,6 +38,7 @@ from ecomlake.lake.identity import (
     read_lake_config,
 )
 from ecomlake.lake.lock import LakeLock
+from ecomlake.lake.runs import RUNS_DIR, RunRecord, read_run_records
 from ecomlake.messiness import level_from_record, run_fingerprint
 from ecomlake.messiness.log import defect_log_tables
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
@@ -60,20 +59,7 @@ from ecomlake.run.task import DayTask, WriteSettings
 
 log = logging.getLogger(__name__)
 
-RUNS_DIR = "_runs"
 _CHECK_THREADS = 8  # full checks read every file: overlap the reads on object stores
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """What a `_runs/<batch>.json` says a run committed, and how it wrote it."""
-
-    batch_id: str
-    finished_at: str
-    days: tuple[dt.date, ...]
-    partitions: frozenset[str]  # `table/key=value` it wrote; empty in older records
-    kept: frozenset[str]  # those it found committed already (written by an earlier run)
-    write: PartitionWrite | None  # None in records older than their writer options
 
 
 @dataclass
@@ -112,6 +98,12 @@ def repair_lake(
     result = RepairResult(options.target)
     with LakeLock(loc, "repair"):
         records = read_run_records(loc, lake)
+        if not records:
+            log.warning(
+                "no readable run record under %s/: checking the partitions on storage only "
+                "(one deleted whole cannot be known)",
+                RUNS_DIR,
+            )
         days, candidates = _days_and_partitions(loc, records)
         result.checked = len(candidates)
         states = _check_all(loc, candidates, settings.identity)
@@ -176,52 +168,6 @@ def _as_lake(identity: RunIdentity, lake: LakeIdentity) -> LakeIdentity:
         lake.world_start,
         lake.world_end,
         lake.messiness,
-    )
-
-
-def read_run_records(loc: LakeLocation, lake: LakeIdentity) -> list[RunRecord]:
-    """The lake's run records for its own seed, config and window, oldest first (an unreadable
-    one is skipped with a warning: it only narrows what can be repaired)."""
-    records = []
-    for name in list_dir(loc, RUNS_DIR):
-        if not name.endswith(".json"):
-            continue
-        try:
-            body = json.loads(read_bytes(loc, f"{RUNS_DIR}/{name}"))
-            record = _record(body)
-            same = (body["seed"], body["config_fingerprint"], body["world"]["start"]) == (
-                lake.seed,
-                lake.config_fingerprint,
-                lake.world_start,
-            ) and body["world"]["end"] == lake.world_end
-        except (EcomlakeError, ValueError, KeyError, TypeError) as exc:
-            log.warning("skipping run record %s/%s: %s", RUNS_DIR, name, exc)
-            continue
-        if same:
-            records.append(record)
-    if not records:
-        log.warning(
-            "no readable run record under %s/: checking the partitions on storage only "
-            "(one deleted whole cannot be known)",
-            RUNS_DIR,
-        )
-    return sorted(records, key=lambda r: (r.finished_at, r.batch_id))
-
-
-def _record(body: dict) -> RunRecord:
-    days = body["days"]
-    write = body.get("write")
-    return RunRecord(
-        batch_id=body["batch_id"],
-        finished_at=body.get("finished_at") or "",
-        days=tuple(dt.date.fromisoformat(d["day"]) for d in days),
-        partitions=frozenset(p for d in days for p in d.get("committed", ())),
-        kept=frozenset(p for d in days for p in d.get("kept", ())),
-        write=(
-            None
-            if write is None
-            else PartitionWrite.from_record(body["batch_id"], body["ingestion_ts"], write)
-        ),
     )
 
 

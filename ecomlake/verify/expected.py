@@ -10,7 +10,6 @@ this lake" (`outside_ranges`), so a clean lake of any days verifies.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -21,11 +20,12 @@ import pyarrow as pa
 
 from ecomlake.config import EcomConfig
 from ecomlake.config.fingerprint import config_fingerprint
-from ecomlake.errors import ConfigError, EcomlakeError, StorageError
+from ecomlake.errors import ConfigError, StorageError
 from ecomlake.lake.fs import LakeLocation, join, list_dir, read_bytes
 from ecomlake.lake.identity import CONFIG_FILE, LAKE_FILE, LakeIdentity, read_lake_config
 from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME
 from ecomlake.lake.manifest import PartitionManifest
+from ecomlake.lake.runs import RUNS_DIR, read_run_records
 from ecomlake.messiness import level_from_record
 from ecomlake.messiness.late import days_late
 from ecomlake.messiness.levels import MessLevel, fold_level
@@ -39,7 +39,6 @@ from ecomlake.verify.invariants import Violation
 
 log = logging.getLogger(__name__)
 
-RUNS_DIR = "_runs"
 _READERS = 16  # manifests read at once
 RULES = {
     "missing_partition": "every partition the plan gives the lake's days is committed",
@@ -119,29 +118,10 @@ def plan_lake(
 
 
 def run_days(loc: LakeLocation, lake: LakeIdentity) -> list[int]:
-    """Day numbers the lake's runs were given (committed or failed), sorted; runs of another
-    seed, config or window (kept in `_runs/` across `--overwrite`) do not count."""
-    days: set[int] = set()
-    for name in list_dir(loc, RUNS_DIR):
-        if not name.endswith(".json"):
-            continue
-        try:
-            body = json.loads(read_bytes(loc, f"{RUNS_DIR}/{name}"))
-            world = body["world"]
-            same = (body["seed"], body["config_fingerprint"], world["start"], world["end"]) == (
-                lake.seed,
-                lake.config_fingerprint,
-                lake.world_start,
-                lake.world_end,
-            )
-            entries = [*body["days"], *body["failures"]]
-            found = {day_number(dt.date.fromisoformat(entry["day"])) for entry in entries}
-        except (EcomlakeError, ValueError, KeyError, TypeError) as exc:
-            log.warning("verify: skipping unreadable run manifest %s/%s (%s)", RUNS_DIR, name, exc)
-            continue
-        if same:
-            days |= found
-    return sorted(days)
+    """Day numbers the lake's runs were given (committed or failed: a failed day's partitions
+    are then missing, and re-running it fixes them), sorted."""
+    records = read_run_records(loc, lake)
+    return sorted({day_number(d) for r in records for d in (*r.days, *r.failed)})
 
 
 def check_expected(loc: LakeLocation, planned: PlannedLake) -> list[Violation]:

@@ -1,0 +1,82 @@
+"""The lake's run records (`_runs/<batch_id>.json`): which days each run was given, what it
+committed and how it wrote it. `verify` takes the lake's days from them and `--repair` the
+partitions and their lineage; only records of the lake's own seed, config and window count
+(`_runs/` keeps its history across `--overwrite`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass
+
+from ecomlake.errors import EcomlakeError
+from ecomlake.lake.commit import PartitionWrite
+from ecomlake.lake.fs import LakeLocation, list_dir, read_bytes
+from ecomlake.lake.identity import LakeIdentity
+
+log = logging.getLogger(__name__)
+
+RUNS_DIR = "_runs"
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What a run record says a run did, and how it wrote its partitions."""
+
+    batch_id: str
+    finished_at: str
+    days: tuple[dt.date, ...]  # the days it committed
+    failed: tuple[dt.date, ...]  # the days it was given and could not commit
+    partitions: frozenset[str]  # `table/key=value` it wrote; empty in older records
+    kept: frozenset[str]  # those it found committed already (written by an earlier run)
+    write: PartitionWrite | None  # None in records older than their writer options
+
+
+def run_record_path(batch_id: str) -> str:
+    """Where the run of `batch_id` is recorded, relative to the lake root."""
+    return f"{RUNS_DIR}/{batch_id}.json"
+
+
+def read_run_records(loc: LakeLocation, lake: LakeIdentity) -> list[RunRecord]:
+    """The lake's run records for its own seed, config and window, oldest first; an unreadable
+    one is skipped with a warning (it only narrows what verify and repair know)."""
+    records = []
+    for name in list_dir(loc, RUNS_DIR):
+        if not name.endswith(".json"):
+            continue
+        try:
+            body = json.loads(read_bytes(loc, f"{RUNS_DIR}/{name}"))
+            world = body["world"]
+            same = (body["seed"], body["config_fingerprint"], world["start"], world["end"]) == (
+                lake.seed,
+                lake.config_fingerprint,
+                lake.world_start,
+                lake.world_end,
+            )
+            record = _record(body)
+        except (EcomlakeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.warning("skipping unreadable run record %s/%s (%s)", RUNS_DIR, name, exc)
+            continue
+        if same:
+            records.append(record)
+    return sorted(records, key=lambda r: (r.finished_at, r.batch_id))
+
+
+def _record(body: dict) -> RunRecord:
+    days = body["days"]
+    write = body.get("write")
+    return RunRecord(
+        batch_id=body["batch_id"],
+        finished_at=body.get("finished_at") or "",
+        days=tuple(dt.date.fromisoformat(d["day"]) for d in days),
+        failed=tuple(dt.date.fromisoformat(f["day"]) for f in body["failures"]),
+        partitions=frozenset(p for d in days for p in d.get("committed", ())),
+        kept=frozenset(p for d in days for p in d.get("kept", ())),
+        write=(
+            None
+            if write is None
+            else PartitionWrite.from_record(body["batch_id"], body["ingestion_ts"], write)
+        ),
+    )
