@@ -212,11 +212,10 @@ def _ray_days_in_flight(run: Run) -> bool:
     return any(DAY_TASK in _cmdline(pid) for pid in _our_ray(run))
 
 
-def _late_in_ray_start_up(run: Run, target: Path) -> bool:
-    """Two thirds of the days done in-process while our Ray still starts (a loaded machine):
-    interrupt there rather than let the run finish before Ray takes a day."""
-    days = sum(1 for _ in target.glob("shopping_carts/*/_SUCCESS"))
-    return days >= 60 and bool(_our_ray(run))
+def _well_under_way(target: Path) -> bool:
+    """A fifth of the days committed: on a loaded machine they are done in-process while our
+    Ray still starts, and a Ctrl-C then must stop the run just as cleanly."""
+    return sum(1 for _ in target.glob("shopping_carts/*/_SUCCESS")) >= 20
 
 
 def _busy_config(tmp_path: Path) -> Path:
@@ -243,13 +242,13 @@ def test_local_ray_run_stops_quietly_and_leaves_no_ray_behind(sig, start_run, tm
     target = tmp_path / "lake"
     command = _command(target, "--executor", "ray", "--workers", "2", config=_busy_config(tmp_path))
     run = start_run(command, RAY_AUTH_MODE=None)  # Ray's own default, which logs a notice
-    _wait_for(lambda: _ray_days_in_flight(run) or _late_in_ray_start_up(run, target), run)
-    session = _session_dir(run)
+    _wait_for(lambda: _ray_days_in_flight(run) or _well_under_way(target), run)
+    session = _session_dir(run)  # None while Ray has not started a process yet
     run.signal_group(sig)
     code, out, err = run.finish(timeout=60)
     _check_interrupted(target, code, err, sig)
     assert "Token authentication" not in err + out
-    gone = _eventually(lambda: not run.survivors() and not _processes_naming(session))
+    gone = _eventually(lambda: not run.survivors() and not (session and _processes_naming(session)))
     assert gone, f"processes of the run (Ray session {session}) outlived it"
 
 
@@ -323,14 +322,14 @@ def _cmdline(pid: int) -> bytes:
         return b""
 
 
-def _session_dir(run: Run) -> str:
-    """The Ray session dir named on the command line of the run's raylet."""
+def _session_dir(run: Run) -> str | None:
+    """The Ray session dir named on the command line of the run's raylet, if it has one yet."""
     for pid in _descendants(run.proc.pid):
         for arg in _cmdline(pid).split(b"\0"):
             if b"/session_" in arg:
                 text = arg.decode()
                 return text[text.index("/session_") :].split("/")[1]
-    raise AssertionError("the run's Ray has no session dir")
+    return None
 
 
 @pytest.mark.ray
