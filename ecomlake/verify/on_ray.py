@@ -51,7 +51,9 @@ def map_batches(
                 emitted += 1
     finally:
         for ref in pending:  # failed, timed out, or the consumer stopped early
-            ray.cancel(ref)
+            # force: a batch only reads, and a task cancelled softly that finishes later
+            # crashes the driver in Ray 2.60 ("Tried to complete task that was not pending")
+            ray.cancel(ref, force=True)
 
 
 def _result(ray, ref) -> T:
