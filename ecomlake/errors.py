@@ -43,16 +43,6 @@ class CommitError(EcomlakeError):
     """A partition could not be committed (data, manifest, _SUCCESS)."""
 
 
-class RunFailed(EcomlakeError):
-    """One or more days did not commit."""
-
-
-class CheckFailed(EcomlakeError):
-    """A verification ran and found problems."""
-
-    exit_code = EXIT_CHECKS_FAILED
-
-
 class Interrupted(EcomlakeError):
     """Ctrl-C or SIGTERM came before the run wrote anything."""
 

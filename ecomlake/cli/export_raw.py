@@ -21,8 +21,8 @@ from ecomlake.cli.options import (
 )
 from ecomlake.cli.output import configure_logging
 from ecomlake.errors import EXIT_CHECKS_FAILED, ConfigError
-from ecomlake.export import raw_export
 from ecomlake.render.registry import TABLE_NAMES
+from ecomlake.trio import raw_export
 
 EXAMPLES = """
 Examples:

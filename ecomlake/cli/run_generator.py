@@ -20,7 +20,7 @@ from ecomlake.cli.options import (
 from ecomlake.cli.output import configure_logging
 from ecomlake.config import load_config
 from ecomlake.errors import ConfigError
-from ecomlake.export import raw_run
+from ecomlake.trio import raw_run
 
 EXAMPLES = """
 Examples:

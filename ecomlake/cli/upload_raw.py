@@ -22,8 +22,8 @@ from ecomlake.cli.options import (
 )
 from ecomlake.cli.output import configure_logging
 from ecomlake.errors import EXIT_CHECKS_FAILED
-from ecomlake.export.raw_export import resolve_export_dates
-from ecomlake.export.upload import UploadOptions, target_uri, upload
+from ecomlake.trio.raw_export import resolve_export_dates
+from ecomlake.trio.upload import UploadOptions, target_uri, upload
 
 EXAMPLES = """
 Examples:

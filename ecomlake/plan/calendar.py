@@ -44,9 +44,3 @@ def month_index(days: np.ndarray) -> np.ndarray:
 
 def _months(days: np.ndarray) -> np.ndarray:
     return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-
-
-def year_month_keys(days: np.ndarray) -> np.ndarray:
-    """'YYYY-MM' strings of each day number."""
-    months = np.asarray(days, dtype="int64").astype("datetime64[D]").astype("datetime64[M]")
-    return np.datetime_as_string(months, unit="M")

@@ -103,7 +103,6 @@ MESS_FORMAT = "mess.cell.format_drift"
 MESS_FORMAT_STYLE = "mess.cell.format_drift_style"
 # messiness on rows: keyed by the row's primary key, indexed by the table
 MESS_DUPLICATE = "mess.row.duplicate"
-MESS_NEAR_SHIFT = "mess.row.near_duplicate_shift"
 MESS_LATE = "mess.row.late_arrival"
 MESS_LATE_DAYS = "mess.row.late_arrival_days"
 

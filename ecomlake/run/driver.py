@@ -14,7 +14,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
@@ -46,7 +46,7 @@ from ecomlake.lineage import Lineage, default_batch_id, default_ingestion_ts, va
 from ecomlake.messiness import check_level, level_record, run_fingerprint
 from ecomlake.messiness.log import defect_log_tables
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
-from ecomlake.plan.calendar import day_date, day_number
+from ecomlake.plan.calendar import day_number
 from ecomlake.plan.world import WorldPlan
 from ecomlake.render.registry import TABLES, output_columns
 from ecomlake.run.days import assign_tasks, resolve_days, spread_backlog
@@ -413,7 +413,6 @@ def _write_settings(cfg: EcomConfig, options: GenerateOptions) -> WriteSettings:
     batch_id = options.batch_id or default_batch_id()
     if not batch_id.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise ConfigError(f"--batch-id: use letters, digits, '-', '_' or '.', got {batch_id!r}")
-    resolve_target(options.target, options.storage_options)
     seed = cfg.faker_seed if options.seed is None else options.seed
     return WriteSettings(
         target=options.target,
@@ -469,7 +468,3 @@ def _day_record(result: DayResult) -> dict:
     body = {k: v for k, v in asdict(result).items() if k != "committed"}
     body["committed"] = result.committed_partitions()
     return body
-
-
-def day_strings(days: Sequence[int]) -> list[str]:
-    return [day_date(d).isoformat() for d in days]

@@ -20,13 +20,13 @@ from ecomlake.api import generate
 from ecomlake.cli.app import run
 from ecomlake.config import load_config
 from ecomlake.errors import ConfigError
-from ecomlake.export.raw_export import ExportOptions, export_raw
-from ecomlake.export.raw_run import RawRunOptions, run_generator
 from ecomlake.lineage import LINEAGE_COLUMNS
 from ecomlake.messiness import DEFECT_SCHEMA, expected_breaks, resolve_level, undo_defects
 from ecomlake.messiness.log import pk_text
 from ecomlake.render.registry import TABLE_NAMES, table_spec
 from ecomlake.run.driver import GenerateOptions
+from ecomlake.trio.raw_export import ExportOptions, export_raw
+from ecomlake.trio.raw_run import RawRunOptions, run_generator
 from ecomlake.verify.defects import late_rows_cut_off
 from ecomlake.verify.manifests import check_manifests
 from ecomlake.verify.report import verify_lake

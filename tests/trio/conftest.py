@@ -11,7 +11,7 @@ from trio_helpers import BATCH, END, QUICK, START, TS, generate_lake
 
 from ecomlake.cli.app import run
 from ecomlake.config import EcomConfig, load_config
-from ecomlake.export.raw_run import RawRunOptions, run_generator
+from ecomlake.trio.raw_run import RawRunOptions, run_generator
 
 
 @pytest.fixture(scope="session")

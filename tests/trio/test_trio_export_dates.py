@@ -13,7 +13,7 @@ from trio_helpers import one_line_error
 
 from ecomlake.cli.app import run
 from ecomlake.errors import ConfigError
-from ecomlake.export.raw_export import resolve_export_dates
+from ecomlake.trio.raw_export import resolve_export_dates
 
 
 def _export(source: Path, target: Path | str, *args: str) -> list[str]:

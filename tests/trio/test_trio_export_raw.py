@@ -17,10 +17,10 @@ from trio_helpers import BATCH, QUICK, TS, generate_lake, lake_hashes, one_line_
 from ecomlake.api import generate, verify
 from ecomlake.cli.app import run
 from ecomlake.config import load_config
-from ecomlake.export.csv_tables import read_csv_table
 from ecomlake.lake.lock import LOCK_FILE, LockInfo
 from ecomlake.render.registry import TABLE_NAMES, table_spec
 from ecomlake.run.driver import GenerateOptions
+from ecomlake.trio.csv_tables import read_csv_table
 
 PINNED = ["--batch-id", BATCH, "--ingestion-ts", TS]
 

@@ -20,7 +20,7 @@ import pytest
 from trio_helpers import QUICK, START
 
 from ecomlake.cli.app import run
-from ecomlake.export.sqlite_script import FOREIGN_KEYS, shell_quote
+from ecomlake.trio.sqlite_script import FOREIGN_KEYS, shell_quote
 
 SQLITE = shutil.which("sqlite3")
 

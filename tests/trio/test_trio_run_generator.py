@@ -15,11 +15,11 @@ import pytest
 from trio_helpers import END, QUICK, START, one_line_error
 
 from ecomlake.cli.app import run
-from ecomlake.export import raw_run
-from ecomlake.export.csv_tables import read_csv_table
-from ecomlake.export.raw_run import RawRunOptions, create_run_dir, run_generator
 from ecomlake.lineage import LINEAGE_COLUMNS
 from ecomlake.render.registry import TABLE_NAMES, TABLES, output_columns, table_spec
+from ecomlake.trio import raw_run
+from ecomlake.trio.csv_tables import read_csv_table
+from ecomlake.trio.raw_run import RawRunOptions, create_run_dir, run_generator
 
 DAYS = ["--start-date", "2024-01-01", "--end-date", "2024-01-03"]
 

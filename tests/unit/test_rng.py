@@ -169,12 +169,12 @@ class TestStreamNames:
 
 
 LAYERS = [
-    "cli", "api", "export", "run", "verify", "lake", "lineage", "messiness", "render", "plan", "rng", "config",
+    "cli", "api", "trio", "run", "verify", "lake", "lineage", "messiness", "render", "plan", "rng", "config",
 ]  # fmt: skip
 ALLOWED = {
     "cli": set(LAYERS),
     "api": {"run", "verify", "lake", "render", "plan", "rng", "config"},
-    "export": {"run", "messiness", "lake", "lineage", "render", "plan", "rng", "config"},
+    "trio": {"run", "messiness", "lake", "lineage", "render", "plan", "rng", "config"},
     "run": {"lake", "messiness", "render", "plan", "rng", "config", "lineage"},
     "verify": {"lake", "lineage", "messiness", "render", "plan", "config"},
     "lake": {"config", "lineage"},

@@ -17,8 +17,6 @@ import pyarrow as pa
 from ecomlake import __version__
 from ecomlake.config import EcomConfig, config_fingerprint
 from ecomlake.errors import ConfigError
-from ecomlake.export.csv_tables import CsvSink
-from ecomlake.export.sqlite_script import load_data_sql
 from ecomlake.lake.identity import CONFIG_FILE, config_yaml
 from ecomlake.messiness import DEFECT_SCHEMA, apply_messiness, check_level, resolve_level
 from ecomlake.messiness.formats import drift_formats, drift_schema
@@ -28,6 +26,8 @@ from ecomlake.plan.world import WorldPlan
 from ecomlake.render.context import DayContext
 from ecomlake.render.registry import TABLES, TableSpec, output_columns
 from ecomlake.run.days import assign_tasks, resolve_days
+from ecomlake.trio.csv_tables import CsvSink
+from ecomlake.trio.sqlite_script import load_data_sql
 
 log = logging.getLogger(__name__)
 

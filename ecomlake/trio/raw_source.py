@@ -11,11 +11,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ecomlake.errors import ConfigError
-from ecomlake.export.csv_tables import csv_header, read_csv_table
-from ecomlake.export.raw_run import DEFECTS_FILE, LOOKUP_TABLES, RunInfo, read_run_info
 from ecomlake.messiness import DEFECT_SCHEMA
 from ecomlake.messiness.formats import FORMAT_DRIFT, drift_schema, restore_formats
 from ecomlake.render.registry import TableSpec, table_spec
+from ecomlake.trio.csv_tables import csv_header, read_csv_table
+from ecomlake.trio.raw_run import DEFECTS_FILE, LOOKUP_TABLES, RunInfo, read_run_info
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,6 @@ import pyarrow.compute as pc
 from ecomlake.config import config_fingerprint
 from ecomlake.config.load import load_config_text
 from ecomlake.errors import ConfigError
-from ecomlake.export.raw_run import LOOKUP_TABLES
-from ecomlake.export.raw_source import RawSource
 from ecomlake.lake import (
     MANIFEST_NAME,
     LakeLocation,
@@ -35,6 +33,8 @@ from ecomlake.lake.identity import CONFIG_FILE, LakeIdentity, read_identity, wri
 from ecomlake.lake.lock import LakeLock
 from ecomlake.lineage import Lineage, default_batch_id, default_ingestion_ts, validate_ingestion_ts
 from ecomlake.render.registry import TABLE_NAMES, TABLES, table_spec
+from ecomlake.trio.raw_run import LOOKUP_TABLES
+from ecomlake.trio.raw_source import RawSource
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +73,6 @@ class TableExport:
     no_partition_value: int = 0  # null event date (or signup date / category)
     outside_dates: int = 0  # event date not among the selected dates
     orphans: int = 0  # item rows whose parent is not in the source
-
-    @property
-    def not_exported(self) -> int:
-        return self.no_partition_value + self.outside_dates + self.orphans
 
 
 @dataclass
@@ -285,10 +281,8 @@ def _load_hooks(specs: Sequence[str]) -> list:
     """Import and check every hook before any work (the loader lives in run/hooks.py)."""
     if not specs:
         return []
-    try:
-        from ecomlake.run.hooks import load_hooks
-    except ImportError as exc:
-        raise ConfigError(f"--post-export-hook: hooks are not available ({exc})") from None
+    from ecomlake.run.hooks import load_hooks
+
     return list(load_hooks(list(specs)))
 
 
