@@ -1,4 +1,5 @@
-"""Shared fixtures: one local Ray instance for the whole session, started only if a test asks."""
+"""Shared fixtures: one local Ray instance for the whole session, started only if a test asks;
+and the test tiers: `-m "not slow"` keeps the in-process tests, the full suite runs everything."""
 
 from __future__ import annotations
 
@@ -9,6 +10,23 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a token-less client must reach our own Ray
+
+
+# A test that asks for one of these starts a process or a server (Ray, a `ray start` head, moto,
+# the GCS emulator): seconds of start-up each, so it belongs to the full suite, not the fast tier.
+PROCESS_FIXTURES = frozenset(
+    {"ray_session", "ray_head", "moto_server", "gcs_server", "flaky_proxy"}
+)
+PROCESS_FOLDERS = frozenset({"cluster", "storage"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark `slow` whatever starts processes or servers, so the fast tier stays in-process."""
+    slow = pytest.mark.slow
+    for item in items:
+        folder = Path(str(item.path)).parent.name
+        if folder in PROCESS_FOLDERS or PROCESS_FIXTURES.intersection(item.fixturenames):
+            item.add_marker(slow)
 
 
 @pytest.fixture(scope="session", autouse=True)
