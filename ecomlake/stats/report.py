@@ -1,0 +1,146 @@
+"""`stats_lake`: every knob family's configured value, the model's expectation in the lake's
+window and the lake's realized value, in one report (text table, JSON, HTML)."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+
+from ecomlake.config import EcomConfig
+from ecomlake.plan.cache import default_cache_dir, load_or_build_world
+from ecomlake.stats.chart_data import collect
+from ecomlake.stats.checks import Check, judge, z_limit
+from ecomlake.stats.funnel import funnel_checks
+from ecomlake.stats.mixes import mix_checks
+from ecomlake.stats.money import money_checks
+from ecomlake.stats.replicates import (
+    lake_months,
+    lake_people,
+    lake_reactivated,
+    replicate_checks,
+    statistics,
+)
+from ecomlake.stats.returns import return_checks, return_facts
+from ecomlake.stats.source import LakeSource, describe_lake, lake_database
+from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT
+
+DEFAULT_REPLICATES = 20
+
+
+@dataclass
+class StatsReport:
+    """The checks of one lake; `ok` is false when any judged row failed."""
+
+    lake: str
+    window: tuple[str, str]
+    checks: list[Check]
+    notes: list[str] = field(default_factory=list)
+    charts: dict = field(default_factory=dict)  # what the HTML report draws
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok is not False for c in self.checks)
+
+    def to_json(self) -> str:
+        body = {
+            "lake": self.lake,
+            "window": list(self.window),
+            "checks": [c.as_json() for c in self.checks],
+        }
+        return json.dumps(body, indent=2)
+
+    def to_text(self, width: int = 160) -> str:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"stats {self.lake}  {self.window[0]}..{self.window[1]}")
+        for name in ("knob", "segment", "configured", "expected", "realized", "n", "z", "ok"):
+            table.add_column(name, overflow="fold")
+        for c in self.checks:
+            table.add_row(
+                c.knob.removeprefix("parameters."),
+                c.segment or "",
+                show(c.configured),
+                show(c.expected),
+                show(c.realized),
+                str(c.n),
+                "" if c.z is None else f"{c.z:+.2f}",
+                verdict(c),
+            )
+        out = io.StringIO()
+        console = Console(file=out, width=width, color_system=None, force_terminal=False)
+        console.print(table)
+        failed = sum(c.ok is False for c in self.checks)
+        judged = sum(c.ok is not None for c in self.checks)
+        for note in self.notes:
+            console.print(f"note: {note}")
+        console.print(
+            f"result: {'ok' if self.ok else 'FAILED'} ({failed} of {judged} judged rows not ok)"
+        )
+        return out.getvalue().rstrip()
+
+
+def show(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(show(v) for v in value) + "]"
+    return str(value)
+
+
+def verdict(check: Check) -> str:
+    if check.ok is None:
+        return f"- ({check.note})" if check.note else "-"
+    return "ok" if check.ok else "NOT OK"
+
+
+def stats_lake(
+    target: str,
+    config: EcomConfig | None = None,
+    storage_options: dict | None = None,
+    *,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    replicates: int = DEFAULT_REPLICATES,
+) -> StatsReport:
+    """Compare the lake at `target` with `config` (default: the config it stores).
+
+    The lake's seed and window come from `_lake.json`; its tables are read with DuckDB on disk
+    under `memory_limit`; expectations come from the plan of that config and window.
+    """
+    src = describe_lake(target, config, storage_options)
+    world, _ = load_or_build_world(
+        src.config, src.seed, src.start_day, src.end_day, default_cache_dir()
+    )
+    with lake_database(target, storage_options, memory_limit) as con:
+        facts = return_facts(con)
+        checks = (
+            mix_checks(con, src, world) + funnel_checks(con, world) + return_checks(facts, world)
+        )
+        checks += money_checks(con, world)
+        realized = statistics(lake_people(con), lake_months(con), lake_reactivated(con))
+        rows, _ = replicate_checks(realized, world, replicates)
+        charts = collect(con, world, facts)
+    report = StatsReport(
+        target, (str(src.start), str(src.end)), judge(checks + rows), charts=charts
+    )
+    report.notes = _notes(src, report, replicates)
+    return report
+
+
+def _notes(src: LakeSource, report: StatsReport, replicates: int) -> list[str]:
+    scored = sum(c.z is not None for c in report.checks)
+    notes = [
+        f"|z| limit {z_limit(scored):.2f} for {scored} z-scored rows (Bonferroni, family "
+        f"alpha 0.001); replicate rows widen it for their {replicates} plan replicates",
+        "expected = the model's value in this window: returns and visits dated past the window "
+        "end are never made",
+    ]
+    if src.messy_level is not None:
+        notes.append(
+            f"messy lake ({src.messy_level}): realized values are read from the rows as stored, "
+            "defects included"
+        )
+    return notes
