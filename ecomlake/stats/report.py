@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ecomlake.config import EcomConfig
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
@@ -26,6 +26,27 @@ from ecomlake.stats.source import LakeSource, describe_lake, lake_database
 from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT
 
 DEFAULT_REPLICATES = 20
+P = "parameters."
+# Knobs whose rows need every day of the window: a customer's visits and first order, an
+# order's returns and the spend that earns a tier may fall on days a partial lake lacks.
+WINDOW_KNOBS = frozenset(
+    P + name
+    for name in (
+        "conversion_rate",
+        "first_purchase_conversion_boost",
+        "return_rate",
+        "return_rate_by_signup_channel",
+        "return_timing_distribution",
+        "refund_behavior_by_reason.full_return_prob",
+        "multi_return_probability",
+        "repeat_purchase_settings.propensity_by_channel_and_tier",
+        "retention_shocks",
+        "seasonal_factors",
+        "reactivation_settings.probability",
+        "tier_spend_thresholds",
+        "clv_spend_thresholds",
+    )
+)
 
 
 @dataclass
@@ -130,6 +151,10 @@ def stats_lake(
     return report
 
 
+def _not_judged(check: Check) -> Check:
+    return replace(check, z=None, ok=None, note="partial lake")
+
+
 def _notes(src: LakeSource, report: StatsReport, replicates: int) -> list[str]:
     scored = sum(c.z is not None for c in report.checks)
     notes = [
@@ -138,6 +163,11 @@ def _notes(src: LakeSource, report: StatsReport, replicates: int) -> list[str]:
         "expected = the model's value in this window: returns and visits dated past the window "
         "end are never made",
     ]
+    if src.partial:
+        notes.append(
+            f"the lake holds {src.days_held} of the window's {src.window_days} days: rows that "
+            "need the whole window (visits, conversion order, returns, tiers) are not judged"
+        )
     if src.messy_level is not None:
         notes.append(
             f"messy lake ({src.messy_level}): realized values are read from the rows as stored, "

@@ -16,6 +16,7 @@ from ecomlake.lake.identity import CONFIG_FILE, LAKE_FILE, read_identity, read_l
 from ecomlake.messiness import level_from_record
 from ecomlake.plan.calendar import day_number
 from ecomlake.render.registry import TABLE_NAMES
+from ecomlake.verify.expected import run_days
 from ecomlake.verify.invariants import load_lake
 from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT, open_database, work_folder
 
@@ -33,6 +34,16 @@ class LakeSource:
     start: dt.date
     end: dt.date
     messy_level: str | None
+    days_held: int  # days of the window the lake's runs wrote
+
+    @property
+    def window_days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def partial(self) -> bool:
+        """The lake holds only some days of its window (e.g. a daily run's)."""
+        return self.days_held < self.window_days
 
     @property
     def start_day(self) -> int:
@@ -57,13 +68,16 @@ def describe_lake(
     if cfg is None:
         raise ConfigError(f"--config: required, {target} stores no {CONFIG_FILE}")
     level = level_from_record(lake.messiness)
+    start, end = (dt.date.fromisoformat(d) for d in (lake.world_start, lake.world_end))
+    held = [d for d in run_days(loc, lake) if day_number(start) <= d <= day_number(end)]
     return LakeSource(
         target,
         cfg,
         lake.seed,
-        dt.date.fromisoformat(lake.world_start),
-        dt.date.fromisoformat(lake.world_end),
+        start,
+        end,
         level.name if level is not None else None,
+        len(set(held)),
     )
 
 
