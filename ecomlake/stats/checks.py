@@ -69,7 +69,7 @@ def share_check(
         return Check(knob, segment, configured, expected, realized, 0, note="no observations")
     if var <= 1e-12:  # every chance is 0 or 1: the count is exact
         ok = abs(hits - p_sum) < 0.5
-        return Check(knob, segment, configured, expected, realized, n, ok=ok, note="exact")
+        return Check(knob, segment, configured, expected, realized, n, ok=bool(ok), note="exact")
     if p_sum < MIN_EXPECTED or n - p_sum < MIN_EXPECTED:
         return Check(knob, segment, configured, expected, realized, n, note="n too small")
     return Check(
@@ -92,7 +92,7 @@ def mean_check(
         return Check(knob, segment, configured, expected, realized, n, note="n too small")
     if sd_of_mean <= 1e-12:
         ok = abs(realized - expected) < 1e-9
-        return Check(knob, segment, configured, expected, realized, n, ok=ok, note="exact")
+        return Check(knob, segment, configured, expected, realized, n, ok=bool(ok), note="exact")
     z = (realized - expected) / sd_of_mean
     return Check(knob, segment, configured, expected, realized, n, z=z, df=df)
 
@@ -101,7 +101,7 @@ def bound_check(
     knob: str, segment: str | None, configured: Any, realized: Any, n: int, ok: bool
 ) -> Check:
     """Every unit must lie inside the configured bound; `realized` shows what was seen."""
-    return Check(knob, segment, configured, configured, realized, n, ok=ok, note="exact bound")
+    return Check(knob, segment, configured, configured, realized, n, ok=bool(ok), note="exact bound")
 
 
 def judge(checks: list[Check]) -> list[Check]:
@@ -109,7 +109,10 @@ def judge(checks: list[Check]) -> list[Check]:
     clean lake fails any row with chance about FAMILY_ALPHA however many rows there are."""
     scored = [c for c in checks if c.z is not None]
     limit = z_limit(len(scored))
-    return [c if c.z is None else replace(c, ok=abs(c.z) <= _widened(limit, c.df)) for c in checks]
+    return [
+        c if c.z is None else replace(c, z=float(c.z), ok=bool(abs(c.z) <= _widened(limit, c.df)))
+        for c in checks
+    ]
 
 
 def z_limit(m: int) -> float:

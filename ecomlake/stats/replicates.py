@@ -107,25 +107,22 @@ def statistics(
 
 def replicate_checks(
     realized: dict[Key, tuple[float, int]], world: WorldPlan, replicates: int
-) -> tuple[list[Check], dict[Key, float]]:
-    """Each realized statistic against the mean and spread of `replicates` other worlds;
-    also the expectations, for the charts."""
+) -> list[Check]:
+    """Each realized statistic against the mean and spread of `replicates` other worlds."""
     runs = [_replicate(world, r) for r in range(replicates)]
-    expected: dict[Key, float] = {}
     checks = []
     for key in sorted(set(realized) | set().union(*runs), key=lambda k: (k[0], str(k[1]))):
         if not _reported(key, world):
             continue
         values = np.array([run.get(key, (0.0, 0))[0] for run in runs])
         mean, sd = float(values.mean()), float(values.std(ddof=1)) if replicates > 1 else 0.0
-        expected[key] = mean
         value, n = realized.get(key, (0.0, 0))
         spread = sd * np.sqrt(1 + 1 / replicates)
         row = mean_check(
             key[0], key[1], _configured(key, world), value, n, mean, spread, replicates - 1
         )
         checks.append(row)
-    return checks, expected
+    return checks
 
 
 def _replicate(world: WorldPlan, r: int) -> dict[Key, tuple[float, int]]:
