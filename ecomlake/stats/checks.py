@@ -101,7 +101,8 @@ def bound_check(
     knob: str, segment: str | None, configured: Any, realized: Any, n: int, ok: bool
 ) -> Check:
     """Every unit must lie inside the configured bound; `realized` shows what was seen."""
-    return Check(knob, segment, configured, configured, realized, n, ok=bool(ok), note="exact bound")
+    bound = "exact bound"
+    return Check(knob, segment, configured, configured, realized, n, ok=bool(ok), note=bound)
 
 
 def judge(checks: list[Check]) -> list[Check]:
