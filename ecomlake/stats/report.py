@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 
 from ecomlake.config import EcomConfig
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
+from ecomlake.plan.world import WorldPlan
 from ecomlake.stats.chart_data import collect
 from ecomlake.stats.checks import Check, judge, z_limit
 from ecomlake.stats.funnel import funnel_checks
@@ -135,7 +136,26 @@ def stats_lake(
     world, _ = load_or_build_world(
         src.config, src.seed, src.start_day, src.end_day, default_cache_dir()
     )
-    with lake_database(target, storage_options, memory_limit) as con:
+    messy = src.messy_level is not None
+    try:
+        report = _report(src, world, storage_options, memory_limit, replicates, clean=messy)
+    except KeyError as exc:  # the log names a row the lake lacks: judge the rows as stored
+        report = _report(src, world, storage_options, memory_limit, replicates, clean=False)
+        report.notes.append(f"the defect log could not be undone ({exc.args[0]})")
+    return report
+
+
+def _report(
+    src: LakeSource,
+    world: WorldPlan,
+    storage_options: dict | None,
+    memory_limit: str,
+    replicates: int,
+    *,
+    clean: bool,
+) -> StatsReport:
+    target = src.target
+    with lake_database(target, storage_options, memory_limit, clean=clean) as con:
         facts = return_facts(con)
         checks = (
             mix_checks(con, src, world) + funnel_checks(con, world) + return_checks(facts, world)
@@ -147,7 +167,7 @@ def stats_lake(
     if src.partial:
         checks = [_not_judged(c) if c.knob in WINDOW_KNOBS else c for c in checks]
     report = StatsReport(target, (str(src.start), str(src.end)), judge(checks), charts=charts)
-    report.notes = _notes(src, report, replicates)
+    report.notes = _notes(src, report, replicates, clean)
     return report
 
 
@@ -155,7 +175,7 @@ def _not_judged(check: Check) -> Check:
     return replace(check, z=None, ok=None, note="partial lake")
 
 
-def _notes(src: LakeSource, report: StatsReport, replicates: int) -> list[str]:
+def _notes(src: LakeSource, report: StatsReport, replicates: int, clean: bool) -> list[str]:
     scored = sum(c.z is not None for c in report.checks)
     notes = [
         f"|z| limit {z_limit(scored):.2f} for {scored} z-scored rows (Bonferroni, family "
@@ -169,8 +189,10 @@ def _notes(src: LakeSource, report: StatsReport, replicates: int) -> list[str]:
             "need the whole window (visits, conversion order, returns, tiers) are not judged"
         )
     if src.messy_level is not None:
-        notes.append(
-            f"messy lake ({src.messy_level}): realized values are read from the rows as stored, "
-            "defects included"
+        state = (
+            "realized values are read from its clean truth (defect log undone)"
+            if clean
+            else "realized values are read from the rows as stored, defects included"
         )
+        notes.append(f"messy lake ({src.messy_level}): {state}")
     return notes

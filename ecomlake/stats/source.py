@@ -16,6 +16,7 @@ from ecomlake.lake.identity import CONFIG_FILE, LAKE_FILE, read_identity, read_l
 from ecomlake.messiness import level_from_record
 from ecomlake.plan.calendar import day_number
 from ecomlake.render.registry import TABLE_NAMES
+from ecomlake.verify.defects import PARTITION_VALUE, clean_tables
 from ecomlake.verify.expected import run_days
 from ecomlake.verify.invariants import load_lake
 from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT, open_database, work_folder
@@ -83,9 +84,14 @@ def describe_lake(
 
 @contextmanager
 def lake_database(
-    target: str, storage_options: dict | None, memory_limit: str = DEFAULT_MEMORY_LIMIT
+    target: str,
+    storage_options: dict | None,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    *,
+    clean: bool = False,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Every table of the lake in an on-disk DuckDB held to `memory_limit`, removed on exit."""
+    """Every table of the lake in an on-disk DuckDB held to `memory_limit`, removed on exit;
+    `clean`: a messy lake's tables with its defect log undone (KeyError if it cannot be)."""
     import duckdb
 
     loc = resolve_target(target, storage_options)
@@ -97,6 +103,21 @@ def lake_database(
             except (duckdb.Error, OSError) as exc:
                 reason = str(exc).strip().splitlines()[0]
                 raise ConfigError(f"stats: cannot read {target}: {reason}") from None
+            if clean:
+                _replace_with_clean_rows(con, target, storage_options)
             yield con
         finally:
             con.close()
+
+
+def _replace_with_clean_rows(
+    con: duckdb.DuckDBPyConnection, target: str, storage_options: dict | None
+) -> None:
+    """Swap each table for its clean truth (verify --against-defects undoes the same log)."""
+    for name, table in clean_tables(target, storage_options):
+        con.register("_clean", table)
+        con.execute(
+            f"CREATE OR REPLACE TABLE {name} AS SELECT * EXCLUDE ({PARTITION_VALUE}), "
+            f"{PARTITION_VALUE} AS _part_value FROM _clean"
+        )
+        con.unregister("_clean")

@@ -27,23 +27,25 @@ def month_config(**replacements: str) -> EcomConfig:
 
 
 @pytest.fixture(scope="session")
-def make_lake(tmp_path_factory) -> Callable[[int], Path]:
-    """`make_lake(seed)`: the March lake of that seed, generated once per session."""
-    made: dict[int, Path] = {}
+def make_lake(tmp_path_factory) -> Callable[..., Path]:
+    """`make_lake(seed, level)`: the March lake of that seed and messiness level, generated
+    once per session."""
+    made: dict[tuple[int, str], Path] = {}
 
-    def make(seed: int) -> Path:
-        if seed not in made:
-            root = tmp_path_factory.mktemp(f"stats-{seed}") / "lake"
+    def make(seed: int, level: str = "none") -> Path:
+        if (seed, level) not in made:
+            root = tmp_path_factory.mktemp(f"stats-{seed}-{level}") / "lake"
             options = GenerateOptions(
                 target=str(root),
                 executor="in-process",
                 seed=seed,
                 batch_id="stats",
                 ingestion_ts="2024-04-01T00:00:00+00:00",
+                messiness_level=level,
             )
             result = generate(month_config(), options)
             assert result.ok, result.failures
-            made[seed] = root
-        return made[seed]
+            made[(seed, level)] = root
+        return made[(seed, level)]
 
     return make

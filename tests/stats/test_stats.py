@@ -43,6 +43,15 @@ def test_clean_lakes_pass(make_lake, seed):
 
 
 @pytest.mark.slow
+def test_messy_lake_is_judged_on_its_clean_truth(make_lake):
+    """Undoing the defect log gives the clean lake of the same seed, row for row."""
+    messy = stats_lake(str(make_lake(1, "medium_mess")))
+    clean = stats_lake(str(make_lake(1)))
+    assert [c.as_json() for c in messy.checks] == [c.as_json() for c in clean.checks]
+    assert any("clean truth" in note for note in messy.notes)
+
+
+@pytest.mark.slow
 def test_other_config_fails_the_knobs_it_changed(make_lake, tmp_path):
     lake = make_lake(1)
     report = stats_lake(str(lake), month_config(**CHANGED))
