@@ -4,6 +4,7 @@ lake (one line)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -60,7 +61,9 @@ def stats(
     if html is not None:
         from ecomlake.stats.html import render_html
 
-        Path(html).write_text(render_html(report), encoding="utf-8")
+        partial = Path(f"{html}.partial")
+        partial.write_text(render_html(report), encoding="utf-8")
+        os.replace(partial, html)  # never a half-written report at PATH
     typer.echo(report.to_json() if output_format == "json" else report.to_text())
     if not report.ok:
         raise typer.Exit(EXIT_CHECKS_FAILED)

@@ -11,7 +11,6 @@ import pytest
 
 from ecomlake.cli.app import run
 from ecomlake.stats import stats_lake
-from ecomlake.stats.html import render_html
 
 from .conftest import QUICK_CONFIG, month_config
 from .png import read_png
@@ -96,7 +95,8 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs it)")
 def test_html_renders_in_chromium(make_lake, tmp_path):
     page = tmp_path / "stats.html"
-    page.write_text(render_html(stats_lake(str(make_lake(1)))))
+    assert run(["stats", str(make_lake(1)), "--html", str(page)]) == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["stats.html"]  # no partial file left
     text = page.read_text()
     assert "<svg" in text and "http://" not in text.replace("http://www.w3.org/2000/svg", "")
     shot = tmp_path / "shot.png"
