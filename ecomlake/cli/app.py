@@ -13,6 +13,7 @@ from ecomlake.cli.doctor import doctor
 from ecomlake.cli.export_raw import export_raw
 from ecomlake.cli.generate import generate
 from ecomlake.cli.run_generator import run_generator
+from ecomlake.cli.stats import stats
 from ecomlake.cli.submit import submit
 from ecomlake.cli.upload_raw import upload_raw
 from ecomlake.cli.verify import verify
@@ -32,6 +33,7 @@ app.command("doctor", help=doctor.__doc__)(doctor)
 app.command("upload-raw", help=upload_raw.__doc__)(upload_raw)
 app.command("run-generator", help=run_generator.__doc__)(run_generator)
 app.command("export-raw", help=export_raw.__doc__)(export_raw)
+app.command("stats", help=stats.__doc__)(stats)
 app.command(
     "submit",
     help=submit.__doc__,

@@ -84,6 +84,7 @@ class RunInfo:
     world_end: dt.date
     days: tuple[dt.date, ...]
     rows: dict[str, int]
+    inferred: bool = False  # no _run.json: read from the CSVs (raw_infer.py)
 
 
 def read_run_info(directory: Path, flag: str) -> RunInfo:

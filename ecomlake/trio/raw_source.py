@@ -15,7 +15,8 @@ from ecomlake.messiness import DEFECT_SCHEMA
 from ecomlake.messiness.formats import FORMAT_DRIFT, drift_schema, restore_formats
 from ecomlake.render.registry import TableSpec, table_spec
 from ecomlake.trio.csv_tables import csv_header, read_csv_table
-from ecomlake.trio.raw_run import DEFECTS_FILE, LOOKUP_TABLES, RunInfo, read_run_info
+from ecomlake.trio.raw_infer import run_info
+from ecomlake.trio.raw_run import DEFECTS_FILE, LOOKUP_TABLES, RunInfo
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class RawSource:
         if not source.is_dir():
             raise ConfigError(f"--source: {source} is not a directory")
         self.dir = source
-        self.info: RunInfo = read_run_info(source, "--source")
+        self.info: RunInfo = run_info(source, "--source")
         self.lookups_dir = lookups_from
         self._drift: dict[Path, pa.Table] = {}  # a run dir's format-drift log, read once
         if lookups_from is not None:
@@ -150,7 +151,9 @@ def _check_lookups(directory: Path, info: RunInfo) -> None:
         raise ConfigError(
             f"--lookups-from: {directory} has no customers.csv or product_catalog.csv"
         )
-    other = read_run_info(directory, "--lookups-from")
+    other = run_info(directory, "--lookups-from")
+    if other.inferred or info.inferred:  # a dir without _run.json cannot say its world
+        return
     same = (other.config_fingerprint, other.seed, other.world_start, other.world_end) == (
         info.config_fingerprint,
         info.seed,

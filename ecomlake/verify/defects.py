@@ -11,6 +11,7 @@ and is counted as not checkable.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,7 +37,8 @@ from ecomlake.messiness.truth import digest, row_hashes
 from ecomlake.render.registry import TABLES, TableSpec
 from ecomlake.verify.invariants import Violation
 
-_PART = "_partition_value"
+PARTITION_VALUE = "_partition_value"
+_PART = PARTITION_VALUE
 
 
 @dataclass
@@ -109,15 +111,11 @@ def _check_table(
     found: DefectCheck,
 ) -> None:
     entries = log.filter(pc.equal(log.column("table_name"), spec.name))
-    dirty = pa.concat_tables(
-        [t.append_column(_PART, pa.repeat(pa.scalar(v), t.num_rows)) for v, (t, _) in parts.items()]
-    )
     try:
-        undone = undo_defects(dirty, entries, spec.name)
+        undone = _undo_table(spec, parts, entries)
     except KeyError as exc:
         problems.setdefault("undo_failed", []).append(f"{spec.name}: {exc.args[0]}")
         return
-    undone = _return_late_rows(spec, undone, entries)
     homes = undone.column(_PART).to_numpy(zero_copy_only=False)
     hashes = row_hashes(undone.drop_columns([_PART]))
     # rows grouped by home partition once, not filtered per partition
@@ -144,6 +142,27 @@ def _check_table(
             problems.setdefault("counts_mismatch", []).append(where)
             continue
         found.matched += 1
+
+
+def clean_tables(root: str, storage_options: dict | None = None) -> Iterator[tuple[str, pa.Table]]:
+    """Each table of a messy lake with its defect log undone (copies dropped, cells restored,
+    late rows back home in `_partition_value`), whole in memory; KeyError when the log names a
+    row the table lacks."""
+    loc = resolve_target(root, storage_options)
+    log = _read_log(loc)
+    for spec in TABLES:
+        parts = _read_partitions(loc, spec.name)
+        if parts:
+            entries = log.filter(pc.equal(log.column("table_name"), spec.name))
+            yield spec.name, _undo_table(spec, parts, entries)
+
+
+def _undo_table(spec: TableSpec, parts: Partitions, entries: pa.Table) -> pa.Table:
+    """The table's rows with `entries` undone, each tagged with the partition it belongs to."""
+    dirty = pa.concat_tables(
+        [t.append_column(_PART, pa.repeat(pa.scalar(v), t.num_rows)) for v, (t, _) in parts.items()]
+    )
+    return _return_late_rows(spec, undo_defects(dirty, entries, spec.name), entries)
 
 
 def _return_late_rows(spec: TableSpec, data: pa.Table, entries: pa.Table) -> pa.Table:

@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 
 from ecomlake import api
-from ecomlake.lake.fs import resolve_target
 
-from .lakes import s3_options
+from .lakes import s3_options, upload_tree
 
 
 def _damage(root: Path) -> None:
@@ -35,15 +34,6 @@ def _damage(root: Path) -> None:
 def _truncate(root: Path) -> None:
     path = sorted((root / "cart_items").glob("*/part-00000.parquet"))[2]
     path.write_bytes(path.read_bytes()[:200])
-
-
-def _upload(local: Path, uri: str, options: dict | None = None) -> None:
-    """Every file of `local` under `uri`, one PUT after another (gcsfs's batched calls take
-    ~1 s per object on the emulator)."""
-    loc = resolve_target(uri, options)
-    for path in sorted(local.rglob("*")):
-        if path.is_file():
-            loc.fs.pipe_file(f"{loc.root}/{path.relative_to(local).as_posix()}", path.read_bytes())
 
 
 def _report(target: str, root_text: str, options: dict | None = None) -> dict:
@@ -67,7 +57,7 @@ def test_s3_report_equals_local_on_a_damaged_lake(small_local, make_bucket, moto
     _damage(lake)
     uri = f"s3://{make_bucket('verify-remote')}/lake"
     options = s3_options(moto_server)
-    _upload(lake, uri, options)
+    upload_tree(lake, uri, options)
     local = _report(str(lake), str(lake))
     assert local["ok"] is False
     checks = {v["check"] for v in local["violations"]}
@@ -83,7 +73,7 @@ def test_gcs_report_equals_local_with_an_unreadable_file(small_local, make_gcs_b
     lake = Path(shutil.copytree(small_local.root, tmp_path / "lake"))
     _truncate(lake)
     uri = f"gs://{make_gcs_bucket('verify-remote')}/lake"
-    _upload(lake, uri)
+    upload_tree(lake, uri)
     local = _report(str(lake), str(lake))
     (not_run,) = [v for v in local["violations"] if v["check"] == "invariants.not_run"]
     assert "<root>/cart_items/" in not_run["detail"]

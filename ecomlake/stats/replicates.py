@@ -1,0 +1,155 @@
+"""Knobs whose effect only the whole visit model tells, censoring included: repeat visits by
+(signup channel, initial tier), retention shocks, seasonality, reactivation, earned tiers and
+CLV buckets. Their expectation is the mean over replicate worlds planned from the same config
+and window with other seeds (ecomlake/plan), their spread the replicates' spread."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ecomlake.plan.calendar import US_PER_DAY
+from ecomlake.plan.lexicon import NONE
+from ecomlake.plan.world import WorldPlan, build_world
+from ecomlake.stats.checks import Check, mean_check
+
+if TYPE_CHECKING:
+    import duckdb
+
+P = "parameters."
+REPEAT = P + "repeat_purchase_settings.propensity_by_channel_and_tier"
+SHOCK, SEASON = P + "retention_shocks", P + "seasonal_factors"
+REACTIVATION = P + "reactivation_settings.probability"
+TIER, CLV = P + "tier_spend_thresholds", P + "clv_spend_thresholds"
+DEFAULT = "default"
+Key = tuple[str, str | None]
+
+
+def lake_people(con: duckdb.DuckDBPyConnection) -> dict[str, np.ndarray]:
+    """Registered customers of the lake with their segment, signup month, carts and status."""
+    return con.execute(
+        "SELECT cu.signup_channel AS channel, coalesce(cu.initial_loyalty_tier, 'default') AS tier,"
+        " strftime(cu.signup_date, '%Y-%m') AS month, coalesce(c.n, 0) AS carts,"
+        " cu.loyalty_tier AS final_tier, cu.clv_bucket AS clv FROM customers cu"
+        " LEFT JOIN (SELECT customer_id, count(*) AS n FROM shopping_carts GROUP BY 1) c"
+        " USING (customer_id) WHERE NOT cu.is_guest"
+    ).fetchnumpy()
+
+
+def lake_months(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    return dict(
+        con.execute(
+            "SELECT strftime(created_at, '%Y-%m'), count(*) FROM shopping_carts GROUP BY 1"
+        ).fetchall()
+    )
+
+
+def lake_reactivated(con: duckdb.DuckDBPyConnection) -> int:
+    return con.execute("SELECT count(*) FILTER (WHERE is_reactivated) FROM orders").fetchone()[0]
+
+
+def plan_people(world: WorldPlan) -> dict[str, np.ndarray]:
+    """The same facts as `lake_people`, from a plan."""
+    lex, cust = world.lexicon, world.customers
+    reg = np.arange(cust.n_registered)
+    tiers = np.array([*lex.tiers, DEFAULT], dtype=object)
+    months = cust.signup_day[reg].astype("datetime64[D]").astype("datetime64[M]").astype(str)
+    return {
+        "channel": np.array(lex.signup_channels, dtype=object)[cust.channel[reg]],
+        "tier": tiers[np.where(cust.tier[reg] == NONE, len(lex.tiers), cust.tier[reg])],
+        "month": months.astype(object),
+        "carts": np.bincount(world.carts.customer, minlength=cust.size)[reg],
+        "final_tier": np.array(lex.earned_tiers.names, dtype=object)[cust.final_tier[reg]],
+        "clv": np.array(lex.clv_buckets.names, dtype=object)[cust.final_clv[reg]],
+    }
+
+
+def plan_months(world: WorldPlan) -> dict[str, int]:
+    months = (world.carts.ts_us // US_PER_DAY).astype("datetime64[D]").astype("datetime64[M]")
+    names, counts = np.unique(months.astype(str), return_counts=True)
+    return dict(zip(names.tolist(), counts.tolist(), strict=True))
+
+
+def plan_reactivated(world: WorldPlan) -> int:
+    return int(world.carts.is_reactivation[world.orders.cart].sum())
+
+
+def statistics(
+    people: dict[str, np.ndarray], months: dict[str, int], reactivated: int
+) -> dict[Key, tuple[float, int]]:
+    """(value, units) of every replicate-judged statistic, from lake or plan facts alike."""
+    out: dict[Key, tuple[float, int]] = {}
+    carts = np.asarray(people["carts"], dtype=np.int64)
+    shopper = carts > 0
+    channel, tier, month = (
+        np.asarray(people[k], dtype=object) for k in ("channel", "tier", "month")
+    )
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i in np.flatnonzero(shopper):
+        groups[f"{channel[i]}/{tier[i]}"].append(i)
+    for segment, members in groups.items():
+        out[(REPEAT, segment)] = (float(carts[members].mean() - 1), len(members))
+    for m in np.unique(month[shopper]):
+        members = shopper & (month == m)
+        out[(SHOCK, str(m))] = (float(carts[members].mean() - 1), int(members.sum()))
+    for m, count in months.items():
+        out[(SEASON, m)] = (float(count), int(count))
+    out[(REACTIVATION, None)] = (float(reactivated), int(reactivated))
+    n = len(carts)
+    for knob, column in ((TIER, "final_tier"), (CLV, "clv")):
+        values = np.asarray(people[column], dtype=object)
+        for name in np.unique(values[values != None]):  # noqa: E711 - an object array
+            out[(knob, str(name))] = (float((values == name).mean()), n)
+    return out
+
+
+def replicate_checks(
+    realized: dict[Key, tuple[float, int]], world: WorldPlan, replicates: int
+) -> list[Check]:
+    """Each realized statistic against the mean and spread of `replicates` other worlds."""
+    runs = [_replicate(world, r) for r in range(replicates)]
+    checks = []
+    for key in sorted(set(realized) | set().union(*runs), key=lambda k: (k[0], str(k[1]))):
+        if not _reported(key, world):
+            continue
+        values = np.array([run.get(key, (0.0, 0))[0] for run in runs])
+        mean, sd = float(values.mean()), float(values.std(ddof=1)) if replicates > 1 else 0.0
+        value, n = realized.get(key, (0.0, 0))
+        spread = sd * np.sqrt(1 + 1 / replicates)
+        row = mean_check(
+            key[0], key[1], _configured(key, world), value, n, mean, spread, replicates - 1
+        )
+        checks.append(row)
+    return checks
+
+
+def _replicate(world: WorldPlan, r: int) -> dict[Key, tuple[float, int]]:
+    other = build_world(
+        world.config, world.seed + 1_000_003 * (r + 1), world.start_day, world.end_day
+    )
+    return statistics(plan_people(other), plan_months(other), plan_reactivated(other))
+
+
+def _reported(key: Key, world: WorldPlan) -> bool:
+    """Shock rows only for the configured months; every other row always."""
+    return key[0] != SHOCK or key[1] in world.config.parameters.retention_shocks
+
+
+def _configured(key: Key, world: WorldPlan) -> object:
+    p = world.config.parameters
+    knob, segment = key
+    if knob == REPEAT and segment is not None:
+        channel, tier = segment.split("/", 1)
+        prop = p.repeat_purchase_settings.propensity_by_channel_and_tier
+        block = prop.get(channel, prop.get(DEFAULT, {}))
+        return block.get(tier, block.get(DEFAULT))
+    if knob == SHOCK:
+        return p.retention_shocks.get(segment or "", 1.0)
+    if knob == SEASON:
+        return p.seasonal_factors.get(int((segment or "0-0").split("-")[1]), 1.0)
+    if knob == REACTIVATION:
+        return p.reactivation_settings.probability
+    thresholds = p.tier_spend_thresholds if knob == TIER else p.clv_spend_thresholds
+    return thresholds.get(segment or "")

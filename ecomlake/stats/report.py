@@ -1,0 +1,198 @@
+"""`stats_lake`: every knob family's configured value, the model's expectation in the lake's
+window and the lake's realized value, in one report (text table, JSON, HTML)."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field, replace
+
+from ecomlake.config import EcomConfig
+from ecomlake.plan.cache import default_cache_dir, load_or_build_world
+from ecomlake.plan.world import WorldPlan
+from ecomlake.stats.chart_data import collect
+from ecomlake.stats.checks import Check, judge, z_limit
+from ecomlake.stats.funnel import funnel_checks
+from ecomlake.stats.mixes import mix_checks
+from ecomlake.stats.money import money_checks
+from ecomlake.stats.replicates import (
+    lake_months,
+    lake_people,
+    lake_reactivated,
+    replicate_checks,
+    statistics,
+)
+from ecomlake.stats.returns import return_checks, return_facts
+from ecomlake.stats.source import LakeSource, describe_lake, lake_database
+from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT
+
+DEFAULT_REPLICATES = 20
+P = "parameters."
+# Knobs whose rows need every day of the window: a customer's visits and first order, an
+# order's returns and the spend that earns a tier may fall on days a partial lake lacks.
+WINDOW_KNOBS = frozenset(
+    P + name
+    for name in (
+        "conversion_rate",
+        "first_purchase_conversion_boost",
+        "return_rate",
+        "return_rate_by_signup_channel",
+        "return_timing_distribution",
+        "refund_behavior_by_reason.full_return_prob",
+        "multi_return_probability",
+        "repeat_purchase_settings.propensity_by_channel_and_tier",
+        "retention_shocks",
+        "seasonal_factors",
+        "reactivation_settings.probability",
+        "tier_spend_thresholds",
+        "clv_spend_thresholds",
+    )
+)
+
+
+@dataclass
+class StatsReport:
+    """The checks of one lake; `ok` is false when any judged row failed."""
+
+    lake: str
+    window: tuple[str, str]
+    checks: list[Check]
+    notes: list[str] = field(default_factory=list)
+    charts: dict = field(default_factory=dict)  # what the HTML report draws
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok is not False for c in self.checks)
+
+    def to_json(self) -> str:
+        body = {
+            "lake": self.lake,
+            "window": list(self.window),
+            "checks": [c.as_json() for c in self.checks],
+        }
+        return json.dumps(body, indent=2)
+
+    def to_text(self, width: int = 160) -> str:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"stats {self.lake}  {self.window[0]}..{self.window[1]}")
+        for name in ("knob", "segment", "configured", "expected", "realized", "n", "z", "ok"):
+            table.add_column(name, overflow="fold")
+        for c in self.checks:
+            table.add_row(
+                c.knob.removeprefix("parameters."),
+                c.segment or "",
+                show(c.configured),
+                show(c.expected),
+                show(c.realized),
+                str(c.n),
+                "" if c.z is None else f"{c.z:+.2f}",
+                verdict(c),
+            )
+        out = io.StringIO()
+        console = Console(file=out, width=width, color_system=None, force_terminal=False)
+        console.print(table)
+        failed = sum(c.ok is False for c in self.checks)
+        judged = sum(c.ok is not None for c in self.checks)
+        for note in self.notes:
+            console.print(f"note: {note}")
+        console.print(
+            f"result: {'ok' if self.ok else 'FAILED'} ({failed} of {judged} judged rows not ok)"
+        )
+        return out.getvalue().rstrip()
+
+
+def show(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(show(v) for v in value) + "]"
+    return str(value)
+
+
+def verdict(check: Check) -> str:
+    if check.ok is None:
+        return f"- ({check.note})" if check.note else "-"
+    return "ok" if check.ok else "NOT OK"
+
+
+def stats_lake(
+    target: str,
+    config: EcomConfig | None = None,
+    storage_options: dict | None = None,
+    *,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    replicates: int = DEFAULT_REPLICATES,
+) -> StatsReport:
+    """Compare the lake at `target` with `config` (default: the config it stores).
+
+    The lake's seed and window come from `_lake.json`; its tables are read with DuckDB on disk
+    under `memory_limit`; expectations come from the plan of that config and window.
+    """
+    src = describe_lake(target, config, storage_options)
+    world, _ = load_or_build_world(
+        src.config, src.seed, src.start_day, src.end_day, default_cache_dir()
+    )
+    messy = src.messy_level is not None
+    try:
+        report = _report(src, world, storage_options, memory_limit, replicates, clean=messy)
+    except KeyError as exc:  # the log names a row the lake lacks: judge the rows as stored
+        report = _report(src, world, storage_options, memory_limit, replicates, clean=False)
+        report.notes.append(f"the defect log could not be undone ({exc.args[0]})")
+    return report
+
+
+def _report(
+    src: LakeSource,
+    world: WorldPlan,
+    storage_options: dict | None,
+    memory_limit: str,
+    replicates: int,
+    *,
+    clean: bool,
+) -> StatsReport:
+    target = src.target
+    with lake_database(target, storage_options, memory_limit, clean=clean) as con:
+        facts = return_facts(con)
+        checks = (
+            mix_checks(con, src, world) + funnel_checks(con, world) + return_checks(facts, world)
+        )
+        checks += money_checks(con, world)
+        realized = statistics(lake_people(con), lake_months(con), lake_reactivated(con))
+        checks += replicate_checks(realized, world, replicates)
+        charts = collect(con, world, facts)
+    if src.partial:
+        checks = [_not_judged(c) if c.knob in WINDOW_KNOBS else c for c in checks]
+    report = StatsReport(target, (str(src.start), str(src.end)), judge(checks), charts=charts)
+    report.notes = _notes(src, report, replicates, clean)
+    return report
+
+
+def _not_judged(check: Check) -> Check:
+    return replace(check, z=None, ok=None, note="partial lake")
+
+
+def _notes(src: LakeSource, report: StatsReport, replicates: int, clean: bool) -> list[str]:
+    scored = sum(c.z is not None for c in report.checks)
+    notes = [
+        f"|z| limit {z_limit(scored):.2f} for {scored} z-scored rows (Bonferroni, family "
+        f"alpha 0.001); replicate rows widen it for their {replicates} plan replicates",
+        "expected = the model's value in this window: returns and visits dated past the window "
+        "end are never made",
+    ]
+    if src.partial:
+        notes.append(
+            f"the lake holds {src.days_held} of the window's {src.window_days} days: rows that "
+            "need the whole window (visits, conversion order, returns, tiers) are not judged"
+        )
+    if src.messy_level is not None:
+        state = (
+            "realized values are read from its clean truth (defect log undone)"
+            if clean
+            else "realized values are read from the rows as stored, defects included"
+        )
+        notes.append(f"messy lake ({src.messy_level}): {state}")
+    return notes

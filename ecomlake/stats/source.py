@@ -1,0 +1,123 @@
+"""The lake stats reads: its identity, the config to judge it by, its window, and its tables
+copied into verify's on-disk, memory-limited DuckDB (verify/workspace.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ecomlake.config import EcomConfig
+from ecomlake.errors import ConfigError
+from ecomlake.lake.fs import exists, resolve_target
+from ecomlake.lake.identity import CONFIG_FILE, LAKE_FILE, read_identity, read_lake_config
+from ecomlake.messiness import level_from_record
+from ecomlake.plan.calendar import day_number
+from ecomlake.render.registry import TABLE_NAMES
+from ecomlake.verify.defects import PARTITION_VALUE, clean_tables
+from ecomlake.verify.expected import run_days
+from ecomlake.verify.invariants import load_lake
+from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT, open_database, work_folder
+
+if TYPE_CHECKING:
+    import duckdb
+
+
+@dataclass(frozen=True)
+class LakeSource:
+    """What the checks need besides the data: config, seed and the window as day numbers."""
+
+    target: str
+    config: EcomConfig
+    seed: int
+    start: dt.date
+    end: dt.date
+    messy_level: str | None
+    days_held: int  # days of the window the lake's runs wrote
+
+    @property
+    def window_days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def partial(self) -> bool:
+        """The lake holds only some days of its window (e.g. a daily run's)."""
+        return self.days_held < self.window_days
+
+    @property
+    def start_day(self) -> int:
+        return day_number(self.start)
+
+    @property
+    def end_day(self) -> int:
+        return day_number(self.end)
+
+
+def describe_lake(
+    target: str, config: EcomConfig | None, storage_options: dict | None
+) -> LakeSource:
+    """The lake's seed and window (`_lake.json`) and `config`, else the config it stores."""
+    loc = resolve_target(target, storage_options)
+    if not any(exists(loc, name) for name in TABLE_NAMES):
+        raise ConfigError(f"stats: no lake at {target} (none of its table folders exist)")
+    lake = read_identity(loc)
+    if lake is None:
+        raise ConfigError(f"stats: {target} has no {LAKE_FILE}, so its seed and window are unknown")
+    cfg = config if config is not None else read_lake_config(loc)
+    if cfg is None:
+        raise ConfigError(f"--config: required, {target} stores no {CONFIG_FILE}")
+    level = level_from_record(lake.messiness)
+    start, end = (dt.date.fromisoformat(d) for d in (lake.world_start, lake.world_end))
+    held = [d for d in run_days(loc, lake) if day_number(start) <= d <= day_number(end)]
+    return LakeSource(
+        target,
+        cfg,
+        lake.seed,
+        start,
+        end,
+        level.name if level is not None else None,
+        len(set(held)),
+    )
+
+
+@contextmanager
+def lake_database(
+    target: str,
+    storage_options: dict | None,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    *,
+    clean: bool = False,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Every table of the lake in an on-disk DuckDB held to `memory_limit`, removed on exit;
+    `clean`: a messy lake's tables with its defect log undone (KeyError if it cannot be)."""
+    import duckdb
+
+    loc = resolve_target(target, storage_options)
+    with work_folder() as folder:
+        con = open_database(folder, memory_limit)
+        try:
+            try:
+                load_lake(con, loc, folder, "TABLE")
+            except (duckdb.Error, OSError) as exc:
+                reason = str(exc).strip().splitlines()[0]
+                raise ConfigError(f"stats: cannot read {target}: {reason}") from None
+            if clean:
+                _replace_with_clean_rows(con, target, storage_options)
+            yield con
+        finally:
+            con.close()
+
+
+def _replace_with_clean_rows(
+    con: duckdb.DuckDBPyConnection, target: str, storage_options: dict | None
+) -> None:
+    """Swap each table for its clean truth (verify --against-defects undoes the same log)."""
+    for name, table in clean_tables(target, storage_options):
+        con.register("_clean", table)
+        con.execute(
+            f"CREATE OR REPLACE TABLE {name} AS SELECT * EXCLUDE ({PARTITION_VALUE}), "
+            f"{PARTITION_VALUE} AS _part_value FROM _clean"
+        )
+        con.unregister("_clean")
