@@ -26,8 +26,8 @@ _EXPORTS = {
     "load_config": "ecomlake.library",
     "plan_world": "ecomlake.library",
     "render_day": "ecomlake.library",
-    "generate": "ecomlake.api",
-    "repair": "ecomlake.api",
+    "generate": "ecomlake.lakes",
+    "repair": "ecomlake.lakes",
     "read_ray_dataset": "ecomlake.raydata",
     "EcomDatasource": "ecomlake.raydata",
 }
@@ -53,9 +53,9 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from ecomlake.api import generate, repair
     from ecomlake.config import EcomConfig
     from ecomlake.errors import ConfigError, EcomlakeError
+    from ecomlake.lakes import generate, repair
     from ecomlake.library import load_config, plan_world, render_day
     from ecomlake.plan.world import WorldPlan
     from ecomlake.raydata import EcomDatasource, read_ray_dataset
@@ -85,7 +85,7 @@ class _Package(types.ModuleType):
 
     @property
     def verify(self) -> Callable[..., VerifyReport]:
-        from ecomlake.api import verify
+        from ecomlake.lakes import verify
 
         return verify
 

@@ -1,4 +1,5 @@
-"""Library entry points the CLI (and users' own code) call."""
+"""Entry points the CLI calls; their errors name its flags (`ecomlake.generate`, `repair` and
+`verify` are these, with errors naming the library's fields: ecomlake/lakes.py)."""
 
 from __future__ import annotations
 

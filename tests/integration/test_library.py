@@ -197,3 +197,35 @@ def test_ray_dataset_bad_table_or_day_names_the_argument(quick_config):
         ecomlake.read_ray_dataset(quick_config, "order")
     with pytest.raises(ConfigError, match=r"^end: 2024-05-01 is outside the world window"):
         ecomlake.read_ray_dataset(quick_config, "orders", "2024-03-01", "2024-05-01")
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda cfg, tmp: ecomlake.generate(cfg, GenerateOptions(batch_id="a b"), target=tmp),
+            "GenerateOptions.batch_id: use letters",
+        ),
+        (
+            lambda cfg, tmp: ecomlake.generate(cfg, GenerateOptions(days=0), target=tmp),
+            "GenerateOptions.days: must be at least 1",
+        ),
+        (
+            lambda cfg, tmp: ecomlake.repair(GenerateOptions(target=tmp), cfg),
+            "GenerateOptions.repair: ",
+        ),
+    ],
+)
+def test_library_errors_name_option_fields_not_flags(tmp_path, quick_config, call, message):
+    target = str(tmp_path / "lake")
+    with pytest.raises(ConfigError) as caught:
+        call(quick_config, target)
+    assert str(caught.value).startswith(message)
+    assert not (tmp_path / "lake").exists()
+
+
+def test_the_cli_entry_still_names_flags(tmp_path, quick_config):
+    from ecomlake import api
+
+    with pytest.raises(ConfigError, match=r"^--batch-id: use letters"):
+        api.generate(quick_config, GenerateOptions(batch_id="a b"), target=str(tmp_path))
