@@ -173,9 +173,8 @@ def test_ray_dataset_rows_are_the_lakes_table(ray_session, quick_config, quick_l
     ray = ray_session
     ray.data.DataContext.get_current().execution_options.preserve_order = True
     days = [f"2024-02-{d:02d}" for d in range(1, 11)]
-    lake = pa.concat_tables(
-        pq.read_table(quick_lake / "orders" / f"ingest_dt={d}" / "part-00000.parquet") for d in days
-    )
+    files = [quick_lake / "orders" / f"ingest_dt={d}" / "part-00000.parquet" for d in days]
+    lake = pa.concat_tables(pq.read_table(f) for f in files if f.exists())  # some days sell none
     dataset = ecomlake.read_ray_dataset(quick_config, "orders", days[0], days[-1], **PINNED)
     rows = pa.concat_tables(ray.get(dataset.to_arrow_refs()))
     assert rows.num_rows == lake.num_rows
