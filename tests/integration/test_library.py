@@ -191,6 +191,7 @@ def test_ray_dataset_customers_are_the_lakes_customers(ray_session, quick_config
     assert mine.equals(lake.sort_by("customer_id").cast(mine.schema))
 
 
+@pytest.mark.slow  # importing ray.data takes seconds
 def test_ray_dataset_bad_table_or_day_names_the_argument(quick_config):
     with pytest.raises(ConfigError, match=r"^table: no table 'order'"):
         ecomlake.read_ray_dataset(quick_config, "order")
