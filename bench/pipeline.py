@@ -1,7 +1,8 @@
 """The day pipeline run in-process with a timer around each stage, and the pyarrow write floor.
 
 `run_pipeline` does what `run_day` + `write_partition` do (render, messiness, partition split,
-lineage, Parquet encode, storage write, manifest and `_SUCCESS`) through the same library calls, but
+lineage, Parquet encode, storage write, manifest and `_SUCCESS`) through the same library calls
+(the day's tables come from the one loop, `render_tables`, with this clock around its stages), but
 times every stage. It keeps each lineage-stamped chunk, so `write_floor` can time pyarrow
 alone encoding and writing exactly the same tables with the same options. Keep the stages in
 step with `ecomlake/run/task.py` and `ecomlake/lake/commit.py`; `bytes_written` is compared with
@@ -44,14 +45,15 @@ from ecomlake.lake import (
     write_bytes,
 )
 from ecomlake.lineage import apply_lineage
-from ecomlake.messiness import apply_messiness, resolve_level, run_fingerprint
+from ecomlake.messiness import run_fingerprint
+from ecomlake.messiness.day import render_tables
 from ecomlake.plan.cache import cached_world, default_cache_dir, store_world
 from ecomlake.plan.calendar import day_number
 from ecomlake.plan.world import WorldPlan, build_world
 from ecomlake.render.context import DayContext
-from ecomlake.render.registry import TABLES, TableSpec, output_columns
+from ecomlake.render.registry import TABLES, TableSpec
 from ecomlake.run.days import assign_tasks, select_days, spread_backlog
-from ecomlake.run.task import DayTask, split_partitions
+from ecomlake.run.task import DayTask
 
 STAGES = ("render", "messiness", "split", "lineage", "encode", "write", "commit")
 
@@ -150,7 +152,6 @@ def run_pipeline(work: Workload, days: int, target: str) -> PipelineResult:
     loc = resolve_target(target)
     fingerprint = run_fingerprint(work.config, MESSINESS_LEVEL)
     identity = RunIdentity(work.config.faker_seed, fingerprint, __version__)
-    level = resolve_level(work.config, MESSINESS_LEVEL)
     result = PipelineResult(plan, StageClock(), defaultdict(int), 0, 0)
     for index, task in enumerate(tasks):
         if index == 1:
@@ -158,19 +159,12 @@ def run_pipeline(work: Workload, days: int, target: str) -> PipelineResult:
         result.clock.steady = index > 0
         result.steady_days += index > 0
         ctx = DayContext(world, task.day, task.signup_days, task.owns_catalog)
-        for spec in TABLES:
-            if not spec.partitions(ctx):
-                continue
-            with result.clock.stage("render", spec.name):
-                data = spec.render(ctx).select(list(output_columns(world.config, spec)))
-            with result.clock.stage("messiness", spec.name):
-                data, _ = apply_messiness(ctx, spec.name, data, level)  # clean level: no log
-            with result.clock.stage("split", spec.name):
-                parts = split_partitions(spec, data, task.day)
-            for value, part in parts:
-                _write_partition(work, loc, identity, spec, value, part, result)
-            result.rows[spec.name] += data.num_rows
-            result.steady_rows += data.num_rows if index > 0 else 0
+        specs = [spec for spec in TABLES if spec.partitions(ctx)]
+        for table in render_tables(ctx, specs, MESSINESS_LEVEL, stage=result.clock.stage):
+            for part in table.parts:  # a clean level: no defect log, no truth
+                _write_partition(work, loc, identity, table.spec, part.value, part.rows, result)
+            result.rows[table.spec.name] += table.num_rows
+            result.steady_rows += table.num_rows if index > 0 else 0
     result.rows = dict(result.rows)
     return result
 

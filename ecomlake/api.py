@@ -1,10 +1,13 @@
-"""Library entry points the CLI (and users' own code) call."""
+"""Entry points the CLI calls; their errors name its flags (`ecomlake.generate`, `repair` and
+`verify` are these, with errors naming the library's fields: ecomlake/lakes.py)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from ecomlake.config import EcomConfig, load_config
+from ecomlake.config import EcomConfig
+from ecomlake.library import ConfigLike, load_config, plan_world, render_day
 from ecomlake.run.driver import GenerateOptions, RunResult
 from ecomlake.run.driver import generate as _generate
 from ecomlake.run.executors import make_executor
@@ -12,13 +15,33 @@ from ecomlake.run.repair import RepairResult, repair_lake
 from ecomlake.verify.report import VerifyReport, verify_lake
 from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT, check_memory_limit
 
+__all__ = [
+    "GenerateOptions",
+    "RepairResult",
+    "RunResult",
+    "VerifyReport",
+    "generate",
+    "load_config",
+    "plan_world",
+    "render_day",
+    "repair",
+    "verify",
+]
+
 
 def generate(
-    config: EcomConfig | str | Path, options: GenerateOptions, **callbacks
+    config: ConfigLike,
+    options: GenerateOptions | None = None,
+    *,
+    target: str | None = None,
+    **callbacks,
 ) -> RunResult | RepairResult:
-    """Generate the lake described by `config` (a model or a YAML path) with `options`
-    (`options.repair`: repair it instead, see `repair`)."""
-    cfg = config if isinstance(config, EcomConfig) else load_config(config)
+    """Generate the lake described by `config` (a model, a dict or a YAML path) with `options`
+    (`target`, when given, replaces `options.target`; `options.repair`: repair it instead)."""
+    cfg = load_config(config)
+    options = options or GenerateOptions()
+    if target is not None:
+        options = replace(options, target=target)
     if options.repair:
         return repair(options, cfg, on_result=callbacks.get("on_result"))
     return _generate(cfg, options, **callbacks)
@@ -29,7 +52,7 @@ def repair(
 ) -> RepairResult:
     """Re-render the damaged partitions of the lake at `options.target` byte-identically;
     without `config`, with the config the lake stores."""
-    cfg = config if config is None or isinstance(config, EcomConfig) else load_config(config)
+    cfg = None if config is None else load_config(config)
     return repair_lake(options, cfg, **callbacks)
 
 
@@ -49,7 +72,7 @@ def verify(
     `workers` (a local Ray of that many CPUs) or `ray_address` (a cluster) checks manifests and
     files as Ray tasks; without either everything runs in this process.
     """
-    cfg = config if config is None or isinstance(config, EcomConfig) else load_config(config)
+    cfg = None if config is None else load_config(config)
     check_memory_limit(memory_limit)
     if workers is None and ray_address is None:
         return verify_lake(target, cfg, storage_options, against_defects, memory_limit=memory_limit)

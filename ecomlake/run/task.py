@@ -9,9 +9,7 @@ import json
 import time
 from dataclasses import dataclass, field, replace
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ecomlake.lake import (
     LakeLocation,
@@ -25,16 +23,8 @@ from ecomlake.lake import (
     write_partition,
 )
 from ecomlake.lineage import Lineage
-from ecomlake.messiness import (
-    DEFECTS_TABLE,
-    apply_messiness,
-    log_table_for,
-    resolve_level,
-    split_log,
-)
-from ecomlake.messiness.late import days_late, land_late_rows
-from ecomlake.messiness.levels import MessLevel
-from ecomlake.messiness.truth import partition_truth, row_hashes
+from ecomlake.messiness import DEFECTS_TABLE, log_table_for, resolve_level
+from ecomlake.messiness.day import Part, render_tables
 from ecomlake.plan.calendar import day_date
 from ecomlake.plan.world import WorldPlan
 from ecomlake.render.context import DayContext
@@ -43,7 +33,6 @@ from ecomlake.render.registry import (
     SIGNUP_TABLE,
     TABLES,
     TableSpec,
-    output_columns,
     without_signups,
 )
 from ecomlake.run.defect_log import commit_defect_log
@@ -119,7 +108,6 @@ def run_day(world: WorldPlan, task: DayTask, settings: WriteSettings) -> DayResu
     level = resolve_level(world.config, settings.messiness_level)
     rows: dict[str, int] = {}
     committed: list[tuple[str, str]] = []
-    render_s = 0.0
     expected = {spec.name: spec.partitions(ctx) for spec in TABLES}
     done = {s.name: set[str]() for s in TABLES}
     if settings.repair is not None:
@@ -138,79 +126,31 @@ def run_day(world: WorldPlan, task: DayTask, settings: WriteSettings) -> DayResu
     if level is not None and any(s.partition_column is None for s in todo):
         todo = [s for s in TABLES if s in todo or s.partition_column is None]  # the day's log
     day_log: list[pa.Table] = []
-    pending: list[tuple[TableSpec, str, pa.Table, pa.Table | None, dict | None]] = []
-    earlier: dict[int, DayContext] = {}  # days whose late rows land today, shared by tables
-    for spec in todo:
-        t0 = time.perf_counter()
-        parts, found = _render(ctx, spec, level, settings.messiness_level, earlier)
-        render_s += time.perf_counter() - t0
-        rows[spec.name] = sum(part.num_rows for _, part, _, _ in parts)
-        if found is not None and spec.partition_column is None:
-            day_log.append(found)
-        pending += [(spec, *item) for item in parts if item[0] not in done[spec.name]]
+    pending: list[tuple[TableSpec, Part]] = []
+    t0 = time.perf_counter()
+    for table in render_tables(ctx, todo, settings.messiness_level):
+        spec = table.spec
+        rows[spec.name] = sum(part.rows.num_rows for part in table.parts)
+        if table.log is not None and spec.partition_column is None:
+            day_log.append(table.log)
+        pending += [(spec, part) for part in table.parts if part.value not in done[spec.name]]
+    render_s = time.perf_counter() - t0
     t1 = time.perf_counter()
     if sum(log.num_rows for log in day_log):
         log = pa.concat_tables(day_log)
         committed += _commit_log(loc, (DEFECTS_TABLE, INGEST_KEY), ctx.day_iso, log, settings)
-    for spec, value, part, log, truth in pending:
-        if log is not None:
-            committed += _commit_log(loc, log_table_for(spec), value, log, settings)
-        rel_dir = partition_dir(spec.name, spec.partition_key, value)
+    for spec, part in pending:
+        if part.log is not None:
+            committed += _commit_log(loc, log_table_for(spec), part.value, part.log, settings)
+        rel_dir = partition_dir(spec.name, spec.partition_key, part.value)
         if settings.writes(rel_dir):
-            manifest = _write(loc, spec, value, part, settings.for_partition(rel_dir), truth)
+            manifest = _write(loc, spec, part, settings.for_partition(rel_dir))
             committed.append((spec.name, manifest.to_json()))
     write_s = time.perf_counter() - t1
     day = day_date(task.day).isoformat()
     return DayResult(
         day, rows, len(committed), skipped, render_s, write_s, committed=committed, kept=kept
     )
-
-
-Part = tuple[str, pa.Table, pa.Table | None, dict | None]  # value, rows, log, manifest truth
-
-
-def _render(
-    ctx: DayContext,
-    spec: TableSpec,
-    level: MessLevel | None,
-    level_name: str,
-    earlier: dict[int, DayContext],
-) -> tuple[list[Part], pa.Table | None]:
-    """The table's partitions of this task, dirtied at `level`, and the table's whole log.
-
-    A transactional table also takes in the late rows of earlier days (rendered again here, in
-    `earlier`'s contexts) and gives up its own; each partition carries its clean truth.
-    """
-    columns = list(output_columns(ctx.world.config, spec))
-    clean = spec.render(ctx).select(columns)
-    data, found = apply_messiness(ctx, spec.name, clean, level)
-    if level is None or found is None:
-        return [(v, part, None, None) for v, part in split_partitions(spec, data, ctx.day)], None
-
-    def clean_day(day: int) -> tuple[DayContext, pa.Table]:
-        day_ctx = earlier.setdefault(day, DayContext(ctx.world, day))
-        return day_ctx, spec.render(day_ctx).select(columns)
-
-    if spec.partition_column is None:
-        late = days_late(ctx, spec, clean, level)
-        data, found = land_late_rows(ctx, spec, data, found, level, clean_day)
-        landed = ctx.day + late[late > 0]
-        truth = partition_truth(level_name, spec.name, row_hashes(clean), found, landed)
-        return [(v, part, None, truth) for v, part in split_partitions(spec, data, ctx.day)], found
-    logs = split_log(found)
-    hashed = clean.append_column(_ROW_HASH, pa.array(row_hashes(clean)))  # hashed once
-    truths = {
-        v: partition_truth(
-            level_name, spec.name, part.column(_ROW_HASH).to_numpy(), logs.get(v), _NO_DAYS
-        )
-        for v, part in split_partitions(spec, hashed, ctx.day)
-    }
-    parts = split_partitions(spec, data, ctx.day)
-    return [(v, part, logs.get(v), truths[v]) for v, part in parts], found
-
-
-_ROW_HASH = "__row_hash"
-_NO_DAYS = np.zeros(0, np.int64)
 
 
 def _damaged(spec: TableSpec, value: str, repair: dict[str, PartitionWrite]) -> bool:
@@ -242,41 +182,15 @@ def _committed(loc: LakeLocation, spec: TableSpec, value: str, settings: WriteSe
     return is_committed(loc, spec.name, spec.partition_key, value, settings.identity)
 
 
-def split_partitions(spec: TableSpec, data: pa.Table, day: int) -> list[tuple[str, pa.Table]]:
-    """(partition value, rows) pairs; empty tables give no partition."""
-    if data.num_rows == 0:
-        return []
-    if spec.partition_column is None:
-        return [(day_date(day).isoformat(), data)]
-    order = pc.sort_indices(data, [(spec.partition_column, "ascending")])  # stable
-    if not np.array_equal(order.to_numpy(), np.arange(data.num_rows)):  # in order: no copy
-        data = data.take(order)
-    values = data.column(spec.partition_column).to_numpy(zero_copy_only=False)
-    starts = np.flatnonzero(np.concatenate([[True], values[1:] != values[:-1]]))
-    ends = np.append(starts[1:], len(values))
-    return [(_text(values[a]), data.slice(a, b - a)) for a, b in zip(starts, ends, strict=True)]
-
-
-def _text(value: object) -> str:
-    """Partition value as written in the path (dates as YYYY-MM-DD)."""
-    if isinstance(value, np.datetime64):
-        return str(value.astype("datetime64[D]"))
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
-
-
 def _write(
-    loc: LakeLocation,
-    spec: TableSpec,
-    value: str,
-    data: pa.Table,
-    settings: WriteSettings,
-    truth: dict | None,
+    loc: LakeLocation, spec: TableSpec, part: Part, settings: WriteSettings
 ) -> PartitionManifest:
+    data = part.rows
     return write_partition(
         loc,
         spec.name,
         spec.partition_key,
-        value,
+        part.value,
         data,
         pk_columns=spec.pk,
         event_date_column=(
@@ -285,5 +199,5 @@ def _write(
         lineage=settings.lineage,
         parquet=settings.parquet,
         identity=settings.identity,
-        messiness=truth,
+        messiness=part.truth,
     )

@@ -18,7 +18,8 @@ from ecomlake import __version__
 from ecomlake.config import EcomConfig, config_fingerprint
 from ecomlake.errors import ConfigError
 from ecomlake.lake.identity import CONFIG_FILE, config_yaml
-from ecomlake.messiness import DEFECT_SCHEMA, apply_messiness, check_level, resolve_level
+from ecomlake.messiness import DEFECT_SCHEMA, check_level, resolve_level
+from ecomlake.messiness.day import render_tables
 from ecomlake.messiness.formats import drift_formats, drift_schema
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
 from ecomlake.plan.calendar import day_number
@@ -277,9 +278,10 @@ def _check_lookups(
 def _write_csvs(world: WorldPlan, prep: _Prepared, run_dir: Path, level: str) -> dict[str, int]:
     """Render each day's tables in day order, appending to one CSV per table; rows per table.
 
-    At a messy level the tables are dirtied as `generate` dirties them, dates and money drift
-    in format (the CSVs are text), and every changed cell is appended to `_defects.csv` (not a
-    table: it stays out of the rows and load_data.sql).
+    At a messy level the tables are dirtied as `generate` dirties them (late arrival aside: it
+    is a defect of lake partitions), dates and money drift in format (the CSVs are text), and
+    every changed cell is appended to `_defects.csv` (not a table: it stays out of the rows and
+    load_data.sql).
     """
     mess = resolve_level(world.config, level)
     sinks: dict[str, CsvSink] = {}
@@ -292,13 +294,12 @@ def _write_csvs(world: WorldPlan, prep: _Prepared, run_dir: Path, level: str) ->
             sinks[spec.name] = CsvSink(run_dir / f"{spec.name}.csv", schema)
         for task in assign_tasks(prep.days, world.signup_days()):
             ctx = DayContext(world, task.day, task.signup_days, task.owns_catalog)
-            for spec in prep.specs:
-                data = spec.render(ctx).select(list(prep.columns[spec.name]))
-                data, found = apply_messiness(ctx, spec.name, data, mess)
+            for table in render_tables(ctx, prep.specs, level, lake=False):
+                data, found = table.rows, table.log
                 if mess is not None and found is not None:
-                    data, drifted = drift_formats(ctx, spec.name, data, mess, found)
+                    data, drifted = drift_formats(ctx, table.spec.name, data, mess, found)
                     found = pa.concat_tables([found, drifted])
-                sinks[spec.name].write(data)
+                sinks[table.spec.name].write(data)
                 if defects is not None and found is not None:
                     defects.write(found)
     finally:

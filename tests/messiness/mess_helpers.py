@@ -17,7 +17,8 @@ from ecomlake.messiness.log import ROW_DEFECTS
 from ecomlake.plan.calendar import day_number
 from ecomlake.plan.world import WorldPlan, build_world
 from ecomlake.render.context import DayContext
-from ecomlake.render.registry import TABLES, output_columns
+from ecomlake.render.day import clean_tables
+from ecomlake.render.registry import TABLES
 from ecomlake.run.days import assign_tasks
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,11 +51,8 @@ def render_days(
     out = []
     for task in assign_tasks(days, world.signup_days()):
         ctx = DayContext(world, task.day, task.signup_days, task.owns_catalog)
-        for spec in TABLES:
-            if tables is not None and spec.name not in tables:
-                continue
-            data = spec.render(ctx).select(list(output_columns(world.config, spec)))
-            out.append(Rendered(ctx, spec.name, data))
+        specs = [spec for spec in TABLES if tables is None or spec.name in tables]
+        out += [Rendered(ctx, spec.name, data) for spec, data in clean_tables(ctx, specs)]
     return out
 
 

@@ -1,0 +1,53 @@
+"""`generate`, `repair` and `verify` as the library exports them: the CLI's own (ecomlake.api),
+with bad input named as a library caller wrote it, `GenerateOptions.batch_id` or `memory_limit`,
+not as the `--batch-id` or `--memory-limit` flag the CLI user typed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+from collections.abc import Callable
+from typing import TypeVar
+
+from ecomlake import api
+from ecomlake.errors import ConfigError
+from ecomlake.run.driver import GenerateOptions
+
+_FLAG = re.compile(r"--([a-z][a-z-]*)")
+_OPTION_FIELDS = frozenset(f.name for f in dataclasses.fields(GenerateOptions))
+F = TypeVar("F", bound=Callable)
+
+
+def name_fields(message: str, fields: frozenset[str], owner: str) -> str:
+    """`message` with each CLI flag that sets one of `fields` named `owner.field` (`field` when
+    `owner` is empty); a flag without a field (e.g. `--config`) stays as it is."""
+
+    def field(match: re.Match) -> str:
+        name = match.group(1).replace("-", "_")
+        for candidate in (name, f"{name}s"):  # --storage-option fills storage_options
+            if candidate in fields:
+                return f"{owner}.{candidate}" if owner else candidate
+        return match.group(0)
+
+    return _FLAG.sub(field, message)
+
+
+def _naming(fields: frozenset[str], owner: str) -> Callable[[F], F]:
+    def wrap(function: F) -> F:
+        @functools.wraps(function)
+        def call(*args, **kwargs):
+            try:
+                return function(*args, **kwargs)
+            except ConfigError as exc:
+                raise ConfigError(name_fields(str(exc), fields, owner)) from None
+
+        return call  # type: ignore[return-value]
+
+    return wrap
+
+
+generate = _naming(_OPTION_FIELDS, "GenerateOptions")(api.generate)
+repair = _naming(_OPTION_FIELDS, "GenerateOptions")(api.repair)
+verify = _naming(frozenset({"memory_limit", "workers", "ray_address", "target"}), "")(api.verify)

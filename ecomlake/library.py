@@ -1,0 +1,181 @@
+"""The library's in-memory side: a config from a path, dict or model, the world plan of a
+window (through the plan cache, as the CLI plans), and one day's tables without a lake.
+
+Errors name the argument they are about (`day: ...`, `tables: ...`), never a CLI flag.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+from pydantic import ValidationError
+
+from ecomlake.config import EcomConfig
+from ecomlake.config import load_config as load_config_file
+from ecomlake.config.load import format_validation_error
+from ecomlake.errors import ConfigError
+from ecomlake.lineage import Lineage, apply_lineage, validate_ingestion_ts
+from ecomlake.messiness import MESSINESS_LEVELS, resolve_level
+from ecomlake.messiness.day import render_tables
+from ecomlake.plan.cache import default_cache_dir, load_or_build_world
+from ecomlake.plan.calendar import day_date, day_number
+from ecomlake.plan.world import WorldPlan
+from ecomlake.render.context import DayContext
+from ecomlake.render.registry import TABLE_NAMES, TABLES, TableSpec
+
+DateLike = str | dt.date
+ConfigLike = EcomConfig | Mapping | str | Path
+
+
+def load_config(config: ConfigLike) -> EcomConfig:
+    """A validated config from a YAML path, a dict shaped like the YAML, or a model (as is)."""
+    if isinstance(config, EcomConfig):
+        return config
+    if isinstance(config, Mapping):
+        try:
+            return EcomConfig.model_validate(dict(config))
+        except ValidationError as exc:
+            raise ConfigError(format_validation_error(exc)) from None
+    if isinstance(config, str | Path):
+        return load_config_file(config)
+    raise ConfigError(f"config: expected a path, a dict or an EcomConfig, got {type(config)}")
+
+
+def as_date(value: DateLike | None, name: str) -> dt.date | None:
+    """`value` as a date (ISO text or a date); a one-line error naming `name` otherwise."""
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ConfigError(f"{name}: expected a date like 2024-01-05, got {value!r}")
+
+
+def world_window(
+    cfg: EcomConfig, start: dt.date | None, end: dt.date | None, today: dt.date | None
+) -> tuple[dt.date, dt.date]:
+    """The config's pinned window, else `start`..`end` (both or neither), else the days up
+    to `today` (the UTC date by default)."""
+    if (start is None) != (end is None) and cfg.parameters.pinned_window() is None:
+        raise ConfigError(f"{'end' if end is None else 'start'}: needed with the other one")
+    first, last, _ = cfg.world_window(start, end, today or dt.datetime.now(dt.UTC).date())
+    return first, last
+
+
+def plan_world(
+    config: ConfigLike,
+    seed: int | None = None,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+    *,
+    plan_cache: bool = True,
+    today: dt.date | None = None,
+) -> WorldPlan:
+    """The world plan `generate` would render: the config's pinned window (else `start`..`end`,
+    else the days up to `today`), seeded with `seed` or the config's `faker_seed`.
+
+    With `plan_cache` the plan is loaded from (or stored in) the same cache the CLI uses, so
+    the second call for a world is a file read.
+    """
+    cfg = load_config(config)
+    first, last = world_window(cfg, as_date(start, "start"), as_date(end, "end"), today)
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise ConfigError(f"seed: expected an integer, got {seed!r}")
+    chosen = cfg.faker_seed if seed is None else seed
+    cache_dir = default_cache_dir() if plan_cache else None
+    world, _ = load_or_build_world(cfg, chosen, day_number(first), day_number(last), cache_dir)
+    return world
+
+
+def pick_tables(tables: str | Sequence[str] | None, name: str = "tables") -> list[TableSpec]:
+    """The specs of `tables` in lake order (all of them for None); unknown names are an error."""
+    if tables is None:
+        return list(TABLES)
+    wanted = [tables] if isinstance(tables, str) else list(tables)
+    unknown = [t for t in wanted if t not in TABLE_NAMES]
+    if unknown:
+        raise ConfigError(f"{name}: no table {unknown[0]!r} (tables: {', '.join(TABLE_NAMES)})")
+    return [spec for spec in TABLES if spec.name in wanted]
+
+
+def check_messiness(cfg: EcomConfig, level: str) -> str:
+    """`level` if it is a messiness level this config can run, else a one-line error."""
+    if level not in MESSINESS_LEVELS:
+        raise ConfigError(
+            f"messiness_level: must be one of {', '.join(MESSINESS_LEVELS)}, got {level!r}"
+        )
+    resolve_level(cfg, level)  # the YAML's overrides of the level are checked too
+    return level
+
+
+def lineage_of(batch_id: str | None, ingestion_ts: str | None) -> Lineage | None:
+    """The lineage to stamp on rows, or None when neither value is given."""
+    if batch_id is None and ingestion_ts is None:
+        return None
+    if batch_id is None or ingestion_ts is None:
+        missing = "batch_id" if batch_id is None else "ingestion_ts"
+        raise ConfigError(f"{missing}: needed too when lineage columns are asked for")
+    try:
+        validate_ingestion_ts(ingestion_ts)
+    except ConfigError:
+        raise ConfigError(
+            f"ingestion_ts: expected a timestamp like 2024-04-01T00:00:00+00:00, "
+            f"got {ingestion_ts!r}"
+        ) from None
+    if not isinstance(batch_id, str) or not batch_id:
+        raise ConfigError(f"batch_id: expected non-empty text, got {batch_id!r}")
+    return Lineage(batch_id, ingestion_ts)
+
+
+def day_of(world: WorldPlan, day: DateLike, name: str = "day") -> int:
+    """The day number of `day`, which must lie in the world window."""
+    date = as_date(day, name)
+    number = day_number(date)
+    if not world.start_day <= number <= world.end_day:
+        raise ConfigError(
+            f"{name}: {date} is outside the world window "
+            f"{day_date(world.start_day)}..{day_date(world.end_day)}"
+        )
+    return number
+
+
+def day_context(world: WorldPlan, day: int) -> DayContext:
+    """Day `day` as a run over the whole world renders it: its own signup partition, and the
+    product catalog on the world's first day."""
+    signups = (day,) if np.isin(day, world.signup_days()) else ()
+    return DayContext(world, day, signups, owns_catalog=day == world.start_day)
+
+
+def render_day(
+    world: WorldPlan,
+    day: DateLike,
+    tables: str | Sequence[str] | None = None,
+    messiness_level: str = "none",
+    *,
+    batch_id: str | None = None,
+    ingestion_ts: str | None = None,
+) -> dict[str, pa.Table]:
+    """Every table (or those named) of `day`: the rows and values `generate` writes for that
+    day into `<table>/ingest_dt=<day>`, `customers/signup_date=<day>` and, on the world's first
+    day, every `product_catalog/category=…`; partitions in path order, a table without rows is
+    empty. With `batch_id` and `ingestion_ts`, the lineage columns are appended as written
+    (`source_file` is left out: it names a file).
+    """
+    number = day_of(world, day)
+    specs = pick_tables(tables)
+    level = check_messiness(world.config, messiness_level)
+    lineage = lineage_of(batch_id, ingestion_ts)
+    out: dict[str, pa.Table] = {}
+    for table in render_tables(day_context(world, number), specs, level):
+        rows = [part.rows for part in table.parts] or [table.rows.slice(0, 0)]
+        data = pa.concat_tables(rows)
+        if lineage is not None:
+            data = apply_lineage(data, table.spec.name, table.spec.pk, lineage, None)
+        out[table.spec.name] = data
+    return out

@@ -1,0 +1,174 @@
+"""A Ray Data source that renders a lake table straight into Ray's object store, no files.
+
+Days are assigned to tasks as `generate` assigns them, so the dataset holds the rows of the
+lake `generate` would write for the same window, in the same order within each day. The plan
+is put in the object store once; every read task gets its reference, not a copy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+
+import pyarrow as pa
+import ray
+from ray.data import Datasource, ReadTask
+from ray.data.block import BlockMetadata
+
+from ecomlake.config import EcomConfig
+from ecomlake.errors import ConfigError
+from ecomlake.library import (
+    ConfigLike,
+    DateLike,
+    as_date,
+    check_messiness,
+    lineage_of,
+    load_config,
+    pick_tables,
+    plan_world,
+    world_window,
+)
+from ecomlake.lineage import Lineage, apply_lineage
+from ecomlake.messiness.day import render_tables
+from ecomlake.plan.world import WorldPlan
+from ecomlake.render.context import DayContext
+from ecomlake.render.registry import TableSpec
+from ecomlake.run.days import assign_tasks, select_days, spread_backlog
+from ecomlake.run.task import DayTask
+
+MIN_ROWS_PER_READ = 50_000  # tinier days share a read task: a task costs ~1 ms of scheduling
+
+
+class EcomDatasource(Datasource):
+    """One lake table of a window of days, rendered by read tasks.
+
+    Args:
+        world_ref: `ray.put(world_plan)`, shared by every read task.
+        spec: the table.
+        tasks: the days and the dimension partitions each owns, in day order.
+        messiness_level: as `generate --messiness-level`.
+        lineage: stamp batch_id, ingestion_ts and event_id on the rows, or not (None).
+        rows_per_day: estimated rows of a day, to group tiny days into one read task.
+
+    Example:
+        >>> world = ecomlake.plan_world("gen_config/quick.yaml")
+        >>> source = EcomDatasource(ray.put(world), table_spec("orders"), tasks)
+        >>> ray.data.read_datasource(source).count()
+    """
+
+    def __init__(
+        self,
+        world_ref: ray.ObjectRef,
+        spec: TableSpec,
+        tasks: Sequence[DayTask],
+        messiness_level: str = "none",
+        lineage: Lineage | None = None,
+        rows_per_day: float = 0.0,
+    ) -> None:
+        self._world_ref = world_ref
+        self._spec = spec
+        self._tasks = list(tasks)
+        self._level = messiness_level
+        self._lineage = lineage
+        self._rows_per_day = rows_per_day
+
+    def get_name(self) -> str:
+        return f"Ecomlake({self._spec.name})"
+
+    def estimate_inmemory_data_size(self) -> int | None:
+        return None
+
+    def get_read_tasks(
+        self, parallelism: int, per_task_row_limit: int | None = None, data_context=None
+    ) -> list[ReadTask]:
+        """One read task per day, or per block of consecutive days when days are tiny; never
+        more blocks than `parallelism` asks for when it asks for fewer than the days."""
+        per_block = max(1, int(MIN_ROWS_PER_READ // max(self._rows_per_day, 1.0)))
+        blocks = max(1, min(len(self._tasks), parallelism, -(-len(self._tasks) // per_block)))
+        size = -(-len(self._tasks) // blocks)
+        groups = [self._tasks[i : i + size] for i in range(0, len(self._tasks), size)]
+        return [
+            ReadTask(
+                _reader(self._world_ref, self._spec, group, self._level, self._lineage),
+                BlockMetadata(num_rows=None, size_bytes=None, exec_stats=None, input_files=None),
+                per_task_row_limit=per_task_row_limit,
+            )
+            for group in groups
+        ]
+
+
+def _reader(
+    world_ref: ray.ObjectRef,
+    spec: TableSpec,
+    tasks: list[DayTask],
+    level: str,
+    lineage: Lineage | None,
+):
+    """The read function of one block of days: one Arrow block per day with rows."""
+
+    def read() -> Iterator[pa.Table]:
+        world: WorldPlan = ray.get(world_ref)
+        for task in tasks:
+            ctx = DayContext(world, task.day, task.signup_days, task.owns_catalog)
+            for table in render_tables(ctx, [spec], level):
+                for part in table.parts:
+                    rows = part.rows
+                    if lineage is not None:
+                        rows = apply_lineage(rows, spec.name, spec.pk, lineage, None)
+                    yield rows
+
+    return read
+
+
+def read_ray_dataset(
+    config: ConfigLike,
+    table: str,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+    seed: int | None = None,
+    *,
+    messiness_level: str = "none",
+    batch_id: str | None = None,
+    ingestion_ts: str | None = None,
+    plan_cache: bool = True,
+    today: dt.date | None = None,
+) -> ray.data.Dataset:
+    """`table` of the days `start`..`end` (the whole world by default) as a Ray Dataset.
+
+    The rows are those `generate` with the same config, seed, dates and level writes to
+    `<target>/<table>/`, day by day; with `batch_id` and `ingestion_ts` the lineage columns too.
+    Starts a local Ray if none is running.
+    """
+    cfg = load_config(config)
+    (spec,) = pick_tables([table], "table")
+    level = check_messiness(cfg, messiness_level)
+    lineage = lineage_of(batch_id, ingestion_ts)
+    first, last = as_date(start, "start"), as_date(end, "end")
+    days = _days(cfg, first, last, today)  # checked before the (longer) planning
+    world = plan_world(cfg, seed, first, last, plan_cache=plan_cache, today=today)
+    tasks = spread_backlog(assign_tasks(days, world.signup_days()))
+    rows_per_day = _rows_per_day(world, spec)
+    source = EcomDatasource(ray.put(world), spec, tasks, level, lineage, rows_per_day)
+    return ray.data.read_datasource(source)
+
+
+def _days(
+    cfg: EcomConfig, start: dt.date | None, end: dt.date | None, today: dt.date | None
+) -> list[dt.date]:
+    """The days to read: `start`..`end` inside a pinned world window, else the whole world
+    (which `start` and `end` then define, as for `generate`)."""
+    first, last = world_window(cfg, start, end, today)
+    if cfg.parameters.pinned_window() is None:
+        start = end = None
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and not first <= value <= last:
+            raise ConfigError(f"{name}: {value} is outside the world window {first}..{last}")
+    if start is not None and end is not None and start > end:
+        raise ConfigError(f"start: must be on or before end ({start} > {end})")
+    return select_days(first, last, start=start, end=end)
+
+
+def _rows_per_day(world: WorldPlan, spec: TableSpec) -> float:
+    """A rough count of the table's rows per day, from the plan's carts (the busiest entity)."""
+    days = max(world.end_day - world.start_day + 1, 1)
+    return world.carts.size / days * (4.0 if "items" in spec.name else 1.0)
