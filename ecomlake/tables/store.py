@@ -38,12 +38,18 @@ def delta_storage_options(loc: LakeLocation) -> dict[str, str]:
     return {k: str(v) for k, v in options.items() if v}
 
 
+FSSPEC_IO = "pyiceberg.io.fsspec.FsspecFileIO"
+
+
 def iceberg_io_properties(loc: LakeLocation) -> dict[str, str]:
-    """pyiceberg FileIO properties for the lake's store; {} for a local lake."""
+    """pyiceberg FileIO properties for the lake's store; {} for a local lake. Object stores go
+    through fsspec (s3fs/gcsfs, as the lake itself): Arrow's S3 client writes metadata files
+    as multipart uploads, which some S3-compatible stores do not complete."""
     if loc.scheme != "s3":
-        return {}
+        return {"py-io-impl": FSSPEC_IO} if not loc.is_local else {}
     s3 = _s3_settings(loc)
     options = {
+        "py-io-impl": FSSPEC_IO,
         "s3.endpoint": s3["endpoint"],
         "s3.access-key-id": s3["key"],
         "s3.secret-access-key": s3["secret"],
