@@ -20,10 +20,11 @@ from pyiceberg.typedef import Record
 from pyiceberg.types import DateType, IcebergType, IntegerType, LongType
 
 from ecomlake.errors import ConfigError
-from ecomlake.lake import LakeLocation
+from ecomlake.lake import LakeLocation, list_dir
 from ecomlake.tables.catalog import CATALOG_NAME, catalog_properties
 from ecomlake.tables.files import TablePartition, table_schema
 from ecomlake.tables.options import TableOptions
+from ecomlake.tables.store import iceberg_io_properties
 
 NAME_MAPPING = "schema.name-mapping.default"
 _EPOCH = dt.date(1970, 1, 1)
@@ -158,3 +159,17 @@ def _partition_value(text: str, field_type: IcebergType) -> Any:
     if str(field_type) != "string":
         raise ConfigError(f"partition value {text!r}: unsupported Iceberg type {field_type}")
     return text
+
+
+def latest_metadata_files(loc: LakeLocation, table: str) -> dict[str, int]:
+    """{path: size} of the table as its newest metadata file has it (no catalog needed)."""
+    from pyiceberg.table import StaticTable
+
+    names = sorted(n for n in list_dir(loc, f"{table}/metadata") if n.endswith(".metadata.json"))
+    root = loc.root.rstrip("/")
+    root_uri = f"file://{root}" if loc.is_local else loc.display(root)
+    static = StaticTable.from_metadata(
+        f"{root_uri}/{table}/metadata/{names[-1]}", properties=iceberg_io_properties(loc)
+    )
+    tasks = static.scan().plan_files()
+    return {t.file.file_path.removeprefix(f"{root_uri}/"): t.file.file_size_in_bytes for t in tasks}

@@ -148,3 +148,18 @@ def test_a_bad_catalog_is_one_line_and_writes_nothing(tmp_path, extra, message):
 def test_catalog_uri_without_iceberg_is_refused():
     with pytest.raises(Exception, match="only an Iceberg lake has a catalog"):
         dataclasses.replace(TableOptions("delta"), catalog_uri="sqlite:///x.db")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_verify_checks_the_tables_against_the_manifests(tmp_path, fmt):
+    from ecomlake.verify.report import verify_lake
+
+    target = tmp_path / fmt
+    window = {"start_date": None, "end_date": None}
+    assert make(target, fmt, dates=(START,), **window).ok
+    assert not [v for v in verify_lake(str(target)).manifest_violations]
+    # A later day written as plain Parquet: committed in the lake, absent from the tables.
+    assert make(target, "parquet", dates=(END,), **window).ok
+    checks = {v.check for v in verify_lake(str(target)).manifest_violations}
+    assert checks == {"tables.file_not_in_table"}
