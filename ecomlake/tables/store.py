@@ -45,8 +45,10 @@ def iceberg_io_properties(loc: LakeLocation) -> dict[str, str]:
     """pyiceberg FileIO properties for the lake's store; {} for a local lake. Object stores go
     through fsspec (s3fs/gcsfs, as the lake itself): Arrow's S3 client writes metadata files
     as multipart uploads, which some S3-compatible stores do not complete."""
-    if loc.scheme != "s3":
-        return {"py-io-impl": FSSPEC_IO} if not loc.is_local else {}
+    if loc.is_local:
+        return {}
+    if loc.scheme == "gs":
+        return {"py-io-impl": FSSPEC_IO, **_gcs_settings(loc)}
     s3 = _s3_settings(loc)
     options = {
         "py-io-impl": FSSPEC_IO,
@@ -55,4 +57,14 @@ def iceberg_io_properties(loc: LakeLocation) -> dict[str, str]:
         "s3.secret-access-key": s3["secret"],
         "s3.region": s3["region"],
     }
+    return {k: str(v) for k, v in options.items() if v}
+
+
+def _gcs_settings(loc: LakeLocation) -> dict[str, str]:
+    """The lake's GCS endpoint, and anonymous access where the lake's client uses it (an
+    emulator); otherwise gcsfs finds the credentials as it does for the lake."""
+    options = {"gcs.service.host": getattr(loc.fs, "_endpoint", None)}
+    credentials = getattr(loc.fs, "credentials", None)
+    if getattr(credentials, "method", None) == "anon":
+        options["gcs.oauth2.token"] = "anon"
     return {k: str(v) for k, v in options.items() if v}

@@ -56,3 +56,16 @@ def test_an_s3_iceberg_lake_needs_a_catalog(moto_server, make_bucket):
     from .lakes import s3_client
 
     assert s3_client(moto_server).list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
+
+
+@pytest.mark.slow
+def test_gcs_iceberg_lake_holds_the_parquet_rows(tmp_path, make_gcs_bucket):
+    bucket = make_gcs_bucket("tables")
+    parquet, target = f"gs://{bucket}/parquet", f"gs://{bucket}/iceberg"
+    assert generate(tiny_config(), world_options(parquet)).ok
+    uri = f"sqlite:///{tmp_path}/catalog.db"
+    options = world_options(target, tables=TableOptions("iceberg", catalog_uri=uri))
+    assert generate(tiny_config(), options).ok
+    cat = catalog(target, catalog_uri=uri)
+    for table in CHECKED:
+        assert canonical(iceberg_rows(cat, table)) == canonical(hive_rows(parquet, table)), table
