@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+import threading
+
 from ecomlake.lake import LakeLocation
 from ecomlake.tables.committer import TableCommitter
 from ecomlake.tables.options import FORMATS, TableOptions, parse_catalog_options
@@ -16,6 +19,7 @@ def open_tables(
     makes a bad one a one-line error before the run writes anything."""
     if not options.is_table_format:
         return None
+    _warm_up(options.format)
     if options.format == "iceberg":
         from ecomlake.tables.iceberg import IcebergFormat
 
@@ -23,3 +27,14 @@ def open_tables(
     from ecomlake.tables.delta import DeltaFormat
 
     return TableCommitter(DeltaFormat(loc, options.catalog_options), loc, summary)
+
+
+def _warm_up(fmt: str) -> None:
+    """Import the format's library (seconds for pyiceberg's SQL catalog) in the background, so
+    it overlaps the plan and Ray's start instead of delaying the first commit."""
+    modules = ("pyiceberg.catalog.sql", "pyiceberg.table") if fmt == "iceberg" else ("deltalake",)
+    threading.Thread(
+        target=lambda: [importlib.import_module(name) for name in modules],
+        name="table-imports",
+        daemon=True,
+    ).start()

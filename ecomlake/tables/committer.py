@@ -1,7 +1,8 @@
 """The driver's side of a table format: every finished day's partitions become table commits.
 
 Workers only write Parquet; the driver hands each day's result to a committer thread, which
-drains whatever days have arrived and commits them together, one commit per table. A day is
+gathers the days that finish within a few seconds and commits them together, one commit per
+table (an Iceberg commit costs ~0.1 s and its metadata grows with every snapshot). A day is
 never split across commits of a table, so an interruption leaves whole days committed; a
 re-run reads what each table holds and adds only what is missing (the partitions a run finds
 already written in the lake, too: written but never committed, they are reused).
@@ -23,6 +24,7 @@ from ecomlake.tables.files import TablePartition
 log = logging.getLogger(__name__)
 
 CLOSE_WAIT_S = 900.0  # the last commits of a long backlog; a stuck catalog fails the run after
+GATHER_S = 5.0  # a commit takes the days that finish within this long of the first one
 _DONE = None
 
 
@@ -37,6 +39,7 @@ class TableCommitter:
         self._queue: queue.Queue[DayResult | None] = queue.Queue()
         self._failures: list[DayFailure] = []
         self.commits = 0
+        self.gather_s = GATHER_S
         self.seconds = 0.0
         self._thread = threading.Thread(target=self._drain, name="table-commits", daemon=True)
 
@@ -59,8 +62,12 @@ class TableCommitter:
     def _drain(self) -> None:
         while True:
             group = [self._queue.get()]
-            while group[-1] is not _DONE and not self._queue.empty():
-                group.append(self._queue.get())
+            deadline = time.monotonic() + self.gather_s  # more days per commit on a backlog
+            while group[-1] is not _DONE:
+                try:
+                    group.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
+                except queue.Empty:
+                    break
             days = [r for r in group if r is not _DONE]
             if days:
                 self._commit_group(days)
