@@ -163,3 +163,16 @@ def test_verify_checks_the_tables_against_the_manifests(tmp_path, fmt):
     assert make(target, "parquet", dates=(END,), **window).ok
     checks = {v.check for v in verify_lake(str(target)).manifest_violations}
     assert checks == {"tables.file_not_in_table"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_overwrite_with_another_seed_replaces_the_tables(tmp_path, fmt):
+    target = tmp_path / fmt
+    days = {"dates": (START,), "start_date": None, "end_date": None}
+    assert make(target, fmt, seed=1, **days).ok
+    assert make(target, fmt, seed=2, overwrite=True, **days).ok
+    for table in written_tables(target):
+        assert canonical(rows(fmt, str(target), table)) == canonical(
+            hive_rows(str(target), table)
+        ), table
