@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import threading
 
+from ecomlake.errors import ConfigError
 from ecomlake.lake import LakeLocation
 from ecomlake.tables.committer import TableCommitter
 from ecomlake.tables.options import FORMATS, TableOptions, parse_catalog_options
@@ -19,13 +20,17 @@ def open_tables(
     makes a bad one a one-line error before the run writes anything."""
     if not options.is_table_format:
         return None
+    try:
+        from ecomlake.tables.delta import DeltaFormat
+        from ecomlake.tables.iceberg import IcebergFormat
+    except ImportError as exc:
+        raise ConfigError(
+            f"--format {options.format}: needs the 'tables' extra "
+            f"(pip install 'ecomlake[tables]'): {exc}"
+        ) from None
     _warm_up(options.format)
     if options.format == "iceberg":
-        from ecomlake.tables.iceberg import IcebergFormat
-
         return TableCommitter(IcebergFormat(loc, options), loc, summary)
-    from ecomlake.tables.delta import DeltaFormat
-
     return TableCommitter(DeltaFormat(loc, options.catalog_options), loc, summary)
 
 
