@@ -20,9 +20,9 @@ def open_tables(
     makes a bad one a one-line error before the run writes anything."""
     if not options.is_table_format:
         return None
+    module = f"ecomlake.tables.{options.format}"
     try:
-        from ecomlake.tables.delta import DeltaFormat
-        from ecomlake.tables.iceberg import IcebergFormat
+        backend = importlib.import_module(module)
     except ImportError as exc:
         raise ConfigError(
             f"--format {options.format}: needs the 'tables' extra "
@@ -30,8 +30,8 @@ def open_tables(
         ) from None
     _warm_up(options.format)
     if options.format == "iceberg":
-        return TableCommitter(IcebergFormat(loc, options), loc, summary)
-    return TableCommitter(DeltaFormat(loc, options.catalog_options), loc, summary)
+        return TableCommitter(backend.IcebergFormat(loc, options), loc, summary)
+    return TableCommitter(backend.DeltaFormat(loc, options.catalog_options), loc, summary)
 
 
 def _warm_up(fmt: str) -> None:
