@@ -4,6 +4,7 @@ Usage: python -m bench [--smoke] [--config gen_config/backlog.yaml] [--start 202
        [--days 30] [--scaled-days 365] [--growth 10,30,90] [--workers 2] [--tpch-scale 1]
        [--full-backlog] [--name latest | --out path.json]
        python -m bench --verify [--lakes DIR] [--verify-code CHECKOUT] (verify's memory and time)
+       python -m bench --format iceberg|delta [--days 30] (a table format against Parquet)
 
 Order matters for memory figures: the Ray runs come first (smallest window first, each with a
 fresh peak-memory window), then the in-process pipeline and the write floor, then tpchgen-cli.
@@ -25,6 +26,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from bench import report as rep
+from bench.formats import format_section, print_formats
 from bench.machine import machine_cpu, machine_info, machine_share, peak_rss_mb, reset_peak_rss
 from bench.pipeline import plan_world, run_pipeline, write_floor
 from bench.ray_runs import end_to_end, measure_broadcast, own_ray_run, start_ray, stop_ray
@@ -66,6 +68,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--full-backlog", action="store_true", help="also time the whole window")
     parser.add_argument(
         "--verify", action="store_true", help="only `ecomlake verify` on the scaled and whole lakes"
+    )
+    parser.add_argument(
+        "--format", choices=("iceberg", "delta"), help="only: this table format vs Parquet"
     )
     parser.add_argument("--lakes", type=Path, help="--verify: keep (and reuse) the lakes here")
     parser.add_argument(
@@ -190,7 +195,10 @@ def main(argv: list[str] | None = None) -> None:
     temp_root = tempfile.mkdtemp(prefix="ebench-")
     os.environ[CACHE_ENV] = os.path.join(temp_root, "plans")  # each bench starts with no plan
     try:
-        if args.verify:
+        if args.format:
+            section = format_section(work, args.format, sizes.days, sizes.workers, temp_root)
+            report = {"meta": {"smoke": work.smoke, "machine": machine_info()}, "formats": section}
+        elif args.verify:
             lakes = args.lakes or Path(temp_root) / "lakes"
             code = args.verify_code.resolve()
             section = verify_section(work, sizes.scaled_days, sizes.workers, lakes, code)
@@ -199,7 +207,9 @@ def main(argv: list[str] | None = None) -> None:
             report = run_suite(work, sizes, temp_root, args.full_backlog)
     finally:
         shutil.rmtree(temp_root, ignore_errors=True)
-    if args.verify:
+    if args.format:
+        print_formats(report["formats"])
+    elif args.verify:
         print_verify(report["verify"])
     else:
         print_table(report)

@@ -180,3 +180,22 @@ def test_bench_verify_measures_both_lakes_and_reuses_them(tmp_path, monkeypatch)
     for first, days in lake_windows(work, 4).values():
         assert ensure_lake(work, lakes, first, days, 1).is_dir()
     assert {p: p.stat().st_mtime_ns for p in lakes.rglob("_SUCCESS")} == written
+
+
+@pytest.mark.slow
+def test_bench_format_compares_a_table_format_with_parquet(tmp_path):
+    out = tmp_path / "delta.json"
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "TMPDIR": "/tmp"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--format", "delta", "--out", str(out)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SMOKE_TIMEOUT_SECONDS * 2,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    section = json.loads(out.read_text())["formats"]
+    assert section["format"] == "delta" and section["ratio"] > 0
+    assert len(section["wall_seconds"]["delta"]) == len(section["wall_seconds"]["parquet"]) == 2
+    assert "ratio" in done.stdout

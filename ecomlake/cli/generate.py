@@ -10,16 +10,20 @@ import typer
 
 from ecomlake import api
 from ecomlake.cli.options import (
+    CatalogOpt,
+    CatalogUriOpt,
     ConfigOpt,
     DatesOpt,
     DaysAgoOpt,
     DaysOpt,
     EndOpt,
+    FormatOpt,
     HookOpt,
     LogFormat,
     LogFormatOpt,
     LogLevel,
     LogLevelOpt,
+    NamespaceOpt,
     PlanCacheOpt,
     StartOpt,
     StorageOpt,
@@ -33,6 +37,7 @@ from ecomlake.config import load_config
 from ecomlake.errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, ConfigError
 from ecomlake.run.driver import GenerateOptions
 from ecomlake.run.interrupt import StopRequest
+from ecomlake.tables import TableOptions, parse_catalog_options
 
 EXAMPLES = """
 Examples:
@@ -46,6 +51,8 @@ Examples:
   ecomlake generate -c gen_config/quick.yaml --dates 2024-02-01,2024-02-02 \\
       --batch-id demo --ingestion-ts 2024-03-01T00:00:00+00:00
 
+  ecomlake generate -c gen_config/quick.yaml --format iceberg --target output/iceberg
+
   ecomlake generate --target output/lake --repair
 """
 
@@ -57,6 +64,10 @@ def generate(
         typer.Option("--target", "-t", help="Lake root: a folder, s3://bucket/prefix or gs://."),
     ] = "output/lake",
     storage_option: StorageOpt = None,
+    table_format: FormatOpt = "parquet",
+    catalog_uri: CatalogUriOpt = None,
+    catalog_option: CatalogOpt = None,
+    namespace: NamespaceOpt = "ecomlake",
     post_export_hook: HookOpt = None,
     start_date: StartOpt = None,
     end_date: EndOpt = None,
@@ -152,6 +163,9 @@ def generate(
         hooks=tuple(post_export_hook or ()),
         plan_cache=plan_cache,
         repair=repair,
+        tables=TableOptions(
+            table_format.lower(), catalog_uri, parse_catalog_options(catalog_option), namespace
+        ),
     )
     if repair:
         _repair(options, config)

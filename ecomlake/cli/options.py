@@ -134,3 +134,29 @@ HookOpt = Annotated[
         help="module:function called for every partition this run commits (repeatable).",
     ),
 ]
+
+
+FormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        help="parquet (Hive-partitioned files), iceberg or delta (tables over the same files, "
+        "committed day by day).",
+    ),
+]
+CatalogUriOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--catalog-uri",
+        help="Iceberg catalog: http(s):// (REST), sqlite:///, postgresql:// or glue "
+        "(default: SQLite at <target>/catalog.db, local targets only).",
+    ),
+]
+CatalogOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--catalog-option",
+        help="key=value for the Iceberg catalog, or delta-rs storage option (repeatable).",
+    ),
+]
+NamespaceOpt = Annotated[str, typer.Option("--namespace", help="Iceberg namespace of the tables.")]

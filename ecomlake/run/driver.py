@@ -61,6 +61,7 @@ from ecomlake.run.hooks import ExportContext, LoadedHook, load_hooks, run_hooks
 from ecomlake.run.interrupt import StopRequest
 from ecomlake.run.sizing import estimate_work, plans_quickly
 from ecomlake.run.task import DayResult, DayTask, WriteSettings
+from ecomlake.tables import TableCommitter, TableOptions, open_tables
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ class GenerateOptions:
     plan_cache: bool = True  # reuse a stored world plan (plan/cache.py); never changes bytes
     shared_target: bool = False  # a local path that every cluster node sees (NFS, …)
     today: dt.date | None = None  # the anchor of unpinned windows; defaults to the UTC date
+    tables: TableOptions = field(default_factory=TableOptions)  # --format iceberg|delta
 
 
 @dataclass
@@ -148,7 +150,10 @@ def generate(
     with LakeLock(run.loc, run.settings.lineage.batch_id):
         existing = read_identity(run.loc)
         if existing is not None and options.overwrite and not existing.same_world(run.identity):
-            clear_lake(run.loc, [*(spec.name for spec in TABLES), *defect_log_tables()])
+            tables = [*(spec.name for spec in TABLES), *defect_log_tables()]
+            if run.tables:
+                run.tables.drop(tables)
+            clear_lake(run.loc, tables)
         write_lake_config(run.loc, cfg)
         write_identity(run.loc, run.identity)
         head = _plan_while_starting(cfg, run)
@@ -208,6 +213,7 @@ class _Prepared:
     plan_cache: bool
     auto_workers: int = 0  # > 0: `auto` may still run in-process once the plan shows the work
     stop: StopRequest = field(default_factory=StopRequest)
+    tables: TableCommitter | None = None  # commits each finished day to Iceberg/Delta tables
 
 
 def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
@@ -271,7 +277,17 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
         hooks,
         options.plan_cache,
         auto_workers=(options.workers or os.cpu_count() or 1) if plan_first else 0,
+        tables=open_tables(loc, options.tables, _commit_summary(settings)),
     )
+
+
+def _commit_summary(settings: WriteSettings) -> dict[str, str]:
+    """What every table commit records besides its days."""
+    return {
+        "batch_id": settings.lineage.batch_id,
+        "seed": str(settings.identity.seed),
+        "config_fingerprint": settings.identity.config_fingerprint,
+    }
 
 
 def _refuse_unshared_local_target(
@@ -381,12 +397,16 @@ def _dispatch(
                     log.error("day %s failed: %s", outcome.day, outcome.error)
                 else:
                     results.append(outcome)
+                    if run.tables:
+                        run.tables.add(outcome)
                     for table, manifest_json in outcome.committed:
                         run_hooks(run.hooks, _hook_context(run.loc, table, manifest_json))
                 if on_result:
                     on_result(outcome, len(head.tasks))
     finally:
         run.executor.close()  # also a Ray it started and never used (the driver did every day)
+        if run.tables:
+            failures += run.tables.close()
     return results, failures
 
 

@@ -18,6 +18,7 @@ from ecomlake.lake.lock import live_holder
 from ecomlake.lake.retry import describe, is_transient
 from ecomlake.messiness import expected_breaks, level_from_record
 from ecomlake.render.registry import TABLE_NAMES
+from ecomlake.tables.verify import check_tables
 from ecomlake.verify.defects import DefectCheck, check_against_defects, late_rows_cut_off
 from ecomlake.verify.expected import check_expected, outside_ranges, plan_lake
 from ecomlake.verify.invariants import OUTSIDE_FAMILY, Violation, check_invariants
@@ -165,6 +166,7 @@ def verify_lake(
     report.writing = holder.describe() if holder is not None else ""
     report.defects = check_against_defects(target, storage_options) if against_defects else None
     report.manifest_violations = check_manifests(target, storage_options, on_ray=on_ray)
+    report.manifest_violations += check_tables(loc)  # Iceberg/Delta: tables = manifests
     try:
         found = check_invariants(
             target, config, storage_options, outside, memory_limit=memory_limit

@@ -1,0 +1,45 @@
+"""Apache Iceberg and Delta Lake tables over the lake's Hive partitions (`--format`)."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+
+from ecomlake.errors import ConfigError
+from ecomlake.lake import LakeLocation
+from ecomlake.tables.committer import TableCommitter
+from ecomlake.tables.options import FORMATS, TableOptions, parse_catalog_options
+
+__all__ = ["FORMATS", "TableCommitter", "TableOptions", "open_tables", "parse_catalog_options"]
+
+
+def open_tables(
+    loc: LakeLocation, options: TableOptions, summary: dict[str, str]
+) -> TableCommitter | None:
+    """The committer for `options.format` (None for plain Parquet); opening the catalog here
+    makes a bad one a one-line error before the run writes anything."""
+    if not options.is_table_format:
+        return None
+    module = f"ecomlake.tables.{options.format}"
+    try:
+        backend = importlib.import_module(module)
+    except ImportError as exc:
+        raise ConfigError(
+            f"--format {options.format}: needs the 'tables' extra "
+            f"(pip install 'ecomlake[tables]'): {exc}"
+        ) from None
+    _warm_up(options.format)
+    if options.format == "iceberg":
+        return TableCommitter(backend.IcebergFormat(loc, options), loc, summary)
+    return TableCommitter(backend.DeltaFormat(loc, options.catalog_options), loc, summary)
+
+
+def _warm_up(fmt: str) -> None:
+    """Import the format's library (seconds for pyiceberg's SQL catalog) in the background, so
+    it overlaps the plan and Ray's start instead of delaying the first commit."""
+    modules = ("pyiceberg.catalog.sql", "pyiceberg.table") if fmt == "iceberg" else ("deltalake",)
+    threading.Thread(
+        target=lambda: [importlib.import_module(name) for name in modules],
+        name="table-imports",
+        daemon=True,
+    ).start()

@@ -1,0 +1,139 @@
+"""The driver's side of a table format: every finished day's partitions become table commits.
+
+Workers only write Parquet; the driver hands each day's result to a committer thread, which
+gathers the days that finish within a few seconds and commits them together, one commit per
+table (an Iceberg commit costs ~0.1 s and its metadata grows with every snapshot). A day is
+never split across commits of a table, so an interruption leaves whole days committed; a
+re-run reads what each table holds and adds only what is missing (the partitions a run finds
+already written in the lake, too: written but never committed, they are reused).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+
+from ecomlake.lake import MANIFEST_NAME, LakeLocation, PartitionManifest, read_bytes
+from ecomlake.run.executors import DayFailure
+from ecomlake.run.task import DayResult
+from ecomlake.tables.base import TableFormat
+from ecomlake.tables.files import TablePartition
+
+log = logging.getLogger(__name__)
+
+CLOSE_WAIT_S = 900.0  # the last commits of a long backlog; a stuck catalog fails the run after
+GATHER_S = 5.0  # a commit takes the days that finish within this long of the first one
+_DONE = None
+
+
+class TableCommitter:
+    """Mirrors the lake's committed partitions into `fmt`'s tables, from a background thread."""
+
+    def __init__(self, fmt: TableFormat, loc: LakeLocation, summary: dict[str, str]) -> None:
+        self.fmt = fmt
+        self._loc = loc
+        self._summary = summary  # batch id, seed, config fingerprint: on every commit
+        self._live: dict[str, dict[str, int]] = {}  # table -> {path: size} it holds
+        self._queue: queue.Queue[DayResult | None] = queue.Queue()
+        self._failures: list[DayFailure] = []
+        self.commits = 0
+        self.gather_s = GATHER_S
+        self.seconds = 0.0
+        self._thread = threading.Thread(target=self._drain, name="table-commits", daemon=True)
+
+    def add(self, result: DayResult) -> None:
+        """Queue a day whose partitions are all written (never blocks the dispatch loop)."""
+        if not self._thread.is_alive():
+            self._thread.start()
+        self._queue.put(result)
+
+    def close(self, timeout: float = CLOSE_WAIT_S) -> list[DayFailure]:
+        """Commit what is queued, stop; the days whose commit failed, as failures."""
+        if self._thread.ident is None:
+            return []
+        self._queue.put(_DONE)
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            return [DayFailure("", f"{self.fmt.name}: table commits unfinished after {timeout}s")]
+        return self._failures
+
+    def _drain(self) -> None:
+        while True:
+            group = [self._queue.get()]
+            deadline = time.monotonic() + self.gather_s  # more days per commit on a backlog
+            while group[-1] is not _DONE:
+                try:
+                    group.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
+                except queue.Empty:
+                    break
+            days = [r for r in group if r is not _DONE]
+            if days:
+                self._commit_group(days)
+            if group[-1] is _DONE:
+                return
+
+    def _commit_group(self, results: list[DayResult]) -> None:
+        t0 = time.perf_counter()
+        try:
+            self.commit_days(results)
+        except Exception as exc:  # a catalog or store error: the run fails, a re-run completes
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            log.error("%s commit of %d day(s) failed: %s", self.fmt.name, len(results), first)
+            self._failures += [
+                DayFailure(r.day, f"{self.fmt.name} commit failed: {first}") for r in results
+            ]
+        self.seconds += time.perf_counter() - t0
+
+    def commit_days(self, results: list[DayResult]) -> None:
+        """One commit per table for these days' partitions that the table lacks or holds stale."""
+        by_table: dict[str, dict[str, TablePartition]] = {}
+        for result in results:
+            for table, text in result.committed:
+                part = TablePartition.from_manifest(self._loc, PartitionManifest.from_json(text))
+                by_table.setdefault(table, {})[part.rel_dir] = part
+            for rel_dir in result.kept:
+                table = rel_dir.split("/", 1)[0]
+                if not self._holds(table, rel_dir):
+                    manifest = read_bytes(self._loc, f"{rel_dir}/{MANIFEST_NAME}")
+                    part = TablePartition.from_manifest(
+                        self._loc, PartitionManifest.from_json(manifest)
+                    )
+                    by_table.setdefault(table, {})[rel_dir] = part
+        summary = {**self._summary, "days": ",".join(sorted({r.day for r in results}))}
+        for table, parts in sorted(by_table.items()):
+            self._commit_table(table, list(parts.values()), summary)
+
+    def _commit_table(self, table: str, parts: list[TablePartition], summary: dict) -> None:
+        live = self.live(table)
+        added: list[TablePartition] = []
+        removed: list[str] = []
+        for part in parts:
+            new = {f.path: f.size for f in part.files}
+            held = {p: s for p, s in live.items() if p.startswith(f"{part.rel_dir}/")}
+            if held == new:
+                continue  # already in the table as written
+            added.append(part)
+            removed += sorted(p for p, s in held.items() if new.get(p) != s)
+        if not added:
+            return
+        self.fmt.commit(table, added, removed, summary)
+        self.commits += 1
+        for path in removed:
+            live.pop(path, None)
+        live.update((f.path, f.size) for part in added for f in part.files)
+
+    def live(self, table: str) -> dict[str, int]:
+        """The table's files, read from its metadata once, then kept up to date."""
+        if table not in self._live:
+            self._live[table] = self.fmt.files(table)
+        return self._live[table]
+
+    def _holds(self, table: str, rel_dir: str) -> bool:
+        return any(p.startswith(f"{rel_dir}/") for p in self.live(table))
+
+    def drop(self, tables: list[str]) -> None:
+        """Forget the tables before `--overwrite` replaces the lake they were made of."""
+        self.fmt.drop(tables)
+        self._live.clear()
