@@ -101,7 +101,7 @@ def test_missing_customer_partition_breaks_fk(lake_copy):
         lake_copy,
         "SELECT c._part_value FROM customers c JOIN orders o USING (customer_id) ORDER BY 1",
     )
-    shutil.rmtree(lake_copy / "customers" / f"signup_date={signup}")
+    shutil.rmtree(lake_copy / "customers" / f"signup_dt={signup}")
     _assert_flags(check_invariants(str(lake_copy)), "fk.orders.customer_id")
     assert check_manifests(str(lake_copy)) == []
 

@@ -102,7 +102,7 @@ class TestDeterminism:
             assert (
                 counts["level"] == "heavy_mess" and counts["cells"] == pq.read_table(part).num_rows
             )
-        assert any(name.startswith("_defects_customers/signup_date=") for name in files)
+        assert any(name.startswith("_defects_customers/signup_dt=") for name in files)
         assert check_manifests(str(root)) == []
 
     def test_split_run_equals_whole(self, tmp_path, heavy_lake):
