@@ -39,8 +39,9 @@ class TableSpec:
     """A lake table: renderer, schema, primary key and partitioning.
 
     `partition_column` names the data column whose value picks the partition (dimensions),
-    under the separate `partition_key`; None means the whole day's table goes to `ingest_dt=<day>`. `partitions` lists the values
-    a day's task owns, before rendering (so that committed ones need no rendering).
+    under the separate `partition_key`; None means the whole day's table goes to
+    `ingest_dt=<day>`. `partitions` lists the values a day's task owns, before rendering (so
+    that committed ones need no rendering).
     """
 
     name: str

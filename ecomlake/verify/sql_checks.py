@@ -1,9 +1,9 @@
 """The lake invariants (REFERENCE_BEHAVIOUR §6.6, DESIGN §4) as small named DuckDB queries.
 
-Every rule selects one VARCHAR column `key`, one row per row that breaks it. Money is
-decimal(18,2), so sums and differences are exact and the rules compare with `=`, no tolerance. Tables are the
+Every rule selects one VARCHAR column `key`, one row per row that breaks it. Tables are the
 `TABLES` names plus `_file`, `_part_key`, `_part_value` (parsed from the path); `cfg_*` tables
-exist only when a config was given.
+exist only when a config was given. Money is decimal(18,2), so sums and differences are exact
+and the rules compare with `=`, no tolerance.
 """
 
 from __future__ import annotations
