@@ -54,8 +54,11 @@ def cents(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     return low, mask
 
 
-def money_as_float(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """float64 dollars, exactly cents / 100 (Arrow's own decimal cast can be an ulp off)."""
+def money_as_float(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """float64 dollars, exactly cents / 100 (Arrow's own decimal cast can be an ulp off);
+    chunked in, chunked out, like a compute function."""
+    if isinstance(values, pa.ChunkedArray):
+        return pa.chunked_array([money_as_float(c) for c in values.chunks], pa.float64())
     amounts, mask = cents(values)
     return pa.array(amounts / 100.0, pa.float64(), mask=mask if mask.any() else None)
 
