@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -197,7 +198,8 @@ class TestAgainstTheCleanLake:
         root = Path(shutil.copytree(world_lakes[1], tmp_path / "lake"))
         part = next((root / "orders" / "ingest_dt=2024-02-10").glob("*.parquet"))
         data = pq.read_table(part)
-        net = pc.add(data["net_total"], 1.0)
+        kind = data.schema.field("net_total").type
+        net = pc.add(data["net_total"], pa.scalar(Decimal("1.00"), kind)).cast(kind)
         pq.write_table(data.set_column(data.schema.get_field_index("net_total"), "net_total", net),
                        part)  # fmt: skip
         report = verify_lake(str(root), load_config(QUICK), against_defects=True)
