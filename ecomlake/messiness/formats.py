@@ -95,7 +95,8 @@ def _styled(values: pa.Array, style: np.ndarray) -> pa.Array:
 
 def _money_styles(values: pa.Array) -> list[pa.Array]:
     """`1234,50`, `$1234.50` and `1234.50 USD` (two decimals, the sign in front)."""
-    cents = pa.array(money_cents(values)[0])
+    amounts, nulls = money_cents(values)
+    cents = pa.array(amounts, mask=nulls)
     sign = pc.if_else(pc.less(cents, 0), "-", "")
     whole = pc.cast(pc.divide(pc.abs(cents), 100), pa.string())
     fraction = pc.utf8_lpad(pc.cast(pc.remainder(pc.abs(cents), 100), pa.string()), 2, "0")

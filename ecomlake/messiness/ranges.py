@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ecomlake.messiness.cells import Cells
-from ecomlake.render.columns import cents, money
+from ecomlake.render.columns import MONEY_LIMIT, cents, money
 from ecomlake.rng import streams as s
 
 QUANTITY_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -44,6 +44,10 @@ def out_of_range(cells: Cells, values: pa.Array) -> pa.Array:
         wrong = pc.multiply(values, factor)
     else:
         amounts, nulls = cents(values)
-        wrong = money(amounts * _AMOUNT_FACTORS[kind], nulls)
+        factors = np.where(hit, _AMOUNT_FACTORS[kind], 1)  # rows not hit keep their value
+        if (np.abs(amounts) >= MONEY_LIMIT // np.abs(factors)).any():  # int64 would wrap
+            where = f"{cells.table}.{cells.column}"
+            raise ValueError(f"{where}: an out-of-range amount exceeds decimal(18,2)")
+        wrong = money(amounts * factors, nulls)
     changed = pc.fill_null(pc.not_equal(wrong, values), False).to_numpy(zero_copy_only=False)
     return pc.if_else(pa.array(hit & changed), wrong, values)

@@ -12,7 +12,7 @@ TIMESTAMP = pa.timestamp("us")
 # Exact cents. Precision 18 is the widest a Parquet INT64 holds, so readers get plain 64-bit
 # integers, and amounts 1,000 times too large (messiness out_of_range) still fit.
 MONEY = pa.decimal128(18, 2)
-_MONEY_LIMIT = 10**18  # cents: 18 digits
+MONEY_LIMIT = 10**18  # cents: 18 digits
 
 
 def labels(vocabulary: Sequence[str], index: np.ndarray) -> pa.Array:
@@ -33,7 +33,7 @@ def money(cents: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
     """decimal(18,2) dollars from exact integer cents (built from the cents' bits, no rounding);
     `mask` marks nulls."""
     cents = np.asarray(cents, dtype=np.int64)
-    if cents.size and int(np.abs(cents).max()) >= _MONEY_LIMIT:
+    if cents.size and int(np.abs(cents).max()) >= MONEY_LIMIT:
         raise ValueError(f"amount {int(np.abs(cents).max()) / 100:.2f}: exceeds decimal(18,2)")
     words = np.empty((cents.size, 2), dtype=np.int64)
     words[:, 0], words[:, 1] = cents, cents >> 63  # little-endian 128-bit, sign-extended
