@@ -1,5 +1,7 @@
 """Lineage columns appended to every lake file: batch_id, ingestion_ts, event_id[, source_file].
 
+`ingestion_ts` is kept as ISO text in run records and manifests and written as a UTC timestamp.
+
 `event_id` is a pure function of (table name, primary-key values), identical to the older tool's
 `"evt_" + sha256(json.dumps({pks..., "_table": t}, sort_keys=True, separators=(",", ":")))`.
 """
@@ -21,6 +23,7 @@ import pyarrow.compute as pc
 from ecomlake.errors import ConfigError
 
 LINEAGE_COLUMNS = ("batch_id", "ingestion_ts", "event_id", "source_file")
+INGESTION_TS_TYPE = pa.timestamp("us", tz="UTC")
 EVENT_ID_PREFIX = "evt_"
 
 _TS_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}")
@@ -58,6 +61,13 @@ def validate_ingestion_ts(text: str) -> str:
     except ValueError:
         raise ConfigError(_TS_RULE) from None
     return text
+
+
+def ingestion_instant(text: str) -> pa.Scalar:
+    """The `ingestion_ts` text as a UTC instant, the type readers compare and sort on; its offset
+    only says where it was written, so `+02:00` lands on the same instant in UTC."""
+    moment = datetime.fromisoformat(validate_ingestion_ts(text)).astimezone(UTC)
+    return pa.scalar(moment, INGESTION_TS_TYPE)
 
 
 def _json_values(column: pa.ChunkedArray | pa.Array, name: str) -> tuple[pa.Array, bool]:
@@ -158,8 +168,7 @@ def apply_lineage(
         raise ValueError(f"{table_name}: data already has lineage column(s) {clash}")
     n = table.num_rows
     out = table.append_column("batch_id", pa.repeat(pa.scalar(lineage.batch_id, pa.string()), n))
-    ts = pa.repeat(pa.scalar(lineage.ingestion_ts, pa.string()), n)
-    out = out.append_column("ingestion_ts", ts)
+    out = out.append_column("ingestion_ts", pa.repeat(ingestion_instant(lineage.ingestion_ts), n))
     out = out.append_column("event_id", event_ids(table, table_name, pk_columns))
     if lineage.source_prefix is None:
         return out

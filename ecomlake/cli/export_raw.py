@@ -88,7 +88,7 @@ def export_raw(
     """Export a raw run's CSVs into lake partitions (exit 1 if nothing was exported).
 
     Transactional tables go to ingest_dt=<event date>, item tables to their parent's date;
-    customers to signup_date=, product_catalog to category=. Without a date option every date
+    customers to signup_dt=, product_catalog to category_key=. Without a date option every date
     in the source is exported; the date options cannot be combined with each other.
     """
     configure_logging(log_level.value, log_format.value)

@@ -17,6 +17,7 @@ from ecomlake.messiness import log as defect_log
 from ecomlake.messiness.cells import Cells
 from ecomlake.messiness.keys import row_keys
 from ecomlake.messiness.levels import MessLevel
+from ecomlake.render.columns import cents as money_cents
 from ecomlake.render.context import DayContext
 from ecomlake.render.registry import table_spec
 from ecomlake.rng import streams as s
@@ -94,7 +95,8 @@ def _styled(values: pa.Array, style: np.ndarray) -> pa.Array:
 
 def _money_styles(values: pa.Array) -> list[pa.Array]:
     """`1234,50`, `$1234.50` and `1234.50 USD` (two decimals, the sign in front)."""
-    cents = pc.cast(pc.round(pc.multiply(values, 100.0)), pa.int64())
+    amounts, nulls = money_cents(values)
+    cents = pa.array(amounts, mask=nulls)
     sign = pc.if_else(pc.less(cents, 0), "-", "")
     whole = pc.cast(pc.divide(pc.abs(cents), 100), pa.string())
     fraction = pc.utf8_lpad(pc.cast(pc.remainder(pc.abs(cents), 100), pa.string()), 2, "0")

@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ecomlake.render.columns import money_as_float
 from ecomlake.render.registry import INGEST_KEY, TABLES, TableSpec
 
 DEFECTS_TABLE = "_defects"
@@ -65,11 +66,14 @@ def defect_log_tables() -> list[str]:
 
 
 def as_text(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """Values as the log writes them: ISO timestamps with 'T', `true`/`false`, plain numbers."""
+    """Values as the log writes them: ISO timestamps with 'T', `true`/`false`, plain numbers
+    (money as the shortest float text, e.g. `12.5`, as the CSVs spell it)."""
     if pa.types.is_timestamp(values.type):
         return pc.strftime(values, format=TIMESTAMP_TEXT)
     if pa.types.is_string(values.type):
         return values
+    if pa.types.is_decimal(values.type):
+        values = money_as_float(values)
     return pc.cast(values, pa.string())
 
 

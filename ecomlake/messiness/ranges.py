@@ -1,7 +1,8 @@
 """Out-of-range quantities and amounts: the fat finger and the sign error of manual entry.
 
 Quantities become 0, negative or 100 times too large; amounts become negative or 100 or 1,000
-times too large (rounded to cents). A change that leaves the value equal (a zero amount negated)
+times too large, in exact cents (the decimal(18,2) type holds 1,000 times any amount below
+10 trillion, see render/columns.py). A change that leaves the value equal (a zero amount negated)
 is no defect and is not applied.
 """
 
@@ -12,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ecomlake.messiness.cells import Cells
+from ecomlake.render.columns import MONEY_LIMIT, cents, money
 from ecomlake.rng import streams as s
 
 QUANTITY_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -28,7 +30,7 @@ RANGE_COLUMNS = {
     for t in sorted({*QUANTITY_COLUMNS, *AMOUNT_COLUMNS})
 }
 _QUANTITY_FACTORS = np.array([0, -1, 100])
-_AMOUNT_FACTORS = np.array([-1.0, 100.0, 1000.0])
+_AMOUNT_FACTORS = np.array([-1, 100, 1000])
 
 
 def out_of_range(cells: Cells, values: pa.Array) -> pa.Array:
@@ -41,6 +43,11 @@ def out_of_range(cells: Cells, values: pa.Array) -> pa.Array:
         factor = pa.array(_QUANTITY_FACTORS[kind]).cast(values.type)
         wrong = pc.multiply(values, factor)
     else:
-        wrong = pc.round(pc.multiply(values, pa.array(_AMOUNT_FACTORS[kind])), 2)
+        amounts, nulls = cents(values)
+        factors = np.where(hit, _AMOUNT_FACTORS[kind], 1)  # rows not hit keep their value
+        if (np.abs(amounts) >= MONEY_LIMIT // np.abs(factors)).any():  # int64 would wrap
+            where = f"{cells.table}.{cells.column}"
+            raise ValueError(f"{where}: an out-of-range amount exceeds decimal(18,2)")
+        wrong = money(amounts * factors, nulls)
     changed = pc.fill_null(pc.not_equal(wrong, values), False).to_numpy(zero_copy_only=False)
     return pc.if_else(pa.array(hit & changed), wrong, values)

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from ecomlake.messiness.keys import text_hash
 from ecomlake.messiness.log import defect_counts
 from ecomlake.plan.calendar import day_date
+from ecomlake.render.columns import cents
 from ecomlake.rng import mix64
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -39,11 +40,13 @@ def digest(hashes: np.ndarray) -> str:
 
 def _column_hash(values: pa.Array) -> np.ndarray:
     """A uint64 per value: text hashed over its bytes, numbers, dates, timestamps and flags by
-    their bits (no text round trip); a null is its own value."""
+    their bits, money by its cents (no text round trip); a null is its own value."""
     nulls = values.is_null().to_numpy(zero_copy_only=False)
     kind = values.type
     if pa.types.is_string(kind):
         hashed = text_hash(values)
+    elif pa.types.is_decimal(kind):
+        hashed = mix64(cents(values)[0].view(np.uint64) ^ _GOLDEN)
     else:
         if pa.types.is_boolean(kind):
             values = pc.cast(values, pa.int8())

@@ -9,6 +9,10 @@ import numpy as np
 import pyarrow as pa
 
 TIMESTAMP = pa.timestamp("us")
+# Exact cents. Precision 18 is the widest a Parquet INT64 holds, so readers get plain 64-bit
+# integers, and amounts 1,000 times too large (messiness out_of_range) still fit.
+MONEY = pa.decimal128(18, 2)
+MONEY_LIMIT = 10**18  # cents: 18 digits
 
 
 def labels(vocabulary: Sequence[str], index: np.ndarray) -> pa.Array:
@@ -25,9 +29,38 @@ def _vocabulary(words: tuple[str, ...]) -> pa.Array:
     return pa.array(words, pa.string())
 
 
-def money(cents: np.ndarray) -> pa.Array:
-    """Dollars as float64 from exact integer cents."""
-    return pa.array(np.asarray(cents, dtype=np.int64) / 100.0, pa.float64())
+def money(cents: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
+    """decimal(18,2) dollars from exact integer cents (built from the cents' bits, no rounding);
+    `mask` marks nulls."""
+    cents = np.asarray(cents, dtype=np.int64)
+    if cents.size and int(np.abs(cents).max()) >= MONEY_LIMIT:
+        raise ValueError(f"amount {int(np.abs(cents).max()) / 100:.2f}: exceeds decimal(18,2)")
+    words = np.empty((cents.size, 2), dtype=np.int64)
+    words[:, 0], words[:, 1] = cents, cents >> 63  # little-endian 128-bit, sign-extended
+    validity = None if mask is None or not mask.any() else pa.array(~mask).buffers()[1]
+    return pa.Array.from_buffers(MONEY, cents.size, [validity, pa.py_buffer(words)])
+
+
+def cents(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """(int64 cents, null mask) of a decimal(18,2) column; nulls read as 0."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if values.type != MONEY:
+        raise TypeError(f"expected {MONEY}, got {values.type}")
+    words = np.frombuffer(values.buffers()[1], dtype=np.int64).reshape(-1, 2)
+    low = words[values.offset : values.offset + len(values), 0].copy()
+    mask = values.is_null().to_numpy(zero_copy_only=False)
+    low[mask] = 0
+    return low, mask
+
+
+def money_as_float(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """float64 dollars, exactly cents / 100 (Arrow's own decimal cast can be an ulp off);
+    chunked in, chunked out, like a compute function."""
+    if isinstance(values, pa.ChunkedArray):
+        return pa.chunked_array([money_as_float(c) for c in values.chunks], pa.float64())
+    amounts, mask = cents(values)
+    return pa.array(amounts / 100.0, pa.float64(), mask=mask if mask.any() else None)
 
 
 def timestamps(us: np.ndarray) -> pa.Array:

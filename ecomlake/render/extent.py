@@ -1,7 +1,7 @@
 """What a set of days holds, read from the plan without rendering: each partition and its rows.
 
 The run's work estimate and `verify`'s expected lake both count from here, so they agree with
-what a run writes (tested). Customer partitions `signup_date=X` belong to the first day on or
+what a run writes (tested). Customer partitions `signup_dt=X` belong to the first day on or
 after X and the catalog to the first day, so a lake of any days holds every customer who signed
 up by its last day and the whole catalog.
 """

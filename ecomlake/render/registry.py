@@ -27,15 +27,21 @@ from ecomlake.render import (
 from ecomlake.render.context import DayContext
 
 INGEST_KEY = "ingest_dt"
+# A partition key is never a data column: readers that add the path's key=value as a column
+# (pandas, pyarrow, polars, Ray) would otherwise have to merge a path string with the file's
+# typed column, and refuse to (docs/architecture.md).
+SIGNUP_KEY = "signup_dt"
+CATEGORY_KEY = "category_key"
 
 
 @dataclass(frozen=True)
 class TableSpec:
     """A lake table: renderer, schema, primary key and partitioning.
 
-    `partition_column` names the data column whose value picks the partition (dimensions);
-    None means the whole day's table goes to `ingest_dt=<day>`. `partitions` lists the values
-    a day's task owns, before rendering (so that committed ones need no rendering).
+    `partition_column` names the data column whose value picks the partition (dimensions),
+    under the separate `partition_key`; None means the whole day's table goes to
+    `ingest_dt=<day>`. `partitions` lists the values a day's task owns, before rendering (so
+    that committed ones need no rendering).
     """
 
     name: str
@@ -80,7 +86,7 @@ TABLES: tuple[TableSpec, ...] = (
         customers.render,
         schemas.CUSTOMERS,
         ("customer_id",),
-        partition_key="signup_date",
+        partition_key=SIGNUP_KEY,
         partition_column="signup_date",
         event_date_column="signup_date",
         partitions=_signup_partitions,
@@ -90,7 +96,7 @@ TABLES: tuple[TableSpec, ...] = (
         product_catalog.render,
         schemas.PRODUCT_CATALOG,
         ("product_id",),
-        partition_key="category",
+        partition_key=CATEGORY_KEY,
         partition_column="category",
         partitions=_category_partitions,
     ),

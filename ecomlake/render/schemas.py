@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-_S, _I, _F, _B = pa.string(), pa.int64(), pa.float64(), pa.bool_()
-_TS, _D = pa.timestamp("us"), pa.date32()
+from ecomlake.render.columns import MONEY as _M
+from ecomlake.render.columns import TIMESTAMP as _TS
+
+_S, _I, _B, _D = pa.string(), pa.int64(), pa.bool_(), pa.date32()
 
 
 def _schema(*fields: tuple[str, pa.DataType]) -> pa.Schema:
@@ -38,8 +40,8 @@ PRODUCT_CATALOG = _schema(
     ("product_id", _I),
     ("product_name", _S),
     ("category", _S),
-    ("unit_price", _F),
-    ("cost_price", _F),
+    ("unit_price", _M),
+    ("cost_price", _M),
     ("inventory_quantity", _I),
 )
 
@@ -48,7 +50,7 @@ SHOPPING_CARTS = _schema(
     ("customer_id", _S),
     ("created_at", _TS),
     ("updated_at", _TS),
-    ("cart_total", _F),
+    ("cart_total", _M),
     ("status", _S),
 )
 
@@ -60,7 +62,7 @@ CART_ITEMS = _schema(
     ("category", _S),
     ("added_at", _TS),
     ("quantity", _I),
-    ("unit_price", _F),
+    ("unit_price", _M),
 )
 
 ORDERS = _schema(
@@ -72,15 +74,15 @@ ORDERS = _schema(
     ("order_channel", _S),
     ("is_expedited", _B),
     ("customer_tier", _S),
-    ("gross_total", _F),
-    ("net_total", _F),
-    ("total_discount_amount", _F),
+    ("gross_total", _M),
+    ("net_total", _M),
+    ("total_discount_amount", _M),
     ("payment_method", _S),
     ("shipping_speed", _S),
-    ("shipping_cost", _F),
+    ("shipping_cost", _M),
     ("agent_id", _S),
-    ("actual_shipping_cost", _F),
-    ("payment_processing_fee", _F),
+    ("actual_shipping_cost", _M),
+    ("payment_processing_fee", _M),
     ("shipping_address", _S),
     ("billing_address", _S),
     ("clv_bucket", _S),
@@ -93,9 +95,9 @@ ORDER_ITEMS = _schema(
     ("product_name", _S),
     ("category", _S),
     ("quantity", _I),
-    ("unit_price", _F),
-    ("discount_amount", _F),
-    ("cost_price", _F),
+    ("unit_price", _M),
+    ("discount_amount", _M),
+    ("cost_price", _M),
 )
 
 RETURNS = _schema(
@@ -106,7 +108,7 @@ RETURNS = _schema(
     ("return_date", _D),
     ("reason", _S),
     ("return_type", _S),
-    ("refunded_amount", _F),
+    ("refunded_amount", _M),
     ("return_channel", _S),
     ("agent_id", _S),
     ("refund_method", _S),
@@ -120,7 +122,7 @@ RETURN_ITEMS = _schema(
     ("product_name", _S),
     ("category", _S),
     ("quantity_returned", _I),
-    ("unit_price", _F),
-    ("cost_price", _F),
-    ("refunded_amount", _F),
+    ("unit_price", _M),
+    ("cost_price", _M),
+    ("refunded_amount", _M),
 )

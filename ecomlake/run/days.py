@@ -1,6 +1,6 @@
 """Which days a run renders, and which dimension partitions each day's task owns.
 
-Customer partition `signup_date=X` belongs to the task of the first run day on or after X, so
+Customer partition `signup_dt=X` belongs to the task of the first run day on or after X, so
 every customer referenced by the run's days is written, each partition by exactly one task;
 `generate` then spreads the partitions before the first run day over all tasks.
 """

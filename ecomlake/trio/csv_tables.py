@@ -1,8 +1,8 @@
 """The trio's CSV codec: Arrow tables to ISO-formatted CSV and back, with an exact round trip.
 
 Timestamps `YYYY-MM-DDTHH:MM:SS.ffffff`, dates `YYYY-MM-DD`, booleans `True`/`False`, nulls empty
-and unquoted, empty strings `""`; floats use pyarrow's shortest text that parses back to the same
-double, so money (exact cents as float64) survives unchanged.
+and unquoted, empty strings `""`; money (decimal cents) is written as the shortest text of the
+float cents / 100, e.g. `12.5`, the older tool's spelling, and reads back into the same decimal.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from ecomlake.errors import ConfigError
+from ecomlake.render.columns import money_as_float
 
 # For a timestamp[us] column Arrow's %S prints seconds with the 6 fractional digits.
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S"
@@ -26,22 +27,26 @@ def _text_type(kind: pa.DataType) -> pa.DataType:
     """The type a column has once formatted for CSV."""
     if pa.types.is_timestamp(kind) or pa.types.is_boolean(kind):
         return pa.string()
+    if pa.types.is_decimal(kind):
+        return pa.float64()
     return kind
 
 
 def csv_schema(schema: pa.Schema) -> pa.Schema:
-    """Schema of the formatted table (timestamps and booleans become text)."""
+    """Schema of the formatted table (timestamps and booleans become text, money float)."""
     return pa.schema([pa.field(f.name, _text_type(f.type)) for f in schema])
 
 
 def format_for_csv(table: pa.Table) -> pa.Table:
-    """Cast timestamps and booleans to the ISO / Python-style text the older tool wrote."""
+    """Cast timestamps, booleans and money to the ISO / Python-style text the older tool wrote."""
     columns = []
     for column in table.columns:
         if pa.types.is_timestamp(column.type):
             column = pc.strftime(column, format=TIMESTAMP_FORMAT)
         elif pa.types.is_boolean(column.type):
             column = pc.if_else(column, TRUE_TEXT, FALSE_TEXT)
+        elif pa.types.is_decimal(column.type):
+            column = money_as_float(column)
         columns.append(column)
     return pa.Table.from_arrays(columns, schema=csv_schema(table.schema))
 

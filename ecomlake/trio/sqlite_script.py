@@ -34,7 +34,7 @@ def _arrow_sql_type(kind: pa.DataType) -> str:
     """Fallback when the YAML gives no type for a column."""
     if pa.types.is_integer(kind):
         return "INTEGER"
-    if pa.types.is_floating(kind):
+    if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
         return "REAL"
     if pa.types.is_boolean(kind):
         return "BOOLEAN"

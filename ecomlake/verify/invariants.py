@@ -1,8 +1,7 @@
 """Check a lake's data invariants with DuckDB: one `check_<family>(con)` per invariant family.
 
 Each table is copied once from its Parquet files into DuckDB (see `workspace`); the partition is
-parsed from the file path, so a column stored in the files (customers.signup_date,
-product_catalog.category) keeps its own value.
+parsed from the file path into `_part_key`/`_part_value`, beside the files' own columns.
 Config-derived facts (fee rates, agents, channel rules, window) live in `cfg_*` tables.
 """
 
@@ -22,7 +21,7 @@ import pyarrow as pa
 from ecomlake.config import EcomConfig
 from ecomlake.lake.fs import LakeLocation, join, read_bytes, resolve_target
 from ecomlake.lake.retry import retry_call
-from ecomlake.lineage import LINEAGE_COLUMNS
+from ecomlake.lineage import INGESTION_TS_TYPE, LINEAGE_COLUMNS
 from ecomlake.render.registry import TABLES, TableSpec
 from ecomlake.verify import sql_checks as q
 from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT, open_database, work_folder
@@ -358,7 +357,11 @@ def _sql_name(name: str) -> str:
 
 def _empty_table(schema: pa.Schema) -> pa.Table:
     """A table with no rows and the lake columns, standing in for a table without files."""
-    extra = [pa.field(c, pa.string()) for c in LINEAGE_COLUMNS if c != "source_file"]
+    extra = [
+        pa.field(c, INGESTION_TS_TYPE if c == "ingestion_ts" else pa.string())
+        for c in LINEAGE_COLUMNS
+        if c != "source_file"
+    ]
     extra += [pa.field(c, pa.string()) for c in ("_file", "_part_key", "_part_value")]
     return pa.schema([*schema, *extra]).empty_table()
 

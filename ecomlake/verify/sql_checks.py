@@ -2,7 +2,8 @@
 
 Every rule selects one VARCHAR column `key`, one row per row that breaks it. Tables are the
 `TABLES` names plus `_file`, `_part_key`, `_part_value` (parsed from the path); `cfg_*` tables
-exist only when a config was given.
+exist only when a config was given. Money is decimal(18,2), so sums and differences are exact
+and the rules compare with `=`, no tolerance.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ import pyarrow as pa
 from ecomlake.plan.ids import CART_PREFIX, ORDER_PREFIX, RETURN_PREFIX
 from ecomlake.render.registry import TABLES, TableSpec
 
-MONEY_TOL = "0.0100001"  # ±0.01 plus float slack
-CENT_TOL = "0.0050001"  # half a cent: values that should be the same rounded amount
 ONLINE_AGENT = "ONLINE"
 CSR_PATTERN = r"CSR-\d{4}"
 CART_STATUSES = ("converted", "abandoned", "emptied")
@@ -159,9 +158,9 @@ def cart_rules() -> list[Rule]:
              "status <> 'emptied' OR cart_total = 0"),
         rule("emptied_items", "emptied carts have no cart_items", item_key, _ITEM_CART,
              "c.status <> 'emptied'"),
-        rule("total_matches_items", "cart_total = Σ quantity×unit_price of its items (±0.01)",
+        rule("total_matches_items", "cart_total = Σ quantity×unit_price of its items",
              "c.cart_id", _CART_WITH_LINES, "c.status = 'emptied' OR "
-             f"abs(c.cart_total - coalesce(s.items_total, 0)) <= {MONEY_TOL}", _CART_LINES),
+             "c.cart_total = coalesce(s.items_total, 0)", _CART_LINES),
         rule("updated_at",
              "updated_at = max(added_at), or created_at without items; ≥ created_at if emptied",
              "c.cart_id", _CART_WITH_LINES, "CASE WHEN c.status = 'emptied' THEN c.updated_at "
@@ -201,7 +200,7 @@ def funnel_rules() -> list[Rule]:
         ),
         rule("gross_equals_cart_total", "order gross_total = its converted cart's cart_total",
              "o.order_id", _CART_ORDER_JOIN, "c.status <> 'converted' OR o.order_id IS NULL OR "
-             f"abs(o.gross_total - c.cart_total) <= {MONEY_TOL}"),
+             "o.gross_total = c.cart_total"),
     ]  # fmt: skip
 
 
@@ -215,16 +214,16 @@ _ORDER_WITH_LINES = "orders o LEFT JOIN li USING (order_id)"
 def order_financial_rules(with_fee_rates: bool) -> list[Rule]:
     """Order money adds up: gross, discount, net, item count, fee."""
     rules = [
-        rule("gross_total", "gross_total = Σ order_items quantity×unit_price (±0.01)",
+        rule("gross_total", "gross_total = Σ order_items quantity×unit_price",
              "o.order_id", _ORDER_WITH_LINES,
-             f"abs(o.gross_total - coalesce(li.gross, 0)) <= {MONEY_TOL}", _ORDER_LINES),
-        rule("net_total", "net_total = gross_total − total_discount_amount (±0.01)",
+             "o.gross_total = coalesce(li.gross, 0)", _ORDER_LINES),
+        rule("net_total", "net_total = gross_total − total_discount_amount",
              "order_id", "orders",
-             f"abs(net_total - (gross_total - total_discount_amount)) <= {MONEY_TOL}"),
+             "net_total = gross_total - total_discount_amount"),
         rule("discount_total",
-             "total_discount_amount = Σ order_items.discount_amount (±0.01) and ≥ 0",
+             "total_discount_amount = Σ order_items.discount_amount and ≥ 0",
              "o.order_id", _ORDER_WITH_LINES, "o.total_discount_amount >= 0 AND "
-             f"abs(o.total_discount_amount - coalesce(li.discount, 0)) <= {MONEY_TOL}",
+             "o.total_discount_amount = coalesce(li.discount, 0)",
              _ORDER_LINES),
         rule("total_items", "total_items = number of the order's order_items rows",
              "o.order_id", _ORDER_WITH_LINES, "o.total_items = coalesce(li.n, 0)", _ORDER_LINES),
@@ -233,12 +232,13 @@ def order_financial_rules(with_fee_rates: bool) -> list[Rule]:
              "order_id", "orders", "actual_shipping_cost >= 0 AND shipping_cost >= 0 "
              "AND payment_processing_fee >= 0"),
     ]  # fmt: skip
-    if with_fee_rates:  # within half a cent of the exact product: either rounding of a tie
+    if with_fee_rates:  # the rate is a float: cents × rate in double, ties to even, as rendered
         rules.append(
             rule("processing_fee",
                  "payment_processing_fee = round(net_total × rate[payment_method], 2)",
                  "o.order_id", "orders o LEFT JOIN cfg_fee_rates f USING (payment_method)",
-                 f"abs(o.payment_processing_fee - o.net_total * f.rate) <= {CENT_TOL}")
+                 "o.payment_processing_fee * 100 = "
+                 "round_even(CAST(o.net_total * 100 AS BIGINT) * f.rate, 0)")
         )  # fmt: skip
     return rules
 
@@ -249,12 +249,11 @@ def order_item_rules() -> list[Rule]:
     return [
         rule("catalog_prices", "unit_price and cost_price = the catalog's", key,
              "order_items oi JOIN product_catalog p USING (product_id)",
-             f"abs(oi.unit_price - p.unit_price) <= {CENT_TOL} "
-             f"AND abs(oi.cost_price - p.cost_price) <= {CENT_TOL}"),
+             "oi.unit_price = p.unit_price AND oi.cost_price = p.cost_price"),
         rule("quantity", "quantity ≥ 1", key, "order_items oi", "oi.quantity >= 1"),
         rule("discount", "0 ≤ discount_amount ≤ quantity×unit_price", key, "order_items oi",
              "oi.discount_amount >= 0 AND "
-             f"oi.discount_amount <= oi.quantity * oi.unit_price + {MONEY_TOL}"),
+             "oi.discount_amount <= oi.quantity * oi.unit_price"),
     ]  # fmt: skip
 
 
@@ -269,9 +268,9 @@ _RETURN_ORDER = "returns r JOIN orders o USING (order_id)"
 def return_rules(with_window: bool) -> list[Rule]:
     """Return headers: refund = Σ lines, dated after the order, copied from the order."""
     rules = [
-        rule("refund_matches_items", "refunded_amount = Σ return_items.refunded_amount (±0.01)",
+        rule("refund_matches_items", "refunded_amount = Σ return_items.refunded_amount",
              "r.return_id", _RETURN_WITH_LINES,
-             f"abs(r.refunded_amount - coalesce(ri.refunded, 0)) <= {MONEY_TOL}", _RETURN_LINES),
+             "r.refunded_amount = coalesce(ri.refunded, 0)", _RETURN_LINES),
         rule("has_items", "every return has at least one return_items row", "r.return_id",
              _RETURN_WITH_LINES, "ri.n >= 1", _RETURN_LINES),
         rule("after_order", "return_date ≥ date(order_date) + 1 day", "r.return_id",
@@ -302,14 +301,15 @@ def return_item_rules(with_lake: bool = False) -> list[Rule]:
              "return_items ri LEFT JOIN order_items oi USING (order_id, product_id)", ordered),
         rule("quantity", "1 ≤ quantity_returned ≤ ordered quantity", key, line,
              "ri.quantity_returned BETWEEN 1 AND oi.quantity"),
+        # the refund is the paid share rounded to the cent: at most half a cent above it,
+        # multiplied out by 2 × quantity so the comparison stays in exact decimals
         rule("refund_within_paid",
-             "0 ≤ refunded_amount ≤ (unit_price×quantity − discount)×quantity_returned/quantity",
-             key, line, "ri.refunded_amount >= 0 AND ri.refunded_amount <= (oi.unit_price * "
-             "oi.quantity - oi.discount_amount) * ri.quantity_returned / oi.quantity "
-             f"+ {MONEY_TOL}"),
+             "0 ≤ refunded_amount ≤ round((unit_price×quantity − discount)×quantity_returned"
+             "/quantity, 2)", key, line, "ri.refunded_amount >= 0 AND 2 * oi.quantity * "
+             "ri.refunded_amount <= 2 * (oi.unit_price * oi.quantity - oi.discount_amount) * "
+             "ri.quantity_returned + 0.01 * oi.quantity"),
         rule("prices_match_order_line", "unit_price and cost_price = the order line's", key,
-             line, f"abs(ri.unit_price - oi.unit_price) <= {CENT_TOL} AND "
-             f"abs(ri.cost_price - oi.cost_price) <= {CENT_TOL}"),
+             line, "ri.unit_price = oi.unit_price AND ri.cost_price = oi.cost_price"),
         rule("returned_once", "an (order_id, product_id) line is returned at most once",
              "order_id || '/' || product_id", "(SELECT order_id, product_id, count(*) OVER "
              "(PARTITION BY order_id, product_id) AS n FROM return_items)", "n = 1"),

@@ -67,7 +67,7 @@ def _no_success(root: Path) -> None:
 
 
 def _orphan_fk(root: Path) -> None:
-    partition = root / "customers" / "signup_date=2024-01-05"
+    partition = root / "customers" / "signup_dt=2024-01-05"
     shutil.rmtree(partition)
 
 

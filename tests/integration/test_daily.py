@@ -31,7 +31,7 @@ def test_a_daily_run_writes_the_backfills_partitions(tmp_path, quick_config, qui
     assert result.ok
     alone, backfill = _files(daily, "2024-03-14"), _files(quick_lake, "2024-03-14")
     assert len(alone) >= 12 and alone == backfill  # tables × (part, manifest, _SUCCESS)
-    signup = "customers/signup_date=2024-03-14/part-00000.parquet"
+    signup = "customers/signup_dt=2024-03-14/part-00000.parquet"
     assert (daily / signup).read_bytes() == (quick_lake / signup).read_bytes()
 
 
@@ -49,7 +49,7 @@ def test_a_daily_run_renders_only_the_customers_it_still_writes(tmp_path, quick_
     day = dataclasses.replace(first, dates=(dt.date(2024, 3, 14),))
     result = generate(quick_config, day)
     assert result.ok
-    new = [f"signup_date=2024-03-{d}" for d in range(11, 15)]
+    new = [f"signup_dt=2024-03-{d}" for d in range(11, 15)]
     fresh = sum(
         pq.read_metadata(lake / "customers" / p / "part-00000.parquet").num_rows for p in new
     )

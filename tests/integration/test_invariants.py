@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import shutil
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -61,6 +62,10 @@ def _const(value) -> Callable[[pa.Array], pa.Array]:
     return lambda col: pa.array([value] * len(col), col.type)
 
 
+# One cent: money is exact decimal, so the rules that used a ±0.01 tolerance now catch it.
+CENT = Decimal("0.01")
+
+
 def _plus(amount) -> Callable[[pa.Array], pa.Array]:
     return lambda col: pc.add(col, pa.scalar(amount, col.type))
 
@@ -101,7 +106,7 @@ def test_missing_customer_partition_breaks_fk(lake_copy):
         lake_copy,
         "SELECT c._part_value FROM customers c JOIN orders o USING (customer_id) ORDER BY 1",
     )
-    shutil.rmtree(lake_copy / "customers" / f"signup_date={signup}")
+    shutil.rmtree(lake_copy / "customers" / f"signup_dt={signup}")
     _assert_flags(check_invariants(str(lake_copy)), "fk.orders.customer_id")
     assert check_manifests(str(lake_copy)) == []
 
@@ -145,13 +150,13 @@ def test_unconverted_cart_breaks_funnel(lake_copy):
 
 def test_net_total_breaks_order_financials(lake_copy):
     path, order_id = _one(lake_copy, "SELECT _file, order_id FROM orders ORDER BY 2 LIMIT 1")
-    _rewrite(path, "order_id", order_id, "net_total", _plus(1.0))
+    _rewrite(path, "order_id", order_id, "net_total", _plus(CENT))
     _assert_flags(check_invariants(str(lake_copy)), "order_financials.net_total")
 
 
 def test_processing_fee_needs_the_config_rate(lake_copy, quick_config):
     path, order_id = _one(lake_copy, "SELECT _file, order_id FROM orders ORDER BY 2 LIMIT 1")
-    _rewrite(path, "order_id", order_id, "payment_processing_fee", _plus(0.05))
+    _rewrite(path, "order_id", order_id, "payment_processing_fee", _plus(CENT))
     _assert_flags(check_invariants(str(lake_copy), quick_config), "order_financials.processing_fee")
 
 
@@ -175,7 +180,7 @@ def test_refund_breaks_returns(lake_copy):
     path, item_id = _one(
         lake_copy, "SELECT _file, return_item_id FROM return_items ORDER BY 2 LIMIT 1"
     )
-    _rewrite(path, "return_item_id", item_id, "refunded_amount", _plus(1.0))
+    _rewrite(path, "return_item_id", item_id, "refunded_amount", _plus(CENT))
     _assert_flags(check_invariants(str(lake_copy)), "returns.refund_matches_items")
 
 

@@ -91,8 +91,8 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
     "shopping_carts/ingest_dt=2024-01-04": _unlink("part-00000.parquet"),
     "orders/ingest_dt=2024-01-04": _unlink("_MANIFEST.json"),
     "order_items/ingest_dt=2024-01-04": lambda d: _flip(d / "_MANIFEST.json", 40),
-    "product_catalog/category=Toys": _unlink("_SUCCESS"),
-    "customers/signup_date=2023-12-30": shutil.rmtree,
+    "product_catalog/category_key=Toys": _unlink("_SUCCESS"),
+    "customers/signup_dt=2023-12-30": shutil.rmtree,
     "cart_items/ingest_dt=2024-01-01": shutil.rmtree,
 }
 
@@ -200,7 +200,7 @@ def test_repair_of_a_messy_lake_restores_data_and_defect_logs(heavy, tmp_path):
         "orders/ingest_dt=2024-01-01": lambda d: _flip(d / "part-00000.parquet"),
         "_defects/ingest_dt=2024-01-02": shutil.rmtree,
         customer_log.relative_to(lake).as_posix(): lambda d: _truncate(d / "part-00000.parquet"),
-        "customers/signup_date=2023-12-31": _unlink("_MANIFEST.json"),
+        "customers/signup_dt=2023-12-31": _unlink("_MANIFEST.json"),
     }
     for rel, damage in damaged.items():
         damage(lake / rel)
@@ -249,7 +249,7 @@ def test_repair_after_a_rerun_that_replaced_the_run_record(lake, original):
     assert generate(load_config(QUICK), _options(lake, **same)).ok
     rerun = json.loads(next((lake / "_runs").glob("*.json")).read_text())
     assert all(not day["committed"] for day in rerun["days"])
-    shutil.rmtree(lake / "customers" / "signup_date=2023-11-11")
+    shutil.rmtree(lake / "customers" / "signup_dt=2023-11-11")
     shutil.rmtree(lake / "orders" / "ingest_dt=2024-01-04")
     result = repair(_options(lake))
     assert result.ok and len(result.repaired) == 2

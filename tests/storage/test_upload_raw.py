@@ -41,7 +41,7 @@ def test_upload_one_day_to_gcs(tiny_local, gcs_server, make_gcs_bucket, capsys):
     assert _upload(tiny_local.root, f"gs://{bucket}", "--ingest-date", "2024-01-03") == 0
     loc = resolve_target(f"gs://{bucket}/ecom/raw")
     expected = {
-        k: v for k, v in tiny_local.hashes.items() if "=2024-01-03/" in k or "/category=" in k
+        k: v for k, v in tiny_local.hashes.items() if "=2024-01-03/" in k or "/category_key=" in k
     }
     assert any("ingest_dt=2024-01-03/" in k for k in expected)
     assert remote_hashes(loc.fs, loc.root) == expected

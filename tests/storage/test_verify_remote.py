@@ -28,7 +28,7 @@ def _damage(root: Path) -> None:
     data["total_rows"] += 1
     manifest.write_text(json.dumps(data))
     (sorted((root / "orders").iterdir())[0] / "part-00000.parquet").unlink()
-    shutil.rmtree(root / "customers" / "signup_date=2024-01-05")
+    shutil.rmtree(root / "customers" / "signup_dt=2024-01-05")
 
 
 def _truncate(root: Path) -> None:

@@ -47,7 +47,7 @@ def test_reads_failing_half_way_are_exit_2_not_problems(
     monkeypatch.setenv("ECOMLAKE_UPLOAD_BACKOFF_BASE", "0")
     bucket = make_bucket("half-way")
     client = s3_client(moto_server)
-    partition = "lake/customers/signup_date=2024-01-01"
+    partition = "lake/customers/signup_dt=2024-01-01"
     client.put_object(Bucket=bucket, Key=f"{partition}/_MANIFEST.json", Body=b"{}")
     client.put_object(Bucket=bucket, Key=f"{partition}/_SUCCESS", Body=b"")
     proxy = flaky_proxy(fail_paths=("_MANIFEST.json",), methods=("GET",))

@@ -110,9 +110,9 @@ class TestPartitionRules:
         lake = _read(exported_lake, "customers")
         assert lake.num_rows == customers.num_rows  # never replicated, never dropped
         assert pc.sum(lake.column("is_guest")).as_py() > 0
-        assert all(p.startswith("signup_date=") for p in _partitions(exported_lake, "customers"))
+        assert all(p.startswith("signup_dt=") for p in _partitions(exported_lake, "customers"))
         categories = _partitions(exported_lake, "product_catalog")
-        assert len(categories) == 5 and all(p.startswith("category=") for p in categories)
+        assert len(categories) == 5 and all(p.startswith("category_key=") for p in categories)
         assert _read(exported_lake, "product_catalog").num_rows == 200
 
     def test_rows_written_once(self, exported_lake, raw_dir):
@@ -132,7 +132,7 @@ class TestFlags:
         )
         data = _read(target, "orders", "ingest_dt=2024-01-05")
         assert set(data.column("batch_id").to_pylist()) == {"b-1"}
-        assert set(data.column("ingestion_ts").to_pylist()) == {TS}
+        assert set(data.column("ingestion_ts").to_pylist()) == {dt.datetime.fromisoformat(TS)}
         assert data.column("source_file")[0].as_py() == (
             "gs://bkt/raw/orders/ingest_dt=2024-01-05/part-00000.parquet"
         )

@@ -100,7 +100,7 @@ class TestWritePartition:
         assert back.column_names == [*data.column_names, "batch_id", "ingestion_ts", "event_id"]
         assert back.select(data.column_names).equals(data)
         assert set(back.column("batch_id").to_pylist()) == {"batch_test"}
-        assert set(back.column("ingestion_ts").to_pylist()) == {TS}
+        assert set(back.column("ingestion_ts").to_pylist()) == {dt.datetime.fromisoformat(TS)}
         payload = '{"_table":"orders","order_id":"ORD-00000003"}'
         assert (
             back.column("event_id")[3].as_py()

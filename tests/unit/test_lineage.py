@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -98,8 +99,18 @@ class TestApplyLineage:
         out = apply_lineage(table, "orders", ["order_id"], Lineage("batch_x", TS), None)
         assert out.column_names == ["order_id", "total", "batch_id", "ingestion_ts", "event_id"]
         assert out.column("batch_id").to_pylist() == ["batch_x", "batch_x"]
-        assert out.column("ingestion_ts").to_pylist() == [TS, TS]
+        moment = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        assert out.column("ingestion_ts").to_pylist() == [moment, moment]
+        assert out.schema.field("ingestion_ts").type == pa.timestamp("us", tz="UTC")
         assert out.schema.field("batch_id").type == pa.string()
+
+    def test_ingestion_ts_offset_becomes_the_same_utc_instant(self) -> None:
+        table = pa.table({"order_id": ["ORD-1"]})
+        lineage = Lineage("b", "2026-01-01T02:30:00+02:00")
+        out = apply_lineage(table, "orders", ["order_id"], lineage, None)
+        assert out.column("ingestion_ts").to_pylist() == [
+            dt.datetime(2026, 1, 1, 0, 30, tzinfo=dt.UTC)
+        ]
         assert out.column("event_id").to_pylist() == _reference_ids(table, "orders", ["order_id"])
 
     def test_source_file_only_with_prefix(self) -> None:
