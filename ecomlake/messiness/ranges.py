@@ -1,8 +1,8 @@
 """Out-of-range quantities and amounts: the fat finger and the sign error of manual entry.
 
 Quantities become 0, negative or 100 times too large; amounts become negative or 100 or 1,000
-times too large, in exact cents (the decimal(18,2) type holds 1,000 times any amount below
-10 trillion, see render/columns.py). A change that leaves the value equal (a zero amount negated)
+times too large, in exact cents (the decimal(12,2) type holds 1,000 times any amount below
+10 million, see render/columns.py). A change that leaves the value equal (a zero amount negated)
 is no defect and is not applied.
 """
 
@@ -47,7 +47,7 @@ def out_of_range(cells: Cells, values: pa.Array) -> pa.Array:
         factors = np.where(hit, _AMOUNT_FACTORS[kind], 1)  # rows not hit keep their value
         if (np.abs(amounts) >= MONEY_LIMIT // np.abs(factors)).any():  # int64 would wrap
             where = f"{cells.table}.{cells.column}"
-            raise ValueError(f"{where}: an out-of-range amount exceeds decimal(18,2)")
+            raise ValueError(f"{where}: an out-of-range amount exceeds decimal(12,2)")
         wrong = money(amounts * factors, nulls)
     changed = pc.fill_null(pc.not_equal(wrong, values), False).to_numpy(zero_copy_only=False)
     return pc.if_else(pa.array(hit & changed), wrong, values)

@@ -9,10 +9,10 @@ import numpy as np
 import pyarrow as pa
 
 TIMESTAMP = pa.timestamp("us")
-# Exact cents. Precision 18 is the widest a Parquet INT64 holds, so readers get plain 64-bit
-# integers, and amounts 1,000 times too large (messiness out_of_range) still fit.
-MONEY = pa.decimal128(18, 2)
-MONEY_LIMIT = 10**18  # cents: 18 digits
+# Exact cents as decimal(12,2): up to 9,999,999,999.99, stored as a Parquet INT64 (plain 64-bit
+# integers to every reader), so amounts 1,000 times too large (messiness out_of_range) still fit.
+MONEY = pa.decimal128(12, 2)
+MONEY_LIMIT = 10**12  # cents: 12 digits
 
 
 def labels(vocabulary: Sequence[str], index: np.ndarray) -> pa.Array:
@@ -30,11 +30,11 @@ def _vocabulary(words: tuple[str, ...]) -> pa.Array:
 
 
 def money(cents: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
-    """decimal(18,2) dollars from exact integer cents (built from the cents' bits, no rounding);
+    """decimal(12,2) dollars from exact integer cents (built from the cents' bits, no rounding);
     `mask` marks nulls."""
     cents = np.asarray(cents, dtype=np.int64)
     if cents.size and int(np.abs(cents).max()) >= MONEY_LIMIT:
-        raise ValueError(f"amount {int(np.abs(cents).max()) / 100:.2f}: exceeds decimal(18,2)")
+        raise ValueError(f"amount {int(np.abs(cents).max()) / 100:.2f}: exceeds decimal(12,2)")
     words = np.empty((cents.size, 2), dtype=np.int64)
     words[:, 0], words[:, 1] = cents, cents >> 63  # little-endian 128-bit, sign-extended
     validity = None if mask is None or not mask.any() else pa.array(~mask).buffers()[1]
@@ -42,7 +42,7 @@ def money(cents: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
 
 
 def cents(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """(int64 cents, null mask) of a decimal(18,2) column; nulls read as 0."""
+    """(int64 cents, null mask) of a decimal(12,2) column; nulls read as 0."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if values.type != MONEY:

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ecomlake.lake import LakeLocation, PartitionManifest, join
-from ecomlake.render.registry import INGEST_KEY
+from ecomlake.render.registry import INGEST_KEY, SIGNUP_KEY
 
 
 @dataclass(frozen=True)
@@ -51,11 +51,11 @@ def _size(loc: LakeLocation, rel_path: str) -> int:
 
 def table_schema(loc: LakeLocation, partition: TablePartition) -> pa.Schema:
     """The table's Arrow schema, read from one data file's footer (so it follows whatever the
-    writer writes), plus the partition column when the files leave it to the path: a day's
-    `ingest_dt` is a date."""
+    writer writes), plus the partition column when the files leave it to the path: a day
+    (`ingest_dt`, a customer's `signup_dt`) is a date, a category key is text."""
     with loc.fs.open(join(loc.root, partition.files[0].path), "rb") as handle:
         schema = pq.read_schema(handle)
     if partition.key in schema.names:
         return schema
-    kind = pa.date32() if partition.key == INGEST_KEY else pa.string()
+    kind = pa.date32() if partition.key in (INGEST_KEY, SIGNUP_KEY) else pa.string()
     return schema.append(pa.field(partition.key, kind))

@@ -2,7 +2,7 @@
 
 Every rule selects one VARCHAR column `key`, one row per row that breaks it. Tables are the
 `TABLES` names plus `_file`, `_part_key`, `_part_value` (parsed from the path); `cfg_*` tables
-exist only when a config was given. Money is decimal(18,2), so sums and differences are exact
+exist only when a config was given. Money is decimal(12,2), so sums and differences are exact
 and the rules compare with `=`, no tolerance.
 """
 

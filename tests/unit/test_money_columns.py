@@ -1,4 +1,4 @@
-"""Money columns: decimal(18,2) built from exact cents, read back as cents and as the old floats."""
+"""Money columns: decimal(12,2) built from exact cents, read back as cents and as the old floats."""
 
 from __future__ import annotations
 
@@ -33,9 +33,9 @@ def test_nulls_and_slices_round_trip() -> None:
     assert back.tolist() == np.where(mask, 0, CENTS)[1:6].tolist()
 
 
-def test_an_amount_beyond_18_digits_is_refused() -> None:
+def test_an_amount_beyond_12_digits_is_refused() -> None:
     with pytest.raises(ValueError, match="exceeds decimal"):
-        money(np.array([10**18]))
+        money(np.array([10**12]))
 
 
 def test_floats_are_cents_over_100_bit_for_bit() -> None:
