@@ -157,8 +157,9 @@ class _TableCheck:
         return rows.cast(DEFECT_SCHEMA)
 
     def _set_aside(self, hashes: np.ndarray, homes: np.ndarray, value: str) -> None:
-        """Keep the hashes of rows that landed here from a day still to come; a day already
-        checked (a log naming the wrong day) has lost its rows, one the lake lacks is skipped."""
+        """Keep the hashes of the late rows found here until their own day is checked; if that
+        day was checked already (a log naming a later day) it lacked them, and a day the lake
+        does not hold is not checked at all."""
         for home in np.unique(homes[homes != value]).tolist():
             if home in self.done:
                 self._fail("clean_mismatch", self._name(home))
@@ -169,7 +170,9 @@ class _TableCheck:
         return f"{self.spec.name}/{self.spec.partition_key}={value}"
 
     def _fail(self, rule: str, where: str) -> None:
-        self.problems.setdefault(rule, []).append(where)
+        found = self.problems.setdefault(rule, [])
+        if where not in found:  # a day can lose rows to more than one later partition
+            found.append(where)
 
 
 def _homes(data: pa.Table, spec: TableSpec, entries: pa.Table, value: str) -> np.ndarray:
