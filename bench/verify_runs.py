@@ -1,9 +1,11 @@
 """`python -m bench --verify`: peak memory and wall time of `ecomlake verify` on the bench's lakes.
 
 The lakes are the scaled (one-year) window and the config's whole world (the six-year backlog),
-written once with `generate` into `--lakes` and reused by later runs (a lake whose run manifest
-is there is not written again). Each verify is its own `python -m ecomlake verify` process, and
-its peak RSS is the kernel's figure for that process (`getrusage`), Ray workers not included.
+both clean and verified as they are, and the first month at heavy_mess, verified with
+`--against-defects` (undoing its defect log); written once with `generate` into `--lakes` and
+reused by later runs (a lake whose run manifest is there is not written again). Each verify is
+its own `python -m ecomlake verify` process, and its peak RSS is the kernel's figure for that
+process (`getrusage`), Ray workers not included.
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from bench.workload import BATCH_ID, Workload
+from bench.workload import BATCH_ID, MESSINESS_LEVEL, Workload
 from ecomlake.api import generate
 
 _TIMEOUT_SECONDS = 3600
+MESSY_DAYS = 30  # the heavy_mess lake: a month, as `--against-defects` was first measured on
+MESSY_LEVEL = "heavy_mess"
 _PEAK = "verify-peak-rss-kb"
 # the verify command in a process of its own, which reports its own peak RSS on the way out
 _PROBE = (
@@ -32,18 +37,35 @@ _PROBE = (
 )
 
 
-def lake_windows(work: Workload, scaled_days: int) -> dict[str, tuple[dt.date, int]]:
-    """Name -> (first day, days) of each measured lake: the scaled window and the whole world."""
-    return {"scaled": (work.start, scaled_days), "world": work.world_days()}
+@dataclass(frozen=True)
+class BenchLake:
+    """A measured lake: its window, messiness level and the verify flags it is checked with."""
+
+    first: dt.date
+    days: int
+    level: str = MESSINESS_LEVEL
+    verify_args: tuple[str, ...] = ()
 
 
-def ensure_lake(work: Workload, folder: Path, first: dt.date, days: int, workers: int) -> Path:
-    """The lake of `days` days from `first` under `folder`, written unless a run finished there."""
-    target = folder / f"{first.isoformat()}-{days}d"
+def lake_windows(work: Workload, scaled_days: int) -> dict[str, BenchLake]:
+    """Name -> each measured lake: the scaled window, the whole world and the messy month."""
+    messy = BenchLake(work.start, min(MESSY_DAYS, scaled_days), MESSY_LEVEL, ("--against-defects",))
+    return {
+        "scaled": BenchLake(work.start, scaled_days),
+        "world": BenchLake(*work.world_days()),
+        "messy": messy,
+    }
+
+
+def ensure_lake(work: Workload, folder: Path, lake: BenchLake, workers: int) -> Path:
+    """`lake` under `folder`, written unless a run finished there."""
+    level = "" if lake.level == MESSINESS_LEVEL else f"-{lake.level}"
+    target = folder / f"{lake.first.isoformat()}-{lake.days}d{level}"
     if not (target / "_runs" / f"{BATCH_ID}.json").exists():
-        options = work.options(str(target), days, workers, start=first)
+        options = work.options(str(target), lake.days, workers, start=lake.first)
         # not what is measured here: a small lake need not wait for a local Ray
-        result = generate(work.config, dataclasses.replace(options, executor="auto"))
+        options = dataclasses.replace(options, executor="auto", messiness_level=lake.level)
+        result = generate(work.config, options)
         if not result.ok:
             raise RuntimeError(f"bench lake {target} failed: {result.failures[0]}")
     return target
@@ -75,14 +97,15 @@ def measure_verify(lake: Path, code: Path, *extra: str) -> dict:
 def verify_section(work: Workload, scaled_days: int, workers: int, lakes: Path, code: Path) -> dict:
     """Each lake written (or found) under `lakes`, then verified once by the checkout `code`."""
     section = {"code": str(code), "lakes": {}}
-    for name, (first, days) in lake_windows(work, scaled_days).items():
-        lake = ensure_lake(work, lakes, first, days, workers)
-        size = sum(p.stat().st_size for p in lake.rglob("*.parquet"))
+    for name, lake in lake_windows(work, scaled_days).items():
+        root = ensure_lake(work, lakes, lake, workers)
+        size = sum(p.stat().st_size for p in root.rglob("*.parquet"))
         section["lakes"][name] = {
-            "start": first.isoformat(),
-            "days": days,
+            "start": lake.first.isoformat(),
+            "days": lake.days,
+            "level": lake.level,
             "parquet_bytes": size,
-            **measure_verify(lake, code),
+            **measure_verify(root, code, *lake.verify_args),
         }
     return section
 
@@ -91,7 +114,8 @@ def print_verify(section: dict) -> None:
     """One line per lake: days, size, wall, peak RSS, verdict."""
     for name, run in section["lakes"].items():
         print(
-            f"verify {name:<6} {run['days']:>5} days {run['parquet_bytes'] / 1e6:8.1f} MB  "
+            f"verify {name:<6} {' '.join(run['args']):<18} {run['days']:>5} days "
+            f"{run['parquet_bytes'] / 1e6:8.1f} MB  "
             f"wall {run['wall_seconds']:8.1f} s  peak RSS {run['peak_rss_mb']:7.1f} MB  "
             f"exit {run['exit_code']}"
         )

@@ -113,11 +113,17 @@ def lake_database(
 def _replace_with_clean_rows(
     con: duckdb.DuckDBPyConnection, target: str, storage_options: dict | None
 ) -> None:
-    """Swap each table for its clean truth (verify --against-defects undoes the same log)."""
-    for name, table in clean_tables(target, storage_options):
-        con.register("_clean", table)
-        con.execute(
-            f"CREATE OR REPLACE TABLE {name} AS SELECT * EXCLUDE ({PARTITION_VALUE}), "
-            f"{PARTITION_VALUE} AS _part_value FROM _clean"
+    """Swap each table for its clean truth (verify --against-defects undoes the same log),
+    loaded partition by partition."""
+    replaced: set[str] = set()
+    for name, rows in clean_tables(target, storage_options):
+        con.register("_clean", rows)
+        select = (
+            f"SELECT * EXCLUDE ({PARTITION_VALUE}), {PARTITION_VALUE} AS _part_value FROM _clean"
         )
+        if name in replaced:
+            con.execute(f"INSERT INTO {name} {select}")
+        else:
+            con.execute(f"CREATE OR REPLACE TABLE {name} AS {select}")
+            replaced.add(name)
         con.unregister("_clean")

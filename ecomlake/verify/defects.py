@@ -1,44 +1,38 @@
 """`verify --against-defects`: undo a messy lake's defect log and compare with the clean truth.
 
 Each messy data partition's manifest records the digest of its clean rows (ecomlake.messiness
-.truth). Per table, every committed partition is read, the logged copies are dropped, the logged
-cells restored and late rows returned to the day they belong to; then each partition's rows must
-have its clean digest and row count, and its logged defect counts must match its manifest.
-A partition whose late rows landed in a partition the lake lacks cannot be put back together
-and is counted as not checkable.
+.truth). Partitions are checked one at a time, each read once with only its own table's entries
+of its log partition: the logged copies are dropped and the logged cells restored; then its rows
+must have its clean digest and row count, and its logged defect counts must match its manifest.
+
+Late rows land in a later `ingest_dt` than their own day, so the days are walked newest first:
+a partition's late rows (its log's `late_arrival` entries name their day) are set aside as row
+hashes until their own day is checked, which is at most `late_max_days` partitions on. Memory
+holds one partition plus the hashes of the late rows still on their way, whatever the number
+of days. A partition whose late rows landed in a partition the lake lacks cannot be put back
+together and is counted as not checkable.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from ecomlake.errors import ConfigError
 from ecomlake.lake.fs import LakeLocation, list_dir, read_bytes, resolve_target
 from ecomlake.lake.identity import read_identity
-from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME
+from ecomlake.lake.layout import MANIFEST_NAME
 from ecomlake.lake.manifest import PartitionManifest
-from ecomlake.lineage import LINEAGE_COLUMNS
 from ecomlake.messiness import undo_defects
-from ecomlake.messiness.log import (
-    DEFECT_SCHEMA,
-    LATE_DEFECT,
-    defect_counts,
-    defect_log_tables,
-    pk_text,
-)
+from ecomlake.messiness.log import DEFECT_SCHEMA, LATE_DEFECT, defect_counts, log_table_for, pk_text
 from ecomlake.messiness.truth import digest, row_hashes
 from ecomlake.render.registry import TABLES, TableSpec
+from ecomlake.verify import partition_reader
 from ecomlake.verify.invariants import Violation
-
-PARTITION_VALUE = "_partition_value"
-_PART = PARTITION_VALUE
 
 
 @dataclass
@@ -59,15 +53,15 @@ def check_against_defects(root: str, storage_options: dict | None = None) -> Def
             f"--against-defects: {root} is not a messy lake (its _lake.json names no messiness "
             "level), so there is no defect log to undo"
         )
-    log = _read_log(loc)
     found = DefectCheck()
     problems: dict[str, list[str]] = {}
     for spec in TABLES:
-        parts = _read_partitions(loc, spec.name)
+        parts = partition_reader.committed_partitions(loc, spec.name)
         if parts:
-            _check_table(spec, parts, log, problems, found)
+            logs = partition_reader.committed_partitions(loc, log_table_for(spec)[0])
+            _TableCheck(loc, spec, parts, logs, problems, found).run()
     found.violations = [
-        Violation.of(f"defects.{rule}", _RULES[rule], len(where), where, "partition(s)")
+        Violation.of(f"defects.{rule}", _RULES[rule], len(where), sorted(where), "partition(s)")
         for rule, where in problems.items()
     ]
     return found
@@ -95,6 +89,28 @@ def late_rows_cut_off(root: str, storage_options: dict | None = None) -> bool:
     return starts_late or not landed <= days
 
 
+PARTITION_VALUE = "_partition_value"
+
+
+def clean_tables(root: str, storage_options: dict | None = None) -> Iterator[tuple[str, pa.Table]]:
+    """A messy lake's rows with its defect log undone, one partition at a time: `(table, rows)`
+    with the copies dropped and the cells restored, each row tagged in `PARTITION_VALUE` with
+    the partition it belongs to (a late row: its own day). KeyError when the log names a row
+    the table lacks."""
+    loc = resolve_target(root, storage_options)
+    for spec in TABLES:
+        parts = partition_reader.committed_partitions(loc, spec.name)
+        if not parts:
+            continue
+        logs = partition_reader.committed_partitions(loc, log_table_for(spec)[0])
+        for value in sorted(parts):
+            data = partition_reader.read_rows(loc, parts[value])
+            entries = _entries(loc, spec, logs, value)
+            undone = undo_defects(data, entries, spec.name)
+            homes = pa.array(_homes(undone, spec, entries, value), pa.string())
+            yield spec.name, undone.append_column(PARTITION_VALUE, homes)
+
+
 _RULES = {
     "undo_failed": "every logged primary key is in its table",
     "clean_mismatch": "undoing the log gives the partition's clean rows (digest and count)",
@@ -103,102 +119,93 @@ _RULES = {
 }
 
 
-def _check_table(
-    spec: TableSpec,
-    parts: Partitions,
-    log: pa.Table,
-    problems: dict[str, list[str]],
-    found: DefectCheck,
-) -> None:
-    entries = log.filter(pc.equal(log.column("table_name"), spec.name))
-    try:
-        undone = _undo_table(spec, parts, entries)
-    except KeyError as exc:
-        problems.setdefault("undo_failed", []).append(f"{spec.name}: {exc.args[0]}")
-        return
-    homes = undone.column(_PART).to_numpy(zero_copy_only=False)
-    hashes = row_hashes(undone.drop_columns([_PART]))
-    # rows grouped by home partition once, not filtered per partition
-    keys, home_of = np.unique(homes, return_inverse=True)
-    splits = np.cumsum(np.bincount(home_of, minlength=len(keys)))[:-1]
-    rows = np.split(np.argsort(home_of, kind="stable"), splits)[: len(keys)]  # none if no rows
-    groups = dict(zip(keys.tolist(), rows, strict=True))
-    empty = np.zeros(0, dtype=np.int64)
-    for value, (_, manifest) in parts.items():
-        where = f"{spec.name}/{manifest.partition}"
+class _TableCheck:
+    """One table's partitions, newest first, with the late rows set aside for their own day."""
+
+    def __init__(
+        self,
+        loc: LakeLocation,
+        spec: TableSpec,
+        parts: dict[str, PartitionManifest],
+        logs: dict[str, PartitionManifest],
+        problems: dict[str, list[str]],
+        found: DefectCheck,
+    ) -> None:
+        self.loc, self.spec, self.parts, self.logs = loc, spec, parts, logs
+        self.problems, self.found = problems, found
+        self.waiting: dict[str, list[np.ndarray]] = {}  # day -> hashes of its late rows seen
+        self.done: set[str] = set()
+
+    def run(self) -> None:
+        for value in sorted(self.parts, reverse=True):  # a late row lands after its own day
+            self._check(value, self.parts[value])
+            self.done.add(value)
+
+    def _check(self, value: str, manifest: PartitionManifest) -> None:
+        where = self._name(value)
+        data = partition_reader.read_rows(self.loc, manifest)
+        entries = _entries(self.loc, self.spec, self.logs, value)
+        try:
+            undone = undo_defects(data, entries, self.spec.name)
+        except KeyError as exc:
+            self._fail("undo_failed", f"{where} ({exc.args[0]})")
+            return
+        hashes = row_hashes(undone)
+        homes = _homes(undone, self.spec, entries, value)
+        mine = [hashes[homes == value], *self.waiting.pop(value, [])]
+        self._set_aside(hashes, homes, value)
         truth = manifest.messiness
         if truth is None:
-            problems.setdefault("no_truth", []).append(where)
-            continue
-        if any(day not in parts for day in truth.get("late_out", {})):
-            found.unchecked.append(where)
-            continue
-        mine = hashes[groups.get(value, empty)]
+            self._fail("no_truth", where)
+            return
+        if any(day not in self.parts for day in truth.get("late_out", {})):
+            self.found.unchecked.append(where)
+            return
+        mine = np.concatenate(mine)
         if len(mine) != truth["clean_rows"] or digest(mine) != truth["clean_digest"]:
-            problems.setdefault("clean_mismatch", []).append(where)
-            continue
-        logged = entries.filter(pc.equal(entries.column("partition"), manifest.partition))
-        if defect_counts(logged).get(spec.name, {}) != truth["defects"]:
-            problems.setdefault("counts_mismatch", []).append(where)
-            continue
-        found.matched += 1
+            self._fail("clean_mismatch", where)
+            return
+        if defect_counts(entries).get(self.spec.name, {}) != truth["defects"]:
+            self._fail("counts_mismatch", where)
+            return
+        self.found.matched += 1
+
+    def _set_aside(self, hashes: np.ndarray, homes: np.ndarray, value: str) -> None:
+        """Keep the hashes of the late rows found here until their own day is checked; if that
+        day was checked already (a log naming a later day) it lacked them, and a day the lake
+        does not hold is not checked at all."""
+        for home in np.unique(homes[homes != value]).tolist():
+            if home in self.done:
+                self._fail("clean_mismatch", self._name(home))
+            elif home in self.parts:
+                self.waiting.setdefault(home, []).append(hashes[homes == home])
+
+    def _name(self, value: str) -> str:
+        return f"{self.spec.name}/{self.spec.partition_key}={value}"
+
+    def _fail(self, rule: str, where: str) -> None:
+        found = self.problems.setdefault(rule, [])
+        if where not in found:  # a day can lose rows to more than one later partition
+            found.append(where)
 
 
-def clean_tables(root: str, storage_options: dict | None = None) -> Iterator[tuple[str, pa.Table]]:
-    """Each table of a messy lake with its defect log undone (copies dropped, cells restored,
-    late rows back home in `_partition_value`), whole in memory; KeyError when the log names a
-    row the table lacks."""
-    loc = resolve_target(root, storage_options)
-    log = _read_log(loc)
-    for spec in TABLES:
-        parts = _read_partitions(loc, spec.name)
-        if parts:
-            entries = log.filter(pc.equal(log.column("table_name"), spec.name))
-            yield spec.name, _undo_table(spec, parts, entries)
+def _entries(
+    loc: LakeLocation, spec: TableSpec, logs: dict[str, PartitionManifest], value: str
+) -> pa.Table:
+    """The table's entries of the partition's log (none if the log was not committed)."""
+    log = logs.get(value)
+    if log is None:
+        return DEFECT_SCHEMA.empty_table()
+    mine = {"table_name": spec.name, "partition": f"{spec.partition_key}={value}"}
+    return partition_reader.read_rows(loc, log, mine, DEFECT_SCHEMA.names).cast(DEFECT_SCHEMA)
 
 
-def _undo_table(spec: TableSpec, parts: Partitions, entries: pa.Table) -> pa.Table:
-    """The table's rows with `entries` undone, each tagged with the partition it belongs to."""
-    dirty = pa.concat_tables(
-        [t.append_column(_PART, pa.repeat(pa.scalar(v), t.num_rows)) for v, (t, _) in parts.items()]
-    )
-    return _return_late_rows(spec, undo_defects(dirty, entries, spec.name), entries)
-
-
-def _return_late_rows(spec: TableSpec, data: pa.Table, entries: pa.Table) -> pa.Table:
-    """Put each late row back in the partition of its own day (the entry's clean value)."""
+def _homes(data: pa.Table, spec: TableSpec, entries: pa.Table, value: str) -> np.ndarray:
+    """The partition each row belongs to: a late row's own day (its entry's clean value)."""
     late = entries.filter(pc.equal(entries.column("defect_type"), LATE_DEFECT))
+    here = np.full(data.num_rows, value, dtype=object)
     if late.num_rows == 0:
-        return data
+        return here
     where = pc.index_in(pk_text(data, spec.pk), value_set=late.column("pk_value").combine_chunks())
     home = late.column("clean_value").combine_chunks().take(where)
-    moved = pc.coalesce(home, data.column(_PART).combine_chunks())
-    return data.set_column(data.schema.get_field_index(_PART), _PART, moved)
-
-
-def _read_log(loc: LakeLocation) -> pa.Table:
-    """Every committed defect-log partition of the lake, lineage dropped."""
-    tables = [
-        t.select(DEFECT_SCHEMA.names).cast(DEFECT_SCHEMA)
-        for name in defect_log_tables()
-        for t, _ in _read_partitions(loc, name).values()
-    ]
-    return pa.concat_tables([DEFECT_SCHEMA.empty_table(), *tables])
-
-
-Partitions = dict[str, tuple[pa.Table, PartitionManifest]]
-
-
-def _read_partitions(loc: LakeLocation, table: str) -> Partitions:
-    """Committed partitions of `table`: value -> (rows without lineage, manifest)."""
-    parts = {}
-    for partition in list_dir(loc, table):
-        rel_dir = f"{table}/{partition}"
-        if "=" not in partition or SUCCESS_NAME not in list_dir(loc, rel_dir):
-            continue
-        manifest = PartitionManifest.from_json(read_bytes(loc, f"{rel_dir}/{MANIFEST_NAME}"))
-        pieces = [pq.read_table(io.BytesIO(read_bytes(loc, f.path))) for f in manifest.files]
-        data = pa.concat_tables(pieces)
-        data = data.drop_columns([c for c in LINEAGE_COLUMNS if c in data.column_names])
-        parts[partition.split("=", 1)[1]] = (data, manifest)
-    return parts
+    return pc.fill_null(home, value).to_numpy(zero_copy_only=False)
