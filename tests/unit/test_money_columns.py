@@ -14,7 +14,7 @@ from ecomlake.messiness.log import as_text, from_text
 from ecomlake.render.columns import MONEY, cents, money, money_as_float
 from ecomlake.trio.csv_tables import format_for_csv
 
-CENTS = np.array([0, 1, 5, 1999, -250, 8_636_679, 10**17 - 1, -(10**17)], dtype=np.int64)
+CENTS = np.array([0, 1, 5, 1999, -250, 8_636_679, 10**12 - 1, -(10**12 - 1)], dtype=np.int64)
 
 
 def test_money_holds_the_exact_cents() -> None:
