@@ -22,7 +22,6 @@ from ecomlake import __version__
 from ecomlake.config import EcomConfig
 from ecomlake.errors import ConfigError, Interrupted, StorageError
 from ecomlake.lake import (
-    MANIFEST_NAME,
     LakeLocation,
     ParquetOptions,
     PartitionManifest,
@@ -57,7 +56,7 @@ from ecomlake.run.executors import (
     RayExecutor,
     make_executor,
 )
-from ecomlake.run.hooks import ExportContext, LoadedHook, load_hooks, run_hooks
+from ecomlake.run.hooks import LoadedHook, hook_context, load_hooks, run_hooks
 from ecomlake.run.interrupt import StopRequest
 from ecomlake.run.sizing import estimate_work, plans_quickly
 from ecomlake.run.task import DayResult, DayTask, WriteSettings
@@ -382,25 +381,13 @@ def _dispatch(
                 else:
                     results.append(outcome)
                     for table, manifest_json in outcome.committed:
-                        run_hooks(run.hooks, _hook_context(run.loc, table, manifest_json))
+                        manifest = PartitionManifest.from_json(manifest_json)
+                        run_hooks(run.hooks, hook_context(run.loc, table, manifest))
                 if on_result:
                     on_result(outcome, len(head.tasks))
     finally:
         run.executor.close()  # also a Ray it started and never used (the driver did every day)
     return results, failures
-
-
-def _hook_context(loc: LakeLocation, table: str, manifest_json: str) -> ExportContext:
-    manifest = PartitionManifest.from_json(manifest_json)
-    rel_dir = f"{table}/{manifest.partition}"
-    return ExportContext(
-        table=table,
-        partition=manifest.partition,
-        partition_dir=rel_dir,
-        manifest_path=f"{rel_dir}/{MANIFEST_NAME}",
-        manifest=manifest,
-        lake=loc,
-    )
 
 
 def _write_settings(cfg: EcomConfig, options: GenerateOptions) -> WriteSettings:

@@ -19,12 +19,10 @@ from ecomlake.config import config_fingerprint
 from ecomlake.config.load import load_config_text
 from ecomlake.errors import ConfigError
 from ecomlake.lake import (
-    MANIFEST_NAME,
     LakeLocation,
     ParquetOptions,
     PartitionManifest,
     RunIdentity,
-    partition_dir,
     resolve_target,
     write_bytes,
     write_partition,
@@ -287,19 +285,9 @@ def _load_hooks(specs: Sequence[str]) -> list:
 
 
 def _run_hooks(plan: _Plan, table: str, manifest: PartitionManifest) -> None:
-    from ecomlake.run.hooks import ExportContext, run_hooks
+    from ecomlake.run.hooks import hook_context, run_hooks
 
-    key, _, value = manifest.partition.partition("=")
-    rel_dir = partition_dir(table, key, value)
-    context = ExportContext(
-        table=table,
-        partition=manifest.partition,
-        partition_dir=rel_dir,
-        manifest_path=f"{rel_dir}/{MANIFEST_NAME}",
-        manifest=manifest,
-        lake=plan.loc,
-    )
-    run_hooks(plan.hooks, context)
+    run_hooks(plan.hooks, hook_context(plan.loc, table, manifest))
 
 
 def _export_table(plan: _Plan, name: str) -> tuple[TableExport, list[str]]:
