@@ -10,7 +10,6 @@ import datetime as dt
 import itertools
 import json
 import logging
-import os
 import signal
 import threading
 import time
@@ -51,10 +50,13 @@ from ecomlake.render.registry import TABLES, output_columns
 from ecomlake.run.days import assign_tasks, resolve_days, spread_backlog
 from ecomlake.run.executors import (
     DayFailure,
+    Executor,
     InProcessExecutor,
     Outcome,
     RayExecutor,
-    make_executor,
+    RunProgress,
+    auto_waits_for_plan,
+    choose_executor,
 )
 from ecomlake.run.hooks import LoadedHook, hook_context, load_hooks, run_hooks
 from ecomlake.run.interrupt import StopRequest
@@ -133,8 +135,7 @@ class RunResult:
 def generate(
     cfg: EcomConfig,
     options: GenerateOptions,
-    on_result: Callable[[Outcome, int], None] | None = None,
-    on_planned: Callable[[int], None] | None = None,
+    progress: RunProgress | None = None,
     stop: StopRequest | None = None,
 ) -> RunResult:
     """Render the selected days of the world into the target lake; after a `stop` request,
@@ -161,9 +162,9 @@ def generate(
         )
         if head.early:
             log.info("%d day(s) rendered in-process while Ray started", len(head.early))
-        if on_planned:
-            on_planned(len(head.tasks))
-        results, failures = _dispatch(run, head, on_result)
+        progress = progress or RunProgress()
+        progress.tasks_planned(len(head.tasks))
+        results, failures = _dispatch(run, head, progress)
     results.sort(key=lambda r: r.day)
     failures.sort(key=lambda f: f.day)
     result = RunResult(
@@ -200,12 +201,11 @@ class _Prepared:
     reproducible: bool
     days: list[dt.date]
     settings: WriteSettings
-    executor: InProcessExecutor | RayExecutor
+    executor: Executor | None  # None: `auto` chooses once the plan shows the work
     loc: LakeLocation
     identity: LakeIdentity
     hooks: list[LoadedHook]
-    plan_cache: bool
-    auto_workers: int = 0  # > 0: `auto` may still run in-process once the plan shows the work
+    options: GenerateOptions
     stop: StopRequest = field(default_factory=StopRequest)
 
 
@@ -236,7 +236,13 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
     settings = _write_settings(cfg, options)
     for spec in TABLES:
         output_columns(cfg, spec)  # a bad column list fails before anything is planned
-    executor = make_executor(options.executor, options.workers, options.ray_address, len(days))
+    executor = None
+    if not auto_waits_for_plan(
+        options.executor, options.ray_address, len(days), plans_quickly(cfg)
+    ):
+        executor = choose_executor(
+            options.executor, options.workers, options.ray_address, len(days)
+        )
     loc = resolve_target(options.target, options.storage_options)
     check_target(loc)  # credentials, bucket, writable: one line and nothing written on failure
     _refuse_unshared_local_target(executor, loc, options)
@@ -252,29 +258,13 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
     if existing is not None and not options.overwrite:
         check_compatible(loc, existing, identity)
     hooks = load_hooks(options.hooks)
-    plan_first = (  # `auto` chose a local Ray for a small world: the plan may overrule it
-        options.executor == "auto"
-        and isinstance(executor, RayExecutor)
-        and not options.ray_address
-        and plans_quickly(cfg)
-    )
     return _Prepared(
-        start,
-        end,
-        reproducible,
-        days,
-        settings,
-        executor,
-        loc,
-        identity,
-        hooks,
-        options.plan_cache,
-        auto_workers=(options.workers or os.cpu_count() or 1) if plan_first else 0,
+        start, end, reproducible, days, settings, executor, loc, identity, hooks, options
     )
 
 
 def _refuse_unshared_local_target(
-    executor: InProcessExecutor | RayExecutor, loc: LakeLocation, options: GenerateOptions
+    executor: Executor | None, loc: LakeLocation, options: GenerateOptions
 ) -> None:
     """On a multi-node cluster each node would write its own disk: refuse a local path."""
     if not (options.ray_address and loc.is_local and not options.shared_target):
@@ -299,24 +289,25 @@ class _Head:
 
 
 def _plan_while_starting(cfg: EcomConfig, run: _Prepared) -> _Head:
-    """Plan, and start the executor meanwhile; for `auto` on a small world, plan first and run
-    in-process when the plan shows less work than a local Ray costs (run/sizing.py)."""
-    if not run.auto_workers:
+    """Plan, and start the executor meanwhile; for `auto` on a small world, plan first and let
+    the planned work choose the executor (run/executors.py)."""
+    if run.executor is not None:
         return _start_while_rendering(run, lambda: _plan(cfg, run))
     planned = _plan(cfg, run)
     work = estimate_work(planned.world, planned.tasks)
-    if not work.local_ray_pays_off(run.auto_workers):
-        log.info("auto: %s, less than a local Ray costs: running in-process", work)
-        run.executor = InProcessExecutor()
+    options = run.options
+    run.executor = choose_executor(
+        options.executor, options.workers, options.ray_address, len(planned.tasks), work
+    )
+    if isinstance(run.executor, InProcessExecutor):
         return planned
-    log.info("auto: %s: starting a local Ray", work)
     return _start_while_rendering(run, lambda: planned)
 
 
 def _plan(cfg: EcomConfig, run: _Prepared) -> _Head:
     """The world plan (from the plan cache when it has it) and every task of the run."""
     seed, first, last = run.settings.identity.seed, day_number(run.start), day_number(run.end)
-    cache_dir = default_cache_dir() if run.plan_cache else None
+    cache_dir = default_cache_dir() if run.options.plan_cache else None
     t0 = time.perf_counter()
     world, cached = load_or_build_world(cfg, seed, first, last, cache_dir)
     plan_seconds = time.perf_counter() - t0
@@ -329,7 +320,8 @@ def _start_while_rendering(run: _Prepared, plan: Callable[[], _Head]) -> _Head:
     in-process, until a local Ray is up (4-6 s of start-up that a cached plan no longer hides).
     A day's bytes do not depend on where it runs (tested), so Ray takes the rest of the tasks
     as soon as it is ready. Ray must start on the main thread (signal handlers)."""
-    early_work = isinstance(run.executor, RayExecutor) and run.executor.starts_local_ray()
+    assert run.executor is not None
+    early_work = run.executor.starts_local_ray()
     ready = threading.Event()
 
     def head() -> _Head:
@@ -365,7 +357,7 @@ def _start_executor(run: _Prepared) -> None:
 
 
 def _dispatch(
-    run: _Prepared, head: _Head, on_result: Callable | None
+    run: _Prepared, head: _Head, progress: RunProgress
 ) -> tuple[list[DayResult], list[DayFailure]]:
     """Run every task; collect committed days and failures; call hooks as partitions land."""
     results: list[DayResult] = []
@@ -383,8 +375,7 @@ def _dispatch(
                     for table, manifest_json in outcome.committed:
                         manifest = PartitionManifest.from_json(manifest_json)
                         run_hooks(run.hooks, hook_context(run.loc, table, manifest))
-                if on_result:
-                    on_result(outcome, len(head.tasks))
+                progress.outcome(outcome, len(head.tasks))
     finally:
         run.executor.close()  # also a Ray it started and never used (the driver did every day)
     return results, failures

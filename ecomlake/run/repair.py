@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
@@ -43,17 +42,10 @@ from ecomlake.messiness import level_from_record, run_fingerprint
 from ecomlake.messiness.log import defect_log_tables
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
 from ecomlake.plan.calendar import day_number
-from ecomlake.plan.world import WorldPlan
 from ecomlake.render.registry import INGEST_KEY, SIGNUP_TABLE, TABLE_NAMES, table_spec
 from ecomlake.run.days import assign_tasks, spread_backlog
 from ecomlake.run.driver import GenerateOptions
-from ecomlake.run.executors import (
-    DayFailure,
-    InProcessExecutor,
-    Outcome,
-    RayExecutor,
-    make_executor,
-)
+from ecomlake.run.executors import DayFailure, RunProgress, choose_executor
 from ecomlake.run.sizing import estimate_work
 from ecomlake.run.task import DayTask, WriteSettings
 
@@ -90,7 +82,7 @@ class RepairResult:
 def repair_lake(
     options: GenerateOptions,
     cfg: EcomConfig | None = None,
-    on_result: Callable[[Outcome, int], None] | None = None,
+    progress: RunProgress | None = None,
 ) -> RepairResult:
     """Check the lake at `options.target` and re-render its damaged partitions byte-identically."""
     started = time.perf_counter()
@@ -122,7 +114,7 @@ def repair_lake(
                 writes[rel] = write
         if writes:
             settings = replace(settings, repair=writes)
-            _render_again(cfg, options, lake, days, settings, result, on_result)
+            _render_again(cfg, options, lake, days, settings, result, progress or RunProgress())
     for rel, why in result.unrepairable.items():
         log.error("cannot repair %s: %s", rel, why)
     result.seconds = time.perf_counter() - started
@@ -244,7 +236,7 @@ def _render_again(
     days: list[dt.date],
     settings: WriteSettings,
     result: RepairResult,
-    on_result: Callable[[Outcome, int], None] | None,
+    progress: RunProgress,
 ) -> None:
     """Plan the world, run the tasks that own a damaged partition, record what they wrote."""
     assert settings.repair is not None
@@ -261,7 +253,10 @@ def _render_again(
         else:
             owned[task.day] = task
     chosen = [owned[day] for day in sorted(owned)]
-    executor = _executor(options, world, chosen)
+    work = estimate_work(world, chosen)  # whole days: overstates a repair of a few partitions
+    executor = choose_executor(
+        options.executor, options.workers, options.ray_address, len(chosen), work
+    )
     try:
         executor.start()
         for outcome in executor.map_days(world, chosen, settings):
@@ -269,24 +264,10 @@ def _render_again(
                 result.failures.append(outcome)
             else:
                 result.repaired += outcome.committed_partitions()
-            if on_result:
-                on_result(outcome, len(chosen))
+            progress.outcome(outcome, len(chosen))
     finally:
         executor.close()
     result.repaired.sort()
-
-
-def _executor(
-    options: GenerateOptions, world: WorldPlan, tasks: list[DayTask]
-) -> InProcessExecutor | RayExecutor:
-    """As a run's `auto` (run/sizing.py): in-process unless a local Ray pays for itself; a
-    repair usually rewrites a few partitions, and estimating whole days only overstates that."""
-    executor = make_executor(options.executor, options.workers, options.ray_address, len(tasks))
-    workers = options.workers or os.cpu_count() or 1
-    small = not estimate_work(world, tasks).local_ray_pays_off(workers)
-    if options.executor == "auto" and not options.ray_address and small:
-        return InProcessExecutor()
-    return executor
 
 
 def _owner(rel: str, tasks: Iterable[DayTask]) -> DayTask | None:
