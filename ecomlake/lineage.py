@@ -18,13 +18,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ecomlake.errors import ConfigError
-
 LINEAGE_COLUMNS = ("batch_id", "ingestion_ts", "event_id", "source_file")
 EVENT_ID_PREFIX = "evt_"
 
 _TS_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}")
-_TS_RULE = "--ingestion-ts: must be an ISO timestamp like 2026-01-01T00:00:00+00:00"
+INGESTION_TS_RULE = "must be an ISO timestamp like 2026-01-01T00:00:00+00:00"
 # json.dumps (ensure_ascii=True) escapes '"', '\\' and everything outside printable ASCII.
 _NEEDS_JSON_ESCAPE = r'["\\]|[^ -~]'
 _HEX_DIGEST_LEN = 64
@@ -49,15 +47,15 @@ def default_ingestion_ts() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
-def validate_ingestion_ts(text: str) -> str:
-    """Return `text` unchanged if it is `YYYY-MM-DDTHH:MM:SS±HH:MM`, else raise ConfigError."""
+def is_ingestion_ts(text: object) -> bool:
+    """Whether `text` is `YYYY-MM-DDTHH:MM:SS±HH:MM` (an offset, whole seconds), a real time."""
     if not isinstance(text, str) or _TS_RE.fullmatch(text) is None:
-        raise ConfigError(_TS_RULE)
+        return False
     try:
         datetime.fromisoformat(text)
     except ValueError:
-        raise ConfigError(_TS_RULE) from None
-    return text
+        return False
+    return True
 
 
 def _json_values(column: pa.ChunkedArray | pa.Array, name: str) -> tuple[pa.Array, bool]:

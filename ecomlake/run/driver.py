@@ -29,10 +29,8 @@ from ecomlake.lake import (
     write_bytes,
 )
 from ecomlake.lake.commit import writer_record
-from ecomlake.lake.fs import check_target
 from ecomlake.lake.identity import (
     LakeIdentity,
-    check_compatible,
     clear_lake,
     read_identity,
     write_identity,
@@ -40,14 +38,13 @@ from ecomlake.lake.identity import (
 )
 from ecomlake.lake.lock import LakeLock
 from ecomlake.lake.runs import run_record_path
-from ecomlake.lineage import Lineage, default_batch_id, default_ingestion_ts, validate_ingestion_ts
-from ecomlake.messiness import check_level, level_record, run_fingerprint
+from ecomlake.messiness import RunLevel
 from ecomlake.messiness.log import defect_log_tables
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
 from ecomlake.plan.calendar import day_number
 from ecomlake.plan.world import WorldPlan
 from ecomlake.render.registry import TABLES, output_columns
-from ecomlake.run.days import assign_tasks, resolve_days, spread_backlog
+from ecomlake.run.days import assign_tasks, spread_backlog
 from ecomlake.run.executors import (
     DayFailure,
     Executor,
@@ -60,12 +57,14 @@ from ecomlake.run.executors import (
 )
 from ecomlake.run.hooks import LoadedHook, hook_context, load_hooks, run_hooks
 from ecomlake.run.interrupt import StopRequest
+from ecomlake.run.prepare import check_lake, level_for, lineage_for, open_target
 from ecomlake.run.sizing import estimate_work, plans_quickly
 from ecomlake.run.task import DayResult, DayTask, WriteSettings
+from ecomlake.run.window import DayChoice
 
 log = logging.getLogger(__name__)
 
-MESSINESS_LEVELS = ("none", "baseline", "light_mess", "medium_mess", "heavy_mess")
+_OWNER = "GenerateOptions"  # how errors name the options (the CLI shows its flags instead)
 
 
 @dataclass(frozen=True)
@@ -211,21 +210,11 @@ class _Prepared:
 
 def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
     """Validate flags, window, days, columns and target; refuse to mix into another lake."""
-    if options.messiness_level not in MESSINESS_LEVELS:
-        raise ConfigError(
-            f"--messiness-level: must be one of {', '.join(MESSINESS_LEVELS)}, "
-            f"got {options.messiness_level!r}"
-        )
-    check_level(cfg, options.messiness_level)
+    level = level_for(_OWNER, cfg, options.messiness_level)
     today = options.today or dt.datetime.now(dt.UTC).date()
-    start, end, reproducible, days = resolve_days(
-        cfg,
-        today,
-        start=options.start_date,
-        end=options.end_date,
-        days=options.days,
-        dates=options.dates,
-    )
+    choice = DayChoice(_OWNER, options.start_date, options.end_date, options.days, options.dates)
+    window = choice.window(cfg, today)
+    start, end, reproducible, days = window.start, window.end, window.reproducible, window.days
     if not reproducible:
         log.warning(
             "world window %s..%s ends today (no start_date/end_date pinned): "
@@ -233,7 +222,7 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
             start,
             end,
         )
-    settings = _write_settings(cfg, options)
+    settings = _write_settings(cfg, options, level)
     for spec in TABLES:
         output_columns(cfg, spec)  # a bad column list fails before anything is planned
     executor = None
@@ -243,8 +232,7 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
         executor = choose_executor(
             options.executor, options.workers, options.ray_address, len(days)
         )
-    loc = resolve_target(options.target, options.storage_options)
-    check_target(loc)  # credentials, bucket, writable: one line and nothing written on failure
+    loc = open_target(options.target, options.storage_options)
     _refuse_unshared_local_target(executor, loc, options)
     identity = LakeIdentity(
         seed=settings.identity.seed,
@@ -252,11 +240,9 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
         generator_version=__version__,
         world_start=start.isoformat(),
         world_end=end.isoformat(),
-        messiness=level_record(cfg, options.messiness_level),
+        messiness=level.record(),
     )
-    existing = read_identity(loc)
-    if existing is not None and not options.overwrite:
-        check_compatible(loc, existing, identity)
+    check_lake(loc, identity, overwrite=options.overwrite)
     hooks = load_hooks(options.hooks)
     return _Prepared(
         start, end, reproducible, days, settings, executor, loc, identity, hooks, options
@@ -381,27 +367,20 @@ def _dispatch(
     return results, failures
 
 
-def _write_settings(cfg: EcomConfig, options: GenerateOptions) -> WriteSettings:
+def _write_settings(cfg: EcomConfig, options: GenerateOptions, level: RunLevel) -> WriteSettings:
     """Validate every flag that shapes the output before anything is planned or written."""
-    ingestion_ts = (
-        validate_ingestion_ts(options.ingestion_ts)
-        if options.ingestion_ts
-        else default_ingestion_ts()
-    )
-    batch_id = options.batch_id or default_batch_id()
-    if not batch_id.replace("-", "").replace("_", "").replace(".", "").isalnum():
-        raise ConfigError(f"--batch-id: use letters, digits, '-', '_' or '.', got {batch_id!r}")
+    lineage = lineage_for(_OWNER, options.batch_id, options.ingestion_ts, options.source_prefix)
     seed = cfg.faker_seed if options.seed is None else options.seed
     return WriteSettings(
         target=options.target,
         storage_options=dict(options.storage_options),
-        lineage=Lineage(batch_id, ingestion_ts, options.source_prefix),
+        lineage=lineage,
         parquet=ParquetOptions(
             compression=options.compression, target_size_mb=options.target_size_mb
         ),
-        identity=RunIdentity(seed, run_fingerprint(cfg, options.messiness_level), __version__),
+        identity=RunIdentity(seed, level.fingerprint(cfg), __version__),
         skip_committed=not options.overwrite,
-        messiness_level=options.messiness_level,
+        level=level,
     )
 
 

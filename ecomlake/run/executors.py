@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from ecomlake.errors import ConfigError
+from ecomlake.errors import ConfigError, OptionError
 from ecomlake.plan.calendar import day_date
 from ecomlake.plan.world import WorldPlan
 from ecomlake.run.interrupt import StopRequest
@@ -315,7 +315,8 @@ def choose_executor(
     either way, and Ray's start-up costs more than the day) and a run whose planned `work` a
     local Ray would not pay for; everything else, and any run on a cluster, goes to Ray."""
     if kind not in EXECUTORS:
-        raise ConfigError(f"--executor: must be one of {', '.join(EXECUTORS)}, got {kind!r}")
+        rule = f"{{executor}}: must be one of {', '.join(EXECUTORS)}, got {kind!r}"
+        raise OptionError("GenerateOptions", rule, "executor")
     local_auto = kind == "auto" and not address
     small = work is not None and not work.local_ray_pays_off(workers or os.cpu_count() or 1)
     if kind == "in-process" or (local_auto and (tasks <= 1 or small)):

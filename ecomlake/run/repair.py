@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from ecomlake import __version__
 from ecomlake.config import EcomConfig
-from ecomlake.errors import ConfigError
+from ecomlake.errors import ConfigError, OptionError
 from ecomlake.lake import (
     LakeLocation,
     PartitionManifest,
@@ -25,9 +25,7 @@ from ecomlake.lake import (
     RunIdentity,
     check_partition,
     list_dir,
-    resolve_target,
 )
-from ecomlake.lake.fs import check_target
 from ecomlake.lake.identity import (
     CONFIG_FILE,
     LAKE_FILE,
@@ -38,7 +36,7 @@ from ecomlake.lake.identity import (
 )
 from ecomlake.lake.lock import LakeLock
 from ecomlake.lake.runs import RUNS_DIR, RunRecord, read_run_records
-from ecomlake.messiness import level_from_record, run_fingerprint
+from ecomlake.messiness import level_from_record
 from ecomlake.messiness.log import defect_log_tables
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
 from ecomlake.plan.calendar import day_number
@@ -46,11 +44,13 @@ from ecomlake.render.registry import INGEST_KEY, SIGNUP_TABLE, TABLE_NAMES, tabl
 from ecomlake.run.days import assign_tasks, spread_backlog
 from ecomlake.run.driver import GenerateOptions
 from ecomlake.run.executors import DayFailure, RunProgress, choose_executor
+from ecomlake.run.prepare import level_for, open_target
 from ecomlake.run.sizing import estimate_work
 from ecomlake.run.task import DayTask, WriteSettings
 
 log = logging.getLogger(__name__)
 
+_OWNER = "GenerateOptions"  # how errors name the options (the CLI shows its flags)
 _CHECK_THREADS = 8  # full checks read every file: overlap the reads on object stores
 
 
@@ -127,26 +127,28 @@ def _open_lake(
     """The lake, its config (given or stored) and the settings a repair writes with; a config,
     seed or target that is not the lake's is a one-line ConfigError, before anything is read."""
     if options.overwrite:
-        raise ConfigError("--repair: cannot be combined with --overwrite")
-    loc = resolve_target(options.target, options.storage_options)
-    check_target(loc)
+        raise OptionError(
+            _OWNER, "{repair}: cannot be combined with {overwrite}", "repair", "overwrite"
+        )
+    loc = open_target(options.target, options.storage_options)
     lake = read_identity(loc)
     if lake is None:
-        raise ConfigError(f"--repair: {loc.uri} holds no lake (no {LAKE_FILE}): nothing to repair")
+        rule = f"{{repair}}: {loc.uri} holds no lake (no {LAKE_FILE}): nothing to repair"
+        raise OptionError(_OWNER, rule, "repair")
     cfg = cfg or read_lake_config(loc)
     if cfg is None:
         raise ConfigError(f"--config: {loc.uri} has no {CONFIG_FILE}; pass the lake's config")
-    level = level_from_record(lake.messiness)
-    level_name = level.name if level is not None else "none"
+    recorded = level_from_record(lake.messiness)
+    level = level_for(_OWNER, cfg, recorded.name if recorded is not None else "none")
     seed = lake.seed if options.seed is None else options.seed
-    identity = RunIdentity(seed, run_fingerprint(cfg, level_name), __version__)
+    identity = RunIdentity(seed, level.fingerprint(cfg), __version__)
     check_compatible(loc, lake, _as_lake(identity, lake))
     settings = WriteSettings(
         target=options.target,
         storage_options=dict(options.storage_options),
         identity=identity,
         skip_committed=False,
-        messiness_level=level_name,
+        level=level,
     )
     return loc, lake, cfg, settings
 

@@ -25,13 +25,8 @@ from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME
 from ecomlake.lake.manifest import PartitionManifest
 from ecomlake.lineage import LINEAGE_COLUMNS
 from ecomlake.messiness import undo_defects
-from ecomlake.messiness.log import (
-    DEFECT_SCHEMA,
-    LATE_DEFECT,
-    defect_counts,
-    defect_log_tables,
-    pk_text,
-)
+from ecomlake.messiness.log import DEFECT_SCHEMA, defect_counts, defect_log_tables, pk_text
+from ecomlake.messiness.registry import LATE_DEFECT
 from ecomlake.messiness.truth import digest, row_hashes
 from ecomlake.render.registry import TABLES, TableSpec
 from ecomlake.verify.invariants import Violation

@@ -30,7 +30,8 @@ def test_executor_choice(kind, address, days, expected):
 
 
 def test_unknown_executor_names_the_choices():
-    with pytest.raises(ConfigError, match="--executor: must be one of auto, ray, in-process"):
+    rule = "^GenerateOptions.executor: must be one of auto, ray, in-process, got 'threads'$"
+    with pytest.raises(ConfigError, match=rule):
         choose_executor("threads", None, None, 3)
 
 
