@@ -215,13 +215,7 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
     choice = DayChoice(_OWNER, options.start_date, options.end_date, options.days, options.dates)
     window = choice.window(cfg, today)
     start, end, reproducible, days = window.start, window.end, window.reproducible, window.days
-    if not reproducible:
-        log.warning(
-            "world window %s..%s ends today (no start_date/end_date pinned): "
-            "another day's run will give different data",
-            start,
-            end,
-        )
+    window.warn_if_unreproducible()
     settings = _write_settings(cfg, options, level)
     for spec in TABLES:
         output_columns(cfg, spec)  # a bad column list fails before anything is planned

@@ -9,10 +9,13 @@ and the dates asked for with no world at hand (`alone`, export-raw and upload-ra
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
 from ecomlake.config import EcomConfig
 from ecomlake.errors import OptionError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,17 @@ class Window:
     end: dt.date
     reproducible: bool
     days: list[dt.date]
+
+    def warn_if_unreproducible(self) -> bool:
+        """Log that an unpinned window ends today; whether it did."""
+        if not self.reproducible:
+            log.warning(
+                "world window %s..%s ends today (no start_date/end_date pinned): "
+                "another day's run will give different data",
+                self.start,
+                self.end,
+            )
+        return not self.reproducible
 
 
 @dataclass(frozen=True)

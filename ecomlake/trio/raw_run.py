@@ -27,7 +27,7 @@ from ecomlake.render.context import DayContext
 from ecomlake.render.registry import TABLES, TableSpec, output_columns
 from ecomlake.run.days import assign_tasks
 from ecomlake.run.prepare import level_for
-from ecomlake.run.window import DayChoice
+from ecomlake.run.window import DayChoice, Window
 from ecomlake.trio.csv_tables import CsvSink
 from ecomlake.trio.sqlite_script import load_data_sql
 
@@ -183,33 +183,20 @@ def _prepare(cfg: EcomConfig, options: RawRunOptions) -> _Prepared:
             options.generator_src,
         )
     pinned = cfg.parameters.pinned_window() is not None
-    _warn_about_window(start, end, days, reproducible, pinned, options)
+    _warn_about_window(window, pinned, options)
     return _Prepared(seed, fingerprint, start, end, reproducible, days, specs, columns, level)
 
 
-def _warn_about_window(
-    start: dt.date,
-    end: dt.date,
-    days: list[dt.date],
-    reproducible: bool,
-    pinned: bool,
-    options: RawRunOptions,
-) -> None:
+def _warn_about_window(window: Window, pinned: bool, options: RawRunOptions) -> None:
     """Say when runs of this config will not line up (unpinned windows, mid-world ranges)."""
-    if not reproducible:
-        log.warning(
-            "world window %s..%s ends today (no start_date/end_date pinned): "
-            "another day's run will give different data",
-            start,
-            end,
-        )
-    elif not pinned:
+    start, days = window.start, window.days
+    if not window.warn_if_unreproducible() and not pinned:
         log.warning(
             "the config pins no window, so --start-date/--end-date set the whole world "
             "(%s..%s): runs for other ranges are other worlds, with colliding IDs; pin "
             "parameters.start_date/end_date to split one world into chunks",
             start,
-            end,
+            window.end,
         )
     if days[0] > start and not options.generate_lookups_only:
         log.warning(
