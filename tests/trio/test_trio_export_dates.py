@@ -66,7 +66,7 @@ DATE_ERRORS = [
     (["--days", "3"], "--days: needs --start-date"),
     (["--start-date", "2024-01-05", "--days", "0"], "--days: must be at least 1"),
     (["--start-date", "2024-01-05", "--end-date", "2024-01-06", "--days", "2"], "--days: cannot be combined"),
-    (["--start-date", "2024-01-05", "--end-date", "2024-01-02"], "--end-date: must be on or after --start-date"),
+    (["--start-date", "2024-01-05", "--end-date", "2024-01-02"], "--start-date: must be on or before --end-date"),
     (["--ingest-date", "2024-13-01"], "--ingest-date: invalid date '2024-13-01'"),
     (["--dates", " , "], "--dates: give at least one date"),
 ]  # fmt: skip
