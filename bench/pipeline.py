@@ -1,18 +1,17 @@
 """The day pipeline run in-process with a timer around each stage, and the pyarrow write floor.
 
-`run_pipeline` does what `run_day` + `write_partition` do (render, messiness, partition split,
-lineage, Parquet encode, storage write, manifest and `_SUCCESS`) through the same library calls
-(the day's tables come from the one loop, `render_tables`, with this clock around its stages), but
-times every stage. It keeps each lineage-stamped chunk, so `write_floor` can time pyarrow
-alone encoding and writing exactly the same tables with the same options. Keep the stages in
-step with `ecomlake/run/task.py` and `ecomlake/lake/commit.py`; `bytes_written` is compared with
-the lake of the real run to catch drift.
+`run_pipeline` does what `run_day` does (the day's tables from the one loop, `render_tables`:
+render, messiness, partition split; then the lake's own PartitionSink for lineage, Parquet encode,
+storage write, manifest and `_SUCCESS`), timing every stage: both report to the bench's clock.
+It keeps each lineage-stamped chunk, so
+`write_floor` can time pyarrow alone encoding and writing exactly the same tables with the same
+options. Keep the render stages in step with `ecomlake/run/task.py`; `bytes_written` is compared
+with the lake of the real run to catch drift.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import time
 from collections import defaultdict
@@ -21,39 +20,27 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from bench.workload import MESSINESS_LEVEL, Workload
 from ecomlake import __version__
 from ecomlake.lake import (
-    MANIFEST_NAME,
-    SCHEMA_VERSION,
-    SUCCESS_NAME,
-    LakeLocation,
-    ManifestFile,
-    PartitionManifest,
+    PartitionSink,
+    PartitionWrite,
     RunIdentity,
     encode_parquet,
-    is_committed,
-    list_dir,
-    part_file_name,
     partition_dir,
-    partition_name,
-    remove,
     resolve_target,
-    split_rows,
-    write_bytes,
 )
-from ecomlake.lineage import apply_lineage
 from ecomlake.messiness import run_fingerprint
 from ecomlake.messiness.day import render_tables
 from ecomlake.plan.cache import cached_world, default_cache_dir, store_world
 from ecomlake.plan.calendar import day_number
 from ecomlake.plan.world import WorldPlan, build_world
 from ecomlake.render.context import DayContext
-from ecomlake.render.registry import TABLES, TableSpec
-from ecomlake.run.days import assign_tasks, select_days, spread_backlog
+from ecomlake.render.registry import TABLES, table_spec
+from ecomlake.run.days import assign_tasks, spread_backlog
 from ecomlake.run.task import DayTask
+from ecomlake.run.window import DayChoice
 
 STAGES = ("render", "messiness", "split", "lineage", "encode", "write", "commit")
 
@@ -122,8 +109,9 @@ def plan_world(work: Workload, days: int) -> tuple[WorldPlan, list[DayTask], Pla
     store it in the plan cache (so later runs of the bench load it) and time that load."""
     cfg = work.config
     end = work.start + dt.timedelta(days=days - 1)
-    first, last, _ = cfg.world_window(work.start, end, work.start)
-    run_days = select_days(first, last, start=work.start, end=end)
+    choice = DayChoice("bench", work.start, end)
+    first, last, _ = choice.world(cfg, work.start)
+    run_days = choice.in_world(first, last)
     window = (cfg, cfg.faker_seed, day_number(first), day_number(last))
     c0, w0 = time.process_time(), time.perf_counter()
     world = build_world(*window)
@@ -149,10 +137,25 @@ def plan_world(work: Workload, days: int) -> tuple[WorldPlan, list[DayTask], Pla
 def run_pipeline(work: Workload, days: int, target: str) -> PipelineResult:
     """Produce every day of the window in this process, timing each stage."""
     world, tasks, plan = plan_world(work, days)
-    loc = resolve_target(target)
     fingerprint = run_fingerprint(work.config, MESSINESS_LEVEL)
     identity = RunIdentity(work.config.faker_seed, fingerprint, __version__)
     result = PipelineResult(plan, StageClock(), defaultdict(int), 0, 0)
+
+    def part_seen(rel_path: str, chunk: pa.Table, payload: bytes) -> None:
+        result.chunks.append((chunk, table_spec(rel_path.split("/", 1)[0]).pk, rel_path))
+        result.files += 1
+        result.steady_files += result.clock.steady
+        result.bytes_written += len(payload)
+
+    write = PartitionWrite(work.lineage, work.parquet)
+    sink = PartitionSink(
+        resolve_target(target),
+        identity,
+        write,
+        skip_committed=True,  # the resume check is part of the commit's cost
+        clock=result.clock,
+        on_part=part_seen,
+    )
     for index, task in enumerate(tasks):
         if index == 1:
             result.first_task_chunks = len(result.chunks)
@@ -161,72 +164,21 @@ def run_pipeline(work: Workload, days: int, target: str) -> PipelineResult:
         ctx = DayContext(world, task.day, task.signup_days, task.owns_catalog)
         specs = [spec for spec in TABLES if spec.partitions(ctx)]
         for table in render_tables(ctx, specs, MESSINESS_LEVEL, stage=result.clock.stage):
+            spec = table.spec
             for part in table.parts:  # a clean level: no defect log, no truth
-                _write_partition(work, loc, identity, table.spec, part.value, part.rows, result)
-            result.rows[table.spec.name] += table.num_rows
+                sink.keeps(partition_dir(spec.name, spec.partition_key, part.value))
+                sink.commit(
+                    spec.name,
+                    spec.partition_key,
+                    part.value,
+                    part.rows,
+                    pk_columns=spec.pk,
+                    event_date_column=spec.event_column_in(part.rows),
+                )
+            result.rows[spec.name] += table.num_rows
             result.steady_rows += table.num_rows if index > 0 else 0
     result.rows = dict(result.rows)
     return result
-
-
-def _write_partition(
-    work: Workload,
-    loc: LakeLocation,
-    identity: RunIdentity,
-    spec: TableSpec,
-    value: str,
-    data: pa.Table,
-    result: PipelineResult,
-) -> None:
-    """`write_partition` with a timer around lineage, encode, write and commit."""
-    clock, name = result.clock, spec.name
-    rel_dir = partition_dir(name, spec.partition_key, value)
-    with clock.stage("commit", name):
-        is_committed(loc, name, spec.partition_key, value, identity)  # the resume check
-        event_range = _event_date_range(data, spec.event_date_column)
-        remove(loc, f"{rel_dir}/{SUCCESS_NAME}")
-    files: list[ManifestFile] = []
-    for index, (offset, length) in enumerate(split_rows(data, work.parquet.target_size_mb)):
-        rel_path = f"{rel_dir}/{part_file_name(index)}"
-        with clock.stage("lineage", name):
-            chunk = apply_lineage(data.slice(offset, length), name, spec.pk, work.lineage, rel_path)
-        with clock.stage("encode", name):
-            payload = encode_parquet(chunk, work.parquet, spec.pk)
-        with clock.stage("write", name):
-            write_bytes(loc, rel_path, payload)
-        with clock.stage("commit", name):
-            files.append(ManifestFile(rel_path, length, hashlib.sha256(payload).hexdigest()))
-        result.chunks.append((chunk, spec.pk, rel_path))
-        result.files += 1
-        result.steady_files += clock.steady
-        result.bytes_written += len(payload)
-    with clock.stage("commit", name):
-        list_dir(loc, rel_dir)  # the stale-part sweep lists the folder
-        manifest = PartitionManifest(
-            batch_id=work.lineage.batch_id,
-            created_at=work.lineage.ingestion_ts,
-            files=tuple(files),
-            generator_version=identity.generator_version,
-            max_event_dt=event_range[1],
-            min_event_dt=event_range[0],
-            partition=partition_name(spec.partition_key, value),
-            schema_version=SCHEMA_VERSION,
-            table=name,
-            total_rows=data.num_rows,
-            seed=identity.seed,
-            config_fingerprint=identity.config_fingerprint,
-        )
-        write_bytes(loc, f"{rel_dir}/{MANIFEST_NAME}", manifest.to_json().encode("utf-8"))
-        write_bytes(loc, f"{rel_dir}/{SUCCESS_NAME}", b"")
-
-
-def _event_date_range(data: pa.Table, column: str | None) -> tuple[str | None, str | None]:
-    """The manifest's (min, max) event date, computed as the commit does it."""
-    if column is None or column not in data.column_names:
-        return None, None
-    bounds = pc.min_max(data.column(column))
-    low, high = bounds["min"].as_py(), bounds["max"].as_py()
-    return str(low)[:10] if low else None, str(high)[:10] if high else None
 
 
 def write_floor(chunks: list[Chunk], work: Workload, folder: str, flat: bool = False) -> dict:

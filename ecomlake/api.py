@@ -10,7 +10,8 @@ from ecomlake.config import EcomConfig
 from ecomlake.library import ConfigLike, load_config, plan_world, render_day
 from ecomlake.run.driver import GenerateOptions, RunResult
 from ecomlake.run.driver import generate as _generate
-from ecomlake.run.executors import make_executor
+from ecomlake.run.executors import RunProgress, choose_executor
+from ecomlake.run.interrupt import StopRequest
 from ecomlake.run.repair import RepairResult, repair_lake
 from ecomlake.verify.report import VerifyReport, verify_lake
 from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT, check_memory_limit
@@ -32,28 +33,32 @@ __all__ = [
 def generate(
     config: ConfigLike,
     options: GenerateOptions | None = None,
+    progress: RunProgress | None = None,
+    stop: StopRequest | None = None,
     *,
     target: str | None = None,
-    **callbacks,
 ) -> RunResult | RepairResult:
     """Generate the lake described by `config` (a model, a dict or a YAML path) with `options`
-    (`target`, when given, replaces `options.target`; `options.repair`: repair it instead)."""
+    (`target`, when given, replaces `options.target`; `options.repair`: repair it instead);
+    `progress` hears of each planned and finished day, `stop` ends a run early, cleanly."""
     cfg = load_config(config)
     options = options or GenerateOptions()
     if target is not None:
         options = replace(options, target=target)
     if options.repair:
-        return repair(options, cfg, on_result=callbacks.get("on_result"))
-    return _generate(cfg, options, **callbacks)
+        return repair(options, cfg, progress)
+    return _generate(cfg, options, progress, stop)
 
 
 def repair(
-    options: GenerateOptions, config: EcomConfig | str | Path | None = None, **callbacks
+    options: GenerateOptions,
+    config: EcomConfig | str | Path | None = None,
+    progress: RunProgress | None = None,
 ) -> RepairResult:
     """Re-render the damaged partitions of the lake at `options.target` byte-identically;
     without `config`, with the config the lake stores."""
     cfg = None if config is None else load_config(config)
-    return repair_lake(options, cfg, **callbacks)
+    return repair_lake(options, cfg, progress)
 
 
 def verify(
@@ -76,7 +81,7 @@ def verify(
     check_memory_limit(memory_limit)
     if workers is None and ray_address is None:
         return verify_lake(target, cfg, storage_options, against_defects, memory_limit=memory_limit)
-    executor = make_executor("ray", workers, ray_address, days=0)
+    executor = choose_executor("ray", workers, ray_address, tasks=0)
     executor.start()
     try:
         return verify_lake(

@@ -6,6 +6,8 @@ Exit codes used by the CLI: 0 ok, 1 ran but checks failed, 2 bad input (nothing 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 EXIT_OK = 0
 EXIT_CHECKS_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -33,6 +35,25 @@ class ConfigError(EcomlakeError):
     """The YAML or a flag is invalid; the message reads `yaml.path: rule` or `--flag: rule`."""
 
     exit_code = EXIT_BAD_INPUT
+
+
+class OptionError(ConfigError):
+    """A library option is invalid. The rule is written once, naming options as `{field}`
+    placeholders: the library shows them as `Owner.field`, the CLI as its flags (cli/flags.py)."""
+
+    def __init__(self, owner: str, template: str, *fields: str) -> None:
+        self.owner, self.template, self.fields = owner, template, fields
+        super().__init__(self.render(lambda field: f"{owner}.{field}"))
+
+    def __reduce__(self):
+        return (type(self), (self.owner, self.template, *self.fields))
+
+    def render(self, name: Callable[[str], str]) -> str:
+        """The message with every `{field}` named by `name`."""
+        text = self.template
+        for field in self.fields:
+            text = text.replace("{" + field + "}", name(field))
+        return text
 
 
 class StorageError(EcomlakeError):

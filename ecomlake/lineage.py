@@ -20,14 +20,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ecomlake.errors import ConfigError
-
 LINEAGE_COLUMNS = ("batch_id", "ingestion_ts", "event_id", "source_file")
 INGESTION_TS_TYPE = pa.timestamp("us", tz="UTC")
 EVENT_ID_PREFIX = "evt_"
 
 _TS_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}")
-_TS_RULE = "--ingestion-ts: must be an ISO timestamp like 2026-01-01T00:00:00+00:00"
+INGESTION_TS_RULE = "must be an ISO timestamp like 2026-01-01T00:00:00+00:00"
 # json.dumps (ensure_ascii=True) escapes '"', '\\' and everything outside printable ASCII.
 _NEEDS_JSON_ESCAPE = r'["\\]|[^ -~]'
 _HEX_DIGEST_LEN = 64
@@ -52,21 +50,23 @@ def default_ingestion_ts() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
-def validate_ingestion_ts(text: str) -> str:
-    """Return `text` unchanged if it is `YYYY-MM-DDTHH:MM:SS±HH:MM`, else raise ConfigError."""
+def is_ingestion_ts(text: object) -> bool:
+    """Whether `text` is `YYYY-MM-DDTHH:MM:SS±HH:MM` (an offset, whole seconds), a real time."""
     if not isinstance(text, str) or _TS_RE.fullmatch(text) is None:
-        raise ConfigError(_TS_RULE)
+        return False
     try:
         datetime.fromisoformat(text)
     except ValueError:
-        raise ConfigError(_TS_RULE) from None
-    return text
+        return False
+    return True
 
 
 def ingestion_instant(text: str) -> pa.Scalar:
     """The `ingestion_ts` text as a UTC instant, the type readers compare and sort on; its offset
     only says where it was written, so `+02:00` lands on the same instant in UTC."""
-    moment = datetime.fromisoformat(validate_ingestion_ts(text)).astimezone(UTC)
+    if not is_ingestion_ts(text):
+        raise ValueError(f"ingestion_ts {text!r}: not YYYY-MM-DDTHH:MM:SS with a UTC offset")
+    moment = datetime.fromisoformat(text).astimezone(UTC)
     return pa.scalar(moment, INGESTION_TS_TYPE)
 
 

@@ -22,3 +22,9 @@ def slow(context) -> None:
 
 
 NOT_CALLABLE = 42
+
+
+def summary(context) -> None:
+    """The older tool's sample hook: a text file next to the partition's parts."""
+    text = f"{context.table} {context.manifest.total_rows} rows\n"
+    (context.partition_dir / "hook_summary.txt").write_text(text)

@@ -11,6 +11,7 @@ import typer
 from ecomlake import __version__
 from ecomlake.cli.doctor import doctor
 from ecomlake.cli.export_raw import export_raw
+from ecomlake.cli.flags import cli_message
 from ecomlake.cli.generate import generate
 from ecomlake.cli.run_generator import run_generator
 from ecomlake.cli.stats import stats
@@ -59,7 +60,7 @@ def run(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, prog_name="ecomlake")  # standalone: usage errors print and exit 2
     except EcomlakeError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {cli_message(exc)}", err=True)
         return exc.exit_code
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from ecomlake import __version__
+from ecomlake.cli.flags import cli_message
 from ecomlake.cli.options import (
     EndOpt,
     StartOpt,
@@ -32,6 +33,7 @@ from ecomlake.lake.lock import LOCK_FILE
 from ecomlake.plan.cache import default_cache_dir, plan_path
 from ecomlake.plan.calendar import day_number
 from ecomlake.run.executors import probe_address
+from ecomlake.run.window import DayChoice
 
 EXAMPLES = """
 Examples:
@@ -74,7 +76,7 @@ def doctor(
             typer.echo(f"  skip  {name:7} (needs the checks above)")
         except EcomlakeError as exc:
             failed.append(exc)
-            typer.echo(f"  FAIL  {name:7} {exc}")
+            typer.echo(f"  FAIL  {name:7} {cli_message(exc)}")
     typer.echo("result: " + ("ok" if not failed else f"{len(failed)} check(s) failed"))
     if failed:
         bad_input = any(isinstance(exc, ConfigError) for exc in failed)
@@ -89,9 +91,8 @@ def _config(path: str, state: dict) -> str:
 
 def _window(state: dict, start: str | None, end: str | None) -> str:
     cfg: EcomConfig = state["config"]
-    first, last, reproducible = cfg.world_window(
-        parse_date(start, "--start-date"), parse_date(end, "--end-date"), utc_today()
-    )
+    choice = DayChoice("doctor", parse_date(start, "--start-date"), parse_date(end, "--end-date"))
+    first, last, reproducible = choice.world(cfg, utc_today())
     state["window"] = (first, last)
     days = (last - first).days + 1
     note = "pinned" if reproducible else "ends today: not reproducible on another day"

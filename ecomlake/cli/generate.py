@@ -36,6 +36,7 @@ from ecomlake.cli.output import DayProgress, configure_logging, print_summary
 from ecomlake.config import load_config
 from ecomlake.errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, ConfigError
 from ecomlake.run.driver import GenerateOptions
+from ecomlake.run.executors import RunProgress
 from ecomlake.run.interrupt import StopRequest
 from ecomlake.tables import TableOptions, parse_catalog_options
 
@@ -174,9 +175,8 @@ def generate(
         raise ConfigError("--config: required (only --repair can use the lake's own config)")
     cfg = load_config(Path(config))
     with StopRequest().signals() as stop, DayProgress(enabled=progress) as bar:
-        result = api.generate(
-            cfg, options, on_result=bar.advance, on_planned=bar.planned, stop=stop
-        )
+        progress = RunProgress(planned=bar.planned, day_done=bar.advance)
+        result = api.generate(cfg, options, progress, stop)
     print_summary(result)
     if result.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)

@@ -22,7 +22,7 @@ from ecomlake.cli.options import (
 )
 from ecomlake.cli.output import configure_logging
 from ecomlake.errors import EXIT_CHECKS_FAILED
-from ecomlake.trio.raw_export import resolve_export_dates
+from ecomlake.run.window import DayChoice
 from ecomlake.trio.upload import UploadOptions, target_uri, upload
 
 EXAMPLES = """
@@ -61,13 +61,14 @@ def upload_raw(
 ) -> None:
     """Upload committed partitions (data, manifest, then _SUCCESS) and confirm every object."""
     configure_logging(log_level.value, log_format.value)
-    chosen = resolve_export_dates(
-        parse_date(ingest_date, "--ingest-date"),
+    chosen = DayChoice(
+        "UploadOptions",
         parse_date(start_date, "--start-date"),
         parse_date(end_date, "--end-date"),
         days,
         parse_dates(dates),
-    )
+        parse_date(ingest_date, "--ingest-date"),
+    ).alone()
     options = UploadOptions(
         source=Path(source),
         target=target_uri(bucket, prefix, scheme),

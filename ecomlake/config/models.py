@@ -5,7 +5,6 @@ A model that validates is safe to plan from: every cross-section rule is checked
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Self
 
 from pydantic import Field, field_validator, model_validator
@@ -24,7 +23,6 @@ from ecomlake.config.fields import (
 )
 from ecomlake.config.messiness import MessinessConfig
 from ecomlake.config.parameters import ParametersConfig
-from ecomlake.errors import ConfigError
 
 DEFAULT_STATUS_OPTIONS = ["Active", "Inactive", "Dormant"]
 DEFAULT_STATUS_PROBS = [0.7, 0.2, 0.1]
@@ -239,25 +237,6 @@ class EcomConfig(StrictModel):
         if probs is None:
             probs = DEFAULT_STATUS_PROBS if len(options) == 3 else _uniform(len(options))
         return options, list(probs)
-
-    def world_window(
-        self, cli_start: date | None, cli_end: date | None, today: date
-    ) -> tuple[date, date, bool]:
-        """(start, end, reproducible): config pins, else both CLI dates, else days up to today."""
-        pinned = self.parameters.pinned_window()
-        if pinned is not None:
-            return pinned[0], pinned[1], True
-        if cli_start is None and cli_end is None:
-            return today - timedelta(days=self.parameters.order_days_back), today, False
-        if cli_start is None:
-            raise ConfigError("--start-date: required when --end-date is given")
-        if cli_end is None:
-            raise ConfigError("--end-date: required when --start-date is given")
-        if cli_start > cli_end:
-            raise ConfigError(
-                f"--start-date: must be on or before --end-date ({cli_start} > {cli_end})"
-            )
-        return cli_start, cli_end, True
 
 
 def _unique_names(items: list) -> list:

@@ -1,7 +1,7 @@
 """The lake sink: paths, Parquet encoding, manifests, storage and the per-partition commit."""
 
 from ecomlake.lake.check import PartitionState, check_partition
-from ecomlake.lake.commit import PartitionWrite, RunIdentity, is_committed, write_partition
+from ecomlake.lake.commit import PartitionWrite, RunIdentity, is_committed
 from ecomlake.lake.fs import (
     LakeLocation,
     exists,
@@ -22,6 +22,7 @@ from ecomlake.lake.layout import (
 )
 from ecomlake.lake.manifest import SCHEMA_VERSION, ManifestFile, PartitionManifest
 from ecomlake.lake.parquet import COMPRESSIONS, ParquetOptions, encode_parquet, split_rows
+from ecomlake.lake.sink import PartitionSink, write_partition
 
 __all__ = [
     "COMPRESSIONS",
@@ -32,6 +33,7 @@ __all__ = [
     "ManifestFile",
     "ParquetOptions",
     "PartitionManifest",
+    "PartitionSink",
     "PartitionState",
     "PartitionWrite",
     "RunIdentity",

@@ -88,18 +88,21 @@ def read_lake_config(loc: LakeLocation) -> EcomConfig | None:
     return load_config_text(text, source=join(loc.root, CONFIG_FILE))
 
 
-def check_compatible(loc: LakeLocation, existing: LakeIdentity, new: LakeIdentity) -> None:
-    """Refuse to mix another config, seed or window into an existing lake."""
+def check_compatible(
+    loc: LakeLocation, existing: LakeIdentity, new: LakeIdentity, can_overwrite: bool = True
+) -> None:
+    """Refuse to mix another config, seed or window into an existing lake; `can_overwrite`:
+    the command has --overwrite, so the message offers it."""
     if existing.same_world(new):
         return
     hint = ""
     if (existing.seed, existing.config_fingerprint) == (new.seed, new.config_fingerprint):
         hint = " (only the window differs: pin parameters.start_date/end_date to grow a lake)"
+    way_out = "pass --overwrite to replace it, or choose" if can_overwrite else "choose"
     raise ConfigError(
         f"--target: {loc.uri} holds a lake made with another config, seed or window "
         f"(fingerprint {existing.config_fingerprint[:12]}, seed {existing.seed}, "
-        f"{existing.world_start}..{existing.world_end}); "
-        f"pass --overwrite to replace it, or choose another --target{hint}"
+        f"{existing.world_start}..{existing.world_end}); {way_out} another --target{hint}"
     )
 
 

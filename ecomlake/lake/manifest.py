@@ -67,7 +67,7 @@ class PartitionManifest:
     seed: int | None
     config_fingerprint: str | None
     messiness: dict[str, Any] | None = None  # messy runs: level, defect counts, clean digest
-    writer: dict[str, Any] | None = None  # Parquet options and source prefix (lake/commit.py)
+    writer: dict[str, Any] | None = None  # Parquet options and source prefix (lake/sink.py)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "files", tuple(self.files))

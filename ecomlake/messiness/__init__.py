@@ -1,16 +1,15 @@
 """Defects applied after render, with their own keyed streams and a ground-truth defect log."""
 
 from ecomlake.messiness.apply import apply_messiness
-from ecomlake.messiness.breaks import expected_breaks
 from ecomlake.messiness.levels import (
     CLEAN_LEVELS,
     MESSINESS_LEVELS,
     MESSY_LEVELS,
     PRESETS,
     MessLevel,
+    RunLevel,
     check_level,
     level_from_record,
-    level_record,
     resolve_level,
     run_fingerprint,
 )
@@ -23,6 +22,7 @@ from ecomlake.messiness.log import (
     log_table_for,
     split_log,
 )
+from ecomlake.messiness.registry import expected_breaks
 from ecomlake.messiness.undo import undo_defects
 
 __all__ = [
@@ -35,12 +35,12 @@ __all__ = [
     "MESSY_LEVELS",
     "PRESETS",
     "MessLevel",
+    "RunLevel",
     "apply_messiness",
     "check_level",
     "counts_json",
     "expected_breaks",
     "level_from_record",
-    "level_record",
     "log_table_for",
     "resolve_level",
     "run_fingerprint",

@@ -6,8 +6,6 @@ so the clean table is untouched by the level and a level's defects are the same 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -16,41 +14,10 @@ from ecomlake.messiness import log as defect_log
 from ecomlake.messiness.cells import Cells
 from ecomlake.messiness.duplicates import duplicate_rows
 from ecomlake.messiness.keys import row_keys
-from ecomlake.messiness.levels import MessLevel, reason_bias_schema
-from ecomlake.messiness.nulls import NULL_COLUMNS, blank_cells
-from ecomlake.messiness.orphans import ORPHAN_COLUMNS, orphan_keys
-from ecomlake.messiness.ranges import RANGE_COLUMNS, out_of_range
-from ecomlake.messiness.reason_bias import bias_reasons
-from ecomlake.messiness.spike import is_active, spike_total_items
-from ecomlake.messiness.stale import STALE_COLUMNS, stale_values
-from ecomlake.messiness.stylistic import STYLISTIC_COLUMNS, change_casing, pad_whitespace
-from ecomlake.messiness.typos import TYPO_COLUMNS, add_typos
+from ecomlake.messiness.levels import MessLevel
+from ecomlake.messiness.registry import CELL_DEFECT_NAMES, CELL_DEFECTS, defect
 from ecomlake.render.context import DayContext
 from ecomlake.render.registry import TableSpec, table_spec
-
-Injector = Callable[[Cells, pa.Array], pa.Array]
-INJECTORS: dict[str, Injector] = {
-    "reason_bias": bias_reasons,
-    "sales_spike": spike_total_items,
-    "stale_dimension": stale_values,
-    "orphan_fk": orphan_keys,
-    "out_of_range": out_of_range,
-    "typo": add_typos,
-    "whitespace": pad_whitespace,
-    "casing": change_casing,
-    "null": blank_cells,
-}
-VALUE_DEFECTS = {("returns", "reason"): "reason_bias", ("orders", "total_items"): "sales_spike"}
-# Cell defect -> (the columns it visits per table, the MessLevel rate that switches it on).
-CELL_DEFECTS: dict[str, tuple[dict[str, tuple[str, ...]], str]] = {
-    "stale_dimension": (STALE_COLUMNS, "stale_dimension"),
-    "orphan_fk": (ORPHAN_COLUMNS, "orphan_fk"),
-    "out_of_range": (RANGE_COLUMNS, "out_of_range"),
-    "typo": (TYPO_COLUMNS, "typos"),
-    "whitespace": (STYLISTIC_COLUMNS, "whitespace"),
-    "casing": (STYLISTIC_COLUMNS, "casing"),
-    "null": (NULL_COLUMNS, "nulls"),
-}
 
 
 def apply_messiness(
@@ -81,32 +48,23 @@ def apply_messiness(
 def column_defects(
     ctx: DayContext, table: str, columns: list[str], level: MessLevel
 ) -> list[tuple[str, list[str]]]:
-    """The defects each present column gets, in application order (zero rates are skipped)."""
-    value_on = {
-        "sales_spike": is_active(ctx.world, level),
-        "reason_bias": bool(reason_bias_schema(ctx.world.config, level)),
-    }
+    """The defects each present column gets, in application order (defects off are skipped)."""
+    on = [d for d in CELL_DEFECTS if d.applies(ctx.world, level)]
     wanted: list[tuple[str, list[str]]] = []
     for column in columns:
-        value = VALUE_DEFECTS.get((table, column))
-        defects = [value] if value and value_on[value] else []
-        defects += [
-            name
-            for name, (where, rate) in CELL_DEFECTS.items()
-            if column in where.get(table, ()) and getattr(level, rate) > 0
-        ]
+        defects = [d.name for d in on if column in (d.columns or {}).get(table, ())]
         if defects:
             wanted.append((column, defects))
     return wanted
 
 
 def _inject(cells: Cells, values: pa.Array, defects: list[str]) -> tuple[pa.Array, np.ndarray]:
-    """Run the column's injectors in order; bit i is set where DEFECT_TYPES[i] changed a cell."""
+    """Run the column's injectors in order; bit i is set where the i-th cell defect changed it."""
     bits = np.zeros(len(values), dtype=np.int64)
     for name in defects:
-        after = INJECTORS[name](cells, values)
+        after = defect(name).inject(cells, values)
         if after is not values:
-            bits |= _differs(values, after).astype(np.int64) << defect_log.DEFECT_TYPES.index(name)
+            bits |= _differs(values, after).astype(np.int64) << CELL_DEFECT_NAMES.index(name)
             values = after
     return values, bits
 

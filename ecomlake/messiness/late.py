@@ -19,6 +19,7 @@ from ecomlake.messiness import log as defect_log
 from ecomlake.messiness.apply import apply_messiness
 from ecomlake.messiness.keys import column_code, row_keys
 from ecomlake.messiness.levels import MessLevel
+from ecomlake.messiness.registry import LATE_DEFECT
 from ecomlake.plan.calendar import day_date
 from ecomlake.render.context import DayContext
 from ecomlake.render.registry import INGEST_KEY, TableSpec
@@ -97,7 +98,7 @@ def _arrive(
         ctx.day_iso,
         originals,
         INGEST_KEY,
-        defect_log.LATE_DEFECT,
+        LATE_DEFECT,
         pa.repeat(pa.scalar(day_date(day).isoformat()), n),
         pa.repeat(pa.scalar(ctx.day_iso), n),
     )

@@ -88,6 +88,22 @@ def resolve_level(cfg: EcomConfig, name: str) -> MessLevel | None:
     return level
 
 
+@dataclasses.dataclass(frozen=True)
+class RunLevel:
+    """A run's messiness level, resolved once: its name and, at a messy level, its rates."""
+
+    name: str = "none"
+    rates: MessLevel | None = None  # None: a clean level, nothing is applied
+
+    def fingerprint(self, cfg: EcomConfig) -> str:
+        """The config fingerprint folded with the rates (see `run_fingerprint`)."""
+        return fold_level(config_fingerprint(cfg), self.rates)
+
+    def record(self) -> dict | None:
+        """The rates as `_lake.json` keeps them (None for clean levels)."""
+        return None if self.rates is None else dataclasses.asdict(self.rates)
+
+
 def run_fingerprint(cfg: EcomConfig, name: str) -> str:
     """The config fingerprint, folded with the resolved level when the level is messy.
 
@@ -105,14 +121,8 @@ def fold_level(fingerprint: str, level: MessLevel | None) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-def level_record(cfg: EcomConfig, name: str) -> dict | None:
-    """The resolved level as `_lake.json` keeps it (None for clean levels)."""
-    level = resolve_level(cfg, name)
-    return None if level is None else dataclasses.asdict(level)
-
-
 def level_from_record(record: dict | None) -> MessLevel | None:
-    """The inverse of `level_record`; keys a newer version added fall back to their defaults."""
+    """The inverse of `RunLevel.record`; keys a newer version added fall back to their defaults."""
     if record is None:
         return None
     known = {f.name for f in dataclasses.fields(MessLevel)}

@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ecomlake.messiness.registry import CELL_DEFECT_NAMES
 from ecomlake.render.columns import money_as_float
 from ecomlake.render.registry import INGEST_KEY, TABLES, TableSpec
 
@@ -22,23 +23,7 @@ PK_SEPARATOR = "|"
 DEFECT_PK = ("table_name", "pk_value", "column_name", "defect_type")
 TIMESTAMP_TEXT = "%Y-%m-%dT%H:%M:%S"  # Arrow prints the 6 fractional digits of timestamp[us]
 
-# Application order within a cell; a cell hit by several lists them joined by '+'.
-DEFECT_TYPES = (
-    "reason_bias",
-    "sales_spike",
-    "stale_dimension",
-    "orphan_fk",
-    "out_of_range",
-    "typo",
-    "whitespace",
-    "casing",
-    "null",
-)
-
-# Defects of whole rows, logged one row per copy or moved row (not combined with cell defects).
-COPY_DEFECTS = ("duplicate", "near_duplicate")
-LATE_DEFECT = "late_arrival"
-ROW_DEFECTS = (*COPY_DEFECTS, LATE_DEFECT)
+DEFECT_TYPES = CELL_DEFECT_NAMES  # a cell hit by several lists them joined by '+'
 
 DEFECT_SCHEMA = pa.schema(
     [

@@ -10,7 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ecomlake.messiness.log import COPY_DEFECTS, ROW_DEFECTS, from_text, pk_text
+from ecomlake.messiness.log import from_text, pk_text
+from ecomlake.messiness.registry import COPY_DEFECTS, ROW_DEFECTS
 from ecomlake.render.registry import table_spec
 
 

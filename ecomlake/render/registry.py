@@ -53,6 +53,12 @@ class TableSpec:
     event_date_column: str | None = None
     partitions: Callable[[DayContext], list[str]] = lambda ctx: [ctx.day_iso]
 
+    def event_column_in(self, data: pa.Table) -> str | None:
+        """The event-date column a manifest records the range of, if `data` carries it (a
+        config may leave it out of the output columns)."""
+        column = self.event_date_column
+        return column if column is not None and column in data.column_names else None
+
 
 def _signup_partitions(ctx: DayContext) -> list[str]:
     """The customer partitions the task owns (see run/days.py for who owns what)."""

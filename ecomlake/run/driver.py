@@ -10,7 +10,6 @@ import datetime as dt
 import itertools
 import json
 import logging
-import os
 import signal
 import threading
 import time
@@ -22,7 +21,6 @@ from ecomlake import __version__
 from ecomlake.config import EcomConfig
 from ecomlake.errors import ConfigError, Interrupted, StorageError
 from ecomlake.lake import (
-    MANIFEST_NAME,
     LakeLocation,
     ParquetOptions,
     PartitionManifest,
@@ -31,10 +29,8 @@ from ecomlake.lake import (
     write_bytes,
 )
 from ecomlake.lake.commit import writer_record
-from ecomlake.lake.fs import check_target
 from ecomlake.lake.identity import (
     LakeIdentity,
-    check_compatible,
     clear_lake,
     read_identity,
     write_identity,
@@ -42,30 +38,34 @@ from ecomlake.lake.identity import (
 )
 from ecomlake.lake.lock import LakeLock
 from ecomlake.lake.runs import run_record_path
-from ecomlake.lineage import Lineage, default_batch_id, default_ingestion_ts, validate_ingestion_ts
-from ecomlake.messiness import check_level, level_record, run_fingerprint
+from ecomlake.messiness import RunLevel
 from ecomlake.messiness.log import defect_log_tables
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
 from ecomlake.plan.calendar import day_number
 from ecomlake.plan.world import WorldPlan
 from ecomlake.render.registry import TABLES, output_columns
-from ecomlake.run.days import assign_tasks, resolve_days, spread_backlog
+from ecomlake.run.days import assign_tasks, spread_backlog
 from ecomlake.run.executors import (
     DayFailure,
+    Executor,
     InProcessExecutor,
     Outcome,
     RayExecutor,
-    make_executor,
+    RunProgress,
+    auto_waits_for_plan,
+    choose_executor,
 )
-from ecomlake.run.hooks import ExportContext, LoadedHook, load_hooks, run_hooks
+from ecomlake.run.hooks import LoadedHook, hook_context, load_hooks, run_hooks
 from ecomlake.run.interrupt import StopRequest
+from ecomlake.run.prepare import check_lake, level_for, lineage_for, open_target
 from ecomlake.run.sizing import estimate_work, plans_quickly
 from ecomlake.run.task import DayResult, DayTask, WriteSettings
+from ecomlake.run.window import DayChoice
 from ecomlake.tables import TableCommitter, TableOptions, open_tables
 
 log = logging.getLogger(__name__)
 
-MESSINESS_LEVELS = ("none", "baseline", "light_mess", "medium_mess", "heavy_mess")
+_OWNER = "GenerateOptions"  # how errors name the options (the CLI shows its flags instead)
 
 
 @dataclass(frozen=True)
@@ -136,8 +136,7 @@ class RunResult:
 def generate(
     cfg: EcomConfig,
     options: GenerateOptions,
-    on_result: Callable[[Outcome, int], None] | None = None,
-    on_planned: Callable[[int], None] | None = None,
+    progress: RunProgress | None = None,
     stop: StopRequest | None = None,
 ) -> RunResult:
     """Render the selected days of the world into the target lake; after a `stop` request,
@@ -167,9 +166,9 @@ def generate(
         )
         if head.early:
             log.info("%d day(s) rendered in-process while Ray started", len(head.early))
-        if on_planned:
-            on_planned(len(head.tasks))
-        results, failures = _dispatch(run, head, on_result)
+        progress = progress or RunProgress()
+        progress.tasks_planned(len(head.tasks))
+        results, failures = _dispatch(run, head, progress)
     results.sort(key=lambda r: r.day)
     failures.sort(key=lambda f: f.day)
     result = RunResult(
@@ -206,46 +205,34 @@ class _Prepared:
     reproducible: bool
     days: list[dt.date]
     settings: WriteSettings
-    executor: InProcessExecutor | RayExecutor
+    executor: Executor | None  # None: `auto` chooses once the plan shows the work
     loc: LakeLocation
     identity: LakeIdentity
     hooks: list[LoadedHook]
-    plan_cache: bool
-    auto_workers: int = 0  # > 0: `auto` may still run in-process once the plan shows the work
+    options: GenerateOptions
     stop: StopRequest = field(default_factory=StopRequest)
     tables: TableCommitter | None = None  # commits each finished day to Iceberg/Delta tables
 
 
 def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
     """Validate flags, window, days, columns and target; refuse to mix into another lake."""
-    if options.messiness_level not in MESSINESS_LEVELS:
-        raise ConfigError(
-            f"--messiness-level: must be one of {', '.join(MESSINESS_LEVELS)}, "
-            f"got {options.messiness_level!r}"
-        )
-    check_level(cfg, options.messiness_level)
+    level = level_for(_OWNER, cfg, options.messiness_level)
     today = options.today or dt.datetime.now(dt.UTC).date()
-    start, end, reproducible, days = resolve_days(
-        cfg,
-        today,
-        start=options.start_date,
-        end=options.end_date,
-        days=options.days,
-        dates=options.dates,
-    )
-    if not reproducible:
-        log.warning(
-            "world window %s..%s ends today (no start_date/end_date pinned): "
-            "another day's run will give different data",
-            start,
-            end,
-        )
-    settings = _write_settings(cfg, options)
+    choice = DayChoice(_OWNER, options.start_date, options.end_date, options.days, options.dates)
+    window = choice.window(cfg, today)
+    start, end, reproducible, days = window.start, window.end, window.reproducible, window.days
+    window.warn_if_unreproducible()
+    settings = _write_settings(cfg, options, level)
     for spec in TABLES:
         output_columns(cfg, spec)  # a bad column list fails before anything is planned
-    executor = make_executor(options.executor, options.workers, options.ray_address, len(days))
-    loc = resolve_target(options.target, options.storage_options)
-    check_target(loc)  # credentials, bucket, writable: one line and nothing written on failure
+    executor = None
+    if not auto_waits_for_plan(
+        options.executor, options.ray_address, len(days), plans_quickly(cfg)
+    ):
+        executor = choose_executor(
+            options.executor, options.workers, options.ray_address, len(days)
+        )
+    loc = open_target(options.target, options.storage_options)
     _refuse_unshared_local_target(executor, loc, options)
     identity = LakeIdentity(
         seed=settings.identity.seed,
@@ -253,18 +240,10 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
         generator_version=__version__,
         world_start=start.isoformat(),
         world_end=end.isoformat(),
-        messiness=level_record(cfg, options.messiness_level),
+        messiness=level.record(),
     )
-    existing = read_identity(loc)
-    if existing is not None and not options.overwrite:
-        check_compatible(loc, existing, identity)
+    check_lake(loc, identity, overwrite=options.overwrite)
     hooks = load_hooks(options.hooks)
-    plan_first = (  # `auto` chose a local Ray for a small world: the plan may overrule it
-        options.executor == "auto"
-        and isinstance(executor, RayExecutor)
-        and not options.ray_address
-        and plans_quickly(cfg)
-    )
     return _Prepared(
         start,
         end,
@@ -275,8 +254,7 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
         loc,
         identity,
         hooks,
-        options.plan_cache,
-        auto_workers=(options.workers or os.cpu_count() or 1) if plan_first else 0,
+        options,
         tables=open_tables(loc, options.tables, _commit_summary(settings)),
     )
 
@@ -291,7 +269,7 @@ def _commit_summary(settings: WriteSettings) -> dict[str, str]:
 
 
 def _refuse_unshared_local_target(
-    executor: InProcessExecutor | RayExecutor, loc: LakeLocation, options: GenerateOptions
+    executor: Executor | None, loc: LakeLocation, options: GenerateOptions
 ) -> None:
     """On a multi-node cluster each node would write its own disk: refuse a local path."""
     if not (options.ray_address and loc.is_local and not options.shared_target):
@@ -316,24 +294,25 @@ class _Head:
 
 
 def _plan_while_starting(cfg: EcomConfig, run: _Prepared) -> _Head:
-    """Plan, and start the executor meanwhile; for `auto` on a small world, plan first and run
-    in-process when the plan shows less work than a local Ray costs (run/sizing.py)."""
-    if not run.auto_workers:
+    """Plan, and start the executor meanwhile; for `auto` on a small world, plan first and let
+    the planned work choose the executor (run/executors.py)."""
+    if run.executor is not None:
         return _start_while_rendering(run, lambda: _plan(cfg, run))
     planned = _plan(cfg, run)
     work = estimate_work(planned.world, planned.tasks)
-    if not work.local_ray_pays_off(run.auto_workers):
-        log.info("auto: %s, less than a local Ray costs: running in-process", work)
-        run.executor = InProcessExecutor()
+    options = run.options
+    run.executor = choose_executor(
+        options.executor, options.workers, options.ray_address, len(planned.tasks), work
+    )
+    if isinstance(run.executor, InProcessExecutor):
         return planned
-    log.info("auto: %s: starting a local Ray", work)
     return _start_while_rendering(run, lambda: planned)
 
 
 def _plan(cfg: EcomConfig, run: _Prepared) -> _Head:
     """The world plan (from the plan cache when it has it) and every task of the run."""
     seed, first, last = run.settings.identity.seed, day_number(run.start), day_number(run.end)
-    cache_dir = default_cache_dir() if run.plan_cache else None
+    cache_dir = default_cache_dir() if run.options.plan_cache else None
     t0 = time.perf_counter()
     world, cached = load_or_build_world(cfg, seed, first, last, cache_dir)
     plan_seconds = time.perf_counter() - t0
@@ -346,7 +325,8 @@ def _start_while_rendering(run: _Prepared, plan: Callable[[], _Head]) -> _Head:
     in-process, until a local Ray is up (4-6 s of start-up that a cached plan no longer hides).
     A day's bytes do not depend on where it runs (tested), so Ray takes the rest of the tasks
     as soon as it is ready. Ray must start on the main thread (signal handlers)."""
-    early_work = isinstance(run.executor, RayExecutor) and run.executor.starts_local_ray()
+    assert run.executor is not None
+    early_work = run.executor.starts_local_ray()
     ready = threading.Event()
 
     def head() -> _Head:
@@ -382,7 +362,7 @@ def _start_executor(run: _Prepared) -> None:
 
 
 def _dispatch(
-    run: _Prepared, head: _Head, on_result: Callable | None
+    run: _Prepared, head: _Head, progress: RunProgress
 ) -> tuple[list[DayResult], list[DayFailure]]:
     """Run every task; collect committed days and failures; call hooks as partitions land."""
     results: list[DayResult] = []
@@ -400,9 +380,9 @@ def _dispatch(
                     if run.tables:
                         run.tables.add(outcome)
                     for table, manifest_json in outcome.committed:
-                        run_hooks(run.hooks, _hook_context(run.loc, table, manifest_json))
-                if on_result:
-                    on_result(outcome, len(head.tasks))
+                        manifest = PartitionManifest.from_json(manifest_json)
+                        run_hooks(run.hooks, hook_context(run.loc, table, manifest))
+                progress.outcome(outcome, len(head.tasks))
     finally:
         run.executor.close()  # also a Ray it started and never used (the driver did every day)
         if run.tables:
@@ -410,40 +390,20 @@ def _dispatch(
     return results, failures
 
 
-def _hook_context(loc: LakeLocation, table: str, manifest_json: str) -> ExportContext:
-    manifest = PartitionManifest.from_json(manifest_json)
-    rel_dir = f"{table}/{manifest.partition}"
-    return ExportContext(
-        table=table,
-        partition=manifest.partition,
-        partition_dir=rel_dir,
-        manifest_path=f"{rel_dir}/{MANIFEST_NAME}",
-        manifest=manifest,
-        lake=loc,
-    )
-
-
-def _write_settings(cfg: EcomConfig, options: GenerateOptions) -> WriteSettings:
+def _write_settings(cfg: EcomConfig, options: GenerateOptions, level: RunLevel) -> WriteSettings:
     """Validate every flag that shapes the output before anything is planned or written."""
-    ingestion_ts = (
-        validate_ingestion_ts(options.ingestion_ts)
-        if options.ingestion_ts
-        else default_ingestion_ts()
-    )
-    batch_id = options.batch_id or default_batch_id()
-    if not batch_id.replace("-", "").replace("_", "").replace(".", "").isalnum():
-        raise ConfigError(f"--batch-id: use letters, digits, '-', '_' or '.', got {batch_id!r}")
+    lineage = lineage_for(_OWNER, options.batch_id, options.ingestion_ts, options.source_prefix)
     seed = cfg.faker_seed if options.seed is None else options.seed
     return WriteSettings(
         target=options.target,
         storage_options=dict(options.storage_options),
-        lineage=Lineage(batch_id, ingestion_ts, options.source_prefix),
+        lineage=lineage,
         parquet=ParquetOptions(
             compression=options.compression, target_size_mb=options.target_size_mb
         ),
-        identity=RunIdentity(seed, run_fingerprint(cfg, options.messiness_level), __version__),
+        identity=RunIdentity(seed, level.fingerprint(cfg), __version__),
         skip_committed=not options.overwrite,
-        messiness_level=options.messiness_level,
+        level=level,
     )
 
 

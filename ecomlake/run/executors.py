@@ -12,13 +12,15 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
-from ecomlake.errors import ConfigError
+from ecomlake.errors import ConfigError, OptionError
 from ecomlake.plan.calendar import day_date
 from ecomlake.plan.world import WorldPlan
 from ecomlake.run.interrupt import StopRequest
+from ecomlake.run.sizing import WorkEstimate
 from ecomlake.run.task import DayResult, DayTask, WriteSettings, run_day
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,46 @@ class DayFailure:
 Outcome = DayResult | DayFailure
 
 
+@dataclass(frozen=True)
+class RunProgress:
+    """What a caller (the CLI's progress bar) hears during a run or a repair."""
+
+    planned: Callable[[int], None] | None = None  # the number of tasks, once known
+    day_done: Callable[[Outcome, int], None] | None = None  # each outcome, and the task count
+
+    def tasks_planned(self, count: int) -> None:
+        if self.planned is not None:
+            self.planned(count)
+
+    def outcome(self, outcome: Outcome, count: int) -> None:
+        if self.day_done is not None:
+            self.day_done(outcome, count)
+
+
+class Executor(Protocol):
+    """Where a run's days are rendered and committed; `choose_executor` picks one."""
+
+    name: str
+
+    def start(self) -> None:
+        """Get ready (a local Ray starts here; the driver plans meanwhile)."""
+
+    def close(self) -> None:
+        """Release what `start` took; safe to call twice."""
+
+    def starts_local_ray(self) -> bool:
+        """Whether `start` takes seconds (a local Ray), worth rendering days during."""
+
+    def map_days(
+        self,
+        world: WorldPlan,
+        tasks: Iterable[DayTask],
+        settings: WriteSettings,
+        stop: StopRequest | None = None,
+    ) -> Iterator[Outcome]:
+        """The outcome of every task, in completion order, until `stop` is set."""
+
+
 class InProcessExecutor:
     """Runs days one after another in this process (tests, tiny runs)."""
 
@@ -50,6 +92,9 @@ class InProcessExecutor:
 
     def close(self) -> None:
         """Nothing to stop."""
+
+    def starts_local_ray(self) -> bool:
+        return False
 
     def map_days(
         self,
@@ -252,16 +297,34 @@ def _one_line(exc: BaseException) -> str:
 EXECUTORS = ("auto", "ray", "in-process")
 
 
-def make_executor(
-    kind: str, workers: int | None, address: str | None, days: int
-) -> InProcessExecutor | RayExecutor:
+def auto_waits_for_plan(kind: str, address: str | None, tasks: int, plans_quickly: bool) -> bool:
+    """Whether `auto` should see the plan before choosing: a small world plans in well under
+    the seconds a local Ray takes to start, and its work may not pay for that Ray."""
+    return kind == "auto" and not address and tasks > 1 and plans_quickly
+
+
+def choose_executor(
+    kind: str,
+    workers: int | None,
+    address: str | None,
+    tasks: int,
+    work: WorkEstimate | None = None,
+) -> Executor:
     """The executor named by `kind`; a dead `address` fails here, even in a process that already
-    runs Ray. 'auto' runs a one-day run in-process (a day is one task, on one core either way,
-    and Ray's start-up costs more than the day) and everything else on Ray."""
+    runs Ray. `auto` (the one place it is decided) runs in-process a run of one task (one core
+    either way, and Ray's start-up costs more than the day) and a run whose planned `work` a
+    local Ray would not pay for; everything else, and any run on a cluster, goes to Ray."""
     if kind not in EXECUTORS:
-        raise ConfigError(f"--executor: must be one of {', '.join(EXECUTORS)}, got {kind!r}")
-    if kind == "in-process" or (kind == "auto" and days == 1 and not address):
+        rule = f"{{executor}}: must be one of {', '.join(EXECUTORS)}, got {kind!r}"
+        raise OptionError("GenerateOptions", rule, "executor")
+    local_auto = kind == "auto" and not address
+    small = work is not None and not work.local_ray_pays_off(workers or os.cpu_count() or 1)
+    if kind == "in-process" or (local_auto and (tasks <= 1 or small)):
+        if local_auto and small:
+            log.info("auto: %s, less than a local Ray costs: running in-process", work)
         return InProcessExecutor()
+    if local_auto and work is not None:
+        log.info("auto: %s: starting a local Ray", work)
     if address:
         probe_address(address)
     return RayExecutor(workers, address)

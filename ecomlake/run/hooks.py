@@ -1,5 +1,10 @@
 """Post-export hooks: `module:function` callables run on the driver for every partition a run
 commits (dimensions too), with a typed context. Loaded and checked before any work starts.
+
+`partition_dir` and `manifest_path` are absolute, so hooks written for the older tool
+(`context.partition_dir / "hook_summary.txt"`) keep working: a `pathlib.Path` on a local lake,
+a `StorePath` (same `/`, `name`, `read_*`/`write_*` subset, over the lake's filesystem) on
+s3:// or gs://.
 """
 
 from __future__ import annotations
@@ -8,11 +13,43 @@ import importlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from ecomlake.errors import ConfigError, EcomlakeError
-from ecomlake.lake import LakeLocation, PartitionManifest
+from ecomlake.lake import MANIFEST_NAME, LakeLocation, PartitionManifest, read_bytes, write_bytes
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StorePath:
+    """A file or folder of an object-store lake, joined with `/` like a `pathlib.Path`."""
+
+    lake: LakeLocation
+    rel: str  # relative to the lake root
+
+    def __truediv__(self, name: str) -> StorePath:
+        return StorePath(self.lake, f"{self.rel.rstrip('/')}/{name}")
+
+    def __str__(self) -> str:
+        return f"{self.lake.uri.rstrip('/')}/{self.rel}"
+
+    @property
+    def name(self) -> str:
+        return self.rel.rsplit("/", 1)[-1]
+
+    def read_bytes(self) -> bytes:
+        return read_bytes(self.lake, self.rel)
+
+    def read_text(self, encoding: str = "utf-8") -> str:
+        return self.read_bytes().decode(encoding)
+
+    def write_bytes(self, data: bytes) -> int:
+        write_bytes(self.lake, self.rel, data)
+        return len(data)
+
+    def write_text(self, text: str, encoding: str = "utf-8") -> int:
+        return self.write_bytes(text.encode(encoding))
 
 
 @dataclass(frozen=True)
@@ -22,8 +59,8 @@ class ExportContext:
     Attributes:
         table: lake table name, e.g. "orders".
         partition: partition directory name, e.g. "ingest_dt=2024-01-31".
-        partition_dir: the partition's path relative to the lake root.
-        manifest_path: `_MANIFEST.json` relative to the lake root.
+        partition_dir: the partition's folder, absolute (`Path` locally, else `StorePath`).
+        manifest_path: its `_MANIFEST.json`, absolute, of the same type.
         manifest: the manifest that was committed (files, rows, checksums, seed, fingerprint).
         lake: where the lake lives (`lake.fs` is an fsspec filesystem, `lake.root` its root,
             `lake.uri` what the user passed as the target).
@@ -31,10 +68,22 @@ class ExportContext:
 
     table: str
     partition: str
-    partition_dir: str
-    manifest_path: str
+    partition_dir: Path | StorePath
+    manifest_path: Path | StorePath
     manifest: PartitionManifest
     lake: LakeLocation
+
+    @property
+    def rel_dir(self) -> str:
+        """The partition's folder relative to the lake root, e.g. `orders/ingest_dt=2024-01-31`."""
+        return f"{self.table}/{self.partition}"
+
+
+def hook_context(lake: LakeLocation, table: str, manifest: PartitionManifest) -> ExportContext:
+    """The context of a partition just committed, from its manifest."""
+    rel_dir = f"{table}/{manifest.partition}"
+    folder = Path(lake.root) / rel_dir if lake.is_local else StorePath(lake, rel_dir)
+    return ExportContext(table, manifest.partition, folder, folder / MANIFEST_NAME, manifest, lake)
 
 
 Hook = Callable[[ExportContext], object]
@@ -77,7 +126,7 @@ def run_hooks(hooks: Sequence[LoadedHook], context: ExportContext) -> None:
             hook.function(context)
         except Exception as exc:
             raise HookFailed(
-                f"post-export hook {hook.spec} failed on {context.partition_dir}: "
+                f"post-export hook {hook.spec} failed on {context.rel_dir}: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
-        log.debug("hook %s done for %s", hook.spec, context.partition_dir)
+        log.debug("hook %s done for %s", hook.spec, context.rel_dir)

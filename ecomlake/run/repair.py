@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from ecomlake import __version__
 from ecomlake.config import EcomConfig
-from ecomlake.errors import ConfigError
+from ecomlake.errors import ConfigError, OptionError
 from ecomlake.lake import (
     LakeLocation,
     PartitionManifest,
@@ -26,9 +25,7 @@ from ecomlake.lake import (
     RunIdentity,
     check_partition,
     list_dir,
-    resolve_target,
 )
-from ecomlake.lake.fs import check_target
 from ecomlake.lake.identity import (
     CONFIG_FILE,
     LAKE_FILE,
@@ -39,26 +36,21 @@ from ecomlake.lake.identity import (
 )
 from ecomlake.lake.lock import LakeLock
 from ecomlake.lake.runs import RUNS_DIR, RunRecord, read_run_records
-from ecomlake.messiness import level_from_record, run_fingerprint
+from ecomlake.messiness import level_from_record
 from ecomlake.messiness.log import defect_log_tables
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
 from ecomlake.plan.calendar import day_number
-from ecomlake.plan.world import WorldPlan
 from ecomlake.render.registry import INGEST_KEY, SIGNUP_TABLE, TABLE_NAMES, table_spec
 from ecomlake.run.days import assign_tasks, spread_backlog
 from ecomlake.run.driver import GenerateOptions
-from ecomlake.run.executors import (
-    DayFailure,
-    InProcessExecutor,
-    Outcome,
-    RayExecutor,
-    make_executor,
-)
+from ecomlake.run.executors import DayFailure, RunProgress, choose_executor
+from ecomlake.run.prepare import level_for, open_target
 from ecomlake.run.sizing import estimate_work
 from ecomlake.run.task import DayTask, WriteSettings
 
 log = logging.getLogger(__name__)
 
+_OWNER = "GenerateOptions"  # how errors name the options (the CLI shows its flags)
 _CHECK_THREADS = 8  # full checks read every file: overlap the reads on object stores
 
 
@@ -90,7 +82,7 @@ class RepairResult:
 def repair_lake(
     options: GenerateOptions,
     cfg: EcomConfig | None = None,
-    on_result: Callable[[Outcome, int], None] | None = None,
+    progress: RunProgress | None = None,
 ) -> RepairResult:
     """Check the lake at `options.target` and re-render its damaged partitions byte-identically."""
     started = time.perf_counter()
@@ -122,7 +114,7 @@ def repair_lake(
                 writes[rel] = write
         if writes:
             settings = replace(settings, repair=writes)
-            _render_again(cfg, options, lake, days, settings, result, on_result)
+            _render_again(cfg, options, lake, days, settings, result, progress or RunProgress())
     for rel, why in result.unrepairable.items():
         log.error("cannot repair %s: %s", rel, why)
     result.seconds = time.perf_counter() - started
@@ -135,26 +127,28 @@ def _open_lake(
     """The lake, its config (given or stored) and the settings a repair writes with; a config,
     seed or target that is not the lake's is a one-line ConfigError, before anything is read."""
     if options.overwrite:
-        raise ConfigError("--repair: cannot be combined with --overwrite")
-    loc = resolve_target(options.target, options.storage_options)
-    check_target(loc)
+        raise OptionError(
+            _OWNER, "{repair}: cannot be combined with {overwrite}", "repair", "overwrite"
+        )
+    loc = open_target(options.target, options.storage_options)
     lake = read_identity(loc)
     if lake is None:
-        raise ConfigError(f"--repair: {loc.uri} holds no lake (no {LAKE_FILE}): nothing to repair")
+        rule = f"{{repair}}: {loc.uri} holds no lake (no {LAKE_FILE}): nothing to repair"
+        raise OptionError(_OWNER, rule, "repair")
     cfg = cfg or read_lake_config(loc)
     if cfg is None:
         raise ConfigError(f"--config: {loc.uri} has no {CONFIG_FILE}; pass the lake's config")
-    level = level_from_record(lake.messiness)
-    level_name = level.name if level is not None else "none"
+    recorded = level_from_record(lake.messiness)
+    level = level_for(_OWNER, cfg, recorded.name if recorded is not None else "none")
     seed = lake.seed if options.seed is None else options.seed
-    identity = RunIdentity(seed, run_fingerprint(cfg, level_name), __version__)
+    identity = RunIdentity(seed, level.fingerprint(cfg), __version__)
     check_compatible(loc, lake, _as_lake(identity, lake))
     settings = WriteSettings(
         target=options.target,
         storage_options=dict(options.storage_options),
         identity=identity,
         skip_committed=False,
-        messiness_level=level_name,
+        level=level,
     )
     return loc, lake, cfg, settings
 
@@ -244,7 +238,7 @@ def _render_again(
     days: list[dt.date],
     settings: WriteSettings,
     result: RepairResult,
-    on_result: Callable[[Outcome, int], None] | None,
+    progress: RunProgress,
 ) -> None:
     """Plan the world, run the tasks that own a damaged partition, record what they wrote."""
     assert settings.repair is not None
@@ -261,7 +255,10 @@ def _render_again(
         else:
             owned[task.day] = task
     chosen = [owned[day] for day in sorted(owned)]
-    executor = _executor(options, world, chosen)
+    work = estimate_work(world, chosen)  # whole days: overstates a repair of a few partitions
+    executor = choose_executor(
+        options.executor, options.workers, options.ray_address, len(chosen), work
+    )
     try:
         executor.start()
         for outcome in executor.map_days(world, chosen, settings):
@@ -269,24 +266,10 @@ def _render_again(
                 result.failures.append(outcome)
             else:
                 result.repaired += outcome.committed_partitions()
-            if on_result:
-                on_result(outcome, len(chosen))
+            progress.outcome(outcome, len(chosen))
     finally:
         executor.close()
     result.repaired.sort()
-
-
-def _executor(
-    options: GenerateOptions, world: WorldPlan, tasks: list[DayTask]
-) -> InProcessExecutor | RayExecutor:
-    """As a run's `auto` (run/sizing.py): in-process unless a local Ray pays for itself; a
-    repair usually rewrites a few partitions, and estimating whole days only overstates that."""
-    executor = make_executor(options.executor, options.workers, options.ray_address, len(tasks))
-    workers = options.workers or os.cpu_count() or 1
-    small = not estimate_work(world, tasks).local_ray_pays_off(workers)
-    if options.executor == "auto" and not options.ray_address and small:
-        return InProcessExecutor()
-    return executor
 
 
 def _owner(rel: str, tasks: Iterable[DayTask]) -> DayTask | None:

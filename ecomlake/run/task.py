@@ -7,23 +7,20 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 
 from ecomlake.lake import (
-    LakeLocation,
     ParquetOptions,
-    PartitionManifest,
+    PartitionSink,
     PartitionWrite,
     RunIdentity,
-    is_committed,
     partition_dir,
     resolve_target,
-    write_partition,
 )
 from ecomlake.lineage import Lineage
-from ecomlake.messiness import DEFECTS_TABLE, log_table_for, resolve_level
+from ecomlake.messiness import DEFECTS_TABLE, RunLevel, log_table_for
 from ecomlake.messiness.day import Part, render_tables
 from ecomlake.plan.calendar import day_date
 from ecomlake.plan.world import WorldPlan
@@ -57,20 +54,19 @@ class WriteSettings:
     parquet: ParquetOptions = field(default_factory=ParquetOptions)
     identity: RunIdentity = field(default_factory=lambda: RunIdentity(0, "", ""))
     skip_committed: bool = True  # resume: keep partitions committed by the same seed and config
-    messiness_level: str = "none"  # none/baseline: nothing applied, no defect log
+    level: RunLevel = field(default_factory=RunLevel)  # a clean level: no defects, no log
     # --repair: write only these partitions (`table/key=value`), each with its original lineage
     repair: dict[str, PartitionWrite] | None = None
 
-    def writes(self, rel_dir: str) -> bool:
-        """Whether the task commits `rel_dir` once rendered (a repair writes only the damaged)."""
-        return self.repair is None or rel_dir in self.repair
-
-    def for_partition(self, rel_dir: str) -> WriteSettings:
-        """These settings with a repaired partition's own lineage and Parquet options."""
-        write = (self.repair or {}).get(rel_dir)
-        if write is None:
-            return self
-        return replace(self, lineage=write.lineage, parquet=write.parquet)
+    def sink(self) -> PartitionSink:
+        """The sink a task writes through (the filesystem is resolved here, on the worker)."""
+        return PartitionSink(
+            resolve_target(self.target, self.storage_options),
+            self.identity,
+            PartitionWrite(self.lineage, self.parquet),
+            skip_committed=self.skip_committed,
+            repair=self.repair,
+        )
 
 
 @dataclass
@@ -104,21 +100,12 @@ def run_day(world: WorldPlan, task: DayTask, settings: WriteSettings) -> DayResu
     when one of them is written all of them are rendered for that log.
     """
     ctx = DayContext(world, task.day, task.signup_days, task.owns_catalog)
-    loc = resolve_target(settings.target, settings.storage_options)
-    level = resolve_level(world.config, settings.messiness_level)
+    sink = settings.sink()
+    level = settings.level.rates
     rows: dict[str, int] = {}
     committed: list[tuple[str, str]] = []
     expected = {spec.name: spec.partitions(ctx) for spec in TABLES}
-    done = {s.name: set[str]() for s in TABLES}
-    if settings.repair is not None:
-        done = {
-            s.name: {v for v in expected[s.name] if not _damaged(s, v, settings.repair)}
-            for s in TABLES
-        }
-    elif settings.skip_committed:
-        done = {
-            s.name: {v for v in expected[s.name] if _committed(loc, s, v, settings)} for s in TABLES
-        }
+    done = {s.name: {v for v in expected[s.name] if _keeps(sink, s, v)} for s in TABLES}
     skipped = sum(len(values) for values in done.values())
     kept = [] if settings.repair is not None else _kept(done)
     ctx = without_signups(ctx, done[SIGNUP_TABLE])  # committed customers are not rendered
@@ -128,76 +115,48 @@ def run_day(world: WorldPlan, task: DayTask, settings: WriteSettings) -> DayResu
     day_log: list[pa.Table] = []
     pending: list[tuple[TableSpec, Part]] = []
     t0 = time.perf_counter()
-    for table in render_tables(ctx, todo, settings.messiness_level):
+    for table in render_tables(ctx, todo, settings.level.name):
         spec = table.spec
         rows[spec.name] = sum(part.rows.num_rows for part in table.parts)
         if table.log is not None and spec.partition_column is None:
             day_log.append(table.log)
         pending += [(spec, part) for part in table.parts if part.value not in done[spec.name]]
     render_s = time.perf_counter() - t0
-    t1 = time.perf_counter()
+    level_name = settings.level.name
     if sum(log.num_rows for log in day_log):
         log = pa.concat_tables(day_log)
-        committed += _commit_log(loc, (DEFECTS_TABLE, INGEST_KEY), ctx.day_iso, log, settings)
+        day_log_at = (DEFECTS_TABLE, INGEST_KEY)
+        committed += commit_defect_log(sink, day_log_at, ctx.day_iso, log, level_name)
     for spec, part in pending:
         if part.log is not None:
-            committed += _commit_log(loc, log_table_for(spec), part.value, part.log, settings)
-        rel_dir = partition_dir(spec.name, spec.partition_key, part.value)
-        if settings.writes(rel_dir):
-            manifest = _write(loc, spec, part, settings.for_partition(rel_dir))
+            at = log_table_for(spec)
+            committed += commit_defect_log(sink, at, part.value, part.log, level_name)
+        data = part.rows
+        manifest = sink.commit(
+            spec.name,
+            spec.partition_key,
+            part.value,
+            data,
+            pk_columns=spec.pk,
+            event_date_column=spec.event_column_in(data),
+            messiness=part.truth,
+        )
+        if manifest is not None:
             committed.append((spec.name, manifest.to_json()))
-    write_s = time.perf_counter() - t1
     day = day_date(task.day).isoformat()
     return DayResult(
-        day, rows, len(committed), skipped, render_s, write_s, committed=committed, kept=kept
+        day, rows, len(committed), skipped, render_s, sink.seconds, committed=committed, kept=kept
     )
 
 
-def _damaged(spec: TableSpec, value: str, repair: dict[str, PartitionWrite]) -> bool:
-    """A partition to repair: its data or its defect log (the day's log, for a day's table)."""
+def _keeps(sink: PartitionSink, spec: TableSpec, value: str) -> bool:
+    """A partition left as it is; a repair rewrites it when its defect log is damaged too (the
+    day's log, for a day's table)."""
     log_table, log_key = log_table_for(spec)
-    return (
-        partition_dir(spec.name, spec.partition_key, value) in repair
-        or partition_dir(log_table, log_key, value) in repair
-    )
-
-
-def _commit_log(
-    loc: LakeLocation, log_at: tuple[str, str], value: str, log: pa.Table, settings: WriteSettings
-) -> list[tuple[str, str]]:
-    """Commit a defect-log partition unless a repair leaves it alone: [(table, manifest)]."""
-    table, key = log_at
-    rel_dir = partition_dir(table, key, value)
-    if not settings.writes(rel_dir):
-        return []
-    return [commit_defect_log(loc, table, key, value, log, settings.for_partition(rel_dir))]
+    rel_dir = partition_dir(spec.name, spec.partition_key, value)
+    return sink.keeps(rel_dir, [partition_dir(log_table, log_key, value)])
 
 
 def _kept(done: dict[str, set[str]]) -> list[str]:
     """The partitions found committed, as the run record lists them (--repair reads it)."""
     return sorted(partition_dir(s.name, s.partition_key, v) for s in TABLES for v in done[s.name])
-
-
-def _committed(loc: LakeLocation, spec: TableSpec, value: str, settings: WriteSettings) -> bool:
-    return is_committed(loc, spec.name, spec.partition_key, value, settings.identity)
-
-
-def _write(
-    loc: LakeLocation, spec: TableSpec, part: Part, settings: WriteSettings
-) -> PartitionManifest:
-    data = part.rows
-    return write_partition(
-        loc,
-        spec.name,
-        spec.partition_key,
-        part.value,
-        data,
-        pk_columns=spec.pk,
-        event_date_column=(
-            spec.event_date_column if spec.event_date_column in data.column_names else None
-        ),
-        lineage=settings.lineage,
-        parquet=settings.parquet,
-        identity=settings.identity,
-        messiness=part.truth,
-    )

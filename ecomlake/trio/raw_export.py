@@ -19,25 +19,28 @@ from ecomlake.config import config_fingerprint
 from ecomlake.config.load import load_config_text
 from ecomlake.errors import ConfigError
 from ecomlake.lake import (
-    MANIFEST_NAME,
     LakeLocation,
     ParquetOptions,
     PartitionManifest,
+    PartitionSink,
+    PartitionWrite,
     RunIdentity,
-    partition_dir,
     resolve_target,
     write_bytes,
-    write_partition,
 )
-from ecomlake.lake.identity import CONFIG_FILE, LakeIdentity, read_identity, write_identity
+from ecomlake.lake.identity import CONFIG_FILE, LakeIdentity, write_identity
 from ecomlake.lake.lock import LakeLock
-from ecomlake.lineage import Lineage, default_batch_id, default_ingestion_ts, validate_ingestion_ts
+from ecomlake.lineage import Lineage
 from ecomlake.render.registry import TABLE_NAMES, TABLES, table_spec
+from ecomlake.run.hooks import LoadedHook, hook_context, load_hooks, run_hooks
+from ecomlake.run.prepare import check_lake, lineage_for
+from ecomlake.run.window import DayChoice
 from ecomlake.trio.raw_run import LOOKUP_TABLES
 from ecomlake.trio.raw_source import RawSource
 
 log = logging.getLogger(__name__)
 
+_OWNER = "ExportOptions"  # how errors name the options (the CLI shows its flags instead)
 DEFAULT_TARGET_SIZE_MB = 16.0  # the older tool's default
 
 
@@ -95,46 +98,6 @@ class ExportResult:
         return sum(t.rows_written for t in self.tables)
 
 
-def resolve_export_dates(
-    ingest_date: dt.date | None = None,
-    start: dt.date | None = None,
-    end: dt.date | None = None,
-    days: int | None = None,
-    dates: Sequence[dt.date] = (),
-) -> tuple[dt.date, ...] | None:
-    """The selected dates, sorted and unique; None (no option) means every date in the source.
-
-    One way at a time: `--dates`, `--ingest-date`, or `--start-date` with at most one of
-    `--end-date` / `--days` (`--start-date` alone is that one day, as in the older tool).
-    """
-    if days is not None and days < 1:
-        raise ConfigError(f"--days: must be at least 1, got {days}")
-    if dates:
-        if ingest_date or start or end or days is not None:
-            raise ConfigError(
-                "--dates: cannot be combined with --ingest-date, --start-date, --end-date or --days"
-            )
-        return tuple(sorted(set(dates)))
-    if ingest_date:
-        if start or end or days is not None:
-            raise ConfigError(
-                "--ingest-date: cannot be combined with --start-date, --end-date or --days"
-            )
-        return (ingest_date,)
-    if end and not start:
-        raise ConfigError("--end-date: needs --start-date")
-    if days is not None and not start:
-        raise ConfigError("--days: needs --start-date")
-    if start is None:
-        return None
-    if end and days is not None:
-        raise ConfigError("--days: cannot be combined with both --start-date and --end-date")
-    last = end or start + dt.timedelta(days=(days or 1) - 1)
-    if last < start:
-        raise ConfigError(f"--end-date: must be on or after --start-date ({last} < {start})")
-    return tuple(start + dt.timedelta(days=i) for i in range((last - start).days + 1))
-
-
 @dataclass
 class _Plan:
     """A validated export: source, tables, dates, lineage, target and hooks."""
@@ -144,11 +107,10 @@ class _Plan:
     skipped: dict[str, str]
     dates: tuple[dt.date, ...] | None
     lineage: Lineage
-    parquet: ParquetOptions
-    run_identity: RunIdentity
+    sink: PartitionSink
     lake_identity: LakeIdentity
     loc: LakeLocation
-    hooks: list
+    hooks: list[LoadedHook]
     config_yaml: bytes | None = None  # the run dir's config, carried into the lake
     identity_written: bool = False
 
@@ -180,10 +142,15 @@ def export_raw(options: ExportOptions) -> ExportResult:
 
 def _prepare(options: ExportOptions) -> _Plan:
     """Every check that can fail on input, before anything is written."""
-    dates = resolve_export_dates(
-        options.ingest_date, options.start_date, options.end_date, options.days, options.dates
-    )
-    lineage = _lineage(options)
+    dates = DayChoice(
+        _OWNER,
+        options.start_date,
+        options.end_date,
+        options.days,
+        options.dates,
+        options.ingest_date,
+    ).alone()
+    lineage = lineage_for(_OWNER, options.batch_id, options.ingestion_ts, options.source_prefix)
     parquet = ParquetOptions(target_size_mb=options.target_size_mb)
     lookups = Path(options.lookups_from) if options.lookups_from is not None else None
     source = RawSource(Path(options.source), lookups)
@@ -199,8 +166,8 @@ def _prepare(options: ExportOptions) -> _Plan:
         world_start=info.world_start.isoformat(),
         world_end=info.world_end.isoformat(),
     )
-    _check_target(loc, lake_identity)
-    hooks = _load_hooks(options.post_export_hooks)
+    check_lake(loc, lake_identity, overwrite=None)  # export-raw never overwrites a lake
+    hooks = load_hooks(options.post_export_hooks)
     run_identity = RunIdentity(info.seed, info.config_fingerprint, info.generator_version)
     return _Plan(
         source,
@@ -208,8 +175,7 @@ def _prepare(options: ExportOptions) -> _Plan:
         skipped,
         dates,
         lineage,
-        parquet,
-        run_identity,
+        PartitionSink(loc, run_identity, PartitionWrite(lineage, parquet)),
         lake_identity,
         loc,
         hooks,
@@ -232,15 +198,6 @@ def _run_config(source: RawSource) -> bytes | None:
         log.warning("%s is not the config of this run's CSVs: not copied to the lake", path)
         return None
     return text
-
-
-def _lineage(options: ExportOptions) -> Lineage:
-    batch_id = options.batch_id or default_batch_id()
-    if not batch_id.replace("-", "").replace("_", "").replace(".", "").isalnum():
-        raise ConfigError(f"--batch-id: use letters, digits, '-', '_' or '.', got {batch_id!r}")
-    ts = options.ingestion_ts
-    ingestion_ts = validate_ingestion_ts(ts) if ts is not None else default_ingestion_ts()
-    return Lineage(batch_id, ingestion_ts, options.source_prefix)
 
 
 def _select_tables(requested: Sequence[str], source: RawSource) -> tuple[list[str], dict[str, str]]:
@@ -266,40 +223,8 @@ def _select_tables(requested: Sequence[str], source: RawSource) -> tuple[list[st
     return chosen, skipped
 
 
-def _check_target(loc: LakeLocation, identity: LakeIdentity) -> None:
-    """Refuse to mix another world (config, seed, window) into an existing lake."""
-    existing = read_identity(loc)
-    if existing is not None and not existing.same_world(identity):
-        raise ConfigError(
-            f"--target: {loc.uri} holds a lake of another config, seed or window (config "
-            f"{existing.config_fingerprint[:12]}, seed {existing.seed}, {existing.world_start}.."
-            f"{existing.world_end}); choose another --target"
-        )
-
-
-def _load_hooks(specs: Sequence[str]) -> list:
-    """Import and check every hook before any work (the loader lives in run/hooks.py)."""
-    if not specs:
-        return []
-    from ecomlake.run.hooks import load_hooks
-
-    return list(load_hooks(list(specs)))
-
-
 def _run_hooks(plan: _Plan, table: str, manifest: PartitionManifest) -> None:
-    from ecomlake.run.hooks import ExportContext, run_hooks
-
-    key, _, value = manifest.partition.partition("=")
-    rel_dir = partition_dir(table, key, value)
-    context = ExportContext(
-        table=table,
-        partition=manifest.partition,
-        partition_dir=rel_dir,
-        manifest_path=f"{rel_dir}/{MANIFEST_NAME}",
-        manifest=manifest,
-        lake=plan.loc,
-    )
-    run_hooks(plan.hooks, context)
+    run_hooks(plan.hooks, hook_context(plan.loc, table, manifest))
 
 
 def _export_table(plan: _Plan, name: str) -> tuple[TableExport, list[str]]:
@@ -316,25 +241,22 @@ def _export_table(plan: _Plan, name: str) -> tuple[TableExport, list[str]]:
         keep = pc.and_(keep, pc.is_in(keys.values, value_set=wanted))
         stats.outside_dates = placed - (pc.sum(keep).as_py() or 0)
     values = []
-    event_column = spec.event_date_column if spec.event_date_column in data.column_names else None
+    event_col = spec.event_column_in(data)
     for value, part in _split(data.filter(keep), keys.values.filter(keep)):
         if not plan.identity_written:
             if plan.config_yaml is not None:
                 write_bytes(plan.loc, CONFIG_FILE, plan.config_yaml)
             write_identity(plan.loc, plan.lake_identity)
             plan.identity_written = True
-        manifest = write_partition(
-            plan.loc,
+        manifest = plan.sink.commit(
             name,
             spec.partition_key,
             value,
             part,
             pk_columns=spec.pk,
-            event_date_column=event_column,
-            lineage=plan.lineage,
-            parquet=plan.parquet,
-            identity=plan.run_identity,
+            event_date_column=event_col,
         )
+        assert manifest is not None  # an export writes every partition
         stats.partitions += 1
         stats.rows_written += part.num_rows
         values.append(value)

@@ -18,7 +18,7 @@ from ecomlake import __version__
 from ecomlake.config import EcomConfig, config_fingerprint
 from ecomlake.errors import ConfigError
 from ecomlake.lake.identity import CONFIG_FILE, config_yaml
-from ecomlake.messiness import DEFECT_SCHEMA, check_level, resolve_level
+from ecomlake.messiness import DEFECT_SCHEMA, RunLevel
 from ecomlake.messiness.day import render_tables
 from ecomlake.messiness.formats import drift_formats, drift_schema
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
@@ -26,14 +26,15 @@ from ecomlake.plan.calendar import day_number
 from ecomlake.plan.world import WorldPlan
 from ecomlake.render.context import DayContext
 from ecomlake.render.registry import TABLES, TableSpec, output_columns
-from ecomlake.run.days import assign_tasks, resolve_days
+from ecomlake.run.days import assign_tasks
+from ecomlake.run.prepare import level_for
+from ecomlake.run.window import DayChoice, Window
 from ecomlake.trio.csv_tables import CsvSink
 from ecomlake.trio.sqlite_script import load_data_sql
 
 log = logging.getLogger(__name__)
 
-MESSINESS_LEVELS = ("baseline", "none", "light_mess", "medium_mess", "heavy_mess")
-CLEAN_LEVELS = ("baseline", "none")  # nothing is injected; messy levels also write _defects.csv
+_OWNER = "RawRunOptions"  # how errors name the options (the CLI shows its flags instead)
 DEFECTS_FILE = "_defects.csv"
 RUN_FILE = "_run.json"
 SQL_FILE = "load_data.sql"
@@ -123,6 +124,7 @@ class _Prepared:
     days: list[dt.date]
     specs: tuple[TableSpec, ...]
     columns: dict[str, tuple[str, ...]]
+    level: RunLevel
 
 
 def run_generator(cfg: EcomConfig, options: RawRunOptions) -> RawRunResult:
@@ -135,7 +137,7 @@ def run_generator(cfg: EcomConfig, options: RawRunOptions) -> RawRunResult:
         cache_dir = default_cache_dir() if options.plan_cache else None
         first, last = day_number(prep.start), day_number(prep.end)
         world, _ = load_or_build_world(cfg, prep.seed, first, last, cache_dir)
-        rows = _write_csvs(world, prep, run_dir, options.messiness_level.lower())
+        rows = _write_csvs(world, prep, run_dir)
         files = {name: (run_dir / f"{name}.csv", prep.columns[name]) for name in rows}
         (run_dir / SQL_FILE).write_text(load_data_sql(cfg, files), encoding="utf-8")
         _write_run_file(run_dir, prep, rows, options)
@@ -165,11 +167,10 @@ def create_run_dir(root: Path, now: dt.datetime) -> Path:
 
 def _prepare(cfg: EcomConfig, options: RawRunOptions) -> _Prepared:
     """Every check that can fail on input, before anything is written."""
-    _check_messiness(cfg, options.messiness_level)
+    level = level_for(_OWNER, cfg, options.messiness_level.lower())
     today = options.today or dt.datetime.now(dt.UTC).date()
-    start, end, reproducible, days = resolve_days(
-        cfg, today, start=options.start_date, end=options.end_date
-    )
+    window = DayChoice(_OWNER, options.start_date, options.end_date).window(cfg, today)
+    start, end, reproducible, days = window.start, window.end, window.reproducible, window.days
     seed = cfg.faker_seed if options.seed is None else options.seed
     fingerprint = config_fingerprint(cfg)
     specs = tuple(s for s in TABLES if s.name in LOOKUP_TABLES or not options.generate_lookups_only)
@@ -184,42 +185,20 @@ def _prepare(cfg: EcomConfig, options: RawRunOptions) -> _Prepared:
             options.generator_src,
         )
     pinned = cfg.parameters.pinned_window() is not None
-    _warn_about_window(start, end, days, reproducible, pinned, options)
-    return _Prepared(seed, fingerprint, start, end, reproducible, days, specs, columns)
+    _warn_about_window(window, pinned, options)
+    return _Prepared(seed, fingerprint, start, end, reproducible, days, specs, columns, level)
 
 
-def _check_messiness(cfg: EcomConfig, level: str) -> None:
-    value = level.lower()
-    if value not in MESSINESS_LEVELS:
-        raise ConfigError(
-            f"--messiness-level: must be one of {', '.join(MESSINESS_LEVELS)}, got {level!r}"
-        )
-    check_level(cfg, value)
-
-
-def _warn_about_window(
-    start: dt.date,
-    end: dt.date,
-    days: list[dt.date],
-    reproducible: bool,
-    pinned: bool,
-    options: RawRunOptions,
-) -> None:
+def _warn_about_window(window: Window, pinned: bool, options: RawRunOptions) -> None:
     """Say when runs of this config will not line up (unpinned windows, mid-world ranges)."""
-    if not reproducible:
-        log.warning(
-            "world window %s..%s ends today (no start_date/end_date pinned): "
-            "another day's run will give different data",
-            start,
-            end,
-        )
-    elif not pinned:
+    start, days = window.start, window.days
+    if not window.warn_if_unreproducible() and not pinned:
         log.warning(
             "the config pins no window, so --start-date/--end-date set the whole world "
             "(%s..%s): runs for other ranges are other worlds, with colliding IDs; pin "
             "parameters.start_date/end_date to split one world into chunks",
             start,
-            end,
+            window.end,
         )
     if days[0] > start and not options.generate_lookups_only:
         log.warning(
@@ -275,7 +254,7 @@ def _check_lookups(
         )
 
 
-def _write_csvs(world: WorldPlan, prep: _Prepared, run_dir: Path, level: str) -> dict[str, int]:
+def _write_csvs(world: WorldPlan, prep: _Prepared, run_dir: Path) -> dict[str, int]:
     """Render each day's tables in day order, appending to one CSV per table; rows per table.
 
     At a messy level the tables are dirtied as `generate` dirties them (late arrival aside: it
@@ -283,7 +262,7 @@ def _write_csvs(world: WorldPlan, prep: _Prepared, run_dir: Path, level: str) ->
     every changed cell is appended to `_defects.csv` (not a table: it stays out of the rows and
     load_data.sql).
     """
-    mess = resolve_level(world.config, level)
+    mess = prep.level.rates
     sinks: dict[str, CsvSink] = {}
     defects = CsvSink(run_dir / DEFECTS_FILE, DEFECT_SCHEMA) if mess is not None else None
     try:
@@ -294,7 +273,7 @@ def _write_csvs(world: WorldPlan, prep: _Prepared, run_dir: Path, level: str) ->
             sinks[spec.name] = CsvSink(run_dir / f"{spec.name}.csv", schema)
         for task in assign_tasks(prep.days, world.signup_days()):
             ctx = DayContext(world, task.day, task.signup_days, task.owns_catalog)
-            for table in render_tables(ctx, prep.specs, level, lake=False):
+            for table in render_tables(ctx, prep.specs, prep.level.name, lake=False):
                 data, found = table.rows, table.log
                 if mess is not None and found is not None:
                     data, drifted = drift_formats(ctx, table.spec.name, data, mess, found)
@@ -319,7 +298,7 @@ def _write_run_file(
         "config_fingerprint": prep.fingerprint,
         "seed": prep.seed,
         "generator_version": __version__,
-        "messiness_level": options.messiness_level.lower(),
+        "messiness_level": prep.level.name,
         "lookups_only": options.generate_lookups_only,
         "load_lookups_from": absolute(options.load_lookups_from),
         "world": {

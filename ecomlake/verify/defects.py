@@ -28,7 +28,8 @@ from ecomlake.lake.identity import read_identity
 from ecomlake.lake.layout import MANIFEST_NAME
 from ecomlake.lake.manifest import PartitionManifest
 from ecomlake.messiness import undo_defects
-from ecomlake.messiness.log import DEFECT_SCHEMA, LATE_DEFECT, defect_counts, log_table_for, pk_text
+from ecomlake.messiness.log import DEFECT_SCHEMA, defect_counts, log_table_for, pk_text
+from ecomlake.messiness.registry import LATE_DEFECT
 from ecomlake.messiness.truth import digest, row_hashes
 from ecomlake.render.registry import TABLES, TableSpec
 from ecomlake.verify import partition_reader

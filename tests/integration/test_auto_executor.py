@@ -15,9 +15,10 @@ from ecomlake.config import load_config
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
 from ecomlake.plan.calendar import day_number
 from ecomlake.run import sizing
-from ecomlake.run.days import assign_tasks, resolve_days, spread_backlog
+from ecomlake.run.days import assign_tasks, spread_backlog
 from ecomlake.run.driver import GenerateOptions
 from ecomlake.run.sizing import WorkEstimate, estimate_work, plans_quickly
+from ecomlake.run.window import DayChoice
 
 REPO = Path(__file__).resolve().parents[2]
 QUICK_CONFIG = REPO / "gen_config" / "quick.yaml"
@@ -25,7 +26,8 @@ PINNED = {"batch_id": "test", "ingestion_ts": "2024-04-01T00:00:00+00:00"}
 
 
 def _estimate(cfg, start: dt.date | None = None, days: int | None = None) -> WorkEstimate:
-    first, last, _, run_days = resolve_days(cfg, dt.date(2026, 1, 1), start=start, days=days)
+    window = DayChoice("t", start_date=start, days=days).window(cfg, dt.date(2026, 1, 1))
+    first, last, run_days = window.start, window.end, window.days
     world, _ = load_or_build_world(
         cfg, cfg.faker_seed, day_number(first), day_number(last), default_cache_dir()
     )

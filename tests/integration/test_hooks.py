@@ -33,12 +33,28 @@ def test_hook_called_once_per_committed_partition(tmp_path):
     on_disk = sorted(
         str(p.parent.relative_to(tmp_path / "lake")) for p in (tmp_path / "lake").rglob("_SUCCESS")
     )
-    assert sorted(c.partition_dir for c in calls) == on_disk
+    assert sorted(c.rel_dir for c in calls) == on_disk
     assert {"customers", "product_catalog", "orders"} <= {c.table for c in calls}
     for context in calls:
-        manifest = json.loads((tmp_path / "lake" / context.manifest_path).read_text())
+        assert context.partition_dir == (tmp_path / "lake" / context.rel_dir).resolve()
+        manifest = json.loads(context.manifest_path.read_text())
         assert manifest["total_rows"] == context.manifest.total_rows
-        assert context.lake.fs.exists(f"{context.lake.root}/{context.partition_dir}/_SUCCESS")
+        assert (context.partition_dir / "_SUCCESS").exists()
+
+
+@pytest.mark.slow  # a CLI run and a verify
+def test_older_tools_hook_writes_next_to_the_partition(tmp_path):
+    """Its hook joins `partition_dir / "hook_summary.txt"`: an absolute Path on a local lake."""
+    lake = tmp_path / "lake"
+    code = run(["generate", "-c", str(QUICK), "-t", str(lake), "--executor", "in-process",
+                "--no-progress", "--dates", "2024-01-09",
+                "--post-export-hook", "hook_fixtures:summary"])  # fmt: skip
+    assert code == 0
+    committed = sorted(p.parent for p in lake.rglob("_SUCCESS"))
+    assert committed == sorted(p.parent for p in lake.rglob("hook_summary.txt"))
+    rows = json.loads((committed[0] / "_MANIFEST.json").read_text())["total_rows"]
+    assert (committed[0] / "hook_summary.txt").read_text().endswith(f" {rows} rows\n")
+    assert run(["verify", str(lake)]) == 0  # a hook's file is not damage
 
 
 def test_rerun_calls_hooks_only_for_newly_committed_partitions(tmp_path):

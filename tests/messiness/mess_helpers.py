@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from ecomlake.config import EcomConfig
 from ecomlake.messiness import apply_messiness, resolve_level, undo_defects
-from ecomlake.messiness.log import ROW_DEFECTS
+from ecomlake.messiness.registry import ROW_DEFECTS
 from ecomlake.plan.calendar import day_number
 from ecomlake.plan.world import WorldPlan, build_world
 from ecomlake.render.context import DayContext

@@ -13,7 +13,7 @@ from trio_helpers import one_line_error
 
 from ecomlake.cli.app import run
 from ecomlake.errors import ConfigError
-from ecomlake.trio.raw_export import resolve_export_dates
+from ecomlake.run.window import DayChoice
 
 
 def _export(source: Path, target: Path | str, *args: str) -> list[str]:
@@ -47,12 +47,13 @@ def test_no_date_option_exports_every_date_in_the_source(tmp_path, raw_dir):
     assert _cart_dates(target) == body["days"]
 
 
-def test_resolve_export_dates():
+def test_export_dates_alone():
     day = dt.date(2024, 1, 5)
-    assert resolve_export_dates() is None
-    assert resolve_export_dates(start=day, days=3)[-1] == dt.date(2024, 1, 7)
-    with pytest.raises(ConfigError, match="--ingest-date: cannot be combined"):
-        resolve_export_dates(ingest_date=day, end=day)
+    assert DayChoice("ExportOptions").alone() is None
+    assert DayChoice("ExportOptions", day, days=3).alone()[-1] == dt.date(2024, 1, 7)
+    rule = "^ExportOptions.ingest_date: cannot be combined with ExportOptions.end_date$"
+    with pytest.raises(ConfigError, match=rule):
+        DayChoice("ExportOptions", end_date=day, ingest_date=day)
 
 
 DATE_ERRORS = [
@@ -65,7 +66,7 @@ DATE_ERRORS = [
     (["--days", "3"], "--days: needs --start-date"),
     (["--start-date", "2024-01-05", "--days", "0"], "--days: must be at least 1"),
     (["--start-date", "2024-01-05", "--end-date", "2024-01-06", "--days", "2"], "--days: cannot be combined"),
-    (["--start-date", "2024-01-05", "--end-date", "2024-01-02"], "--end-date: must be on or after --start-date"),
+    (["--start-date", "2024-01-05", "--end-date", "2024-01-02"], "--start-date: must be on or before --end-date"),
     (["--ingest-date", "2024-13-01"], "--ingest-date: invalid date '2024-13-01'"),
     (["--dates", " , "], "--dates: give at least one date"),
 ]  # fmt: skip

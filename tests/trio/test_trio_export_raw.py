@@ -240,7 +240,7 @@ def _hook_module(tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "trio_hook_mod.py").write_text(
         "CALLS = []\n"
         "def record(ctx):\n"
-        "    CALLS.append((ctx.table, ctx.partition, ctx.manifest.total_rows, ctx.manifest_path))\n"
+        "    CALLS.append((ctx.table, ctx.partition, ctx.manifest.total_rows, ctx.rel_dir))\n"
         "def boom(ctx):\n"
         "    if ctx.table == 'orders':\n"
         "        raise RuntimeError('bad partition')\n"
@@ -260,8 +260,8 @@ class TestHooks:
         called = {f"{table}/{partition}" for table, partition, _, _ in trio_hook_mod.CALLS}
         assert called == written and len(trio_hook_mod.CALLS) == len(written)
         assert any(table == "customers" for table, *_ in trio_hook_mod.CALLS)
-        for table, partition, rows, manifest_path in trio_hook_mod.CALLS:
-            assert manifest_path == f"{table}/{partition}/_MANIFEST.json" and rows > 0
+        for table, partition, rows, rel_dir in trio_hook_mod.CALLS:
+            assert rel_dir == f"{table}/{partition}" and rows > 0
 
     def test_a_failing_hook_stops_the_run_and_names_itself(
         self, tmp_path, raw_dir, monkeypatch, capsys

@@ -187,7 +187,7 @@ class TestRunDirs:
 
 
 BAD_INPUT = [
-    (["--messiness-level", "chaos"], "--messiness-level: must be one of baseline, none"),
+    (["--messiness-level", "chaos"], "--messiness-level: must be one of none, baseline"),
     (["--start-date", "2024-02-30"], "--start-date: invalid date '2024-02-30'"),
     (["--start-date", "2024-01-05", "--end-date", "2024-01-02"], "--start-date: must be on or before"),
     (["--start-date", "2023-12-01"], "--start-date/--end-date: 2023-12-01 is outside the world window"),

@@ -13,6 +13,7 @@ import yaml
 
 from ecomlake.config import EcomConfig, config_fingerprint, load_config, load_config_text
 from ecomlake.errors import ConfigError
+from ecomlake.run.window import DayChoice
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 GEN_CONFIG = PROJECT_ROOT / "gen_config"
@@ -87,7 +88,7 @@ def test_gen_config_loads_with_pinned_window(
     name: str, start: date, end: date, customers: int, products: int
 ) -> None:
     cfg = load_config(GEN_CONFIG / f"{name}.yaml")
-    assert cfg.world_window(None, None, date(2000, 1, 1)) == (start, end, True)
+    assert DayChoice("t").world(cfg, date(2000, 1, 1)) == (start, end, True)
     assert cfg.lookup_config.customers.num_customers == customers
     assert cfg.lookup_config.product_catalog.num_products == products
     assert cfg.channel_rules and cfg.faker_seed == 42
@@ -295,15 +296,16 @@ def test_world_window_without_pins(quick_data: dict) -> None:
 
     cfg = load_config_text(mutated(quick_data, unpin), "t")
     today = date(2024, 6, 30)
-    assert cfg.world_window(None, None, today) == (date(2024, 4, 1), today, False)
+    assert DayChoice("t").world(cfg, today) == (date(2024, 4, 1), today, False)
     cli = (date(2023, 1, 1), date(2023, 1, 31))
-    assert cfg.world_window(*cli, today) == (*cli, True)
-    with pytest.raises(ConfigError, match=r"^--end-date: required when --start-date is given$"):
-        cfg.world_window(date(2023, 1, 1), None, today)
+    assert DayChoice("t", *cli).world(cfg, today) == (*cli, True)
+    rule = r"^O.end_date: required when O.start_date is given$"
+    with pytest.raises(ConfigError, match=rule):
+        DayChoice("O", date(2023, 1, 1)).world(cfg, today)
 
 
 def test_world_window_config_pins_win(quick: EcomConfig) -> None:
-    window = quick.world_window(date(2023, 1, 1), date(2023, 1, 2), date(2030, 1, 1))
+    window = DayChoice("t", date(2023, 1, 1), date(2023, 1, 2)).world(quick, date(2030, 1, 1))
     assert window == (date(2024, 1, 1), date(2024, 3, 31), True)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from ecomlake.run.driver import _dispatch, _Head
+from ecomlake.run.executors import RunProgress
 from ecomlake.run.task import DayResult, DayTask
 
 
@@ -32,7 +33,9 @@ def _run(early_days: int, total: int = 4) -> tuple[_Executor, list[DayResult], l
     early = [DayResult(str(d), {}, 0, 0, 0.0, 0.0) for d in range(early_days)]
     seen: list = []
     results, failures = _dispatch(
-        run, _Head(None, 0.0, False, tasks, early), lambda o, n: seen.append((o.node_id, n))
+        run,
+        _Head(None, 0.0, False, tasks, early),
+        RunProgress(day_done=lambda o, n: seen.append((o.node_id, n))),
     )
     assert not failures
     return executor, results, seen

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from ecomlake.errors import ConfigError
-from ecomlake.run.executors import InProcessExecutor, RayExecutor, make_executor
+from ecomlake.run.executors import (
+    InProcessExecutor,
+    RayExecutor,
+    auto_waits_for_plan,
+    choose_executor,
+)
+from ecomlake.run.sizing import WorkEstimate
 
 
 @pytest.mark.parametrize(
@@ -19,10 +25,32 @@ from ecomlake.run.executors import InProcessExecutor, RayExecutor, make_executor
     ],
 )
 def test_executor_choice(kind, address, days, expected):
-    executor = make_executor(kind, None, address, days)
+    executor = choose_executor(kind, None, address, days)
     assert type(executor) is expected
 
 
 def test_unknown_executor_names_the_choices():
-    with pytest.raises(ConfigError, match="--executor: must be one of auto, ray, in-process"):
-        make_executor("threads", None, None, 3)
+    rule = "^GenerateOptions.executor: must be one of auto, ray, in-process, got 'threads'$"
+    with pytest.raises(ConfigError, match=rule):
+        choose_executor("threads", None, None, 3)
+
+
+@pytest.mark.parametrize(
+    ("kind", "address", "work", "expected"),
+    [
+        ("auto", None, WorkEstimate(10, 1_000), InProcessExecutor),  # < a local Ray's start
+        ("auto", None, WorkEstimate(100_000, 10**9), RayExecutor),
+        ("auto", "auto", WorkEstimate(10, 1_000), RayExecutor),  # a cluster: never overruled
+        ("ray", None, WorkEstimate(10, 1_000), RayExecutor),
+    ],
+)
+def test_auto_follows_the_planned_work(kind, address, work, expected):
+    assert type(choose_executor(kind, 4, address, 30, work)) is expected
+
+
+def test_auto_waits_for_the_plan_only_when_it_may_choose_in_process():
+    assert auto_waits_for_plan("auto", None, 30, plans_quickly=True)
+    assert not auto_waits_for_plan("auto", None, 30, plans_quickly=False)
+    assert not auto_waits_for_plan("auto", None, 1, plans_quickly=True)  # in-process already
+    assert not auto_waits_for_plan("auto", "auto", 30, plans_quickly=True)
+    assert not auto_waits_for_plan("ray", None, 30, plans_quickly=True)

@@ -29,7 +29,7 @@ from ecomlake.lake import (
     write_bytes,
     write_partition,
 )
-from ecomlake.lake import commit as commit_module
+from ecomlake.lake import sink as sink_module
 from ecomlake.lake.parquet import value_bytes
 from ecomlake.lineage import Lineage, apply_lineage
 
@@ -184,8 +184,8 @@ class TestWritePartition:
             calls.append(("remove", rel.rsplit("/", 1)[-1]))
             remove(location, rel)
 
-        monkeypatch.setattr(commit_module, "write_bytes", record_write)
-        monkeypatch.setattr(commit_module, "remove", record_remove)
+        monkeypatch.setattr(sink_module, "write_bytes", record_write)
+        monkeypatch.setattr(sink_module, "remove", record_remove)
         _write(loc, _orders(6), parquet=ParquetOptions(target_size_mb=_tiny_target(_orders(6), 4)))
         assert calls == [
             ("remove", "_SUCCESS"),

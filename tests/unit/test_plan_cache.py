@@ -14,6 +14,7 @@ from ecomlake.config import load_config
 from ecomlake.plan import cache
 from ecomlake.plan.calendar import day_number
 from ecomlake.plan.world import WorldPlan, build_world, world_arrays
+from ecomlake.run.window import DayChoice
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def quick():
     cfg = load_config(REPO / "gen_config" / "quick.yaml")
-    first, last, _ = cfg.world_window(None, None, None)
+    first, last, _ = DayChoice("t").world(cfg, None)
     return cfg, cfg.faker_seed, day_number(first), day_number(last)
 
 

@@ -1,0 +1,64 @@
+"""The checks every command that writes a lake makes before its first write, written once:
+lineage (batch id, ingestion timestamp), the messiness level (one list, resolved once), the
+target and the identity of the lake already there. (Hooks: run/hooks.py's `load_hooks`.)
+
+Errors name the options' fields (`GenerateOptions.batch_id: ...`); the CLI shows its flags.
+The date options are parsed by run/window.py.
+"""
+
+from __future__ import annotations
+
+from ecomlake.config import EcomConfig
+from ecomlake.errors import OptionError
+from ecomlake.lake import LakeLocation, resolve_target
+from ecomlake.lake.fs import check_target
+from ecomlake.lake.identity import LakeIdentity, check_compatible, read_identity
+from ecomlake.lineage import (
+    INGESTION_TS_RULE,
+    Lineage,
+    default_batch_id,
+    default_ingestion_ts,
+    is_ingestion_ts,
+)
+from ecomlake.messiness import MESSINESS_LEVELS, RunLevel, check_level
+
+
+def lineage_for(
+    owner: str, batch_id: str | None, ingestion_ts: str | None, source_prefix: str | None
+) -> Lineage:
+    """The batch's lineage; unset values get the defaults (a random batch id, now)."""
+    batch_id = batch_id or default_batch_id()
+    if not batch_id.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        rule = f"{{batch_id}}: use letters, digits, '-', '_' or '.', got {batch_id!r}"
+        raise OptionError(owner, rule, "batch_id")
+    if ingestion_ts is None:
+        ingestion_ts = default_ingestion_ts()
+    elif not is_ingestion_ts(ingestion_ts):
+        raise OptionError(owner, f"{{ingestion_ts}}: {INGESTION_TS_RULE}", "ingestion_ts")
+    return Lineage(batch_id, ingestion_ts, source_prefix)
+
+
+def level_for(owner: str, cfg: EcomConfig, name: str) -> RunLevel:
+    """The level `name` with this config's overrides; says once what it will skip."""
+    if name not in MESSINESS_LEVELS:
+        rule = f"{{messiness_level}}: must be one of {', '.join(MESSINESS_LEVELS)}, got {name!r}"
+        raise OptionError(owner, rule, "messiness_level")
+    return RunLevel(name, check_level(cfg, name))
+
+
+def open_target(target: str, storage_options: dict) -> LakeLocation:
+    """The target, probed: credentials, bucket, writable; one line and nothing written."""
+    loc = resolve_target(target, storage_options)
+    check_target(loc)
+    return loc
+
+
+def check_lake(
+    loc: LakeLocation, identity: LakeIdentity, *, overwrite: bool | None
+) -> LakeIdentity | None:
+    """The identity of the lake already at `loc`, if any; another world there is refused
+    unless `overwrite` (None: the command cannot overwrite, so it is not offered)."""
+    existing = read_identity(loc)
+    if existing is not None and not overwrite:
+        check_compatible(loc, existing, identity, can_overwrite=overwrite is not None)
+    return existing
