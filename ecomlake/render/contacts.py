@@ -3,11 +3,16 @@
 A registered customer's contact key is its customer index; a guest either has its own or, with
 `guest_contact_reuse_prob`, one of `guest_contact_pool_size` recurring contacts, so some guest
 emails and addresses repeat on purpose, as they did in the older tool.
+
+Each field is drawn only when a table asks for it (returns need the email alone), and a string
+is a few `take`s from vocabularies of whole pieces ("Oak Lane", "(555", ", Salem, MA ") joined
+once per row: one `take` is far cheaper than casting, padding and joining a dozen small parts,
+both per row (a million-customer backlog) and per call (a small world's many tiny days).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
 
 import numpy as np
 import pyarrow as pa
@@ -20,15 +25,14 @@ from ecomlake.rng import Rng
 from ecomlake.rng import streams as s
 
 POOL_KEY_BASE = 1 << 45  # contact keys of the recurring guest pool, apart from customer indices
-
-
-@dataclass
-class Contacts:
-    first_name: pa.Array
-    last_name: pa.Array
-    email: pa.Array
-    phone_number: pa.Array
-    address: pa.Array
+# Inclusive ranges of the drawn numbers; each vocabulary below covers its range exactly.
+AREA = (201, 989)
+EXCHANGE = (200, 999)
+LINE = (0, 9999)
+EXTENSION = (100, 9999)
+STREET_NUMBER = (1, 9999)
+UNIT_NUMBER = (1, 999)
+ZIP = (1001, 99950)
 
 
 def contact_keys(world: WorldPlan, customer: np.ndarray) -> np.ndarray:
@@ -42,73 +46,176 @@ def contact_keys(world: WorldPlan, customer: np.ndarray) -> np.ndarray:
     return np.where(reuse, POOL_KEY_BASE + pool, customer)
 
 
+class Contacts:
+    """Every contact field of each key, each drawn on first use."""
+
+    def __init__(self, rng: Rng, keys: np.ndarray) -> None:
+        self._rng = rng
+        self._keys = keys
+
+    def _draw(self, stream: str, low: int, high: int, index: int = 0) -> np.ndarray:
+        return self._rng.integers(stream, self._keys, low, high, index=index)
+
+    def _pick(self, stream: str, vocabulary) -> np.ndarray:
+        return self._draw(stream, 0, len(vocabulary) - 1)
+
+    @functools.cached_property
+    def _first(self) -> np.ndarray:
+        return self._pick(s.CUSTOMER_FIRST_NAME, people.FIRST_NAMES)
+
+    @functools.cached_property
+    def _last(self) -> np.ndarray:
+        return self._pick(s.CUSTOMER_LAST_NAME, people.LAST_NAMES)
+
+    @functools.cached_property
+    def first_name(self) -> pa.Array:
+        return labels(people.FIRST_NAMES, self._first)
+
+    @functools.cached_property
+    def last_name(self) -> pa.Array:
+        return labels(people.LAST_NAMES, self._last)
+
+    @functools.cached_property
+    def email(self) -> pa.Array:
+        """`first.last@domain`, lower case."""
+        domain = self._pick(s.CUSTOMER_EMAIL_DOMAIN, people.EMAIL_DOMAINS)
+        combined = self._first * len(people.LAST_NAMES) + self._last
+        return _take(_emails(), combined * len(people.EMAIL_DOMAINS) + domain)
+
+    @functools.cached_property
+    def phone_number(self) -> pa.Array:
+        """`<prefix>AAA<sep>EEE<sep>LLLL[xNNN]`, the separators and extension by shape."""
+        shape = self._pick(s.CUSTOMER_PHONE_FORMAT, people.PHONE_SHAPES)
+        area = self._draw(s.CUSTOMER_PHONE, *AREA, index=0)
+        exchange = self._draw(s.CUSTOMER_PHONE, *EXCHANGE, index=1)
+        line = self._draw(s.CUSTOMER_PHONE, *LINE, index=2)
+        ext = self._draw(s.CUSTOMER_PHONE, *EXTENSION, index=3)
+        has_ext = np.array([sh[3] for sh in people.PHONE_SHAPES])[shape]
+        return _join(
+            _take(_phone_heads(), shape * _span(AREA) + area - AREA[0]),
+            _take(_phone_middles(), shape * _span(EXCHANGE) + exchange - EXCHANGE[0]),
+            _take(_padded(*LINE, 4), line - LINE[0]),
+            _take(_extensions(), np.where(has_ext, ext - EXTENSION[0] + 1, 0)),
+        )
+
+    @functools.cached_property
+    def address(self) -> pa.Array:
+        """`<number> <street> <suffix>[ <unit><n>], <city>, <state> <zip>`."""
+        number = self._draw(s.CUSTOMER_STREET_NUMBER, *STREET_NUMBER)
+        street = self._pick(s.CUSTOMER_STREET, people.STREETS)
+        suffix = self._draw(s.CUSTOMER_STREET, 0, len(people.STREET_SUFFIXES) - 1, index=1)
+        unit = self._draw(s.CUSTOMER_STREET, 0, len(people.UNITS) - 1, index=2)
+        unit_no = self._draw(s.CUSTOMER_STREET, *UNIT_NUMBER, index=3)
+        city = self._pick(s.CUSTOMER_CITY, people.CITIES)
+        zip_code = self._draw(s.CUSTOMER_ZIP, *ZIP)
+        return _join(
+            _take(_street_numbers(), number - STREET_NUMBER[0]),
+            _take(_streets(), street * len(people.STREET_SUFFIXES) + suffix),
+            _take(_units(), _unit_slots()[unit] * _span(UNIT_NUMBER) + unit_no - UNIT_NUMBER[0]),
+            _take(_cities(), city),
+            _take(_padded(*ZIP, 5), zip_code - ZIP[0]),
+        )
+
+
 def draw_contacts(rng: Rng, keys: np.ndarray) -> Contacts:
-    """Every contact field for each key."""
-    first = labels(people.FIRST_NAMES, _pick(rng, s.CUSTOMER_FIRST_NAME, keys, people.FIRST_NAMES))
-    last = labels(people.LAST_NAMES, _pick(rng, s.CUSTOMER_LAST_NAME, keys, people.LAST_NAMES))
-    domain = labels(
-        people.EMAIL_DOMAINS, _pick(rng, s.CUSTOMER_EMAIL_DOMAIN, keys, people.EMAIL_DOMAINS)
+    """The contact fields of each key (drawn as they are read)."""
+    return Contacts(rng, np.asarray(keys, dtype=np.int64))
+
+
+def _span(bounds: tuple[int, int]) -> int:
+    return bounds[1] - bounds[0] + 1
+
+
+def _take(vocabulary: pa.Array, index: np.ndarray) -> pa.Array:
+    return vocabulary.take(pa.array(np.asarray(index, dtype=np.int64)))
+
+
+def _join(*pieces: pa.Array) -> pa.Array:
+    return pc.binary_join_element_wise(*pieces, "")
+
+
+def _numbers(low: int, high: int, width: int) -> list[str]:
+    """Decimal text of low..high, zero-padded to `width` digits."""
+    return [f"{v:0{width}d}" for v in range(low, high + 1)]
+
+
+def _strings(values: list[str]) -> pa.Array:
+    return pa.array(values, pa.string())
+
+
+# Vocabularies of whole pieces, built once per process (the largest, emails, holds 210k short
+# strings). Their order is the index arithmetic of `Contacts`.
+
+
+@functools.cache
+def _emails() -> pa.Array:
+    """Every first.last@domain, lower-cased by the same kernel a row-wise join would use."""
+    firsts, lasts, domains = people.FIRST_NAMES, people.LAST_NAMES, people.EMAIL_DOMAINS
+    n_last, n_domain = len(lasts), len(domains)
+    index = np.arange(len(firsts) * n_last * n_domain)
+    first = labels(firsts, index // (n_last * n_domain))
+    last = labels(lasts, index // n_domain % n_last)
+    domain = labels(domains, index % n_domain)
+    return pc.utf8_lower(pc.binary_join_element_wise(first, ".", last, "@", domain, ""))
+
+
+@functools.cache
+def _phone_heads() -> pa.Array:
+    """Shape-major: the shape's prefix and the 3-digit area code."""
+    return _strings([sh[0] + a for sh in people.PHONE_SHAPES for a in _numbers(*AREA, 3)])
+
+
+@functools.cache
+def _phone_middles() -> pa.Array:
+    """Shape-major: the shape's first separator, the 3-digit exchange, its second separator."""
+    return _strings(
+        [sh[1] + e + sh[2] for sh in people.PHONE_SHAPES for e in _numbers(*EXCHANGE, 3)]
     )
-    email = pc.utf8_lower(pc.binary_join_element_wise(first, ".", last, "@", domain, ""))
-    return Contacts(first, last, email, _phones(rng, keys), _addresses(rng, keys))
 
 
-def _pick(rng: Rng, stream: str, keys: np.ndarray, vocabulary) -> np.ndarray:
-    return rng.integers(stream, keys, 0, len(vocabulary) - 1)
+@functools.cache
+def _extensions() -> pa.Array:
+    """Slot 0 is no extension; then `x` and the extension, at least 3 digits."""
+    return _strings(["", *("x" + e for e in _numbers(*EXTENSION, 3))])
 
 
-def _digits(values: np.ndarray, width: int) -> pa.Array:
-    return pc.utf8_lpad(pc.cast(pa.array(values, pa.int64()), pa.string()), width, "0")
+@functools.cache
+def _padded(low: int, high: int, width: int) -> pa.Array:
+    return _strings(_numbers(low, high, width))
 
 
-def _phones(rng: Rng, keys: np.ndarray) -> pa.Array:
-    shape = _pick(rng, s.CUSTOMER_PHONE_FORMAT, keys, people.PHONE_SHAPES)
-    area = rng.integers(s.CUSTOMER_PHONE, keys, 201, 989, index=0)
-    exchange = rng.integers(s.CUSTOMER_PHONE, keys, 200, 999, index=1)
-    line = rng.integers(s.CUSTOMER_PHONE, keys, 0, 9999, index=2)
-    ext = rng.integers(s.CUSTOMER_PHONE, keys, 100, 9999, index=3)
-    shapes = people.PHONE_SHAPES
-    prefix = labels([sh[0] for sh in shapes], shape)
-    sep1 = labels([sh[1] for sh in shapes], shape)
-    sep2 = labels([sh[2] for sh in shapes], shape)
-    has_ext = np.array([sh[3] for sh in shapes])[shape]
-    extension = pc.if_else(
-        pa.array(has_ext), pc.binary_join_element_wise("x", _digits(ext, 3), ""), ""
-    )
-    return pc.binary_join_element_wise(
-        prefix, _digits(area, 3), sep1, _digits(exchange, 3), sep2, _digits(line, 4), extension, ""
-    )
+@functools.cache
+def _street_numbers() -> pa.Array:
+    return _strings([n + " " for n in _numbers(*STREET_NUMBER, 1)])
 
 
-def _addresses(rng: Rng, keys: np.ndarray) -> pa.Array:
-    number = rng.integers(s.CUSTOMER_STREET_NUMBER, keys, 1, 9999)
-    street = labels(people.STREETS, _pick(rng, s.CUSTOMER_STREET, keys, people.STREETS))
-    suffix_idx = rng.integers(s.CUSTOMER_STREET, keys, 0, len(people.STREET_SUFFIXES) - 1, index=1)
-    suffix = labels(people.STREET_SUFFIXES, suffix_idx)
-    unit_idx = rng.integers(s.CUSTOMER_STREET, keys, 0, len(people.UNITS) - 1, index=2)
-    unit_no = pc.cast(pa.array(rng.integers(s.CUSTOMER_STREET, keys, 1, 999, index=3)), pa.string())
-    has_unit = pa.array(unit_idx >= 4)
-    unit = pc.if_else(
-        has_unit,
-        pc.binary_join_element_wise(" ", labels(people.UNITS, unit_idx), unit_no, ""),
-        "",
-    )
-    city_idx = _pick(rng, s.CUSTOMER_CITY, keys, people.CITIES)
-    city = labels([c for c, _ in people.CITIES], city_idx)
-    state = labels([st for _, st in people.CITIES], city_idx)
-    zip_code = _digits(rng.integers(s.CUSTOMER_ZIP, keys, 1001, 99950), 5)
-    return pc.binary_join_element_wise(
-        pc.cast(pa.array(number, pa.int64()), pa.string()),
-        " ",
-        street,
-        " ",
-        suffix,
-        unit,
-        ", ",
-        city,
-        ", ",
-        state,
-        " ",
-        zip_code,
-        "",
-    )
+@functools.cache
+def _streets() -> pa.Array:
+    """Street-major: `<street> <suffix>`."""
+    return _strings([f"{st} {sf}" for st in people.STREETS for sf in people.STREET_SUFFIXES])
+
+
+@functools.cache
+def _unit_names() -> tuple[str, ...]:
+    """The units that print (the empty ones weight the draw toward no unit), once each."""
+    return tuple(dict.fromkeys(u for u in people.UNITS if u))
+
+
+@functools.cache
+def _unit_slots() -> np.ndarray:
+    """Block of `_units` for each entry of UNITS: 0 for none, k for the k-th printing unit."""
+    names = _unit_names()
+    return np.array([names.index(u) + 1 if u else 0 for u in people.UNITS], np.int64)
+
+
+@functools.cache
+def _units() -> pa.Array:
+    """Block 0 (no unit) is empty; block k holds ` <unit k><n>` for every unit number."""
+    numbers = _numbers(*UNIT_NUMBER, 1)
+    empty = [""] * len(numbers)
+    return _strings(empty + [f" {u}{n}" for u in _unit_names() for n in numbers])
+
+
+@functools.cache
+def _cities() -> pa.Array:
+    return _strings([f", {city}, {state} " for city, state in people.CITIES])
