@@ -18,7 +18,7 @@ from ecomlake.config import EcomConfig
 from ecomlake.config import load_config as load_config_file
 from ecomlake.config.load import format_validation_error
 from ecomlake.errors import ConfigError
-from ecomlake.lineage import Lineage, apply_lineage, validate_ingestion_ts
+from ecomlake.lineage import INGESTION_TS_RULE, Lineage, apply_lineage, is_ingestion_ts
 from ecomlake.messiness import MESSINESS_LEVELS, resolve_level
 from ecomlake.messiness.day import render_tables
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
@@ -26,6 +26,7 @@ from ecomlake.plan.calendar import day_date, day_number
 from ecomlake.plan.world import WorldPlan
 from ecomlake.render.context import DayContext
 from ecomlake.render.registry import TABLE_NAMES, TABLES, TableSpec
+from ecomlake.run.window import DayChoice
 
 DateLike = str | dt.date
 ConfigLike = EcomConfig | Mapping | str | Path
@@ -64,7 +65,10 @@ def world_window(
     to `today` (the UTC date by default)."""
     if (start is None) != (end is None) and cfg.parameters.pinned_window() is None:
         raise ConfigError(f"{'end' if end is None else 'start'}: needed with the other one")
-    first, last, _ = cfg.world_window(start, end, today or dt.datetime.now(dt.UTC).date())
+    if start is not None and end is not None and start > end:
+        raise ConfigError(f"start: must be on or before end ({start} > {end})")
+    choice = DayChoice("plan_world", start, end)
+    first, last, _ = choice.world(cfg, today or dt.datetime.now(dt.UTC).date())
     return first, last
 
 
@@ -121,13 +125,8 @@ def lineage_of(batch_id: str | None, ingestion_ts: str | None) -> Lineage | None
     if batch_id is None or ingestion_ts is None:
         missing = "batch_id" if batch_id is None else "ingestion_ts"
         raise ConfigError(f"{missing}: needed too when lineage columns are asked for")
-    try:
-        validate_ingestion_ts(ingestion_ts)
-    except ConfigError:
-        raise ConfigError(
-            f"ingestion_ts: expected a timestamp like 2024-04-01T00:00:00+00:00, "
-            f"got {ingestion_ts!r}"
-        ) from None
+    if not is_ingestion_ts(ingestion_ts):
+        raise ConfigError(f"ingestion_ts: {INGESTION_TS_RULE}, got {ingestion_ts!r}")
     if not isinstance(batch_id, str) or not batch_id:
         raise ConfigError(f"batch_id: expected non-empty text, got {batch_id!r}")
     return Lineage(batch_id, ingestion_ts)

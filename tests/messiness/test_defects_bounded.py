@@ -16,7 +16,8 @@ from mess_helpers import PINNED, QUICK
 
 from ecomlake.api import generate
 from ecomlake.lineage import LINEAGE_COLUMNS
-from ecomlake.messiness.log import LATE_DEFECT, pk_text
+from ecomlake.messiness.log import pk_text
+from ecomlake.messiness.registry import LATE_DEFECT
 from ecomlake.render.registry import TABLES, table_spec
 from ecomlake.run.driver import GenerateOptions
 from ecomlake.verify import partition_reader

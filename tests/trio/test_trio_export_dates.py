@@ -102,14 +102,6 @@ class TestSourceErrors:
         assert "is not a directory" in one_line_error(capsys)
         assert not (tmp_path / "lake").exists()
 
-    def test_source_without_run_record(self, tmp_path, raw_dir, capsys):
-        source = tmp_path / "src"
-        shutil.copytree(raw_dir, source)
-        (source / "_run.json").unlink()
-        assert run(_export(source, tmp_path / "lake")) == 2
-        assert "--source:" in (err := one_line_error(capsys)) and "has no _run.json" in err
-        assert not (tmp_path / "lake").exists()
-
     def test_table_asked_for_but_absent(self, tmp_path, raw_dir, capsys):
         source = tmp_path / "src"
         shutil.copytree(raw_dir, source)

@@ -28,7 +28,9 @@ class _Executor:
 
 def _run(early_days: int, total: int = 4) -> tuple[_Executor, list[DayResult], list]:
     executor = _Executor()
-    run = SimpleNamespace(executor=executor, settings=None, hooks=[], loc=None, stop=None)
+    run = SimpleNamespace(
+        executor=executor, settings=None, hooks=[], loc=None, stop=None, tables=None
+    )
     tasks = [DayTask(day) for day in range(total)]
     early = [DayResult(str(d), {}, 0, 0, 0.0, 0.0) for d in range(early_days)]
     seen: list = []
