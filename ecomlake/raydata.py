@@ -33,8 +33,9 @@ from ecomlake.messiness.day import render_tables
 from ecomlake.plan.world import WorldPlan
 from ecomlake.render.context import DayContext
 from ecomlake.render.registry import TableSpec
-from ecomlake.run.days import assign_tasks, select_days, spread_backlog
+from ecomlake.run.days import assign_tasks, spread_backlog
 from ecomlake.run.task import DayTask
+from ecomlake.run.window import DayChoice
 
 MIN_ROWS_PER_READ = 50_000  # tinier days share a read task: a task costs ~1 ms of scheduling
 
@@ -165,7 +166,7 @@ def _days(
             raise ConfigError(f"{name}: {value} is outside the world window {first}..{last}")
     if start is not None and end is not None and start > end:
         raise ConfigError(f"start: must be on or before end ({start} > {end})")
-    return select_days(first, last, start=start, end=end)
+    return DayChoice("read_ray_dataset", start, end).in_world(first, last)
 
 
 def _rows_per_day(world: WorldPlan, spec: TableSpec) -> float:

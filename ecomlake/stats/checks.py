@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from statistics import NormalDist
 from typing import Any
 
@@ -49,9 +50,11 @@ class Check:
 
 
 def _rounded(value: Any) -> Any:
-    """Plain JSON values: numpy scalars unwrapped, floats to 6 places."""
+    """Plain JSON values: numpy scalars unwrapped, decimals (money) and floats to 6 places."""
     if isinstance(value, np.generic):
         value = value.item()
+    if isinstance(value, Decimal):
+        value = float(value)
     if isinstance(value, float):
         return round(value, 6)
     if isinstance(value, list | tuple):

@@ -24,7 +24,7 @@ def money_checks(con: duckdb.DuckDBPyConnection, world: WorldPlan) -> list[Check
         price, base = p.shipping_costs[speed], business.base_costs[speed]
         n, wrong, low, high = con.execute(
             "SELECT count(*), count(*) FILTER (WHERE abs(shipping_cost - ?) > ?),"
-            " min(actual_shipping_cost), max(actual_shipping_cost) FROM orders"
+            " min(actual_shipping_cost)::DOUBLE, max(actual_shipping_cost)::DOUBLE FROM orders"
             " WHERE shipping_speed = ?",
             [price, CENT, speed],
         ).fetchone()

@@ -90,7 +90,7 @@ def test_polars(lake: Path, table: str, money: str | None, key: str, typed) -> N
     assert eager.height == lazy.height == _rows(lake, table)
     assert key in eager.columns and typed[0] in eager.columns
     if money:
-        assert eager.schema[money] == pl.Decimal(18, 2)
+        assert eager.schema[money] == pl.Decimal(12, 2)
         assert eager[money].sum() == lazy[money].sum() == _money_sum(lake, table, money)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -78,7 +79,9 @@ def _bump(root: Path, table: str, partition: str, pk: str) -> None:
     (part,) = (root / table / partition).glob("*.parquet")
     data = pq.read_table(part)
     hit = pc.equal(pk_text(data, table_spec(table).pk), pk)
-    net = pc.if_else(hit, pc.add(data["net_total"], 1.0), data["net_total"])
+    money = data["net_total"].type
+    one_more = pc.add(data["net_total"], pa.scalar(Decimal("1.00"), money)).cast(money)
+    net = pc.if_else(hit, one_more, data["net_total"])
     pq.write_table(
         data.set_column(data.schema.get_field_index("net_total"), "net_total", net), part
     )

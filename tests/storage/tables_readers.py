@@ -12,22 +12,25 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 
 from ecomlake.lake import resolve_target
-from ecomlake.render.registry import TABLE_NAMES
+from ecomlake.render.registry import INGEST_KEY, SIGNUP_KEY, TABLE_NAMES
 from ecomlake.tables.iceberg import open_catalog
 from ecomlake.tables.options import TableOptions
 
 
 def hive_rows(target: str, table: str, storage_options: dict | None = None) -> pa.Table:
-    """Every Parquet file of the table, with a day's key (`ingest_dt`, only in the path) added
-    as a date column."""
+    """Every Parquet file of the table, with its partition key (only in the path) added as a
+    column: a date for a day's key (`ingest_dt`, `signup_dt`), else text (`category_key`)."""
     loc = resolve_target(target, storage_options)
     parts = []
     for path in sorted(p for p in loc.fs.find(f"{loc.root}/{table}") if p.endswith(".parquet")):
         data = ds.dataset(path, filesystem=loc.fs, format="parquet").to_table()
         key, _, value = path.split("/")[-2].partition("=")
         if key not in data.column_names:
-            day = pa.array([dt.date.fromisoformat(value)] * data.num_rows, pa.date32())
-            data = data.append_column(key, day)
+            if key in (INGEST_KEY, SIGNUP_KEY):
+                column = pa.array([dt.date.fromisoformat(value)] * data.num_rows, pa.date32())
+            else:
+                column = pa.array([value] * data.num_rows, pa.string())
+            data = data.append_column(key, column)
         parts.append(data)
     return pa.concat_tables(parts)
 
