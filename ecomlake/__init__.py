@@ -28,6 +28,7 @@ _EXPORTS = {
     "render_day": "ecomlake.library",
     "generate": "ecomlake.lakes",
     "repair": "ecomlake.lakes",
+    "StatsReport": "ecomlake.stats",
     "read_ray_dataset": "ecomlake.raydata",
     "EcomDatasource": "ecomlake.raydata",
 }
@@ -40,6 +41,7 @@ __all__ = [
     "GenerateOptions",
     "RepairResult",
     "RunResult",
+    "StatsReport",
     "VerifyReport",
     "WorldPlan",
     "__version__",
@@ -49,18 +51,20 @@ __all__ = [
     "read_ray_dataset",
     "render_day",
     "repair",
+    "stats",
     "verify",
 ]
 
 if TYPE_CHECKING:
     from ecomlake.config import EcomConfig
     from ecomlake.errors import ConfigError, EcomlakeError
-    from ecomlake.lakes import generate, repair
+    from ecomlake.lakes import generate, repair, stats
     from ecomlake.library import load_config, plan_world, render_day
     from ecomlake.plan.world import WorldPlan
     from ecomlake.raydata import EcomDatasource, read_ray_dataset
     from ecomlake.run.driver import GenerateOptions, RunResult
     from ecomlake.run.repair import RepairResult
+    from ecomlake.stats import StatsReport
     from ecomlake.verify.report import VerifyReport
 
 
@@ -79,9 +83,10 @@ def __dir__() -> list[str]:
 
 
 class _Package(types.ModuleType):
-    """`ecomlake.verify` stays the function: importing the `ecomlake.verify` package binds its
-    name on this module, which the setter ignores. The package stays importable by name
-    (`from ecomlake.verify.report import ...`), though `import ecomlake.verify.x as y` is not."""
+    """`ecomlake.verify` and `ecomlake.stats` stay the functions: importing the packages of the
+    same names binds them on this module, which the setters ignore. The packages stay importable
+    by name (`from ecomlake.verify.report import ...`), though `import ecomlake.verify.x as y`
+    is not."""
 
     @property
     def verify(self) -> Callable[..., VerifyReport]:
@@ -91,6 +96,16 @@ class _Package(types.ModuleType):
 
     @verify.setter
     def verify(self, package: types.ModuleType) -> None:
+        pass
+
+    @property
+    def stats(self) -> Callable[..., StatsReport]:
+        from ecomlake.lakes import stats
+
+        return stats
+
+    @stats.setter
+    def stats(self, package: types.ModuleType) -> None:
         pass
 
 

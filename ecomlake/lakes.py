@@ -1,6 +1,7 @@
-"""`generate`, `repair` and `verify` as the library exports them: the CLI's own (ecomlake.api),
-with bad input named as a library caller wrote it, `GenerateOptions.batch_id` or `memory_limit`,
-not as the `--batch-id` or `--memory-limit` flag the CLI user typed.
+"""`generate`, `repair`, `verify` and `stats` as the library exports them: the CLI's own
+(ecomlake.api, ecomlake.stats), with bad input named as a library caller wrote it,
+`GenerateOptions.batch_id` or `memory_limit`, not as the `--batch-id` or `--memory-limit` flag
+the CLI user typed.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from typing import TypeVar
 
 from ecomlake import api
 from ecomlake.errors import ConfigError
+from ecomlake.library import ConfigLike, load_config
 from ecomlake.run.driver import GenerateOptions
+from ecomlake.stats import StatsReport, stats_lake
+from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT, check_memory_limit
 
 _FLAG = re.compile(r"--([a-z][a-z-]*)")
 _OPTION_FIELDS = frozenset(f.name for f in dataclasses.fields(GenerateOptions))
@@ -51,3 +55,18 @@ def _naming(fields: frozenset[str], owner: str) -> Callable[[F], F]:
 generate = _naming(_OPTION_FIELDS, "GenerateOptions")(api.generate)
 repair = _naming(_OPTION_FIELDS, "GenerateOptions")(api.repair)
 verify = _naming(frozenset({"memory_limit", "workers", "ray_address", "target"}), "")(api.verify)
+
+
+@_naming(frozenset({"memory_limit", "target"}), "")
+def stats(
+    target: str,
+    config: ConfigLike | None = None,
+    storage_options: dict | None = None,
+    *,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+) -> StatsReport:
+    """Each knob of the lake at `target`: configured, expected in its window, realized (see
+    docs/stats.md); `config` defaults to the one the lake stores."""
+    cfg = None if config is None else load_config(config)
+    check_memory_limit(memory_limit)
+    return stats_lake(target, cfg, storage_options, memory_limit=memory_limit)

@@ -121,3 +121,19 @@ def test_html_renders_in_chromium(make_lake, tmp_path):
     assert 0.03 < not_white < 0.9  # text and charts, not a blank page
     colours = {tuple(int(v) // 32 for v in px) for px in pixels.reshape(-1, 3)[::7]}
     assert len(colours) >= 8  # the palette's bars, not just black on white
+
+
+@pytest.mark.slow
+def test_library_stats_takes_a_config_path_and_gives_the_cli_report(make_lake, capsys, tmp_path):
+    import ecomlake
+    import ecomlake.stats.report  # the package of the same name does not shadow the function
+
+    lake = make_lake(1)
+    assert run(["stats", str(lake), "--format", "json"]) == 0
+    cli = json.loads(capsys.readouterr().out)
+    (tmp_path / "month.yaml").write_text((lake / "_config.yaml").read_text())
+    report = ecomlake.stats(str(lake), str(tmp_path / "month.yaml"))
+    assert isinstance(report, ecomlake.StatsReport)
+    assert json.loads(report.to_json()) == cli
+    with pytest.raises(ecomlake.ConfigError, match=r"^memory_limit"):
+        ecomlake.stats(str(lake), memory_limit="lots")

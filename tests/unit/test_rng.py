@@ -177,7 +177,7 @@ ALLOWED = {
     "__main__": {"cli"},
     "cli": set(LAYERS) - {"__main__"},
     "testing": {"api", "library", "run", "plan", "config"},  # the pytest plugin users load
-    "lakes": {"api", "run"},  # the library's generate/repair/verify
+    "lakes": {"api", "library", "run", "stats", "verify"},  # what the library exports
     "api": {"library", "run", "verify", *_CORE},
     "raydata": {"library", "run", *_CORE},
     "library": {"run", *_CORE},
