@@ -14,6 +14,7 @@ import pytest
 
 from ecomlake.api import generate
 from ecomlake.render.registry import TABLE_NAMES
+from ecomlake.run.executors import RunProgress
 from ecomlake.tables import TableOptions
 
 from .lakes import END, START, tiny_config, world_args, world_options
@@ -92,7 +93,8 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_tables(tmp_path, parque
             raise StopAfter
 
     with pytest.raises(StopAfter):
-        generate(tiny_config(), world_options(target, tables=TableOptions(fmt)), on_result=crash)
+        options = world_options(target, tables=TableOptions(fmt))
+        generate(tiny_config(), options, RunProgress(day_done=crash))
     assert make(target, fmt).ok
     for table in written_tables(parquet_lake):
         assert canonical(rows(fmt, target, table)) == canonical(
