@@ -18,14 +18,39 @@ PROCESS_FIXTURES = frozenset(
     {"ray_session", "ray_head", "moto_server", "gcs_server", "flaky_proxy"}
 )
 PROCESS_FOLDERS = frozenset({"cluster", "storage"})
+# Whole lakes, CLI subprocesses and the bench: each module takes 5-60 s, so the fast tier (the
+# loop while coding, under two minutes) leaves them to the full suite.
+LAKE_MODULES = frozenset(
+    {
+        "test_bench_smoke.py",
+        "test_scripts.py",
+        "test_invariants.py",
+        "test_determinism.py",
+        "test_verify_expected.py",
+        "test_resume.py",
+        "test_repair.py",
+        "test_interrupt.py",
+        "test_auto_executor.py",
+        "test_daily.py",
+        "test_hooks.py",
+        "test_verify_scale.py",
+        "test_verify_cli.py",
+        "test_full_disk.py",
+        "test_mess_apply.py",
+        "test_mess_lake.py",
+        "test_trio_export_raw.py",
+    }
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark `slow` whatever starts processes or servers, so the fast tier stays in-process."""
+    """Mark `slow` whatever starts processes or servers or writes whole lakes, so the fast tier
+    stays small and in-process."""
     slow = pytest.mark.slow
     for item in items:
-        folder = Path(str(item.path)).parent.name
-        if folder in PROCESS_FOLDERS or PROCESS_FIXTURES.intersection(item.fixturenames):
+        path = Path(str(item.path))
+        heavy = path.parent.name in PROCESS_FOLDERS or path.name in LAKE_MODULES
+        if heavy or PROCESS_FIXTURES.intersection(item.fixturenames):
             item.add_marker(slow)
 
 
