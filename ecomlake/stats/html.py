@@ -6,7 +6,7 @@ from html import escape
 
 from ecomlake.stats.checks import Check
 from ecomlake.stats.replicates import REPEAT, TIER
-from ecomlake.stats.report import StatsReport, show, verdict
+from ecomlake.stats.report import COLUMNS, StatsReport, cells
 from ecomlake.stats.svg import bars, lines
 
 _STYLE = """
@@ -96,24 +96,10 @@ def _expected_vs_realized(title: str, rows: list[Check]) -> str:
 
 
 def _table(checks: list[Check]) -> str:
-    head = "".join(
-        f"<th>{h}</th>"
-        for h in ("knob", "segment", "configured", "expected", "realized", "n", "z", "ok")
-    )
+    head = "".join(f"<th>{h}</th>" for h in COLUMNS)
     body = []
     for c in checks:
         kind = "bad" if c.ok is False else "skip" if c.ok is None else ""
-        cells = (
-            c.knob,
-            c.segment or "",
-            show(c.configured),
-            show(c.expected),
-            show(c.realized),
-            str(c.n),
-            "" if c.z is None else f"{c.z:+.2f}",
-            verdict(c),
-        )
-        body.append(
-            f"<tr class='{kind}'>" + "".join(f"<td>{escape(v)}</td>" for v in cells) + "</tr>"
-        )
+        row = "".join(f"<td>{escape(v)}</td>" for v in cells(c))
+        body.append(f"<tr class='{kind}'>{row}</tr>")
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"

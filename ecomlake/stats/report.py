@@ -77,19 +77,10 @@ class StatsReport:
         from rich.table import Table
 
         table = Table(title=f"stats {self.lake}  {self.window[0]}..{self.window[1]}")
-        for name in ("knob", "segment", "configured", "expected", "realized", "n", "z", "ok"):
+        for name in COLUMNS:
             table.add_column(name, overflow="fold")
         for c in self.checks:
-            table.add_row(
-                c.knob.removeprefix("parameters."),
-                c.segment or "",
-                show(c.configured),
-                show(c.expected),
-                show(c.realized),
-                str(c.n),
-                "" if c.z is None else f"{c.z:+.2f}",
-                verdict(c),
-            )
+            table.add_row(*cells(c, short_knob=True))
         out = io.StringIO()
         console = Console(file=out, width=width, color_system=None, force_terminal=False)
         console.print(table)
@@ -101,6 +92,17 @@ class StatsReport:
             f"result: {'ok' if self.ok else 'FAILED'} ({failed} of {judged} judged rows not ok)"
         )
         return out.getvalue().rstrip()
+
+
+COLUMNS = ("knob", "segment", "configured", "expected", "realized", "n", "z", "ok")
+
+
+def cells(check: Check, short_knob: bool = False) -> tuple[str, ...]:
+    """A row's values as shown under COLUMNS (the text table drops the `parameters.` prefix)."""
+    knob = check.knob.removeprefix("parameters.") if short_knob else check.knob
+    z = "" if check.z is None else f"{check.z:+.2f}"
+    shown = (show(check.configured), show(check.expected), show(check.realized))
+    return (knob, check.segment or "", *shown, str(check.n), z, verdict(check))
 
 
 def show(value: object) -> str:
