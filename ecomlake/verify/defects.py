@@ -105,11 +105,8 @@ def clean_tables(root: str, storage_options: dict | None = None) -> Iterator[tup
             continue
         logs = partition_reader.committed_partitions(loc, log_table_for(spec)[0])
         for value in sorted(parts):
-            data = partition_reader.read_rows(loc, parts[value])
-            entries = _entries(loc, spec, logs, value)
-            undone = undo_defects(data, entries, spec.name)
-            homes = pa.array(_homes(undone, spec, entries, value), pa.string())
-            yield spec.name, undone.append_column(PARTITION_VALUE, homes)
+            undone, _, homes = _undo_partition(loc, spec, parts[value], logs, value)
+            yield spec.name, undone.append_column(PARTITION_VALUE, pa.array(homes, pa.string()))
 
 
 _RULES = {
@@ -144,15 +141,14 @@ class _TableCheck:
 
     def _check(self, value: str, manifest: PartitionManifest) -> None:
         where = self._name(value)
-        data = partition_reader.read_rows(self.loc, manifest)
-        entries = _entries(self.loc, self.spec, self.logs, value)
         try:
-            undone = undo_defects(data, entries, self.spec.name)
+            undone, entries, homes = _undo_partition(
+                self.loc, self.spec, manifest, self.logs, value
+            )
         except KeyError as exc:
             self._fail("undo_failed", f"{where} ({exc.args[0]})")
             return
         hashes = row_hashes(undone)
-        homes = _homes(undone, self.spec, entries, value)
         mine = [hashes[homes == value], *self.waiting.pop(value, [])]
         self._set_aside(hashes, homes, value)
         truth = manifest.messiness
@@ -188,6 +184,20 @@ class _TableCheck:
         found = self.problems.setdefault(rule, [])
         if where not in found:  # a day can lose rows to more than one later partition
             found.append(where)
+
+
+def _undo_partition(
+    loc: LakeLocation,
+    spec: TableSpec,
+    manifest: PartitionManifest,
+    logs: dict[str, PartitionManifest],
+    value: str,
+) -> tuple[pa.Table, pa.Table, np.ndarray]:
+    """The partition's rows with its log entries undone, those entries, and the partition each
+    row belongs to; KeyError when an entry names a row the partition lacks."""
+    entries = _entries(loc, spec, logs, value)
+    undone = undo_defects(partition_reader.read_rows(loc, manifest), entries, spec.name)
+    return undone, entries, _homes(undone, spec, entries, value)
 
 
 def _entries(
