@@ -1,4 +1,4 @@
-"""Turn raw measurements into the report's sections, the issue's targets and a printed table.
+"""Turn raw measurements into the report's sections, the performance targets and a printed table.
 
 Nothing here measures: every number is derived from what `bench.suite` timed in the same run.
 """

@@ -1,4 +1,4 @@
-"""The suite: every measurement of issue 7 in one run, a printed table and a JSON file.
+"""The suite: every measurement in one run, a printed table and a JSON file.
 
 Usage: python -m bench [--smoke] [--config gen_config/backlog.yaml] [--start 2023-06-01]
        [--days 30] [--scaled-days 365] [--growth 10,30,90] [--workers 2] [--tpch-scale 1]

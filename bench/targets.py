@@ -1,4 +1,4 @@
-"""The issue's targets, judged from the report's figures, and the printed summary table."""
+"""The performance targets, judged from the report's figures, and the printed summary table."""
 
 from __future__ import annotations
 
