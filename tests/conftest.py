@@ -4,9 +4,11 @@ and the test tiers: `-m "not slow"` keeps the in-process tests, the full suite r
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
+from short_paths import short_temp_dir
 
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a token-less client must reach our own Ray
@@ -65,17 +67,19 @@ def plan_cache_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def ray_session(tmp_path_factory):
+def ray_session():
     """A 2-CPU local Ray that every Ray test shares; executors reuse it and never shut it down."""
     import ray
 
+    temp = short_temp_dir("ray")
     ray.init(
         address="local",
         num_cpus=2,
         include_dashboard=False,
         object_store_memory=256 * 1024 * 1024,
         log_to_driver=False,
-        _temp_dir=str(tmp_path_factory.mktemp("ray")),
+        _temp_dir=temp,
     )
     yield ray
     ray.shutdown()
+    shutil.rmtree(temp, ignore_errors=True)

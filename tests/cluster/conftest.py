@@ -5,6 +5,7 @@ killing its own process group (never `ray stop`, which would stop every Ray on t
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -12,6 +13,7 @@ import time
 import urllib.request
 
 import pytest
+from short_paths import short_temp_dir
 
 
 def free_port() -> int:
@@ -21,10 +23,10 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def ray_head(tmp_path_factory):
+def ray_head():
     """Yields the job server URL of a fresh 2-CPU head node."""
     dashboard = free_port()
-    temp = tmp_path_factory.mktemp("rayhead")
+    temp = short_temp_dir("rayhead")
     env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
     cmd = [
         "ray", "start", "--head", "--block", f"--port={free_port()}", "--num-cpus=2",
@@ -58,3 +60,4 @@ def ray_head(tmp_path_factory):
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
+    shutil.rmtree(temp, ignore_errors=True)

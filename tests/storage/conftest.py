@@ -12,6 +12,7 @@ import http.client
 import itertools
 import json
 import logging
+import shutil
 import socket
 import struct
 import tempfile
@@ -25,6 +26,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from short_paths import short_temp_dir
 
 from ecomlake.api import generate
 
@@ -49,15 +51,16 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def moto_server(tmp_path_factory) -> Iterator[str]:
+def moto_server() -> Iterator[str]:
     """A moto S3 server on 127.0.0.1 (own TMPDIR); AWS_* env set for the session; its URL."""
     from moto.server import ThreadedMotoServer
 
-    spool = str(tmp_path_factory.mktemp("moto"))
+    spool = short_temp_dir("moto")  # Ray started under this TMPDIR keeps short socket paths
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per request
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TMPDIR", spool)  # moto spools object bodies to temp files
         mp.setattr(tempfile, "tempdir", spool)
+        _atomic_conditional_writes(mp)
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
         host, port = server.get_host_and_port()
@@ -71,6 +74,24 @@ def moto_server(tmp_path_factory) -> Iterator[str]:
             yield endpoint
         finally:
             server.stop()
+            shutil.rmtree(spool, ignore_errors=True)
+
+
+def _atomic_conditional_writes(mp: pytest.MonkeyPatch) -> None:
+    """Make moto's conditional writes atomic, as S3's are. moto checks `If-None-Match: *` and
+    then stores the object without a lock, so on a loaded box two racing creates of one key
+    could both succeed, which S3 never allows and our lock relies on."""
+    from moto.s3.responses import S3Response
+
+    lock = threading.Lock()
+    for name in ("put_object", "_key_response_post"):  # PUT, and completing a multipart upload
+        original = getattr(S3Response, name)
+
+        def serialised(self, *args, _original=original, **kwargs):
+            with lock:
+                return _original(self, *args, **kwargs)
+
+        mp.setattr(S3Response, name, serialised)
 
 
 _names = itertools.count()
