@@ -14,6 +14,7 @@ from ecomlake.errors import OptionError
 from ecomlake.lake import resolve_target
 from ecomlake.run.driver import GenerateOptions
 from ecomlake.tables import TableOptions
+from ecomlake.trio.upload import UploadOptions, plan_upload, target_uri
 from ecomlake.verify.on_ray import map_batches
 
 QUICK_CONFIG = Path(__file__).resolve().parents[2] / "gen_config" / "quick.yaml"
@@ -123,3 +124,16 @@ def test_an_option_error_comes_back_from_a_ray_task_with_its_fields(ray_session)
 def test_a_rule_about_another_owners_field_keeps_its_owner():
     error = OptionError("TableOptions", "{format}: bad", "format")
     assert error.owned_by("GenerateOptions", {"target"}) is error
+
+
+def test_upload_names_its_options_and_arguments(tmp_path):
+    (tmp_path / "orders").mkdir()
+    options = UploadOptions(source=tmp_path, target="s3://b/raw", dates=None, tables=("nope",))
+    with pytest.raises(OptionError) as caught:
+        plan_upload(options)
+    assert str(caught.value).startswith("UploadOptions.tables: unknown table 'nope' (one of ")
+    assert cli_message(caught.value).startswith("--table: unknown table 'nope' (one of ")
+    with pytest.raises(OptionError) as caught:
+        target_uri("s3://b", "", "gs")
+    assert str(caught.value) == "scheme: gs conflicts with bucket s3://b"
+    assert cli_message(caught.value) == "--scheme: gs conflicts with --bucket s3://b"
