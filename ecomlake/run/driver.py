@@ -243,7 +243,7 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
         messiness=level.record(),
     )
     check_lake(loc, identity, overwrite=options.overwrite)
-    hooks = load_hooks(options.hooks)
+    hooks = load_hooks(options.hooks, _OWNER, "hooks")
     return _Prepared(
         start,
         end,

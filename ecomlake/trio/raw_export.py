@@ -167,7 +167,7 @@ def _prepare(options: ExportOptions) -> _Plan:
         world_end=info.world_end.isoformat(),
     )
     check_lake(loc, lake_identity, overwrite=None)  # export-raw never overwrites a lake
-    hooks = load_hooks(options.post_export_hooks)
+    hooks = load_hooks(options.post_export_hooks, _OWNER, "post_export_hooks")
     run_identity = RunIdentity(info.seed, info.config_fingerprint, info.generator_version)
     return _Plan(
         source,

@@ -13,6 +13,7 @@ from ecomlake.cli.flags import cli_message
 from ecomlake.errors import OptionError
 from ecomlake.lake import resolve_target
 from ecomlake.run.driver import GenerateOptions
+from ecomlake.run.submit import client
 from ecomlake.tables import TableOptions
 from ecomlake.trio.upload import UploadOptions, plan_upload, target_uri
 from ecomlake.verify.on_ray import map_batches
@@ -137,3 +138,10 @@ def test_upload_names_its_options_and_arguments(tmp_path):
         target_uri("s3://b", "", "gs")
     assert str(caught.value) == "scheme: gs conflicts with bucket s3://b"
     assert cli_message(caught.value) == "--scheme: gs conflicts with --bucket s3://b"
+
+
+def test_submit_names_the_job_server_address():
+    with pytest.raises(OptionError) as caught:
+        client("head:8265")
+    rule = ": must be the job server URL, e.g. http://head:8265 (got 'head:8265')"
+    assert (str(caught.value), cli_message(caught.value)) == ("address" + rule, "--address" + rule)
