@@ -1,5 +1,6 @@
-"""Entry points the CLI calls; their errors name its flags (`ecomlake.generate`, `repair` and
-`verify` are these, with errors naming the library's fields: ecomlake/lakes.py)."""
+"""Entry points the CLI calls; bad input is an OptionError, which the CLI shows with its flags
+(`ecomlake.generate`, `repair` and `verify` are these, naming the library's fields:
+ecomlake/lakes.py)."""
 
 from __future__ import annotations
 

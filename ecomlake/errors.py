@@ -6,7 +6,7 @@ Exit codes used by the CLI: 0 ok, 1 ran but checks failed, 2 bad input (nothing 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 EXIT_OK = 0
 EXIT_CHECKS_FAILED = 1
@@ -38,12 +38,13 @@ class ConfigError(EcomlakeError):
 
 
 class OptionError(ConfigError):
-    """A library option is invalid. The rule is written once, naming options as `{field}`
-    placeholders: the library shows them as `Owner.field`, the CLI as its flags (cli/flags.py)."""
+    """An option is invalid. The rule is written once, naming options as `{field}` placeholders:
+    the library shows them as `Owner.field` (`field` for a plain argument, owner ""), the CLI as
+    its flags (cli/flags.py)."""
 
     def __init__(self, owner: str, template: str, *fields: str) -> None:
         self.owner, self.template, self.fields = owner, template, fields
-        super().__init__(self.render(lambda field: f"{owner}.{field}"))
+        super().__init__(self.render(lambda field: f"{owner}.{field}" if owner else field))
 
     def __reduce__(self):
         return (type(self), (self.owner, self.template, *self.fields))
@@ -54,6 +55,14 @@ class OptionError(ConfigError):
         for field in self.fields:
             text = text.replace("{" + field + "}", name(field))
         return text
+
+    def owned_by(self, owner: str, fields: Collection[str]) -> OptionError:
+        """The same rule named as `owner`'s options when `owner` holds every field it names: a
+        check shared by several commands (the target, the Ray address) cannot know whose
+        option it checks, the command that called it does."""
+        if owner == self.owner or not set(self.fields) <= set(fields):
+            return self
+        return type(self)(owner, self.template, *self.fields)
 
 
 class StorageError(EcomlakeError):

@@ -1,63 +1,44 @@
 """`generate`, `repair`, `verify` and `stats` as the library exports them: the CLI's own
-(ecomlake.api, ecomlake.stats), with bad input named as a library caller wrote it,
-`GenerateOptions.batch_id` or `memory_limit`, not as the `--batch-id` or `--memory-limit` flag
-the CLI user typed.
+(ecomlake.api, ecomlake.stats), with bad input named as a library caller wrote it. A check that
+several commands share (the target, the Ray address, the compression) names its option as a
+plain argument, `target`; generate and repair name the ones GenerateOptions holds as its
+fields, `GenerateOptions.target`. (The CLI shows its flags instead: cli/flags.py.)
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import re
 from collections.abc import Callable
 from typing import TypeVar
 
 from ecomlake import api
-from ecomlake.errors import ConfigError
+from ecomlake.errors import OptionError
 from ecomlake.library import ConfigLike, load_config
 from ecomlake.run.driver import GenerateOptions
 from ecomlake.stats import StatsReport, stats_lake
 from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT, check_memory_limit
 
-_FLAG = re.compile(r"--([a-z][a-z-]*)")
 _OPTION_FIELDS = frozenset(f.name for f in dataclasses.fields(GenerateOptions))
 F = TypeVar("F", bound=Callable)
 
 
-def name_fields(message: str, fields: frozenset[str], owner: str) -> str:
-    """`message` with each CLI flag that sets one of `fields` named `owner.field` (`field` when
-    `owner` is empty); a flag without a field (e.g. `--config`) stays as it is."""
+def _named_as_options(function: F) -> F:
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except OptionError as exc:
+            raise exc.owned_by("GenerateOptions", _OPTION_FIELDS) from None
 
-    def field(match: re.Match) -> str:
-        name = match.group(1).replace("-", "_")
-        for candidate in (name, f"{name}s"):  # --storage-option fills storage_options
-            if candidate in fields:
-                return f"{owner}.{candidate}" if owner else candidate
-        return match.group(0)
-
-    return _FLAG.sub(field, message)
+    return call  # type: ignore[return-value]
 
 
-def _naming(fields: frozenset[str], owner: str) -> Callable[[F], F]:
-    def wrap(function: F) -> F:
-        @functools.wraps(function)
-        def call(*args, **kwargs):
-            try:
-                return function(*args, **kwargs)
-            except ConfigError as exc:
-                raise ConfigError(name_fields(str(exc), fields, owner)) from None
-
-        return call  # type: ignore[return-value]
-
-    return wrap
+generate = _named_as_options(api.generate)
+repair = _named_as_options(api.repair)
+verify = api.verify
 
 
-generate = _naming(_OPTION_FIELDS, "GenerateOptions")(api.generate)
-repair = _naming(_OPTION_FIELDS, "GenerateOptions")(api.repair)
-verify = _naming(frozenset({"memory_limit", "workers", "ray_address", "target"}), "")(api.verify)
-
-
-@_naming(frozenset({"memory_limit", "target"}), "")
 def stats(
     target: str,
     config: ConfigLike | None = None,

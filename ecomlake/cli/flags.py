@@ -6,6 +6,7 @@ from __future__ import annotations
 from ecomlake.errors import EcomlakeError, OptionError
 
 _NOT_DERIVED = {  # every other field is `--` + its name with '-' for '_'
+    "catalog_options": "--catalog-option",
     "hooks": "--post-export-hook",
     "post_export_hooks": "--post-export-hook",
     "storage_options": "--storage-option",

@@ -33,7 +33,7 @@ import fsspec
 from fsspec.exceptions import FSTimeoutError
 from fsspec.implementations.local import LocalFileSystem
 
-from ecomlake.errors import ConfigError, StorageError
+from ecomlake.errors import OptionError, StorageError
 from ecomlake.lake.retry import RetryPolicy, describe, retry_call, status_and_code
 from ecomlake.lake.timeouts import TIMEOUT_ENV, StorageTimeouts
 
@@ -90,13 +90,11 @@ def resolve_target(uri: str, storage_options: dict[str, Any] | None = None) -> L
     planned.
     """
     if not uri or not str(uri).strip():
-        raise ConfigError("--target: must not be empty")
+        raise _bad_target("must not be empty")
     match = _SCHEME_RE.match(uri)
     scheme = match.group(1).lower() if match else "file"
     if scheme not in _SUPPORTED_SCHEMES:
-        raise ConfigError(
-            f"--target: unsupported scheme '{scheme}' (use a local path, s3:// or gs://)"
-        )
+        raise _bad_target(f"unsupported scheme '{scheme}' (use a local path, s3:// or gs://)")
     policy = RetryPolicy.from_env()
     timeouts = StorageTimeouts.from_env()
     options = dict(storage_options or {})
@@ -105,7 +103,7 @@ def resolve_target(uri: str, storage_options: dict[str, Any] | None = None) -> L
         try:
             fs, path = fsspec.core.url_to_fs(target, **options)
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"--target: cannot open {uri!r} ({exc})") from None
+            raise _bad_target(f"cannot open {uri!r} ({exc})") from None
         return LakeLocation(fs=fs, root=os.path.abspath(path), uri=uri, retry=policy)
     root = _remote_root(uri, match.end())
     fs = _remote_fs(_REMOTE_SCHEMES[scheme], options, timeouts)
@@ -118,13 +116,13 @@ def _remote_root(uri: str, start: int) -> str:
     reader normalises it, and `b//x` is a different key from `b/x` on S3 but not on disk."""
     rest = uri[start:]
     if not rest.split("/", 1)[0]:
-        raise ConfigError(f"--target: {uri!r} must name a bucket")
+        raise _bad_target(f"{uri!r} must name a bucket")
     body = rest[:-1] if rest.endswith("/") else rest
     segments = body.split("/")
     if any(s == "" for s in segments):
-        raise ConfigError(f"--target: {uri!r} has an empty path segment ('//')")
+        raise _bad_target(f"{uri!r} has an empty path segment ('//')")
     if any(s in (".", "..") for s in segments):
-        raise ConfigError(f"--target: {uri!r} must not contain '.' or '..' segments")
+        raise _bad_target(f"{uri!r} must not contain '.' or '..' segments")
     return body
 
 
@@ -160,7 +158,7 @@ def _make_s3(options: dict[str, Any]) -> fsspec.AbstractFileSystem:
     try:
         import s3fs
     except ImportError:
-        raise ConfigError("--target: s3:// needs the s3fs package") from None
+        raise _bad_target("s3:// needs the s3fs package") from None
     _check_option_names("s3", s3fs.S3FileSystem, options)
     config = dict(options.pop("config_kwargs", None) or {})  # connect/read timeouts are set
     # botocore retries off (1 attempt in total) unless the user configured them
@@ -174,7 +172,7 @@ def _make_gcs(options: dict[str, Any]) -> fsspec.AbstractFileSystem:
     try:
         import gcsfs  # noqa: F401 (the import error is what we report)
     except ImportError:
-        raise ConfigError("--target: gs:// needs the gcsfs package") from None
+        raise _bad_target("gs:// needs the gcsfs package") from None
     cls = _gcs_class()
     _check_option_names("gs", cls, options)
     if "token" not in options and _gcs_emulated(options):
@@ -212,8 +210,8 @@ def _check_option_names(scheme: str, cls: type, options: dict[str, Any]) -> None
     known = {n for n, p in params.items() if p.kind is not p.VAR_KEYWORD and n != "self"}
     unknown = sorted(set(options) - known - _FSSPEC_OPTIONS)
     if unknown:
-        raise ConfigError(
-            f"--storage-option: unknown option {unknown[0]!r} for {scheme}:// "
+        raise _bad_storage_options(
+            f"unknown option {unknown[0]!r} for {scheme}:// "
             f"(known: {', '.join(sorted(known - {'asynchronous', 'loop', 'session'}))})"
         )
 
@@ -222,7 +220,7 @@ def _construct(scheme: str, cls: type, options: dict[str, Any]) -> fsspec.Abstra
     try:
         return cls(skip_instance_cache=True, **options)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"--storage-option: invalid for {scheme}:// ({describe(exc)})") from None
+        raise _bad_storage_options(f"invalid for {scheme}:// ({describe(exc)})") from None
 
 
 def join(root: str, rel: str) -> str:
@@ -456,18 +454,18 @@ def _check_local(loc: LakeLocation) -> None:
     root = loc.root
     if os.path.exists(root):
         if not os.path.isdir(root):
-            raise ConfigError(f"--target: {root} exists and is not a folder")
+            raise _bad_target(f"{root} exists and is not a folder")
         if not os.access(root, os.W_OK | os.X_OK):
-            raise ConfigError(f"--target: {root} is not writable")
+            raise _bad_target(f"{root} is not writable")
         _check_free_space(root, root)
         return
     ancestor = os.path.dirname(root)
     while not os.path.exists(ancestor) and ancestor != os.path.dirname(ancestor):
         ancestor = os.path.dirname(ancestor)
     if not os.path.isdir(ancestor):
-        raise ConfigError(f"--target: cannot create {root}: {ancestor} is not a folder")
+        raise _bad_target(f"cannot create {root}: {ancestor} is not a folder")
     if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise ConfigError(f"--target: cannot create {root}: {ancestor} is not writable")
+        raise _bad_target(f"cannot create {root}: {ancestor} is not writable")
     _check_free_space(root, ancestor)
 
 
@@ -476,7 +474,7 @@ def _check_free_space(root: str, folder: str) -> None:
     (A disk that fills during the run fails the days that no longer fit, exit code 3.)"""
     free = shutil.disk_usage(folder).free
     if free < MIN_FREE_BYTES:
-        raise ConfigError(f"--target: no space left for {root} ({free:,} bytes free)")
+        raise _bad_target(f"no space left for {root} ({free:,} bytes free)")
 
 
 def _check_gcs_credentials(loc: LakeLocation) -> None:
@@ -489,21 +487,21 @@ def _check_gcs_credentials(loc: LakeLocation) -> None:
         {"endpoint_url": getattr(loc.fs, "_endpoint", None)}
     )
     if getattr(credentials, "method", None) == "anon" and not asked:
-        raise ConfigError(_no_credentials(loc))
+        raise _no_credentials(loc)
 
 
-def _no_credentials(loc: LakeLocation) -> str:
+def _no_credentials(loc: LakeLocation) -> OptionError:
     if loc.scheme == "s3":
         hint = (
             "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE, "
-            "or pass --storage-option key=... --storage-option secret=..."
+            "or pass {storage_options} key=... {storage_options} secret=..."
         )
     else:
         hint = (
             "set GOOGLE_APPLICATION_CREDENTIALS or run 'gcloud auth application-default login', "
-            "or pass --storage-option token=<path to a service-account JSON>"
+            "or pass {storage_options} token=<path to a service-account JSON>"
         )
-    return f"--target: no credentials for {loc.uri} ({hint})"
+    return _bad_target(f"no credentials for {loc.uri} ({hint})")
 
 
 _BAD_CREDENTIALS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken"}
@@ -512,7 +510,7 @@ _TIMED_OUT = {"ConnectTimeoutError", "ReadTimeoutError", "ServerTimeoutError", "
 _NO_CREDENTIALS = {"NoCredentialsError", "PartialCredentialsError", "DefaultCredentialsError"}
 
 
-def _preflight_error(loc: LakeLocation, step: str, exc: StorageError) -> ConfigError:
+def _preflight_error(loc: LakeLocation, step: str, exc: StorageError) -> OptionError:
     """Turn the probe's StorageError into the one line a user can act on."""
     links = []
     link: BaseException | None = exc.__cause__
@@ -528,16 +526,26 @@ def _preflight_error(loc: LakeLocation, step: str, exc: StorageError) -> ConfigE
             codes.add("403")
     root_cause = describe(links[0]) if links else str(exc)
     if names & _NO_CREDENTIALS:
-        return ConfigError(_no_credentials(loc))
+        return _no_credentials(loc)
     if "NoSuchBucket" in codes or (step == "write" and "FileNotFoundError" in names):
-        return ConfigError(f"--target: bucket '{loc.bucket}' does not exist ({loc.uri})")
+        return _bad_target(f"bucket '{loc.bucket}' does not exist ({loc.uri})")
     if codes & _BAD_CREDENTIALS or "401" in codes:
-        return ConfigError(f"--target: invalid credentials for {loc.uri} ({root_cause})")
+        return _bad_target(f"invalid credentials for {loc.uri} ({root_cause})")
     if "AccessDenied" in codes or "403" in codes or "PermissionError" in names:
-        return ConfigError(f"--target: not allowed to {step} in {loc.uri} ({root_cause})")
+        return _bad_target(f"not allowed to {step} in {loc.uri} ({root_cause})")
     if names & _TIMED_OUT:
-        return ConfigError(
-            f"--target: {loc.uri} did not answer: {exc} (connect/read timeout "
+        return _bad_target(
+            f"{loc.uri} did not answer: {exc} (connect/read timeout "
             f"{loc.timeouts.read:g}s, set by {TIMEOUT_ENV})"
         )
-    return ConfigError(f"--target: cannot use {loc.uri}: {exc}")
+    return _bad_target(f"cannot use {loc.uri}: {exc}")
+
+
+def _bad_target(rule: str) -> OptionError:
+    """`rule` about the target (its hints may name the storage options); owner "": the command
+    that resolved the target names it (a library argument, a field, a flag)."""
+    return OptionError("", "{target}: " + rule, "target", "storage_options")
+
+
+def _bad_storage_options(rule: str) -> OptionError:
+    return OptionError("", "{storage_options}: " + rule, "storage_options")

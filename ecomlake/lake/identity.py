@@ -12,7 +12,7 @@ import yaml
 
 from ecomlake.config import EcomConfig
 from ecomlake.config.load import load_config_text
-from ecomlake.errors import ConfigError, EcomlakeError
+from ecomlake.errors import EcomlakeError, OptionError
 from ecomlake.lake.fs import (
     LakeLocation,
     exists,
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 LAKE_FILE = "_lake.json"
 CONFIG_FILE = "_config.yaml"  # the config the lake was made with: verify and repair plan from it
+_FIELDS = ("target", "overwrite")  # the options a refusal of the lake there names
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,9 @@ def read_identity(loc: LakeLocation) -> LakeIdentity | None:
     try:
         return LakeIdentity(**json.loads(read_bytes(loc, LAKE_FILE)))
     except (EcomlakeError, TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"--target: {join(loc.root, LAKE_FILE)} is unreadable ({exc}); "
-            "pass --overwrite to start the lake afresh"
-        ) from None
+        rule = f"{{target}}: {join(loc.root, LAKE_FILE)} is unreadable ({exc}); "
+        rule += "pass {overwrite} to start the lake afresh"
+        raise OptionError("", rule, *_FIELDS) from None
 
 
 def write_identity(loc: LakeLocation, identity: LakeIdentity) -> None:
@@ -98,12 +98,13 @@ def check_compatible(
     hint = ""
     if (existing.seed, existing.config_fingerprint) == (new.seed, new.config_fingerprint):
         hint = " (only the window differs: pin parameters.start_date/end_date to grow a lake)"
-    way_out = "pass --overwrite to replace it, or choose" if can_overwrite else "choose"
-    raise ConfigError(
-        f"--target: {loc.uri} holds a lake made with another config, seed or window "
+    way_out = "pass {overwrite} to replace it, or choose" if can_overwrite else "choose"
+    rule = (
+        f"{{target}}: {loc.uri} holds a lake made with another config, seed or window "
         f"(fingerprint {existing.config_fingerprint[:12]}, seed {existing.seed}, "
-        f"{existing.world_start}..{existing.world_end}); {way_out} another --target{hint}"
+        f"{existing.world_start}..{existing.world_end}); {way_out} another {{target}}{hint}"
     )
+    raise OptionError("", rule, *_FIELDS)
 
 
 def clear_lake(loc: LakeLocation, tables: list[str]) -> None:

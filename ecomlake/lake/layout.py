@@ -20,8 +20,16 @@ _TEMP_FILE_RE = re.compile(r"\..+\.tmp-\d+")
 
 def validate_segment(value: str, what: str) -> str:
     """Return `value` if it is safe as one path segment, else raise a one-line ConfigError."""
+    problem = segment_problem(value)
+    if problem:
+        raise ConfigError(f"{what} {value!r}: {problem}")
+    return value
+
+
+def segment_problem(value: str) -> str | None:
+    """Why `value` cannot be one path segment; None when it can."""
     if not isinstance(value, str) or value == "":
-        raise ConfigError(f"{what} {value!r}: must be a non-empty string")
+        return "must be a non-empty string"
     unsafe = (
         value in (".", "..")
         or value.startswith("/")
@@ -29,10 +37,8 @@ def validate_segment(value: str, what: str) -> str:
         or "\\" in value
         or "\x00" in value
     )
-    if unsafe:
-        # repr() keeps the message on one line whatever the value holds.
-        raise ConfigError(f"{what} {value!r}: must not contain '/', '..', or be absolute")
-    return value
+    # the caller shows `value` with repr(), which keeps the message on one line
+    return "must not contain '/', '..', or be absolute" if unsafe else None
 
 
 def partition_name(key: str, value: str) -> str:

@@ -20,7 +20,7 @@ import secrets
 import socket
 from dataclasses import asdict, dataclass
 
-from ecomlake.errors import ConfigError, StorageError
+from ecomlake.errors import OptionError, StorageError
 from ecomlake.lake.atomic import create_new
 from ecomlake.lake.fs import LakeLocation, exists, join, read_bytes, remove
 
@@ -82,8 +82,13 @@ class LockInfo:
         return f"batch {self.batch_id}, pid {self.pid} on {self.host}, since {self.started_at}"
 
 
-class TargetLocked(ConfigError):
+class TargetLocked(OptionError):
     """Another run is writing the same lake (or its lock cannot be judged)."""
+
+    @classmethod
+    def because(cls, rule: str) -> TargetLocked:
+        """Refused for `rule`, about the target whichever command (or caller) named it."""
+        return cls("", "{target}: " + rule, "target")
 
 
 def boot_id() -> str | None:
@@ -178,11 +183,11 @@ class LakeLock:
                 break  # our own create: its reply was lost and the retry found the file
             reason = stale_reason(holder)
             if reason is None:
-                raise TargetLocked(self._refusal(holder))
+                raise TargetLocked.because(self._refusal(holder))
             self._take_over(holder, reason)
         else:
-            raise TargetLocked(
-                f"--target: {self._uri(LOCK_FILE)} changed hands {_ATTEMPTS} times while this "
+            raise TargetLocked.because(
+                f"{self._uri(LOCK_FILE)} changed hands {_ATTEMPTS} times while this "
                 "run tried to take it; try again"
             )
         self.held = True
@@ -192,7 +197,7 @@ class LakeLock:
         other = holder.host != self.info.host
         where = " (another host: this run cannot check it)" if other else ""
         return (
-            f"--target: another run is writing {self.loc.uri}: {lock} is held by "
+            f"another run is writing {self.loc.uri}: {lock} is held by "
             f"{holder.describe()}{where}; wait for it, or delete {lock} if that run is gone"
         )
 
@@ -206,8 +211,8 @@ class LakeLock:
             if taker is None:
                 return  # that takeover has just finished: look at the lock again
             if taker.token != self.info.token:
-                raise TargetLocked(
-                    f"--target: another run ({taker.describe()}) is taking over the stale lock "
+                raise TargetLocked.because(
+                    f"another run ({taker.describe()}) is taking over the stale lock "
                     f"{self._uri(LOCK_FILE)} just now; if that run is gone, delete "
                     f"{self._uri(marker)}"
                 )
@@ -244,7 +249,7 @@ class LakeLock:
         try:
             return LockInfo.parse(data)
         except (TypeError, ValueError) as exc:
-            raise TargetLocked(
-                f"--target: {self._uri(rel)} is damaged ({type(exc).__name__}: {exc}); "
+            raise TargetLocked.because(
+                f"{self._uri(rel)} is damaged ({type(exc).__name__}: {exc}); "
                 f"delete it if no run is writing {self.loc.uri}"
             ) from None

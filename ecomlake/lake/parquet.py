@@ -13,13 +13,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ecomlake.errors import ConfigError
+from ecomlake.errors import ConfigError, OptionError
 
 COMPRESSIONS = ("zstd", "snappy", "gzip", "brotli", "lz4", "none")
 BYTES_PER_MB = 1_048_576
 # Pinned so a pyarrow upgrade that changes a default does not silently change our bytes.
 _PARQUET_FORMAT_VERSION = "2.6"
 _DATA_PAGE_VERSION = "1.0"
+_OWNER = "ParquetOptions"  # generate names these as its own options (ecomlake/lakes.py)
 _INT64_DIGITS = 18  # decimals this narrow are written as plain INT64, which every reader takes
 
 
@@ -35,13 +36,13 @@ class ParquetOptions:
     def __post_init__(self) -> None:
         codec = str(self.compression).lower()
         if codec not in COMPRESSIONS:
-            raise ConfigError(
-                f"--compression: must be one of {', '.join(COMPRESSIONS)}, got {self.compression!r}"
-            )
+            rule = f"must be one of {', '.join(COMPRESSIONS)}, got {self.compression!r}"
+            raise OptionError(_OWNER, "{compression}: " + rule, "compression")
         object.__setattr__(self, "compression", codec)
         _check_level(codec, self.compression_level)
         if not self.target_size_mb > 0:
-            raise ConfigError(f"--target-size-mb: must be > 0, got {self.target_size_mb}")
+            rule = f"{{target_size_mb}}: must be > 0, got {self.target_size_mb}"
+            raise OptionError(_OWNER, rule, "target_size_mb")
         # a float always: 16 and 16.0 must record the same manifest bytes
         object.__setattr__(self, "target_size_mb", float(self.target_size_mb))
         if self.row_group_rows < 1:
@@ -53,11 +54,13 @@ def _check_level(codec: str, level: int | None) -> None:
     if level is None:
         return
     if codec == "none" or not pa.Codec.supports_compression_level(codec):
-        raise ConfigError(f"--compression-level: not supported with {codec}")
+        rule = f"{{compression_level}}: not supported with {codec}"
+        raise OptionError(_OWNER, rule, "compression_level")
     low = pa.Codec.minimum_compression_level(codec)
     high = pa.Codec.maximum_compression_level(codec)
     if not low <= level <= high:
-        raise ConfigError(f"--compression-level: must be {low}..{high} for {codec}, got {level}")
+        rule = f"{{compression_level}}: must be {low}..{high} for {codec}, got {level}"
+        raise OptionError(_OWNER, rule, "compression_level")
 
 
 def split_rows(table: pa.Table, target_size_mb: float) -> list[tuple[int, int]]:

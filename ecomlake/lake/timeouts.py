@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ecomlake.errors import ConfigError
+from ecomlake.errors import ConfigError, OptionError
 from ecomlake.lake.retry import env_number
 
 TIMEOUT_ENV = "ECOMLAKE_STORAGE_TIMEOUT"
@@ -57,9 +57,9 @@ class StorageTimeouts:
         """s3fs options with botocore's `connect_timeout`/`read_timeout` set unless given."""
         config = options.get("config_kwargs") or {}
         if not isinstance(config, Mapping):
-            raise ConfigError(
-                "--storage-option: config_kwargs takes entries, e.g. config_kwargs.read_timeout=30"
-            )
+            example = "config_kwargs.read_timeout=30"
+            rule = f"{{storage_options}}: config_kwargs takes entries, e.g. {example}"
+            raise OptionError("", rule, "storage_options")
         config = dict(config)
         config.setdefault("connect_timeout", self.connect)
         config.setdefault("read_timeout", self.read)

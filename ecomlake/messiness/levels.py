@@ -11,7 +11,7 @@ import json
 import logging
 
 from ecomlake.config import EcomConfig, config_fingerprint
-from ecomlake.errors import ConfigError
+from ecomlake.errors import ConfigError, OptionError
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +72,8 @@ def resolve_level(cfg: EcomConfig, name: str) -> MessLevel | None:
     if name in CLEAN_LEVELS:
         return None
     if name not in PRESETS:
-        raise ConfigError(
-            f"--messiness-level: must be one of {', '.join(MESSINESS_LEVELS)}, got {name!r}"
-        )
+        rule = f"{{messiness_level}}: must be one of {', '.join(MESSINESS_LEVELS)}, got {name!r}"
+        raise OptionError("", rule, "messiness_level")
     block = cfg.messiness
     overrides = getattr(block, name) if block is not None else None
     if overrides is None:

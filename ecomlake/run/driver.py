@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 
 from ecomlake import __version__
 from ecomlake.config import EcomConfig
-from ecomlake.errors import ConfigError, Interrupted, StorageError
+from ecomlake.errors import Interrupted, OptionError, StorageError
 from ecomlake.lake import (
     LakeLocation,
     ParquetOptions,
@@ -243,7 +243,7 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
         messiness=level.record(),
     )
     check_lake(loc, identity, overwrite=options.overwrite)
-    hooks = load_hooks(options.hooks)
+    hooks = load_hooks(options.hooks, _OWNER, "hooks")
     return _Prepared(
         start,
         end,
@@ -275,10 +275,11 @@ def _refuse_unshared_local_target(
     if not (options.ray_address and loc.is_local and not options.shared_target):
         return
     if isinstance(executor, RayExecutor) and executor.alive_nodes() > 1:
-        raise ConfigError(
-            f"--target: {options.target} is a local path but the Ray cluster has several nodes; "
-            "use s3:// or gs://, or pass --shared-target if every node sees that path"
+        rule = (
+            f"{{target}}: {options.target} is a local path but the Ray cluster has several "
+            "nodes; use s3:// or gs://, or pass {shared_target} if every node sees that path"
         )
+        raise OptionError(_OWNER, rule, "target", "shared_target")
 
 
 @dataclass

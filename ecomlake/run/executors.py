@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from ecomlake.errors import ConfigError, OptionError
+from ecomlake.errors import OptionError
 from ecomlake.plan.calendar import day_date
 from ecomlake.plan.world import WorldPlan
 from ecomlake.run.interrupt import StopRequest
@@ -204,9 +204,8 @@ class RayExecutor:
             try:
                 ray.init(address=self.address, log_to_driver=False)
             except Exception as exc:
-                raise ConfigError(
-                    f"--ray-address: cannot connect to {self.address!r}: {_one_line(exc)}"
-                ) from None
+                rule = f"{{ray_address}}: cannot connect to {self.address!r}: {_one_line(exc)}"
+                raise OptionError("", rule, "ray_address") from None
         else:
             with _quiet_token_notice():
                 ray.init(
@@ -224,15 +223,13 @@ def probe_address(address: str, timeout: float = 5.0) -> None:
     hostport = address.split("://", 1)[-1].rstrip("/")
     host, _, port = hostport.rpartition(":")
     if not host or not port.isdigit():
-        raise ConfigError(
-            f"--ray-address: expected host:port, ray://host:port or auto, got {address!r}"
-        )
+        rule = f"{{ray_address}}: expected host:port, ray://host:port or auto, got {address!r}"
+        raise OptionError("", rule, "ray_address")
     try:
         socket.create_connection((host, int(port)), timeout=timeout).close()
     except OSError as exc:
-        raise ConfigError(
-            f"--ray-address: nothing answers at {address} ({exc.strerror or exc})"
-        ) from None
+        rule = f"{{ray_address}}: nothing answers at {address} ({exc.strerror or exc})"
+        raise OptionError("", rule, "ray_address") from None
 
 
 @contextlib.contextmanager

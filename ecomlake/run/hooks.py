@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ecomlake.errors import ConfigError, EcomlakeError
+from ecomlake.errors import EcomlakeError, OptionError
 from ecomlake.lake import MANIFEST_NAME, LakeLocation, PartitionManifest, read_bytes, write_bytes
 
 log = logging.getLogger(__name__)
@@ -99,22 +99,24 @@ class HookFailed(EcomlakeError):
     """A hook raised; the run stops and names the hook and the partition."""
 
 
-def load_hooks(specs: Sequence[str], flag: str = "--post-export-hook") -> list[LoadedHook]:
-    """Import every `module:function`; a bad spec is a one-line ConfigError naming it."""
+def load_hooks(specs: Sequence[str], owner: str, field: str) -> list[LoadedHook]:
+    """Import every `module:function`; a bad spec is a one-line OptionError naming it and the
+    option `owner.field` that gave it."""
     hooks = []
     for spec in specs:
         module_name, sep, attr = spec.partition(":")
         if not sep or not module_name or not attr:
-            raise ConfigError(f"{flag}: {spec!r} must look like module:function")
+            rule = f"{{{field}}}: {spec!r} must look like module:function"
+            raise OptionError(owner, rule, field)
         try:
             module = importlib.import_module(module_name)
         except Exception as exc:
-            raise ConfigError(
-                f"{flag}: cannot import {module_name!r} ({type(exc).__name__}: {exc})"
-            ) from None
+            rule = f"{{{field}}}: cannot import {module_name!r} ({type(exc).__name__}: {exc})"
+            raise OptionError(owner, rule, field) from None
         function = getattr(module, attr, None)
         if not callable(function):
-            raise ConfigError(f"{flag}: {spec!r} is not a callable in {module_name!r}")
+            rule = f"{{{field}}}: {spec!r} is not a callable in {module_name!r}"
+            raise OptionError(owner, rule, field)
         hooks.append(LoadedHook(spec, function))
     return hooks
 

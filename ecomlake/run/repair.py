@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from ecomlake import __version__
 from ecomlake.config import EcomConfig
-from ecomlake.errors import ConfigError, OptionError
+from ecomlake.errors import OptionError
 from ecomlake.lake import (
     LakeLocation,
     PartitionManifest,
@@ -137,7 +137,8 @@ def _open_lake(
         raise OptionError(_OWNER, rule, "repair")
     cfg = cfg or read_lake_config(loc)
     if cfg is None:
-        raise ConfigError(f"--config: {loc.uri} has no {CONFIG_FILE}; pass the lake's config")
+        rule = f"{{config}}: {loc.uri} has no {CONFIG_FILE}; pass the lake's config"
+        raise OptionError("", rule, "config")
     recorded = level_from_record(lake.messiness)
     level = level_for(_OWNER, cfg, recorded.name if recorded is not None else "none")
     seed = lake.seed if options.seed is None else options.seed

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ecomlake.errors import ConfigError
+from ecomlake.errors import ConfigError, OptionError
 
 log = logging.getLogger(__name__)
 
@@ -36,22 +36,19 @@ class SubmitOptions:
 def client(address: str):
     """A JobSubmissionClient, or a one-line error naming the address."""
     if not address.startswith(("http://", "https://")):
-        raise ConfigError(
-            f"--address: must be the job server URL, e.g. http://head:8265 (got {address!r})"
-        )
+        rule = f"must be the job server URL, e.g. http://head:8265 (got {address!r})"
+        raise _bad_address(rule)
     try:
         from ray.job_submission import JobSubmissionClient
     except ImportError:
-        raise ConfigError(
-            "--address: job submission needs ray[default] (pip install 'ecomlake[cluster]')"
+        raise _bad_address(
+            "job submission needs ray[default] (pip install 'ecomlake[cluster]')"
         ) from None
     try:
         return JobSubmissionClient(address)
     except Exception as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(
-            f"--address: cannot reach the Ray job server at {address} ({reason})"
-        ) from None
+        raise _bad_address(f"cannot reach the Ray job server at {address} ({reason})") from None
 
 
 def entrypoint(command: Sequence[str], python: str = "python") -> str:
@@ -67,7 +64,8 @@ def runtime_env(options: SubmitOptions) -> dict:
     """Ship the project folder (package + configs); add env vars and pip packages if asked."""
     folder = Path(options.working_dir).resolve()
     if not (folder / "ecomlake").is_dir():
-        raise ConfigError(f"--working-dir: {folder} does not hold the ecomlake package")
+        rule = f"{{working_dir}}: {folder} does not hold the ecomlake package"
+        raise OptionError("SubmitOptions", rule, "working_dir")
     env: dict = {"working_dir": str(folder), "excludes": EXCLUDES}
     if options.env:
         env["env_vars"] = dict(options.env)
@@ -87,7 +85,7 @@ def submit(options: SubmitOptions, command: Sequence[str]) -> str:
             break
         except RuntimeError as exc:  # a freshly started head has no job agent for a few seconds
             if "No available agent" not in str(exc) or time.monotonic() > deadline:
-                raise ConfigError(f"--address: the job server refused the job ({exc})") from None
+                raise _bad_address(f"the job server refused the job ({exc})") from None
             time.sleep(1.0)
     log.info("submitted %s to %s", job_id, options.address)
     return job_id
@@ -124,11 +122,17 @@ def logs(address: str, job_id: str) -> str:
     try:
         return client(address).get_job_logs(job_id)
     except RuntimeError as exc:
-        raise ConfigError(f"--logs: no job {job_id!r} on {address} ({exc})") from None
+        raise OptionError("", f"{{logs}}: no job {job_id!r} on {address} ({exc})", "logs") from None
 
 
 def _info(address: str, job_id: str):
     try:
         return client(address).get_job_info(job_id)
     except RuntimeError as exc:
-        raise ConfigError(f"--status: no job {job_id!r} on {address} ({exc})") from None
+        rule = f"{{status}}: no job {job_id!r} on {address} ({exc})"
+        raise OptionError("", rule, "status") from None
+
+
+def _bad_address(rule: str) -> OptionError:
+    """`rule` about the job server's address, a plain argument of `client` (`--address`)."""
+    return OptionError("", "{address}: " + rule, "address")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ecomlake.config import EcomConfig
-from ecomlake.errors import ConfigError
+from ecomlake.errors import ConfigError, OptionError
 from ecomlake.lake.fs import exists, resolve_target
 from ecomlake.lake.identity import CONFIG_FILE, LAKE_FILE, read_identity, read_lake_config
 from ecomlake.messiness import level_from_record
@@ -67,7 +67,7 @@ def describe_lake(
         raise ConfigError(f"stats: {target} has no {LAKE_FILE}, so its seed and window are unknown")
     cfg = config if config is not None else read_lake_config(loc)
     if cfg is None:
-        raise ConfigError(f"--config: required, {target} stores no {CONFIG_FILE}")
+        raise OptionError("", f"{{config}}: required, {target} stores no {CONFIG_FILE}", "config")
     level = level_from_record(lake.messiness)
     start, end = (dt.date.fromisoformat(d) for d in (lake.world_start, lake.world_end))
     held = [d for d in run_days(loc, lake) if day_number(start) <= d <= day_number(end)]

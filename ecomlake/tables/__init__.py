@@ -5,10 +5,10 @@ from __future__ import annotations
 import importlib
 import threading
 
-from ecomlake.errors import ConfigError
+from ecomlake.errors import OptionError
 from ecomlake.lake import LakeLocation
 from ecomlake.tables.committer import TableCommitter
-from ecomlake.tables.options import FORMATS, TableOptions, parse_catalog_options
+from ecomlake.tables.options import FORMATS, OWNER, TableOptions, parse_catalog_options
 
 __all__ = ["FORMATS", "TableCommitter", "TableOptions", "open_tables", "parse_catalog_options"]
 
@@ -24,10 +24,11 @@ def open_tables(
     try:
         backend = importlib.import_module(module)
     except ImportError as exc:
-        raise ConfigError(
-            f"--format {options.format}: needs the 'tables' extra "
+        rule = (
+            f"{{format}} {options.format}: needs the 'tables' extra "
             f"(pip install 'ecomlake[tables]'): {exc}"
-        ) from None
+        )
+        raise OptionError(OWNER, rule, "format") from None
     _warm_up(options.format)
     if options.format == "iceberg":
         return TableCommitter(backend.IcebergFormat(loc, options), loc, summary)

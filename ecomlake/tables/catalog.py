@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 
-from ecomlake.errors import ConfigError
+from ecomlake.errors import OptionError
 from ecomlake.lake import LakeLocation, join
-from ecomlake.tables.options import TableOptions
+from ecomlake.tables.options import OWNER, TableOptions
 from ecomlake.tables.store import iceberg_io_properties
 
 CATALOG_NAME = "ecomlake"
@@ -21,10 +21,11 @@ def catalog_properties(loc: LakeLocation, options: TableOptions) -> dict[str, st
     base = {"warehouse": _warehouse(loc), **iceberg_io_properties(loc)}
     if uri is None:
         if not loc.is_local:
-            raise ConfigError(
-                f"--catalog-uri: required for an Iceberg lake on {loc.scheme}:// (the default "
+            rule = (
+                f"{{catalog_uri}}: required for an Iceberg lake on {loc.scheme}:// (the default "
                 "SQLite catalog is a local file); give a REST, SQL or glue catalog"
             )
+            raise OptionError(OWNER, rule, "catalog_uri")
         catalog = {"type": "sql", "uri": f"sqlite:///{join(loc.root, CATALOG_FILE)}"}
     elif uri.startswith(_SQL_SCHEMES):
         catalog = {"type": "sql", "uri": uri}
@@ -33,10 +34,11 @@ def catalog_properties(loc: LakeLocation, options: TableOptions) -> dict[str, st
     elif uri == "glue":
         catalog = {"type": "glue"}
     else:
-        raise ConfigError(
-            f"--catalog-uri: {uri!r} is not a catalog URI (use http(s)://, sqlite:///, "
+        rule = (
+            f"{{catalog_uri}}: {uri!r} is not a catalog URI (use http(s)://, sqlite:///, "
             "postgresql:// or glue)"
         )
+        raise OptionError(OWNER, rule, "catalog_uri")
     return {**base, **catalog, **options.catalog_options}
 
 
@@ -51,4 +53,5 @@ def check_catalog_uri(options: TableOptions) -> None:
     if uri.startswith("sqlite:///"):
         folder = os.path.dirname(uri.removeprefix("sqlite:///")) or "."
         if not os.path.isdir(folder):
-            raise ConfigError(f"--catalog-uri: folder {folder!r} of the SQLite catalog is missing")
+            rule = f"{{catalog_uri}}: folder {folder!r} of the SQLite catalog is missing"
+            raise OptionError(OWNER, rule, "catalog_uri")

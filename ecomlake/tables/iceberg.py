@@ -19,11 +19,11 @@ from pyiceberg.table.name_mapping import create_mapping_from_schema
 from pyiceberg.typedef import Record
 from pyiceberg.types import DateType, IcebergType, IntegerType, LongType
 
-from ecomlake.errors import ConfigError
+from ecomlake.errors import ConfigError, OptionError
 from ecomlake.lake import LakeLocation, list_dir
 from ecomlake.tables.catalog import CATALOG_NAME, catalog_properties
 from ecomlake.tables.files import TablePartition, table_schema
-from ecomlake.tables.options import TableOptions
+from ecomlake.tables.options import OWNER, TableOptions
 from ecomlake.tables.store import iceberg_io_properties
 
 NAME_MAPPING = "schema.name-mapping.default"
@@ -39,7 +39,8 @@ def open_catalog(loc: LakeLocation, options: TableOptions) -> Catalog:
     except Exception as exc:  # every catalog kind fails with its own exception types
         where = options.catalog_uri or props.get("uri", "")
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"--catalog-uri: cannot open catalog {where}: {first}") from None
+        rule = f"{{catalog_uri}}: cannot open catalog {where}: {first}"
+        raise OptionError(OWNER, rule, "catalog_uri") from None
     return catalog
 
 

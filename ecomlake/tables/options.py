@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ecomlake.errors import ConfigError
-from ecomlake.lake.layout import validate_segment
+from ecomlake.errors import OptionError
+from ecomlake.lake.layout import segment_problem
 
 FORMATS = ("parquet", "iceberg", "delta")
 DEFAULT_NAMESPACE = "ecomlake"
+OWNER = "TableOptions"  # how errors name its fields (the CLI shows its flags instead)
 
 
 @dataclass(frozen=True)
@@ -22,12 +23,14 @@ class TableOptions:
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
-            raise ConfigError(f"--format: must be one of {', '.join(FORMATS)}, got {self.format!r}")
-        validate_segment(self.namespace, "--namespace")
+            rule = f"{{format}}: must be one of {', '.join(FORMATS)}, got {self.format!r}"
+            raise OptionError(OWNER, rule, "format")
+        problem = segment_problem(self.namespace)
+        if problem:
+            raise OptionError(OWNER, f"{{namespace}} {self.namespace!r}: {problem}", "namespace")
         if self.format != "iceberg" and self.catalog_uri:
-            raise ConfigError(
-                "--catalog-uri: only an Iceberg lake has a catalog (use --format iceberg)"
-            )
+            rule = "{catalog_uri}: only an Iceberg lake has a catalog (use {format} iceberg)"
+            raise OptionError(OWNER, rule, "catalog_uri", "format")
 
     @property
     def is_table_format(self) -> bool:
@@ -40,6 +43,7 @@ def parse_catalog_options(pairs: list[str] | None) -> dict[str, str]:
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"--catalog-option: expected key=value, got {pair!r}")
+            rule = f"{{catalog_options}}: expected key=value, got {pair!r}"
+            raise OptionError(OWNER, rule, "catalog_options")
         options[key.strip()] = value.strip()
     return options

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from ecomlake.config import config_fingerprint
 from ecomlake.config.load import load_config_text
-from ecomlake.errors import ConfigError
+from ecomlake.errors import ConfigError, OptionError
 from ecomlake.lake import (
     LakeLocation,
     ParquetOptions,
@@ -167,7 +167,7 @@ def _prepare(options: ExportOptions) -> _Plan:
         world_end=info.world_end.isoformat(),
     )
     check_lake(loc, lake_identity, overwrite=None)  # export-raw never overwrites a lake
-    hooks = load_hooks(options.post_export_hooks)
+    hooks = load_hooks(options.post_export_hooks, _OWNER, "post_export_hooks")
     run_identity = RunIdentity(info.seed, info.config_fingerprint, info.generator_version)
     return _Plan(
         source,
@@ -205,7 +205,8 @@ def _select_tables(requested: Sequence[str], source: RawSource) -> tuple[list[st
     for name in requested:
         if name not in TABLE_NAMES:
             choices = ", ".join(TABLE_NAMES)
-            raise ConfigError(f"--table: unknown table {name!r} (choose from {choices})")
+            rule = f"{{tables}}: unknown table {name!r} (choose from {choices})"
+            raise OptionError(_OWNER, rule, "tables")
     chosen: list[str] = []
     skipped: dict[str, str] = {}
     for spec in TABLES:
@@ -213,10 +214,11 @@ def _select_tables(requested: Sequence[str], source: RawSource) -> tuple[list[st
             continue
         if not source.has(spec.name):
             if requested:
-                raise ConfigError(
-                    f"--table: {spec.name} was asked for but {source.csv_path(spec.name)} "
+                rule = (
+                    f"{{tables}}: {spec.name} was asked for but {source.csv_path(spec.name)} "
                     "does not exist"
                 )
+                raise OptionError(_OWNER, rule, "tables")
             skipped[spec.name] = f"no {spec.name}.csv in {source.csv_path(spec.name).parent}"
             continue
         chosen.append(spec.name)

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ecomlake.errors import ConfigError, StorageError
+from ecomlake.errors import OptionError, StorageError
 from ecomlake.lake.fs import LakeLocation, check_target, join, resolve_target, write_bytes
 from ecomlake.lake.layout import SUCCESS_NAME
 from ecomlake.render.registry import TABLE_NAMES, table_spec
@@ -18,6 +18,7 @@ from ecomlake.render.registry import TABLE_NAMES, table_spec
 log = logging.getLogger(__name__)
 
 PARALLEL_PARTITIONS = 8
+_OWNER = "UploadOptions"  # how errors name the options (the CLI shows its flags instead)
 
 
 @dataclass(frozen=True)
@@ -43,13 +44,14 @@ def target_uri(bucket: str, prefix: str, scheme: str | None) -> str:
     if "://" in bucket:
         given, _, rest = bucket.partition("://")
         if scheme and scheme != given:
-            raise ConfigError(f"--scheme: {scheme} conflicts with --bucket {bucket}")
+            rule = f"{{scheme}}: {scheme} conflicts with {{bucket}} {bucket}"
+            raise OptionError("", rule, "scheme", "bucket")
         scheme, bucket = given, rest.strip("/")
     scheme = scheme or "gs"  # the older tool uploaded to GCS
     if scheme not in ("s3", "gs"):
-        raise ConfigError(f"--scheme: must be s3 or gs, got {scheme!r}")
+        raise OptionError("", f"{{scheme}}: must be s3 or gs, got {scheme!r}", "scheme")
     if not bucket or "/" in bucket:
-        raise ConfigError(f"--bucket: expected a bucket name, got {bucket!r}")
+        raise OptionError("", f"{{bucket}}: expected a bucket name, got {bucket!r}", "bucket")
     return (
         f"{scheme}://{bucket}/{prefix.strip('/')}" if prefix.strip("/") else f"{scheme}://{bucket}"
     )
@@ -58,13 +60,15 @@ def target_uri(bucket: str, prefix: str, scheme: str | None) -> str:
 def plan_upload(options: UploadOptions) -> tuple[list[tuple[str, list[Path]]], list[str]]:
     """(partition dir, files with _SUCCESS last) to upload; partitions skipped as uncommitted."""
     if not options.source.is_dir():
-        raise ConfigError(f"--source: {options.source} is not a directory")
+        raise OptionError(_OWNER, f"{{source}}: {options.source} is not a directory", "source")
     tables = options.tables or tuple(t for t in TABLE_NAMES if (options.source / t).is_dir())
     for name in tables:
         if name not in TABLE_NAMES:
-            raise ConfigError(f"--table: unknown table {name!r} (one of {', '.join(TABLE_NAMES)})")
+            rule = f"{{tables}}: unknown table {name!r} (one of {', '.join(TABLE_NAMES)})"
+            raise OptionError(_OWNER, rule, "tables")
     if not tables:
-        raise ConfigError(f"--source: {options.source} holds no table folders")
+        rule = f"{{source}}: {options.source} holds no table folders"
+        raise OptionError(_OWNER, rule, "source")
     wanted = None if options.dates is None else {d.isoformat() for d in options.dates}
     plan, skipped = [], []
     for name in tables:

@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ecomlake.errors import ConfigError
+from ecomlake.errors import OptionError
 from ecomlake.lake.fs import LakeLocation, list_dir, read_bytes, resolve_target
 from ecomlake.lake.identity import read_identity
 from ecomlake.lake.layout import MANIFEST_NAME
@@ -50,10 +50,11 @@ def check_against_defects(root: str, storage_options: dict | None = None) -> Def
     loc = resolve_target(root, storage_options)
     lake = read_identity(loc)
     if lake is None or lake.messiness is None:
-        raise ConfigError(
-            f"--against-defects: {root} is not a messy lake (its _lake.json names no messiness "
+        rule = (
+            f"{{against_defects}}: {root} is not a messy lake (its _lake.json names no messiness "
             "level), so there is no defect log to undo"
         )
+        raise OptionError("", rule, "against_defects")
     found = DefectCheck()
     problems: dict[str, list[str]] = {}
     for spec in TABLES:

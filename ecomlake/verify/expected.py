@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from ecomlake.config import EcomConfig
 from ecomlake.config.fingerprint import config_fingerprint
-from ecomlake.errors import ConfigError, StorageError
+from ecomlake.errors import OptionError, StorageError
 from ecomlake.lake.fs import LakeLocation, join, list_dir, read_bytes
 from ecomlake.lake.identity import CONFIG_FILE, LAKE_FILE, LakeIdentity, read_lake_config
 from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME
@@ -95,10 +95,12 @@ def plan_lake(
     level = level_from_record(lake.messiness)
     mine = fold_level(config_fingerprint(cfg), level)
     if mine != lake.config_fingerprint:
-        source = "--config" if config is not None else join(loc.root, CONFIG_FILE)
-        raise ConfigError(
+        source = "{config}" if config is not None else join(loc.root, CONFIG_FILE)
+        raise OptionError(
+            "",
             f"{source}: not the config this lake was made with (fingerprint {mine[:12]}, "
-            f"{LAKE_FILE} says {lake.config_fingerprint[:12]}); pass the lake's own config"
+            f"{LAKE_FILE} says {lake.config_fingerprint[:12]}); pass the lake's own config",
+            "config",
         )
     days = run_days(loc, lake)
     if not days:

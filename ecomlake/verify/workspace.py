@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from ecomlake.errors import ConfigError
+from ecomlake.errors import ConfigError, OptionError
 
 if TYPE_CHECKING:
     import duckdb
@@ -105,7 +105,8 @@ def _connect(database: str, memory_limit: str, folder: str | None) -> duckdb.Duc
     try:
         return duckdb.connect(database, config=config)
     except duckdb.Error as exc:
-        raise ConfigError(
-            f"--memory-limit: DuckDB cannot work with {memory_limit!r}, use e.g. 512MB or 2GB "
+        rule = (
+            f"{{memory_limit}}: DuckDB cannot work with {memory_limit!r}, use e.g. 512MB or 2GB "
             f"({str(exc).strip().splitlines()[0]})"
-        ) from None
+        )
+        raise OptionError("", rule, "memory_limit") from None

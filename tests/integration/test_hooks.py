@@ -12,7 +12,7 @@ import pytest
 from ecomlake.api import generate
 from ecomlake.cli.app import run
 from ecomlake.config import load_config
-from ecomlake.errors import ConfigError
+from ecomlake.errors import OptionError
 from ecomlake.run.driver import GenerateOptions
 from ecomlake.run.hooks import ExportContext, HookFailed, load_hooks
 
@@ -87,12 +87,13 @@ def test_failing_hook_stops_the_run_naming_hook_and_partition(tmp_path, capsys):
         ("hook_fixtures:NOT_CALLABLE", "is not a callable"),
     ],
 )
-def test_bad_hook_spec_is_rejected_before_any_work(tmp_path, spec, message):
-    with pytest.raises(ConfigError, match=message):
-        load_hooks([spec])
+def test_bad_hook_spec_is_rejected_before_any_work(capsys, tmp_path, spec, message):
+    with pytest.raises(OptionError, match=f"^GenerateOptions.hooks: .*{message}"):
+        load_hooks([spec], "GenerateOptions", "hooks")
     code = run(["generate", "-c", str(QUICK), "-t", str(tmp_path / "lake"), "--no-progress",
                 "--post-export-hook", spec])  # fmt: skip
     assert code == 2
+    assert capsys.readouterr().err.startswith("error: --post-export-hook: ")
     assert not (tmp_path / "lake").exists()
 
 

@@ -6,8 +6,9 @@ import pytest
 import yaml
 from mess_helpers import QUICK
 
+from ecomlake.cli.flags import cli_message
 from ecomlake.config import config_fingerprint, load_config_text
-from ecomlake.errors import ConfigError
+from ecomlake.errors import ConfigError, OptionError
 from ecomlake.messiness import PRESETS, resolve_level, run_fingerprint
 from ecomlake.rng import streams
 
@@ -33,9 +34,10 @@ class TestLevels:
         assert resolve_level(mess_config, "none") is None
         assert resolve_level(mess_config, "baseline") is None
 
-    def test_unknown_level_is_a_flag_error(self, mess_config):
-        with pytest.raises(ConfigError, match="--messiness-level: must be one of"):
+    def test_unknown_level_names_the_option(self, mess_config):
+        with pytest.raises(OptionError, match=r"^messiness_level: must be one of") as caught:
             resolve_level(mess_config, "chaos")
+        assert cli_message(caught.value).startswith("--messiness-level: must be one of")
 
     def test_yaml_overrides_only_what_it_sets(self):
         cfg = load_config_text(_with_messiness({"heavy_mess": {"whitespace": 0.3}}))

@@ -10,7 +10,8 @@ import boto3
 import pytest
 
 from ecomlake.cli.app import run
-from ecomlake.errors import ConfigError
+from ecomlake.cli.flags import cli_message
+from ecomlake.errors import OptionError
 from ecomlake.lake.fs import check_target, resolve_target
 
 from .lakes import KEY, SECRET, s3_client, s3_options, world_args
@@ -36,9 +37,10 @@ def _fails(capsys, target: str, *extra: str) -> str:
 
 
 def _preflight(target: str, options: dict | None = None) -> str:
-    with pytest.raises(ConfigError) as info:
+    """The refusal as the CLI shows it."""
+    with pytest.raises(OptionError) as info:
         check_target(resolve_target(target, options))
-    return str(info.value)
+    return cli_message(info.value)
 
 
 @pytest.fixture
@@ -73,7 +75,7 @@ def no_gcs_credentials(monkeypatch, tmp_path):
 def test_unknown_scheme(capsys):
     message = "--target: unsupported scheme 'ftp' (use a local path, s3:// or gs://)"
     assert _fails(capsys, "ftp://host/lake") == message
-    with pytest.raises(ConfigError, match=r"^--target: unsupported scheme 'ftp'"):
+    with pytest.raises(OptionError, match=r"^target: unsupported scheme 'ftp'"):  # an argument
         resolve_target("ftp://host/lake")
 
 

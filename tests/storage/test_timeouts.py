@@ -179,7 +179,7 @@ def test_clients_get_the_timeouts(monkeypatch, gcs_server):
     mine = resolve_target("s3://lake/ecom", {"config_kwargs": {"read_timeout": 99}}).fs
     assert (mine.config_kwargs["connect_timeout"], mine.config_kwargs["read_timeout"]) == (7, 99)
     assert resolve_target("gs://lake/ecom", {"requests_timeout": 99}).fs.requests_timeout == 99
-    with pytest.raises(ConfigError, match=r"^--storage-option: config_kwargs takes entries"):
+    with pytest.raises(ConfigError, match=r"^storage_options: config_kwargs takes entries"):
         resolve_target("s3://lake/ecom", {"config_kwargs": "read_timeout=5"})
 
 
@@ -215,7 +215,7 @@ def test_too_small_timeout_fails_cleanly_on_moto(monkeypatch, moto_server, make_
     _times_out(
         lambda: check_target(resolve_target(target, s3_options(moto_server))),
         ConfigError,
-        rf"^--target: {target} did not answer: .*timeout",
+        rf"^target: {target} did not answer: .*timeout",
     )
     monkeypatch.setenv("ECOMLAKE_STORAGE_TIMEOUT", "5")
     check_target(resolve_target(target, s3_options(moto_server)))
