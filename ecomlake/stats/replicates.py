@@ -1,7 +1,8 @@
 """Knobs whose effect only the whole visit model tells, censoring included: repeat visits by
 (signup channel, initial tier), retention shocks, seasonality, reactivation, earned tiers and
 CLV buckets. Their expectation is the mean over replicate worlds planned from the same config
-and window with other seeds (ecomlake/plan), their spread the replicates' spread."""
+and window with other seeds (ecomlake/plan), their spread the replicates' spread. A lake holding
+only some days of its window is compared with the replicates' carts and orders of those days."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ecomlake.plan.calendar import US_PER_DAY
 from ecomlake.plan.lexicon import NONE
 from ecomlake.plan.world import WorldPlan, build_world
 from ecomlake.stats.checks import Check, mean_check
+from ecomlake.stats.held import HeldDays
 
 if TYPE_CHECKING:
     import duckdb
@@ -50,30 +52,35 @@ def lake_reactivated(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT count(*) FILTER (WHERE is_reactivated) FROM orders").fetchone()[0]
 
 
-def plan_people(world: WorldPlan) -> dict[str, np.ndarray]:
-    """The same facts as `lake_people`, from a plan."""
+def plan_people(world: WorldPlan, held: HeldDays) -> dict[str, np.ndarray]:
+    """The same facts as `lake_people`, from a plan: customers written by runs up to the last
+    held day (every signup partition up to it) and their carts on held days."""
     lex, cust = world.lexicon, world.customers
-    reg = np.arange(cust.n_registered)
+    reg = np.flatnonzero(cust.signup_day[: cust.n_registered] <= held.days.max(initial=-1))
+    carts = world.carts.customer[held.holds(world.carts.ts_us // US_PER_DAY)]
     tiers = np.array([*lex.tiers, DEFAULT], dtype=object)
     months = cust.signup_day[reg].astype("datetime64[D]").astype("datetime64[M]").astype(str)
     return {
         "channel": np.array(lex.signup_channels, dtype=object)[cust.channel[reg]],
         "tier": tiers[np.where(cust.tier[reg] == NONE, len(lex.tiers), cust.tier[reg])],
         "month": months.astype(object),
-        "carts": np.bincount(world.carts.customer, minlength=cust.size)[reg],
+        "carts": np.bincount(carts, minlength=cust.size)[reg],
         "final_tier": np.array(lex.earned_tiers.names, dtype=object)[cust.final_tier[reg]],
         "clv": np.array(lex.clv_buckets.names, dtype=object)[cust.final_clv[reg]],
     }
 
 
-def plan_months(world: WorldPlan) -> dict[str, int]:
-    months = (world.carts.ts_us // US_PER_DAY).astype("datetime64[D]").astype("datetime64[M]")
+def plan_months(world: WorldPlan, held: HeldDays) -> dict[str, int]:
+    days = world.carts.ts_us // US_PER_DAY
+    months = days[held.holds(days)].astype("datetime64[D]").astype("datetime64[M]")
     names, counts = np.unique(months.astype(str), return_counts=True)
     return dict(zip(names.tolist(), counts.tolist(), strict=True))
 
 
-def plan_reactivated(world: WorldPlan) -> int:
-    return int(world.carts.is_reactivation[world.orders.cart].sum())
+def plan_reactivated(world: WorldPlan, held: HeldDays) -> int:
+    cart = world.orders.cart
+    on_held = held.holds(world.carts.ts_us[cart] // US_PER_DAY)
+    return int(world.carts.is_reactivation[cart[on_held]].sum())
 
 
 def statistics(
@@ -106,10 +113,10 @@ def statistics(
 
 
 def replicate_checks(
-    realized: dict[Key, tuple[float, int]], world: WorldPlan, replicates: int
+    realized: dict[Key, tuple[float, int]], world: WorldPlan, replicates: int, held: HeldDays
 ) -> list[Check]:
     """Each realized statistic against the mean and spread of `replicates` other worlds."""
-    runs = [_replicate(world, r) for r in range(replicates)]
+    runs = [_replicate(world, r, held) for r in range(replicates)]
     checks = []
     for key in sorted(set(realized) | set().union(*runs), key=lambda k: (k[0], str(k[1]))):
         if not _reported(key, world):
@@ -125,11 +132,13 @@ def replicate_checks(
     return checks
 
 
-def _replicate(world: WorldPlan, r: int) -> dict[Key, tuple[float, int]]:
+def _replicate(world: WorldPlan, r: int, held: HeldDays) -> dict[Key, tuple[float, int]]:
     other = build_world(
         world.config, world.seed + 1_000_003 * (r + 1), world.start_day, world.end_day
     )
-    return statistics(plan_people(other), plan_months(other), plan_reactivated(other))
+    return statistics(
+        plan_people(other, held), plan_months(other, held), plan_reactivated(other, held)
+    )
 
 
 def _reported(key: Key, world: WorldPlan) -> bool:
