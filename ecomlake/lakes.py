@@ -17,6 +17,7 @@ from ecomlake.errors import ConfigError
 from ecomlake.library import ConfigLike, load_config
 from ecomlake.run.driver import GenerateOptions
 from ecomlake.stats import StatsReport, stats_lake
+from ecomlake.stats.replicates import DEFAULT_REPLICATES, check_replicates
 from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT, check_memory_limit
 
 _FLAG = re.compile(r"--([a-z][a-z-]*)")
@@ -57,16 +58,21 @@ repair = _naming(_OPTION_FIELDS, "GenerateOptions")(api.repair)
 verify = _naming(frozenset({"memory_limit", "workers", "ray_address", "target"}), "")(api.verify)
 
 
-@_naming(frozenset({"memory_limit", "target"}), "")
+@_naming(frozenset({"memory_limit", "replicates", "target"}), "")
 def stats(
     target: str,
     config: ConfigLike | None = None,
     storage_options: dict | None = None,
     *,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    replicates: int = DEFAULT_REPLICATES,
 ) -> StatsReport:
     """Each knob of the lake at `target`: configured, expected in its window, realized (see
-    docs/stats.md); `config` defaults to the one the lake stores."""
+    docs/stats.md); `config` defaults to the one the lake stores. `replicates` plan worlds give
+    the visit model's rows their expectation and spread."""
     cfg = None if config is None else load_config(config)
     check_memory_limit(memory_limit)
-    return stats_lake(target, cfg, storage_options, memory_limit=memory_limit)
+    check_replicates(replicates)
+    return stats_lake(
+        target, cfg, storage_options, memory_limit=memory_limit, replicates=replicates
+    )

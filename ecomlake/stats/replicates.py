@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ecomlake.errors import ConfigError
 from ecomlake.plan.calendar import US_PER_DAY
 from ecomlake.plan.lexicon import NONE
 from ecomlake.plan.world import WorldPlan, build_world
@@ -20,6 +21,7 @@ from ecomlake.stats.held import HeldDays
 if TYPE_CHECKING:
     import duckdb
 
+DEFAULT_REPLICATES = 20
 P = "parameters."
 REPEAT = P + "repeat_purchase_settings.propensity_by_channel_and_tier"
 SHOCK, SEASON = P + "retention_shocks", P + "seasonal_factors"
@@ -110,6 +112,15 @@ def statistics(
         for name in np.unique(values[values != None]):  # noqa: E711 - an object array
             out[(knob, str(name))] = (float((values == name).mean()), n)
     return out
+
+
+def check_replicates(replicates: object) -> None:
+    """Fail with one line before any work: a spread needs at least two replicate worlds."""
+    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 2:
+        raise ConfigError(
+            f"--replicates: must be a whole number of at least 2 (the spread of the replicate "
+            f"worlds needs two), got {replicates!r}"
+        )
 
 
 def replicate_checks(

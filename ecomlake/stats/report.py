@@ -17,6 +17,7 @@ from ecomlake.stats.held import HeldDays
 from ecomlake.stats.mixes import mix_checks
 from ecomlake.stats.money import money_checks
 from ecomlake.stats.replicates import (
+    DEFAULT_REPLICATES,
     lake_months,
     lake_people,
     lake_reactivated,
@@ -26,8 +27,6 @@ from ecomlake.stats.replicates import (
 from ecomlake.stats.returns import return_checks, return_facts
 from ecomlake.stats.source import LakeSource, describe_lake, lake_database
 from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT
-
-DEFAULT_REPLICATES = 20
 
 
 @dataclass
