@@ -6,10 +6,10 @@ only some days of its window is compared with the replicates' carts and orders o
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from ecomlake.errors import ConfigError
 from ecomlake.plan.calendar import US_PER_DAY
@@ -61,11 +61,10 @@ def plan_people(world: WorldPlan, held: HeldDays) -> dict[str, np.ndarray]:
     reg = np.flatnonzero(cust.signup_day[: cust.n_registered] <= held.days.max(initial=-1))
     carts = world.carts.customer[held.holds(world.carts.ts_us // US_PER_DAY)]
     tiers = np.array([*lex.tiers, DEFAULT], dtype=object)
-    months = cust.signup_day[reg].astype("datetime64[D]").astype("datetime64[M]").astype(str)
     return {
         "channel": np.array(lex.signup_channels, dtype=object)[cust.channel[reg]],
         "tier": tiers[np.where(cust.tier[reg] == NONE, len(lex.tiers), cust.tier[reg])],
-        "month": months.astype(object),
+        "month": _month_names(cust.signup_day[reg]),
         "carts": np.bincount(carts, minlength=cust.size)[reg],
         "final_tier": np.array(lex.earned_tiers.names, dtype=object)[cust.final_tier[reg]],
         "clv": np.array(lex.clv_buckets.names, dtype=object)[cust.final_clv[reg]],
@@ -74,9 +73,16 @@ def plan_people(world: WorldPlan, held: HeldDays) -> dict[str, np.ndarray]:
 
 def plan_months(world: WorldPlan, held: HeldDays) -> dict[str, int]:
     days = world.carts.ts_us // US_PER_DAY
-    months = days[held.holds(days)].astype("datetime64[D]").astype("datetime64[M]")
-    names, counts = np.unique(months.astype(str), return_counts=True)
+    names, counts = np.unique(_month_names(days[held.holds(days)]), return_counts=True)
     return dict(zip(names.tolist(), counts.tolist(), strict=True))
+
+
+def _month_names(days: np.ndarray) -> np.ndarray:
+    """'YYYY-MM' of each day number; formatting each distinct month once keeps a six-year
+    plan's millions of days from being turned into strings one by one."""
+    months = days.astype("datetime64[D]").astype("datetime64[M]")
+    distinct, index = np.unique(months, return_inverse=True)
+    return distinct.astype(str).astype(object)[index]
 
 
 def plan_reactivated(world: WorldPlan, held: HeldDays) -> int:
@@ -93,25 +99,34 @@ def statistics(
     carts = np.asarray(people["carts"], dtype=np.int64)
     shopper = carts > 0
     channel, tier, month = (
-        np.asarray(people[k], dtype=object) for k in ("channel", "tier", "month")
+        np.asarray(people[k], dtype=object)[shopper] for k in ("channel", "tier", "month")
     )
-    groups: dict[str, list[int]] = defaultdict(list)
-    for i in np.flatnonzero(shopper):
-        groups[f"{channel[i]}/{tier[i]}"].append(i)
-    for segment, members in groups.items():
-        out[(REPEAT, segment)] = (float(carts[members].mean() - 1), len(members))
-    for m in np.unique(month[shopper]):
-        members = shopper & (month == m)
-        out[(SHOCK, str(m))] = (float(carts[members].mean() - 1), int(members.sum()))
+    segment = _labels(channel, tier)
+    for knob, labels in ((REPEAT, segment), (SHOCK, month)):
+        codes, names = pd.factorize(labels)
+        units = np.bincount(codes, minlength=len(names))
+        total = np.bincount(codes, weights=carts[shopper], minlength=len(names))
+        for i, name in enumerate(names):
+            out[(knob, str(name))] = (float(total[i] / units[i] - 1), int(units[i]))
     for m, count in months.items():
         out[(SEASON, m)] = (float(count), int(count))
     out[(REACTIVATION, None)] = (float(reactivated), int(reactivated))
     n = len(carts)
     for knob, column in ((TIER, "final_tier"), (CLV, "clv")):
-        values = np.asarray(people[column], dtype=object)
-        for name in np.unique(values[values != None]):  # noqa: E711 - an object array
-            out[(knob, str(name))] = (float((values == name).mean()), n)
+        codes, names = pd.factorize(np.asarray(people[column], dtype=object))  # None: -1
+        counts = np.bincount(codes[codes >= 0], minlength=len(names))
+        for i, name in enumerate(names):
+            out[(knob, str(name))] = (float(counts[i] / n), n)
     return out
+
+
+def _labels(channel: np.ndarray, tier: np.ndarray) -> np.ndarray:
+    """'channel/tier' of each unit, each distinct pair formatted once."""
+    ch_codes, ch_names = pd.factorize(channel)
+    tier_codes, tier_names = pd.factorize(tier)
+    pairs, index = np.unique(ch_codes * len(tier_names) + tier_codes, return_inverse=True)
+    names = [f"{ch_names[p // len(tier_names)]}/{tier_names[p % len(tier_names)]}" for p in pairs]
+    return np.array(names, dtype=object)[index]
 
 
 def check_replicates(replicates: object) -> None:
