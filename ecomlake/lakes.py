@@ -17,6 +17,7 @@ from ecomlake.errors import OptionError
 from ecomlake.library import ConfigLike, load_config
 from ecomlake.run.driver import GenerateOptions
 from ecomlake.stats import StatsReport, stats_lake
+from ecomlake.stats.replicates import DEFAULT_REPLICATES, check_replicates
 from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT, check_memory_limit
 
 _OPTION_FIELDS = frozenset(f.name for f in dataclasses.fields(GenerateOptions))
@@ -45,9 +46,14 @@ def stats(
     storage_options: dict | None = None,
     *,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    replicates: int = DEFAULT_REPLICATES,
 ) -> StatsReport:
     """Each knob of the lake at `target`: configured, expected in its window, realized (see
-    docs/stats.md); `config` defaults to the one the lake stores."""
+    docs/stats.md); `config` defaults to the one the lake stores. `replicates` plan worlds give
+    the visit model's rows their expectation and spread."""
     cfg = None if config is None else load_config(config)
     check_memory_limit(memory_limit)
-    return stats_lake(target, cfg, storage_options, memory_limit=memory_limit)
+    check_replicates(replicates)
+    return stats_lake(
+        target, cfg, storage_options, memory_limit=memory_limit, replicates=replicates
+    )

@@ -15,6 +15,7 @@ from ecomlake.config import load_config
 from ecomlake.errors import EXIT_CHECKS_FAILED, ConfigError, StorageError
 from ecomlake.lake.fs import check_readable, resolve_target
 from ecomlake.stats import stats_lake
+from ecomlake.stats.replicates import DEFAULT_REPLICATES, check_replicates
 from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT, check_memory_limit
 
 EXAMPLES = """
@@ -25,6 +26,8 @@ Examples:
   ecomlake stats s3://my-bucket/lake --config gen_config/backlog.yaml --format json
 
   ecomlake stats output/lake --html stats.html
+
+  ecomlake stats output/lake --replicates 50
 """
 
 
@@ -43,6 +46,14 @@ def stats(
     memory_limit: Annotated[
         str, typer.Option("--memory-limit", help="DuckDB's memory (512MB, 2GB, ...).")
     ] = DEFAULT_MEMORY_LIMIT,
+    replicates: Annotated[
+        int,
+        typer.Option(
+            "--replicates",
+            help="Plan worlds of other seeds that give the visit model's rows their expectation"
+            " and spread (at least 2; more is steadier and slower).",
+        ),
+    ] = DEFAULT_REPLICATES,
     storage_option: StorageOpt = None,
 ) -> None:
     """Configured vs expected vs realized value of every knob family of the config."""
@@ -51,11 +62,12 @@ def stats(
     if html is not None and not Path(html).resolve().parent.is_dir():
         raise ConfigError(f"--html: folder {Path(html).parent} does not exist")
     check_memory_limit(memory_limit)
+    check_replicates(replicates)
     options = parse_storage_options(storage_option)
     check_readable(resolve_target(target, options))
     cfg = load_config(config) if config is not None else None
     try:
-        report = stats_lake(target, cfg, options, memory_limit=memory_limit)
+        report = stats_lake(target, cfg, options, memory_limit=memory_limit, replicates=replicates)
     except StorageError as exc:
         raise ConfigError(f"stats: cannot read {target}: {exc}") from None
     if html is not None:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 def collect(con: duckdb.DuckDBPyConnection, world: WorldPlan, facts: dict[str, np.ndarray]) -> dict:
     """Chart series by chart name (plain lists and dicts, ready to draw)."""
     law = DelayLaw(world.config.parameters.return_timing_distribution)
-    labels, realized, expected = lag_histogram(facts, law, world.end_day)
+    labels, realized, expected = lag_histogram(facts, law)
     return {
         "rows_per_day": _rows_per_day(con, str(day_date(world.start_day))),
         "funnel": _funnel(con, facts),

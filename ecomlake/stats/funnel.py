@@ -9,46 +9,61 @@ from typing import TYPE_CHECKING
 from ecomlake.plan.lines import LineModel
 from ecomlake.plan.world import WorldPlan
 from ecomlake.stats.checks import Check, bound_check, mean_check, share_check
+from ecomlake.stats.held import HeldDays
 
 if TYPE_CHECKING:
     import duckdb
 
 P = "parameters."
 DEFAULT = "default"
-# Carts numbered per customer in time order, with the number of the first converted one.
+# Carts numbered per customer in time order, with the number of the first converted one, and
+# whether every day from the start of the customer's carts (the window start, or its signup if
+# later) to the cart is held, so that the numbering sees all of the customer's earlier carts.
 _CART_ORDER = """
-WITH c AS (
+WITH h AS (SELECT unnest($day) AS day, unnest($first) AS run_first),
+c AS (
   SELECT s.customer_id, s.status, cu.signup_channel, cu.is_guest,
-         row_number() OVER (PARTITION BY s.customer_id ORDER BY s.cart_id) AS k
+         row_number() OVER (PARTITION BY s.customer_id ORDER BY s.cart_id) AS k,
+         h.run_first <= greatest($start, coalesce(
+           datediff('day', DATE '1970-01-01', CAST(cu.signup_date AS DATE)), $start)) AS seen
   FROM shopping_carts s LEFT JOIN customers cu USING (customer_id)
+  JOIN h ON h.day = datediff('day', DATE '1970-01-01', CAST(s.created_at AS DATE))
 ), f AS (
   SELECT customer_id, min(k) FILTER (WHERE status = 'converted') AS first_k FROM c GROUP BY 1
 )
 SELECT CASE WHEN is_guest THEN NULL ELSE signup_channel END,
-       k <= coalesce(first_k, k) AS before_first,
+       k <= coalesce(first_k, k) AS before_first, seen,
        count(*), count(*) FILTER (WHERE status = 'converted')
-FROM c JOIN f USING (customer_id) GROUP BY 1, 2
+FROM c JOIN f USING (customer_id) GROUP BY 1, 2, 3
 """
 
 
-def funnel_checks(con: duckdb.DuckDBPyConnection, world: WorldPlan) -> list[Check]:
+def funnel_checks(con: duckdb.DuckDBPyConnection, world: WorldPlan, held: HeldDays) -> list[Check]:
     """Conversion, first-purchase boost, cart sizes, emptying and discounts."""
     return (
-        _conversion(con, world)
+        _conversion(con, world, held)
         + _cart_sizes(con, world)
         + _emptied(con, world)
         + _discounts(con, world)
     )
 
 
-def _conversion(con: duckdb.DuckDBPyConnection, world: WorldPlan) -> list[Check]:
+def _conversion(con: duckdb.DuckDBPyConnection, world: WorldPlan, held: HeldDays) -> list[Check]:
     """Carts after a customer's first order convert at the plain rate; those up to it at the
-    boosted rate (each cart is a fresh draw, so the count minus its chances is unbiased)."""
+    boosted rate (each cart is a fresh draw, so the count minus its chances is unbiased).
+    A cart after an order in the lake is known to be past the first; one before any is only
+    known to be up to the first when the lake holds every day of the customer's carts."""
     p = world.config.parameters
     rate = p.conversion_rate
     plain_n = plain_hits = 0
     boosted: dict[str | None, list[int]] = {}
-    for channel, before, n, hits in con.execute(_CART_ORDER).fetchall():
+    days, first = held.runs()
+    rows = con.execute(
+        _CART_ORDER, {"start": world.start_day, "day": days, "first": first}
+    ).fetchall()
+    for channel, before, seen, n, hits in rows:
+        if before and not seen:
+            continue
         if before:
             seen = boosted.setdefault(channel, [0, 0])
             seen[0] += n

@@ -1,23 +1,27 @@
 """Knobs whose effect only the whole visit model tells, censoring included: repeat visits by
 (signup channel, initial tier), retention shocks, seasonality, reactivation, earned tiers and
 CLV buckets. Their expectation is the mean over replicate worlds planned from the same config
-and window with other seeds (ecomlake/plan), their spread the replicates' spread."""
+and window with other seeds (ecomlake/plan), their spread the replicates' spread. A lake holding
+only some days of its window is compared with the replicates' carts and orders of those days."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
+from ecomlake.errors import OptionError
 from ecomlake.plan.calendar import US_PER_DAY
 from ecomlake.plan.lexicon import NONE
 from ecomlake.plan.world import WorldPlan, build_world
 from ecomlake.stats.checks import Check, mean_check
+from ecomlake.stats.held import HeldDays
 
 if TYPE_CHECKING:
     import duckdb
 
+DEFAULT_REPLICATES = 20
 P = "parameters."
 REPEAT = P + "repeat_purchase_settings.propensity_by_channel_and_tier"
 SHOCK, SEASON = P + "retention_shocks", P + "seasonal_factors"
@@ -50,30 +54,41 @@ def lake_reactivated(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT count(*) FILTER (WHERE is_reactivated) FROM orders").fetchone()[0]
 
 
-def plan_people(world: WorldPlan) -> dict[str, np.ndarray]:
-    """The same facts as `lake_people`, from a plan."""
+def plan_people(world: WorldPlan, held: HeldDays) -> dict[str, np.ndarray]:
+    """The same facts as `lake_people`, from a plan: customers written by runs up to the last
+    held day (every signup partition up to it) and their carts on held days."""
     lex, cust = world.lexicon, world.customers
-    reg = np.arange(cust.n_registered)
+    reg = np.flatnonzero(cust.signup_day[: cust.n_registered] <= held.days.max(initial=-1))
+    carts = world.carts.customer[held.holds(world.carts.ts_us // US_PER_DAY)]
     tiers = np.array([*lex.tiers, DEFAULT], dtype=object)
-    months = cust.signup_day[reg].astype("datetime64[D]").astype("datetime64[M]").astype(str)
     return {
         "channel": np.array(lex.signup_channels, dtype=object)[cust.channel[reg]],
         "tier": tiers[np.where(cust.tier[reg] == NONE, len(lex.tiers), cust.tier[reg])],
-        "month": months.astype(object),
-        "carts": np.bincount(world.carts.customer, minlength=cust.size)[reg],
+        "month": _month_names(cust.signup_day[reg]),
+        "carts": np.bincount(carts, minlength=cust.size)[reg],
         "final_tier": np.array(lex.earned_tiers.names, dtype=object)[cust.final_tier[reg]],
         "clv": np.array(lex.clv_buckets.names, dtype=object)[cust.final_clv[reg]],
     }
 
 
-def plan_months(world: WorldPlan) -> dict[str, int]:
-    months = (world.carts.ts_us // US_PER_DAY).astype("datetime64[D]").astype("datetime64[M]")
-    names, counts = np.unique(months.astype(str), return_counts=True)
+def plan_months(world: WorldPlan, held: HeldDays) -> dict[str, int]:
+    days = world.carts.ts_us // US_PER_DAY
+    names, counts = np.unique(_month_names(days[held.holds(days)]), return_counts=True)
     return dict(zip(names.tolist(), counts.tolist(), strict=True))
 
 
-def plan_reactivated(world: WorldPlan) -> int:
-    return int(world.carts.is_reactivation[world.orders.cart].sum())
+def _month_names(days: np.ndarray) -> np.ndarray:
+    """'YYYY-MM' of each day number; formatting each distinct month once keeps a six-year
+    plan's millions of days from being turned into strings one by one."""
+    months = days.astype("datetime64[D]").astype("datetime64[M]")
+    distinct, index = np.unique(months, return_inverse=True)
+    return distinct.astype(str).astype(object)[index]
+
+
+def plan_reactivated(world: WorldPlan, held: HeldDays) -> int:
+    cart = world.orders.cart
+    on_held = held.holds(world.carts.ts_us[cart] // US_PER_DAY)
+    return int(world.carts.is_reactivation[cart[on_held]].sum())
 
 
 def statistics(
@@ -84,32 +99,52 @@ def statistics(
     carts = np.asarray(people["carts"], dtype=np.int64)
     shopper = carts > 0
     channel, tier, month = (
-        np.asarray(people[k], dtype=object) for k in ("channel", "tier", "month")
+        np.asarray(people[k], dtype=object)[shopper] for k in ("channel", "tier", "month")
     )
-    groups: dict[str, list[int]] = defaultdict(list)
-    for i in np.flatnonzero(shopper):
-        groups[f"{channel[i]}/{tier[i]}"].append(i)
-    for segment, members in groups.items():
-        out[(REPEAT, segment)] = (float(carts[members].mean() - 1), len(members))
-    for m in np.unique(month[shopper]):
-        members = shopper & (month == m)
-        out[(SHOCK, str(m))] = (float(carts[members].mean() - 1), int(members.sum()))
+    segment = _labels(channel, tier)
+    for knob, labels in ((REPEAT, segment), (SHOCK, month)):
+        codes, names = pd.factorize(labels)
+        units = np.bincount(codes, minlength=len(names))
+        total = np.bincount(codes, weights=carts[shopper], minlength=len(names))
+        for i, name in enumerate(names):
+            out[(knob, str(name))] = (float(total[i] / units[i] - 1), int(units[i]))
     for m, count in months.items():
         out[(SEASON, m)] = (float(count), int(count))
     out[(REACTIVATION, None)] = (float(reactivated), int(reactivated))
     n = len(carts)
     for knob, column in ((TIER, "final_tier"), (CLV, "clv")):
-        values = np.asarray(people[column], dtype=object)
-        for name in np.unique(values[values != None]):  # noqa: E711 - an object array
-            out[(knob, str(name))] = (float((values == name).mean()), n)
+        codes, names = pd.factorize(np.asarray(people[column], dtype=object))  # None: -1
+        counts = np.bincount(codes[codes >= 0], minlength=len(names))
+        for i, name in enumerate(names):
+            out[(knob, str(name))] = (float(counts[i] / n), n)
     return out
 
 
+def _labels(channel: np.ndarray, tier: np.ndarray) -> np.ndarray:
+    """'channel/tier' of each unit, each distinct pair formatted once."""
+    ch_codes, ch_names = pd.factorize(channel)
+    tier_codes, tier_names = pd.factorize(tier)
+    pairs, index = np.unique(ch_codes * len(tier_names) + tier_codes, return_inverse=True)
+    names = [f"{ch_names[p // len(tier_names)]}/{tier_names[p % len(tier_names)]}" for p in pairs]
+    return np.array(names, dtype=object)[index]
+
+
+def check_replicates(replicates: object) -> None:
+    """Fail with one line before any work: a spread needs at least two replicate worlds."""
+    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 2:
+        raise OptionError(
+            "",
+            "{replicates}: must be a whole number of at least 2 (the spread of the replicate "
+            f"worlds needs two), got {replicates!r}",
+            "replicates",
+        )
+
+
 def replicate_checks(
-    realized: dict[Key, tuple[float, int]], world: WorldPlan, replicates: int
+    realized: dict[Key, tuple[float, int]], world: WorldPlan, replicates: int, held: HeldDays
 ) -> list[Check]:
     """Each realized statistic against the mean and spread of `replicates` other worlds."""
-    runs = [_replicate(world, r) for r in range(replicates)]
+    runs = [_replicate(world, r, held) for r in range(replicates)]
     checks = []
     for key in sorted(set(realized) | set().union(*runs), key=lambda k: (k[0], str(k[1]))):
         if not _reported(key, world):
@@ -125,11 +160,13 @@ def replicate_checks(
     return checks
 
 
-def _replicate(world: WorldPlan, r: int) -> dict[Key, tuple[float, int]]:
+def _replicate(world: WorldPlan, r: int, held: HeldDays) -> dict[Key, tuple[float, int]]:
     other = build_world(
         world.config, world.seed + 1_000_003 * (r + 1), world.start_day, world.end_day
     )
-    return statistics(plan_people(other), plan_months(other), plan_reactivated(other))
+    return statistics(
+        plan_people(other, held), plan_months(other, held), plan_reactivated(other, held)
+    )
 
 
 def _reported(key: Key, world: WorldPlan) -> bool:

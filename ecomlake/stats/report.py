@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from ecomlake.config import EcomConfig
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
@@ -13,9 +13,11 @@ from ecomlake.plan.world import WorldPlan
 from ecomlake.stats.chart_data import collect
 from ecomlake.stats.checks import Check, judge, z_limit
 from ecomlake.stats.funnel import funnel_checks
+from ecomlake.stats.held import HeldDays
 from ecomlake.stats.mixes import mix_checks
 from ecomlake.stats.money import money_checks
 from ecomlake.stats.replicates import (
+    DEFAULT_REPLICATES,
     lake_months,
     lake_people,
     lake_reactivated,
@@ -25,29 +27,6 @@ from ecomlake.stats.replicates import (
 from ecomlake.stats.returns import return_checks, return_facts
 from ecomlake.stats.source import LakeSource, describe_lake, lake_database
 from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT
-
-DEFAULT_REPLICATES = 20
-P = "parameters."
-# Knobs whose rows need every day of the window: a customer's visits and first order, an
-# order's returns and the spend that earns a tier may fall on days a partial lake lacks.
-WINDOW_KNOBS = frozenset(
-    P + name
-    for name in (
-        "conversion_rate",
-        "first_purchase_conversion_boost",
-        "return_rate",
-        "return_rate_by_signup_channel",
-        "return_timing_distribution",
-        "refund_behavior_by_reason.full_return_prob",
-        "multi_return_probability",
-        "repeat_purchase_settings.propensity_by_channel_and_tier",
-        "retention_shocks",
-        "seasonal_factors",
-        "reactivation_settings.probability",
-        "tier_spend_thresholds",
-        "clv_spend_thresholds",
-    )
-)
 
 
 @dataclass
@@ -157,24 +136,17 @@ def _report(
     clean: bool,
 ) -> StatsReport:
     target = src.target
+    held = HeldDays(src.held)
     with lake_database(target, storage_options, memory_limit, clean=clean) as con:
-        facts = return_facts(con)
-        checks = (
-            mix_checks(con, src, world) + funnel_checks(con, world) + return_checks(facts, world)
-        )
-        checks += money_checks(con, world)
+        facts = return_facts(con, held)
+        checks = mix_checks(con, src, world) + funnel_checks(con, world, held)
+        checks += return_checks(facts, world) + money_checks(con, world)
         realized = statistics(lake_people(con), lake_months(con), lake_reactivated(con))
-        checks += replicate_checks(realized, world, replicates)
+        checks += replicate_checks(realized, world, replicates, held)
         charts = collect(con, world, facts)
-    if src.partial:
-        checks = [_not_judged(c) if c.knob in WINDOW_KNOBS else c for c in checks]
     report = StatsReport(target, (str(src.start), str(src.end)), judge(checks), charts=charts)
     report.notes = _notes(src, report, replicates, clean)
     return report
-
-
-def _not_judged(check: Check) -> Check:
-    return replace(check, z=None, ok=None, note="partial lake")
 
 
 def _notes(src: LakeSource, report: StatsReport, replicates: int, clean: bool) -> list[str]:
@@ -187,8 +159,8 @@ def _notes(src: LakeSource, report: StatsReport, replicates: int, clean: bool) -
     ]
     if src.partial:
         notes.append(
-            f"the lake holds {src.days_held} of the window's {src.window_days} days: rows that "
-            "need the whole window (visits, conversion order, returns, tiers) are not judged"
+            f"the lake holds {src.days_held} of the window's {src.window_days} days: visits, "
+            "conversion order, returns and tiers are expected for the days it holds"
         )
     if src.messy_level is not None:
         state = (

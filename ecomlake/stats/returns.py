@@ -11,6 +11,7 @@ import numpy as np
 
 from ecomlake.plan.world import WorldPlan
 from ecomlake.stats.checks import Check, share_check
+from ecomlake.stats.held import HeldDays
 
 if TYPE_CHECKING:
     import duckdb
@@ -27,7 +28,7 @@ rr AS (
 SELECT datediff('day', DATE '1970-01-01', CAST(o.order_date AS DATE)) AS order_day,
        CASE WHEN cu.is_guest THEN NULL ELSE cu.signup_channel END AS channel,
        coalesce(items.n, 0) AS n, coalesce(r1.day, -1) AS day1, r1.reason AS reason1,
-       coalesce(r1.k, 0) AS k1, r2.day IS NOT NULL AS second
+       coalesce(r1.k, 0) AS k1, coalesce(r2.day, -1) AS day2
 FROM orders o LEFT JOIN customers cu USING (customer_id) LEFT JOIN items USING (order_id)
 LEFT JOIN rr r1 ON r1.order_id = o.order_id AND r1.e = 1
 LEFT JOIN rr r2 ON r2.order_id = o.order_id AND r2.e = 2
@@ -55,16 +56,24 @@ class DelayLaw:
         return [f"{lo}-{hi} days" for lo, hi in zip(self.low, self.high, strict=True)]
 
 
-def return_facts(con: duckdb.DuckDBPyConnection) -> dict[str, np.ndarray]:
-    """Per order: day, signup channel, items, its first return (day, reason, items), a second."""
-    return con.execute(_ORDERS).fetchnumpy()
+def return_facts(con: duckdb.DuckDBPyConnection, held: HeldDays) -> dict[str, np.ndarray]:
+    """Per order on a held day: day, signup channel, items, the day `end` its returns are
+    censored at, its first return (day, reason, items) and whether a second one follows."""
+    facts = con.execute(_ORDERS).fetchnumpy()
+    keep = held.holds(facts["order_day"])
+    facts = {name: column[keep] for name, column in facts.items()}
+    end = held.run_last(facts["order_day"])
+    facts["day1"] = np.where(facts["day1"] > end, -1, facts["day1"])  # its reason, items unread
+    facts["second"] = (facts["day2"] >= 0) & (facts["day2"] <= end)
+    facts["end"] = end
+    return facts
 
 
 def return_checks(facts: dict[str, np.ndarray], world: WorldPlan) -> list[Check]:
     """Returned share by signup channel and overall, timing buckets, refunds, second returns."""
     p = world.config.parameters
     law = DelayLaw(p.return_timing_distribution)
-    end = world.end_day
+    end = facts["end"]
     channel = np.array([c if isinstance(c, str) else None for c in facts["channel"]], dtype=object)
     rate = np.array([p.return_rate_by_signup_channel.get(c, p.return_rate) for c in channel])
     chance = rate * law.cdf(end - facts["order_day"])
@@ -96,11 +105,11 @@ def _shares(
     )
 
 
-def _timing(facts: dict[str, np.ndarray], law: DelayLaw, end: int) -> list[Check]:
+def _timing(facts: dict[str, np.ndarray], law: DelayLaw, end: np.ndarray) -> list[Check]:
     """Delay bucket of first returns, given the delay fitted into the window."""
     returned = facts["day1"] >= 0
     delay = (facts["day1"] - facts["order_day"])[returned]
-    within = law.within(end - facts["order_day"][returned])
+    within = law.within((end - facts["order_day"])[returned])
     given = within / np.maximum(within.sum(axis=1, keepdims=True), 1e-300)
     checks = []
     for b, label in enumerate(law.labels()):
@@ -142,17 +151,17 @@ def _second(facts: dict[str, np.ndarray], law: DelayLaw, world: WorldPlan) -> li
     q = world.config.parameters.multi_return_probability
     eligible = (facts["day1"] >= 0) & (facts["k1"] < facts["n"])
     base = np.maximum(facts["order_day"], facts["day1"] + 1)[eligible]
-    chance = q * law.cdf(world.end_day - base)
+    chance = q * law.cdf(facts["end"][eligible] - base)
     return [_shares(P + "multi_return_probability", None, q, facts["second"][eligible], chance)]
 
 
 def lag_histogram(
-    facts: dict[str, np.ndarray], law: DelayLaw, end: int
+    facts: dict[str, np.ndarray], law: DelayLaw
 ) -> tuple[list[str], list[float], list[float]]:
     """First-return delays per bucket: realized shares and the censored model's shares."""
     returned = facts["day1"] >= 0
     delay = (facts["day1"] - facts["order_day"])[returned]
-    within = law.within(end - facts["order_day"][returned])
+    within = law.within((facts["end"] - facts["order_day"])[returned])
     expected = within / np.maximum(within.sum(axis=1, keepdims=True), 1e-300)
     total = max(len(delay), 1)
     realized = [

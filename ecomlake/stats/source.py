@@ -35,7 +35,11 @@ class LakeSource:
     start: dt.date
     end: dt.date
     messy_level: str | None
-    days_held: int  # days of the window the lake's runs wrote
+    held: tuple[int, ...]  # day numbers of the window the lake's runs wrote
+
+    @property
+    def days_held(self) -> int:
+        return len(self.held)
 
     @property
     def window_days(self) -> int:
@@ -70,7 +74,7 @@ def describe_lake(
         raise OptionError("", f"{{config}}: required, {target} stores no {CONFIG_FILE}", "config")
     level = level_from_record(lake.messiness)
     start, end = (dt.date.fromisoformat(d) for d in (lake.world_start, lake.world_end))
-    held = [d for d in run_days(loc, lake) if day_number(start) <= d <= day_number(end)]
+    held = sorted({d for d in run_days(loc, lake) if day_number(start) <= d <= day_number(end)})
     return LakeSource(
         target,
         cfg,
@@ -78,7 +82,7 @@ def describe_lake(
         start,
         end,
         level.name if level is not None else None,
-        len(set(held)),
+        tuple(held),
     )
 
 

@@ -87,8 +87,32 @@ def test_json_shape(make_lake, capsys):
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
     assert run(["stats", str(tmp_path / "none")]) == 2
     assert run(["stats", str(tmp_path), "--format", "xml"]) == 2
+    assert run(["stats", str(tmp_path), "--replicates", "1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 2 and all(line.startswith("error: ") for line in err)
+    assert len(err) == 3 and all(line.startswith("error: ") for line in err)
+    assert err[2].startswith("error: --replicates: must be")
+
+
+def test_library_names_replicates_as_its_argument(tmp_path):
+    import ecomlake
+
+    with pytest.raises(ecomlake.ConfigError, match=r"^replicates: must be .* got 0$"):
+        ecomlake.stats(str(tmp_path), replicates=0)
+
+
+@pytest.mark.slow
+def test_replicates_set_the_worlds_behind_the_visit_rows(make_lake):
+    """Three replicate worlds give other expectations than the default twenty, and say so."""
+    lake = str(make_lake(1))
+    few, default = stats_lake(lake, replicates=3), stats_lake(lake)
+    assert any("their 3 plan replicates" in note for note in few.notes)
+    seasonal = [
+        (a.expected, b.expected)
+        for a, b in zip(few.checks, default.checks, strict=True)
+        if a.knob == "parameters.seasonal_factors"
+    ]
+    assert seasonal and all(a != b for a, b in seasonal)
+    assert few.ok
 
 
 @pytest.mark.slow

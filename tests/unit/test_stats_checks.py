@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from ecomlake.stats.checks import judge, mean_check, share_check, z_limit
+from ecomlake.stats.held import HeldDays
 from ecomlake.stats.returns import DelayLaw
 
 TIMING = [(30, 0.80), (90, 0.95), (365, 1.0)]
@@ -44,3 +45,13 @@ def test_replicate_rows_get_a_wider_limit():
     row = mean_check("k", None, 1, 1.0 + (limit + 0.5) * 0.1, 50, 1.0, 0.1, df=19)
     assert judge([row])[0].ok is True
     assert judge([mean_check("k", None, 1, 1.0 + (limit + 0.5) * 0.1, 50, 1.0, 0.1)])[0].ok is False
+
+
+def test_held_days_split_into_runs():
+    """A lake of two runs (days 10-12 and 20): each day knows the first and last of its run."""
+    held = HeldDays([20, 10, 11, 12])
+    assert held.holds(np.array([9, 10, 12, 13, 20])).tolist() == [False, True, True, False, True]
+    assert held.run_first(np.array([10, 12, 20])).tolist() == [10, 10, 20]
+    assert held.run_last(np.array([10, 11, 20])).tolist() == [12, 12, 20]
+    assert held.runs() == ([10, 11, 12, 20], [10, 10, 10, 20])
+    assert HeldDays([]).holds(np.array([1])).tolist() == [False]

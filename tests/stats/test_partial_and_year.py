@@ -1,0 +1,70 @@
+"""`ecomlake stats` beyond one clean month: a one-year world for several seeds, and a lake that
+holds only some days of its window, judged on exactly those days."""
+
+from __future__ import annotations
+
+import pytest
+
+from ecomlake.stats import stats_lake
+
+from .conftest import quick_config, write_lake
+
+P = "parameters."
+# Rows that need every day from a customer's first cart or an order's returns to be held.
+WINDOW_ROWS = {
+    (P + "conversion_rate", None),
+    (P + "first_purchase_conversion_boost", "Website"),
+    (P + "return_rate", "all orders"),
+    (P + "return_rate_by_signup_channel", "Website"),
+    (P + "repeat_purchase_settings.propensity_by_channel_and_tier", "Website/Bronze"),
+    (P + "seasonal_factors", "2024-03"),
+    (P + "tier_spend_thresholds", "Bronze"),
+}
+
+
+def _verdicts(report) -> dict:
+    return {(c.knob, c.segment): c.ok for c in report.checks}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_clean_one_year_lakes_pass(tmp_path, seed):
+    """A year holds every seasonal month, both retention shocks and returns of every delay
+    bucket, so the whole visit model is judged, not one month of it."""
+    lake = write_lake(tmp_path / "lake", quick_config("2023-04-01"), seed)
+    report = stats_lake(str(lake))
+    assert [c for c in report.checks if c.ok is False] == []
+    verdicts = _verdicts(report)
+    months = [k for k in verdicts if k[0] == P + "seasonal_factors"]
+    assert len(months) == 12 and all(verdicts[k] for k in months)
+    assert verdicts[(P + "retention_shocks", "2023-11")] is True
+    assert sum(c.ok is True for c in report.checks) >= 100
+
+
+@pytest.mark.slow
+def test_partial_lake_is_judged_on_the_days_it_holds(partial_lake):
+    report = stats_lake(str(partial_lake))
+    assert [c for c in report.checks if c.ok is False] == []
+    verdicts = _verdicts(report)
+    assert {row: verdicts[row] for row in WINDOW_ROWS} == dict.fromkeys(WINDOW_ROWS, True)
+    assert any("holds 60 of the window's 91 days" in note for note in report.notes)
+
+
+@pytest.mark.slow
+def test_partial_lake_fails_changed_window_knobs(partial_lake):
+    """Conversion, returns and seasonality changed: their rows on the held days fail."""
+    changed = quick_config(
+        "2024-01-01",
+        **{
+            "conversion_rate: 0.12": "conversion_rate: 0.30",
+            "    Website: 0.25": "    Website: 0.9",
+            "    12: 2.1": "    12: 2.1\n    3: 2.5",
+        },
+    )
+    report = stats_lake(str(partial_lake), changed)
+    failed = {(c.knob, c.segment) for c in report.checks if c.ok is False}
+    assert failed >= {
+        (P + "first_purchase_conversion_boost", "Website"),
+        (P + "return_rate_by_signup_channel", "Website"),
+        (P + "seasonal_factors", "2024-03"),
+    }
