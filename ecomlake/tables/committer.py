@@ -88,20 +88,31 @@ class TableCommitter:
 
     def commit_days(self, results: list[DayResult]) -> None:
         """One commit per table for these days' partitions that the table lacks or holds stale."""
+        self.commit_partitions(
+            [item for r in results for item in r.committed],
+            [rel_dir for r in results for rel_dir in r.kept],
+            {"days": ",".join(sorted({r.day for r in results}))},
+        )
+
+    def commit_partitions(
+        self, committed: list[tuple[str, str]], kept: list[str], note: dict[str, str]
+    ) -> None:
+        """One commit per table: the `committed` partitions (table, manifest JSON) the table
+        lacks or holds at other files or sizes, and the `kept` ones (`table/key=value`, found
+        committed in the lake) that it lacks; `note` goes into every commit's summary."""
         by_table: dict[str, dict[str, TablePartition]] = {}
-        for result in results:
-            for table, text in result.committed:
-                part = TablePartition.from_manifest(self._loc, PartitionManifest.from_json(text))
-                by_table.setdefault(table, {})[part.rel_dir] = part
-            for rel_dir in result.kept:
-                table = rel_dir.split("/", 1)[0]
-                if not self._holds(table, rel_dir):
-                    manifest = read_bytes(self._loc, f"{rel_dir}/{MANIFEST_NAME}")
-                    part = TablePartition.from_manifest(
-                        self._loc, PartitionManifest.from_json(manifest)
-                    )
-                    by_table.setdefault(table, {})[rel_dir] = part
-        summary = {**self._summary, "days": ",".join(sorted({r.day for r in results}))}
+        for table, text in committed:
+            part = TablePartition.from_manifest(self._loc, PartitionManifest.from_json(text))
+            by_table.setdefault(table, {})[part.rel_dir] = part
+        for rel_dir in kept:
+            table = rel_dir.split("/", 1)[0]
+            if not self._holds(table, rel_dir):
+                manifest = read_bytes(self._loc, f"{rel_dir}/{MANIFEST_NAME}")
+                part = TablePartition.from_manifest(
+                    self._loc, PartitionManifest.from_json(manifest)
+                )
+                by_table.setdefault(table, {})[rel_dir] = part
+        summary = {**self._summary, **note}
         for table, parts in sorted(by_table.items()):
             self._commit_table(table, list(parts.values()), summary)
 

@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 from ecomlake.api import generate
+from ecomlake.errors import ConfigError
 from ecomlake.render.registry import TABLE_NAMES
 from ecomlake.run.executors import RunProgress
 from ecomlake.tables import TableOptions
@@ -178,3 +179,31 @@ def test_overwrite_with_another_seed_replaces_the_tables(tmp_path, fmt):
         assert canonical(rows(fmt, str(target), table)) == canonical(
             hive_rows(str(target), table)
         ), table
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_repair_commits_to_the_tables_and_verify_passes(tmp_path, fmt):
+    from ecomlake.api import repair
+    from ecomlake.verify.report import verify_lake
+
+    target = tmp_path / fmt
+    window = {"start_date": None, "end_date": None}
+    assert make(target, fmt, dates=(START,), **window).ok
+    # A later day the tables never got (written as plain Parquet), and a damaged file.
+    assert make(target, "parquet", dates=(END,), **window).ok
+    damaged = sorted(target.glob("shopping_carts/*/part-*.parquet"))[0]
+    clean = damaged.read_bytes()
+    damaged.write_bytes(clean[:100])
+    result = repair(world_options(str(target)))
+    assert result.ok, result
+    assert result.repaired == [damaged.parent.relative_to(target).as_posix()]
+    assert damaged.read_bytes() == clean
+    assert not verify_lake(str(target)).manifest_violations
+    for table in written_tables(target):
+        assert canonical(rows(fmt, str(target), table)) == canonical(
+            hive_rows(str(target), table)
+        ), table
+    other = TableOptions("delta" if fmt == "iceberg" else "iceberg")
+    with pytest.raises(ConfigError, match=f"--format: {other.format} given, but the lake's"):
+        repair(world_options(str(target), tables=other))
