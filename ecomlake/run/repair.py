@@ -51,7 +51,7 @@ from ecomlake.run.executors import DayFailure, RunProgress, choose_executor
 from ecomlake.run.prepare import level_for, open_target
 from ecomlake.run.sizing import estimate_work
 from ecomlake.run.task import DayResult, DayTask, WriteSettings
-from ecomlake.tables import TableCommitter, open_tables
+from ecomlake.tables import TableCommitter, commit_failure, open_tables
 from ecomlake.tables.detect import lake_format, lake_tables
 
 log = logging.getLogger(__name__)
@@ -203,8 +203,7 @@ def _commit_tables(
     try:
         tables.commit_partitions(committed, [], {"repaired": ",".join(result.repaired)})
     except Exception as exc:  # a catalog or store error: the data is repaired, the tables not
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        result.failures.append(DayFailure("", f"{tables.fmt.name} commit failed: {first}"))
+        result.failures.append(DayFailure("", commit_failure(tables.fmt.name, exc)))
 
 
 def _as_lake(identity: RunIdentity, lake: LakeIdentity) -> LakeIdentity:

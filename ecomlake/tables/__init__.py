@@ -7,10 +7,17 @@ import threading
 
 from ecomlake.errors import ConfigError
 from ecomlake.lake import LakeLocation
-from ecomlake.tables.committer import TableCommitter
+from ecomlake.tables.committer import TableCommitter, commit_failure
 from ecomlake.tables.options import FORMATS, TableOptions, parse_catalog_options
 
-__all__ = ["FORMATS", "TableCommitter", "TableOptions", "open_tables", "parse_catalog_options"]
+__all__ = [
+    "FORMATS",
+    "TableCommitter",
+    "TableOptions",
+    "commit_failure",
+    "open_tables",
+    "parse_catalog_options",
+]
 
 
 def open_tables(

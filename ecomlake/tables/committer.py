@@ -79,11 +79,9 @@ class TableCommitter:
         try:
             self.commit_days(results)
         except Exception as exc:  # a catalog or store error: the run fails, a re-run completes
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            log.error("%s commit of %d day(s) failed: %s", self.fmt.name, len(results), first)
-            self._failures += [
-                DayFailure(r.day, f"{self.fmt.name} commit failed: {first}") for r in results
-            ]
+            why = commit_failure(self.fmt.name, exc)
+            log.error("%d day(s): %s", len(results), why)
+            self._failures += [DayFailure(r.day, why) for r in results]
         self.seconds += time.perf_counter() - t0
 
     def commit_days(self, results: list[DayResult]) -> None:
@@ -148,3 +146,10 @@ class TableCommitter:
         """Forget the tables before `--overwrite` replaces the lake they were made of."""
         self.fmt.drop(tables)
         self._live.clear()
+
+
+def commit_failure(fmt: str, exc: Exception) -> str:
+    """`<format> commit failed: <first line>`: every catalog and store raises its own types, and
+    the partitions stay committed in the lake, so a re-run adds what the table missed."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return f"{fmt} commit failed: {first}"
