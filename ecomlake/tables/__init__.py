@@ -38,7 +38,9 @@ def open_tables(
     _warm_up(options.format)
     if options.format == "iceberg":
         return TableCommitter(backend.IcebergFormat(loc, options), loc, summary)
-    return TableCommitter(backend.DeltaFormat(loc, options.catalog_options), loc, summary)
+    delta = backend.DeltaFormat(loc, options.catalog_options)
+    delta.check_store()
+    return TableCommitter(delta, loc, summary)
 
 
 def _warm_up(fmt: str) -> None:

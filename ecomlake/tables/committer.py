@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
 import threading
 import time
 
@@ -149,7 +150,20 @@ class TableCommitter:
 
 
 def commit_failure(fmt: str, exc: Exception) -> str:
-    """`<format> commit failed: <first line>`: every catalog and store raises its own types, and
-    the partitions stay committed in the lake, so a re-run adds what the table missed."""
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return f"{fmt} commit failed: {first}"
+    """`<format> commit failed: <why>`: every catalog and store raises its own types, and the
+    partitions stay committed in the lake, so a re-run adds what the table missed."""
+    return f"{fmt} commit failed: {one_line(exc)}"
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_CAUSE = "\u21b3"  # delta-rs puts each cause of an error on its own line after this arrow
+
+
+def one_line(exc: Exception) -> str:
+    """The error on one line: its first line, and the causes delta-rs lists below it (its
+    first line alone says only "Generic GCS error")."""
+    lines = [_ANSI.sub("", line).strip() for line in str(exc).strip().splitlines()]
+    if not lines or not lines[0]:
+        return type(exc).__name__
+    causes = [line.removeprefix(_CAUSE).strip() for line in lines[1:] if line.startswith(_CAUSE)]
+    return ": ".join([lines[0], *causes])
