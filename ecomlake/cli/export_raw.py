@@ -7,17 +7,22 @@ from typing import Annotated
 import typer
 
 from ecomlake.cli.options import (
+    CatalogOpt,
+    CatalogUriOpt,
     DatesOpt,
     EndOpt,
+    FormatOpt,
     LogFormat,
     LogFormatOpt,
     LogLevel,
     LogLevelOpt,
+    NamespaceOpt,
     StartOpt,
     StorageOpt,
     parse_date,
     parse_dates,
     parse_storage_options,
+    table_options,
 )
 from ecomlake.cli.output import configure_logging
 from ecomlake.errors import EXIT_CHECKS_FAILED, ConfigError
@@ -34,6 +39,8 @@ Examples:
 
   ecomlake export-raw --source RUN --dates 2024-01-05,2024-01-09 --table orders \\
       --table order_items --post-export-hook mypkg.qa:check
+
+  ecomlake export-raw --source RUN --format delta --target output/raw-delta
 """
 
 
@@ -46,6 +53,10 @@ def export_raw(
         str, typer.Option("--target", help="Lake root: a folder, s3://bucket/prefix or gs://.")
     ] = "output/raw",
     storage_option: StorageOpt = None,
+    table_format: FormatOpt = "parquet",
+    catalog_uri: CatalogUriOpt = None,
+    catalog_option: CatalogOpt = None,
+    namespace: NamespaceOpt = "ecomlake",
     ingest_date: Annotated[
         str | None, typer.Option("--ingest-date", help="One event date, YYYY-MM-DD.")
     ] = None,
@@ -110,6 +121,7 @@ def export_raw(
         lookups_from=lookups_from,
         post_export_hooks=tuple(post_export_hook or ()),
         storage_options=parse_storage_options(storage_option),
+        table_format=table_options(table_format, catalog_uri, catalog_option, namespace),
     )
     result = raw_export.export_raw(options)
     _print_summary(result)

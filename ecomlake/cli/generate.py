@@ -30,6 +30,7 @@ from ecomlake.cli.options import (
     parse_date,
     parse_dates,
     parse_storage_options,
+    table_options,
     utc_today,
 )
 from ecomlake.cli.output import DayProgress, configure_logging, print_summary
@@ -38,7 +39,6 @@ from ecomlake.errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, ConfigError
 from ecomlake.run.driver import GenerateOptions
 from ecomlake.run.executors import RunProgress
 from ecomlake.run.interrupt import StopRequest
-from ecomlake.tables import TableOptions, parse_catalog_options
 
 EXAMPLES = """
 Examples:
@@ -164,9 +164,7 @@ def generate(
         hooks=tuple(post_export_hook or ()),
         plan_cache=plan_cache,
         repair=repair,
-        tables=TableOptions(
-            table_format.lower(), catalog_uri, parse_catalog_options(catalog_option), namespace
-        ),
+        tables=table_options(table_format, catalog_uri, catalog_option, namespace),
     )
     if repair:
         _repair(options, config)

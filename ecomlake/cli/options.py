@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from ecomlake.errors import ConfigError
+from ecomlake.tables.options import TableOptions, parse_catalog_options
 
 
 class LogFormat(StrEnum):
@@ -141,7 +142,7 @@ FormatOpt = Annotated[
     typer.Option(
         "--format",
         help="parquet (Hive-partitioned files), iceberg or delta (tables over the same files, "
-        "committed day by day).",
+        "committed as the partitions are written).",
     ),
 ]
 CatalogUriOpt = Annotated[
@@ -160,3 +161,12 @@ CatalogOpt = Annotated[
     ),
 ]
 NamespaceOpt = Annotated[str, typer.Option("--namespace", help="Iceberg namespace of the tables.")]
+
+
+def table_options(
+    table_format: str, catalog_uri: str | None, catalog_option: list[str] | None, namespace: str
+) -> TableOptions:
+    """--format, --catalog-uri, --catalog-option and --namespace, as every command takes them."""
+    return TableOptions(
+        table_format.lower(), catalog_uri, parse_catalog_options(catalog_option), namespace
+    )

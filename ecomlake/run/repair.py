@@ -4,6 +4,10 @@ with its original lineage and writer options, so the lake comes back byte-identi
 
 The lake alone is enough: `_lake.json` gives seed, window and messiness level, `_config.yaml`
 the config, `_runs/*.json` the days, the partitions each run committed and its writer options.
+
+On an Iceberg or Delta lake the repair then brings each table to the partitions it checked or
+wrote (one commit per table, only where the table lacks one or lists other files), so the
+tables read the clean rows and `verify` passes without re-running the generate.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from ecomlake.errors import OptionError
 from ecomlake.lake import (
     LakeLocation,
     PartitionManifest,
+    PartitionState,
     PartitionWrite,
     RunIdentity,
     check_partition,
@@ -37,16 +42,18 @@ from ecomlake.lake.identity import (
 from ecomlake.lake.lock import LakeLock
 from ecomlake.lake.runs import RUNS_DIR, RunRecord, read_run_records
 from ecomlake.messiness import level_from_record
-from ecomlake.messiness.log import defect_log_tables
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
 from ecomlake.plan.calendar import day_number
-from ecomlake.render.registry import INGEST_KEY, SIGNUP_TABLE, TABLE_NAMES, table_spec
+from ecomlake.render.registry import INGEST_KEY, SIGNUP_TABLE, table_spec
 from ecomlake.run.days import assign_tasks, spread_backlog
 from ecomlake.run.driver import GenerateOptions
 from ecomlake.run.executors import DayFailure, RunProgress, choose_executor
 from ecomlake.run.prepare import level_for, open_target
 from ecomlake.run.sizing import estimate_work
-from ecomlake.run.task import DayTask, WriteSettings
+from ecomlake.run.task import DayResult, DayTask, WriteSettings
+from ecomlake.tables import TableCommitter, commit_failure, open_tables
+from ecomlake.tables.detect import lake_format, lake_tables
+from ecomlake.tables.options import OWNER as TABLE_OPTIONS
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +94,7 @@ def repair_lake(
     """Check the lake at `options.target` and re-render its damaged partitions byte-identically."""
     started = time.perf_counter()
     loc, lake, cfg, settings = _open_lake(options, cfg)
+    tables = _open_tables(loc, options, settings)
     result = RepairResult(options.target)
     with LakeLock(loc, "repair"):
         records = read_run_records(loc, lake)
@@ -103,6 +111,7 @@ def repair_lake(
         for rel, problem in result.damaged.items():
             log.warning("damaged: %s: %s", rel, problem)
         writes: dict[str, PartitionWrite] = {}
+        outcomes: list[DayResult] = []
         for rel in result.damaged:
             write = _write_for(rel, states[rel].manifest, records)
             if write is None:
@@ -114,7 +123,11 @@ def repair_lake(
                 writes[rel] = write
         if writes:
             settings = replace(settings, repair=writes)
-            _render_again(cfg, options, lake, days, settings, result, progress or RunProgress())
+            outcomes = _render_again(
+                cfg, options, lake, days, settings, result, progress or RunProgress()
+            )
+        if tables is not None:
+            _commit_tables(tables, states, outcomes, result)
     for rel, why in result.unrepairable.items():
         log.error("cannot repair %s: %s", rel, why)
     result.seconds = time.perf_counter() - started
@@ -154,6 +167,48 @@ def _open_lake(
     return loc, lake, cfg, settings
 
 
+def _open_tables(
+    loc: LakeLocation, options: GenerateOptions, settings: WriteSettings
+) -> TableCommitter | None:
+    """The committer of the lake's tables (None for a Parquet lake): the format its folders
+    show, with the catalog flags given; a format other than the lake's, or a catalog that cannot
+    open, is a one-line ConfigError before anything is written."""
+    found = lake_format(loc)
+    given = options.tables
+    if given.is_table_format and given.format != found:
+        rule = f"{{format}}: {given.format} given, but the lake's tables are {found}"
+        raise OptionError(TABLE_OPTIONS, rule, "format")
+    if found == "parquet":
+        return None
+    table_options = replace(given, format=found)
+    summary = {
+        "operation": "repair",
+        "seed": str(settings.identity.seed),
+        "config_fingerprint": settings.identity.config_fingerprint,
+    }
+    return open_tables(loc, table_options, summary)
+
+
+def _commit_tables(
+    tables: TableCommitter,
+    states: dict[str, PartitionState],
+    outcomes: list[DayResult],
+    result: RepairResult,
+) -> None:
+    """Every whole partition the repair checked or rewrote, committed where its table lacks it
+    or lists other files (a damaged one rewritten with other sizes replaces its old files)."""
+    committed = [
+        (rel.split("/", 1)[0], state.manifest.to_json())
+        for rel, state in states.items()
+        if state.problem is None and state.manifest is not None
+    ]
+    committed += [item for outcome in outcomes for item in outcome.committed]
+    try:
+        tables.commit_partitions(committed, [], {"repaired": ",".join(result.repaired)})
+    except Exception as exc:  # a catalog or store error: the data is repaired, the tables not
+        result.failures.append(DayFailure("", commit_failure(tables.fmt.name, exc)))
+
+
 def _as_lake(identity: RunIdentity, lake: LakeIdentity) -> LakeIdentity:
     """The identity a run with this config and seed would give the lake's own window."""
     return LakeIdentity(
@@ -172,10 +227,8 @@ def _days_and_partitions(
     """The lake's days (its runs', and any day a partition on storage is for: a killed run
     leaves no record) and every partition to check: those the runs committed and every one on
     storage that a task of those days owns."""
-    on_disk = [
-        f"{table}/{name}"
-        for table in (*TABLE_NAMES, *defect_log_tables())
-        for name in list_dir(loc, table)
+    on_disk = [  # partition folders only: a table format's log folder is not one
+        f"{table}/{name}" for table in lake_tables() for name in list_dir(loc, table) if "=" in name
     ]
     days = {d for r in records for d in r.days}
     for rel in on_disk:
@@ -240,8 +293,9 @@ def _render_again(
     settings: WriteSettings,
     result: RepairResult,
     progress: RunProgress,
-) -> None:
-    """Plan the world, run the tasks that own a damaged partition, record what they wrote."""
+) -> list[DayResult]:
+    """Plan the world, run the tasks that own a damaged partition, record what they wrote;
+    the days' results."""
     assert settings.repair is not None
     first = day_number(dt.date.fromisoformat(lake.world_start))
     last = day_number(dt.date.fromisoformat(lake.world_end))
@@ -260,6 +314,7 @@ def _render_again(
     executor = choose_executor(
         options.executor, options.workers, options.ray_address, len(chosen), work
     )
+    outcomes: list[DayResult] = []
     try:
         executor.start()
         for outcome in executor.map_days(world, chosen, settings):
@@ -267,10 +322,12 @@ def _render_again(
                 result.failures.append(outcome)
             else:
                 result.repaired += outcome.committed_partitions()
+                outcomes.append(outcome)
             progress.outcome(outcome, len(chosen))
     finally:
         executor.close()
     result.repaired.sort()
+    return outcomes
 
 
 def _owner(rel: str, tasks: Iterable[DayTask]) -> DayTask | None:

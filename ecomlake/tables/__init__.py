@@ -7,10 +7,17 @@ import threading
 
 from ecomlake.errors import OptionError
 from ecomlake.lake import LakeLocation
-from ecomlake.tables.committer import TableCommitter
+from ecomlake.tables.committer import TableCommitter, commit_failure
 from ecomlake.tables.options import FORMATS, OWNER, TableOptions, parse_catalog_options
 
-__all__ = ["FORMATS", "TableCommitter", "TableOptions", "open_tables", "parse_catalog_options"]
+__all__ = [
+    "FORMATS",
+    "TableCommitter",
+    "TableOptions",
+    "commit_failure",
+    "open_tables",
+    "parse_catalog_options",
+]
 
 
 def open_tables(
@@ -32,7 +39,9 @@ def open_tables(
     _warm_up(options.format)
     if options.format == "iceberg":
         return TableCommitter(backend.IcebergFormat(loc, options), loc, summary)
-    return TableCommitter(backend.DeltaFormat(loc, options.catalog_options), loc, summary)
+    delta = backend.DeltaFormat(loc, options.catalog_options)
+    delta.check_store()
+    return TableCommitter(delta, loc, summary)
 
 
 def _warm_up(fmt: str) -> None:

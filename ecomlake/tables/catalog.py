@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import os
-
 from ecomlake.errors import OptionError
 from ecomlake.lake import LakeLocation, join
 from ecomlake.tables.options import OWNER, TableOptions
@@ -44,14 +42,3 @@ def catalog_properties(loc: LakeLocation, options: TableOptions) -> dict[str, st
 
 def _warehouse(loc: LakeLocation) -> str:
     return f"file://{loc.root}" if loc.is_local else loc.display(loc.root)
-
-
-def check_catalog_uri(options: TableOptions) -> None:
-    """Fail before anything is written when a SQLite catalog's folder does not exist (SQLite
-    would report it only on the first commit)."""
-    uri = options.catalog_uri or ""
-    if uri.startswith("sqlite:///"):
-        folder = os.path.dirname(uri.removeprefix("sqlite:///")) or "."
-        if not os.path.isdir(folder):
-            rule = f"{{catalog_uri}}: folder {folder!r} of the SQLite catalog is missing"
-            raise OptionError(OWNER, rule, "catalog_uri")

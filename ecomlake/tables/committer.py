@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
 import threading
 import time
 
@@ -79,29 +80,38 @@ class TableCommitter:
         try:
             self.commit_days(results)
         except Exception as exc:  # a catalog or store error: the run fails, a re-run completes
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            log.error("%s commit of %d day(s) failed: %s", self.fmt.name, len(results), first)
-            self._failures += [
-                DayFailure(r.day, f"{self.fmt.name} commit failed: {first}") for r in results
-            ]
+            why = commit_failure(self.fmt.name, exc)
+            log.error("%d day(s): %s", len(results), why)
+            self._failures += [DayFailure(r.day, why) for r in results]
         self.seconds += time.perf_counter() - t0
 
     def commit_days(self, results: list[DayResult]) -> None:
         """One commit per table for these days' partitions that the table lacks or holds stale."""
+        self.commit_partitions(
+            [item for r in results for item in r.committed],
+            [rel_dir for r in results for rel_dir in r.kept],
+            {"days": ",".join(sorted({r.day for r in results}))},
+        )
+
+    def commit_partitions(
+        self, committed: list[tuple[str, str]], kept: list[str], note: dict[str, str]
+    ) -> None:
+        """One commit per table: the `committed` partitions (table, manifest JSON) the table
+        lacks or holds at other files or sizes, and the `kept` ones (`table/key=value`, found
+        committed in the lake) that it lacks; `note` goes into every commit's summary."""
         by_table: dict[str, dict[str, TablePartition]] = {}
-        for result in results:
-            for table, text in result.committed:
-                part = TablePartition.from_manifest(self._loc, PartitionManifest.from_json(text))
-                by_table.setdefault(table, {})[part.rel_dir] = part
-            for rel_dir in result.kept:
-                table = rel_dir.split("/", 1)[0]
-                if not self._holds(table, rel_dir):
-                    manifest = read_bytes(self._loc, f"{rel_dir}/{MANIFEST_NAME}")
-                    part = TablePartition.from_manifest(
-                        self._loc, PartitionManifest.from_json(manifest)
-                    )
-                    by_table.setdefault(table, {})[rel_dir] = part
-        summary = {**self._summary, "days": ",".join(sorted({r.day for r in results}))}
+        for table, text in committed:
+            part = TablePartition.from_manifest(self._loc, PartitionManifest.from_json(text))
+            by_table.setdefault(table, {})[part.rel_dir] = part
+        for rel_dir in kept:
+            table = rel_dir.split("/", 1)[0]
+            if not self._holds(table, rel_dir):
+                manifest = read_bytes(self._loc, f"{rel_dir}/{MANIFEST_NAME}")
+                part = TablePartition.from_manifest(
+                    self._loc, PartitionManifest.from_json(manifest)
+                )
+                by_table.setdefault(table, {})[rel_dir] = part
+        summary = {**self._summary, **note}
         for table, parts in sorted(by_table.items()):
             self._commit_table(table, list(parts.values()), summary)
 
@@ -137,3 +147,23 @@ class TableCommitter:
         """Forget the tables before `--overwrite` replaces the lake they were made of."""
         self.fmt.drop(tables)
         self._live.clear()
+
+
+def commit_failure(fmt: str, exc: Exception) -> str:
+    """`<format> commit failed: <why>`: every catalog and store raises its own types, and the
+    partitions stay committed in the lake, so a re-run adds what the table missed."""
+    return f"{fmt} commit failed: {one_line(exc)}"
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_CAUSE = "\u21b3"  # delta-rs puts each cause of an error on its own line after this arrow
+
+
+def one_line(exc: Exception) -> str:
+    """The error on one line: its first line, and the causes delta-rs lists below it (its
+    first line alone says only "Generic GCS error")."""
+    lines = [_ANSI.sub("", line).strip() for line in str(exc).strip().splitlines()]
+    if not lines or not lines[0]:
+        return type(exc).__name__
+    causes = [line.removeprefix(_CAUSE).strip() for line in lines[1:] if line.startswith(_CAUSE)]
+    return ": ".join([lines[0], *causes])

@@ -14,7 +14,10 @@ from deltalake.transaction import (
     create_table_with_add_actions,
 )
 
+from ecomlake.errors import ConfigError
 from ecomlake.lake import LakeLocation, join
+from ecomlake.render.registry import TABLE_NAMES
+from ecomlake.tables.committer import one_line
 from ecomlake.tables.files import TablePartition, table_schema
 from ecomlake.tables.store import delta_storage_options
 
@@ -39,6 +42,17 @@ class DeltaFormat:
             except TableNotFoundError:
                 return None
         return self._tables[table]
+
+    def check_store(self) -> None:
+        """Open one table now, so a store delta-rs cannot use is a one-line error before the
+        run writes anything (a missing table is fine: the first commit creates it)."""
+        table = TABLE_NAMES[0]
+        try:
+            self._open(table)
+        except Exception as exc:  # delta-rs raises OSError and its own types
+            raise ConfigError(
+                f"--format delta: cannot use {self._uri(table)}: {one_line(exc)}"
+            ) from None
 
     def files(self, table: str) -> dict[str, int]:
         found = self._open(table)

@@ -3,9 +3,12 @@ options (and the environment the libraries read themselves), so `--storage-optio
 
 from __future__ import annotations
 
+import json
 import os
 
 from ecomlake.lake import LakeLocation
+
+GCS_API = "https://storage.googleapis.com"
 
 
 def _s3_settings(loc: LakeLocation) -> dict[str, str | None]:
@@ -24,6 +27,8 @@ def _s3_settings(loc: LakeLocation) -> dict[str, str | None]:
 
 def delta_storage_options(loc: LakeLocation) -> dict[str, str]:
     """delta-rs `storage_options` for the lake's store; {} for a local lake."""
+    if loc.scheme == "gs":
+        return _delta_gcs_options(loc)
     if loc.scheme != "s3":
         return {}
     s3 = _s3_settings(loc)
@@ -36,6 +41,22 @@ def delta_storage_options(loc: LakeLocation) -> dict[str, str]:
     if str(s3["endpoint"] or "").startswith("http://"):
         options["AWS_ALLOW_HTTP"] = "true"
     return {k: str(v) for k, v in options.items() if v}
+
+
+def _delta_gcs_options(loc: LakeLocation) -> dict[str, str]:
+    """delta-rs takes a GCS endpoint only from a service-account key, so a lake whose client
+    talks to another endpoint without credentials (an emulator) gets a key naming that endpoint
+    with OAuth off; real GCS needs nothing (delta-rs finds the credentials as gcsfs does)."""
+    endpoint = str(getattr(loc.fs, "_location", "") or "").rstrip("/")
+    anonymous = getattr(getattr(loc.fs, "credentials", None), "method", None) == "anon"
+    if not endpoint or endpoint == GCS_API or not anonymous:
+        return {}
+    key = {"gcs_base_url": endpoint, "disable_oauth": True}
+    key.update(dict.fromkeys(("client_email", "private_key", "private_key_id"), ""))  # required
+    options = {"google_service_account_key": json.dumps(key)}
+    if endpoint.startswith("http://"):
+        options["allow_http"] = "true"
+    return options
 
 
 FSSPEC_IO = "pyiceberg.io.fsspec.FsspecFileIO"

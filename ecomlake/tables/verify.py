@@ -16,9 +16,8 @@ from ecomlake.lake import (
     list_dir,
     read_bytes,
 )
-from ecomlake.messiness.log import defect_log_tables
-from ecomlake.render.registry import TABLE_NAMES
 from ecomlake.tables.catalog import CATALOG_FILE
+from ecomlake.tables.detect import lake_tables, table_format
 from ecomlake.tables.options import TableOptions
 from ecomlake.verify.invariants import Violation
 
@@ -31,7 +30,7 @@ RULES = {
 def check_tables(loc: LakeLocation) -> list[Violation]:
     """The table-format checks of every Iceberg or Delta table of the lake ([] for Parquet)."""
     found: dict[str, list[str]] = {rule: [] for rule in RULES}
-    for table in [*TABLE_NAMES, *defect_log_tables()]:
+    for table in lake_tables():
         held = _table_files(loc, table)
         if held is None:
             continue
@@ -47,11 +46,12 @@ def check_tables(loc: LakeLocation) -> list[Violation]:
 
 def _table_files(loc: LakeLocation, table: str) -> dict[str, int] | None:
     """{path: size} the table holds, or None when the table is not Iceberg or Delta."""
-    if exists(loc, f"{table}/_delta_log"):
+    fmt = table_format(loc, table)
+    if fmt == "delta":
         from ecomlake.tables.delta import DeltaFormat
 
         return DeltaFormat(loc, {}).files(table)
-    if not exists(loc, f"{table}/metadata"):
+    if fmt is None:
         return None
     from ecomlake.tables.iceberg import IcebergFormat, latest_metadata_files
 

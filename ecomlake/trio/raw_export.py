@@ -1,6 +1,8 @@
 """`export-raw`: a run-generator dir -> lake partitions written exactly as `generate` writes them
 (layout, lineage, manifests, `_SUCCESS`); item tables follow their parent's date, no row is lost
-without being counted, and conflicting date options are an error.
+without being counted, and conflicting date options are an error. With `--format iceberg|delta`
+each table's partitions are committed to its table once they are all written (one commit per
+table, through the committer `generate` uses).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import pyarrow.compute as pc
 
 from ecomlake.config import config_fingerprint
 from ecomlake.config.load import load_config_text
-from ecomlake.errors import ConfigError, OptionError
+from ecomlake.errors import ConfigError, OptionError, StorageError
 from ecomlake.lake import (
     LakeLocation,
     ParquetOptions,
@@ -35,7 +37,8 @@ from ecomlake.render.registry import TABLE_NAMES, TABLES, table_spec
 from ecomlake.run.hooks import LoadedHook, hook_context, load_hooks, run_hooks
 from ecomlake.run.prepare import check_lake, lineage_for
 from ecomlake.run.window import DayChoice
-from ecomlake.trio.raw_run import LOOKUP_TABLES
+from ecomlake.tables import TableCommitter, TableOptions, commit_failure, open_tables
+from ecomlake.trio.raw_run import LOOKUP_TABLES, RunInfo
 from ecomlake.trio.raw_source import RawSource
 
 log = logging.getLogger(__name__)
@@ -63,6 +66,7 @@ class ExportOptions:
     lookups_from: str | None = None
     post_export_hooks: tuple[str, ...] = ()
     storage_options: dict = field(default_factory=dict)
+    table_format: TableOptions = field(default_factory=TableOptions)  # --format iceberg|delta
 
 
 @dataclass
@@ -112,6 +116,7 @@ class _Plan:
     loc: LakeLocation
     hooks: list[LoadedHook]
     config_yaml: bytes | None = None  # the run dir's config, carried into the lake
+    table_commits: TableCommitter | None = None  # --format iceberg|delta
     identity_written: bool = False
 
 
@@ -180,7 +185,17 @@ def _prepare(options: ExportOptions) -> _Plan:
         loc,
         hooks,
         _run_config(source),
+        open_tables(loc, options.table_format, _commit_summary(lineage, info)),
     )
+
+
+def _commit_summary(lineage: Lineage, info: RunInfo) -> dict[str, str]:
+    """What every table commit of the export records (as `generate`'s commits do)."""
+    return {
+        "batch_id": lineage.batch_id,
+        "seed": str(info.seed),
+        "config_fingerprint": info.config_fingerprint,
+    }
 
 
 def _run_config(source: RawSource) -> bytes | None:
@@ -243,6 +258,7 @@ def _export_table(plan: _Plan, name: str) -> tuple[TableExport, list[str]]:
         keep = pc.and_(keep, pc.is_in(keys.values, value_set=wanted))
         stats.outside_dates = placed - (pc.sum(keep).as_py() or 0)
     values = []
+    committed: list[tuple[str, str]] = []
     event_col = spec.event_column_in(data)
     for value, part in _split(data.filter(keep), keys.values.filter(keep)):
         if not plan.identity_written:
@@ -262,9 +278,22 @@ def _export_table(plan: _Plan, name: str) -> tuple[TableExport, list[str]]:
         stats.partitions += 1
         stats.rows_written += part.num_rows
         values.append(value)
+        committed.append((name, manifest.to_json()))
         if plan.hooks:
             _run_hooks(plan, name, manifest)
+    if plan.table_commits is not None and committed:
+        _commit_table(plan.table_commits, name, committed, plan.source.dir.name)
     return stats, values
+
+
+def _commit_table(
+    tables: TableCommitter, name: str, committed: list[tuple[str, str]], source: str
+) -> None:
+    """The table's exported partitions in one commit; a failure is one line naming the table."""
+    try:
+        tables.commit_partitions(committed, [], {"source": source})
+    except Exception as exc:  # a catalog or store error
+        raise StorageError(f"{name}: {commit_failure(tables.fmt.name, exc)}") from None
 
 
 def _split(data: pa.Table, values: pa.Array) -> list[tuple[str, pa.Table]]:

@@ -17,8 +17,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from ecomlake.api import generate
+from ecomlake.lake import MANIFEST_NAME
 from ecomlake.render.columns import MONEY, cents
 from ecomlake.run.driver import GenerateOptions
+from ecomlake.tables import TableOptions
 
 # (table, money column, partition key, a typed column that must keep its type)
 TABLES = (
@@ -28,19 +30,34 @@ TABLES = (
 )
 
 
-@pytest.fixture(scope="module")
-def lake(tmp_path_factory, quick_config) -> Path:
-    """Three days of the quick world: a few hundred partitions, each with manifest and _SUCCESS."""
-    root = tmp_path_factory.mktemp("readers") / "lake"
+def _generate(root: Path, quick_config, fmt: str = "parquet") -> Path:
+    """Three days of the quick world: a few hundred partitions, each with manifest and _SUCCESS;
+    with `fmt` iceberg or delta, tables over them."""
     options = GenerateOptions(
-        target=str(root), executor="in-process", start_date=dt.date(2024, 3, 1), days=3
+        target=str(root),
+        executor="in-process",
+        start_date=dt.date(2024, 3, 1),
+        days=3,
+        tables=TableOptions(fmt),
     )
     assert generate(quick_config, options).ok
     return root
 
 
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory, quick_config) -> Path:
+    return _generate(tmp_path_factory.mktemp("readers") / "lake", quick_config)
+
+
+@pytest.fixture(scope="module", params=["iceberg", "delta"])
+def table_lake(request, tmp_path_factory, quick_config) -> tuple[str, Path]:
+    root = tmp_path_factory.mktemp(f"readers-{request.param}") / "lake"
+    return request.param, _generate(root, quick_config, request.param)
+
+
 def _rows(lake: Path, table: str) -> int:
-    return sum(json.loads(p.read_text())["total_rows"] for p in lake.glob(f"{table}/*/*.json"))
+    manifests = lake.glob(f"{table}/*=*/{MANIFEST_NAME}")  # not an Iceberg table's metadata
+    return sum(json.loads(p.read_text())["total_rows"] for p in manifests)
 
 
 def _money_sum(lake: Path, table: str, column: str) -> Decimal:
@@ -118,3 +135,28 @@ def test_ray_data(lake: Path, ray_session) -> None:
     assert data.count() == len(frame) == _rows(lake, "orders")
     assert "ingest_dt" in frame.columns
     assert frame["net_total"].sum() == _money_sum(lake, "orders", "net_total")
+
+
+@pytest.mark.slow
+def test_ray_data_tables(table_lake: tuple[str, Path], ray_session) -> None:
+    import ray
+
+    fmt, lake = table_lake
+    if fmt == "delta":
+        data = ray.data.read_delta(str(lake / "orders"))
+    else:
+        catalog = {
+            "name": "ecomlake",
+            "type": "sql",
+            "uri": f"sqlite:///{lake}/catalog.db",
+            "warehouse": f"file://{lake}",
+        }
+        data = ray.data.read_iceberg(table_identifier="ecomlake.orders", catalog_kwargs=catalog)
+    frame = data.to_pandas()
+    assert len(frame) == _rows(lake, "orders")
+    assert frame["net_total"].sum() == _money_sum(lake, "orders", "net_total")
+    assert sorted({d.isoformat() for d in frame["ingest_dt"]}) == [
+        "2024-03-01",
+        "2024-03-02",
+        "2024-03-03",
+    ]

@@ -13,11 +13,12 @@ import polars as pl
 import pytest
 
 from ecomlake.api import generate
+from ecomlake.errors import ConfigError
 from ecomlake.render.registry import TABLE_NAMES
 from ecomlake.run.executors import RunProgress
 from ecomlake.tables import TableOptions
 
-from .lakes import END, START, tiny_config, world_args, world_options
+from .lakes import BATCH_ID, END, INGESTION_TS, START, tiny_config, world_args, world_options
 from .tables_readers import canonical, catalog, commit_counts, delta_rows, hive_rows, iceberg_rows
 
 FORMATS = ("iceberg", "delta")
@@ -178,3 +179,84 @@ def test_overwrite_with_another_seed_replaces_the_tables(tmp_path, fmt):
         assert canonical(rows(fmt, str(target), table)) == canonical(
             hive_rows(str(target), table)
         ), table
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_repair_commits_to_the_tables_and_verify_passes(tmp_path, fmt):
+    from ecomlake.api import repair
+    from ecomlake.verify.report import verify_lake
+
+    target = tmp_path / fmt
+    window = {"start_date": None, "end_date": None}
+    assert make(target, fmt, dates=(START,), **window).ok
+    # A later day the tables never got (written as plain Parquet), and a damaged file.
+    assert make(target, "parquet", dates=(END,), **window).ok
+    damaged = sorted(target.glob("shopping_carts/*/part-*.parquet"))[0]
+    clean = damaged.read_bytes()
+    damaged.write_bytes(clean[:100])
+    result = repair(world_options(str(target)))
+    assert result.ok, result
+    assert result.repaired == [damaged.parent.relative_to(target).as_posix()]
+    assert damaged.read_bytes() == clean
+    assert not verify_lake(str(target)).manifest_violations
+    for table in written_tables(target):
+        assert canonical(rows(fmt, str(target), table)) == canonical(
+            hive_rows(str(target), table)
+        ), table
+    other = TableOptions("delta" if fmt == "iceberg" else "iceberg")
+    with pytest.raises(ConfigError, match=f"TableOptions.format: {other.format} given, but the"):
+        repair(world_options(str(target), tables=other))
+
+
+@pytest.fixture(scope="module")
+def raw_run(tmp_path_factory):
+    """run-generator output of the small world's days (the CSVs export-raw reads)."""
+    from ecomlake.trio.raw_run import RawRunOptions, run_generator
+
+    root = tmp_path_factory.mktemp("artifacts")
+    options = RawRunOptions(artifact_root=str(root), start_date=START, end_date=END)
+    return run_generator(tiny_config(), options).run_dir
+
+
+def export_args(raw_dir, target, *extra: str) -> list[str]:
+    lineage = ("--batch-id", BATCH_ID, "--ingestion-ts", INGESTION_TS)
+    return ["export-raw", "--source", str(raw_dir), "--target", str(target), *lineage, *extra]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_export_raw_gives_the_tables_generate_gives(tmp_path, raw_run, fmt):
+    from ecomlake.cli.app import run
+
+    generated, exported = tmp_path / "generated", tmp_path / "exported"
+    assert make(generated, fmt).ok
+    assert run(export_args(raw_run, exported, "--format", fmt)) == 0
+    tables = written_tables(generated)
+    assert tables == written_tables(exported)
+    for table in tables:
+        assert canonical(rows(fmt, str(exported), table)) == canonical(
+            rows(fmt, str(generated), table)
+        ), table
+    cat = catalog(str(exported)) if fmt == "iceberg" else None
+    counts = commit_counts(fmt, str(exported), cat)
+    assert {counts[t] for t in tables} == {1}  # one commit per exported table
+    assert run(export_args(raw_run, exported, "--format", fmt)) == 0
+    assert commit_counts(fmt, str(exported), cat) == counts  # the same bytes: nothing to commit
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (("--format", "orc"), "--format: must be one of parquet, iceberg, delta"),
+        (("--format", "delta", "--catalog-uri", "sqlite:///c.db"), "only an Iceberg lake has"),
+        (("--format", "iceberg", "--catalog-uri", "ftp://x"), "'ftp://x' is not a catalog URI"),
+    ],
+)
+def test_export_raw_refuses_a_bad_format_before_writing(tmp_path, capsys, raw_run, extra, message):
+    from ecomlake.cli.app import run
+
+    assert run(export_args(raw_run, tmp_path / "lake", *extra)) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and message in err, err
+    assert not (tmp_path / "lake").exists()

@@ -69,3 +69,24 @@ def test_gcs_iceberg_lake_holds_the_parquet_rows(tmp_path, make_gcs_bucket):
     cat = catalog(target, catalog_uri=uri)
     for table in CHECKED:
         assert canonical(iceberg_rows(cat, table)) == canonical(hive_rows(parquet, table)), table
+
+
+@pytest.mark.slow
+def test_a_gcs_delta_lake_is_refused_in_one_line_before_writing(make_gcs_bucket):
+    """delta-rs speaks GCS's XML API, whose listing the emulator does not serve (501): the
+    run stops before writing, with the store's answer on one line (docs/tables.md, limits)."""
+    import time
+
+    from ecomlake.lake import resolve_target
+
+    bucket = make_gcs_bucket("delta")
+    options = world_options(f"gs://{bucket}/lake", tables=TableOptions("delta"))
+    started = time.monotonic()
+    with pytest.raises(ConfigError) as caught:
+        generate(tiny_config(), options)
+    assert time.monotonic() - started < 60  # delta-rs retries, within its limit
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"--format delta: cannot use gs://{bucket}/lake/")
+    assert "501 Not Implemented" in message
+    assert resolve_target(f"gs://{bucket}", {}).fs.ls(bucket) == []
