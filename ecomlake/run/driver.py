@@ -62,6 +62,7 @@ from ecomlake.run.sizing import estimate_work, plans_quickly
 from ecomlake.run.task import DayResult, DayTask, WriteSettings
 from ecomlake.run.window import DayChoice
 from ecomlake.tables import TableCommitter, TableOptions, open_tables
+from ecomlake.tables.detect import check_format
 
 log = logging.getLogger(__name__)
 
@@ -243,6 +244,7 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
         messiness=level.record(),
     )
     check_lake(loc, identity, overwrite=options.overwrite)
+    check_format(loc, options.tables)
     hooks = load_hooks(options.hooks, _OWNER, "hooks")
     return _Prepared(
         start,

@@ -52,8 +52,7 @@ from ecomlake.run.prepare import level_for, open_target
 from ecomlake.run.sizing import estimate_work
 from ecomlake.run.task import DayResult, DayTask, WriteSettings
 from ecomlake.tables import TableCommitter, commit_failure, open_tables
-from ecomlake.tables.detect import lake_format, lake_tables
-from ecomlake.tables.options import OWNER as TABLE_OPTIONS
+from ecomlake.tables.detect import lake_format, lake_tables, other_format
 
 log = logging.getLogger(__name__)
 
@@ -176,8 +175,7 @@ def _open_tables(
     found = lake_format(loc)
     given = options.tables
     if given.is_table_format and given.format != found:
-        rule = f"{{format}}: {given.format} given, but the lake's tables are {found}"
-        raise OptionError(TABLE_OPTIONS, rule, "format")
+        raise other_format(given.format, found)
     if found == "parquet":
         return None
     table_options = replace(given, format=found)

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from ecomlake.errors import OptionError
 from ecomlake.lake import LakeLocation, exists
 from ecomlake.messiness.log import defect_log_tables
 from ecomlake.render.registry import TABLE_NAMES
+from ecomlake.tables.options import OWNER, TableOptions
 
 DELTA_LOG = "_delta_log"
 ICEBERG_METADATA = "metadata"
@@ -32,3 +34,22 @@ def lake_format(loc: LakeLocation) -> str:
         if found is not None:
             return found
     return "parquet"
+
+
+def other_format(given: str, found: str) -> OptionError:
+    """The one-line refusal of a run whose format is not the one the lake's tables are in."""
+    rule = (
+        f"{{format}}: {given} given, but the lake's tables are {found}; give {found}, or write "
+        f"the {given} tables to a new target"
+    )
+    return OptionError(OWNER, rule, "format")
+
+
+def check_format(loc: LakeLocation, options: TableOptions) -> None:
+    """Refuse, before anything is written, a run that would add files to a lake whose tables
+    are in another format (or, with plain Parquet, leave them out of its tables): its tables
+    would then no longer list its files. --overwrite does not lift this, since it replaces
+    the data but not another format's logs."""
+    found = lake_format(loc)
+    if found not in ("parquet", options.format):
+        raise other_format(options.format, found)

@@ -38,6 +38,7 @@ from ecomlake.run.hooks import LoadedHook, hook_context, load_hooks, run_hooks
 from ecomlake.run.prepare import check_lake, lineage_for
 from ecomlake.run.window import DayChoice
 from ecomlake.tables import TableCommitter, TableOptions, commit_failure, open_tables
+from ecomlake.tables.detect import check_format
 from ecomlake.trio.raw_run import LOOKUP_TABLES, RunInfo
 from ecomlake.trio.raw_source import RawSource
 
@@ -172,6 +173,7 @@ def _prepare(options: ExportOptions) -> _Plan:
         world_end=info.world_end.isoformat(),
     )
     check_lake(loc, lake_identity, overwrite=None)  # export-raw never overwrites a lake
+    check_format(loc, options.table_format)
     hooks = load_hooks(options.post_export_hooks, _OWNER, "post_export_hooks")
     run_identity = RunIdentity(info.seed, info.config_fingerprint, info.generator_version)
     return _Plan(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -190,8 +191,11 @@ def test_repair_commits_to_the_tables_and_verify_passes(tmp_path, fmt):
     target = tmp_path / fmt
     window = {"start_date": None, "end_date": None}
     assert make(target, fmt, dates=(START,), **window).ok
-    # A later day the tables never got (written as plain Parquet), and a damaged file.
-    assert make(target, "parquet", dates=(END,), **window).ok
+    # A later day the tables never got (as a run killed between its writes and its commit
+    # leaves it: written as plain Parquet beside, then copied in), and a damaged file.
+    beside = tmp_path / "beside"
+    assert make(beside, "parquet", dates=(END,), **window).ok
+    shutil.copytree(beside, target, dirs_exist_ok=True)
     damaged = sorted(target.glob("shopping_carts/*/part-*.parquet"))[0]
     clean = damaged.read_bytes()
     damaged.write_bytes(clean[:100])
@@ -260,3 +264,28 @@ def test_export_raw_refuses_a_bad_format_before_writing(tmp_path, capsys, raw_ru
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and message in err, err
     assert not (tmp_path / "lake").exists()
+
+
+@pytest.mark.slow
+def test_a_run_in_another_format_is_refused_before_writing(tmp_path):
+    """An Iceberg lake written again as Delta, or as plain Parquet (which would leave the new
+    files out of its tables), or with --overwrite: one line naming the format, nothing written."""
+    target = tmp_path / "lake"
+    assert make(target, "iceberg").ok
+    before = sorted(p.relative_to(target) for p in target.rglob("*") if p.is_file())
+    for fmt, extra in (("delta", {}), ("parquet", {}), ("delta", {"overwrite": True})):
+        with pytest.raises(
+            ConfigError, match=f"format: {fmt} given, but the lake's tables are ice"
+        ):
+            make(target, fmt, end_date=END + dt.timedelta(days=1), **extra)
+    assert sorted(p.relative_to(target) for p in target.rglob("*") if p.is_file()) == before
+    args = world_args(str(target), "--format", "delta", "--overwrite", "--log-level", "error")
+    done = subprocess.run(
+        [sys.executable, "-m", "ecomlake", *args], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2, done.stderr
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .startswith("error: --format: delta given, but the lake's tables are iceberg;")
+    ), done.stderr
