@@ -201,9 +201,9 @@ def main(argv: list[str] | None = None) -> None:
     os.environ[CACHE_ENV] = os.path.join(temp_root, "plans")  # each bench starts with no plan
     try:
         if args.scale:
-            work = scale_workload(args.smoke)
+            work, machine = scale_workload(args.smoke), machine_info()  # load before the run
             section = scale_section(work, sizes.workers, sizes.tpch_scale, temp_root)
-            report = {"meta": {"smoke": work.smoke, "machine": machine_info()}, "scale": section}
+            report = {"meta": {"smoke": work.smoke, "machine": machine}, "scale": section}
             report["meta"]["load_average_at_end"] = list(os.getloadavg())
         elif args.format:
             section = format_section(work, args.format, sizes.days, sizes.workers, temp_root)
