@@ -24,6 +24,7 @@ import pyarrow as pa
 from bench.workload import MESSINESS_LEVEL, Workload
 from ecomlake import __version__
 from ecomlake.lake import (
+    ParquetOptions,
     PartitionSink,
     PartitionWrite,
     RunIdentity,
@@ -181,18 +182,26 @@ def run_pipeline(work: Workload, days: int, target: str) -> PipelineResult:
     return result
 
 
-def write_floor(chunks: list[Chunk], work: Workload, folder: str, flat: bool = False) -> dict:
+def write_floor(
+    chunks: list[Chunk],
+    work: Workload,
+    folder: str,
+    flat: bool = False,
+    options: ParquetOptions | None = None,
+) -> dict:
     """CPU and wall seconds pyarrow alone needs to encode and write these tables to disk.
 
     Each file goes to its path in the lake, so the floor also makes the partition folders a
     Hive-partitioned lake cannot do without (on this box a new folder or file costs 0.06-0.4 ms
     of kernel CPU); `flat` writes them side by side in one folder instead, which needs neither.
+    `options` replaces the lake's writer settings (another generator's files, say).
     """
+    options = options or work.parquet
     os.makedirs(folder, exist_ok=True)
     rows = written = 0
     c0, w0 = time.process_time(), time.perf_counter()
     for index, (chunk, key, rel_path) in enumerate(chunks):
-        payload = encode_parquet(chunk, work.parquet, key)
+        payload = encode_parquet(chunk, options, key)
         path = os.path.join(folder, f"{index:06d}.parquet" if flat else rel_path)
         if not flat:
             os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -208,14 +217,14 @@ def write_floor(chunks: list[Chunk], work: Workload, folder: str, flat: bool = F
         "cpu_seconds": round(cpu, 3),
         "wall_seconds": round(wall, 3),
         "rows_per_cpu_second": round(rows / max(cpu, 1e-9)),
-        "one_row_file_cpu_seconds": _one_row_file_cpu(chunks, work),
+        "one_row_file_cpu_seconds": _one_row_file_cpu(chunks, options),
     }
 
 
-def _one_row_file_cpu(chunks: list[Chunk], work: Workload) -> float:
+def _one_row_file_cpu(chunks: list[Chunk], options: ParquetOptions) -> float:
     """Mean CPU to encode a one-row file of each chunk's schema: the floor's cost per file."""
     samples = [(chunk.slice(0, 1), key) for chunk, key, _ in chunks if chunk.num_rows]
     c0 = time.process_time()
     for sample, key in samples:
-        encode_parquet(sample, work.parquet, key)
+        encode_parquet(sample, options, key)
     return round((time.process_time() - c0) / max(len(samples), 1), 5)

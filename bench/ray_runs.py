@@ -12,6 +12,7 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import ray
@@ -124,8 +125,12 @@ def end_to_end(
     temp_root: str,
     start: dt.date | None = None,
     plan_cache: bool = True,
+    on_lake: Callable[[Path], dict] | None = None,
 ) -> dict:
-    """One `generate` run over `days` days on the running Ray: throughput, CPU, memory."""
+    """One `generate` run over `days` days on the running Ray: throughput, CPU, memory.
+
+    `on_lake` measures the written lake (after the run's figures are taken, before it is
+    deleted); what it returns is kept under `lake`."""
     target = tempfile.mkdtemp(prefix="lake-", dir=temp_root)
     try:
         reset_worker_peaks()
@@ -138,6 +143,7 @@ def end_to_end(
         driver_peak, worker_peaks = peak_rss_mb(), worker_peaks_mb()
         worker_rss = worker_rss_now_mb()
         lake_bytes = sum(p.stat().st_size for p in Path(target).rglob("*.parquet"))
+        lake = on_lake(Path(target)) if on_lake and result.ok else None
     finally:
         shutil.rmtree(target, ignore_errors=True)
     if not result.ok:
@@ -179,4 +185,5 @@ def end_to_end(
         "driver_peak_mb": round(driver_peak, 1),
         "worker_peak_mb": worker_peaks,
         "worker_rss_at_end_mb": worker_rss,
+        **({"lake": lake} if lake is not None else {}),
     }

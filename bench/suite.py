@@ -5,6 +5,7 @@ Usage: python -m bench [--smoke] [--config gen_config/backlog.yaml] [--start 202
        [--full-backlog] [--name latest | --out path.json]
        python -m bench --verify [--lakes DIR] [--verify-code CHECKOUT] (verify's memory and time)
        python -m bench --format iceberg|delta [--days 30] (a table format against Parquet)
+       python -m bench --scale [--workers 2] (1M customers for a year next to tpchgen-cli)
 
 Order matters for memory figures: the Ray runs come first (smallest window first, each with a
 fresh peak-memory window), then the in-process pipeline and the write floor, then tpchgen-cli.
@@ -30,6 +31,7 @@ from bench.formats import format_section, print_formats
 from bench.machine import machine_cpu, machine_info, machine_share, peak_rss_mb, reset_peak_rss
 from bench.pipeline import plan_world, run_pipeline, write_floor
 from bench.ray_runs import end_to_end, measure_broadcast, own_ray_run, start_ray, stop_ray
+from bench.scale import print_scale, scale_section, scale_workload
 from bench.targets import judge_targets, print_table
 from bench.tpch import run_tpchgen
 from bench.verify_runs import print_verify, verify_section
@@ -71,6 +73,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--format", choices=("iceberg", "delta"), help="only: this table format vs Parquet"
+    )
+    parser.add_argument(
+        "--scale", action="store_true", help="only: the million-customer year and tpchgen-cli"
     )
     parser.add_argument("--lakes", type=Path, help="--verify: keep (and reuse) the lakes here")
     parser.add_argument(
@@ -195,7 +200,12 @@ def main(argv: list[str] | None = None) -> None:
     temp_root = tempfile.mkdtemp(prefix="ebench-")
     os.environ[CACHE_ENV] = os.path.join(temp_root, "plans")  # each bench starts with no plan
     try:
-        if args.format:
+        if args.scale:
+            work, machine = scale_workload(args.smoke), machine_info()  # load before the run
+            section = scale_section(work, sizes.workers, sizes.tpch_scale, temp_root)
+            report = {"meta": {"smoke": work.smoke, "machine": machine}, "scale": section}
+            report["meta"]["load_average_at_end"] = list(os.getloadavg())
+        elif args.format:
             section = format_section(work, args.format, sizes.days, sizes.workers, temp_root)
             report = {"meta": {"smoke": work.smoke, "machine": machine_info()}, "formats": section}
         elif args.verify:
@@ -207,7 +217,9 @@ def main(argv: list[str] | None = None) -> None:
             report = run_suite(work, sizes, temp_root, args.full_backlog)
     finally:
         shutil.rmtree(temp_root, ignore_errors=True)
-    if args.format:
+    if args.scale:
+        print_scale(report["scale"])
+    elif args.format:
         print_formats(report["formats"])
     elif args.verify:
         print_verify(report["verify"])

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -17,8 +18,16 @@ import pyarrow.parquet as pq
 from bench.machine import machine_cpu, machine_share, tpchgen_version
 
 
-def run_tpchgen(scale: float, threads: int, temp_root: str, compression: str | None) -> dict:
-    """Time one `tpchgen-cli parquet` run; `available: False` with a reason if it cannot run."""
+def run_tpchgen(
+    scale: float,
+    threads: int,
+    temp_root: str,
+    compression: str | None,
+    on_output: Callable[[Path], dict] | None = None,
+) -> dict:
+    """Time one `tpchgen-cli parquet` run; `available: False` with a reason if it cannot run.
+
+    `on_output` measures the files it wrote before they are deleted (kept under `output`)."""
     exe = shutil.which("tpchgen-cli")
     if exe is None:
         return {"available": False, "reason": "tpchgen-cli is not on PATH (pip install it)"}
@@ -38,6 +47,7 @@ def run_tpchgen(scale: float, threads: int, temp_root: str, compression: str | N
         files = sorted(Path(out).rglob("*.parquet"))
         rows = sum(pq.read_metadata(f).num_rows for f in files)
         size = sum(f.stat().st_size for f in files)
+        measured = on_output(Path(out)) if on_output else None
     finally:
         shutil.rmtree(out, ignore_errors=True)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -55,4 +65,5 @@ def run_tpchgen(scale: float, threads: int, temp_root: str, compression: str | N
         "rows_per_second_per_core": round(rows / wall / threads),
         "rows_per_cpu_second": round(rows / max(cpu, 1e-9)),
         "machine": machine_share(machine_before, machine_after, cpu),
+        **({"output": measured} if measured is not None else {}),
     }

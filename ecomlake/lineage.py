@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import uuid
 from collections.abc import Sequence
@@ -19,6 +20,14 @@ from datetime import UTC, datetime
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+try:
+    from ecomlake._sha256batch import hex_digests as _native_hex_digests
+except ImportError:  # built without a C compiler or OpenSSL headers: same bytes, via hashlib
+    _native_hex_digests = None
+    logging.getLogger(__name__).debug(
+        "ecomlake._sha256batch is not built; event_id hashes one row at a time with hashlib"
+    )
 
 LINEAGE_COLUMNS = ("batch_id", "ingestion_ts", "event_id", "source_file")
 INGESTION_TS_TYPE = pa.timestamp("us", tz="UTC")
@@ -109,6 +118,19 @@ def _may_need_escape(column: pa.StringArray) -> bool:
 
 def _hash_payloads(payloads: pa.Array) -> pa.Array:
     """`evt_` + sha256 hex of each UTF-8 payload, returned as a plain string array."""
+    if _native_hex_digests is None:
+        return _hash_payloads_hashlib(payloads)
+    first, n = payloads.offset, len(payloads)
+    if n == 0:  # an empty array may come without any offsets
+        return pa.array([], type=pa.string())
+    _, offsets, data = payloads.buffers()
+    bounds = np.frombuffer(offsets, dtype=np.int32)[first : first + n + 1]
+    text = _native_hex_digests(bounds, b"" if data is None else data, EVENT_ID_PREFIX.encode())
+    return _fixed_width_strings(n, text)
+
+
+def _hash_payloads_hashlib(payloads: pa.Array) -> pa.Array:
+    """`_hash_payloads` one hashlib call per row: the path without the C extension."""
     n = len(payloads)
     sha256 = hashlib.sha256
     digests = b"".join([sha256(b).digest() for b in payloads.view(pa.binary()).to_pylist()])
@@ -117,8 +139,14 @@ def _hash_payloads(payloads: pa.Array) -> pa.Array:
     out[:, : len(EVENT_ID_PREFIX)] = np.frombuffer(EVENT_ID_PREFIX.encode(), dtype=np.uint8)
     hex_text = np.frombuffer(digests.hex().encode("ascii"), dtype=np.uint8)
     out[:, len(EVENT_ID_PREFIX) :] = hex_text.reshape(n, _HEX_DIGEST_LEN)
+    return _fixed_width_strings(n, out)
+
+
+def _fixed_width_strings(n: int, text: bytes | np.ndarray) -> pa.Array:
+    """A string array of `n` equal-width values laid end to end in `text`."""
+    width = len(EVENT_ID_PREFIX) + _HEX_DIGEST_LEN
     offsets = np.arange(0, width * (n + 1), width, dtype=np.int32)
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out))
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(text))
 
 
 def event_ids(table: pa.Table, table_name: str, pk_columns: Sequence[str]) -> pa.Array:

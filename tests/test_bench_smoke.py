@@ -202,3 +202,36 @@ def test_bench_format_compares_a_table_format_with_parquet(tmp_path):
     assert section["format"] == "delta" and section["ratio"] > 0
     assert len(section["wall_seconds"]["delta"]) == len(section["wall_seconds"]["parquet"]) == 2
     assert "ratio" in done.stdout
+
+
+@pytest.mark.slow
+def test_bench_scale_measures_both_generators_alike(tmp_path):
+    """`--scale --smoke`: the world cold then warm (from the plan cache), its write floor
+    re-encoding the very files the run wrote, and tpchgen-cli's figures when it is on PATH."""
+    out = tmp_path / "scale.json"
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "TMPDIR": "/tmp"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--scale", "--smoke", "--out", str(out)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SMOKE_TIMEOUT_SECONDS * 2,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    assert "CPU/floor" in done.stdout
+    section = json.loads(out.read_text())["scale"]
+    cold, warm = section["ours"]["cold"], section["ours"]["warm"]
+    assert (cold["plan_cached"], warm["plan_cached"]) == (False, True)
+    assert cold["rows"] == warm["rows"] == sum(section["world"]["rows_by_table"].values())
+    for figures in (cold, warm):
+        _positive(figures, "wall_seconds", "rows_per_second_per_core", "cpu_over_write_floor")
+        _positive(figures, "parquet_mb_per_second_per_core")
+    floor = section["write_floor"]
+    assert floor["rows"] == warm["rows"] and floor["bytes_match_run"]  # same tables, same bytes
+    if section["tpch"]["available"]:
+        _positive(section["tpch_figures"], "rows", "cpu_over_write_floor")
+        assert section["tpch"]["compression"] == "ZSTD(1)"
+        assert section["tpch_write_floor"]["rows"] == section["tpch"]["rows"]
+    else:
+        assert section["tpch"]["reason"]

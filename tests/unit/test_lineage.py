@@ -7,9 +7,11 @@ import hashlib
 import json
 import re
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
+from ecomlake import lineage
 from ecomlake.lineage import (
     Lineage,
     apply_lineage,
@@ -90,6 +92,55 @@ class TestEventIds:
     def test_rejects_missing_pk(self) -> None:
         with pytest.raises(ValueError, match="order_id"):
             event_ids(pa.table({"x": [1]}), "orders", ["order_id"])
+
+
+# Empty, one block, the 55/56-byte edge where the length no longer fits, past one and two
+# 64-byte blocks, and multi-byte UTF-8 (bytes are hashed, not characters).
+PAYLOADS = ["", "a", "x" * 55, "y" * 56, "z" * 64, "w" * 65, "v" * 129, "caf\u00e9 \u2028" * 9]
+native = pytest.mark.skipif(
+    lineage._native_hex_digests is None, reason="ecomlake._sha256batch is not built"
+)
+
+
+def _hashlib_ids(payloads: list[str]) -> list[str]:
+    return ["evt_" + hashlib.sha256(p.encode()).hexdigest() for p in payloads]
+
+
+class TestHashPaths:
+    """The C batch path and the hashlib fallback give the same bytes as hashlib row by row."""
+
+    @native
+    def test_native_and_hashlib_paths_agree_byte_for_byte(self) -> None:
+        payloads = pa.array(PAYLOADS)
+        fast = lineage._hash_payloads(payloads)
+        slow = lineage._hash_payloads_hashlib(payloads)
+        assert fast.buffers()[2].to_pybytes() == slow.buffers()[2].to_pybytes()
+        assert fast.to_pylist() == _hashlib_ids(PAYLOADS)
+
+    @native
+    @pytest.mark.parametrize("start,length", [(0, 0), (1, 3), (5, 3), (7, 1), (3, 0)])
+    def test_native_path_reads_only_its_slice(self, start: int, length: int) -> None:
+        part = pa.array(PAYLOADS).slice(start, length)
+        assert lineage._hash_payloads(part).to_pylist() == _hashlib_ids(
+            PAYLOADS[start : start + length]
+        )
+
+    @native
+    def test_native_path_rejects_offsets_outside_the_data(self) -> None:
+        hex_digests = lineage._native_hex_digests
+        with pytest.raises(ValueError, match="past the end"):
+            hex_digests(np.array([0, 9], np.int32), b"short", b"evt_")
+        with pytest.raises(ValueError, match="must not decrease"):
+            hex_digests(np.array([0, 3, 1], np.int32), b"short", b"evt_")
+        with pytest.raises(ValueError, match="n \\+ 1 int32"):
+            hex_digests(b"", b"", b"evt_")
+
+    def test_hashlib_fallback_gives_the_same_event_ids(self, monkeypatch) -> None:
+        table = pa.table({"cart_id": PAYLOADS, "line": range(len(PAYLOADS))})
+        with_default = event_ids(table, "carts", ["cart_id", "line"]).to_pylist()
+        monkeypatch.setattr(lineage, "_native_hex_digests", None)
+        assert event_ids(table, "carts", ["cart_id", "line"]).to_pylist() == with_default
+        assert with_default == _reference_ids(table, "carts", ["cart_id", "line"])
 
 
 class TestApplyLineage:
