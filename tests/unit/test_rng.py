@@ -183,7 +183,7 @@ ALLOWED = {
     "library": {"run", *_CORE},
     "stats": {"verify", *_CORE},
     "hooks": {"run", "lake"},  # example post-export hooks: what users' own hooks may import
-    "trio": {"run", *_CORE},
+    "trio": {"run", "tables", *_CORE},  # export-raw commits to the tables as generate does
     # run and tables call each other: the driver hands each finished day to the table committer,
     # which reports back in run's result types; verify checks the tables' files
     "run": {"tables", *_CORE},
