@@ -42,6 +42,14 @@ def make(target, fmt: str, **overrides):
     return result
 
 
+def add_uncommitted_day(target: Path, beside: Path) -> None:
+    """A later day in the lake that its tables never got, as a run killed between its writes and
+    its commit leaves it: written as plain Parquet beside the lake, then copied in (a run in
+    another format than the lake's is refused)."""
+    assert make(beside, "parquet", dates=(END,), start_date=None, end_date=None).ok
+    shutil.copytree(beside, target, dirs_exist_ok=True)
+
+
 @pytest.fixture(scope="module")
 def parquet_lake(tmp_path_factory):
     target = tmp_path_factory.mktemp("parquet") / "lake"
@@ -163,8 +171,7 @@ def test_verify_checks_the_tables_against_the_manifests(tmp_path, fmt):
     window = {"start_date": None, "end_date": None}
     assert make(target, fmt, dates=(START,), **window).ok
     assert not [v for v in verify_lake(str(target)).manifest_violations]
-    # A later day written as plain Parquet: committed in the lake, absent from the tables.
-    assert make(target, "parquet", dates=(END,), **window).ok
+    add_uncommitted_day(target, tmp_path / "beside")
     checks = {v.check for v in verify_lake(str(target)).manifest_violations}
     assert checks == {"tables.file_not_in_table"}
 
@@ -191,11 +198,7 @@ def test_repair_commits_to_the_tables_and_verify_passes(tmp_path, fmt):
     target = tmp_path / fmt
     window = {"start_date": None, "end_date": None}
     assert make(target, fmt, dates=(START,), **window).ok
-    # A later day the tables never got (as a run killed between its writes and its commit
-    # leaves it: written as plain Parquet beside, then copied in), and a damaged file.
-    beside = tmp_path / "beside"
-    assert make(beside, "parquet", dates=(END,), **window).ok
-    shutil.copytree(beside, target, dirs_exist_ok=True)
+    add_uncommitted_day(target, tmp_path / "beside")  # and then a damaged file
     damaged = sorted(target.glob("shopping_carts/*/part-*.parquet"))[0]
     clean = damaged.read_bytes()
     damaged.write_bytes(clean[:100])
