@@ -45,15 +45,34 @@ LAKE_MODULES = frozenset(
 )
 
 
+# The longest modules (about 1-3 min each on two busy workers), longest first. With
+# `-n 2 --dist loadfile` a module runs whole on one worker in collection order, so starting these
+# first keeps one worker from running a long module alone at the end of the suite.
+LONGEST_FIRST = (
+    "test_bench_smoke.py",
+    "test_interrupt.py",
+    "test_tables_remote.py",
+    "test_targets.py",
+    "test_faults.py",
+    "test_timeouts.py",
+    "test_two_nodes.py",
+    "test_mess_lake.py",
+    "test_partial_and_year.py",
+    "test_verify_remote.py",
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark `slow` whatever starts processes or servers or writes whole lakes, so the fast tier
-    stays small and in-process."""
+    stays small and in-process; then put the longest modules first."""
     slow = pytest.mark.slow
     for item in items:
         path = Path(str(item.path))
         heavy = path.parent.name in PROCESS_FOLDERS or path.name in LAKE_MODULES
         if heavy or PROCESS_FIXTURES.intersection(item.fixturenames):
             item.add_marker(slow)
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(Path(str(item.path)).name, len(rank)))  # stable
 
 
 @pytest.fixture(scope="session", autouse=True)
