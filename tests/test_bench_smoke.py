@@ -36,24 +36,30 @@ SMOKE_TIMEOUT_SECONDS = 240  # the run takes ~20 s alone; the margin is for a lo
 VERIFY_TIMEOUT_SECONDS = 240  # three lakes written and verified: ~90 s on a loaded 2-core box
 
 
-@pytest.fixture(scope="module")
-def report(tmp_path_factory) -> dict:
-    """One smoke run of the suite as a subprocess (it starts and stops its own Ray)."""
-    out = tmp_path_factory.mktemp("bench") / "smoke.json"
-    # TMPDIR=/tmp: a session fixture may point TMPDIR at a deep folder, and Ray's socket paths
-    # under it would pass the 107-byte AF_UNIX limit
+def run_bench(*args: str, out: Path, timeout: float) -> tuple[dict, str]:
+    """`python -m bench *args --out out` as a subprocess (it starts and stops its own Ray):
+    (the report it wrote, what it printed). TMPDIR=/tmp: a session fixture may point TMPDIR at
+    a deep folder, and Ray's socket paths under it would pass the 107-byte AF_UNIX limit."""
     env = {**os.environ, "RAY_AUTH_MODE": "disabled", "TMPDIR": "/tmp"}
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--out", str(out)],
+        [sys.executable, "-m", "bench", *args, "--out", str(out)],
         cwd=REPO,
         env=env,
         capture_output=True,
         text=True,
-        timeout=SMOKE_TIMEOUT_SECONDS,
+        timeout=timeout,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    assert "target cpu_vs_write_floor" in done.stdout  # the table was printed
-    return json.loads(out.read_text())
+    return json.loads(out.read_text()), done.stdout
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> dict:
+    """One smoke run of the suite."""
+    out = tmp_path_factory.mktemp("bench") / "smoke.json"
+    report, printed = run_bench("--smoke", out=out, timeout=SMOKE_TIMEOUT_SECONDS)
+    assert "target cpu_vs_write_floor" in printed  # the table was printed
+    return report
 
 
 def _positive(section: dict, *keys: str) -> None:
@@ -158,15 +164,11 @@ def test_write_floor_writes_each_file_at_its_lake_path(tmp_path, monkeypatch):
 def test_bench_verify_measures_its_lakes_and_reuses_them(tmp_path, monkeypatch):
     """`--verify --smoke`: the three lakes written into --lakes, each verified by a process of
     its own whose peak RSS is read; asked again, the bench finds the lakes and writes nothing."""
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "TMPDIR": "/tmp"}
     lakes, out = tmp_path / "lakes", tmp_path / "verify.json"
-    argv = [sys.executable, "-m", "bench", "--verify", "--smoke", "--lakes", str(lakes)]
-    done = subprocess.run(
-        [*argv, "--out", str(out)], cwd=REPO, env=env, capture_output=True, text=True,
-        timeout=VERIFY_TIMEOUT_SECONDS,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    runs = json.loads(out.read_text())["verify"]["lakes"]
+    report, _ = run_bench(
+        "--verify", "--smoke", "--lakes", str(lakes), out=out, timeout=VERIFY_TIMEOUT_SECONDS
+    )
+    runs = report["verify"]["lakes"]
     assert set(runs) == {"scaled", "world", "messy"} and runs["world"]["days"] == 92
     assert runs["messy"]["level"] == "heavy_mess" and runs["messy"]["days"] == 4
     assert runs["messy"]["args"] == ["--against-defects"]
@@ -187,40 +189,28 @@ def test_bench_verify_measures_its_lakes_and_reuses_them(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_bench_format_compares_a_table_format_with_parquet(tmp_path):
-    out = tmp_path / "delta.json"
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "TMPDIR": "/tmp"}
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--format", "delta", "--out", str(out)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
+    report, printed = run_bench(
+        "--smoke",
+        "--format",
+        "delta",
+        out=tmp_path / "delta.json",
         timeout=SMOKE_TIMEOUT_SECONDS * 2,
     )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    section = json.loads(out.read_text())["formats"]
+    section = report["formats"]
     assert section["format"] == "delta" and section["ratio"] > 0
     assert len(section["wall_seconds"]["delta"]) == len(section["wall_seconds"]["parquet"]) == 2
-    assert "ratio" in done.stdout
+    assert "ratio" in printed
 
 
 @pytest.mark.slow
 def test_bench_scale_measures_both_generators_alike(tmp_path):
     """`--scale --smoke`: the world cold then warm (from the plan cache), its write floor
     re-encoding the very files the run wrote, and tpchgen-cli's figures when it is on PATH."""
-    out = tmp_path / "scale.json"
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "TMPDIR": "/tmp"}
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "--scale", "--smoke", "--out", str(out)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=SMOKE_TIMEOUT_SECONDS * 2,
+    report, printed = run_bench(
+        "--scale", "--smoke", out=tmp_path / "scale.json", timeout=SMOKE_TIMEOUT_SECONDS * 2
     )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    assert "CPU/floor" in done.stdout
-    section = json.loads(out.read_text())["scale"]
+    assert "CPU/floor" in printed
+    section = report["scale"]
     cold, warm = section["ours"]["cold"], section["ours"]["warm"]
     assert (cold["plan_cached"], warm["plan_cached"]) == (False, True)
     assert cold["rows"] == warm["rows"] == sum(section["world"]["rows_by_table"].values())
