@@ -243,8 +243,8 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
         world_end=end.isoformat(),
         messiness=level.record(),
     )
-    check_lake(loc, identity, overwrite=options.overwrite)
-    check_format(loc, options.tables)
+    if check_lake(loc, identity, overwrite=options.overwrite) is not None:
+        check_format(loc, options.tables)  # a new lake has no tables to look for
     hooks = load_hooks(options.hooks, _OWNER, "hooks")
     return _Prepared(
         start,

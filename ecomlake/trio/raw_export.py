@@ -172,8 +172,9 @@ def _prepare(options: ExportOptions) -> _Plan:
         world_start=info.world_start.isoformat(),
         world_end=info.world_end.isoformat(),
     )
-    check_lake(loc, lake_identity, overwrite=None)  # export-raw never overwrites a lake
-    check_format(loc, options.table_format)
+    # export-raw never overwrites a lake (overwrite=None)
+    if check_lake(loc, lake_identity, overwrite=None) is not None:
+        check_format(loc, options.table_format)  # a new lake has no tables to look for
     hooks = load_hooks(options.post_export_hooks, _OWNER, "post_export_hooks")
     run_identity = RunIdentity(info.seed, info.config_fingerprint, info.generator_version)
     return _Plan(
