@@ -136,6 +136,14 @@ def generate(
         ),
     ] = False,
     plan_cache: PlanCacheOpt = True,
+    block_customers: Annotated[
+        int | None,
+        typer.Option(
+            "--block-customers",
+            help="Plan the world in blocks of this many customers, as parallel tasks (default: "
+            "blocks of 1,000,000 above 4,000,000 customers; 0: in one piece). Same data.",
+        ),
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Show the progress bar.")] = True,
     log_level: LogLevelOpt = LogLevel.info,
     log_format: LogFormatOpt = LogFormat.text,
@@ -163,6 +171,7 @@ def generate(
         shared_target=shared_target,
         hooks=tuple(post_export_hook or ()),
         plan_cache=plan_cache,
+        block_customers=block_customers,
         repair=repair,
         tables=table_options(table_format, catalog_uri, catalog_option, namespace),
     )

@@ -15,7 +15,6 @@ from ecomlake.config import EcomConfig
 from ecomlake.plan.customers import CustomerPlan
 from ecomlake.plan.lexicon import NONE, Lexicon
 from ecomlake.plan.lines import LineModel, draw_line_counts
-from ecomlake.plan.sorting import stable_argsort_wide
 from ecomlake.plan.visits import VisitPlan
 from ecomlake.rng import Rng
 from ecomlake.rng import streams as s
@@ -35,6 +34,7 @@ class CartPlan:
     n_lines: np.ndarray  # int64 lines drawn (emptied carts lose them)
     first_item_id: np.ndarray  # int64 cart_item_id of line 0
     status: np.ndarray  # int8 into STATUSES
+    seq: np.ndarray | None = None  # set in a day's slice of a blocked world (plan/ids.py)
 
     @property
     def size(self) -> int:
@@ -51,10 +51,10 @@ def build_carts(
 ) -> CartPlan:
     """Sort visits into carts and run the conversion funnel per customer over the world."""
     key = visits.key
-    order = stable_argsort_wide(visits.ts_us)  # ties keep the plan's own order
+    order = time_order(visits.ts_us, key)
     key, customer = key[order], visits.customer[order]
     ts = visits.ts_us[order]
-    n_lines = draw_line_counts(model, rng, key, cust.tier[customer])
+    n_lines = draw_line_counts(model, rng, key, cust.tier[cust.local(customer)])
     first_item = np.cumsum(n_lines) - n_lines + 1
     converted = _convert(cfg, lex, rng, cust, key, customer, ts)
     emptied = ~converted & rng.bernoulli(
@@ -86,7 +86,8 @@ def _convert(
     boost_by_channel = np.array(
         [p.first_purchase_conversion_boost.get(ch, 1.0) for ch in lex.signup_channels] + [1.0]
     )
-    channel = cust.channel[customer]
+    at = cust.local(customer)
+    channel = cust.channel[at]
     boost = boost_by_channel[np.where(channel == NONE, len(lex.signup_channels), channel)]
     u = rng.uniform(s.CART_CONVERSION, key)
     boosted = u < np.minimum(p.conversion_rate * boost, 1.0)
@@ -96,5 +97,20 @@ def _convert(
     # exactly when its position is at most that success's position.
     hits = np.flatnonzero(boosted)
     first_hit = np.full(cust.size, len(key), dtype=np.int64)
-    np.minimum.at(first_hit, customer[hits], hits)
-    return np.where(np.arange(len(key)) <= first_hit[customer], boosted, plain)
+    np.minimum.at(first_hit, at[hits], hits)
+    return np.where(np.arange(len(key)) <= first_hit[at], boosted, plain)
+
+
+def time_order(ts: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """Positions in (timestamp, key) order: time order, and ties (rare in microseconds) by key,
+    so that the order does not depend on how the carts were gathered (plan/blocks.py)."""
+    order = np.argsort(ts)
+    ordered = ts[order]
+    tie = ordered[1:] == ordered[:-1]
+    if not tie.any():
+        return order
+    # Every slot of a run of equal timestamps; sorting their carts by (ts, key) refills them.
+    slots = np.flatnonzero(np.concatenate([tie, [False]]) | np.concatenate([[False], tie]))
+    tied = order[slots]
+    order[slots] = tied[np.lexsort((key[tied], ts[tied]))]
+    return order

@@ -29,24 +29,49 @@ class CustomerPlan:
     shopper: np.ndarray  # bool: one of the initial shoppers
     final_tier: np.ndarray  # int8 into lexicon.earned_tiers.names; NONE for guests
     final_clv: np.ndarray  # int8 into lexicon.clv_buckets.names; NONE for guests
+    # Which customers the arrays hold: numbers base.. in a block of the world (plan/blocks.py),
+    # or the sorted numbers `number` in one day's slice of it; the whole world has base 0.
+    base: int = 0
+    number: np.ndarray | None = None
 
     @property
     def size(self) -> int:
         return len(self.signup_day)
 
-    def is_guest(self, idx: np.ndarray) -> np.ndarray:
-        return np.asarray(idx) >= self.n_registered
+    def is_guest(self, customer: np.ndarray) -> np.ndarray:
+        """Of customer numbers (not array positions)."""
+        return np.asarray(customer) >= self.n_registered
+
+    def local(self, customer: np.ndarray) -> np.ndarray:
+        """Array positions of customer numbers; the whole world's are the numbers themselves."""
+        if self.number is not None:
+            return np.searchsorted(self.number, customer)
+        return customer - self.base if self.base else np.asarray(customer)
+
+    def numbers(self) -> np.ndarray:
+        """The customer number of each array position."""
+        if self.number is not None:
+            return self.number
+        return np.arange(self.base, self.base + self.size, dtype=np.int64)
 
 
 def build_customers(
-    cfg: EcomConfig, lex: Lexicon, rng: Rng, start_day: int, end_day: int
+    cfg: EcomConfig,
+    lex: Lexicon,
+    rng: Rng,
+    start_day: int,
+    end_day: int,
+    block: tuple[int, int] | None = None,
+    shopper_cut: tuple[int, int] | None = None,
 ) -> CustomerPlan:
-    """Draw every customer's signup facts and pick the initial shoppers."""
+    """Draw the signup facts of every customer, or of the numbers `block` = [lo, hi), and pick
+    the initial shoppers (a block is given the world's `shopper_cut`, see `shopper_cut`)."""
     lookup = cfg.lookup_config.customers
     p = cfg.parameters
     n = lookup.num_customers
-    n_registered = int(n * (1.0 - lookup.guest_shopper_pct))
-    reg = np.arange(n_registered, dtype=np.int64)
+    n_registered = registered_count(cfg)
+    lo, hi = block or (0, n)
+    reg = np.arange(lo, min(hi, n_registered), dtype=np.int64)
 
     signup_start = end_day - 365 * p.signup_years
     signup = rng.integers(s.CUSTOMER_SIGNUP, reg, signup_start, end_day)
@@ -58,12 +83,11 @@ def build_customers(
         tier != NONE, rng.integers(s.CUSTOMER_ENROLLMENT, reg, signup, end_day), -1
     )
 
-    guests = n - n_registered
-    table = cfg.table("shopping_carts")
-    k = n if table is None or table.generate is None else min(table.generate, n)
-    order = stable_argsort_wide(rng.priority(s.CUSTOMER_SHOPPER, np.arange(n)))
-    shopper = np.zeros(n, dtype=bool)
-    shopper[order[:k]] = True
+    guests = hi - lo - len(reg)
+    ids = np.arange(lo, hi, dtype=np.int64)
+    if block is None:
+        shopper_cut = world_shopper_cut(cfg, rng)
+    shopper = is_shopper(rng, ids, shopper_cut)
 
     return CustomerPlan(
         n_registered=n_registered,
@@ -72,9 +96,52 @@ def build_customers(
         tier=np.concatenate([tier, np.full(guests, NONE, np.int8)]),
         enrollment_day=np.concatenate([enrollment, np.full(guests, -1)]).astype(np.int32),
         shopper=shopper,
-        final_tier=np.full(n, NONE, np.int8),
-        final_clv=np.full(n, NONE, np.int8),
+        final_tier=np.full(hi - lo, NONE, np.int8),
+        final_clv=np.full(hi - lo, NONE, np.int8),
+        base=lo,
     )
+
+
+def registered_count(cfg: EcomConfig) -> int:
+    lookup = cfg.lookup_config.customers
+    return int(lookup.num_customers * (1.0 - lookup.guest_shopper_pct))
+
+
+def shopper_count(cfg: EcomConfig) -> int:
+    """`shopping_carts.generate` customers shop at all (capped by num_customers)."""
+    n = cfg.lookup_config.customers.num_customers
+    table = cfg.table("shopping_carts")
+    return n if table is None or table.generate is None else min(table.generate, n)
+
+
+# The shoppers are the `shopper_count` customers first in (priority, number) order; the cut is
+# the (priority, number) of the last of them, None when every customer shops.
+ShopperCut = tuple[int, int] | None
+
+
+def world_shopper_cut(cfg: EcomConfig, rng: Rng) -> ShopperCut:
+    """The cut over the whole world, in one piece (plan/blocks.py finds it block by block)."""
+    n, k = cfg.lookup_config.customers.num_customers, shopper_count(cfg)
+    if k >= n:
+        return None
+    if k == 0:
+        return (np.iinfo(np.int64).min, -1)  # before every customer
+    priority = shopper_priority(rng, np.arange(n, dtype=np.int64))
+    last = stable_argsort_wide(priority)[k - 1]
+    return int(priority[last]), int(last)
+
+
+def shopper_priority(rng: Rng, ids: np.ndarray) -> np.ndarray:
+    """The shopper priority of each customer number, as int64 (order-preserving)."""
+    return (rng.priority(s.CUSTOMER_SHOPPER, ids) ^ np.uint64(1 << 63)).view(np.int64)
+
+
+def is_shopper(rng: Rng, ids: np.ndarray, cut: ShopperCut) -> np.ndarray:
+    """Whether each customer number is at or before the cut in (priority, number) order."""
+    if cut is None:
+        return np.ones(len(ids), dtype=bool)
+    priority = shopper_priority(rng, ids)
+    return (priority < cut[0]) | ((priority == cut[0]) & (ids <= cut[1]))
 
 
 def _initial_tiers(

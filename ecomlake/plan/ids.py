@@ -6,6 +6,8 @@ the same in every run, with no state file.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -21,6 +23,16 @@ def prefixed(prefix: str, numbers: np.ndarray, width: int = SEQUENCE_WIDTH) -> p
         pc.cast(pa.array(np.asarray(numbers, dtype=np.int64)), pa.string()), width, "0"
     )
     return pc.binary_join_element_wise(prefix, digits, "")
+
+
+class Numbered(Protocol):
+    seq: np.ndarray | None
+
+
+def sequence(plan: Numbered, positions: np.ndarray) -> np.ndarray:
+    """The sequence numbers of plan positions: position + 1 in the whole world's time-ordered
+    plan, the stored numbers in one day's slice of a world planned in blocks."""
+    return positions + 1 if plan.seq is None else plan.seq[positions]
 
 
 def cart_ids(seq: np.ndarray) -> pa.Array:

@@ -26,6 +26,7 @@ class OrderPlan:
     n_products: np.ndarray  # int64 distinct products = order_items rows
     earned_tier: np.ndarray  # int8 into lexicon.earned_tiers.names
     earned_clv: np.ndarray  # int8 into lexicon.clv_buckets.names
+    seq: np.ndarray | None = None  # set in a day's slice of a blocked world (plan/ids.py)
 
     @property
     def size(self) -> int:
@@ -44,6 +45,7 @@ def build_orders(
     """Totals of converted carts, earned status at order time, and customers' final status."""
     cart = np.flatnonzero(carts.status == CONVERTED)
     customer = carts.customer[cart]
+    at = cust.local(customer)
     lines = draw_lines(
         model,
         catalog,
@@ -51,8 +53,8 @@ def build_orders(
         carts.key[cart],
         carts.ts_us[cart],
         carts.n_lines[cart],
-        cust.channel[customer],
-        cust.tier[customer],
+        cust.channel[at],
+        cust.tier[at],
         end_day,
     )
     gross, _ = cart_sums(lines, len(cart))
@@ -60,8 +62,8 @@ def build_orders(
     n_products = np.bincount(merged.cart, minlength=len(cart))
 
     running = _running_spend(customer, gross)
-    spend = np.bincount(customer, weights=gross, minlength=cust.size)
-    registered = ~cust.is_guest(np.arange(cust.size))
+    spend = np.bincount(at, weights=gross, minlength=cust.size)
+    registered = ~cust.is_guest(cust.numbers())
     cust.final_tier[:] = np.where(registered, lex.earned_tiers.earned(spend), NONE)
     cust.final_clv[:] = np.where(registered, lex.clv_buckets.earned(spend), NONE)
     return OrderPlan(

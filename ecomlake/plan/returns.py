@@ -30,6 +30,7 @@ class ReturnPlan:
     skip_lines: np.ndarray  # lines of the order's ranking taken by earlier returns
     n_lines: np.ndarray  # lines this return takes
     first_item_id: np.ndarray  # return_item_id of its first line
+    seq: np.ndarray | None = None  # set in a day's slice of a blocked world (plan/ids.py)
 
     @property
     def size(self) -> int:
@@ -49,7 +50,7 @@ def build_returns(
     p = cfg.parameters
     key = carts.key[orders.cart]
     order_day = carts.ts_us[orders.cart] // US_PER_DAY
-    channel = cust.channel[carts.customer[orders.cart]]
+    channel = cust.channel[cust.local(carts.customer[orders.cart])]
     rates = np.array(
         [p.return_rate_by_signup_channel.get(ch, p.return_rate) for ch in lex.signup_channels]
         + [p.return_rate]

@@ -46,7 +46,7 @@ def build_visits(
     cfg: EcomConfig, lex: Lexicon, rng: Rng, cust: CustomerPlan, start: int, end: int
 ) -> VisitPlan:
     """All visits of all shoppers inside [start, end]."""
-    shoppers = np.flatnonzero(cust.shopper).astype(np.int64)
+    shoppers = cust.numbers()[cust.shopper]
     first = _first_visit_day(cfg, rng, cust, shoppers, start, end)
     keep = first <= end
     shoppers, first = shoppers[keep], first[keep]
@@ -73,7 +73,8 @@ def _first_visit_day(
 ) -> np.ndarray:
     """Signup + delay for registered customers; a uniform day for guests and early signups."""
     lo, hi = cfg.parameters.time_to_first_cart_days_range
-    delayed = cust.signup_day[ids].astype(np.int64) + rng.integers(s.VISIT_FIRST_DELAY, ids, lo, hi)
+    signup = cust.signup_day[cust.local(ids)].astype(np.int64)
+    delayed = signup + rng.integers(s.VISIT_FIRST_DELAY, ids, lo, hi)
     fallback = rng.integers(s.VISIT_FIRST_FALLBACK, ids, start, end)
     guest = cust.is_guest(ids)
     return np.where(guest | (delayed < start), fallback, delayed)
@@ -131,8 +132,9 @@ def _segment_parameters(
             lo_table[i, j] = lo
             sigma_table[i, j] = sigma
             mu_table[i, j] = np.log((lo + hi) / 2.0) - sigma**2 / 2.0
-    ch_idx = np.where(cust.channel[ids] == NONE, len(channels) - 1, cust.channel[ids])
-    tier_idx = np.where(cust.tier[ids] == NONE, len(tiers) - 1, cust.tier[ids])
+    at = cust.local(ids)
+    ch_idx = np.where(cust.channel[at] == NONE, len(channels) - 1, cust.channel[at])
+    tier_idx = np.where(cust.tier[at] == NONE, len(tiers) - 1, cust.tier[at])
     lam = lam_table[ch_idx, tier_idx] * _retention_shock(cfg, cust, ids)
     return (
         lam,
@@ -150,7 +152,7 @@ def _retention_shock(cfg: EcomConfig, cust: CustomerPlan, ids: np.ndarray) -> np
         return factor
     registered = ~cust.is_guest(ids)
     shocked = {int(np.datetime64(k, "M").astype(np.int64)): v for k, v in shocks.items()}
-    months = month_index(cust.signup_day[ids[registered]])
+    months = month_index(cust.signup_day[cust.local(ids[registered])])
     lookup = np.ones(max(shocked) + 2 if shocked else 1)
     for month, value in shocked.items():
         if month >= 0:
@@ -168,14 +170,15 @@ def _with_seasonal_extras(
     month_factor = np.ones(13)
     for month, f in factors.items():
         month_factor[month] = f
-    counts = np.bincount(base.customer, minlength=cust.size)
+    owner = cust.local(base.customer)
+    counts = np.bincount(owner, minlength=cust.size)
     day = base.ts_us // US_PER_DAY
     f = month_factor[month_of(day)]
     extra = np.maximum(f - 1.0, 0.0)
     whole = np.floor(extra)
     key = base.key
     copies = whole + rng.bernoulli(s.VISIT_SEASONAL_EXTRA, key, extra - whole)
-    copies = np.where(counts[base.customer] > 1, np.minimum(copies, MAX_SEASONAL_COPIES), 0)
+    copies = np.where(counts[owner] > 1, np.minimum(copies, MAX_SEASONAL_COPIES), 0)
     copies = copies.astype(np.int64)
     if copies.sum() == 0:
         return base
@@ -190,7 +193,7 @@ def _with_seasonal_extras(
     )
     ts = base.ts_us[src] + offset
     copy_day = ts // US_PER_DAY
-    signup = cust.signup_day[customer]
+    signup = cust.signup_day[cust.local(customer)]
     keep = (
         (month_index(copy_day) == month_index(day[src]))
         & (copy_day >= start)

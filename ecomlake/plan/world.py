@@ -14,7 +14,7 @@ from ecomlake.config import EcomConfig
 from ecomlake.plan.calendar import US_PER_DAY
 from ecomlake.plan.carts import CartPlan, build_carts
 from ecomlake.plan.catalog import CatalogPlan, build_catalog
-from ecomlake.plan.customers import CustomerPlan, build_customers
+from ecomlake.plan.customers import CustomerPlan, ShopperCut, build_customers
 from ecomlake.plan.lexicon import Lexicon
 from ecomlake.plan.lines import LineModel
 from ecomlake.plan.orders import OrderPlan, build_orders
@@ -39,7 +39,7 @@ class WorldPlan:
     carts: CartPlan
     orders: OrderPlan
     returns: ReturnPlan
-    signup_order: np.ndarray  # customers that exist, sorted by signup day
+    signup_order: np.ndarray  # numbers of the customers that exist, sorted by signup day
     _cart_offsets: np.ndarray
     _order_offsets: np.ndarray
     _return_offsets: np.ndarray
@@ -89,13 +89,23 @@ ENTITY_PLANS = {
 }
 
 
-def build_world(cfg: EcomConfig, seed: int, start_day: int, end_day: int) -> WorldPlan:
-    """Plan the whole window [start_day, end_day] (inclusive day numbers)."""
+def build_world(
+    cfg: EcomConfig,
+    seed: int,
+    start_day: int,
+    end_day: int,
+    block: tuple[int, int] | None = None,
+    shopper_cut: ShopperCut = None,
+) -> WorldPlan:
+    """Plan the whole window [start_day, end_day] (inclusive day numbers), for every customer
+    or for the customer numbers `block` = [lo, hi) with the world's `shopper_cut`: customers
+    are independent in the plan, so a block's entities are exactly the whole world's entities
+    of those customers (plan/blocks.py puts the blocks together)."""
     rng = Rng(seed)
     lex = Lexicon.from_config(cfg)
     catalog = build_catalog(cfg, lex, rng)
     model = LineModel.from_config(cfg, lex, catalog)
-    customers = build_customers(cfg, lex, rng, start_day, end_day)
+    customers = build_customers(cfg, lex, rng, start_day, end_day, block, shopper_cut)
     visits = build_visits(cfg, lex, rng, customers, start_day, end_day)
     carts = build_carts(cfg, lex, rng, customers, visits, model)
     orders = build_orders(lex, rng, customers, carts, model, catalog, end_day)
@@ -112,7 +122,11 @@ def assemble_world(
     the lexicon, catalog and line model are rebuilt from the config, which is cheap."""
     entities = {}
     for name, kind in ENTITY_PLANS.items():
-        values = {f.name: arrays[f"{name}.{f.name}"] for f in dataclasses.fields(kind)}
+        values = {
+            f.name: arrays[f"{name}.{f.name}"]
+            for f in dataclasses.fields(kind)
+            if f.default is dataclasses.MISSING or f"{name}.{f.name}" in arrays
+        }
         entities[name] = kind(**{k: v.item() if v.ndim == 0 else v for k, v in values.items()})
     lex = Lexicon.from_config(cfg)
     catalog = build_catalog(cfg, lex, Rng(seed))
@@ -127,7 +141,9 @@ def world_arrays(world: WorldPlan) -> dict[str, np.ndarray]:
     for name in ENTITY_PLANS:
         part = getattr(world, name)
         for f in dataclasses.fields(part):
-            out[f"{name}.{f.name}"] = np.asarray(getattr(part, f.name))
+            value = getattr(part, f.name)
+            if value is not None:  # an unset optional field keeps its default
+                out[f"{name}.{f.name}"] = np.asarray(value)
     return out
 
 
@@ -145,7 +161,8 @@ def _assemble(
     carts, orders, returns = entities["carts"], entities["orders"], entities["returns"]
     bounds = np.arange(start_day, end_day + 2)
     cart_day = carts.ts_us // US_PER_DAY
-    signup_order = _signup_order(entities["customers"])
+    customers = entities["customers"]
+    signup_order = _signup_order(customers)
     return WorldPlan(
         config=cfg,
         seed=seed,
@@ -159,20 +176,20 @@ def _assemble(
         _cart_offsets=np.searchsorted(cart_day, bounds),
         _order_offsets=np.searchsorted(cart_day[orders.cart], bounds),
         _return_offsets=np.searchsorted(returns.day, bounds),
-        _signup_sorted=entities["customers"].signup_day[signup_order],
+        _signup_sorted=customers.signup_day[customers.local(signup_order)],
     )
 
 
 def _set_guest_signups(customers: CustomerPlan, carts: CartPlan) -> None:
     """A guest's signup day is the day of its first cart; guests who never shop keep -1."""
     first = np.full(customers.size, np.iinfo(np.int64).max)
-    np.minimum.at(first, carts.customer, carts.ts_us // US_PER_DAY)
-    guests = np.arange(customers.n_registered, customers.size)
+    np.minimum.at(first, customers.local(carts.customer), carts.ts_us // US_PER_DAY)
+    guests = np.flatnonzero(customers.is_guest(customers.numbers()))
     shopped = first[guests] != np.iinfo(np.int64).max
     customers.signup_day[guests[shopped]] = first[guests[shopped]]
 
 
 def _signup_order(customers: CustomerPlan) -> np.ndarray:
-    """Indices of existing customers sorted by (signup day, index)."""
+    """Numbers of existing customers sorted by (signup day, number)."""
     exists = np.flatnonzero(customers.signup_day >= 0)
-    return exists[stable_argsort(customers.signup_day[exists])]
+    return customers.numbers()[exists[stable_argsort(customers.signup_day[exists])]]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from ecomlake.plan.carts import EMPTIED
-from ecomlake.plan.ids import cart_ids
+from ecomlake.plan.ids import cart_ids, sequence
 from ecomlake.render import schemas
 from ecomlake.render.columns import integers, labels, money, table, timestamps
 from ecomlake.render.context import DayContext
@@ -25,7 +25,7 @@ def render(ctx: DayContext) -> pa.Table:
         schemas.CART_ITEMS,
         {
             "cart_item_id": integers(world.carts.first_item_id[cart] + lines.line_no[keep]),
-            "cart_id": cart_ids(cart + 1),
+            "cart_id": cart_ids(sequence(world.carts, cart)),
             "product_id": integers(product + 1),
             "product_name": labels(catalog.names, catalog.name[product]),
             "category": labels(world.lexicon.categories, catalog.category[product]),

@@ -26,7 +26,8 @@ def render(ctx: DayContext) -> pa.Table:
     plan = world.customers
     parts = [world.customers_on(d) for d in ctx.signup_days]
     idx = np.concatenate(parts) if parts else np.zeros(0, np.int64)
-    idx = idx.astype(np.int64)
+    idx = idx.astype(np.int64)  # customer numbers
+    at = plan.local(idx)
     cfg, lex, rng = world.config, world.lexicon, ctx.rng
     lookup = cfg.lookup_config.customers
     p = cfg.parameters
@@ -52,19 +53,19 @@ def render(ctx: DayContext) -> pa.Table:
             "last_name": pc.if_else(mask, None, contacts.last_name),
             "email": contacts.email,
             "phone_number": pc.if_else(mask, None, contacts.phone_number),
-            "signup_date": dates(plan.signup_day[idx]),
+            "signup_date": dates(plan.signup_day[at]),
             "gender": labels(genders, gender),
             "age": pc.if_else(mask, None, integers(age)),
             "is_guest": booleans(guest),
             "customer_status": labels(statuses, np.where(guest, len(lex.statuses), status)),
-            "signup_channel": labels(lex.signup_channels, plan.channel[idx]),
-            "loyalty_tier": labels(lex.earned_tiers.names, plan.final_tier[idx]),
-            "initial_loyalty_tier": labels(lex.tiers, plan.tier[idx]),
+            "signup_channel": labels(lex.signup_channels, plan.channel[at]),
+            "loyalty_tier": labels(lex.earned_tiers.names, plan.final_tier[at]),
+            "initial_loyalty_tier": labels(lex.tiers, plan.tier[at]),
             "email_verified": booleans(verified),
             "marketing_opt_in": booleans(opt_in),
             "mailing_address": contacts.address,
             "billing_address": contacts.address,
-            "loyalty_enrollment_date": dates(plan.enrollment_day[idx]),
-            "clv_bucket": labels(lex.clv_buckets.names, plan.final_clv[idx]),
+            "loyalty_enrollment_date": dates(plan.enrollment_day[at]),
+            "clv_bucket": labels(lex.clv_buckets.names, plan.final_clv[at]),
         },
     )

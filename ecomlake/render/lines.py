@@ -11,7 +11,7 @@ from ecomlake.plan.world import WorldPlan
 def lines_of_carts(world: WorldPlan, carts: np.ndarray) -> Lines:
     """Re-derive the lines of the given cart positions exactly as the plan drew them."""
     plan = world.carts
-    customer = plan.customer[carts]
+    customer = world.customers.local(plan.customer[carts])
     return draw_lines(
         world.line_model,
         world.catalog,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from ecomlake.plan.ids import order_ids
+from ecomlake.plan.ids import order_ids, sequence
 from ecomlake.render import schemas
 from ecomlake.render.columns import integers, labels, money, table
 from ecomlake.render.context import DayContext
@@ -20,7 +20,7 @@ def render(ctx: DayContext) -> pa.Table:
     return table(
         schemas.ORDER_ITEMS,
         {
-            "order_id": order_ids(ctx.order_positions[lines.cart] + 1),
+            "order_id": order_ids(sequence(ctx.world.orders, ctx.order_positions[lines.cart])),
             "product_id": integers(product + 1),
             "product_name": labels(catalog.names, catalog.name[product]),
             "category": labels(world.lexicon.categories, catalog.category[product]),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ecomlake.plan.ids import customer_ids, order_ids
+from ecomlake.plan.ids import customer_ids, order_ids, sequence
 from ecomlake.render import schemas
 from ecomlake.render.columns import booleans, integers, labels, money, table, timestamps
 from ecomlake.render.contacts import contact_keys, draw_contacts
@@ -32,7 +32,7 @@ def render(ctx: DayContext) -> pa.Table:
     return table(
         schemas.ORDERS,
         {
-            "order_id": order_ids(pos + 1),
+            "order_id": order_ids(sequence(world.orders, pos)),
             "total_items": integers(np.bincount(lines.cart, minlength=len(pos))),
             "order_date": timestamps(world.carts.ts_us[cart]),
             "customer_id": customer_ids(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from ecomlake.plan.ids import order_ids, return_ids
+from ecomlake.plan.ids import order_ids, return_ids, sequence
 from ecomlake.render import schemas
 from ecomlake.render.columns import integers, labels, money, table
 from ecomlake.render.context import DayContext
@@ -19,8 +19,8 @@ def render(ctx: DayContext) -> pa.Table:
         schemas.RETURN_ITEMS,
         {
             "return_item_id": integers(plan.first_item_id[ret] + lines.line_no),
-            "return_id": return_ids(ret + 1),
-            "order_id": order_ids(plan.order[ret] + 1),
+            "return_id": return_ids(sequence(plan, ret)),
+            "order_id": order_ids(sequence(world.orders, plan.order[ret])),
             "product_id": integers(lines.product + 1),
             "product_name": labels(catalog.names, catalog.name[lines.product]),
             "category": labels(world.lexicon.categories, catalog.category[lines.product]),

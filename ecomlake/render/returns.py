@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ecomlake.plan.ids import customer_ids, order_ids, return_ids
+from ecomlake.plan.ids import customer_ids, order_ids, return_ids, sequence
 from ecomlake.render import schemas
 from ecomlake.render.columns import constant, dates, labels, money, table
 from ecomlake.render.contacts import contact_keys, draw_contacts
@@ -37,8 +37,8 @@ def render(ctx: DayContext) -> pa.Table:
     return table(
         schemas.RETURNS,
         {
-            "return_id": return_ids(pos + 1),
-            "order_id": order_ids(order + 1),
+            "return_id": return_ids(sequence(plan, pos)),
+            "order_id": order_ids(sequence(world.orders, order)),
             "customer_id": customer_ids(
                 customer, world.customers.n_registered, world.config.parameters.customer_id_start
             ),

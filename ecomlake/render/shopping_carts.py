@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 
 from ecomlake.plan.carts import EMPTIED, STATUSES
-from ecomlake.plan.ids import cart_ids, customer_ids
+from ecomlake.plan.ids import cart_ids, customer_ids, sequence
 from ecomlake.plan.lines import cart_sums
 from ecomlake.render import schemas
 from ecomlake.render.columns import labels, money, table, timestamps
@@ -24,7 +24,7 @@ def render(ctx: DayContext) -> pa.Table:
     return table(
         schemas.SHOPPING_CARTS,
         {
-            "cart_id": cart_ids(pos + 1),
+            "cart_id": cart_ids(sequence(plan, pos)),
             "customer_id": customer_ids(
                 plan.customer[pos],
                 world.customers.n_registered,

@@ -44,6 +44,14 @@ from ecomlake.plan.cache import default_cache_dir, load_or_build_world
 from ecomlake.plan.calendar import day_number
 from ecomlake.plan.world import WorldPlan
 from ecomlake.render.registry import TABLES, output_columns
+from ecomlake.run.blocked import (
+    BlockedWorld,
+    InProcessBlocks,
+    RayBlocks,
+    block_size,
+    lookback_days,
+    plan_blocked,
+)
 from ecomlake.run.days import assign_tasks, spread_backlog
 from ecomlake.run.executors import (
     DayFailure,
@@ -93,6 +101,9 @@ class GenerateOptions:
     repair: bool = False  # check every committed partition, re-render the damaged (run/repair.py)
     hooks: tuple[str, ...] = ()  # post-export hooks, "module:function"
     plan_cache: bool = True  # reuse a stored world plan (plan/cache.py); never changes bytes
+    # Plan in blocks of this many customers (run/blocked.py); None: blocks of a million when
+    # the world has more than BLOCKED_ABOVE customers, 0: in one piece. Never changes bytes.
+    block_customers: int | None = None
     shared_target: bool = False  # a local path that every cluster node sees (NFS, …)
     today: dt.date | None = None  # the anchor of unpinned windows; defaults to the UTC date
     tables: TableOptions = field(default_factory=TableOptions)  # --format iceberg|delta
@@ -156,14 +167,19 @@ def generate(
             clear_lake(run.loc, tables)
         write_lake_config(run.loc, cfg)
         write_identity(run.loc, run.identity)
-        head = _plan_while_starting(cfg, run)
+        head = _plan_blocked(cfg, run) if run.blocks else _plan_while_starting(cfg, run)
+        carts = head.world.carts
         log.info(
             "%s %s..%s in %.2fs: %d carts",
-            "plan loaded from cache:" if head.plan_cached else "planned",
+            "plan loaded from cache:"
+            if head.plan_cached
+            else f"planned in {run.blocks}-customer blocks"
+            if run.blocks
+            else "planned",
             run.start,
             run.end,
             head.plan_seconds,
-            head.world.carts.size,
+            carts if isinstance(carts, int) else carts.size,
         )
         if head.early:
             log.info("%d day(s) rendered in-process while Ray started", len(head.early))
@@ -213,6 +229,7 @@ class _Prepared:
     options: GenerateOptions
     stop: StopRequest = field(default_factory=StopRequest)
     tables: TableCommitter | None = None  # commits each finished day to Iceberg/Delta tables
+    blocks: int = 0  # customers per plan block; 0: the world is planned in one piece
 
 
 def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
@@ -226,8 +243,9 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
     settings = _write_settings(cfg, options, level)
     for spec in TABLES:
         output_columns(cfg, spec)  # a bad column list fails before anything is planned
+    blocks = block_size(cfg, options.block_customers, _OWNER)
     executor = None
-    if not auto_waits_for_plan(
+    if blocks or not auto_waits_for_plan(
         options.executor, options.ray_address, len(days), plans_quickly(cfg)
     ):
         executor = choose_executor(
@@ -258,6 +276,7 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
         hooks,
         options,
         tables=open_tables(loc, options.tables, _commit_summary(settings)),
+        blocks=blocks,
     )
 
 
@@ -289,7 +308,7 @@ class _Head:
     """The start of a run: the plan, every task, and the outcomes of `tasks[: len(early)]`,
     which the driver ran in-process while a local Ray was starting."""
 
-    world: WorldPlan
+    world: WorldPlan | BlockedWorld
     plan_seconds: float
     plan_cached: bool
     tasks: list[DayTask]
@@ -321,6 +340,25 @@ def _plan(cfg: EcomConfig, run: _Prepared) -> _Head:
     plan_seconds = time.perf_counter() - t0
     tasks = spread_backlog(assign_tasks(run.days, world.signup_days()))
     return _Head(world, plan_seconds, cached, tasks, [])
+
+
+def _plan_blocked(cfg: EcomConfig, run: _Prepared) -> _Head:
+    """Start the executor, then plan the world in customer blocks on it (run/blocked.py)."""
+    assert run.executor is not None
+    _start_executor(run)
+    runner = RayBlocks(run.stop) if isinstance(run.executor, RayExecutor) else InProcessBlocks()
+    t0 = time.perf_counter()
+    world = plan_blocked(
+        cfg,
+        run.settings.identity.seed,
+        run.start,
+        run.end,
+        run.days,
+        runner,
+        block_customers=run.blocks,
+        lookback=lookback_days(run.settings.level),
+    )
+    return _Head(world, time.perf_counter() - t0, False, world.tasks, [])
 
 
 def _start_while_rendering(run: _Prepared, plan: Callable[[], _Head]) -> _Head:

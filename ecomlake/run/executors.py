@@ -19,6 +19,7 @@ from typing import Protocol
 from ecomlake.errors import OptionError
 from ecomlake.plan.calendar import day_date
 from ecomlake.plan.world import WorldPlan
+from ecomlake.run.blocked import BlockedWorld, world_of
 from ecomlake.run.interrupt import StopRequest
 from ecomlake.run.sizing import WorkEstimate
 from ecomlake.run.task import DayResult, DayTask, WriteSettings, run_day
@@ -74,7 +75,7 @@ class Executor(Protocol):
 
     def map_days(
         self,
-        world: WorldPlan,
+        world: WorldPlan | BlockedWorld,
         tasks: Iterable[DayTask],
         settings: WriteSettings,
         stop: StopRequest | None = None,
@@ -98,7 +99,7 @@ class InProcessExecutor:
 
     def map_days(
         self,
-        world: WorldPlan,
+        world: WorldPlan | BlockedWorld,
         tasks: Iterable[DayTask],
         settings: WriteSettings,
         stop: StopRequest | None = None,
@@ -108,7 +109,7 @@ class InProcessExecutor:
             if stop is not None and stop.is_set():
                 return
             try:
-                yield run_day(world, task, settings)
+                yield run_day(world_of(world, task.day), task, settings)
             except Exception as exc:  # reported per day; the run exits non-zero
                 yield DayFailure(_day_text(task), f"{type(exc).__name__}: {exc}")
 
@@ -125,7 +126,7 @@ class RayExecutor:
 
     def map_days(
         self,
-        world: WorldPlan,
+        world: WorldPlan | BlockedWorld,
         tasks: Iterable[DayTask],
         settings: WriteSettings,
         stop: StopRequest | None = None,
@@ -273,10 +274,12 @@ def _cancel(ray, refs: list) -> None:
     log.info("cancelled %d day(s) in flight", len(refs))
 
 
-def _run_day_on_node(world: WorldPlan, task: DayTask, settings: WriteSettings) -> DayResult:
+def _run_day_on_node(
+    world: WorldPlan | BlockedWorld, task: DayTask, settings: WriteSettings
+) -> DayResult:
     import ray
 
-    result = run_day(world, task, settings)
+    result = run_day(world_of(world, task.day), task, settings)
     result.node_id = ray.get_runtime_context().get_node_id()
     return result
 

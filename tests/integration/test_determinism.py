@@ -115,3 +115,16 @@ def test_days_rendered_while_ray_starts_are_the_same_bytes(tmp_path, quick_lake)
     assert _digest(target) == _digest(quick_lake), _first_difference(
         _digest(target), _digest(quick_lake)
     )
+
+
+def test_plan_in_blocks_equals_one_piece(tmp_path, in_process):
+    """Customer blocks of 250 (8 blocks), in-process: the lake of the one-piece plan."""
+    blocked = _run(tmp_path, executor="in-process", block_customers=250)
+    assert blocked == in_process, _first_difference(blocked, in_process)
+
+
+@pytest.mark.ray
+def test_plan_in_blocks_on_ray_equals_in_process(ray_session, tmp_path, in_process):
+    """Blocks planned as Ray tasks, pieces fetched from the object store by the day tasks."""
+    blocked = _run(tmp_path, executor="ray", workers=2, block_customers=333)
+    assert blocked == in_process, _first_difference(blocked, in_process)

@@ -1,0 +1,221 @@
+"""A run whose world is planned in customer blocks (plan/blocks.py), in-process or as Ray tasks.
+
+The driver sends three rounds of block tasks: the shopper cut (skipped when every customer
+shops), the block plans, and the ranking of earlier orders. It keeps the per-day numbers and
+the handles of the day pieces (Ray object references, or the pieces themselves in-process);
+each day task fetches its day's pieces and renders the world they make (`BlockedWorld.day`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+import numpy as np
+
+from ecomlake.config import EcomConfig
+from ecomlake.errors import EcomlakeError, Interrupted, OptionError
+from ecomlake.messiness import RunLevel
+from ecomlake.plan.blocks import (
+    BlockSummary,
+    DayNumbers,
+    all_earlier_order_keys,
+    customer_blocks,
+    day_numbers,
+    day_world,
+    earlier_order_numbers,
+    find_shopper_cut,
+    plan_block,
+    rank_orders,
+)
+from ecomlake.plan.calendar import day_number
+from ecomlake.plan.world import WorldPlan
+from ecomlake.run.days import assign_tasks, spread_backlog
+from ecomlake.run.interrupt import StopRequest
+from ecomlake.run.task import DayTask
+
+log = logging.getLogger(__name__)
+
+# A block of this many customers plans in about 4 s and 1 GB on one core (docs/performance.md).
+BLOCK_CUSTOMERS = 1_000_000
+# Worlds above this many customers are planned in blocks unless the run says otherwise: the
+# one-piece plan grows about 0.35 GB per million customers and is built on one core.
+BLOCKED_ABOVE = 4_000_000
+BLOCK_TASK_TIMEOUT_SECONDS = 3600.0  # a round of block tasks; far above what one takes
+STOP_POLL = 0.25  # seconds between looks at the stop request while blocks plan
+
+
+def block_size(cfg: EcomConfig, block_customers: int | None, owner: str) -> int:
+    """Customers per plan block for this run, 0 for a plan in one piece (see BLOCKED_ABOVE)."""
+    if block_customers is None:
+        big = cfg.lookup_config.customers.num_customers > BLOCKED_ABOVE
+        return BLOCK_CUSTOMERS if big else 0
+    if block_customers < 0:
+        rule = f"{{block_customers}}: must be 0 (one piece) or more, got {block_customers}"
+        raise OptionError(owner, rule, "block_customers")
+    return block_customers
+
+
+class BlockRunner(Protocol):
+    """Where block tasks run: `map` returns each call's result; `plan` returns each block's
+    summary and the handles of its other outputs (the order keys, then one piece per task)."""
+
+    def map(self, fn: Callable, calls: list[tuple]) -> list: ...
+
+    def plan(self, calls: list[tuple], outputs: int) -> list[tuple[BlockSummary, list]]: ...
+
+
+class InProcessBlocks:
+    """Block tasks one after another in this process (tests, small worlds)."""
+
+    def map(self, fn: Callable, calls: list[tuple]) -> list:
+        return [fn(*call) for call in calls]
+
+    def plan(self, calls: list[tuple], outputs: int) -> list[tuple[BlockSummary, list]]:
+        results = [plan_block(*call) for call in calls]
+        return [(result[0], list(result[1:])) for result in results]
+
+
+class RayBlocks:
+    """Block tasks on the Ray the run's executor started; outputs stay in the object store.
+
+    Waits see the run's stop request, and each round has `timeout` seconds at most."""
+
+    def __init__(
+        self, stop: StopRequest | None = None, timeout: float = BLOCK_TASK_TIMEOUT_SECONDS
+    ) -> None:
+        self.stop = stop or StopRequest()
+        self.timeout = timeout
+
+    def map(self, fn: Callable, calls: list[tuple]) -> list:
+        import ray
+
+        remote = ray.remote(num_cpus=1, max_retries=3)(_call)
+        return self._get(ray, [remote.remote(fn, *call) for call in calls])
+
+    def plan(self, calls: list[tuple], outputs: int) -> list[tuple[BlockSummary, list]]:
+        import ray
+
+        remote = ray.remote(num_cpus=1, max_retries=3, num_returns=outputs)(plan_block)
+        refs = [remote.remote(*call) for call in calls]
+        summaries = self._get(ray, [r[0] for r in refs])
+        return [(summary, list(r[1:])) for summary, r in zip(summaries, refs, strict=True)]
+
+    def _get(self, ray, refs: list) -> list:
+        """The refs' values; a stop request or the timeout cancels the round's tasks."""
+        deadline = time.monotonic() + self.timeout
+        waiting = list(refs)
+        try:
+            while waiting:
+                if self.stop.is_set():
+                    raise Interrupted(f"{self.stop.reason}: stopped while planning the blocks")
+                if time.monotonic() > deadline:
+                    raise EcomlakeError(f"a round of block tasks took over {self.timeout:.0f} s")
+                _, waiting = ray.wait(waiting, num_returns=len(waiting), timeout=STOP_POLL)
+        except BaseException:
+            for ref in waiting:
+                ray.cancel(ref, force=True)
+            raise
+        return ray.get(refs, timeout=self.timeout)
+
+
+def _call(fn: Callable, *args):
+    return fn(*args)
+
+
+@dataclass
+class BlockedWorld:
+    """What the day tasks of a blocked run need: the numbers each day starts from, and per day
+    the handles of every block's piece and the numbers of the earlier orders they refer to."""
+
+    config: EcomConfig
+    seed: int
+    start_day: int
+    end_day: int
+    tasks: list[DayTask]
+    numbers: dict[int, DayNumbers]
+    pieces: dict[int, list]
+    earlier: dict[int, list[np.ndarray]]
+    carts: int  # carts in the whole world
+
+    def day(self, day: int) -> WorldPlan:
+        """The world of the day task of `day`, with every piece fetched."""
+        return day_world(
+            self.config,
+            self.seed,
+            self.start_day,
+            self.end_day,
+            self.numbers[day],
+            _fetch(self.pieces[day]),
+            self.earlier[day],
+        )
+
+
+def lookback_days(level: RunLevel) -> int:
+    """Days before its own that a day task renders: late rows of those days land on it."""
+    rates = level.rates
+    return rates.late_max_days if rates is not None and rates.late_arrival > 0 else 0
+
+
+def world_of(world: WorldPlan | BlockedWorld, day: int) -> WorldPlan:
+    """The plan a day task renders: the world itself, or its day of a blocked world."""
+    return world.day(day) if isinstance(world, BlockedWorld) else world
+
+
+def _fetch(handles: list) -> list:
+    """The pieces behind the handles (fetched from Ray's object store when they are refs)."""
+    if handles and not hasattr(handles[0], "__dataclass_fields__"):
+        import ray
+
+        return ray.get(handles, timeout=BLOCK_TASK_TIMEOUT_SECONDS)
+    return handles
+
+
+def plan_blocked(
+    cfg: EcomConfig,
+    seed: int,
+    start: dt.date,
+    end: dt.date,
+    run_days: Sequence[dt.date],
+    runner: BlockRunner,
+    block_customers: int = BLOCK_CUSTOMERS,
+    lookback: int = 0,
+) -> BlockedWorld:
+    """Plan the world in blocks for the days `run_days` (sorted, inside start..end); each day
+    task also gets the `lookback` days before its day (see `lookback_days`)."""
+    first, last = day_number(start), day_number(end)
+    blocks = customer_blocks(cfg.lookup_config.customers.num_customers, block_customers)
+    cut = find_shopper_cut(cfg, seed, blocks, runner.map)
+    # Ownership of customer partitions is dealt over every day a customer could sign up on;
+    # the days nobody signed up on are dropped once the blocks have told.
+    signup_start = last - 365 * cfg.parameters.signup_years
+    candidates = np.arange(min(signup_start, first), last + 1)
+    dealt = spread_backlog(assign_tasks(run_days, candidates))
+    task_days = tuple((t.day, tuple(t.signup_days)) for t in dealt)
+    calls = [(cfg, seed, first, last, block, cut, task_days, lookback) for block in blocks]
+    planned = runner.plan(calls, outputs=2 + len(dealt))
+    summaries = [summary for summary, _ in planned]
+
+    ts, key = all_earlier_order_keys(summaries)
+    ranked = runner.map(rank_orders, [(handles[0], ts, key) for _, handles in planned])
+    earlier = earlier_order_numbers(summaries, ranked)
+    days = [t.day for t in dealt]
+    window_start = [max(first, day - lookback) for day in days]
+    numbers = day_numbers(summaries, first, window_start)
+    signups = set(np.unique(np.concatenate([s.signup_days for s in summaries])).tolist())
+    tasks = [replace(t, signup_days=tuple(d for d in t.signup_days if d in signups)) for t in dealt]
+    return BlockedWorld(
+        config=cfg,
+        seed=seed,
+        start_day=first,
+        end_day=last,
+        tasks=tasks,
+        numbers={day: numbers[w] for day, w in zip(days, window_start, strict=True)},
+        pieces={day: [handles[1 + i] for _, handles in planned] for i, day in enumerate(days)},
+        earlier={day: [per_day[i] for per_day in earlier] for i, day in enumerate(days)},
+        carts=int(sum(s.counts["carts"].sum() for s in summaries)),
+    )

@@ -1,0 +1,145 @@
+"""Planning in customer blocks (plan/blocks.py, run/blocked.py) gives the one-piece plan's rows.
+
+The lake-level proofs (in-process and on Ray) are in tests/integration/test_determinism.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from ecomlake.cli.flags import flag
+from ecomlake.config import load_config
+from ecomlake.config.load import load_config_text
+from ecomlake.errors import OptionError
+from ecomlake.messiness.day import render_tables
+from ecomlake.plan.blocks import OrderKeys, customer_blocks, find_shopper_cut
+from ecomlake.plan.calendar import day_number
+from ecomlake.plan.carts import time_order
+from ecomlake.plan.customers import world_shopper_cut
+from ecomlake.plan.world import build_world
+from ecomlake.render.context import DayContext
+from ecomlake.render.registry import TABLES
+from ecomlake.rng import Rng
+from ecomlake.run.blocked import (
+    BLOCK_CUSTOMERS,
+    InProcessBlocks,
+    block_size,
+    lookback_days,
+    plan_blocked,
+)
+from ecomlake.run.days import assign_tasks, spread_backlog
+from ecomlake.run.prepare import level_for
+
+REPO = Path(__file__).resolve().parents[2]
+QUICK = REPO / "gen_config" / "quick.yaml"
+
+
+def _with_shoppers(generate: int):
+    data = yaml.safe_load(QUICK.read_text(encoding="utf-8"))
+    for table in data["tables"]:
+        if table["name"] == "shopping_carts":
+            table["generate"] = generate
+    return load_config_text(yaml.safe_dump(data), source=f"quick, generate {generate}")
+
+
+def _partitions(world, task, level: str) -> dict:
+    ctx = DayContext(world, task.day, task.signup_days, task.owns_catalog)
+    return {
+        (table.spec.name, part.value): part.rows
+        for table in render_tables(ctx, list(TABLES), level)
+        for part in table.parts
+    }
+
+
+def _compare(cfg, run_days: list[dt.date], level: str, block: int) -> int:
+    """Render every partition of `run_days` both ways; the number of partitions compared."""
+    start, end = cfg.parameters.pinned_window()
+    seed = cfg.faker_seed
+    world = build_world(cfg, seed, day_number(start), day_number(end))
+    lookback = lookback_days(level_for("", cfg, level))
+    blocked = plan_blocked(cfg, seed, start, end, run_days, InProcessBlocks(), block, lookback)
+    one_piece = spread_backlog(assign_tasks(run_days, world.signup_days()))
+    whole, pieces = {}, {}
+    for one, task in zip(one_piece, blocked.tasks, strict=True):
+        whole.update(_partitions(world, one, level))
+        pieces.update(_partitions(blocked.day(task.day), task, level))
+    assert set(pieces) == set(whole)
+    for key, rows in whole.items():
+        assert pieces[key].equals(rows), key
+    return len(whole)
+
+
+def _days(first: str, last: str, step: int) -> list[dt.date]:
+    lo, hi = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    return [lo + dt.timedelta(days=i) for i in range(0, (hi - lo).days + 1, step)]
+
+
+def test_blocks_render_the_one_piece_rows():
+    """Every 9th day of the quick world from a mid-window start, blocks of 333 customers:
+    customers signed up before the run, returns of orders from before it, shoppers cut."""
+    assert _compare(load_config(QUICK), _days("2024-01-20", "2024-03-31", 9), "none", 333) > 50
+
+
+@pytest.mark.slow
+def test_blocks_render_the_one_piece_rows_every_day_messy():
+    """Every day at heavy_mess (late rows come from the days before each task's own), in
+    blocks of 97 customers (21 blocks)."""
+    assert _compare(load_config(QUICK), _days("2024-01-01", "2024-03-31", 1), "heavy_mess", 97)
+
+
+@pytest.mark.parametrize("generate", [0, 1, 7, 1000, 1999, 2000, 5000])
+def test_shopper_cut_from_blocks_is_the_world_cut(generate):
+    cfg = _with_shoppers(generate)
+    blocks = customer_blocks(cfg.lookup_config.customers.num_customers, 300)
+    found = find_shopper_cut(cfg, 11, blocks, InProcessBlocks().map)
+    assert found == world_shopper_cut(cfg, Rng(11))
+
+
+def test_blocks_of_a_world_with_few_shoppers():
+    """generate 7: almost nobody shops, many blocks have no carts at all."""
+    assert _compare(_with_shoppers(7), _days("2024-01-01", "2024-03-31", 5), "none", 150) > 0
+
+
+def test_customer_blocks_cover_every_customer_once():
+    assert customer_blocks(10, 4) == [(0, 4), (4, 8), (8, 10)]
+    assert customer_blocks(8, 4) == [(0, 4), (4, 8)]
+    with pytest.raises(ValueError, match="at least 1"):
+        customer_blocks(10, 0)
+
+
+def test_time_order_breaks_ties_by_key_whatever_the_input_order():
+    ts = np.array([5, 3, 5, 3, 1, 5], dtype=np.int64)
+    key = np.array([9, 8, 2, 1, 7, 4], dtype=np.int64)
+    order = time_order(ts, key)
+    assert list(zip(ts[order], key[order], strict=True)) == [
+        (1, 7), (3, 1), (3, 8), (5, 2), (5, 4), (5, 9)
+    ]  # fmt: skip
+    shuffled = np.array([3, 0, 5, 1, 4, 2])
+    again = shuffled[time_order(ts[shuffled], key[shuffled])]
+    assert list(again) == list(order)
+
+
+def test_order_keys_count_earlier_orders_with_equal_timestamps():
+    keys = OrderKeys(np.array([10, 20, 20, 20, 30]), np.array([5, 1, 4, 9, 2]))
+    counts = keys.count_before(np.array([5, 20, 20, 20, 40]), np.array([0, 0, 4, 10, 0]))
+    assert list(counts) == [0, 1, 2, 4, 5]
+
+
+def test_block_size_default_and_bad_value():
+    small = load_config(QUICK)
+    assert block_size(small, None, "GenerateOptions") == 0
+    assert block_size(small, 500, "GenerateOptions") == 500
+    data = yaml.safe_load(QUICK.read_text(encoding="utf-8"))
+    data["lookup_config"]["customers"]["num_customers"] = 5_000_000
+    big = load_config_text(yaml.safe_dump(data), source="big")
+    assert block_size(big, None, "GenerateOptions") == BLOCK_CUSTOMERS
+    assert block_size(big, 0, "GenerateOptions") == 0
+    with pytest.raises(OptionError) as caught:
+        block_size(small, -1, "GenerateOptions")
+    assert caught.value.render(flag).startswith("--block-customers: must be 0")
+    assert str(caught.value).startswith("GenerateOptions.block_customers: must be 0")
