@@ -225,3 +225,24 @@ def test_bench_scale_measures_both_generators_alike(tmp_path):
         assert section["tpch_write_floor"]["rows"] == section["tpch"]["rows"]
     else:
         assert section["tpch"]["reason"]
+
+
+@pytest.mark.slow
+def test_big_world_bench_runs_in_blocks(tmp_path):
+    """`python -m bench.big` on a small world forced into blocks: rows, plan and memory reported."""
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "TMPDIR": "/tmp"}
+    args = ["--customers", "3000", "--start", "2025-03-01", "--days", "2"]
+    args += ["--block-customers", "1000", "--workers", "1", "--temp", str(tmp_path)]
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.big", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SMOKE_TIMEOUT_SECONDS,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    figures = json.loads(done.stdout)
+    assert figures["days"] == 2 and figures["rows"] > 0 and figures["parquet_mb"] > 0
+    assert figures["driver_peak_mb"] > 0 and figures["plan_seconds"] > 0
+    assert not list(tmp_path.iterdir())  # the lake is removed

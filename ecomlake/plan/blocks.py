@@ -145,7 +145,8 @@ class BlockSummary:
 
 @dataclass
 class OrderKeys:
-    """A block's orders from the horizon on, in (timestamp, key) order: what it ranks against."""
+    """A block's orders from the horizon to the run's last day, in (timestamp, key) order: what
+    it ranks the earlier orders of every block's pieces against."""
 
     ts_us: np.ndarray
     key: np.ndarray
@@ -203,7 +204,8 @@ def plan_block(
     first = min((p.first_day for p in pieces), default=end_day + 1)
     horizon = max(horizon_start(cfg, first), start_day)
     from_horizon = order_day >= horizon - start_day
-    cart = world.orders.cart[from_horizon]
+    last = max((p.day for p in pieces), default=start_day)  # no later order is returned by then
+    cart = world.orders.cart[from_horizon & (order_day <= last - start_day)]
     summary = BlockSummary(
         block=block,
         counts=counts,
