@@ -143,3 +143,23 @@ def test_block_size_default_and_bad_value():
         block_size(small, -1, "GenerateOptions")
     assert caught.value.render(flag).startswith("--block-customers: must be 0")
     assert str(caught.value).startswith("GenerateOptions.block_customers: must be 0")
+
+
+@pytest.mark.ray
+def test_block_rounds_stop_on_request_and_on_timeout(ray_session):
+    """A stop request (Ctrl-C) or the round's time limit ends the wait on block tasks at once,
+    and the tasks are cancelled: planning never hangs on a stuck block."""
+    import time
+
+    from ecomlake.errors import EcomlakeError, Interrupted
+    from ecomlake.run.blocked import RayBlocks
+    from ecomlake.run.interrupt import StopRequest
+
+    stop = StopRequest()
+    stop.request("SIGINT")
+    t0 = time.monotonic()
+    with pytest.raises(Interrupted, match="SIGINT: stopped while planning the blocks"):
+        RayBlocks(stop).map(time.sleep, [(60,)])
+    with pytest.raises(EcomlakeError, match="took over 1 s"):
+        RayBlocks(timeout=1.0).map(time.sleep, [(60,), (60,)])
+    assert time.monotonic() - t0 < 20
