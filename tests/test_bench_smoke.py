@@ -40,9 +40,15 @@ def run_bench(*args: str, out: Path, timeout: float) -> tuple[dict, str]:
     """`python -m bench *args --out out` as a subprocess (it starts and stops its own Ray):
     (the report it wrote, what it printed). TMPDIR=/tmp: a session fixture may point TMPDIR at
     a deep folder, and Ray's socket paths under it would pass the 107-byte AF_UNIX limit."""
+    done = _python_module("bench", *args, "--out", str(out), timeout=timeout)
+    return json.loads(out.read_text()), done.stdout
+
+
+def _python_module(*args: str, timeout: float) -> subprocess.CompletedProcess:
+    """`python -m *args` from the repository; it must succeed."""
     env = {**os.environ, "RAY_AUTH_MODE": "disabled", "TMPDIR": "/tmp"}
     done = subprocess.run(
-        [sys.executable, "-m", "bench", *args, "--out", str(out)],
+        [sys.executable, "-m", *args],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -50,7 +56,7 @@ def run_bench(*args: str, out: Path, timeout: float) -> tuple[dict, str]:
         timeout=timeout,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    return json.loads(out.read_text()), done.stdout
+    return done
 
 
 @pytest.fixture(scope="module")
@@ -230,18 +236,9 @@ def test_bench_scale_measures_both_generators_alike(tmp_path):
 @pytest.mark.slow
 def test_big_world_bench_runs_in_blocks(tmp_path):
     """`python -m bench.big` on a small world forced into blocks: rows, plan and memory reported."""
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "TMPDIR": "/tmp"}
     args = ["--customers", "3000", "--start", "2025-03-01", "--days", "2"]
     args += ["--block-customers", "1000", "--workers", "1", "--temp", str(tmp_path)]
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.big", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=SMOKE_TIMEOUT_SECONDS,
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    done = _python_module("bench.big", *args, timeout=SMOKE_TIMEOUT_SECONDS)
     figures = json.loads(done.stdout)
     assert figures["days"] == 2 and figures["rows"] > 0 and figures["parquet_mb"] > 0
     assert figures["driver_peak_mb"] > 0 and figures["plan_seconds"] > 0

@@ -29,18 +29,15 @@ import numpy as np
 from ecomlake.config import EcomConfig
 from ecomlake.plan.calendar import US_PER_DAY
 from ecomlake.plan.carts import CartPlan, time_order
-from ecomlake.plan.catalog import build_catalog
 from ecomlake.plan.customers import (
     CustomerPlan,
     ShopperCut,
     shopper_count,
     shopper_priority,
 )
-from ecomlake.plan.lexicon import Lexicon
-from ecomlake.plan.lines import LineModel
 from ecomlake.plan.orders import OrderPlan
 from ecomlake.plan.returns import ReturnPlan
-from ecomlake.plan.world import WorldPlan, build_world
+from ecomlake.plan.world import WorldPlan, build_world, index_world
 from ecomlake.rng import Rng
 
 _BIN_SHIFT = 48  # shopper priorities are binned by their top 16 bits
@@ -353,10 +350,6 @@ def day_world(
     first day starts). The window's carts, orders and returns come first, in the one plan's
     order and with its numbers: days are consecutive in that order, so a window is numbered
     on from the count of everything before its first day."""
-    lex = Lexicon.from_config(cfg)
-    catalog = build_catalog(cfg, lex, Rng(seed))
-    model = LineModel.from_config(cfg, lex, catalog)
-
     carts = _concat([p.carts for p in pieces])
     inside = _leading([p.carts.size for p in pieces], [p.window_carts for p in pieces])
     by_time = time_order(carts.ts_us[inside], carts.key[inside])
@@ -385,26 +378,8 @@ def day_world(
     signing = np.concatenate([p.signing for p in pieces])
     signing_day = customers.signup_day[customers.local(signing)]
     signing = signing[np.lexsort((signing, signing_day))]
-    bounds = np.arange(start_day, end_day + 2)
-    cart_day = carts.ts_us[:n_carts] // US_PER_DAY
-    return WorldPlan(
-        config=cfg,
-        seed=seed,
-        start_day=start_day,
-        end_day=end_day,
-        lexicon=lex,
-        catalog=catalog,
-        line_model=model,
-        customers=customers,
-        carts=carts,
-        orders=orders,
-        returns=returns,
-        signup_order=signing,
-        _cart_offsets=np.searchsorted(cart_day, bounds),
-        _order_offsets=np.searchsorted(cart_day[orders.cart[:n_orders]], bounds),
-        _return_offsets=np.searchsorted(returns.day, bounds),
-        _signup_sorted=customers.signup_day[customers.local(signing)],
-    )
+    entities = {"customers": customers, "carts": carts, "orders": orders, "returns": returns}
+    return index_world(cfg, seed, start_day, end_day, entities, signing, (n_carts, n_orders))
 
 
 def _concat(plans: Sequence, sizes: Sequence[int] = (), ref: str = ""):

@@ -128,10 +128,27 @@ def assemble_world(
             if f.default is dataclasses.MISSING or f"{name}.{f.name}" in arrays
         }
         entities[name] = kind(**{k: v.item() if v.ndim == 0 else v for k, v in values.items()})
+    return index_world(cfg, seed, start_day, end_day, entities)
+
+
+def index_world(
+    cfg: EcomConfig,
+    seed: int,
+    start_day: int,
+    end_day: int,
+    entities: dict,
+    signup_order: np.ndarray | None = None,
+    dated: tuple[int | None, int | None] = (None, None),
+) -> WorldPlan:
+    """The world of these entity plans; the lexicon, catalog and line model are rebuilt from
+    the config, which is cheap. A day's slice of a blocked world (plan/blocks.py) gives its
+    `signup_order` and `dated`, how many leading carts and orders belong to its days."""
     lex = Lexicon.from_config(cfg)
     catalog = build_catalog(cfg, lex, Rng(seed))
     model = LineModel.from_config(cfg, lex, catalog)
-    return _assemble(cfg, seed, start_day, end_day, lex, catalog, model, entities)
+    return _assemble(
+        cfg, seed, start_day, end_day, lex, catalog, model, entities, signup_order, dated
+    )
 
 
 def world_arrays(world: WorldPlan) -> dict[str, np.ndarray]:
@@ -156,13 +173,16 @@ def _assemble(
     catalog: CatalogPlan,
     model: LineModel,
     entities: dict,
+    signup_order: np.ndarray | None = None,
+    dated: tuple[int | None, int | None] = (None, None),
 ) -> WorldPlan:
-    """Index the entity plans by day."""
+    """Index the entity plans by day (the first `dated` carts and orders; all by default)."""
     carts, orders, returns = entities["carts"], entities["orders"], entities["returns"]
     bounds = np.arange(start_day, end_day + 2)
-    cart_day = carts.ts_us // US_PER_DAY
+    cart_day = carts.ts_us[: dated[0]] // US_PER_DAY
     customers = entities["customers"]
-    signup_order = _signup_order(customers)
+    if signup_order is None:
+        signup_order = _signup_order(customers)
     return WorldPlan(
         config=cfg,
         seed=seed,
@@ -174,7 +194,7 @@ def _assemble(
         **entities,
         signup_order=signup_order,
         _cart_offsets=np.searchsorted(cart_day, bounds),
-        _order_offsets=np.searchsorted(cart_day[orders.cart], bounds),
+        _order_offsets=np.searchsorted(cart_day[orders.cart[: dated[1]]], bounds),
         _return_offsets=np.searchsorted(returns.day, bounds),
         _signup_sorted=customers.signup_day[customers.local(signup_order)],
     )
