@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> dict:
         if process.returncode != 0:
             raise SystemExit(f"generate failed ({process.returncode}):\n{text[-2000:]}")
         record = json.loads(next((target / "_runs").glob("*.json")).read_text(encoding="utf-8"))
-        files = [p for p in target.rglob("*.parquet")]
+        files = list(target.rglob("*.parquet"))
         return {
             "customers": args.customers,
             "start": args.start,

@@ -77,7 +77,7 @@ def priorities_in_bin(cfg: EcomConfig, seed: int, block: Block, bin_: int) -> np
 def find_shopper_cut(
     cfg: EcomConfig, seed: int, blocks: Sequence[Block], map_blocks: MapBlocks
 ) -> ShopperCut:
-    """The same cut as `world_shopper_cut`, found from the blocks in two small rounds."""
+    """The cut that picks `world_shoppers`, found from the blocks in two small rounds."""
     n, k = cfg.lookup_config.customers.num_customers, shopper_count(cfg)
     if k >= n:
         return None

@@ -84,10 +84,10 @@ def build_customers(
     )
 
     guests = hi - lo - len(reg)
-    ids = np.arange(lo, hi, dtype=np.int64)
     if block is None:
-        shopper_cut = world_shopper_cut(cfg, rng)
-    shopper = is_shopper(rng, ids, shopper_cut)
+        shopper = world_shoppers(cfg, rng)
+    else:
+        shopper = is_shopper(rng, np.arange(lo, hi, dtype=np.int64), shopper_cut)
 
     return CustomerPlan(
         n_registered=n_registered,
@@ -103,6 +103,7 @@ def build_customers(
 
 
 def registered_count(cfg: EcomConfig) -> int:
+    """Customers 0..n_registered-1 are registered, the rest guests."""
     lookup = cfg.lookup_config.customers
     return int(lookup.num_customers * (1.0 - lookup.guest_shopper_pct))
 
@@ -119,16 +120,17 @@ def shopper_count(cfg: EcomConfig) -> int:
 ShopperCut = tuple[int, int] | None
 
 
-def world_shopper_cut(cfg: EcomConfig, rng: Rng) -> ShopperCut:
-    """The cut over the whole world, in one piece (plan/blocks.py finds it block by block)."""
+def world_shoppers(cfg: EcomConfig, rng: Rng) -> np.ndarray:
+    """Whether each customer of the whole world shops (plan/blocks.py finds the same customers
+    block by block, through the cut)."""
     n, k = cfg.lookup_config.customers.num_customers, shopper_count(cfg)
+    shopper = np.zeros(n, dtype=bool)
     if k >= n:
-        return None
-    if k == 0:
-        return (np.iinfo(np.int64).min, -1)  # before every customer
-    priority = shopper_priority(rng, np.arange(n, dtype=np.int64))
-    last = stable_argsort_wide(priority)[k - 1]
-    return int(priority[last]), int(last)
+        shopper[:] = True
+    elif k > 0:
+        priority = shopper_priority(rng, np.arange(n, dtype=np.int64))
+        shopper[stable_argsort_wide(priority)[:k]] = True
+    return shopper
 
 
 def shopper_priority(rng: Rng, ids: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ from ecomlake.messiness import RunLevel
 from ecomlake.plan.blocks import (
     BlockSummary,
     DayNumbers,
+    DayPiece,
     all_earlier_order_keys,
     customer_blocks,
     day_numbers,
@@ -168,7 +169,7 @@ def world_of(world: WorldPlan | BlockedWorld, day: int) -> WorldPlan:
 
 def _fetch(handles: list) -> list:
     """The pieces behind the handles (fetched from Ray's object store when they are refs)."""
-    if handles and not hasattr(handles[0], "__dataclass_fields__"):
+    if handles and not isinstance(handles[0], DayPiece):
         import ray
 
         return ray.get(handles, timeout=BLOCK_TASK_TIMEOUT_SECONDS)

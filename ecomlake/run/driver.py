@@ -345,19 +345,23 @@ def _plan(cfg: EcomConfig, run: _Prepared) -> _Head:
 def _plan_blocked(cfg: EcomConfig, run: _Prepared) -> _Head:
     """Start the executor, then plan the world in customer blocks on it (run/blocked.py)."""
     assert run.executor is not None
-    _start_executor(run)
-    runner = RayBlocks(run.stop) if isinstance(run.executor, RayExecutor) else InProcessBlocks()
     t0 = time.perf_counter()
-    world = plan_blocked(
-        cfg,
-        run.settings.identity.seed,
-        run.start,
-        run.end,
-        run.days,
-        runner,
-        block_customers=run.blocks,
-        lookback=lookback_days(run.settings.level),
-    )
+    try:
+        _start_executor(run)
+        runner = RayBlocks(run.stop) if isinstance(run.executor, RayExecutor) else InProcessBlocks()
+        world = plan_blocked(
+            cfg,
+            run.settings.identity.seed,
+            run.start,
+            run.end,
+            run.days,
+            runner,
+            block_customers=run.blocks,
+            lookback=lookback_days(run.settings.level),
+        )
+    except BaseException:  # stopped or failed: no Ray of ours outlives the run
+        run.executor.close()
+        raise
     return _Head(world, time.perf_counter() - t0, False, world.tasks, [])
 
 

@@ -20,7 +20,7 @@ from ecomlake.messiness.day import render_tables
 from ecomlake.plan.blocks import OrderKeys, customer_blocks, find_shopper_cut
 from ecomlake.plan.calendar import day_number
 from ecomlake.plan.carts import time_order
-from ecomlake.plan.customers import world_shopper_cut
+from ecomlake.plan.customers import is_shopper, world_shoppers
 from ecomlake.plan.world import build_world
 from ecomlake.render.context import DayContext
 from ecomlake.render.registry import TABLES
@@ -93,11 +93,14 @@ def test_blocks_render_the_one_piece_rows_every_day_messy():
 
 
 @pytest.mark.parametrize("generate", [0, 1, 7, 1000, 1999, 2000, 5000])
-def test_shopper_cut_from_blocks_is_the_world_cut(generate):
+def test_shopper_cut_from_blocks_picks_the_world_shoppers(generate):
     cfg = _with_shoppers(generate)
-    blocks = customer_blocks(cfg.lookup_config.customers.num_customers, 300)
-    found = find_shopper_cut(cfg, 11, blocks, InProcessBlocks().map)
-    assert found == world_shopper_cut(cfg, Rng(11))
+    n = cfg.lookup_config.customers.num_customers
+    blocks = customer_blocks(n, 300)
+    cut = find_shopper_cut(cfg, 11, blocks, InProcessBlocks().map)
+    chosen = np.concatenate([is_shopper(Rng(11), np.arange(lo, hi), cut) for lo, hi in blocks])
+    assert chosen.sum() == min(generate, n)
+    assert np.array_equal(chosen, world_shoppers(cfg, Rng(11)))
 
 
 def test_blocks_of_a_world_with_few_shoppers():
