@@ -1,10 +1,11 @@
-/* event_id digests for a whole Arrow binary array in one call.
+/* event_id digests for a whole table in one call.
  *
  * hashlib costs one Python call and one OpenSSL EVP context per row; on ~70-byte payloads that
- * set-up is most of the work. Here the rows are read straight from the array's offsets and data
- * buffers, so Python is entered once per array, and each row goes through OpenSSL's plain SHA256_*
- * calls: measured at half the CPU of a reused EVP context (the provider look-ups per row are
- * gone), and they use the same SHA-NI/AVX block code. They are deprecated in OpenSSL 3 but
+ * set-up is most of the work. Here each row's payload is read straight from Arrow string buffers
+ * (offsets and data) and constant pieces between them, so Python is entered once per table and
+ * the payload is never built as an array of its own; each row goes through OpenSSL's plain
+ * SHA256_* calls: measured at half the CPU of a reused EVP context (the provider look-ups per row
+ * are gone), and they use the same SHA-NI/AVX block code. They are deprecated in OpenSSL 3 but
  * shipped; a libcrypto built without them fails this build, and then hashlib is used instead.
  */
 #define OPENSSL_API_COMPAT 0x10101000L /* the SHA256_* calls, without deprecation warnings */
@@ -19,18 +20,35 @@
 
 static const char HEX_DIGITS[] = "0123456789abcdef";
 
-/* Hash rows [0, n) of `data` split at `offsets` into `out`, `prefix` + 64 hex digits each.
- * Returns 0, or -1 if OpenSSL failed (no Python call: the GIL is released). */
-static int hash_rows(const int32_t *offsets, Py_ssize_t n, const unsigned char *data,
-                     const char *prefix, Py_ssize_t prefix_len, char *out)
+/* One piece of every row's payload: the same bytes each row (offsets == NULL), or row i's
+ * slice data[offsets[i]:offsets[i + 1]] of a string column. */
+typedef struct {
+    Py_buffer data;
+    Py_buffer offsets;
+    const int32_t *bounds; /* NULL for a constant */
+} Piece;
+
+/* Hash rows [0, n), each the concatenation of its pieces, into `out`, `prefix` + 64 hex digits
+ * each. Returns 0, or -1 if OpenSSL failed (no Python call: the GIL is released). */
+static int hash_rows(const Piece *pieces, Py_ssize_t count, Py_ssize_t n, const char *prefix,
+                     Py_ssize_t prefix_len, char *out)
 {
     SHA256_CTX ctx;
     unsigned char digest[DIGEST_LEN];
     int ok = 1;
     for (Py_ssize_t i = 0; ok && i < n; i++) {
-        const unsigned char *row = data + offsets[i];
-        size_t len = (size_t)(offsets[i + 1] - offsets[i]);
-        ok = SHA256_Init(&ctx) && SHA256_Update(&ctx, row, len) && SHA256_Final(digest, &ctx);
+        ok = SHA256_Init(&ctx);
+        for (Py_ssize_t p = 0; ok && p < count; p++) {
+            const Piece *piece = &pieces[p];
+            const unsigned char *bytes = (const unsigned char *)piece->data.buf;
+            size_t len = (size_t)piece->data.len;
+            if (piece->bounds != NULL) {
+                bytes += piece->bounds[i];
+                len = (size_t)(piece->bounds[i + 1] - piece->bounds[i]);
+            }
+            ok = SHA256_Update(&ctx, bytes, len);
+        }
+        ok = ok && SHA256_Final(digest, &ctx);
         memcpy(out, prefix, (size_t)prefix_len);
         char *hex = out + prefix_len;
         for (int b = 0; b < DIGEST_LEN; b++) {
@@ -43,36 +61,86 @@ static int hash_rows(const int32_t *offsets, Py_ssize_t n, const unsigned char *
 }
 
 /* Bounds that a bad caller could get wrong; checked once, so the loop can trust them. */
-static int check_offsets(const int32_t *offsets, Py_ssize_t n, Py_ssize_t data_len)
+static int check_column(const Piece *piece, Py_ssize_t n, Py_ssize_t index)
 {
+    if (piece->offsets.len != (n + 1) * (Py_ssize_t)sizeof(int32_t)) {
+        PyErr_Format(PyExc_ValueError, "piece %zd: offsets must hold n + 1 = %zd int32 values",
+                     index, n + 1);
+        return -1;
+    }
+    const int32_t *offsets = piece->bounds;
     for (Py_ssize_t i = 0; i < n; i++) {
         if (offsets[i] < 0 || offsets[i + 1] < offsets[i]) {
-            PyErr_Format(PyExc_ValueError, "offsets must not decrease (row %zd)", i);
+            PyErr_Format(PyExc_ValueError, "piece %zd: offsets must not decrease (row %zd)",
+                         index, i);
             return -1;
         }
     }
-    if (n > 0 && offsets[n] > data_len) {
-        PyErr_SetString(PyExc_ValueError, "offsets point past the end of the data buffer");
+    if (n > 0 && offsets[n] > piece->data.len) {
+        PyErr_Format(PyExc_ValueError, "piece %zd: offsets point past the end of the data", index);
         return -1;
     }
     return 0;
 }
 
+/* Fill `piece` from a bytes-like constant or an (offsets, data) pair; -1 with an error set. */
+static int take_piece(PyObject *item, Piece *piece, Py_ssize_t n, Py_ssize_t index)
+{
+    if (PyTuple_Check(item)) {
+        if (PyTuple_GET_SIZE(item) != 2) {
+            PyErr_Format(PyExc_TypeError, "piece %zd: a column is an (offsets, data) pair", index);
+            return -1;
+        }
+        if (PyObject_GetBuffer(PyTuple_GET_ITEM(item, 0), &piece->offsets, PyBUF_SIMPLE) < 0)
+            return -1;
+        piece->bounds = (const int32_t *)piece->offsets.buf;
+        if (PyObject_GetBuffer(PyTuple_GET_ITEM(item, 1), &piece->data, PyBUF_SIMPLE) < 0) {
+            PyBuffer_Release(&piece->offsets);
+            return -1;
+        }
+        if (check_column(piece, n, index) < 0) {
+            PyBuffer_Release(&piece->offsets);
+            PyBuffer_Release(&piece->data);
+            return -1;
+        }
+        return 0;
+    }
+    piece->bounds = NULL;
+    return PyObject_GetBuffer(item, &piece->data, PyBUF_SIMPLE);
+}
+
+static void release_pieces(Piece *pieces, Py_ssize_t count)
+{
+    for (Py_ssize_t p = 0; p < count; p++) {
+        PyBuffer_Release(&pieces[p].data);
+        if (pieces[p].bounds != NULL)
+            PyBuffer_Release(&pieces[p].offsets);
+    }
+}
+
 static PyObject *hex_digests(PyObject *self, PyObject *args)
 {
-    Py_buffer offsets, data, prefix;
-    PyObject *result = NULL;
-    if (!PyArg_ParseTuple(args, "y*y*y*:hex_digests", &offsets, &data, &prefix))
+    Py_ssize_t n;
+    PyObject *parts;
+    Py_buffer prefix;
+    if (!PyArg_ParseTuple(args, "nO!y*:hex_digests", &n, &PyTuple_Type, &parts, &prefix))
         return NULL;
-    if (offsets.len < (Py_ssize_t)sizeof(int32_t) || offsets.len % sizeof(int32_t) != 0) {
-        PyErr_SetString(PyExc_ValueError, "offsets must hold n + 1 int32 values");
+    PyObject *result = NULL;
+    Py_ssize_t count = PyTuple_GET_SIZE(parts), taken = 0;
+    Piece *pieces = PyMem_Calloc(count ? (size_t)count : 1, sizeof(Piece));
+    Py_ssize_t width = prefix.len + HEX_LEN;
+    if (pieces == NULL) {
+        PyErr_NoMemory();
         goto done;
     }
-    Py_ssize_t n = offsets.len / (Py_ssize_t)sizeof(int32_t) - 1;
-    const int32_t *bounds = (const int32_t *)offsets.buf;
-    if (check_offsets(bounds, n, data.len) < 0)
+    if (n < 0) {
+        PyErr_SetString(PyExc_ValueError, "n must be >= 0");
         goto done;
-    Py_ssize_t width = prefix.len + HEX_LEN;
+    }
+    for (; taken < count; taken++) {
+        if (take_piece(PyTuple_GET_ITEM(parts, taken), &pieces[taken], n, taken) < 0)
+            goto done;
+    }
     if (n > PY_SSIZE_T_MAX / width) {
         PyErr_NoMemory();
         goto done;
@@ -82,30 +150,33 @@ static PyObject *hex_digests(PyObject *self, PyObject *args)
         goto done;
     int failed;
     Py_BEGIN_ALLOW_THREADS
-    failed = hash_rows(bounds, n, (const unsigned char *)data.buf, (const char *)prefix.buf,
-                       prefix.len, PyBytes_AS_STRING(result));
+    failed = hash_rows(pieces, count, n, (const char *)prefix.buf, prefix.len,
+                       PyBytes_AS_STRING(result));
     Py_END_ALLOW_THREADS
     if (failed) {
         Py_CLEAR(result);
         PyErr_SetString(PyExc_RuntimeError, "OpenSSL SHA-256 failed");
     }
 done:
-    PyBuffer_Release(&offsets);
-    PyBuffer_Release(&data);
+    if (pieces != NULL) {
+        release_pieces(pieces, taken);
+        PyMem_Free(pieces);
+    }
     PyBuffer_Release(&prefix);
     return result;
 }
 
 static PyMethodDef methods[] = {
     {"hex_digests", hex_digests, METH_VARARGS,
-     "hex_digests(offsets, data, prefix) -> bytes: prefix + SHA-256 hex of each row, "
-     "rows given as n + 1 int32 offsets into data."},
+     "hex_digests(n, pieces, prefix) -> bytes: prefix + SHA-256 hex of each of n rows, a row "
+     "being its pieces joined: a bytes constant, or an (offsets, data) pair of n + 1 int32 "
+     "offsets into data (a string column)."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_sha256batch",
-    "SHA-256 of every row of an Arrow binary array in one call.", -1, methods,
+    "SHA-256 of every row of a table's payload pieces in one call.", -1, methods,
 };
 
 PyMODINIT_FUNC PyInit__sha256batch(void)

@@ -116,17 +116,24 @@ def _may_need_escape(column: pa.StringArray) -> bool:
     return bool(((raw < 0x20) | (raw > 0x7E) | (raw == 0x22) | (raw == 0x5C)).any())
 
 
-def _hash_payloads(payloads: pa.Array) -> pa.Array:
-    """`evt_` + sha256 hex of each UTF-8 payload, returned as a plain string array."""
-    if _native_hex_digests is None:
-        return _hash_payloads_hashlib(payloads)
-    first, n = payloads.offset, len(payloads)
-    if n == 0:  # an empty array may come without any offsets
+def _hash_payloads(pieces: Sequence[pa.Array | str], n: int) -> pa.Array:
+    """`evt_` + sha256 hex of each row's payload, the row's pieces joined (text constants and
+    string arrays of `n` rows), returned as a plain string array."""
+    if n == 0:
         return pa.array([], type=pa.string())
-    _, offsets, data = payloads.buffers()
-    bounds = np.frombuffer(offsets, dtype=np.int32)[first : first + n + 1]
-    text = _native_hex_digests(bounds, b"" if data is None else data, EVENT_ID_PREFIX.encode())
-    return _fixed_width_strings(n, text)
+    if _native_hex_digests is None:
+        scalars = [pa.scalar(p, pa.string()) if isinstance(p, str) else p for p in pieces]
+        return _hash_payloads_hashlib(pc.binary_join_element_wise(*scalars, ""))
+    parts = tuple(p.encode() if isinstance(p, str) else _string_buffers(p) for p in pieces)
+    return _fixed_width_strings(n, _native_hex_digests(n, parts, EVENT_ID_PREFIX.encode()))
+
+
+def _string_buffers(values: pa.Array) -> tuple[np.ndarray, pa.Buffer | bytes]:
+    """A string array's own n + 1 offsets and its data buffer, for the C path."""
+    _, offsets, data = values.buffers()
+    first = values.offset
+    bounds = np.frombuffer(offsets, dtype=np.int32)[first : first + len(values) + 1]
+    return bounds, b"" if data is None else data
 
 
 def _hash_payloads_hashlib(payloads: pa.Array) -> pa.Array:
@@ -175,8 +182,7 @@ def event_ids(table: pa.Table, table_name: str, pk_columns: Sequence[str]) -> pa
         pieces += [text + '"' if bare else text, values]
         text = '"' if bare else ""
     pieces.append(text + "}")
-    scalars = [pa.scalar(p, pa.string()) if isinstance(p, str) else p for p in pieces]
-    return _hash_payloads(pc.binary_join_element_wise(*scalars, ""))
+    return _hash_payloads(pieces, table.num_rows)
 
 
 def apply_lineage(

@@ -112,28 +112,41 @@ class TestHashPaths:
     @native
     def test_native_and_hashlib_paths_agree_byte_for_byte(self) -> None:
         payloads = pa.array(PAYLOADS)
-        fast = lineage._hash_payloads(payloads)
+        fast = lineage._hash_payloads([payloads], len(PAYLOADS))
         slow = lineage._hash_payloads_hashlib(payloads)
         assert fast.buffers()[2].to_pybytes() == slow.buffers()[2].to_pybytes()
         assert fast.to_pylist() == _hashlib_ids(PAYLOADS)
 
     @native
+    def test_native_path_joins_constants_and_columns_per_row(self) -> None:
+        left, right = pa.array(PAYLOADS), pa.array(list(reversed(PAYLOADS)))
+        pieces = ['{"a":"', left, '","b":', right, "}"]
+        joined = [
+            f'{{"a":"{a}","b":{b}}}' for a, b in zip(PAYLOADS, reversed(PAYLOADS), strict=True)
+        ]
+        assert lineage._hash_payloads(pieces, len(PAYLOADS)).to_pylist() == _hashlib_ids(joined)
+
+    @native
     @pytest.mark.parametrize("start,length", [(0, 0), (1, 3), (5, 3), (7, 1), (3, 0)])
     def test_native_path_reads_only_its_slice(self, start: int, length: int) -> None:
         part = pa.array(PAYLOADS).slice(start, length)
-        assert lineage._hash_payloads(part).to_pylist() == _hashlib_ids(
-            PAYLOADS[start : start + length]
+        assert lineage._hash_payloads(["<", part], length).to_pylist() == _hashlib_ids(
+            ["<" + p for p in PAYLOADS[start : start + length]]
         )
 
     @native
     def test_native_path_rejects_offsets_outside_the_data(self) -> None:
         hex_digests = lineage._native_hex_digests
         with pytest.raises(ValueError, match="past the end"):
-            hex_digests(np.array([0, 9], np.int32), b"short", b"evt_")
+            hex_digests(1, ((np.array([0, 9], np.int32), b"short"),), b"evt_")
         with pytest.raises(ValueError, match="must not decrease"):
-            hex_digests(np.array([0, 3, 1], np.int32), b"short", b"evt_")
-        with pytest.raises(ValueError, match="n \\+ 1 int32"):
-            hex_digests(b"", b"", b"evt_")
+            hex_digests(2, ((np.array([0, 3, 1], np.int32), b"short"),), b"evt_")
+        with pytest.raises(ValueError, match="n \\+ 1 = 3 int32"):
+            hex_digests(2, (b"{", (np.array([0, 1], np.int32), b"s")), b"evt_")
+        with pytest.raises(TypeError, match="offsets, data"):
+            hex_digests(1, ((b"",),), b"evt_")
+        with pytest.raises(ValueError, match="n must be"):
+            hex_digests(-1, (), b"evt_")
 
     def test_hashlib_fallback_gives_the_same_event_ids(self, monkeypatch) -> None:
         table = pa.table({"cart_id": PAYLOADS, "line": range(len(PAYLOADS))})
