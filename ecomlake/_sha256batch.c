@@ -19,6 +19,9 @@
 #define HEX_LEN (2 * DIGEST_LEN)
 
 static const char HEX_DIGITS[] = "0123456789abcdef";
+/* The two hex digits of every byte value: one 2-byte copy per digest byte instead of two
+ * nibble look-ups (10 ns of ~130 a row). Filled when the module loads. */
+static char HEX_PAIRS[2 * 256];
 
 /* One piece of every row's payload: the same bytes each row (offsets == NULL), or row i's
  * slice data[offsets[i]:offsets[i + 1]] of a string column. */
@@ -51,10 +54,8 @@ static int hash_rows(const Piece *pieces, Py_ssize_t count, Py_ssize_t n, const 
         ok = ok && SHA256_Final(digest, &ctx);
         memcpy(out, prefix, (size_t)prefix_len);
         char *hex = out + prefix_len;
-        for (int b = 0; b < DIGEST_LEN; b++) {
-            hex[2 * b] = HEX_DIGITS[digest[b] >> 4];
-            hex[2 * b + 1] = HEX_DIGITS[digest[b] & 0x0f];
-        }
+        for (int b = 0; b < DIGEST_LEN; b++)
+            memcpy(hex + 2 * b, HEX_PAIRS + 2 * digest[b], 2);
         out += prefix_len + HEX_LEN;
     }
     return ok ? 0 : -1;
@@ -181,5 +182,9 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__sha256batch(void)
 {
+    for (int b = 0; b < 256; b++) {
+        HEX_PAIRS[2 * b] = HEX_DIGITS[b >> 4];
+        HEX_PAIRS[2 * b + 1] = HEX_DIGITS[b & 0x0f];
+    }
     return PyModule_Create(&module);
 }
