@@ -37,6 +37,7 @@ from ecomlake.plan.customers import (
 )
 from ecomlake.plan.orders import OrderPlan
 from ecomlake.plan.returns import ReturnPlan
+from ecomlake.plan.sorting import sorted_unique, stable_argsort
 from ecomlake.plan.world import WorldPlan, build_world, index_world
 from ecomlake.rng import Rng
 
@@ -194,8 +195,9 @@ def plan_block(
         "return_lines": np.bincount(return_day, weights=world.returns.n_lines, minlength=n_days),
     }
     counts = {name: c.astype(np.int64) for name, c in counts.items()}
+    signups = SignupIndex(world.customers.signup_day)
     pieces = [
-        _piece(world, max(start_day, day - lookback), day, signup_days)
+        _piece(world, signups, max(start_day, day - lookback), day, signup_days)
         for day, signup_days in tasks
     ]
     first = min((p.first_day for p in pieces), default=end_day + 1)
@@ -214,13 +216,34 @@ def plan_block(
     return (summary, keys, *pieces)
 
 
-def _piece(world: WorldPlan, first: int, day: int, signup_days: tuple[int, ...]) -> DayPiece:
+class SignupIndex:
+    """Customer positions grouped by signup day, sorted once per block: a day piece then finds
+    the customers of its signup partitions without a pass over the whole block."""
+
+    def __init__(self, signup_day: np.ndarray) -> None:
+        self._order = stable_argsort(signup_day)
+        self._days = signup_day[self._order]
+
+    def positions(self, days: Sequence[int]) -> np.ndarray:
+        """Sorted positions of the customers who signed up on any of `days`."""
+        wanted = np.unique(np.asarray(days, dtype=self._days.dtype))  # no copy of the block
+        low = np.searchsorted(self._days, wanted, side="left")
+        high = np.searchsorted(self._days, wanted, side="right")
+        ranges = [self._order[lo:hi] for lo, hi in zip(low, high, strict=True) if hi > lo]
+        return np.sort(np.concatenate(ranges)) if ranges else np.zeros(0, dtype=np.int64)
+
+
+def _piece(
+    world: WorldPlan, signups: SignupIndex, first: int, day: int, signup_days: tuple[int, ...]
+) -> DayPiece:
     """The block's rows of the days first..day (see DayPiece)."""
     window_carts = _span(world.carts_on(first), world.carts_on(day))
     window_orders = _span(world.orders_on(first), world.orders_on(day))
     returns = _positions(_span(world.returns_on(first), world.returns_on(day)))
     orders_in = _positions(window_orders)
-    earlier = np.setdiff1d(world.returns.order[returns], orders_in)  # sorted positions
+    returned = world.returns.order[returns]
+    outside = (returned < window_orders.start) | (returned >= window_orders.stop)
+    earlier = sorted_unique(returned[outside])  # orders returned in the window, from before it
     orders = np.concatenate([orders_in, earlier])
     order_carts = world.orders.cart[orders]
     n_in = len(orders_in)
@@ -239,10 +262,10 @@ def _piece(world: WorldPlan, first: int, day: int, signup_days: tuple[int, ...])
     sub_carts = _take(world.carts, carts)
 
     cust = world.customers
-    signing = np.isin(cust.signup_day, np.asarray(signup_days, dtype=cust.signup_day.dtype))
-    named = np.union1d(cust.local(sub_carts.customer), np.flatnonzero(signing))
+    signing = signups.positions(signup_days)
+    named = sorted_unique(np.concatenate([cust.local(sub_carts.customer), signing]))
     customers = _take(cust, named)
-    customers.number = cust.numbers()[named]
+    customers.number = cust.numbers_at(named)
     customers.base = 0
     return DayPiece(
         first,
@@ -253,7 +276,7 @@ def _piece(world: WorldPlan, first: int, day: int, signup_days: tuple[int, ...])
         sub_orders,
         n_in,
         sub_returns,
-        cust.numbers()[signing],
+        cust.numbers_at(signing),
     )
 
 

@@ -54,6 +54,13 @@ class CustomerPlan:
             return self.number
         return np.arange(self.base, self.base + self.size, dtype=np.int64)
 
+    def numbers_at(self, positions: np.ndarray) -> np.ndarray:
+        """`numbers()[positions]` without building every number (a block plans hundreds of
+        day pieces from a million customers)."""
+        if self.number is not None:
+            return self.number[positions]
+        return np.asarray(positions, dtype=np.int64) + self.base
+
 
 def build_customers(
     cfg: EcomConfig,

@@ -40,3 +40,12 @@ def stable_argsort_wide(keys: np.ndarray) -> np.ndarray:
     if not tie.any():
         return order
     return order[np.lexsort((order, ordered))]
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """Exactly `np.unique(values)` for an integer array: a sort and a mask, several times
+    faster on the small arrays a day piece has (np.unique's own set-up dominates there)."""
+    ordered = np.sort(np.asarray(values))
+    if len(ordered) < 2:
+        return ordered
+    return ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])]
