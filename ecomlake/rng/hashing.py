@@ -57,7 +57,8 @@ def random_bits(key: np.uint64, entity: np.ndarray, index: int | np.ndarray = 0)
     """
     with np.errstate(over="ignore"):
         salt = (np.asarray(index).astype(np.uint64, copy=False) + np.uint64(1)) * _INDEX_MUL
-    x = np.asarray(entity).astype(np.uint64)  # always a fresh array: hashed in place below
+    # always a fresh C-ordered array: hashed in place below, through its flat view
+    x = np.asarray(entity).astype(np.uint64, order="C")
     if salt.shape not in ((), x.shape):
         x, salt = (np.array(a) for a in np.broadcast_arrays(x, salt))
     flat = x.reshape(-1)

@@ -80,6 +80,14 @@ class TestIndependence:
         picks = np.array([0, 32_767, 32_768, 99_999])
         assert whole[picks].tolist() == [Rng(1).bits("s", i, index=i % 7) for i in picks]
 
+    def test_layout_does_not_show(self):
+        """Fortran-ordered and transposed ids hash like their C-ordered copies."""
+        grid = np.arange(12).reshape(3, 4)
+        bits = Rng(1).bits("s", grid, index=2)
+        assert bits.tolist() == [[Rng(1).bits("s", i, index=2) for i in row] for row in grid]
+        assert np.array_equal(Rng(1).bits("s", np.asfortranarray(grid), index=2), bits)
+        assert np.array_equal(Rng(1).bits("s", grid.T, index=2), bits.T)
+
     def test_streams_and_seeds_differ(self):
         a = Rng(1).uniform("a", np.arange(100))
         assert not np.array_equal(a, Rng(1).uniform("b", np.arange(100)))
