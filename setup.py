@@ -1,7 +1,11 @@
-"""The one C extension: event_id hashing in bulk. Metadata lives in pyproject.toml.
+"""The C extensions; metadata lives in pyproject.toml.
 
-`optional=True`: without a compiler or OpenSSL headers the install still succeeds and
-ecomlake.lineage hashes with hashlib instead (same bytes, slower).
+- `ecomlake._sha256batch`: event_id hashing in bulk (needs OpenSSL's libcrypto).
+- `ecomlake._kernels`: the counter RNG's bits and uniforms (no libraries).
+
+Both are `optional=True`: without a compiler (or OpenSSL headers) the install still succeeds,
+and ecomlake.lineage and ecomlake.rng.hashing use their hashlib and numpy code instead (same
+bytes, slower).
 """
 
 from setuptools import Extension, setup
@@ -13,6 +17,7 @@ setup(
             sources=["ecomlake/_sha256batch.c"],
             libraries=["crypto"],
             optional=True,
-        )
+        ),
+        Extension("ecomlake._kernels", sources=["ecomlake/_kernels.c"], optional=True),
     ]
 )
