@@ -1,11 +1,13 @@
-"""The C kernels (ecomlake/_kernels.c) against their numpy fallback: same bits and floats for
-every input shape, and bad calls raise instead of crashing."""
+"""The C kernels (ecomlake/_kernels.c) against their numpy / pyarrow fallbacks: same bits, same
+floats, same id strings for every input shape, and bad calls raise instead of crashing."""
 
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
+from ecomlake.plan import ids
 from ecomlake.rng import hashing
 
 kernels = hashing._kernels
@@ -112,3 +114,83 @@ class TestKernelArguments:
                 kernels.hash_bits(key, self.ENTITY, index, out)
         with pytest.raises(TypeError):
             kernels.hash_bits(1.5, self.ENTITY, index, out)
+
+    def test_format_ids_rejects_bad_calls(self) -> None:
+        numbers = np.arange(3, dtype=np.int64)
+        with pytest.raises(ValueError, match="row 1 has no prefix"):
+            kernels.format_ids(numbers, (b"A",), np.array([0, 1, 0], np.uint8), 4)
+        with pytest.raises(ValueError, match="one byte per number"):
+            kernels.format_ids(numbers, (b"A", b"B"), np.array([0, 1], np.uint8), 4)
+        with pytest.raises(TypeError, match="choice"):
+            kernels.format_ids(numbers, (b"A",), np.zeros(3, np.int64), 4)
+        with pytest.raises(TypeError, match="bytes"):
+            kernels.format_ids(numbers, ("A",), None, 4)
+        with pytest.raises(ValueError, match="prefixes"):
+            kernels.format_ids(numbers, (), None, 4)
+        with pytest.raises(ValueError, match="width"):
+            kernels.format_ids(numbers, (b"A",), None, -1)
+        with pytest.raises(TypeError, match="numbers"):
+            kernels.format_ids(numbers.astype(np.uint64), (b"A",), None, 4)
+        with pytest.raises(ValueError, match="one-dimensional"):
+            kernels.format_ids(numbers.reshape(3, 1), (b"A",), None, 4)
+
+
+EDGE_NUMBERS = [0, 1, 9, 10, 9_999, 10_000, 99_999_999, 100_000_000, 10**18, 2**62, 2**63 - 1]
+NEGATIVE_NUMBERS = [-1, -9_999, -(10**9), -(2**63)]
+paths = pytest.mark.parametrize("path", ["kernel", "pyarrow"])
+
+
+@pytest.fixture
+def id_path(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if path == "kernel" and ids._kernels is None:
+        pytest.skip("ecomlake._kernels is not built")
+    if path == "pyarrow":
+        monkeypatch.setattr(ids, "_kernels", None)
+
+
+def _reference(prefixes: list[str], numbers: list[int], width: int) -> list[str]:
+    """`str.rjust` pads like utf8_lpad: on the left, whole numbers, before a minus sign too."""
+    return [p + str(n).rjust(width, "0") for p, n in zip(prefixes, numbers, strict=True)]
+
+
+@paths
+@pytest.mark.parametrize("width", [0, 1, 4, 8, 19, 20, 25])
+def test_prefixed_pads_and_never_cuts(id_path, width: int) -> None:
+    numbers = EDGE_NUMBERS + NEGATIVE_NUMBERS + [10**width - 1 if width < 19 else 7]
+    got = ids.prefixed("ORD-", np.array(numbers), width)
+    assert got.type == pa.string()
+    assert got.to_pylist() == _reference(["ORD-"] * len(numbers), numbers, width)
+
+
+@paths
+def test_prefixed_random_slices_and_empty(id_path) -> None:
+    numbers = RANDOM.integers(0, 10**10, 3_000)
+    for part in (numbers, numbers[5:900], numbers[::7], numbers[:0]):
+        got = ids.prefixed("RTN-", part)
+        assert got.to_pylist() == _reference(["RTN-"] * len(part), part.tolist(), 8)
+    assert ids.prefixed("CART-", []).to_pylist() == []
+
+
+@paths
+def test_customer_ids(id_path) -> None:
+    customer = np.concatenate([np.arange(30), RANDOM.integers(0, 3 * 10**6, 2_000)])
+    n_registered = 10**6
+    for part, id_start in ((customer, 1), (customer[::3], 9_990), (customer[:0], 1)):
+        guest = part >= n_registered
+        number = np.where(guest, 100_000 + part - n_registered, id_start + part)
+        expected = _reference(np.where(guest, "GUEST-", "CUST-").tolist(), number.tolist(), 4)
+        assert ids.customer_ids(part, n_registered, id_start).to_pylist() == expected
+
+
+@native
+def test_kernel_ids_equal_pyarrow_buffers() -> None:
+    """Same offsets and data bytes as pyarrow's cast + lpad + join, not only equal values."""
+    numbers = np.array(EDGE_NUMBERS + NEGATIVE_NUMBERS + RANDOM.integers(0, 10**9, 500).tolist())
+    fast = [ids.prefixed("ORD-", numbers), ids.customer_ids(numbers[numbers >= 0], 10**8, 1)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ids, "_kernels", None)
+        slow = [ids.prefixed("ORD-", numbers), ids.customer_ids(numbers[numbers >= 0], 10**8, 1)]
+    for a, b in zip(fast, slow, strict=True):
+        assert a.equals(b)
+        for x, y in zip(a.buffers()[1:], b.buffers()[1:], strict=True):  # offsets, data
+            assert x.to_pybytes() == y.to_pybytes()
