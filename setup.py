@@ -1,7 +1,12 @@
-"""The one C extension: event_id hashing in bulk. Metadata lives in pyproject.toml.
+"""The C extensions; metadata lives in pyproject.toml.
 
-`optional=True`: without a compiler or OpenSSL headers the install still succeeds and
-ecomlake.lineage hashes with hashlib instead (same bytes, slower).
+- `ecomlake._sha256batch`: event_id hashing in bulk (needs OpenSSL's libcrypto).
+- `ecomlake._kernels`: the counter RNG's bits and uniforms, and prefixed id strings (no
+  libraries).
+
+Both are `optional=True`: without a compiler (or OpenSSL headers) the install still succeeds,
+and ecomlake.lineage, ecomlake.rng.hashing and ecomlake.plan.ids use their numpy, pyarrow and
+hashlib code instead (same bytes, slower).
 """
 
 from setuptools import Extension, setup
@@ -13,6 +18,7 @@ setup(
             sources=["ecomlake/_sha256batch.c"],
             libraries=["crypto"],
             optional=True,
-        )
+        ),
+        Extension("ecomlake._kernels", sources=["ecomlake/_kernels.c"], optional=True),
     ]
 )

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ecomlake.rng.hashing import random_bits, stream_key, units_from_bits
+from ecomlake.rng.hashing import random_bits, random_units, stream_key
 
 _POISSON_MIN_STEPS = 200
 
@@ -41,7 +41,7 @@ class Rng:
         index: int | np.ndarray = 0,
     ) -> np.ndarray:
         """Floats in [low, high)."""
-        u = units_from_bits(self.bits(stream, ids, index))
+        u = random_units(self._key(stream), ids, index)
         scale = np.asarray(high) - low
         if not _fits(u, scale, low):
             return low + scale * u
@@ -60,7 +60,7 @@ class Rng:
         """Integers in [low, high], both ends included (int64)."""
         low_a = np.asarray(low, dtype=np.int64)
         span = np.asarray(high, dtype=np.int64) - low_a + 1
-        u = units_from_bits(self.bits(stream, ids, index))
+        u = random_units(self._key(stream), ids, index)
         if not _fits(u, span, low_a):
             return low_a + np.minimum((u * span).astype(np.int64), span - 1)
         u *= span  # in place, as above

@@ -1,15 +1,24 @@
 """Counter-based randomness: 64 random bits are a pure function of (seed, stream, key, index).
 
 Vectorised splitmix64 over uint64 numpy arrays; nothing is drawn in sequence, so a value never
-depends on which other values were drawn, on chunking or on the process that draws it.
+depends on which other values were drawn, on chunking or on the process that draws it. The C
+extension ecomlake._kernels computes the same bits (and uniforms) in one pass; the numpy code
+is its fallback.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 
 import numpy as np
+
+try:
+    import ecomlake._kernels as _kernels
+except ImportError:  # built without a C compiler: the same bits, via numpy
+    _kernels = None
+    logging.getLogger(__name__).debug("ecomlake._kernels is not built; random bits use numpy")
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MUL1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -50,14 +59,52 @@ def stream_key(seed: int, stream: str) -> np.uint64:
 
 
 def random_bits(key: np.uint64, entity: np.ndarray, index: int | np.ndarray = 0) -> np.ndarray:
-    """64 random bits per entity id (and optional per-entity index, e.g. a line number).
+    """64 random bits per entity id (and optional per-entity index, e.g. a line number)."""
+    if _kernels is None:
+        return _random_bits_numpy(key, entity, index)
+    entity, index, bits = _kernel_arrays(entity, index, np.uint64)
+    _kernels.hash_bits(key, entity, index, bits)
+    return bits
 
-    Hashed in place, one cache-sized block at a time: the plan hashes ~10^8 values, and ten
-    passes over a block that stays in L2 cost a third of ten passes over the whole array.
-    """
+
+def random_units(key: np.uint64, entity: np.ndarray, index: int | np.ndarray = 0) -> np.ndarray:
+    """`units_from_bits(random_bits(...))`: in C, without the bits array and its three passes."""
+    if _kernels is None:
+        return units_from_bits(_random_bits_numpy(key, entity, index))
+    entity, index, units = _kernel_arrays(entity, index, np.float64)
+    _kernels.hash_units(key, entity, index, units)
+    return units
+
+
+_WORDS = (np.dtype(np.int64), np.dtype(np.uint64))  # the kernels read either as uint64
+
+
+def _kernel_arrays(
+    entity: np.ndarray, index: int | np.ndarray, dtype: type[np.generic]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Entity and index as the C-ordered 8-byte integers the kernels read (converted like
+    `astype(np.uint64)`, broadcast to one shape unless the index is one value), and an empty
+    output of that shape."""
+    entity, index = np.asarray(entity), np.asarray(index)
+    if index.shape not in ((), entity.shape):
+        entity, index = np.broadcast_arrays(entity, index)
+    entity, index = (
+        np.asarray(a, order="C") if a.dtype in _WORDS else a.astype(np.uint64, order="C")
+        for a in (entity, index)
+    )
+    return entity, index, np.empty(entity.shape, dtype)
+
+
+def _random_bits_numpy(
+    key: np.uint64, entity: np.ndarray, index: int | np.ndarray = 0
+) -> np.ndarray:
+    """random_bits without the C extension, hashed in place one cache-sized block at a time:
+    the plan hashes ~10^8 values, and ten passes over a block that stays in L2 cost a third of
+    ten passes over the whole array."""
     with np.errstate(over="ignore"):
         salt = (np.asarray(index).astype(np.uint64, copy=False) + np.uint64(1)) * _INDEX_MUL
-    x = np.asarray(entity).astype(np.uint64)  # always a fresh array: hashed in place below
+    # always a fresh C-ordered array: hashed in place below, through its flat view
+    x = np.asarray(entity).astype(np.uint64, order="C")
     if salt.shape not in ((), x.shape):
         x, salt = (np.array(a) for a in np.broadcast_arrays(x, salt))
     flat = x.reshape(-1)

@@ -13,11 +13,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ecomlake.rng import Rng, mix64, stream_key, streams
+from ecomlake.rng import Rng, hashing, mix64, stream_key, streams
 
 IDS = np.arange(5)
 
 
+@pytest.fixture(params=["kernel", "numpy"])
+def rng_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs a test on the C kernels (ecomlake/_kernels.c) and on their numpy fallback."""
+    if request.param == "kernel" and hashing._kernels is None:
+        pytest.skip("ecomlake._kernels is not built")
+    if request.param == "numpy":
+        monkeypatch.setattr(hashing, "_kernels", None)
+
+
+@pytest.mark.usefixtures("rng_path")
 class TestGoldenValues:
     def test_mix64(self):
         values = mix64(np.array([0, 1, 2**63], dtype=np.uint64)).tolist()
@@ -66,6 +76,7 @@ class TestGoldenValues:
         )  # fmt: skip
 
 
+@pytest.mark.usefixtures("rng_path")
 class TestIndependence:
     def test_value_does_not_depend_on_other_ids(self):
         r = Rng(1)
@@ -80,12 +91,21 @@ class TestIndependence:
         picks = np.array([0, 32_767, 32_768, 99_999])
         assert whole[picks].tolist() == [Rng(1).bits("s", i, index=i % 7) for i in picks]
 
+    def test_layout_does_not_show(self):
+        """Fortran-ordered and transposed ids hash like their C-ordered copies."""
+        grid = np.arange(12).reshape(3, 4)
+        bits = Rng(1).bits("s", grid, index=2)
+        assert bits.tolist() == [[Rng(1).bits("s", i, index=2) for i in row] for row in grid]
+        assert np.array_equal(Rng(1).bits("s", np.asfortranarray(grid), index=2), bits)
+        assert np.array_equal(Rng(1).bits("s", grid.T, index=2), bits.T)
+
     def test_streams_and_seeds_differ(self):
         a = Rng(1).uniform("a", np.arange(100))
         assert not np.array_equal(a, Rng(1).uniform("b", np.arange(100)))
         assert not np.array_equal(a, Rng(2).uniform("a", np.arange(100)))
 
 
+@pytest.mark.usefixtures("rng_path")
 class TestFastPathsMatchPlainFormulas:
     """The draws skip work (in place, per-row searchsorted, shrinking Poisson loop) but must
     equal the plain formulas bit for bit."""
@@ -121,6 +141,7 @@ class TestFastPathsMatchPlainFormulas:
         assert np.array_equal(Rng(9).integers("x", self.IDS, low, high), plain)
 
 
+@pytest.mark.usefixtures("rng_path")
 class TestDistributions:
     N = 200_000
 
@@ -193,8 +214,8 @@ ALLOWED = {
     "lineage": {"_sha256batch"},  # its C extension (ecomlake/_sha256batch.c), a leaf
     "messiness": {"render", "plan", "rng", "config"},
     "render": {"plan", "rng", "config"},
-    "plan": {"rng", "config"},
-    "rng": set(),
+    "plan": {"rng", "config", "_kernels"},  # ids: the id strings' C kernel
+    "rng": {"_kernels"},  # its C extension (ecomlake/_kernels.c), a leaf
     "config": set(),
 }
 SHARED = {"__init__", "errors"}  # the version and the exception types: every layer may use them

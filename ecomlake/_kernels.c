@@ -1,0 +1,347 @@
+/* Counter-based random bits and id strings, one pass over each array.
+ *
+ * ecomlake.rng.hashing.random_bits is splitmix64 twice per value: in numpy that is ~10 passes
+ * over every block of values, and the uniform floats made from the bits take three more. Here
+ * each value is read once and written once, as bits or as the float in [0, 1) from its top 53.
+ *
+ * ecomlake.plan.ids builds "<prefix><number zero-padded to width>" strings; pyarrow's cast, lpad
+ * and join build three string arrays on the way. Here the final Arrow offsets and data buffers
+ * are written directly.
+ *
+ * Both give exactly the numpy / pyarrow results (that code stays as the fallback when this
+ * module is not built); tests/unit/test_kernels.py compares the two.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define GOLDEN 0x9E3779B97F4A7C15ULL
+#define MUL1 0xBF58476D1CE4E5B9ULL
+#define MUL2 0x94D049BB133111EBULL
+#define INDEX_MUL 0xD6E8FEB86659FD93ULL
+#define TO_UNIT (1.0 / 9007199254740992.0) /* 2**-53 */
+/* Shorter loops keep the GIL, as numpy's do: handing it to another thread and waiting to get it
+ * back can cost more than the loop. */
+#define GIL_THRESHOLD 500
+#define MAX_PREFIXES 256 /* a prefix is chosen by one byte per row */
+#define MAX_DIGITS 20    /* "-9223372036854775808" */
+
+#define RELEASE_GIL_IF(big) \
+    PyThreadState *_save = NULL; \
+    if (big) \
+        _save = PyEval_SaveThread()
+#define ACQUIRE_GIL() \
+    do { \
+        if (_save != NULL) \
+            PyEval_RestoreThread(_save); \
+    } while (0)
+
+static const char INT64_FORMATS[] = "lLqQ"; /* 8-byte integers, read as uint64 */
+static const char FLOAT64_FORMATS[] = "d";
+static const char BYTE_FORMATS[] = "bB?";
+static const char DIGIT_PAIRS[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+static inline uint64_t mix64(uint64_t x)
+{
+    x = (x ^ (x >> 30)) * MUL1;
+    x = (x ^ (x >> 27)) * MUL2;
+    return x ^ (x >> 31);
+}
+
+/* random_bits of one value: the entity's hash, salted by its index, hashed again. */
+static inline uint64_t keyed_bits(uint64_t key, uint64_t entity, uint64_t index)
+{
+    return mix64(mix64(entity * GOLDEN + key) ^ ((index + 1) * INDEX_MUL));
+}
+
+/* A C-contiguous buffer of `itemsize`-byte items whose struct format is one of `formats`.
+ * Returns 0, or -1 with TypeError/ValueError set (a BufferError is reported as ValueError). */
+static int get_array(PyObject *obj, Py_buffer *view, int writable, Py_ssize_t itemsize,
+                     const char *formats, const char *name)
+{
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, view, flags) < 0) {
+        if (PyErr_ExceptionMatches(PyExc_BufferError)) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_ValueError, "%s must be a C-contiguous%s buffer", name,
+                         writable ? " writable" : "");
+        }
+        return -1;
+    }
+    const char *format = view->format != NULL ? view->format : "B";
+    if (*format == '@' || *format == '=')
+        format++;
+    if (view->itemsize != itemsize || format[0] == '\0' || format[1] != '\0' ||
+        strchr(formats, format[0]) == NULL) {
+        PyErr_Format(PyExc_TypeError, "%s must hold %zd-byte items of format '%s', not '%s'",
+                     name, itemsize, formats, view->format != NULL ? view->format : "B");
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+/* A Python integer (or anything with __index__) as uint64; ValueError outside [0, 2**64). */
+static int as_uint64(PyObject *obj, uint64_t *value)
+{
+    PyObject *number = PyNumber_Index(obj);
+    if (number == NULL)
+        return -1;
+    *value = PyLong_AsUnsignedLongLong(number);
+    Py_DECREF(number);
+    if (PyErr_Occurred()) {
+        if (PyErr_ExceptionMatches(PyExc_OverflowError)) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_ValueError, "key must be in [0, 2**64)");
+        }
+        return -1;
+    }
+    return 0;
+}
+
+/* hash_bits / hash_units: parse (key, entity, index, out), check sizes, run the loop. */
+static PyObject *hash_into(PyObject *args, int units, const char *signature)
+{
+    PyObject *key_obj, *entity_obj, *index_obj, *out_obj;
+    Py_buffer entity, index, out;
+    PyObject *result = NULL;
+    uint64_t key;
+    if (!PyArg_ParseTuple(args, signature, &key_obj, &entity_obj, &index_obj, &out_obj))
+        return NULL;
+    if (as_uint64(key_obj, &key) < 0)
+        return NULL;
+    if (get_array(entity_obj, &entity, 0, 8, INT64_FORMATS, "entity") < 0)
+        return NULL;
+    if (get_array(index_obj, &index, 0, 8, INT64_FORMATS, "index") < 0)
+        goto release_entity;
+    if (get_array(out_obj, &out, 1, 8, units ? FLOAT64_FORMATS : INT64_FORMATS, "out") < 0)
+        goto release_index;
+
+    Py_ssize_t n = entity.len / 8, n_index = index.len / 8;
+    if (out.len != entity.len) {
+        PyErr_Format(PyExc_ValueError, "out holds %zd values, entity %zd", out.len / 8, n);
+        goto release_out;
+    }
+    if (n_index != 1 && n_index != n) {
+        PyErr_Format(PyExc_ValueError, "index holds %zd values: 1 or %zd expected", n_index, n);
+        goto release_out;
+    }
+    const uint64_t *ent = entity.buf, *idx = index.buf;
+    Py_ssize_t step = n_index == 1 ? 0 : 1; /* one index for all, or one per entity */
+    {
+        RELEASE_GIL_IF(n >= GIL_THRESHOLD);
+        if (units) {
+            double *u = out.buf;
+            for (Py_ssize_t i = 0; i < n; i++)
+                u[i] = (double)(int64_t)(keyed_bits(key, ent[i], idx[i * step]) >> 11) * TO_UNIT;
+        } else {
+            uint64_t *bits = out.buf;
+            for (Py_ssize_t i = 0; i < n; i++)
+                bits[i] = keyed_bits(key, ent[i], idx[i * step]);
+        }
+        ACQUIRE_GIL();
+    }
+    result = Py_NewRef(Py_None);
+release_out:
+    PyBuffer_Release(&out);
+release_index:
+    PyBuffer_Release(&index);
+release_entity:
+    PyBuffer_Release(&entity);
+    return result;
+}
+
+static PyObject *hash_bits(PyObject *self, PyObject *args)
+{
+    return hash_into(args, 0, "OOOO:hash_bits");
+}
+
+static PyObject *hash_units(PyObject *self, PyObject *args)
+{
+    return hash_into(args, 1, "OOOO:hash_units");
+}
+
+/* Characters of str(value): its digits and a '-' for a negative value. */
+static inline Py_ssize_t decimal_len(int64_t value)
+{
+    uint64_t magnitude = value < 0 ? 0 - (uint64_t)value : (uint64_t)value;
+    Py_ssize_t len = value < 0 ? 2 : 1;
+    while (magnitude >= 10) {
+        magnitude /= 10;
+        len++;
+    }
+    return len;
+}
+
+/* Fill the row [start, end): `prefix`, then '0's up to str(value), as utf8_lpad pads (before a
+ * '-' too), then str(value), written backwards from the end two digits at a time. */
+static inline void write_row(char *start, char *end, const char *prefix, Py_ssize_t prefix_len,
+                             int64_t value)
+{
+    uint64_t magnitude = value < 0 ? 0 - (uint64_t)value : (uint64_t)value;
+    while (magnitude >= 100) {
+        end -= 2;
+        memcpy(end, DIGIT_PAIRS + 2 * (magnitude % 100), 2);
+        magnitude /= 100;
+    }
+    if (magnitude >= 10) {
+        end -= 2;
+        memcpy(end, DIGIT_PAIRS + 2 * magnitude, 2);
+    } else {
+        *--end = (char)('0' + magnitude);
+    }
+    if (value < 0)
+        *--end = '-';
+    memcpy(start, prefix, (size_t)prefix_len);
+    memset(start + prefix_len, '0', (size_t)(end - start - prefix_len));
+}
+
+/* Offsets of every row (prefix + max(width, len(str(number)))) into offsets[1..n]; returns the
+ * first row whose choice has no prefix, n if none, or -1 past INT32_MAX bytes of text. */
+static Py_ssize_t row_offsets(const int64_t *numbers, const uint8_t *choice, Py_ssize_t n,
+                              const Py_ssize_t *prefix_lens, Py_ssize_t n_prefixes,
+                              Py_ssize_t width, int32_t *offsets)
+{
+    int64_t total = 0;
+    uint64_t below = 1; /* 10**min(width, 19): int64 values below it have at most width digits */
+    for (Py_ssize_t w = 0; w < width && w < MAX_DIGITS - 1; w++)
+        below *= 10;
+    offsets[0] = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t pick = choice != NULL ? choice[i] : 0;
+        if (pick >= n_prefixes)
+            return i;
+        /* most numbers fit the width: no need to count their digits */
+        int64_t value = numbers[i];
+        int fits = value >= 0 && width >= 1 && (width >= MAX_DIGITS || (uint64_t)value < below);
+        Py_ssize_t digits = fits ? width : decimal_len(value);
+        total += prefix_lens[pick] + (digits > width ? digits : width);
+        if (total > INT32_MAX)
+            return -1;
+        offsets[i + 1] = (int32_t)total;
+    }
+    return n;
+}
+
+static PyObject *format_ids(PyObject *self, PyObject *args)
+{
+    PyObject *numbers_obj, *prefixes, *choice_obj;
+    Py_ssize_t width;
+    Py_buffer numbers, choice = {0};
+    const char *prefix_data[MAX_PREFIXES];
+    Py_ssize_t prefix_lens[MAX_PREFIXES];
+    PyObject *offsets = NULL, *data = NULL, *result = NULL;
+    if (!PyArg_ParseTuple(args, "OO!On:format_ids", &numbers_obj, &PyTuple_Type, &prefixes,
+                          &choice_obj, &width))
+        return NULL;
+    Py_ssize_t n_prefixes = PyTuple_GET_SIZE(prefixes);
+    if (n_prefixes < 1 || n_prefixes > MAX_PREFIXES) {
+        PyErr_Format(PyExc_ValueError, "1 to %d prefixes expected, not %zd", MAX_PREFIXES,
+                     n_prefixes);
+        return NULL;
+    }
+    for (Py_ssize_t p = 0; p < n_prefixes; p++) {
+        PyObject *prefix = PyTuple_GET_ITEM(prefixes, p);
+        if (!PyBytes_Check(prefix)) {
+            PyErr_SetString(PyExc_TypeError, "prefixes must be bytes");
+            return NULL;
+        }
+        prefix_data[p] = PyBytes_AS_STRING(prefix);
+        prefix_lens[p] = PyBytes_GET_SIZE(prefix);
+    }
+    if (width < 0 || width > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "width must be in [0, 2**31)");
+        return NULL;
+    }
+    if (get_array(numbers_obj, &numbers, 0, 8, "lq", "numbers") < 0)
+        return NULL;
+    Py_ssize_t n = numbers.len / 8;
+    if (numbers.ndim != 1) {
+        PyErr_SetString(PyExc_ValueError, "numbers must be one-dimensional");
+        goto done;
+    }
+    if (choice_obj != Py_None) {
+        if (get_array(choice_obj, &choice, 0, 1, BYTE_FORMATS, "choice") < 0)
+            goto done;
+        if (choice.len != n || choice.ndim != 1) {
+            PyErr_Format(PyExc_ValueError, "choice must hold one byte per number (%zd)", n);
+            goto done;
+        }
+    }
+    if (n >= INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "more rows than int32 offsets can hold");
+        goto done;
+    }
+    offsets = PyBytes_FromStringAndSize(NULL, (n + 1) * (Py_ssize_t)sizeof(int32_t));
+    if (offsets == NULL)
+        goto done;
+    int32_t *bounds = (int32_t *)PyBytes_AS_STRING(offsets);
+    const int64_t *values = numbers.buf;
+    const uint8_t *picks = choice_obj != Py_None ? choice.buf : NULL;
+
+    Py_ssize_t checked;
+    {
+        RELEASE_GIL_IF(n >= GIL_THRESHOLD);
+        checked = row_offsets(values, picks, n, prefix_lens, n_prefixes, width, bounds);
+        ACQUIRE_GIL();
+    }
+    if (checked < 0) {
+        PyErr_SetString(PyExc_ValueError, "more than 2 GiB of text: too long for int32 offsets");
+        goto done;
+    }
+    if (checked < n) {
+        PyErr_Format(PyExc_ValueError, "choice %d of row %zd has no prefix (%zd given)",
+                     (int)picks[checked], checked, n_prefixes);
+        goto done;
+    }
+    data = PyBytes_FromStringAndSize(NULL, bounds[n]);
+    if (data == NULL)
+        goto done;
+    char *text = PyBytes_AS_STRING(data);
+    {
+        RELEASE_GIL_IF(n >= GIL_THRESHOLD);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_ssize_t pick = picks != NULL ? picks[i] : 0;
+            write_row(text + bounds[i], text + bounds[i + 1], prefix_data[pick],
+                      prefix_lens[pick], values[i]);
+        }
+        ACQUIRE_GIL();
+    }
+    result = PyTuple_Pack(2, offsets, data);
+done:
+    Py_XDECREF(offsets);
+    Py_XDECREF(data);
+    if (choice.obj != NULL)
+        PyBuffer_Release(&choice);
+    PyBuffer_Release(&numbers);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"hash_bits", hash_bits, METH_VARARGS,
+     "hash_bits(key, entity, index, out): random_bits(key, entity, index) into out (uint64); "
+     "entity, index (1 value or one per entity) and out are C-contiguous 8-byte integers."},
+    {"hash_units", hash_units, METH_VARARGS,
+     "hash_units(key, entity, index, out): the floats in [0, 1) from the top 53 of those bits "
+     "into out (float64)."},
+    {"format_ids", format_ids, METH_VARARGS,
+     "format_ids(numbers, prefixes, choice, width) -> (offsets, data): the int32 offsets and "
+     "utf-8 data of an Arrow string array of prefixes[choice[i]] + str(numbers[i]) left-padded "
+     "with '0' to width; numbers are int64, prefixes a tuple of bytes, choice None (the first "
+     "prefix) or one byte per row."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_kernels",
+    "Counter-based random bits and prefixed id strings, one pass per array.", -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__kernels(void)
+{
+    return PyModule_Create(&module);
+}

@@ -1,0 +1,196 @@
+"""The C kernels (ecomlake/_kernels.c) against their numpy / pyarrow fallbacks: same bits, same
+floats, same id strings for every input shape, and bad calls raise instead of crashing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from ecomlake.plan import ids
+from ecomlake.rng import hashing
+
+kernels = hashing._kernels
+native = pytest.mark.skipif(kernels is None, reason="ecomlake._kernels is not built")
+KEY = hashing.stream_key(42, "kernels")
+RANDOM = np.random.default_rng(15)
+IDS = RANDOM.integers(-(2**63), 2**63 - 1, 5_000, dtype=np.int64, endpoint=True)
+GRID = np.arange(12, dtype=np.int64).reshape(3, 4)
+
+# (entity, index): scalar and per-entity indexes, broadcasting both ways, multi-dim, other
+# dtypes, non-contiguous and Fortran-ordered arrays, empty arrays, 0-d values.
+CASES = {
+    "scalar index": (IDS, 3),
+    "array index": (IDS, IDS[::-1] % 17),
+    "index past int64": (IDS, np.uint64(2**64 - 1)),
+    "uint64 ids": (IDS.view(np.uint64), RANDOM.integers(0, 2**64 - 1, 5_000, dtype=np.uint64)),
+    "int32 ids and index": (IDS.astype(np.int32), (IDS % 1000).astype(np.int32)),
+    "bool ids, float index": (IDS > 0, 2.0),
+    "python list": ([0, 1, 2**40, -5], [7, 8, 9, 10]),
+    "sliced": (IDS[1::3], IDS[::3][: len(IDS[1::3])]),
+    "column index broadcast": (IDS[:40, None], np.arange(3)),
+    "row index broadcast": (GRID, np.arange(4)),
+    "entity broadcast": (np.int64(7), np.arange(5)),
+    "one-element index": (IDS[:9], np.array([4])),
+    "grid": (GRID, GRID * 3),
+    "fortran grid": (np.asfortranarray(GRID), 1),
+    "transposed grid and index": (GRID.T, np.asfortranarray(GRID.T) % 5),
+    "3-d": (np.arange(24).reshape(2, 3, 4).transpose(1, 0, 2), np.arange(4)),
+    "empty": (np.array([], np.int64), 0),
+    "empty with empty index": (np.array([], np.int64), np.array([], np.int64)),
+    "0-d": (np.int64(5), 0),
+    "0-d index array": (np.array(9), np.array(2)),
+}
+
+
+def _numpy_path(fn, *args):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(hashing, "_kernels", None)
+        return fn(*args)
+
+
+@native
+@pytest.mark.parametrize("entity,index", CASES.values(), ids=CASES.keys())
+def test_bits_and_units_equal_the_numpy_path(entity, index) -> None:
+    bits = hashing.random_bits(KEY, entity, index)
+    expected = _numpy_path(hashing.random_bits, KEY, entity, index)
+    assert bits.dtype == expected.dtype == np.uint64
+    assert bits.shape == expected.shape
+    assert np.array_equal(bits, expected)
+    units = hashing.random_units(KEY, entity, index)
+    assert units.dtype == np.float64 and units.shape == expected.shape
+    assert np.array_equal(units, hashing.to_unit(expected))
+    assert units.tobytes() == _numpy_path(hashing.random_units, KEY, entity, index).tobytes()
+
+
+@native
+def test_bits_at_block_edges_equal_one_by_one() -> None:
+    entity = np.arange(70_000)
+    whole = hashing.random_bits(KEY, entity, entity % 7)
+    for i in (0, 32_767, 32_768, 69_999):
+        assert whole[i] == _numpy_path(hashing.random_bits, KEY, entity[i : i + 1], i % 7)[0]
+
+
+@native
+class TestKernelArguments:
+    """Wrong buffers raise TypeError or ValueError; nothing is read or written out of bounds."""
+
+    ENTITY = np.arange(4, dtype=np.int64)
+
+    def test_rejects_other_dtypes(self) -> None:
+        out = np.empty(4, np.uint64)
+        with pytest.raises(TypeError, match="entity"):
+            kernels.hash_bits(1, self.ENTITY.astype(np.int32), np.zeros(1, np.int64), out)
+        with pytest.raises(TypeError, match="out"):
+            kernels.hash_bits(1, self.ENTITY, np.zeros(1, np.int64), np.empty(4, np.float64))
+        with pytest.raises(TypeError, match="out"):
+            kernels.hash_units(1, self.ENTITY, np.zeros(1, np.int64), np.empty(4, np.uint64))
+        with pytest.raises(TypeError):
+            kernels.hash_bits(1, "text", np.zeros(1, np.int64), out)
+
+    def test_rejects_wrong_sizes(self) -> None:
+        with pytest.raises(ValueError, match="out holds 3"):
+            kernels.hash_bits(1, self.ENTITY, np.zeros(1, np.int64), np.empty(3, np.uint64))
+        with pytest.raises(ValueError, match="index holds 2"):
+            kernels.hash_bits(1, self.ENTITY, np.zeros(2, np.int64), np.empty(4, np.uint64))
+        with pytest.raises(ValueError, match="index holds 0"):
+            kernels.hash_bits(1, self.ENTITY, np.zeros(0, np.int64), np.empty(4, np.uint64))
+
+    def test_rejects_strided_or_read_only_buffers(self) -> None:
+        index = np.zeros(1, np.int64)
+        with pytest.raises(ValueError):
+            kernels.hash_bits(1, np.arange(8)[::2], index, np.empty(4, np.uint64))
+        read_only = np.empty(4, np.uint64)
+        read_only.flags.writeable = False
+        with pytest.raises(ValueError):
+            kernels.hash_bits(1, self.ENTITY, index, read_only)
+        with pytest.raises(ValueError):
+            kernels.hash_bits(1, self.ENTITY, index, bytes(32))
+
+    def test_rejects_keys_outside_uint64(self) -> None:
+        out, index = np.empty(4, np.uint64), np.zeros(1, np.int64)
+        for key in (-1, 2**64):
+            with pytest.raises(ValueError, match="key"):
+                kernels.hash_bits(key, self.ENTITY, index, out)
+        with pytest.raises(TypeError):
+            kernels.hash_bits(1.5, self.ENTITY, index, out)
+
+    def test_format_ids_rejects_bad_calls(self) -> None:
+        numbers = np.arange(3, dtype=np.int64)
+        with pytest.raises(ValueError, match="row 1 has no prefix"):
+            kernels.format_ids(numbers, (b"A",), np.array([0, 1, 0], np.uint8), 4)
+        with pytest.raises(ValueError, match="one byte per number"):
+            kernels.format_ids(numbers, (b"A", b"B"), np.array([0, 1], np.uint8), 4)
+        with pytest.raises(TypeError, match="choice"):
+            kernels.format_ids(numbers, (b"A",), np.zeros(3, np.int64), 4)
+        with pytest.raises(TypeError, match="bytes"):
+            kernels.format_ids(numbers, ("A",), None, 4)
+        with pytest.raises(ValueError, match="prefixes"):
+            kernels.format_ids(numbers, (), None, 4)
+        with pytest.raises(ValueError, match="width"):
+            kernels.format_ids(numbers, (b"A",), None, -1)
+        with pytest.raises(TypeError, match="numbers"):
+            kernels.format_ids(numbers.astype(np.uint64), (b"A",), None, 4)
+        with pytest.raises(ValueError, match="one-dimensional"):
+            kernels.format_ids(numbers.reshape(3, 1), (b"A",), None, 4)
+
+
+EDGE_NUMBERS = [0, 1, 9, 10, 9_999, 10_000, 99_999_999, 100_000_000, 10**18, 2**62, 2**63 - 1]
+NEGATIVE_NUMBERS = [-1, -9_999, -(10**9), -(2**63)]
+paths = pytest.mark.parametrize("path", ["kernel", "pyarrow"])
+
+
+@pytest.fixture
+def id_path(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if path == "kernel" and ids._kernels is None:
+        pytest.skip("ecomlake._kernels is not built")
+    if path == "pyarrow":
+        monkeypatch.setattr(ids, "_kernels", None)
+
+
+def _reference(prefixes: list[str], numbers: list[int], width: int) -> list[str]:
+    """`str.rjust` pads like utf8_lpad: on the left, whole numbers, before a minus sign too."""
+    return [p + str(n).rjust(width, "0") for p, n in zip(prefixes, numbers, strict=True)]
+
+
+@paths
+@pytest.mark.parametrize("width", [0, 1, 4, 8, 19, 20, 25])
+def test_prefixed_pads_and_never_cuts(id_path, width: int) -> None:
+    numbers = EDGE_NUMBERS + NEGATIVE_NUMBERS + [10**width - 1 if width < 19 else 7]
+    got = ids.prefixed("ORD-", np.array(numbers), width)
+    assert got.type == pa.string()
+    assert got.to_pylist() == _reference(["ORD-"] * len(numbers), numbers, width)
+
+
+@paths
+def test_prefixed_random_slices_and_empty(id_path) -> None:
+    numbers = RANDOM.integers(0, 10**10, 3_000)
+    for part in (numbers, numbers[5:900], numbers[::7], numbers[:0]):
+        got = ids.prefixed("RTN-", part)
+        assert got.to_pylist() == _reference(["RTN-"] * len(part), part.tolist(), 8)
+    assert ids.prefixed("CART-", []).to_pylist() == []
+
+
+@paths
+def test_customer_ids(id_path) -> None:
+    customer = np.concatenate([np.arange(30), RANDOM.integers(0, 3 * 10**6, 2_000)])
+    n_registered = 10**6
+    for part, id_start in ((customer, 1), (customer[::3], 9_990), (customer[:0], 1)):
+        guest = part >= n_registered
+        number = np.where(guest, 100_000 + part - n_registered, id_start + part)
+        expected = _reference(np.where(guest, "GUEST-", "CUST-").tolist(), number.tolist(), 4)
+        assert ids.customer_ids(part, n_registered, id_start).to_pylist() == expected
+
+
+@native
+def test_kernel_ids_equal_pyarrow_buffers() -> None:
+    """Same offsets and data bytes as pyarrow's cast + lpad + join, not only equal values."""
+    numbers = np.array(EDGE_NUMBERS + NEGATIVE_NUMBERS + RANDOM.integers(0, 10**9, 500).tolist())
+    fast = [ids.prefixed("ORD-", numbers), ids.customer_ids(numbers[numbers >= 0], 10**8, 1)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ids, "_kernels", None)
+        slow = [ids.prefixed("ORD-", numbers), ids.customer_ids(numbers[numbers >= 0], 10**8, 1)]
+    for a, b in zip(fast, slow, strict=True):
+        assert a.equals(b)
+        for x, y in zip(a.buffers()[1:], b.buffers()[1:], strict=True):  # offsets, data
+            assert x.to_pybytes() == y.to_pybytes()
