@@ -267,7 +267,10 @@ def _cancel(ray, refs: list) -> None:
     is killed mid-write: its partition has no `_SUCCESS` and the next run rewrites it."""
     if not refs:
         return
-    for ref in refs:
+    # Only the unfinished: in Ray 2.60 a force-cancel that meets the task's own reply can crash
+    # the driver ("Check failed: it != submissible_tasks_.end()").
+    _, unfinished = ray.wait(refs, num_returns=len(refs), timeout=0)
+    for ref in unfinished:
         ray.cancel(ref, force=True)
     with contextlib.suppress(Exception):
         ray.wait(refs, num_returns=len(refs), timeout=CANCEL_WAIT_SECONDS)

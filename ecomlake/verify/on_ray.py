@@ -50,10 +50,14 @@ def map_batches(
                 yield ready.pop(emitted)
                 emitted += 1
     finally:
-        for ref in pending:  # failed, timed out, or the consumer stopped early
-            # force: a batch only reads, and a task cancelled softly that finishes later
-            # crashes the driver in Ray 2.60 ("Tried to complete task that was not pending")
-            ray.cancel(ref, force=True)
+        # Failed, timed out, or the consumer stopped early. Force: a batch only reads, and a task
+        # cancelled softly that finishes later crashes the driver in Ray 2.60 ("Tried to complete
+        # task that was not pending"); so can a force-cancel that meets the task's own reply
+        # ("Check failed: it != submissible_tasks_.end()"), hence only the unfinished ones.
+        if pending:
+            _, unfinished = ray.wait(list(pending), num_returns=len(pending), timeout=0)
+            for ref in unfinished:
+                ray.cancel(ref, force=True)
 
 
 def _result(ray, ref) -> T:
