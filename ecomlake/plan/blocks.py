@@ -226,7 +226,7 @@ class SignupIndex:
 
     def positions(self, days: Sequence[int]) -> np.ndarray:
         """Sorted positions of the customers who signed up on any of `days`."""
-        wanted = np.unique(np.asarray(days, dtype=self._days.dtype))  # no copy of the block
+        wanted = sorted_unique(np.asarray(days, dtype=self._days.dtype))  # no copy of the block
         low = np.searchsorted(self._days, wanted, side="left")
         high = np.searchsorted(self._days, wanted, side="right")
         ranges = [self._order[lo:hi] for lo, hi in zip(low, high, strict=True) if hi > lo]
