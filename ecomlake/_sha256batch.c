@@ -3,7 +3,8 @@
  * hashlib costs one Python call and one OpenSSL EVP context per row; on ~70-byte payloads that
  * set-up is most of the work. Here each row's payload is read straight from Arrow string buffers
  * (offsets and data) and constant pieces between them, so Python is entered once per table and
- * the payload is never built as an array of its own; each row goes through OpenSSL's plain
+ * the payload is never built as an array of its own (integer keys are written as decimal text
+ * in place, not cast to a string column first); each row goes through OpenSSL's plain
  * SHA256_* calls: measured at half the CPU of a reused EVP context (the provider look-ups per row
  * are gone), and they use the same SHA-NI/AVX block code. They are deprecated in OpenSSL 3 but
  * shipped; a libcrypto built without them fails this build, and then hashlib is used instead.
@@ -23,13 +24,32 @@ static const char HEX_DIGITS[] = "0123456789abcdef";
  * nibble look-ups (10 ns of ~130 a row). Filled when the module loads. */
 static char HEX_PAIRS[2 * 256];
 
-/* One piece of every row's payload: the same bytes each row (offsets == NULL), or row i's
- * slice data[offsets[i]:offsets[i + 1]] of a string column. */
+/* One piece of every row's payload: the same bytes each row, row i's slice
+ * data[offsets[i]:offsets[i + 1]] of a string column (`bounds`), or the decimal text of row i's
+ * value of an int64 column (`ints`): the text pyarrow's cast and json.dumps give, written here so
+ * that integer keys need no string column of their own. */
 typedef struct {
     Py_buffer data;
     Py_buffer offsets;
-    const int32_t *bounds; /* NULL for a constant */
+    const int32_t *bounds; /* set for a string column */
+    const int64_t *ints;   /* set for an int64 column (`data` holds it) */
 } Piece;
+
+#define INT64_TEXT 20 /* "-9223372036854775808" */
+
+/* The decimal text of `value`, written to end at `end`; returns where it starts. */
+static char *int_text(int64_t value, char *end)
+{
+    uint64_t magnitude = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
+    char *start = end;
+    do {
+        *--start = (char)('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude != 0);
+    if (value < 0)
+        *--start = '-';
+    return start;
+}
 
 /* Hash rows [0, n), each the concatenation of its pieces, into `out`, `prefix` + 64 hex digits
  * each. Returns 0, or -1 if OpenSSL failed (no Python call: the GIL is released). */
@@ -38,6 +58,7 @@ static int hash_rows(const Piece *pieces, Py_ssize_t count, Py_ssize_t n, const 
 {
     SHA256_CTX ctx;
     unsigned char digest[DIGEST_LEN];
+    char number[INT64_TEXT];
     int ok = 1;
     for (Py_ssize_t i = 0; ok && i < n; i++) {
         ok = SHA256_Init(&ctx);
@@ -48,6 +69,10 @@ static int hash_rows(const Piece *pieces, Py_ssize_t count, Py_ssize_t n, const 
             if (piece->bounds != NULL) {
                 bytes += piece->bounds[i];
                 len = (size_t)(piece->bounds[i + 1] - piece->bounds[i]);
+            } else if (piece->ints != NULL) {
+                char *end = number + INT64_TEXT;
+                bytes = (const unsigned char *)int_text(piece->ints[i], end);
+                len = (size_t)(end - (const char *)bytes);
             }
             ok = SHA256_Update(&ctx, bytes, len);
         }
@@ -84,12 +109,38 @@ static int check_column(const Piece *piece, Py_ssize_t n, Py_ssize_t index)
     return 0;
 }
 
-/* Fill `piece` from a bytes-like constant or an (offsets, data) pair; -1 with an error set. */
+/* An int64 column: n C-contiguous 8-byte signed integers; -1 with an error set. */
+static int take_ints(PyObject *values, Piece *piece, Py_ssize_t n, Py_ssize_t index)
+{
+    if (PyObject_GetBuffer(values, &piece->data, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return -1;
+    const char *format = piece->data.format;
+    if (format != NULL && (format[0] == '<' || format[0] == '=' || format[0] == '@'))
+        format++;
+    int is_int64 = format != NULL && (format[0] == 'q' || format[0] == 'l') && format[1] == 0;
+    if (!is_int64 || piece->data.itemsize != 8 || piece->data.len != n * 8) {
+        PyErr_Format(PyExc_ValueError, "piece %zd: an int column holds n = %zd int64 values",
+                     index, n);
+        PyBuffer_Release(&piece->data);
+        return -1;
+    }
+    piece->ints = (const int64_t *)piece->data.buf;
+    return 0;
+}
+
+/* Fill `piece` from a bytes-like constant, an (offsets, data) pair or an (int64 values,) 1-tuple;
+ * -1 with an error set. */
 static int take_piece(PyObject *item, Piece *piece, Py_ssize_t n, Py_ssize_t index)
 {
+    piece->bounds = NULL;
+    piece->ints = NULL;
     if (PyTuple_Check(item)) {
+        if (PyTuple_GET_SIZE(item) == 1)
+            return take_ints(PyTuple_GET_ITEM(item, 0), piece, n, index);
         if (PyTuple_GET_SIZE(item) != 2) {
-            PyErr_Format(PyExc_TypeError, "piece %zd: a column is an (offsets, data) pair", index);
+            PyErr_Format(PyExc_TypeError,
+                         "piece %zd: a column is an (offsets, data) pair or an (ints,) 1-tuple",
+                         index);
             return -1;
         }
         if (PyObject_GetBuffer(PyTuple_GET_ITEM(item, 0), &piece->offsets, PyBUF_SIMPLE) < 0)
@@ -106,7 +157,6 @@ static int take_piece(PyObject *item, Piece *piece, Py_ssize_t n, Py_ssize_t ind
         }
         return 0;
     }
-    piece->bounds = NULL;
     return PyObject_GetBuffer(item, &piece->data, PyBUF_SIMPLE);
 }
 
@@ -170,8 +220,9 @@ done:
 static PyMethodDef methods[] = {
     {"hex_digests", hex_digests, METH_VARARGS,
      "hex_digests(n, pieces, prefix) -> bytes: prefix + SHA-256 hex of each of n rows, a row "
-     "being its pieces joined: a bytes constant, or an (offsets, data) pair of n + 1 int32 "
-     "offsets into data (a string column)."},
+     "being its pieces joined: a bytes constant, an (offsets, data) pair of n + 1 int32 "
+     "offsets into data (a string column), or an (ints,) 1-tuple of n int64 values written "
+     "as decimal text."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -83,12 +83,16 @@ def _json_values(column: pa.ChunkedArray | pa.Array, name: str) -> tuple[pa.Arra
     """Each value's JSON literal text, and whether it is bare string text still to be quoted.
 
     Strings with no nulls and nothing to escape (every key this tool writes) come back bare, so
-    the caller folds the quotes into its constant pieces instead of joining them per row.
+    the caller folds the quotes into its constant pieces instead of joining them per row. Signed
+    integers without nulls come back as they are: their decimal text is the literal, written by
+    `_hash_payloads` (in C, without a string column).
     """
     column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     kind = column.type
     if pa.types.is_dictionary(kind):
         column, kind = column.cast(kind.value_type), kind.value_type
+    if pa.types.is_signed_integer(kind) and column.null_count == 0:
+        return column, False  # the text of each value is written where it is hashed
     if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
         return pc.fill_null(pc.cast(column, pa.string()), "null"), False
     if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
@@ -122,10 +126,27 @@ def _hash_payloads(pieces: Sequence[pa.Array | str], n: int) -> pa.Array:
     if n == 0:
         return pa.array([], type=pa.string())
     if _native_hex_digests is None:
-        scalars = [pa.scalar(p, pa.string()) if isinstance(p, str) else p for p in pieces]
+        scalars = [_text_piece(p) for p in pieces]
         return _hash_payloads_hashlib(pc.binary_join_element_wise(*scalars, ""))
-    parts = tuple(p.encode() if isinstance(p, str) else _string_buffers(p) for p in pieces)
+    parts = tuple(_native_piece(p) for p in pieces)
     return _fixed_width_strings(n, _native_hex_digests(n, parts, EVENT_ID_PREFIX.encode()))
+
+
+def _text_piece(piece: pa.Array | str) -> pa.Array | pa.Scalar:
+    """A piece as string values for a join: constants as scalars, integers as their text."""
+    if isinstance(piece, str):
+        return pa.scalar(piece, pa.string())
+    return pc.cast(piece, pa.string()) if pa.types.is_signed_integer(piece.type) else piece
+
+
+def _native_piece(piece: pa.Array | str) -> bytes | tuple:
+    """A piece as `hex_digests` takes it: constant bytes, a string column's buffers, or an
+    integer column's values as int64 (a 1-tuple)."""
+    if isinstance(piece, str):
+        return piece.encode()
+    if pa.types.is_signed_integer(piece.type):
+        return (piece.cast(pa.int64()).to_numpy(),)
+    return _string_buffers(piece)
 
 
 def _string_buffers(values: pa.Array) -> tuple[np.ndarray, pa.Buffer | bytes]:

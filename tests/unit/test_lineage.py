@@ -53,6 +53,28 @@ class TestEventIds:
         assert got.type == pa.string()
         assert got.to_pylist() == _reference_ids(table, "order_items", ["order_id", "product_id"])
 
+    @pytest.mark.parametrize("kind", [pa.int8(), pa.int16(), pa.int32(), pa.int64()])
+    def test_signed_integer_keys_at_their_extremes(self, kind: pa.DataType) -> None:
+        """Integer keys are written as text where they are hashed: every digit count and sign."""
+        bits = kind.bit_width
+        values = [0, -1, 1, 9, 10, -10, 2 ** (bits - 1) - 1, -(2 ** (bits - 1))]
+        values += [10**k for k in range(bits // 4)] + [-(10**k) + 1 for k in range(bits // 4)]
+        table = pa.table({"line": pa.array(values, kind), "cart_id": ["c"] * len(values)})
+        for part in (table, table.slice(2, 5)):
+            got = event_ids(part, "cart_items", ["cart_id", "line"]).to_pylist()
+            assert got == _reference_ids(part, "cart_items", ["cart_id", "line"])
+
+    def test_integer_keys_with_nulls_and_unsigned(self) -> None:
+        table = pa.table(
+            {
+                "a": pa.array([1, None, -3], pa.int64()),
+                "b": pa.array([0, 2**64 - 1, 7], pa.uint64()),
+            }
+        )
+        assert event_ids(table, "t", ["a", "b"]).to_pylist() == _reference_ids(
+            table, "t", ["a", "b"]
+        )
+
     def test_matches_json_dumps_for_escapes_nulls_and_unicode(self) -> None:
         table = pa.table({"cart_id": ['a"b', "back\\slash", "caf\u00e9", "tab\t", None, "\u2028"]})
         got = event_ids(table, "shopping_carts", ["cart_id"]).to_pylist()
@@ -144,7 +166,13 @@ class TestHashPaths:
         with pytest.raises(ValueError, match="n \\+ 1 = 3 int32"):
             hex_digests(2, (b"{", (np.array([0, 1], np.int32), b"s")), b"evt_")
         with pytest.raises(TypeError, match="offsets, data"):
-            hex_digests(1, ((b"",),), b"evt_")
+            hex_digests(1, ((b"", b"", b""),), b"evt_")
+        with pytest.raises(ValueError, match="n = 2 int64"):
+            hex_digests(2, ((np.arange(3),),), b"evt_")
+        with pytest.raises(ValueError, match="n = 2 int64"):
+            hex_digests(2, ((np.arange(2, dtype=np.int32),),), b"evt_")
+        with pytest.raises(ValueError, match="n = 2 int64"):
+            hex_digests(2, ((np.arange(2.0),),), b"evt_")
         with pytest.raises(ValueError, match="n must be"):
             hex_digests(-1, (), b"evt_")
 
