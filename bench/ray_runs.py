@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import statistics
 import tempfile
 import time
@@ -99,13 +98,10 @@ def own_ray_run(work: Workload, days: int, workers: int, temp_root: str) -> dict
     inside the run, so their CPU cannot be read afterwards."""
     if ray.is_initialized():
         raise RuntimeError("own_ray_run needs Ray stopped")
-    target = tempfile.mkdtemp(prefix="lake-", dir=temp_root)
-    try:
-        t0 = time.perf_counter()
-        result = generate(work.config, work.options(target, days, workers))
-        wall = time.perf_counter() - t0
-    finally:
-        shutil.rmtree(target, ignore_errors=True)
+    target = tempfile.mkdtemp(prefix="lake-", dir=temp_root)  # kept: see `end_to_end`
+    t0 = time.perf_counter()
+    result = generate(work.config, work.options(target, days, workers))
+    wall = time.perf_counter() - t0
     if not result.ok:
         raise RuntimeError(f"bench run of {days} days failed: {result.failures[0]}")
     return {
@@ -129,23 +125,23 @@ def end_to_end(
 ) -> dict:
     """One `generate` run over `days` days on the running Ray: throughput, CPU, memory.
 
-    `on_lake` measures the written lake (after the run's figures are taken, before it is
-    deleted); what it returns is kept under `lake`."""
+    `on_lake` measures the written lake after the run's figures are taken; what it returns is
+    kept under `lake`. The lake stays until the suite removes `temp_root` at its end: on ext4
+    without a journal (this box's disk), every file created in the half minute after a mass
+    delete pays for a scan past the deleted inodes, so deleting a lake here would charge the
+    next measured run for it (docs/performance.md, "Deleting files slows creating them")."""
     target = tempfile.mkdtemp(prefix="lake-", dir=temp_root)
-    try:
-        reset_worker_peaks()
-        before, machine_before = tree_cpu(), machine_cpu()
-        t0 = time.perf_counter()
-        result = generate(work.config, work.options(target, days, workers, start, plan_cache))
-        wall = time.perf_counter() - t0
-        cpu = cpu_delta(before, tree_cpu())
-        machine = machine_share(machine_before, machine_cpu(), sum(cpu.values()))
-        driver_peak, worker_peaks = peak_rss_mb(), worker_peaks_mb()
-        worker_rss = worker_rss_now_mb()
-        lake_bytes = sum(p.stat().st_size for p in Path(target).rglob("*.parquet"))
-        lake = on_lake(Path(target)) if on_lake and result.ok else None
-    finally:
-        shutil.rmtree(target, ignore_errors=True)
+    reset_worker_peaks()
+    before, machine_before = tree_cpu(), machine_cpu()
+    t0 = time.perf_counter()
+    result = generate(work.config, work.options(target, days, workers, start, plan_cache))
+    wall = time.perf_counter() - t0
+    cpu = cpu_delta(before, tree_cpu())
+    machine = machine_share(machine_before, machine_cpu(), sum(cpu.values()))
+    driver_peak, worker_peaks = peak_rss_mb(), worker_peaks_mb()
+    worker_rss = worker_rss_now_mb()
+    lake_bytes = sum(p.stat().st_size for p in Path(target).rglob("*.parquet"))
+    lake = on_lake(Path(target)) if on_lake and result.ok else None
     if not result.ok:
         raise RuntimeError(f"bench run of {days} days failed: {result.failures[0]}")
     rows = result.total_rows

@@ -10,7 +10,6 @@ same figures: wall, rows and MB of Parquet per second per core, and CPU over a w
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -58,19 +57,21 @@ def scale_workload(smoke: bool) -> Workload:
 def _floor_of_files(
     root: Path, work: Workload, options: ParquetOptions, key_of: Callable[[str], tuple[str, ...]]
 ) -> dict:
-    """`write_floor` over every Parquet file under `root`, read back a batch at a time."""
+    """`write_floor` over every Parquet file under `root`, read back a batch at a time.
+
+    The floor's files stay beside the lake until the suite ends, as the runs' lakes do
+    (`end_to_end`): a batch deleted here would slow the files of the next one."""
     files = sorted(root.rglob("*.parquet"))
     totals = {"rows": 0, "files": 0, "bytes": 0, "cpu_seconds": 0.0, "wall_seconds": 0.0}
-    with tempfile.TemporaryDirectory(prefix="floor-", dir=root.parent) as folder:
-        for first in range(0, len(files), _FLOOR_BATCH):
-            chunks: list[Chunk] = []
-            for path in files[first : first + _FLOOR_BATCH]:
-                rel = path.relative_to(root).as_posix()
-                chunks.append((pq.read_table(path), key_of(rel), rel))
-            part = write_floor(chunks, work, folder, options=options)
-            for key in totals:
-                totals[key] += part[key]
-            shutil.rmtree(folder, ignore_errors=True)  # the floor needs the bytes, not the files
+    folder = tempfile.mkdtemp(prefix="floor-", dir=root.parent)
+    for first in range(0, len(files), _FLOOR_BATCH):
+        chunks: list[Chunk] = []
+        for path in files[first : first + _FLOOR_BATCH]:
+            rel = path.relative_to(root).as_posix()
+            chunks.append((pq.read_table(path), key_of(rel), rel))
+        part = write_floor(chunks, work, folder, options=options)
+        for key in totals:
+            totals[key] += part[key]
     totals["source_bytes"] = sum(p.stat().st_size for p in files)
     return {k: round(v, 3) if isinstance(v, float) else v for k, v in totals.items()}
 
