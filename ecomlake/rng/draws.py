@@ -90,7 +90,7 @@ class Rng:
         """Indices into `weights` (one row of weights for all ids), via CDF + searchsorted."""
         cdf = cumulative(weights)
         if (np.diff(cdf) >= 0).all():  # the kernel counts entries <= u: searchsorted's result
-            table, row = cdf[None, :], np.zeros(1, dtype=np.int64)
+            table, row = cdf[None, :], np.zeros((), dtype=np.int64)
             fused = self._fused("hash_categories", stream, ids, index, (table,), (row,))
             if fused is not None:
                 return fused

@@ -350,3 +350,21 @@ class TestDrawKernelArguments:
         kernels.hash_categories(1, self.ENTITY, self.ZERO, self.TABLE, np.int64(1), one_row)
         kernels.hash_categories(1, self.ENTITY, self.ZERO, self.TABLE, np.ones(4, int), out)
         assert one_row.tolist() == out.tolist()
+
+
+@native
+def test_one_dimensional_draws_take_the_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fused kernels are not only a fallback's twin: the common 1-D calls reach them."""
+    called = []
+
+    class Recorder:
+        def __getattr__(self, name: str):
+            called.append(name)
+            return getattr(kernels, name)
+
+    monkeypatch.setattr(hashing, "_kernels", Recorder())
+    RNG.integers("k", IDS, 0, 9, index=IDS % 3)
+    RNG.integers("k", IDS, LOWS, LOWS + 5)
+    RNG.categorical("k", IDS, [1, 0, 2])
+    RNG.categorical_rows("k", IDS, _cdf_table(WEIGHTS), np.abs(IDS) % 5)
+    assert called == ["hash_integers"] * 2 + ["hash_categories"] * 2
