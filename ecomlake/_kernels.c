@@ -321,6 +321,207 @@ done:
     return result;
 }
 
+/* ---- Bounded integers and categories from the keyed bits ------------------------------------
+ *
+ * Rng.integers took hash_units' floats and made four more numpy passes (scale, truncate, cap,
+ * shift); Rng.categorical(_rows) a searchsorted per cdf row. Here each value goes from its bits
+ * to its integer in registers, through numpy's float64 operations in numpy's order, so the
+ * results are bit for bit those of the numpy code (the fallback; tests/unit/test_kernels.py).
+ */
+
+/* The keyed part of a draw: key, entity and index (1 value or one per entity). */
+typedef struct {
+    uint64_t key;
+    Py_buffer entity, index;
+    Py_ssize_t n, index_step;
+} Keyed;
+
+/* A C-contiguous buffer of 8-byte items holding 1 value (step 0) or n (step 1). */
+static int get_per_value(PyObject *obj, Py_buffer *view, const char *formats, const char *name,
+                         Py_ssize_t n, Py_ssize_t *step)
+{
+    if (get_array(obj, view, 0, 8, formats, name) < 0)
+        return -1;
+    Py_ssize_t count = view->len / 8;
+    if (count != 1 && count != n) {
+        PyErr_Format(PyExc_ValueError, "%s holds %zd values: 1 or %zd expected", name, count, n);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    *step = count == 1 ? 0 : 1;
+    return 0;
+}
+
+static int get_keyed(PyObject *key, PyObject *entity, PyObject *index, Keyed *keyed)
+{
+    if (as_uint64(key, &keyed->key) < 0)
+        return -1;
+    if (get_array(entity, &keyed->entity, 0, 8, INT64_FORMATS, "entity") < 0)
+        return -1;
+    keyed->n = keyed->entity.len / 8;
+    if (get_per_value(index, &keyed->index, INT64_FORMATS, "index", keyed->n,
+                      &keyed->index_step) < 0) {
+        PyBuffer_Release(&keyed->entity);
+        return -1;
+    }
+    return 0;
+}
+
+static void release_keyed(Keyed *keyed)
+{
+    PyBuffer_Release(&keyed->index);
+    PyBuffer_Release(&keyed->entity);
+}
+
+/* The uniform of value i, as hash_units writes it. */
+static inline double keyed_unit(const Keyed *keyed, Py_ssize_t i)
+{
+    const uint64_t *entity = keyed->entity.buf, *index = keyed->index.buf;
+    uint64_t bits = keyed_bits(keyed->key, entity[i], index[i * keyed->index_step]);
+    return (double)(int64_t)(bits >> 11) * TO_UNIT;
+}
+
+/* An int64 output of n values. */
+static int get_out(PyObject *obj, Py_buffer *view, Py_ssize_t n)
+{
+    if (get_array(obj, view, 1, 8, "lq", "out") < 0)
+        return -1;
+    if (view->len != n * 8) {
+        PyErr_Format(PyExc_ValueError, "out holds %zd values, entity %zd", view->len / 8, n);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *hash_integers(PyObject *self, PyObject *args)
+{
+    PyObject *key_obj, *entity_obj, *index_obj, *low_obj, *high_obj, *out_obj;
+    Keyed keyed;
+    Py_buffer low, high, out;
+    Py_ssize_t low_step, high_step;
+    PyObject *result = NULL;
+    if (!PyArg_ParseTuple(args, "OOOOOO:hash_integers", &key_obj, &entity_obj, &index_obj,
+                          &low_obj, &high_obj, &out_obj))
+        return NULL;
+    if (get_keyed(key_obj, entity_obj, index_obj, &keyed) < 0)
+        return NULL;
+    Py_ssize_t n = keyed.n;
+    if (get_per_value(low_obj, &low, "lq", "low", n, &low_step) < 0)
+        goto release_entity_index;
+    if (get_per_value(high_obj, &high, "lq", "high", n, &high_step) < 0)
+        goto release_low;
+    if (get_out(out_obj, &out, n) < 0)
+        goto release_high;
+    /* numpy's int64 arithmetic wraps: high - low + 1 and the rest are done modulo 2**64 */
+    const uint64_t *lows = low.buf, *highs = high.buf;
+    int64_t *picks = out.buf;
+    {
+        RELEASE_GIL_IF(n >= GIL_THRESHOLD);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            uint64_t lo = lows[i * low_step], last = highs[i * high_step] - lo; /* span - 1 */
+            /* u * span truncated: in int64 range, as |u * span| < 2**63 for any int64 span */
+            int64_t pick = (int64_t)(keyed_unit(&keyed, i) * (double)(int64_t)(last + 1));
+            if (pick > (int64_t)last)
+                pick = (int64_t)last;
+            picks[i] = (int64_t)((uint64_t)pick + lo);
+        }
+        ACQUIRE_GIL();
+    }
+    result = Py_NewRef(Py_None);
+    PyBuffer_Release(&out);
+release_high:
+    PyBuffer_Release(&high);
+release_low:
+    PyBuffer_Release(&low);
+release_entity_index:
+    release_keyed(&keyed);
+    return result;
+}
+
+/* Entries of cdf[0..k) that are <= u: a binary search on nondecreasing rows (searchsorted's
+ * side="right"), a count on any other (NaN entries are never <= u). The search keeps the answer
+ * in [first, first + k] and halves k whatever the comparison says: a fixed number of steps, and
+ * the comparison (0 or 1) scales the move instead of a branch that random u would mispredict
+ * half the time (3-4x slower at k = 20). */
+static inline Py_ssize_t count_at_most(const double *cdf, Py_ssize_t k, double u, int sorted)
+{
+    if (!sorted) {
+        Py_ssize_t count = 0;
+        for (Py_ssize_t j = 0; j < k; j++)
+            count += cdf[j] <= u;
+        return count;
+    }
+    const double *first = cdf;
+    while (k > 0) {
+        Py_ssize_t half = k / 2;
+        first += (first[half] <= u) * (k - half);
+        k = half;
+    }
+    return first - cdf;
+}
+
+static PyObject *hash_categories(PyObject *self, PyObject *args)
+{
+    PyObject *key_obj, *entity_obj, *index_obj, *table_obj, *rows_obj, *out_obj;
+    Keyed keyed;
+    Py_buffer table, rows, out;
+    Py_ssize_t rows_step, bad = -1;
+    PyObject *result = NULL;
+    if (!PyArg_ParseTuple(args, "OOOOOO:hash_categories", &key_obj, &entity_obj, &index_obj,
+                          &table_obj, &rows_obj, &out_obj))
+        return NULL;
+    if (get_keyed(key_obj, entity_obj, index_obj, &keyed) < 0)
+        return NULL;
+    Py_ssize_t n = keyed.n;
+    if (get_array(table_obj, &table, 0, 8, FLOAT64_FORMATS, "table") < 0)
+        goto release_entity_index;
+    if (table.ndim != 2 || table.shape[1] < 1) {
+        PyErr_SetString(PyExc_ValueError, "table must be two-dimensional with a column or more");
+        goto release_table;
+    }
+    if (get_per_value(rows_obj, &rows, "lq", "rows", n, &rows_step) < 0)
+        goto release_table;
+    if (get_out(out_obj, &out, n) < 0)
+        goto release_rows;
+    const double *cdf = table.buf;
+    Py_ssize_t n_rows = table.shape[0], k = table.shape[1];
+    const int64_t *row = rows.buf;
+    int64_t *picks = out.buf;
+    {
+        RELEASE_GIL_IF(n >= GIL_THRESHOLD);
+        int sorted = 1; /* !(a <= b) also catches NaN */
+        for (Py_ssize_t r = 0; r < n_rows && sorted; r++)
+            for (Py_ssize_t j = 1; j < k && sorted; j++)
+                sorted = cdf[r * k + j - 1] <= cdf[r * k + j];
+        for (Py_ssize_t i = 0; i < n; i++) {
+            int64_t r = row[i * rows_step];
+            if (r < 0 || r >= n_rows) {
+                bad = i;
+                break;
+            }
+            Py_ssize_t count = count_at_most(cdf + r * k, k, keyed_unit(&keyed, i), sorted);
+            picks[i] = count < k ? count : k - 1;
+        }
+        ACQUIRE_GIL();
+    }
+    if (bad >= 0)
+        PyErr_Format(PyExc_ValueError, "row %lld of value %zd is not in [0, %zd)",
+                     (long long)row[bad * rows_step], bad, n_rows);
+    else
+        result = Py_NewRef(Py_None);
+    PyBuffer_Release(&out);
+release_rows:
+    PyBuffer_Release(&rows);
+release_table:
+    PyBuffer_Release(&table);
+release_entity_index:
+    release_keyed(&keyed);
+    return result;
+}
+
+/* ---- end of bounded integers and categories ---- */
+
 static PyMethodDef methods[] = {
     {"hash_bits", hash_bits, METH_VARARGS,
      "hash_bits(key, entity, index, out): random_bits(key, entity, index) into out (uint64); "
@@ -333,6 +534,13 @@ static PyMethodDef methods[] = {
      "utf-8 data of an Arrow string array of prefixes[choice[i]] + str(numbers[i]) left-padded "
      "with '0' to width; numbers are int64, prefixes a tuple of bytes, choice None (the first "
      "prefix) or one byte per row."},
+    {"hash_integers", hash_integers, METH_VARARGS,
+     "hash_integers(key, entity, index, low, high, out): Rng.integers' int64 values in "
+     "[low, high] into out; low and high hold 1 value or one per entity (int64)."},
+    {"hash_categories", hash_categories, METH_VARARGS,
+     "hash_categories(key, entity, index, table, rows, out): per entity, the number of entries "
+     "of its row of the (n_rows, k) float64 cdf table that are <= its uniform, capped at k - 1, "
+     "into out (int64); rows holds 1 row number or one per entity."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ecomlake.rng import hashing
 from ecomlake.rng.hashing import random_bits, random_units, stream_key
 
 _POISSON_MIN_STEPS = 200
@@ -59,7 +60,11 @@ class Rng:
     ) -> np.ndarray:
         """Integers in [low, high], both ends included (int64)."""
         low_a = np.asarray(low, dtype=np.int64)
-        span = np.asarray(high, dtype=np.int64) - low_a + 1
+        high_a = np.asarray(high, dtype=np.int64)
+        fused = self._fused("hash_integers", stream, ids, index, (), (low_a, high_a))
+        if fused is not None:
+            return fused
+        span = high_a - low_a + 1
         u = random_units(self._key(stream), ids, index)
         if not _fits(u, span, low_a):
             return low_a + np.minimum((u * span).astype(np.int64), span - 1)
@@ -84,6 +89,11 @@ class Rng:
     ) -> np.ndarray:
         """Indices into `weights` (one row of weights for all ids), via CDF + searchsorted."""
         cdf = cumulative(weights)
+        if (np.diff(cdf) >= 0).all():  # the kernel counts entries <= u: searchsorted's result
+            table, row = cdf[None, :], np.zeros((), dtype=np.int64)
+            fused = self._fused("hash_categories", stream, ids, index, (table,), (row,))
+            if fused is not None:
+                return fused
         u = self.uniform(stream, ids, index=index)
         return np.minimum(np.searchsorted(cdf, u, side="right"), len(cdf) - 1)
 
@@ -95,6 +105,11 @@ class Rng:
         The pick is the number of the row's cdf entries <= u: a searchsorted per table row,
         which for nondecreasing rows equals counting over an (ids, k) gather of the table.
         """
+        table = np.asarray(cdf_table, dtype=np.float64, order="C")
+        rows_a = np.asarray(rows, dtype=np.int64)
+        fused = self._fused("hash_categories", stream, ids, index, (table,), (rows_a,))
+        if fused is not None:
+            return fused
         u = self.uniform(stream, ids, index=index)
         if not (np.diff(cdf_table, axis=1) >= 0).all() or np.ndim(u) != 1:
             picks = (u[:, None] >= cdf_table[rows]).sum(axis=1)
@@ -104,6 +119,29 @@ class Rng:
                 mine = np.flatnonzero(rows == row)
                 picks[mine] = np.searchsorted(cdf, u[mine], side="right")
         return np.minimum(picks, cdf_table.shape[1] - 1)
+
+    def _fused(
+        self,
+        kernel: str,
+        stream: str,
+        ids: np.ndarray,
+        index: int | np.ndarray,
+        shared: tuple[np.ndarray, ...],
+        per_id: tuple[np.ndarray, ...],
+    ) -> np.ndarray | None:
+        """A draw in one C pass from the keyed bits (ecomlake/_kernels.c), bit for bit the numpy
+        code's; None (numpy's turn) without the kernels, or unless the ids (with the index) are
+        1-D and each of `per_id` (int64) holds one value or one per id: numpy broadcasts the
+        rest."""
+        kernels = hashing._kernels
+        if kernels is None:
+            return None
+        entity, index_a, out = hashing._kernel_arrays(ids, index, np.int64)
+        if out.ndim != 1 or any(a.shape not in ((), out.shape) for a in per_id):
+            return None
+        per_id = tuple(np.asarray(a, order="C") for a in per_id)
+        getattr(kernels, kernel)(self._key(stream), entity, index_a, *shared, *per_id, out)
+        return out
 
     def poisson(
         self, stream: str, ids: np.ndarray, lam: np.ndarray, index: int | np.ndarray = 0

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from ecomlake.plan import ids
-from ecomlake.rng import hashing
+from ecomlake.rng import Rng, cumulative, hashing
 
 kernels = hashing._kernels
 native = pytest.mark.skipif(kernels is None, reason="ecomlake._kernels is not built")
@@ -194,3 +194,177 @@ def test_kernel_ids_equal_pyarrow_buffers() -> None:
         assert a.equals(b)
         for x, y in zip(a.buffers()[1:], b.buffers()[1:], strict=True):  # offsets, data
             assert x.to_pybytes() == y.to_pybytes()
+
+
+RNG = Rng(42)
+LOWS = RANDOM.integers(-(2**40), 2**40, 5_000)
+BOUNDS = RANDOM.integers(-50, 50, (5_000, 2)).cumsum(axis=1)  # rows of (low, high), low <= high
+# (ids, low, high, index): scalar and per-row bounds, span 1, spans near 2**62 and 2**63,
+# negative lows, strided and other-dtype bounds, broadcasting and 0-d or empty ids (the numpy
+# code's turn), empty spans (high = low - 1).
+INTEGER_CASES = {
+    "scalar bounds": (IDS, 1, 300, 0),
+    "per-row bounds": (IDS, LOWS, LOWS + np.abs(IDS) % 1000, IDS % 7),
+    "strided bound columns": (IDS, BOUNDS[:, 0], BOUNDS[:, 1], 3),
+    "span 1": (IDS, LOWS, LOWS, 0),
+    "span 2**62": (IDS, -(2**61), 2**62 - 2**61 - 1, 0),
+    "spans near 2**62": (IDS, -(2**62) + IDS % 9, 2**62 - 1, IDS % 3),
+    "span 2**63 - 1": (IDS, -(2**62), 2**62 - 2, 0),
+    "whole int64 (span wraps)": (IDS, -(2**63), 2**63 - 1, 0),
+    "negative bounds": (IDS, -1000, -3, 0),
+    "empty spans": (IDS, LOWS, LOWS - 1, 0),
+    "scalar low, per-row high": (IDS, -5, np.abs(IDS) % 100, 0),
+    "int32 bounds": (IDS, LOWS.astype(np.int32), (LOWS + 9).astype(np.int32), 0),
+    "id broadcast by index": (np.int64(7), 0, np.arange(5, 50), np.arange(45)),
+    "one-element low": (IDS[:10], np.array([3]), 90, 0),
+    "grid": (GRID, -3, GRID, 1),
+    "0-d": (np.int64(5), 0, 9, 0),
+    "empty": (IDS[:0], 0, 9, 0),
+    "empty per-row": (IDS[:0], LOWS[:0], LOWS[:0], IDS[:0]),
+}
+
+
+@native
+@pytest.mark.parametrize("ids,low,high,index", INTEGER_CASES.values(), ids=INTEGER_CASES.keys())
+def test_integers_equal_the_numpy_path(ids, low, high, index) -> None:
+    with np.errstate(over="ignore"):
+        got = RNG.integers("kernels.integers", ids, low, high, index)
+        expected = _numpy_path(RNG.integers, "kernels.integers", ids, low, high, index)
+    assert type(got) is type(expected) and got.dtype == expected.dtype == np.int64
+    assert np.shape(got) == np.shape(expected)
+    assert np.array_equal(got, expected)
+    bounded = np.shape(low) == np.shape(high) == np.shape(got)
+    if bounded and np.all(np.asarray(low) <= high) and np.all(np.asarray(high) - low < 2**62):
+        assert np.all((low <= got) & (got <= high))
+
+
+def _cdf_table(weights: np.ndarray) -> np.ndarray:
+    return np.array([cumulative(w) for w in weights])
+
+
+UNITS = RNG.uniform("kernels.categories", IDS[:6], index=2)
+WEIGHTS = RANDOM.random((5, 20))
+WEIGHTS[:, [0, 3, 4, 19]] = 0  # zero-weight categories: repeated cdf values, first and last too
+BOUNDARY = _cdf_table(np.ones((2, 8)))  # u exactly on a cdf entry: picks the next category
+BOUNDARY[0, :7] = [0.0, *np.sort(UNITS)]
+UNSORTED = RANDOM.random((3, 6))  # searchsorted on these is not a count: the counting path
+UNSORTED[1, 2] = np.nan
+# (ids, table, rows, index)
+CATEGORY_CASES = {
+    "4x20 table": (IDS, _cdf_table(WEIGHTS[:4]), np.abs(IDS) % 4, IDS % 5),
+    "one row": (IDS, _cdf_table(WEIGHTS[:1]), np.zeros(len(IDS), np.int64), 0),
+    "one category": (IDS, np.ones((3, 1)), np.abs(IDS) % 3, 0),
+    "u on a cdf entry": (IDS[:6], BOUNDARY, np.zeros(6, np.int64), 2),
+    "unsorted and NaN rows": (IDS, UNSORTED, np.abs(IDS) % 3, 1),
+    "int32 rows, strided table": (IDS, _cdf_table(WEIGHTS)[::2], (IDS % 3).astype(np.int32), 0),
+    "empty": (IDS[:0], _cdf_table(WEIGHTS), IDS[:0], 0),
+}
+
+
+@native
+@pytest.mark.parametrize("ids,table,rows,index", CATEGORY_CASES.values(), ids=CATEGORY_CASES.keys())
+def test_categorical_rows_equal_the_numpy_path(ids, table, rows, index) -> None:
+    got = RNG.categorical_rows("kernels.categories", ids, table, rows, index)
+    expected = _numpy_path(RNG.categorical_rows, "kernels.categories", ids, table, rows, index)
+    assert got.dtype == expected.dtype == np.int64
+    assert np.array_equal(got, expected)
+    if len(ids) and np.all(np.diff(table, axis=1) >= 0):
+        u = RNG.uniform("kernels.categories", ids, index=index)
+        by_row = [
+            np.searchsorted(table[r], x, side="right")
+            for r, x in zip(rows[:50], u[:50], strict=True)
+        ]
+        assert got[:50].tolist() == np.minimum(by_row, table.shape[1] - 1).tolist()
+
+
+def test_u_on_a_cdf_entry_is_counted() -> None:
+    """The boundary case above is real: each uniform is one of the row's entries."""
+    u = RNG.uniform("kernels.categories", IDS[:6], index=2)
+    assert np.isin(u, BOUNDARY[0]).all()
+    picks = RNG.categorical_rows("kernels.categories", IDS[:6], BOUNDARY, np.zeros(6, int), 2)
+    assert picks.tolist() == [1 + np.sort(u).tolist().index(x) + 1 for x in u]
+
+
+@native
+@pytest.mark.parametrize(
+    "weights",
+    [WEIGHTS[0], [0, 0, 1], [0, 0, 0], [1], [1, -1, 1], [2.0, np.nan, 1.0]],
+    ids=["zero weights", "leading zeros", "all zero", "one", "negative", "NaN"],
+)
+@pytest.mark.parametrize("ids,index", [(IDS, 0), (IDS, IDS % 4), (np.int64(3), 0), (GRID, 1)])
+def test_categorical_equals_the_numpy_path(weights, ids, index) -> None:
+    with np.errstate(invalid="ignore"):
+        got = RNG.categorical("kernels.category", ids, weights, index)
+        expected = _numpy_path(RNG.categorical, "kernels.category", ids, weights, index)
+    assert type(got) is type(expected) and np.shape(got) == np.shape(expected)
+    assert np.array_equal(got, expected)
+
+
+@native
+class TestDrawKernelArguments:
+    """hash_integers and hash_categories: wrong buffers and rows raise, never crash."""
+
+    ENTITY = np.arange(4, dtype=np.int64)
+    ZERO = np.zeros(1, np.int64)
+    TABLE = np.array([[0.5, 1.0], [0.1, 1.0]])
+
+    def test_integers_reject_bad_buffers(self) -> None:
+        out = np.empty(4, np.int64)
+        with pytest.raises(TypeError, match="low"):
+            kernels.hash_integers(1, self.ENTITY, self.ZERO, np.zeros(1), self.ZERO, out)
+        with pytest.raises(ValueError, match="high holds 3"):
+            kernels.hash_integers(1, self.ENTITY, self.ZERO, self.ZERO, np.zeros(3, int), out)
+        with pytest.raises(ValueError, match="out holds 0"):
+            kernels.hash_integers(1, self.ENTITY, self.ZERO, self.ZERO, self.ZERO, out[:0])
+        with pytest.raises(TypeError, match="out"):
+            kernels.hash_integers(1, self.ENTITY, self.ZERO, self.ZERO, self.ZERO, out * 1.0)
+        with pytest.raises(ValueError):
+            kernels.hash_integers(1, self.ENTITY, self.ZERO, np.zeros(8, int)[::2], self.ZERO, out)
+        with pytest.raises(ValueError, match="index holds 2"):
+            kernels.hash_integers(1, self.ENTITY, np.zeros(2, int), self.ZERO, self.ZERO, out)
+        with pytest.raises(ValueError, match="key"):
+            kernels.hash_integers(-1, self.ENTITY, self.ZERO, self.ZERO, self.ZERO, out)
+
+    def test_categories_reject_bad_tables_and_rows(self) -> None:
+        out = np.empty(4, np.int64)
+        rows = np.array([0, 1, 2, 0])
+        with pytest.raises(ValueError, match="row 2 of value 2"):
+            kernels.hash_categories(1, self.ENTITY, self.ZERO, self.TABLE, rows, out)
+        with pytest.raises(ValueError, match="row -1 of value 0"):
+            kernels.hash_categories(1, self.ENTITY, self.ZERO, self.TABLE, -rows - 1, out)
+        with pytest.raises(ValueError, match="two-dimensional"):
+            kernels.hash_categories(1, self.ENTITY, self.ZERO, self.TABLE[0], self.ZERO, out)
+        with pytest.raises(ValueError, match="column"):
+            kernels.hash_categories(1, self.ENTITY, self.ZERO, np.ones((2, 0)), self.ZERO, out)
+        with pytest.raises(TypeError, match="table"):
+            kernels.hash_categories(1, self.ENTITY, self.ZERO, self.TABLE > 0, self.ZERO, out)
+        with pytest.raises(ValueError):
+            kernels.hash_categories(1, self.ENTITY, self.ZERO, self.TABLE.T, self.ZERO, out)
+        with pytest.raises(ValueError, match="rows holds 3"):
+            kernels.hash_categories(1, self.ENTITY, self.ZERO, self.TABLE, rows[:3], out)
+        read_only = np.empty(4, np.int64)
+        read_only.flags.writeable = False
+        with pytest.raises(ValueError):
+            kernels.hash_categories(1, self.ENTITY, self.ZERO, self.TABLE, self.ZERO, read_only)
+        one_row = np.empty(4, np.int64)
+        kernels.hash_categories(1, self.ENTITY, self.ZERO, self.TABLE, np.int64(1), one_row)
+        kernels.hash_categories(1, self.ENTITY, self.ZERO, self.TABLE, np.ones(4, int), out)
+        assert one_row.tolist() == out.tolist()
+
+
+@native
+def test_one_dimensional_draws_take_the_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fused kernels are not only a fallback's twin: the common 1-D calls reach them."""
+    called = []
+
+    class Recorder:
+        def __getattr__(self, name: str):
+            called.append(name)
+            return getattr(kernels, name)
+
+    monkeypatch.setattr(hashing, "_kernels", Recorder())
+    RNG.integers("k", IDS, 0, 9, index=IDS % 3)
+    RNG.integers("k", IDS, LOWS, LOWS + 5)
+    RNG.categorical("k", IDS, [1, 0, 2])
+    RNG.categorical_rows("k", IDS, _cdf_table(WEIGHTS), np.abs(IDS) % 5)
+    assert called == ["hash_integers"] * 2 + ["hash_categories"] * 2
