@@ -127,9 +127,9 @@ def end_to_end(
 
     `on_lake` measures the written lake after the run's figures are taken; what it returns is
     kept under `lake`. The lake stays until the suite removes `temp_root` at its end: on ext4
-    without a journal (this box's disk), every file created in the half minute after a mass
-    delete pays for a scan past the deleted inodes, so deleting a lake here would charge the
-    next measured run for it (docs/performance.md, "Deleting files slows creating them")."""
+    without a journal (this box's disk), every file created in the minutes after a mass delete
+    pays for a scan past the deleted inodes, so deleting a lake here would charge the next
+    measured run for it (docs/performance.md, "Deleting files slows creating them")."""
     target = tempfile.mkdtemp(prefix="lake-", dir=temp_root)
     reset_worker_peaks()
     before, machine_before = tree_cpu(), machine_cpu()
