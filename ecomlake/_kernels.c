@@ -442,15 +442,41 @@ release_offsets:
     return -1;
 }
 
+/* allocate(size) as a writable buffer of at least `size` bytes, held in `view`; a new reference
+ * to the buffer object, or NULL with an exception set. */
+static PyObject *allocate_buffer(PyObject *allocate, Py_ssize_t size, Py_buffer *view)
+{
+    PyObject *buffer = PyObject_CallFunction(allocate, "n", size);
+    if (buffer == NULL)
+        return NULL;
+    if (get_array(buffer, view, 1, 1, "bBc", "allocate(size)") < 0) {
+        Py_DECREF(buffer);
+        return NULL;
+    }
+    if (view->len < size) {
+        PyErr_Format(PyExc_ValueError, "allocate(%zd) returned %zd bytes", size, view->len);
+        PyBuffer_Release(view);
+        view->obj = NULL;
+        Py_DECREF(buffer);
+        return NULL;
+    }
+    return buffer;
+}
+
 static PyObject *gather_join(PyObject *self, PyObject *args)
 {
-    PyObject *pieces_obj, *null_obj;
+    PyObject *pieces_obj, *null_obj, *allocate;
     Piece pieces[MAX_PIECES];
-    Py_buffer null = {0};
+    Py_buffer null = {0}, offsets_view = {0}, data_view = {0};
     Py_ssize_t k, opened = 0, n = -1;
     PyObject *offsets = NULL, *data = NULL, *validity = NULL, *result = NULL;
-    if (!PyArg_ParseTuple(args, "O!O:gather_join", &PyTuple_Type, &pieces_obj, &null_obj))
+    if (!PyArg_ParseTuple(args, "O!OO:gather_join", &PyTuple_Type, &pieces_obj, &null_obj,
+                          &allocate))
         return NULL;
+    if (!PyCallable_Check(allocate)) {
+        PyErr_SetString(PyExc_TypeError, "allocate must be callable");
+        return NULL;
+    }
     k = PyTuple_GET_SIZE(pieces_obj);
     if (k < 1 || k > MAX_PIECES) {
         PyErr_Format(PyExc_ValueError, "1 to %d pieces expected, not %zd", MAX_PIECES, k);
@@ -471,10 +497,14 @@ static PyObject *gather_join(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "more rows than int32 offsets can hold");
         goto done;
     }
-    offsets = PyBytes_FromStringAndSize(NULL, (n + 1) * (Py_ssize_t)sizeof(int32_t));
+    offsets = allocate_buffer(allocate, (n + 1) * (Py_ssize_t)sizeof(int32_t), &offsets_view);
     if (offsets == NULL)
         goto done;
-    int32_t *bounds = (int32_t *)PyBytes_AS_STRING(offsets);
+    if ((uintptr_t)offsets_view.buf % sizeof(int32_t) != 0) {
+        PyErr_SetString(PyExc_ValueError, "allocate returned offsets not aligned to 4 bytes");
+        goto done;
+    }
+    int32_t *bounds = offsets_view.buf;
     const uint8_t *nulls = null_obj != Py_None ? null.buf : NULL;
     Py_ssize_t bad_row = 0, bad_piece = 0;
     int status;
@@ -498,12 +528,12 @@ static PyObject *gather_join(PyObject *self, PyObject *args)
                          "data", bad_piece, (long long)j);
         goto done;
     }
-    data = PyBytes_FromStringAndSize(NULL, bounds[n]);
+    data = allocate_buffer(allocate, bounds[n], &data_view);
     if (data == NULL)
         goto done;
     {
         RELEASE_GIL_IF(n >= GIL_THRESHOLD);
-        status = join_bytes(pieces, k, n, bounds, PyBytes_AS_STRING(data));
+        status = join_bytes(pieces, k, n, bounds, data_view.buf);
         ACQUIRE_GIL();
     }
     if (status < 0) {
@@ -528,6 +558,10 @@ static PyObject *gather_join(PyObject *self, PyObject *args)
     }
     result = Py_BuildValue("OOOn", offsets, data, validity, null_count);
 done:
+    if (data_view.obj != NULL)
+        PyBuffer_Release(&data_view);
+    if (offsets_view.obj != NULL)
+        PyBuffer_Release(&offsets_view);
     Py_XDECREF(offsets);
     Py_XDECREF(data);
     Py_XDECREF(validity);
@@ -554,11 +588,12 @@ static PyMethodDef methods[] = {
      "with '0' to width; numbers are int64, prefixes a tuple of bytes, choice None (the first "
      "prefix) or one byte per row."},
     {"gather_join", gather_join, METH_VARARGS,
-     "gather_join(pieces, null) -> (offsets, data, validity, null_count): an Arrow string "
-     "array's buffers whose row i joins vocabulary_k[index_k[i]] over the pieces, a tuple of "
-     "(offsets, data, index): a vocabulary's int32 offsets and utf-8 bytes, an int64 index per "
-     "row; null None or one bool per row (True: a null, zero bytes, its indexes unread); "
-     "validity is None when no row is null."},
+     "gather_join(pieces, null, allocate) -> (offsets, data, validity, null_count): an Arrow "
+     "string array's buffers whose row i joins vocabulary_k[index_k[i]] over the pieces, a "
+     "tuple of (offsets, data, index): a vocabulary's int32 offsets and utf-8 bytes, an int64 "
+     "index per row; null None or one bool per row (True: a null, zero bytes, its indexes "
+     "unread); offsets and data are written into allocate(size), a writable buffer (e.g. "
+     "pyarrow.allocate_buffer); validity is bytes, or None when no row is null."},
     {NULL, NULL, 0, NULL},
 };
 

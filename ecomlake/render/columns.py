@@ -62,14 +62,10 @@ def _kernel_join(
         (*_string_buffers(v), np.ascontiguousarray(i))
         for v, i in zip(vocabularies, indexes, strict=True)
     )
-    offsets, data, validity, null_count = _kernels.gather_join(pieces, null)
-    return pa.StringArray.from_buffers(
-        len(indexes[0]),
-        pa.py_buffer(offsets),
-        pa.py_buffer(data),
-        None if validity is None else pa.py_buffer(validity),
-        null_count,
-    )
+    # Arrow's pool reuses freed memory: a fresh allocation of every result would fault in pages
+    offsets, data, validity, null_count = _kernels.gather_join(pieces, null, pa.allocate_buffer)
+    bitmap = None if validity is None else pa.py_buffer(validity)
+    return pa.StringArray.from_buffers(len(indexes[0]), offsets, data, bitmap, null_count)
 
 
 def _string_buffers(vocabulary: pa.StringArray) -> tuple[np.ndarray, pa.Buffer | bytes]:

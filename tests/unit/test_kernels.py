@@ -298,6 +298,11 @@ def test_kernel_joined_equals_pyarrow() -> None:
     assert fast.is_valid().equals(slow.is_valid())
 
 
+def _gather_join(pieces, null, allocate=bytearray):
+    offsets, data, validity, null_count = kernels.gather_join(pieces, null, allocate)
+    return bytes(offsets), bytes(data), validity, null_count
+
+
 @native
 class TestGatherJoinArguments:
     """Wrong buffers, indexes or offsets raise TypeError, IndexError or ValueError."""
@@ -308,56 +313,65 @@ class TestGatherJoinArguments:
 
     def test_rejects_bad_buffers(self) -> None:
         with pytest.raises(TypeError, match="offsets"):
-            kernels.gather_join(((self.OFFSETS.astype(np.int64), self.DATA, self.INDEX),), None)
+            _gather_join(((self.OFFSETS.astype(np.int64), self.DATA, self.INDEX),), None)
         with pytest.raises(TypeError, match="index"):
-            kernels.gather_join(((self.OFFSETS, self.DATA, self.INDEX.astype(np.int32)),), None)
+            _gather_join(((self.OFFSETS, self.DATA, self.INDEX.astype(np.int32)),), None)
         with pytest.raises(TypeError, match="data"):
-            kernels.gather_join(((self.OFFSETS, np.zeros(3, np.int32), self.INDEX),), None)
+            _gather_join(((self.OFFSETS, np.zeros(3, np.int32), self.INDEX),), None)
         with pytest.raises(TypeError, match="null"):
-            kernels.gather_join(((self.OFFSETS, self.DATA, self.INDEX),), np.zeros(3, np.int64))
+            _gather_join(((self.OFFSETS, self.DATA, self.INDEX),), np.zeros(3, np.int64))
         with pytest.raises(ValueError):  # not C-contiguous
-            kernels.gather_join(((self.OFFSETS, self.DATA, np.arange(6)[::2]),), None)
+            _gather_join(((self.OFFSETS, self.DATA, np.arange(6)[::2]),), None)
         with pytest.raises(TypeError, match="tuple"):
-            kernels.gather_join(((self.OFFSETS, self.DATA),), None)
+            _gather_join(((self.OFFSETS, self.DATA),), None)
         with pytest.raises(TypeError):
-            kernels.gather_join([(self.OFFSETS, self.DATA, self.INDEX)], None)
+            _gather_join([(self.OFFSETS, self.DATA, self.INDEX)], None)
 
     def test_rejects_wrong_sizes(self) -> None:
         piece = (self.OFFSETS, self.DATA, self.INDEX)
         with pytest.raises(ValueError, match="pieces"):
-            kernels.gather_join((), None)
+            _gather_join((), None)
         with pytest.raises(ValueError, match="pieces"):
-            kernels.gather_join((piece,) * 17, None)
+            _gather_join((piece,) * 17, None)
         with pytest.raises(ValueError, match="holds 2 values, not 3"):
-            kernels.gather_join((piece, (self.OFFSETS, self.DATA, self.INDEX[:2])), None)
+            _gather_join((piece, (self.OFFSETS, self.DATA, self.INDEX[:2])), None)
         with pytest.raises(ValueError, match="one byte per row"):
-            kernels.gather_join((piece,), np.zeros(2, bool))
+            _gather_join((piece,), np.zeros(2, bool))
         with pytest.raises(ValueError, match="one-dimensional"):
-            kernels.gather_join(((self.OFFSETS[:0], self.DATA, self.INDEX),), None)
+            _gather_join(((self.OFFSETS[:0], self.DATA, self.INDEX),), None)
 
     def test_rejects_indexes_and_offsets_out_of_range(self) -> None:
         with pytest.raises(IndexError, match="index 2 of row 1 is out of piece 0's 2 entries"):
-            kernels.gather_join(((self.OFFSETS, self.DATA, np.array([0, 2])),), None)
+            _gather_join(((self.OFFSETS, self.DATA, np.array([0, 2])),), None)
         with pytest.raises(IndexError, match="index -1"):
-            kernels.gather_join(((self.OFFSETS, self.DATA, np.array([-1])),), None)
+            _gather_join(((self.OFFSETS, self.DATA, np.array([-1])),), None)
         for offsets in ([0, 1, 4], [0, 2, 1], [-1, 1, 3]):
             bad = np.array(offsets, np.int32)
             with pytest.raises(ValueError, match="offsets of entry"):
-                kernels.gather_join(((bad, self.DATA, np.array([0, 1])),), None)
+                _gather_join(((bad, self.DATA, np.array([0, 1])),), None)
+
+    def test_rejects_bad_allocations(self) -> None:
+        piece = (self.OFFSETS, self.DATA, self.INDEX)
+        with pytest.raises(TypeError, match="callable"):
+            kernels.gather_join((piece,), None, None)
+        with pytest.raises(ValueError, match=r"allocate\(16\) returned 15 bytes"):
+            _gather_join((piece,), None, lambda size: bytearray(size - 1))
+        with pytest.raises(ValueError, match="writable"):
+            _gather_join((piece,), None, bytes)
+        with pytest.raises(ZeroDivisionError):
+            _gather_join((piece,), None, lambda size: 1 / 0)
 
     def test_rejects_text_past_int32_offsets(self) -> None:
         """2049 rows of 1 MiB each: refused after the lengths, before any byte is copied."""
         offsets = np.array([0, 2**20], np.int32)
         with pytest.raises(ValueError, match="2 GiB"):
-            kernels.gather_join(((offsets, bytes(2**20), np.zeros(2049, np.int64)),), None)
+            _gather_join(((offsets, bytes(2**20), np.zeros(2049, np.int64)),), None)
 
     def test_returns_validity_only_with_nulls(self) -> None:
         piece = (self.OFFSETS, self.DATA, self.INDEX)
-        offsets, data, validity, null_count = kernels.gather_join((piece,), None)
+        offsets, data, validity, null_count = _gather_join((piece,), None)
         assert np.frombuffer(offsets, np.int32).tolist() == [0, 1, 3, 5]
         assert (data, validity, null_count) == (b"abcbc", None, 0)
-        offsets, data, validity, null_count = kernels.gather_join(
-            (piece,), np.array([False, True, False])
-        )
+        offsets, data, validity, null_count = _gather_join((piece,), np.array([False, True, False]))
         assert np.frombuffer(offsets, np.int32).tolist() == [0, 1, 1, 3]
         assert (data, validity, null_count) == (b"abc", bytes([0b101]), 1)
