@@ -1,12 +1,12 @@
 """The C extensions; metadata lives in pyproject.toml.
 
 - `ecomlake._sha256batch`: event_id hashing in bulk (needs OpenSSL's libcrypto).
-- `ecomlake._kernels`: the counter RNG's bits and uniforms, and prefixed id strings (no
-  libraries).
+- `ecomlake._kernels`: the counter RNG's bits and uniforms, prefixed id strings, and strings
+  joined from vocabularies by index (no libraries).
 
 Both are `optional=True`: without a compiler (or OpenSSL headers) the install still succeeds,
-and ecomlake.lineage, ecomlake.rng.hashing and ecomlake.plan.ids use their numpy, pyarrow and
-hashlib code instead (same bytes, slower).
+and ecomlake.lineage, ecomlake.rng.hashing, ecomlake.plan.ids and ecomlake.render.columns use
+their numpy, pyarrow and hashlib code instead (same bytes, slower).
 """
 
 from setuptools import Extension, setup

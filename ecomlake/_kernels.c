@@ -522,6 +522,260 @@ release_entity_index:
 
 /* ---- end of bounded integers and categories ---- */
 
+/* gather_join: string rows assembled from pieces of vocabularies.
+ *
+ * ecomlake.render.columns.joined builds each contact string as vocabulary_0[index_0[i]] + ... +
+ * vocabulary_{K-1}[index_{K-1}[i]]; pyarrow's take + binary_join_element_wise copies every byte
+ * twice and builds an array per piece. Here pass one sums each row's length into the offsets
+ * (checking every index and every vocabulary entry it reads), pass two copies the bytes. A null
+ * row is zero bytes long and reads no index. */
+#define MAX_PIECES 16
+static const char INT32_FORMATS[] = "il"; /* 4-byte signed integers: Arrow's string offsets */
+
+typedef struct {
+    Py_buffer offsets, data, index; /* a vocabulary's n + 1 int32 offsets, its bytes; int64 */
+    const int32_t *bounds;
+    const char *text;
+    const int64_t *at;
+    Py_ssize_t size, data_len; /* entries in the vocabulary, bytes of its data */
+} Piece;
+
+/* Row i's entry of the piece as [start, end), or -1 if its index or offsets are out of range. */
+static inline int entry(const Piece *piece, Py_ssize_t i, int32_t *start, int32_t *end)
+{
+    int64_t j = piece->at[i];
+    if (j < 0 || j >= piece->size)
+        return -1;
+    *start = piece->bounds[j];
+    *end = piece->bounds[j + 1];
+    return *start >= 0 && *start <= *end && *end <= piece->data_len ? 0 : -1;
+}
+
+/* Offsets of every row into offsets[1..n]. Returns 0; or -1 past INT32_MAX bytes; or -2 with
+ * *bad_row / *bad_piece set at the first index (or vocabulary offset) out of range. */
+static int join_offsets(const Piece *pieces, Py_ssize_t k, Py_ssize_t n, const uint8_t *null,
+                        int32_t *offsets, Py_ssize_t *bad_row, Py_ssize_t *bad_piece)
+{
+    int64_t total = 0;
+    offsets[0] = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (null == NULL || !null[i]) {
+            for (Py_ssize_t p = 0; p < k; p++) {
+                int32_t start, end;
+                if (entry(&pieces[p], i, &start, &end) < 0) {
+                    *bad_row = i;
+                    *bad_piece = p;
+                    return -2;
+                }
+                total += end - start;
+            }
+            if (total > INT32_MAX)
+                return -1;
+        }
+        offsets[i + 1] = (int32_t)total;
+    }
+    return 0;
+}
+
+/* Copy each row's pieces into its slot; 0, or -1 if an index changed since join_offsets read it
+ * (another thread writing the array) and no longer fits: nothing is written out of the slot. */
+static int join_bytes(const Piece *pieces, Py_ssize_t k, Py_ssize_t n, const int32_t *offsets,
+                      char *text)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        char *out = text + offsets[i], *row_end = text + offsets[i + 1];
+        if (out == row_end)
+            continue; /* a null or empty row */
+        for (Py_ssize_t p = 0; p < k; p++) {
+            int32_t start, end;
+            if (entry(&pieces[p], i, &start, &end) < 0 || end - start > row_end - out)
+                return -1;
+            memcpy(out, pieces[p].text + start, (size_t)(end - start));
+            out += end - start;
+        }
+        if (out != row_end)
+            return -1;
+    }
+    return 0;
+}
+
+/* Open piece `p` of the tuple: (offsets, data, index), the index holding n values. */
+static int open_piece(PyObject *item, Piece *piece, Py_ssize_t p, Py_ssize_t *n)
+{
+    if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 3) {
+        PyErr_Format(PyExc_TypeError, "piece %zd must be a tuple (offsets, data, index)", p);
+        return -1;
+    }
+    if (get_array(PyTuple_GET_ITEM(item, 0), &piece->offsets, 0, 4, INT32_FORMATS,
+                  "offsets") < 0)
+        return -1;
+    if (get_array(PyTuple_GET_ITEM(item, 1), &piece->data, 0, 1, "bBc", "data") < 0)
+        goto release_offsets;
+    if (get_array(PyTuple_GET_ITEM(item, 2), &piece->index, 0, 8, "lq", "index") < 0)
+        goto release_data;
+    if (piece->offsets.ndim != 1 || piece->offsets.len < 4 || piece->index.ndim != 1) {
+        PyErr_Format(PyExc_ValueError, "piece %zd: offsets (one more than the entries) and "
+                     "index must be one-dimensional", p);
+        goto release_index;
+    }
+    if (piece->data.len > INT32_MAX) {
+        PyErr_Format(PyExc_ValueError, "piece %zd: data past int32 offsets", p);
+        goto release_index;
+    }
+    if (*n >= 0 && piece->index.len / 8 != *n) {
+        PyErr_Format(PyExc_ValueError, "piece %zd: index holds %zd values, not %zd", p,
+                     piece->index.len / 8, *n);
+        goto release_index;
+    }
+    *n = piece->index.len / 8;
+    piece->bounds = piece->offsets.buf;
+    piece->text = piece->data.buf;
+    piece->at = piece->index.buf;
+    piece->size = piece->offsets.len / 4 - 1;
+    piece->data_len = piece->data.len;
+    return 0;
+release_index:
+    PyBuffer_Release(&piece->index);
+release_data:
+    PyBuffer_Release(&piece->data);
+release_offsets:
+    PyBuffer_Release(&piece->offsets);
+    return -1;
+}
+
+/* allocate(size) as a writable buffer of at least `size` bytes, held in `view`; a new reference
+ * to the buffer object, or NULL with an exception set. */
+static PyObject *allocate_buffer(PyObject *allocate, Py_ssize_t size, Py_buffer *view)
+{
+    PyObject *buffer = PyObject_CallFunction(allocate, "n", size);
+    if (buffer == NULL)
+        return NULL;
+    if (get_array(buffer, view, 1, 1, "bBc", "allocate(size)") < 0) {
+        Py_DECREF(buffer);
+        return NULL;
+    }
+    if (view->len < size) {
+        PyErr_Format(PyExc_ValueError, "allocate(%zd) returned %zd bytes", size, view->len);
+        PyBuffer_Release(view);
+        view->obj = NULL;
+        Py_DECREF(buffer);
+        return NULL;
+    }
+    return buffer;
+}
+
+static PyObject *gather_join(PyObject *self, PyObject *args)
+{
+    PyObject *pieces_obj, *null_obj, *allocate;
+    Piece pieces[MAX_PIECES];
+    Py_buffer null = {0}, offsets_view = {0}, data_view = {0};
+    Py_ssize_t k, opened = 0, n = -1;
+    PyObject *offsets = NULL, *data = NULL, *validity = NULL, *result = NULL;
+    if (!PyArg_ParseTuple(args, "O!OO:gather_join", &PyTuple_Type, &pieces_obj, &null_obj,
+                          &allocate))
+        return NULL;
+    if (!PyCallable_Check(allocate)) {
+        PyErr_SetString(PyExc_TypeError, "allocate must be callable");
+        return NULL;
+    }
+    k = PyTuple_GET_SIZE(pieces_obj);
+    if (k < 1 || k > MAX_PIECES) {
+        PyErr_Format(PyExc_ValueError, "1 to %d pieces expected, not %zd", MAX_PIECES, k);
+        return NULL;
+    }
+    for (; opened < k; opened++)
+        if (open_piece(PyTuple_GET_ITEM(pieces_obj, opened), &pieces[opened], opened, &n) < 0)
+            goto done;
+    if (null_obj != Py_None) {
+        if (get_array(null_obj, &null, 0, 1, BYTE_FORMATS, "null") < 0)
+            goto done;
+        if (null.len != n || null.ndim != 1) {
+            PyErr_Format(PyExc_ValueError, "null must hold one byte per row (%zd)", n);
+            goto done;
+        }
+    }
+    if (n >= INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "more rows than int32 offsets can hold");
+        goto done;
+    }
+    offsets = allocate_buffer(allocate, (n + 1) * (Py_ssize_t)sizeof(int32_t), &offsets_view);
+    if (offsets == NULL)
+        goto done;
+    if ((uintptr_t)offsets_view.buf % sizeof(int32_t) != 0) {
+        PyErr_SetString(PyExc_ValueError, "allocate returned offsets not aligned to 4 bytes");
+        goto done;
+    }
+    int32_t *bounds = offsets_view.buf;
+    const uint8_t *nulls = null_obj != Py_None ? null.buf : NULL;
+    Py_ssize_t bad_row = 0, bad_piece = 0;
+    int status;
+    {
+        RELEASE_GIL_IF(n >= GIL_THRESHOLD);
+        status = join_offsets(pieces, k, n, nulls, bounds, &bad_row, &bad_piece);
+        ACQUIRE_GIL();
+    }
+    if (status == -1) {
+        PyErr_SetString(PyExc_ValueError, "more than 2 GiB of text: too long for int32 offsets");
+        goto done;
+    }
+    if (status == -2) {
+        const Piece *piece = &pieces[bad_piece];
+        int64_t j = piece->at[bad_row];
+        if (j < 0 || j >= piece->size)
+            PyErr_Format(PyExc_IndexError, "index %lld of row %zd is out of piece %zd's %zd "
+                         "entries", (long long)j, bad_row, bad_piece, piece->size);
+        else
+            PyErr_Format(PyExc_ValueError, "piece %zd: offsets of entry %lld are out of its "
+                         "data", bad_piece, (long long)j);
+        goto done;
+    }
+    data = allocate_buffer(allocate, bounds[n], &data_view);
+    if (data == NULL)
+        goto done;
+    {
+        RELEASE_GIL_IF(n >= GIL_THRESHOLD);
+        status = join_bytes(pieces, k, n, bounds, data_view.buf);
+        ACQUIRE_GIL();
+    }
+    if (status < 0) {
+        PyErr_SetString(PyExc_ValueError, "an index changed while its strings were joined");
+        goto done;
+    }
+    Py_ssize_t null_count = 0;
+    if (nulls != NULL) {
+        for (Py_ssize_t i = 0; i < n; i++)
+            null_count += nulls[i] != 0;
+    }
+    if (null_count > 0) {
+        validity = PyBytes_FromStringAndSize(NULL, (n + 7) / 8);
+        if (validity == NULL)
+            goto done;
+        uint8_t *bits = (uint8_t *)PyBytes_AS_STRING(validity);
+        memset(bits, 0, (size_t)((n + 7) / 8));
+        for (Py_ssize_t i = 0; i < n; i++)
+            bits[i >> 3] |= (uint8_t)((nulls[i] == 0) << (i & 7));
+    } else {
+        validity = Py_NewRef(Py_None);
+    }
+    result = Py_BuildValue("OOOn", offsets, data, validity, null_count);
+done:
+    if (data_view.obj != NULL)
+        PyBuffer_Release(&data_view);
+    if (offsets_view.obj != NULL)
+        PyBuffer_Release(&offsets_view);
+    Py_XDECREF(offsets);
+    Py_XDECREF(data);
+    Py_XDECREF(validity);
+    if (null.obj != NULL)
+        PyBuffer_Release(&null);
+    for (Py_ssize_t p = 0; p < opened; p++) {
+        PyBuffer_Release(&pieces[p].index);
+        PyBuffer_Release(&pieces[p].data);
+        PyBuffer_Release(&pieces[p].offsets);
+    }
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"hash_bits", hash_bits, METH_VARARGS,
      "hash_bits(key, entity, index, out): random_bits(key, entity, index) into out (uint64); "
@@ -541,6 +795,13 @@ static PyMethodDef methods[] = {
      "hash_categories(key, entity, index, table, rows, out): per entity, the number of entries "
      "of its row of the (n_rows, k) float64 cdf table that are <= its uniform, capped at k - 1, "
      "into out (int64); rows holds 1 row number or one per entity."},
+    {"gather_join", gather_join, METH_VARARGS,
+     "gather_join(pieces, null, allocate) -> (offsets, data, validity, null_count): an Arrow "
+     "string array's buffers whose row i joins vocabulary_k[index_k[i]] over the pieces, a "
+     "tuple of (offsets, data, index): a vocabulary's int32 offsets and utf-8 bytes, an int64 "
+     "index per row; null None or one bool per row (True: a null, zero bytes, its indexes "
+     "unread); offsets and data are written into allocate(size), a writable buffer (e.g. "
+     "pyarrow.allocate_buffer); validity is bytes, or None when no row is null."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+
+try:
+    import ecomlake._kernels as _kernels
+except ImportError:  # built without a C compiler: the same strings, via pyarrow's take and join
+    _kernels = None
+    logging.getLogger(__name__).debug("ecomlake._kernels is not built; strings use pyarrow")
 
 TIMESTAMP = pa.timestamp("us")
 # Exact cents as decimal(12,2): up to 9,999,999,999.99, stored as a Parquet INT64 (plain 64-bit
@@ -18,15 +26,56 @@ MONEY_LIMIT = 10**12  # cents: 12 digits
 def labels(vocabulary: Sequence[str], index: np.ndarray) -> pa.Array:
     """Strings from a vocabulary by index; negative indices become nulls."""
     index = np.asarray(index, dtype=np.int64)
-    missing = index < 0
-    idx = pa.array(np.maximum(index, 0), mask=missing) if missing.any() else pa.array(index)
-    return _vocabulary(tuple(vocabulary)).take(idx)
+    return joined([(_vocabulary(tuple(vocabulary)), index)], index < 0)
 
 
 @functools.lru_cache(maxsize=256)
-def _vocabulary(words: tuple[str, ...]) -> pa.Array:
+def _vocabulary(words: tuple[str, ...]) -> pa.StringArray:
     """A vocabulary as an Arrow array, built once (a day renders ~60 label columns)."""
     return pa.array(words, pa.string())
+
+
+def joined(
+    pieces: Sequence[tuple[pa.StringArray, np.ndarray]], null: np.ndarray | None = None
+) -> pa.StringArray:
+    """Row i is vocabulary[index[i]] of every (vocabulary, index) piece, concatenated; null
+    where `null` is True (those rows' indexes are not read, so they may be out of range).
+
+    ecomlake._kernels writes the result's buffers in one pass; pyarrow's take per piece and
+    join, which copy every byte twice, are the fallback (the same strings and nulls).
+    """
+    indexes = [np.asarray(index, dtype=np.int64) for _, index in pieces]
+    if null is not None:
+        null = np.asarray(null, dtype=bool)
+        null = null if null.any() else None
+    if _kernels is not None:
+        return _kernel_join([v for v, _ in pieces], indexes, null)
+    taken = [v.take(pa.array(i, mask=null)) for (v, _), i in zip(pieces, indexes, strict=True)]
+    return taken[0] if len(taken) == 1 else pc.binary_join_element_wise(*taken, "")
+
+
+def _kernel_join(
+    vocabularies: list[pa.StringArray], indexes: list[np.ndarray], null: np.ndarray | None
+) -> pa.StringArray:
+    """`joined` by ecomlake._kernels.gather_join, from each vocabulary's Arrow buffers."""
+    pieces = tuple(
+        (*_string_buffers(v), np.ascontiguousarray(i))
+        for v, i in zip(vocabularies, indexes, strict=True)
+    )
+    # Arrow's pool reuses freed memory: a fresh allocation of every result would fault in pages
+    offsets, data, validity, null_count = _kernels.gather_join(pieces, null, pa.allocate_buffer)
+    bitmap = None if validity is None else pa.py_buffer(validity)
+    return pa.StringArray.from_buffers(len(indexes[0]), offsets, data, bitmap, null_count)
+
+
+def _string_buffers(vocabulary: pa.StringArray) -> tuple[np.ndarray, pa.Buffer | bytes]:
+    """A vocabulary's int32 offsets (its own slice of them) and data buffer."""
+    if vocabulary.type != pa.string() or vocabulary.null_count:
+        raise TypeError(f"a vocabulary is a string array without nulls, not {vocabulary.type}")
+    _, offsets, data = vocabulary.buffers()
+    count = len(vocabulary) + 1
+    bounds = np.frombuffer(offsets, np.int32, count=count, offset=4 * vocabulary.offset)
+    return bounds, b"" if data is None else data
 
 
 def money(cents: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
@@ -73,8 +122,9 @@ def dates(days: np.ndarray) -> pa.Array:
     return pa.array(days.astype(np.int32), pa.int32(), mask=days < 0).cast(pa.date32())
 
 
-def integers(values: np.ndarray) -> pa.Array:
-    return pa.array(np.asarray(values, dtype=np.int64), pa.int64())
+def integers(values: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
+    """int64 values; `mask` marks nulls."""
+    return pa.array(np.asarray(values, dtype=np.int64), pa.int64(), mask=mask)
 
 
 def booleans(values: np.ndarray) -> pa.Array:

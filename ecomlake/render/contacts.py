@@ -5,9 +5,10 @@ A registered customer's contact key is its customer index; a guest either has it
 emails and addresses repeat on purpose, as they did in the older tool.
 
 Each field is drawn only when a table asks for it (returns need the email alone), and a string
-is a few `take`s from vocabularies of whole pieces ("Oak Lane", "(555", ", Salem, MA ") joined
-once per row: one `take` is far cheaper than casting, padding and joining a dozen small parts,
-both per row (a million-customer backlog) and per call (a small world's many tiny days).
+is a few pieces picked from vocabularies of whole pieces ("Oak Lane", "(555", ", Salem, MA ")
+and joined once per row (`columns.joined`, one pass in C): far cheaper than casting, padding and
+joining a dozen small parts, both per row (a million-customer backlog) and per call (a small
+world's many tiny days).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pyarrow.compute as pc
 
 from ecomlake.plan.world import WorldPlan
 from ecomlake.render import people
-from ecomlake.render.columns import labels
+from ecomlake.render.columns import joined
 from ecomlake.rng import Rng
 from ecomlake.rng import streams as s
 
@@ -47,11 +48,13 @@ def contact_keys(world: WorldPlan, customer: np.ndarray) -> np.ndarray:
 
 
 class Contacts:
-    """Every contact field of each key, each drawn on first use."""
+    """Every contact field of each key, each drawn on first use; the `anonymous` rows (guests)
+    have null names and phone numbers, set as the strings are built rather than by a copy."""
 
-    def __init__(self, rng: Rng, keys: np.ndarray) -> None:
+    def __init__(self, rng: Rng, keys: np.ndarray, anonymous: np.ndarray | None = None) -> None:
         self._rng = rng
         self._keys = keys
+        self._anonymous = anonymous
 
     def _draw(self, stream: str, low: int, high: int, index: int = 0) -> np.ndarray:
         return self._rng.integers(stream, self._keys, low, high, index=index)
@@ -69,18 +72,18 @@ class Contacts:
 
     @functools.cached_property
     def first_name(self) -> pa.Array:
-        return labels(people.FIRST_NAMES, self._first)
+        return joined([(_first_names(), self._first)], self._anonymous)
 
     @functools.cached_property
     def last_name(self) -> pa.Array:
-        return labels(people.LAST_NAMES, self._last)
+        return joined([(_last_names(), self._last)], self._anonymous)
 
     @functools.cached_property
     def email(self) -> pa.Array:
         """`first.last@domain`, lower case."""
         domain = self._pick(s.CUSTOMER_EMAIL_DOMAIN, people.EMAIL_DOMAINS)
         combined = self._first * len(people.LAST_NAMES) + self._last
-        return _take(_emails(), combined * len(people.EMAIL_DOMAINS) + domain)
+        return joined([(_emails(), combined * len(people.EMAIL_DOMAINS) + domain)])
 
     @functools.cached_property
     def phone_number(self) -> pa.Array:
@@ -91,11 +94,14 @@ class Contacts:
         line = self._draw(s.CUSTOMER_PHONE, *LINE, index=2)
         ext = self._draw(s.CUSTOMER_PHONE, *EXTENSION, index=3)
         has_ext = np.array([sh[3] for sh in people.PHONE_SHAPES])[shape]
-        return _join(
-            _take(_phone_heads(), shape * _span(AREA) + area - AREA[0]),
-            _take(_phone_middles(), shape * _span(EXCHANGE) + exchange - EXCHANGE[0]),
-            _take(_padded(*LINE, 4), line - LINE[0]),
-            _take(_extensions(), np.where(has_ext, ext - EXTENSION[0] + 1, 0)),
+        return joined(
+            [
+                (_phone_heads(), shape * _span(AREA) + area - AREA[0]),
+                (_phone_middles(), shape * _span(EXCHANGE) + exchange - EXCHANGE[0]),
+                (_padded(*LINE, 4), line - LINE[0]),
+                (_extensions(), np.where(has_ext, ext - EXTENSION[0] + 1, 0)),
+            ],
+            self._anonymous,
         )
 
     @functools.cached_property
@@ -108,30 +114,25 @@ class Contacts:
         unit_no = self._draw(s.CUSTOMER_STREET, *UNIT_NUMBER, index=3)
         city = self._pick(s.CUSTOMER_CITY, people.CITIES)
         zip_code = self._draw(s.CUSTOMER_ZIP, *ZIP)
-        return _join(
-            _take(_street_numbers(), number - STREET_NUMBER[0]),
-            _take(_streets(), street * len(people.STREET_SUFFIXES) + suffix),
-            _take(_units(), _unit_slots()[unit] * _span(UNIT_NUMBER) + unit_no - UNIT_NUMBER[0]),
-            _take(_cities(), city),
-            _take(_padded(*ZIP, 5), zip_code - ZIP[0]),
+        return joined(
+            [
+                (_street_numbers(), number - STREET_NUMBER[0]),
+                (_streets(), street * len(people.STREET_SUFFIXES) + suffix),
+                (_units(), _unit_slots()[unit] * _span(UNIT_NUMBER) + unit_no - UNIT_NUMBER[0]),
+                (_cities(), city),
+                (_padded(*ZIP, 5), zip_code - ZIP[0]),
+            ]
         )
 
 
-def draw_contacts(rng: Rng, keys: np.ndarray) -> Contacts:
-    """The contact fields of each key (drawn as they are read)."""
-    return Contacts(rng, np.asarray(keys, dtype=np.int64))
+def draw_contacts(rng: Rng, keys: np.ndarray, anonymous: np.ndarray | None = None) -> Contacts:
+    """The contact fields of each key (drawn as they are read); `anonymous` (one bool per key)
+    nulls the names and phone numbers of those rows."""
+    return Contacts(rng, np.asarray(keys, dtype=np.int64), anonymous)
 
 
 def _span(bounds: tuple[int, int]) -> int:
     return bounds[1] - bounds[0] + 1
-
-
-def _take(vocabulary: pa.Array, index: np.ndarray) -> pa.Array:
-    return vocabulary.take(pa.array(np.asarray(index, dtype=np.int64)))
-
-
-def _join(*pieces: pa.Array) -> pa.Array:
-    return pc.binary_join_element_wise(*pieces, "")
 
 
 def _numbers(low: int, high: int, width: int) -> list[str]:
@@ -148,14 +149,23 @@ def _strings(values: list[str]) -> pa.Array:
 
 
 @functools.cache
+def _first_names() -> pa.Array:
+    return _strings(people.FIRST_NAMES)
+
+
+@functools.cache
+def _last_names() -> pa.Array:
+    return _strings(people.LAST_NAMES)
+
+
+@functools.cache
 def _emails() -> pa.Array:
     """Every first.last@domain, lower-cased by the same kernel a row-wise join would use."""
-    firsts, lasts, domains = people.FIRST_NAMES, people.LAST_NAMES, people.EMAIL_DOMAINS
-    n_last, n_domain = len(lasts), len(domains)
-    index = np.arange(len(firsts) * n_last * n_domain)
-    first = labels(firsts, index // (n_last * n_domain))
-    last = labels(lasts, index // n_domain % n_last)
-    domain = labels(domains, index % n_domain)
+    n_last, n_domain = len(people.LAST_NAMES), len(people.EMAIL_DOMAINS)
+    index = np.arange(len(people.FIRST_NAMES) * n_last * n_domain)
+    first = joined([(_first_names(), index // (n_last * n_domain))])
+    last = joined([(_last_names(), index // n_domain % n_last)])
+    domain = joined([(_strings(people.EMAIL_DOMAINS), index % n_domain)])
     return pc.utf8_lower(pc.binary_join_element_wise(first, ".", last, "@", domain, ""))
 
 

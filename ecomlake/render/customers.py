@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ecomlake.plan.ids import customer_ids
 from ecomlake.render import schemas
@@ -32,8 +31,7 @@ def render(ctx: DayContext) -> pa.Table:
     lookup = cfg.lookup_config.customers
     p = cfg.parameters
     guest = plan.is_guest(idx)
-    mask = pa.array(guest)
-    contacts = draw_contacts(rng, contact_keys(world, idx))
+    contacts = draw_contacts(rng, contact_keys(world, idx), anonymous=guest)
 
     genders = lex.genders if UNKNOWN_GENDER in lex.genders else (*lex.genders, UNKNOWN_GENDER)
     unknown = rng.bernoulli(s.CUSTOMER_GENDER_UNKNOWN, idx, lookup.gender_unknown_prob)
@@ -49,13 +47,13 @@ def render(ctx: DayContext) -> pa.Table:
         schemas.CUSTOMERS,
         {
             "customer_id": customer_ids(idx, plan.n_registered, p.customer_id_start),
-            "first_name": pc.if_else(mask, None, contacts.first_name),
-            "last_name": pc.if_else(mask, None, contacts.last_name),
+            "first_name": contacts.first_name,
+            "last_name": contacts.last_name,
             "email": contacts.email,
-            "phone_number": pc.if_else(mask, None, contacts.phone_number),
+            "phone_number": contacts.phone_number,
             "signup_date": dates(plan.signup_day[at]),
             "gender": labels(genders, gender),
-            "age": pc.if_else(mask, None, integers(age)),
+            "age": integers(age, mask=guest),
             "is_guest": booleans(guest),
             "customer_status": labels(statuses, np.where(guest, len(lex.statuses), status)),
             "signup_channel": labels(lex.signup_channels, plan.channel[at]),

@@ -1,13 +1,16 @@
 """The C kernels (ecomlake/_kernels.c) against their numpy / pyarrow fallbacks: same bits, same
-floats, same id strings for every input shape, and bad calls raise instead of crashing."""
+floats, same id strings, same joined strings for every input shape, and bad calls raise instead
+of crashing."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from ecomlake.plan import ids
+from ecomlake.render import columns, contacts
 from ecomlake.rng import Rng, cumulative, hashing
 
 kernels = hashing._kernels
@@ -368,3 +371,181 @@ def test_one_dimensional_draws_take_the_kernels(monkeypatch: pytest.MonkeyPatch)
     RNG.categorical("k", IDS, [1, 0, 2])
     RNG.categorical_rows("k", IDS, _cdf_table(WEIGHTS), np.abs(IDS) % 5)
     assert called == ["hash_integers"] * 2 + ["hash_categories"] * 2
+
+
+# Vocabularies for joined strings: empty strings, one entry, multi-byte utf-8, a sliced array.
+WORDS = [
+    ["", "a", "bc", "Zoë", "日本語", "😀x", ""],
+    [""],
+    ["x", "", "yz"],
+    ["(555", "+1 ", "Ünïcode ", "naïve café"],
+    ["solo"],
+    ["", "", ""],
+]
+SLICED = pa.array(["skipped", "mid", "", "dłuższe", "tail", "skipped too"])[1:5]
+
+
+@pytest.fixture
+def join_path(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if path == "kernel" and columns._kernels is None:
+        pytest.skip("ecomlake._kernels is not built")
+    if path == "pyarrow":
+        monkeypatch.setattr(columns, "_kernels", None)
+
+
+def _vocabularies(k: int) -> list[pa.Array]:
+    return [pa.array(WORDS[p % len(WORDS)], pa.string()) for p in range(k - 1)] + [SLICED]
+
+
+def _joined_reference(vocabularies, indexes, null) -> list[str | None]:
+    """Row by row in Python; null rows' indexes are never read."""
+    pieces = [(v.to_pylist(), x) for v, x in zip(vocabularies, indexes, strict=True)]
+    return [
+        None if null is not None and null[i] else "".join(words[x[i]] for words, x in pieces)
+        for i in range(len(indexes[0]))
+    ]
+
+
+@paths
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("rows", ["random", "no nulls", "all null", "empty"])
+def test_joined_strings(join_path, k: int, rows: str) -> None:
+    vocabularies = _vocabularies(k)
+    n = 0 if rows == "empty" else 2_000
+    indexes = [RANDOM.integers(0, len(v), n) for v in vocabularies]
+    null = {"random": RANDOM.random(n) < 0.2, "no nulls": None}.get(rows, np.ones(n, bool))
+    if rows == "all null":  # null rows' indexes are never read
+        indexes = [np.full(n, 10**9), *indexes[1:]]
+    got = columns.joined(list(zip(vocabularies, indexes, strict=True)), null)
+    assert got.type == pa.string() and len(got) == n
+    assert got.to_pylist() == _joined_reference(vocabularies, indexes, null)
+    assert got.null_count == (0 if null is None else int(null.sum()))
+
+
+@paths
+def test_labels_null_negative_indexes(join_path) -> None:
+    vocabulary = ["Gold", "", "Śilver"]
+    index = np.array([0, -1, 2, 1, -5, 2])
+    expected = ["Gold", None, "Śilver", "", None, "Śilver"]
+    assert columns.labels(vocabulary, index).to_pylist() == expected
+    assert columns.labels([], np.full(3, -1)).to_pylist() == [None] * 3
+    assert columns.labels(vocabulary, np.zeros(0, np.int64)).to_pylist() == []
+
+
+@paths
+@pytest.mark.parametrize("bad", [3, -1, 2**40])
+def test_joined_index_out_of_range_raises(join_path, bad: int) -> None:
+    vocabulary = pa.array(["a", "b", "c"])
+    index = np.array([0, 1, bad, 2])
+    with pytest.raises(IndexError):
+        columns.joined([(vocabulary, np.zeros(4, np.int64)), (vocabulary, index)])
+    with pytest.raises(IndexError):
+        columns.labels(["a", "b", "c"], np.array([0, 3]))
+
+
+@paths
+def test_anonymous_contacts_equal_nulled_contacts(join_path) -> None:
+    """Guests' names and phones nulled while built, as pc.if_else nulled them afterwards."""
+    keys = np.arange(3_000) * 7
+    anonymous = RANDOM.random(len(keys)) < 0.3
+    plain = contacts.draw_contacts(Rng(11), keys)
+    masked = contacts.draw_contacts(Rng(11), keys, anonymous)
+    for field in ("first_name", "last_name", "phone_number"):
+        expected = pc.if_else(pa.array(anonymous), None, getattr(plain, field))
+        assert getattr(masked, field).equals(expected)
+    for field in ("email", "address"):
+        assert getattr(masked, field).equals(getattr(plain, field))
+
+
+@native
+def test_kernel_joined_equals_pyarrow() -> None:
+    """Same values and validity as take + join, for contact-sized vocabularies and indexes."""
+    vocabularies = [contacts._streets(), contacts._units(), contacts._cities(), SLICED]
+    indexes = [RANDOM.integers(0, len(v), 20_000) for v in vocabularies]
+    null = RANDOM.random(20_000) < 0.5
+    pieces = list(zip(vocabularies, indexes, strict=True))
+    fast = columns.joined(pieces, null)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(columns, "_kernels", None)
+        slow = columns.joined(pieces, null)
+    assert fast.equals(slow)
+    assert fast.is_valid().equals(slow.is_valid())
+
+
+def _gather_join(pieces, null, allocate=bytearray):
+    offsets, data, validity, null_count = kernels.gather_join(pieces, null, allocate)
+    return bytes(offsets), bytes(data), validity, null_count
+
+
+@native
+class TestGatherJoinArguments:
+    """Wrong buffers, indexes or offsets raise TypeError, IndexError or ValueError."""
+
+    OFFSETS = np.array([0, 1, 3], np.int32)
+    DATA = b"abc"
+    INDEX = np.array([0, 1, 1], np.int64)
+
+    def test_rejects_bad_buffers(self) -> None:
+        with pytest.raises(TypeError, match="offsets"):
+            _gather_join(((self.OFFSETS.astype(np.int64), self.DATA, self.INDEX),), None)
+        with pytest.raises(TypeError, match="index"):
+            _gather_join(((self.OFFSETS, self.DATA, self.INDEX.astype(np.int32)),), None)
+        with pytest.raises(TypeError, match="data"):
+            _gather_join(((self.OFFSETS, np.zeros(3, np.int32), self.INDEX),), None)
+        with pytest.raises(TypeError, match="null"):
+            _gather_join(((self.OFFSETS, self.DATA, self.INDEX),), np.zeros(3, np.int64))
+        with pytest.raises(ValueError):  # not C-contiguous
+            _gather_join(((self.OFFSETS, self.DATA, np.arange(6)[::2]),), None)
+        with pytest.raises(TypeError, match="tuple"):
+            _gather_join(((self.OFFSETS, self.DATA),), None)
+        with pytest.raises(TypeError):
+            _gather_join([(self.OFFSETS, self.DATA, self.INDEX)], None)
+
+    def test_rejects_wrong_sizes(self) -> None:
+        piece = (self.OFFSETS, self.DATA, self.INDEX)
+        with pytest.raises(ValueError, match="pieces"):
+            _gather_join((), None)
+        with pytest.raises(ValueError, match="pieces"):
+            _gather_join((piece,) * 17, None)
+        with pytest.raises(ValueError, match="holds 2 values, not 3"):
+            _gather_join((piece, (self.OFFSETS, self.DATA, self.INDEX[:2])), None)
+        with pytest.raises(ValueError, match="one byte per row"):
+            _gather_join((piece,), np.zeros(2, bool))
+        with pytest.raises(ValueError, match="one-dimensional"):
+            _gather_join(((self.OFFSETS[:0], self.DATA, self.INDEX),), None)
+
+    def test_rejects_indexes_and_offsets_out_of_range(self) -> None:
+        with pytest.raises(IndexError, match="index 2 of row 1 is out of piece 0's 2 entries"):
+            _gather_join(((self.OFFSETS, self.DATA, np.array([0, 2])),), None)
+        with pytest.raises(IndexError, match="index -1"):
+            _gather_join(((self.OFFSETS, self.DATA, np.array([-1])),), None)
+        for offsets in ([0, 1, 4], [0, 2, 1], [-1, 1, 3]):
+            bad = np.array(offsets, np.int32)
+            with pytest.raises(ValueError, match="offsets of entry"):
+                _gather_join(((bad, self.DATA, np.array([0, 1])),), None)
+
+    def test_rejects_bad_allocations(self) -> None:
+        piece = (self.OFFSETS, self.DATA, self.INDEX)
+        with pytest.raises(TypeError, match="callable"):
+            kernels.gather_join((piece,), None, None)
+        with pytest.raises(ValueError, match=r"allocate\(16\) returned 15 bytes"):
+            _gather_join((piece,), None, lambda size: bytearray(size - 1))
+        with pytest.raises(ValueError, match="writable"):
+            _gather_join((piece,), None, bytes)
+        with pytest.raises(ZeroDivisionError):
+            _gather_join((piece,), None, lambda size: 1 / 0)
+
+    def test_rejects_text_past_int32_offsets(self) -> None:
+        """2049 rows of 1 MiB each: refused after the lengths, before any byte is copied."""
+        offsets = np.array([0, 2**20], np.int32)
+        with pytest.raises(ValueError, match="2 GiB"):
+            _gather_join(((offsets, bytes(2**20), np.zeros(2049, np.int64)),), None)
+
+    def test_returns_validity_only_with_nulls(self) -> None:
+        piece = (self.OFFSETS, self.DATA, self.INDEX)
+        offsets, data, validity, null_count = _gather_join((piece,), None)
+        assert np.frombuffer(offsets, np.int32).tolist() == [0, 1, 3, 5]
+        assert (data, validity, null_count) == (b"abcbc", None, 0)
+        offsets, data, validity, null_count = _gather_join((piece,), np.array([False, True, False]))
+        assert np.frombuffer(offsets, np.int32).tolist() == [0, 1, 1, 3]
+        assert (data, validity, null_count) == (b"abc", bytes([0b101]), 1)

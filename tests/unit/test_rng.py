@@ -213,7 +213,7 @@ ALLOWED = {
     "lake": {"config", "lineage"},
     "lineage": {"_sha256batch"},  # its C extension (ecomlake/_sha256batch.c), a leaf
     "messiness": {"render", "plan", "rng", "config"},
-    "render": {"plan", "rng", "config"},
+    "render": {"plan", "rng", "config", "_kernels"},  # columns: the joined strings' C kernel
     "plan": {"rng", "config", "_kernels"},  # ids: the id strings' C kernel
     "rng": {"_kernels"},  # its C extension (ecomlake/_kernels.c), a leaf
     "config": set(),
