@@ -1,14 +1,16 @@
-/* Counter-based random bits and id strings, one pass over each array.
+/* Counter-based random draws and strings, one pass over each array.
  *
  * ecomlake.rng.hashing.random_bits is splitmix64 twice per value: in numpy that is ~10 passes
  * over every block of values, and the uniform floats made from the bits take three more. Here
- * each value is read once and written once, as bits or as the float in [0, 1) from its top 53.
+ * each value is read once and written once, as bits, as the float in [0, 1) from its top 53, or
+ * straight on to Rng.integers' bounded integers and Rng.categorical(_rows)' picks.
  *
  * ecomlake.plan.ids builds "<prefix><number zero-padded to width>" strings; pyarrow's cast, lpad
- * and join build three string arrays on the way. Here the final Arrow offsets and data buffers
- * are written directly.
+ * and join build three string arrays on the way. ecomlake.render.columns.joined builds contact
+ * strings and labels from vocabularies of pieces, where take and join copy every byte twice.
+ * Here the final Arrow offsets and data buffers are written directly.
  *
- * Both give exactly the numpy / pyarrow results (that code stays as the fallback when this
+ * All give exactly the numpy / pyarrow results (that code stays as the fallback when this
  * module is not built); tests/unit/test_kernels.py compares the two.
  */
 #define PY_SSIZE_T_CLEAN
@@ -807,7 +809,7 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_kernels",
-    "Counter-based random bits and prefixed id strings, one pass per array.", -1, methods,
+    "Counter-based random draws and Arrow strings, one pass per array.", -1, methods,
 };
 
 PyMODINIT_FUNC PyInit__kernels(void)
