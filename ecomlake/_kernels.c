@@ -87,6 +87,23 @@ static int get_array(PyObject *obj, Py_buffer *view, int writable, Py_ssize_t it
     return 0;
 }
 
+/* An optional array of one byte per row (None: absent, view->buf stays NULL); -1 with an error
+ * set, and nothing to release, if it is not n bytes in one dimension. */
+static int get_row_bytes(PyObject *obj, Py_buffer *view, Py_ssize_t n, const char *name)
+{
+    if (obj == Py_None)
+        return 0;
+    if (get_array(obj, view, 0, 1, BYTE_FORMATS, name) < 0)
+        return -1;
+    if (view->len != n || view->ndim != 1) {
+        PyErr_Format(PyExc_ValueError, "%s must hold one byte per row (%zd)", name, n);
+        PyBuffer_Release(view);
+        view->buf = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 /* A Python integer (or anything with __index__) as uint64; ValueError outside [0, 2**64). */
 static int as_uint64(PyObject *obj, uint64_t *value)
 {
@@ -266,14 +283,8 @@ static PyObject *format_ids(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "numbers must be one-dimensional");
         goto done;
     }
-    if (choice_obj != Py_None) {
-        if (get_array(choice_obj, &choice, 0, 1, BYTE_FORMATS, "choice") < 0)
-            goto done;
-        if (choice.len != n || choice.ndim != 1) {
-            PyErr_Format(PyExc_ValueError, "choice must hold one byte per number (%zd)", n);
-            goto done;
-        }
-    }
+    if (get_row_bytes(choice_obj, &choice, n, "choice") < 0)
+        goto done;
     if (n >= INT32_MAX) {
         PyErr_SetString(PyExc_ValueError, "more rows than int32 offsets can hold");
         goto done;
@@ -688,14 +699,8 @@ static PyObject *gather_join(PyObject *self, PyObject *args)
     for (; opened < k; opened++)
         if (open_piece(PyTuple_GET_ITEM(pieces_obj, opened), &pieces[opened], opened, &n) < 0)
             goto done;
-    if (null_obj != Py_None) {
-        if (get_array(null_obj, &null, 0, 1, BYTE_FORMATS, "null") < 0)
-            goto done;
-        if (null.len != n || null.ndim != 1) {
-            PyErr_Format(PyExc_ValueError, "null must hold one byte per row (%zd)", n);
-            goto done;
-        }
-    }
+    if (get_row_bytes(null_obj, &null, n, "null") < 0)
+        goto done;
     if (n >= INT32_MAX) {
         PyErr_SetString(PyExc_ValueError, "more rows than int32 offsets can hold");
         goto done;

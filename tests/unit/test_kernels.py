@@ -122,7 +122,7 @@ class TestKernelArguments:
         numbers = np.arange(3, dtype=np.int64)
         with pytest.raises(ValueError, match="row 1 has no prefix"):
             kernels.format_ids(numbers, (b"A",), np.array([0, 1, 0], np.uint8), 4)
-        with pytest.raises(ValueError, match="one byte per number"):
+        with pytest.raises(ValueError, match="one byte per row"):
             kernels.format_ids(numbers, (b"A", b"B"), np.array([0, 1], np.uint8), 4)
         with pytest.raises(TypeError, match="choice"):
             kernels.format_ids(numbers, (b"A",), np.zeros(3, np.int64), 4)
@@ -143,12 +143,17 @@ NEGATIVE_NUMBERS = [-1, -9_999, -(10**9), -(2**63)]
 paths = pytest.mark.parametrize("path", ["kernel", "pyarrow"])
 
 
-@pytest.fixture
-def id_path(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    if path == "kernel" and ids._kernels is None:
+def _choose_path(module: object, path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run on the kernel (skipped when it is not built) or on `module`'s fallback."""
+    if path == "kernel" and module._kernels is None:
         pytest.skip("ecomlake._kernels is not built")
     if path == "pyarrow":
-        monkeypatch.setattr(ids, "_kernels", None)
+        monkeypatch.setattr(module, "_kernels", None)
+
+
+@pytest.fixture
+def id_path(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    _choose_path(ids, path, monkeypatch)
 
 
 def _reference(prefixes: list[str], numbers: list[int], width: int) -> list[str]:
@@ -387,10 +392,7 @@ SLICED = pa.array(["skipped", "mid", "", "dłuższe", "tail", "skipped too"])[1:
 
 @pytest.fixture
 def join_path(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    if path == "kernel" and columns._kernels is None:
-        pytest.skip("ecomlake._kernels is not built")
-    if path == "pyarrow":
-        monkeypatch.setattr(columns, "_kernels", None)
+    _choose_path(columns, path, monkeypatch)
 
 
 def _vocabularies(k: int) -> list[pa.Array]:
