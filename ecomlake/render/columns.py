@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -16,6 +17,7 @@ except ImportError:  # built without a C compiler: the same strings, via pyarrow
     _kernels = None
     logging.getLogger(__name__).debug("ecomlake._kernels is not built; strings use pyarrow")
 
+T = TypeVar("T")
 TIMESTAMP = pa.timestamp("us")
 # Exact cents as decimal(12,2): up to 9,999,999,999.99, stored as a Parquet INT64 (plain 64-bit
 # integers to every reader), so amounts 1,000 times too large (messiness out_of_range) still fit.
@@ -26,13 +28,35 @@ MONEY_LIMIT = 10**12  # cents: 12 digits
 def labels(vocabulary: Sequence[str], index: np.ndarray) -> pa.Array:
     """Strings from a vocabulary by index; negative indices become nulls."""
     index = np.asarray(index, dtype=np.int64)
-    return joined([(_vocabulary(tuple(vocabulary)), index)], index < 0)
+    if isinstance(vocabulary, tuple):  # the plan's: immutable, alive as long as the world
+        words = _by_identity(vocabulary, _vocabulary)
+    else:
+        words = _vocabulary(tuple(vocabulary))
+    return joined([(words, index)], index < 0)
 
 
 @functools.lru_cache(maxsize=256)
 def _vocabulary(words: tuple[str, ...]) -> pa.StringArray:
     """A vocabulary as an Arrow array, built once (a day renders ~60 label columns)."""
     return pa.array(words, pa.string())
+
+
+_IDENTITY_CACHE_SIZE = 512
+_by_id: dict[int, tuple[object, object]] = {}
+
+
+def _by_identity(key: object, build: Callable[[Any], T]) -> T:
+    """`build(key)`, cached by the identity of `key`, an object nobody mutates (a tuple, an
+    Arrow array). Hashing a 1,286-name tuple, or viewing an array's buffers again, costs more
+    than the labels of a small day; holding `key` keeps its id from being reused."""
+    hit = _by_id.get(id(key))
+    if hit is not None and hit[0] is key:
+        return hit[1]  # type: ignore[return-value]
+    if len(_by_id) >= _IDENTITY_CACHE_SIZE:
+        _by_id.clear()
+    value = build(key)
+    _by_id[id(key)] = (key, value)
+    return value
 
 
 def joined(
@@ -59,7 +83,7 @@ def _kernel_join(
 ) -> pa.StringArray:
     """`joined` by ecomlake._kernels.gather_join, from each vocabulary's Arrow buffers."""
     pieces = tuple(
-        (*_string_buffers(v), np.ascontiguousarray(i))
+        (*_by_identity(v, _string_buffers), np.ascontiguousarray(i))
         for v, i in zip(vocabularies, indexes, strict=True)
     )
     # Arrow's pool reuses freed memory: a fresh allocation of every result would fault in pages
