@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -122,6 +123,126 @@ class RayBlocks:
                 ray.cancel(ref, force=True)
             raise
         return ray.get(refs, timeout=self.timeout)
+
+
+class RayBlocksWhileStarting(RayBlocks):
+    """`RayBlocks` for a run whose local Ray is still starting (4-7 s here, most of it waiting):
+    until `ray_ready` is called, the blocks are planned in this process, one at a time; then
+    the rest of the round goes to Ray at once, and the plans made here are put into its object
+    store. A block's outputs do not depend on where it was planned.
+
+    The round runs on a thread of its own, since Ray must start on the main thread; `abandon`
+    (Ray failed to start) makes it stop after the block in hand."""
+
+    def __init__(
+        self, stop: StopRequest | None = None, timeout: float = BLOCK_TASK_TIMEOUT_SECONDS
+    ) -> None:
+        super().__init__(stop, timeout)
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self._abandoned = threading.Event()
+        self._round: _EarlyRound | None = None
+        self.planned_here = 0  # blocks planned in this process while Ray started
+
+    def ray_ready(self) -> None:
+        """Ray is up (called by the thread that started it): it takes the round's unclaimed
+        blocks now, not once the block in hand here is done."""
+        with self._lock:
+            self._ready.set()
+            if self._round is not None:
+                self._round.submit_rest()
+
+    def abandon(self) -> None:
+        """Ray will not come up: the round stops after the block in hand."""
+        self._abandoned.set()
+        self._ready.set()
+
+    def map(self, fn: Callable, calls: list[tuple]) -> list:
+        done: list = []
+        while len(done) < len(calls) and not self._ready.is_set():
+            self._check()
+            done.append(fn(*calls[len(done)]))
+        rest = calls[len(done) :]
+        if rest:
+            self._check()
+        return done + (super().map(fn, rest) if rest else [])
+
+    def plan(self, calls: list[tuple], outputs: int) -> list[tuple[BlockSummary, list]]:
+        with self._lock:
+            if self._ready.is_set():
+                self._check()
+                return super().plan(calls, outputs)
+            early = self._round = _EarlyRound(calls, outputs)
+        while (index := early.claim(self._lock)) is not None:
+            self._check()
+            early.planned[index] = plan_block(*calls[index])
+            self.planned_here += 1
+        self._wait_ready()
+        with self._lock:
+            early.submit_rest()
+            self._round = None
+        return early.results(self)
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.timeout
+        while not self._ready.wait(STOP_POLL):
+            self._check()
+            if time.monotonic() > deadline:
+                raise EcomlakeError(f"Ray did not start within {self.timeout:.0f} s")
+        self._check()
+
+    def _check(self) -> None:
+        if self._abandoned.is_set():
+            raise EcomlakeError("the block plan was abandoned: Ray did not start")
+        if self.stop.is_set():
+            raise Interrupted(f"{self.stop.reason}: stopped while planning the blocks")
+
+
+class _EarlyRound:
+    """One round of block plans split between this process (claimed one at a time while Ray
+    starts) and Ray (every block unclaimed when it is up). `claim` and `submit_rest` run under
+    the runner's lock, so a block is either claimed here or submitted, never both."""
+
+    def __init__(self, calls: list[tuple], outputs: int) -> None:
+        self.calls, self.outputs = calls, outputs
+        self.planned: dict[int, tuple] = {}
+        self.remote: dict[int, list] = {}  # call index -> its refs (summary, then handles)
+        self._next = 0
+        self._submitted = False
+
+    def claim(self, lock: threading.Lock) -> int | None:
+        with lock:
+            if self._submitted or self._next >= len(self.calls):
+                return None
+            self._next += 1
+            return self._next - 1
+
+    def submit_rest(self) -> None:
+        if self._submitted:
+            return
+        self._submitted = True
+        rest = range(self._next, len(self.calls))
+        if not rest:
+            return
+        import ray
+
+        remote = ray.remote(num_cpus=1, max_retries=3, num_returns=self.outputs)(plan_block)
+        for index in rest:
+            self.remote[index] = remote.remote(*self.calls[index])
+
+    def results(self, runner: RayBlocks) -> list[tuple[BlockSummary, list]]:
+        """Every block's summary and handles, in call order; the ones planned here put."""
+        import ray
+
+        order = sorted(self.remote)
+        summaries = runner._get(ray, [self.remote[i][0] for i in order])
+        by_index: dict[int, tuple[BlockSummary, list]] = {
+            i: (summary, list(self.remote[i][1:]))
+            for i, summary in zip(order, summaries, strict=True)
+        }
+        for index, (summary, *pieces) in self.planned.items():
+            by_index[index] = (summary, [ray.put(piece) for piece in pieces])
+        return [by_index[i] for i in range(len(self.calls))]
 
 
 def _call(fn: Callable, *args):

@@ -48,6 +48,7 @@ from ecomlake.run.blocked import (
     BlockedWorld,
     InProcessBlocks,
     RayBlocks,
+    RayBlocksWhileStarting,
     block_size,
     lookback_days,
     plan_blocked,
@@ -343,13 +344,22 @@ def _plan(cfg: EcomConfig, run: _Prepared) -> _Head:
 
 
 def _plan_blocked(cfg: EcomConfig, run: _Prepared) -> _Head:
-    """Start the executor, then plan the world in customer blocks on it (run/blocked.py)."""
+    """Plan the world in customer blocks on the executor (run/blocked.py). While a local Ray
+    starts, the first blocks are planned here, on a thread (Ray must start on the main one)."""
     assert run.executor is not None
     t0 = time.perf_counter()
-    try:
-        _start_executor(run)
-        runner = RayBlocks(run.stop) if isinstance(run.executor, RayExecutor) else InProcessBlocks()
-        world = plan_blocked(
+    on_ray = isinstance(run.executor, RayExecutor)
+    early = on_ray and run.executor.starts_local_ray()
+    runner = (
+        RayBlocksWhileStarting(run.stop)
+        if early
+        else RayBlocks(run.stop)
+        if on_ray
+        else InProcessBlocks()
+    )
+
+    def plan() -> BlockedWorld:
+        return plan_blocked(
             cfg,
             run.settings.identity.seed,
             run.start,
@@ -359,6 +369,22 @@ def _plan_blocked(cfg: EcomConfig, run: _Prepared) -> _Head:
             block_customers=run.blocks,
             lookback=lookback_days(run.settings.level),
         )
+
+    try:
+        if isinstance(runner, RayBlocksWhileStarting):
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="plan") as pool:
+                planned = pool.submit(plan)
+                try:
+                    _start_executor(run)
+                except BaseException:
+                    runner.abandon()  # the thread stops after the block in hand
+                    raise
+                runner.ray_ready()
+                world = planned.result()
+            log.info("%d block(s) planned in-process while Ray started", runner.planned_here)
+        else:
+            _start_executor(run)
+            world = plan()
     except BaseException:  # stopped or failed: no Ray of ours outlives the run
         run.executor.close()
         raise

@@ -124,6 +124,32 @@ def test_plan_in_blocks_equals_one_piece(tmp_path, in_process):
 
 
 @pytest.mark.ray
+def test_blocks_planned_while_ray_starts_equal_in_process(
+    ray_session, tmp_path, in_process, monkeypatch, caplog
+):
+    """The driver plans the first blocks itself while its Ray starts (here: joins the session's
+    Ray after a second and a half), then hands the rest to Ray: the same lake."""
+    import logging
+    import time
+
+    from ecomlake.run.executors import RayExecutor
+
+    start = RayExecutor.start
+
+    def slow_start(self) -> None:
+        time.sleep(1.5)
+        start(self)
+
+    monkeypatch.setattr(RayExecutor, "starts_local_ray", lambda self: True)
+    monkeypatch.setattr(RayExecutor, "start", slow_start)
+    with caplog.at_level(logging.INFO, logger="ecomlake.run.driver"):
+        blocked = _run(tmp_path, executor="ray", workers=2, block_customers=100)
+    assert blocked == in_process, _first_difference(blocked, in_process)
+    planned_here = [r.getMessage() for r in caplog.records if "while Ray started" in r.getMessage()]
+    assert planned_here and not planned_here[0].startswith("0 "), planned_here
+
+
+@pytest.mark.ray
 def test_plan_in_blocks_on_ray_equals_in_process(ray_session, tmp_path, in_process):
     """Blocks planned as Ray tasks, pieces fetched from the object store by the day tasks."""
     blocked = _run(tmp_path, executor="ray", workers=2, block_customers=333)

@@ -6,6 +6,9 @@ The lake-level proofs (in-process and on Ray) are in tests/integration/test_dete
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -56,13 +59,21 @@ def _partitions(world, task, level: str) -> dict:
     }
 
 
-def _compare(cfg, run_days: list[dt.date], level: str, block: int) -> int:
-    """Render every partition of `run_days` both ways; the number of partitions compared."""
+def _compare(
+    cfg, run_days: list[dt.date], level: str, block: int, plan: Callable | None = None
+) -> int:
+    """Render every partition of `run_days` both ways; the number of partitions compared.
+    `plan` plans the blocks (`plan_blocked`'s arguments after the runner): in-process unless
+    it is given."""
     start, end = cfg.parameters.pinned_window()
     seed = cfg.faker_seed
     world = build_world(cfg, seed, day_number(start), day_number(end))
     lookback = lookback_days(level_for("", cfg, level))
-    blocked = plan_blocked(cfg, seed, start, end, run_days, InProcessBlocks(), block, lookback)
+    arguments = (cfg, seed, start, end, run_days)
+    if plan is None:
+        blocked = plan_blocked(*arguments, InProcessBlocks(), block, lookback)
+    else:
+        blocked = plan(*arguments, block, lookback)
     one_piece = spread_backlog(assign_tasks(run_days, world.signup_days()))
     whole, pieces = {}, {}
     for one, task in zip(one_piece, blocked.tasks, strict=True):
@@ -166,3 +177,58 @@ def test_block_rounds_stop_on_request_and_on_timeout(ray_session):
     with pytest.raises(EcomlakeError, match="took over 1 s"):
         RayBlocks(timeout=1.0).map(time.sleep, [(60,), (60,)])
     assert time.monotonic() - t0 < 20
+
+
+def _plan_while_ray_starts(runner, ready_after: int) -> Callable:
+    """`plan_blocked` on a thread with `runner`, told that Ray is up once `ready_after` blocks
+    were planned in this process (Ray is already up: the session's)."""
+
+    def plan(*arguments):
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            planned = pool.submit(plan_blocked, *arguments[:5], runner, *arguments[5:])
+            deadline = time.monotonic() + 120
+            while runner.planned_here < ready_after and not planned.done():
+                assert time.monotonic() < deadline, "no block was planned in-process"
+                time.sleep(0.005)
+            runner.ray_ready()
+            return planned.result(timeout=300)
+
+    return plan
+
+
+@pytest.mark.ray
+def test_blocks_planned_here_while_ray_starts_render_the_one_piece_rows(ray_session):
+    """Three blocks planned in this process before Ray is 'up', the other 18 on Ray, their
+    pieces put into the object store: the rows of the one-piece plan."""
+    from ecomlake.run.blocked import RayBlocksWhileStarting
+
+    runner = RayBlocksWhileStarting()
+    plan = _plan_while_ray_starts(runner, ready_after=3)
+    assert _compare(load_config(QUICK), _days("2024-01-20", "2024-03-31", 9), "none", 97, plan)
+    assert 3 <= runner.planned_here < 21
+
+
+@pytest.mark.ray
+def test_block_plan_while_ray_starts_stops_when_abandoned_or_asked(ray_session):
+    """Ray failing to start (abandon) or a stop request ends the in-process planning after the
+    block in hand, with an error that says which."""
+    from ecomlake.errors import EcomlakeError, Interrupted
+    from ecomlake.run.blocked import RayBlocksWhileStarting
+    from ecomlake.run.interrupt import StopRequest
+
+    cfg = load_config(QUICK)
+    start, end = cfg.parameters.pinned_window()
+    arguments = (cfg, cfg.faker_seed, start, end, _days("2024-01-20", "2024-02-20", 7))
+    runner = RayBlocksWhileStarting()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        planned = pool.submit(plan_blocked, *arguments, runner, 97, 0)
+        while runner.planned_here < 1:
+            time.sleep(0.005)
+        runner.abandon()
+        with pytest.raises(EcomlakeError, match="abandoned: Ray did not start"):
+            planned.result(timeout=60)
+    assert runner.planned_here < 21
+    stop = StopRequest()
+    stop.request("SIGINT")
+    with pytest.raises(Interrupted, match="SIGINT: stopped while planning the blocks"):
+        plan_blocked(*arguments, RayBlocksWhileStarting(stop), 97, 0)
