@@ -31,7 +31,7 @@ from ecomlake.lake import (
     write_partition,
 )
 from ecomlake.lake import sink as sink_module
-from ecomlake.lake.parquet import value_bytes
+from ecomlake.lake.parquet import NEARLY_UNIQUE_TEXT, value_bytes
 from ecomlake.lineage import Lineage, apply_lineage
 
 TS = "2026-11-29T09:19:31+00:00"
@@ -340,6 +340,22 @@ class TestParquet:
         }
         assert {"customer_id", "order_date", "total_cents", "batch_id"} <= dictionary
         assert not {"order_id", "event_id", "paid_at", "net_total"} & dictionary
+
+    def test_contact_text_is_written_plain(self) -> None:
+        """Emails, phones and addresses are next to unique per customer: no dictionary; the
+        names, which repeat, keep theirs."""
+        n = 40
+        columns = {name: [f"{name}-{i}" for i in range(n)] for name in NEARLY_UNIQUE_TEXT}
+        columns["first_name"] = ["Ann", "Bo"] * (n // 2)
+        columns["customer_id"] = [f"CUST-{i:04d}" for i in range(n)]
+        blob = encode_parquet(pa.table(columns), ParquetOptions(), ["customer_id"])
+        group = pq.read_metadata(pa.BufferReader(blob)).row_group(0)
+        dictionary = {
+            group.column(i).path_in_schema
+            for i in range(group.num_columns)
+            if "RLE_DICTIONARY" in group.column(i).encodings
+        }
+        assert dictionary == {"first_name"}
 
     @pytest.mark.parametrize(
         ("kwargs", "field", "rule"),
