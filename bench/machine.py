@@ -11,8 +11,10 @@ import datetime as dt
 import importlib.metadata
 import os
 import platform
+import resource
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +58,23 @@ def machine_info() -> dict:
         "started_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "versions": versions,
     }
+
+
+FILE_PROBE_COUNT = 1000
+
+
+def file_create_ms(folder: str) -> float:
+    """Kernel CPU, in ms, to create one empty file in a fresh folder under `folder` (the files
+    stay: deleting them would slow the next creates). On ext4 without a journal this rises
+    tenfold for minutes after a mass delete nearby (docs/performance.md), which a lake of
+    thousands of files pays in full: the figure says whether a run was measured on a quiet disk."""
+    probe = tempfile.mkdtemp(prefix="create-probe-", dir=folder)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_stime  # finer than os.times' ticks
+    for index in range(FILE_PROBE_COUNT):
+        with open(os.path.join(probe, f"f{index}"), "wb"):
+            pass
+    spent = resource.getrusage(resource.RUSAGE_SELF).ru_stime - before
+    return round(1e3 * spent / FILE_PROBE_COUNT, 3)
 
 
 def tpchgen_version() -> str | None:

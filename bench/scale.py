@@ -17,6 +17,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import yaml
 
+from bench.machine import file_create_ms
 from bench.pipeline import Chunk, write_floor
 from bench.ray_runs import end_to_end, start_ray, stop_ray
 from bench.tpch import run_tpchgen
@@ -99,8 +100,11 @@ def scale_section(work: Workload, workers: int, tpch_scale: float, temp_root: st
     """The whole world cold and warm on one local Ray, then tpchgen-cli; both measured alike."""
     first, days = work.world_days()
     start_ray(workers, temp_root)
+    create_ms = {}
     try:
+        create_ms["before_cold"] = file_create_ms(temp_root)
         cold = end_to_end(work, days, workers, temp_root, start=first)  # empty cache: plans
+        create_ms["before_warm"] = file_create_ms(temp_root)
         warm = end_to_end(
             work,
             days,
@@ -136,6 +140,7 @@ def scale_section(work: Workload, workers: int, tpch_scale: float, temp_root: st
             "rows_by_table": warm["rows"],
         },
         "ours": ours,
+        "file_create_ms": create_ms,
         "write_floor": {**floor, "bytes_match_run": floor["bytes"] == warm["lake_bytes"]},
         "runs": {"cold": cold, "warm": warm},
         "tpch": tpch,
@@ -169,3 +174,7 @@ def print_scale(section: dict) -> None:
             f"{f['parquet_mb']:>9.1f}{f['rows_per_second_per_core']:>13,}"
             f"{f['parquet_mb_per_second_per_core']:>11.2f}{f['cpu_over_write_floor']:>11.2f}"
         )
+    probes = section.get("file_create_ms", {})
+    if probes:
+        said = ", ".join(f"{ms} ms {when.replace('_', ' ')}" for when, ms in probes.items())
+        print(f"kernel CPU to create a file: {said} (about 0.025 on a quiet disk here)")

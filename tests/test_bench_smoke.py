@@ -225,6 +225,9 @@ def test_bench_scale_measures_both_generators_alike(tmp_path):
         _positive(figures, "parquet_mb_per_second_per_core")
     floor = section["write_floor"]
     assert floor["rows"] == warm["rows"] and floor["bytes_match_run"]  # same tables, same bytes
+    assert set(section["file_create_ms"]) == {"before_cold", "before_warm"}
+    assert all(ms >= 0 for ms in section["file_create_ms"].values())
+    assert "kernel CPU to create a file" in printed
     if section["tpch"]["available"]:
         _positive(section["tpch_figures"], "rows", "cpu_over_write_floor")
         assert section["tpch"]["compression"] == "ZSTD(1)"
