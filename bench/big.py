@@ -24,6 +24,7 @@ from pathlib import Path
 
 import yaml
 
+from bench.machine import file_create_ms, host_probe_ms
 from bench.workload import REPO
 
 TEMPLATE = REPO / "gen_config" / "template.yaml"
@@ -92,6 +93,7 @@ def run(args: argparse.Namespace) -> dict:
         env = {**os.environ, "RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "disabled")}
         peaks = {"driver": 0, "worker": 0}
         done = threading.Event()
+        conditions = {"host_probe_ms": host_probe_ms(), "file_create_ms": file_create_ms(folder)}
         t0 = time.perf_counter()
         process = subprocess.Popen(
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -121,6 +123,7 @@ def run(args: argparse.Namespace) -> dict:
             "plan_seconds": record["plan_seconds"],
             "driver_peak_mb": round(peaks["driver"] / 1024),
             "worker_peak_mb": round(peaks["worker"] / 1024),
+            **conditions,
         }
     finally:
         shutil.rmtree(folder, ignore_errors=True)

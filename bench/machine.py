@@ -15,6 +15,7 @@ import resource
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,12 +56,42 @@ def machine_info() -> dict:
         "memory_gib": round(mem_kb / 2**20, 1),
         "kernel": platform.release(),
         "load_average_at_start": list(os.getloadavg()),
+        "host_probe_ms": host_probe_ms(),
         "started_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "versions": versions,
     }
 
 
 FILE_PROBE_COUNT = 1000
+HOST_PROBE_ROWS = 300_000
+HOST_PROBE_REPEATS = 15
+
+
+def host_probe_ms() -> float:
+    """Best-of-15 ms for pyarrow to encode one fixed 300,000-row table with zstd: a yardstick
+    of the host's speed at the time. On this shared host it ranged from 52 to 93 ms within an
+    hour, so figures from different runs compare only when their probes do."""
+    import io
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(1)
+    keys = rng.integers(0, 1 << 62, HOST_PROBE_ROWS)
+    table = pa.table(
+        {
+            "key": rng.integers(0, 1 << 40, HOST_PROBE_ROWS),
+            "hex": pa.array([f"{k:064x}" for k in keys]),
+            "code": rng.integers(0, 20, HOST_PROBE_ROWS),
+        }
+    )
+    best = float("inf")
+    for _ in range(HOST_PROBE_REPEATS):
+        before = time.process_time()
+        pq.write_table(table, io.BytesIO(), compression="zstd")
+        best = min(best, time.process_time() - before)
+    return round(best * 1e3, 1)
 
 
 def file_create_ms(folder: str) -> float:

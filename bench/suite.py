@@ -203,6 +203,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.scale:
             work, machine = scale_workload(args.smoke), machine_info()  # load before the run
             section = scale_section(work, sizes.workers, sizes.tpch_scale, temp_root)
+            section["host_probe_ms"] = machine["host_probe_ms"]  # printed beside the runs
             report = {"meta": {"smoke": work.smoke, "machine": machine}, "scale": section}
             report["meta"]["load_average_at_end"] = list(os.getloadavg())
         elif args.format:

@@ -227,7 +227,8 @@ def test_bench_scale_measures_both_generators_alike(tmp_path):
     assert floor["rows"] == warm["rows"] and floor["bytes_match_run"]  # same tables, same bytes
     assert set(section["file_create_ms"]) == {"before_cold", "before_warm"}
     assert all(ms >= 0 for ms in section["file_create_ms"].values())
-    assert "kernel CPU to create a file" in printed
+    assert "kernel CPU to create a file" in printed and "host probe:" in printed
+    assert report["meta"]["machine"]["host_probe_ms"] == section["host_probe_ms"] > 0
     if section["tpch"]["available"]:
         _positive(section["tpch_figures"], "rows", "cpu_over_write_floor")
         assert section["tpch"]["compression"] == "ZSTD(1)"
@@ -245,4 +246,5 @@ def test_big_world_bench_runs_in_blocks(tmp_path):
     figures = json.loads(done.stdout)
     assert figures["days"] == 2 and figures["rows"] > 0 and figures["parquet_mb"] > 0
     assert figures["driver_peak_mb"] > 0 and figures["plan_seconds"] > 0
+    assert figures["host_probe_ms"] > 0 and figures["file_create_ms"] >= 0
     assert not list(tmp_path.iterdir())  # the lake is removed
