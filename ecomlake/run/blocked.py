@@ -102,7 +102,7 @@ class RayBlocks:
     def plan(self, calls: list[tuple], outputs: int) -> list[tuple[BlockSummary, list]]:
         import ray
 
-        remote = ray.remote(num_cpus=1, max_retries=3, num_returns=outputs)(plan_block)
+        remote = _remote_plan(ray, outputs)
         refs = [remote.remote(*call) for call in calls]
         summaries = self._get(ray, [r[0] for r in refs])
         return [(summary, list(r[1:])) for summary, r in zip(summaries, refs, strict=True)]
@@ -226,7 +226,7 @@ class _EarlyRound:
             return
         import ray
 
-        remote = ray.remote(num_cpus=1, max_retries=3, num_returns=self.outputs)(plan_block)
+        remote = _remote_plan(ray, self.outputs)
         for index in rest:
             self.remote[index] = remote.remote(*self.calls[index])
 
@@ -247,6 +247,11 @@ class _EarlyRound:
 
 def _call(fn: Callable, *args):
     return fn(*args)
+
+
+def _remote_plan(ray, outputs: int):
+    """`plan_block` as a Ray task returning its summary and `outputs - 1` pieces apart."""
+    return ray.remote(num_cpus=1, max_retries=3, num_returns=outputs)(plan_block)
 
 
 @dataclass
