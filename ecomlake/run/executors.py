@@ -19,6 +19,7 @@ from typing import Protocol
 from ecomlake.errors import OptionError
 from ecomlake.plan.calendar import day_date
 from ecomlake.plan.world import WorldPlan
+from ecomlake.render.contacts import build_vocabularies
 from ecomlake.run.blocked import BlockedWorld, world_of
 from ecomlake.run.interrupt import StopRequest
 from ecomlake.run.sizing import WorkEstimate
@@ -123,6 +124,7 @@ class RayExecutor:
         self.workers = workers  # None: every CPU of the local machine or of the cluster
         self.address = address
         self._started_here = False  # shut Ray down at the end only if this executor started it
+        self.warming: list = []  # the warm-up tasks `start` submitted (kept for tests)
 
     def map_days(
         self,
@@ -169,10 +171,13 @@ class RayExecutor:
         return not self.address and not ray.is_initialized()
 
     def start(self) -> None:
-        """Start local Ray or connect to the cluster now (the driver does it while it plans)."""
+        """Start local Ray or connect to the cluster now (the driver does it while it plans),
+        and warm its workers meanwhile: one warm-up task per worker slot, never waited for."""
         import ray
 
         self._ensure_ray(ray)
+        warm = ray.remote(num_cpus=1, max_retries=0)(_warm_up_worker)
+        self.warming = [warm.remote() for _ in range(self._worker_count(ray))]
 
     def close(self) -> None:
         """Stop the Ray this executor started, waiting for its processes to exit, so that none
@@ -285,6 +290,13 @@ def _run_day_on_node(
     result = run_day(world_of(world, task.day), task, settings)
     result.node_id = ray.get_runtime_context().get_node_id()
     return result
+
+
+def _warm_up_worker() -> None:
+    """A new worker's one-off costs, paid while the driver plans instead of in its first day:
+    unpickling this function imports the render and write modules, and the contact
+    vocabularies are built (with them, pyarrow's import of pandas on its first array)."""
+    build_vocabularies()
 
 
 def _day_text(task: DayTask) -> str:

@@ -98,3 +98,15 @@ def test_a_field_does_not_depend_on_which_were_read_before() -> None:
 def test_no_keys_give_empty_columns() -> None:
     contacts = draw_contacts(Rng(1), np.zeros(0, np.int64))
     assert all(len(getattr(contacts, name)) == 0 for name in FIELDS)
+
+
+def test_build_vocabularies_builds_every_vocabulary():
+    """A worker warmed with it must not build one on its first day (run/executors.py)."""
+    from ecomlake.render import contacts
+
+    builders = [f for f in vars(contacts).values() if hasattr(f, "cache_clear")]
+    assert len(builders) >= 10
+    for build in builders:
+        build.cache_clear()
+    contacts.build_vocabularies()
+    assert [b.__name__ for b in builders if b.cache_info().currsize == 0] == []
