@@ -271,15 +271,22 @@ class BlockedWorld:
 
     def day(self, day: int) -> WorldPlan:
         """The world of the day task of `day`, with every piece fetched."""
+        return self.assemble(day, _fetch(self.pieces[day]), self.earlier[day])
+
+    def assemble(
+        self, day: int, pieces: Sequence[DayPiece], earlier: Sequence[np.ndarray]
+    ) -> WorldPlan:
+        """The world of the day task of `day` from its pieces and earlier order numbers."""
         return day_world(
-            self.config,
-            self.seed,
-            self.start_day,
-            self.end_day,
-            self.numbers[day],
-            _fetch(self.pieces[day]),
-            self.earlier[day],
+            self.config, self.seed, self.start_day, self.end_day, self.numbers[day], pieces, earlier
         )
+
+    def shared(self) -> BlockedWorld:
+        """What every day task shares: all but each day's pieces and earlier numbers. A Ray day
+        task gets its own day's as arguments: a handle inside a shared object makes every task
+        that unpickles it a borrower of every handle (a blocked year has blocks × 365), which
+        cost more than rendering the day itself."""
+        return replace(self, pieces={}, earlier={})
 
 
 def lookback_days(level: RunLevel) -> int:

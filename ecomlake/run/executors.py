@@ -143,14 +143,13 @@ class RayExecutor:
         self._ensure_ray(ray)
         pending: dict = {}
         try:
-            remote_day = ray.remote(num_cpus=1, max_retries=3)(_run_day_on_node)
-            world_ref = ray.put(world)
+            submit = _day_submitter(ray, world, settings)
             limit = max(1, self._worker_count(ray) * TASKS_IN_FLIGHT_PER_WORKER)
             queue.reverse()
             while (queue or pending) and not stop.is_set():
                 while queue and len(pending) < limit:
                     task = queue.pop()
-                    pending[remote_day.remote(world_ref, task, settings)] = task
+                    pending[submit(task)] = task
                 # a timeout, so that a stop request is seen while every day is still running
                 done, _ = ray.wait(list(pending), num_returns=1, timeout=STOP_POLL_SECONDS)
                 yield from _collect(ray, done, pending)
@@ -282,14 +281,34 @@ def _cancel(ray, refs: list) -> None:
     log.info("cancelled %d day(s) in flight", len(refs))
 
 
-def _run_day_on_node(
-    world: WorldPlan | BlockedWorld, task: DayTask, settings: WriteSettings
-) -> DayResult:
+def _day_submitter(ray, world: WorldPlan | BlockedWorld, settings: WriteSettings) -> Callable:
+    """A function submitting one day task: the plan is put in the object store once; a blocked
+    world's day pieces go to their own day's task as arguments (`BlockedWorld.shared`)."""
+    options = {"num_cpus": 1, "max_retries": 3}
+    if not isinstance(world, BlockedWorld):
+        plan_day = ray.remote(**options)(_run_day_on_node)
+        world_ref = ray.put(world)
+        return lambda task: plan_day.remote(world_ref, task, settings)
+    blocked_day = ray.remote(**options)(_run_blocked_day_on_node)
+    shared_ref = ray.put(world.shared())
+    return lambda task: blocked_day.remote(
+        shared_ref, task, settings, world.earlier[task.day], *world.pieces[task.day]
+    )
+
+
+def _run_day_on_node(world: WorldPlan, task: DayTask, settings: WriteSettings) -> DayResult:
     import ray
 
-    result = run_day(world_of(world, task.day), task, settings)
+    result = run_day(world, task, settings)
     result.node_id = ray.get_runtime_context().get_node_id()
     return result
+
+
+def _run_blocked_day_on_node(
+    world: BlockedWorld, task: DayTask, settings: WriteSettings, earlier: list, *pieces
+) -> DayResult:
+    """A blocked world's day; Ray has fetched its pieces (passed as handles) before the call."""
+    return _run_day_on_node(world.assemble(task.day, pieces, earlier), task, settings)
 
 
 def _warm_up_worker() -> None:

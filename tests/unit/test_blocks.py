@@ -6,6 +6,8 @@ The lake-level proofs (in-process and on Ray) are in tests/integration/test_dete
 from __future__ import annotations
 
 import datetime as dt
+import io
+import pickle
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -232,3 +234,47 @@ def test_block_plan_while_ray_starts_stops_when_abandoned_or_asked(ray_session):
     stop.request("SIGINT")
     with pytest.raises(Interrupted, match="SIGINT: stopped while planning the blocks"):
         plan_blocked(*arguments, RayBlocksWhileStarting(stop), 97, 0)
+
+
+class _RefFinder(pickle.Pickler):
+    """Pickles to nowhere, listing every Ray object handle met on the way."""
+
+    def __init__(self) -> None:
+        super().__init__(io.BytesIO())
+        self.refs: list = []
+
+    def persistent_id(self, obj):
+        import ray
+
+        if isinstance(obj, ray.ObjectRef):
+            self.refs.append(obj)
+            return len(self.refs)
+        return None
+
+
+@pytest.mark.ray
+def test_blocked_day_tasks_share_no_handles_and_get_their_own_pieces(ray_session):
+    """What every Ray day task of a blocked world unpickles holds no object handle (each one
+    made every task a borrower of every day's pieces); a task's own pieces, passed to it, give
+    the rows of `BlockedWorld.day`."""
+    import ray
+
+    from ecomlake.run.blocked import RayBlocks
+
+    cfg = load_config(QUICK)
+    start, end = cfg.parameters.pinned_window()
+    world = plan_blocked(cfg, cfg.faker_seed, start, end, _days("2024-02-01", "2024-02-20", 6),
+                         RayBlocks(), 250)  # fmt: skip
+    finder = _RefFinder()
+    finder.dump(world)
+    assert len(finder.refs) == sum(map(len, world.pieces.values())) > len(world.tasks)
+    shared, finder = world.shared(), _RefFinder()
+    finder.dump(shared)
+    assert finder.refs == []
+    for task in world.tasks:
+        own = ray.get(world.pieces[task.day], timeout=60)
+        assembled = shared.assemble(task.day, own, world.earlier[task.day])
+        expected = _partitions(world.day(task.day), task, "none")
+        got = _partitions(assembled, task, "none")
+        assert set(got) == set(expected)
+        assert all(got[key].equals(rows) for key, rows in expected.items())
