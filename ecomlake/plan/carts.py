@@ -15,6 +15,7 @@ from ecomlake.config import EcomConfig
 from ecomlake.plan.customers import CustomerPlan
 from ecomlake.plan.lexicon import NONE, Lexicon
 from ecomlake.plan.lines import LineModel, draw_line_counts
+from ecomlake.plan.sorting import coarse_argsort
 from ecomlake.plan.visits import VisitPlan
 from ecomlake.rng import Rng
 from ecomlake.rng import streams as s
@@ -103,13 +104,19 @@ def _convert(
 
 def time_order(ts: np.ndarray, key: np.ndarray) -> np.ndarray:
     """Positions in (timestamp, key) order: time order, and ties (rare in microseconds) by key,
-    so that the order does not depend on how the carts were gathered (plan/blocks.py)."""
-    order = np.argsort(ts)
-    ordered = ts[order]
-    tie = ordered[1:] == ordered[:-1]
+    so that the order does not depend on how the carts were gathered (plan/blocks.py).
+
+    The sort packs timestamps with positions (`coarse_argsort`): a world's microseconds are too
+    wide to pack whole, so carts a few microseconds apart may share a coarse timestamp, and
+    those runs (rare, as are equal timestamps) are put in (timestamp, key) order afterwards.
+    Keys are unique, so the order is exactly `np.argsort(ts)` with its ties sorted by key.
+    """
+    order, coarse = coarse_argsort(ts)
+    tie = coarse[1:] == coarse[:-1]
     if not tie.any():
         return order
-    # Every slot of a run of equal timestamps; sorting their carts by (ts, key) refills them.
+    # Every slot of a run of equal coarse timestamps; sorting their carts by (ts, key) refills
+    # them, as coarse timestamps only merge neighbours in time.
     slots = np.flatnonzero(np.concatenate([tie, [False]]) | np.concatenate([[False], tie]))
     tied = order[slots]
     order[slots] = tied[np.lexsort((key[tied], ts[tied]))]

@@ -28,6 +28,35 @@ def stable_argsort(keys: np.ndarray) -> np.ndarray:
     return packed
 
 
+def coarse_argsort(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in (coarse key, position) order, and the sorted coarse keys, where a coarse
+    key is `(key - min) >> drop` with the fewest dropped low bits that let it and the position
+    pack into one 63-bit word: one SIMD sort of the words, several times faster than
+    `np.argsort` of int64 keys.
+
+    Nothing is dropped when they fit (then this is the stable order); otherwise the order is
+    exact between keys whose coarse keys differ, and the caller settles runs of equal coarse
+    keys, which are rare when the keys spread far wider than the positions (microseconds).
+    """
+    keys = np.asarray(keys)
+    n = len(keys)
+    if n == 0:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.uint64)
+    low, high = int(keys.min()), int(keys.max())
+    shift = (n - 1).bit_length()
+    drop = max((high - low).bit_length() + shift - 63, 0)
+    # keys - low wraps in int64 past 2**63 - 1, but not as uint64: the distance, exactly
+    words = keys.astype(np.int64) - np.int64(low)
+    words = words.view(np.uint64)
+    words >>= np.uint64(drop)
+    words <<= np.uint64(shift)
+    words |= np.arange(n, dtype=np.uint64)
+    words.sort()
+    order = (words & np.uint64((1 << shift) - 1)).view(np.int64)
+    words >>= np.uint64(shift)
+    return order, words
+
+
 def stable_argsort_wide(keys: np.ndarray) -> np.ndarray:
     """Exactly `np.argsort(keys, kind="stable")` for keys too wide to pack (e.g. microseconds).
 
