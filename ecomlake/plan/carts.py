@@ -16,7 +16,7 @@ from ecomlake.plan.customers import CustomerPlan
 from ecomlake.plan.lexicon import NONE, Lexicon
 from ecomlake.plan.lines import LineModel, draw_line_counts
 from ecomlake.plan.sorting import coarse_argsort
-from ecomlake.plan.visits import VisitPlan
+from ecomlake.plan.visits import VisitPlan, key_customer, key_is_reactivation
 from ecomlake.rng import Rng
 from ecomlake.rng import streams as s
 
@@ -53,8 +53,8 @@ def build_carts(
     """Sort visits into carts and run the conversion funnel per customer over the world."""
     key = visits.key
     order = time_order(visits.ts_us, key)
-    key, customer = key[order], visits.customer[order]
-    ts = visits.ts_us[order]
+    key, ts = key[order], visits.ts_us[order]  # the rest follows from the key: fewer gathers
+    customer = key_customer(key)
     n_lines = draw_line_counts(model, rng, key, cust.tier[cust.local(customer)])
     first_item = np.cumsum(n_lines) - n_lines + 1
     converted = _convert(cfg, lex, rng, cust, key, customer, ts)
@@ -66,7 +66,7 @@ def build_carts(
         key=key,
         customer=customer,
         ts_us=ts,
-        is_reactivation=visits.is_reactivation[order],
+        is_reactivation=key_is_reactivation(key),
         n_lines=n_lines,
         first_item_id=first_item,
         status=status.astype(np.int8),

@@ -35,11 +35,21 @@ class VisitPlan:
     customer: np.ndarray  # int64
     slot: np.ndarray  # int64
     ts_us: np.ndarray  # int64 microseconds since epoch
-    is_reactivation: np.ndarray  # bool
 
     @property
     def key(self) -> np.ndarray:
         return (self.customer << SLOT_BITS) | self.slot
+
+
+def key_customer(key: np.ndarray) -> np.ndarray:
+    """The customer of each cart key: carts sorted by time take it from their keys, without a
+    gather of the visits' customers."""
+    return key >> SLOT_BITS
+
+
+def key_is_reactivation(key: np.ndarray) -> np.ndarray:
+    """Whether each cart key is a reactivation visit's (its slot is REACTIVATION_SLOT)."""
+    return (key & ((1 << SLOT_BITS) - 1)) == REACTIVATION_SLOT
 
 
 def build_visits(
@@ -63,8 +73,7 @@ def build_visits(
     )
     day = np.concatenate([first, rep_day, react_day[react_ok]])
     ts = day * US_PER_DAY + _time_of_day(rng, customer, slot)
-    is_react = slot == REACTIVATION_SLOT
-    base = VisitPlan(customer, slot, ts, is_react)
+    base = VisitPlan(customer, slot, ts)
     return _with_seasonal_extras(cfg, rng, cust, base, start, end)
 
 
@@ -204,5 +213,4 @@ def _with_seasonal_extras(
         customer=np.concatenate([base.customer, customer[keep]]),
         slot=np.concatenate([base.slot, slot[keep]]),
         ts_us=np.concatenate([base.ts_us, ts[keep]]),
-        is_reactivation=np.concatenate([base.is_reactivation, np.zeros(keep.sum(), bool)]),
     )
