@@ -3,7 +3,8 @@
  * ecomlake.rng.hashing.random_bits is splitmix64 twice per value: in numpy that is ~10 passes
  * over every block of values, and the uniform floats made from the bits take three more. Here
  * each value is read once and written once, as bits, as the float in [0, 1) from its top 53, or
- * straight on to Rng.integers' bounded integers and Rng.categorical(_rows)' picks.
+ * straight on to Rng.integers' bounded integers, Rng.categorical(_rows)' picks and
+ * Rng.poisson's counts.
  *
  * ecomlake.plan.ids builds "<prefix><number zero-padded to width>" strings; pyarrow's cast, lpad
  * and join build three string arrays on the way. ecomlake.render.columns.joined builds contact
@@ -452,6 +453,58 @@ release_entity_index:
     return result;
 }
 
+/* Rng.poisson's count by inverse CDF: k climbs while u >= cdf, each step p = p * lam / k and
+ * cdf = cdf + p, at most `limit` steps. Rng.poisson's numpy loop does these float operations in
+ * this order, one step for all rows at a time; here a row runs its own steps (one to three for
+ * the plan's small lambdas) in registers. exp(-lam) comes from numpy (p0): no libm here. */
+static PyObject *hash_poisson(PyObject *self, PyObject *args)
+{
+    PyObject *key_obj, *entity_obj, *index_obj, *lam_obj, *p0_obj, *out_obj;
+    Py_ssize_t limit;
+    Keyed keyed;
+    Py_buffer lam, p0, out;
+    Py_ssize_t lam_step, p0_step;
+    PyObject *result = NULL;
+    if (!PyArg_ParseTuple(args, "OOOnOOO:hash_poisson", &key_obj, &entity_obj, &index_obj,
+                          &limit, &lam_obj, &p0_obj, &out_obj))
+        return NULL;
+    if (get_keyed(key_obj, entity_obj, index_obj, &keyed) < 0)
+        return NULL;
+    Py_ssize_t n = keyed.n;
+    if (get_per_value(lam_obj, &lam, FLOAT64_FORMATS, "lam", n, &lam_step) < 0)
+        goto release_entity_index;
+    if (get_per_value(p0_obj, &p0, FLOAT64_FORMATS, "p0", n, &p0_step) < 0)
+        goto release_lam;
+    if (get_out(out_obj, &out, n) < 0)
+        goto release_p0;
+    const double *lams = lam.buf, *p0s = p0.buf;
+    int64_t *counts = out.buf;
+    {
+        RELEASE_GIL_IF(n >= GIL_THRESHOLD);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            double u = keyed_unit(&keyed, i), l = lams[i * lam_step], p = p0s[i * p0_step];
+            double cdf = p;
+            Py_ssize_t k = 0;
+            while (k < limit && u >= cdf) {
+                k++;
+                p = p * l / (double)k;
+                cdf = cdf + p;
+            }
+            counts[i] = (int64_t)k;
+        }
+        ACQUIRE_GIL();
+    }
+    result = Py_NewRef(Py_None);
+    PyBuffer_Release(&out);
+release_p0:
+    PyBuffer_Release(&p0);
+release_lam:
+    PyBuffer_Release(&lam);
+release_entity_index:
+    release_keyed(&keyed);
+    return result;
+}
+
 /* Entries of cdf[0..k) that are <= u: a binary search on nondecreasing rows (searchsorted's
  * side="right"), a count on any other (NaN entries are never <= u). The search keeps the answer
  * in [first, first + k] and halves k whatever the comparison says: a fixed number of steps, and
@@ -802,6 +855,10 @@ static PyMethodDef methods[] = {
      "hash_categories(key, entity, index, table, rows, out): per entity, the number of entries "
      "of its row of the (n_rows, k) float64 cdf table that are <= its uniform, capped at k - 1, "
      "into out (int64); rows holds 1 row number or one per entity."},
+    {"hash_poisson", hash_poisson, METH_VARARGS,
+     "hash_poisson(key, entity, index, limit, lam, p0, out): Rng.poisson's counts into out "
+     "(int64): steps of p = p * lam / k, cdf += p from p0 = exp(-lam) while the uniform is >= "
+     "cdf, at most limit; lam and p0 hold 1 value or one per entity (float64)."},
     {"gather_join", gather_join, METH_VARARGS,
      "gather_join(pieces, null, allocate) -> (offsets, data, validity, null_count): an Arrow "
      "string array's buffers whose row i joins vocabulary_k[index_k[i]] over the pieces, a "

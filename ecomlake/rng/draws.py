@@ -131,8 +131,7 @@ class Rng:
     ) -> np.ndarray | None:
         """A draw in one C pass from the keyed bits (ecomlake/_kernels.c), bit for bit the numpy
         code's; None (numpy's turn) without the kernels, or unless the ids (with the index) are
-        1-D and each of `per_id` (int64) holds one value or one per id: numpy broadcasts the
-        rest."""
+        1-D and each of `per_id` holds one value or one per id: numpy broadcasts the rest."""
         kernels = hashing._kernels
         if kernels is None:
             return None
@@ -146,16 +145,33 @@ class Rng:
     def poisson(
         self, stream: str, ids: np.ndarray, lam: np.ndarray, index: int | np.ndarray = 0
     ) -> np.ndarray:
-        """Poisson counts by inverse CDF; the loop runs over k, never over rows, and each step
-        only touches the rows still climbing (same float steps per row as the full arrays)."""
+        """Poisson counts by inverse CDF: k climbs while u >= cdf, cdf growing by p = p * lam / k
+        from p = exp(-lam). In one C pass per row when the kernels are built (the same float
+        steps; exp stays numpy's), else the loop over k below."""
         lam = np.broadcast_to(np.asarray(lam, dtype=np.float64), np.shape(ids)).ravel()
-        u = np.ravel(self.uniform(stream, ids, index=index))
         p = np.exp(-lam)
+        limit = _POISSON_MIN_STEPS + int(10 * lam.max(initial=0.0))  # far beyond any real tail
+        fused = self._fused("hash_poisson", stream, ids, index, (limit,), (lam, p))
+        if fused is not None:
+            return fused
+        return self._poisson_numpy(stream, ids, lam, p, limit, index)
+
+    def _poisson_numpy(
+        self,
+        stream: str,
+        ids: np.ndarray,
+        lam: np.ndarray,
+        p: np.ndarray,
+        limit: int,
+        index: int | np.ndarray,
+    ) -> np.ndarray:
+        """Rng.poisson's loop over k, never over rows: each step only touches the rows still
+        climbing (same float steps per row as the full arrays)."""
+        u = np.ravel(self.uniform(stream, ids, index=index))
         k = np.zeros(lam.shape, dtype=np.int64)
         rows = np.flatnonzero(u >= p)
         p, cdf, lam_a, u_a = p[rows], p[rows], lam[rows], u[rows]
         step = 0
-        limit = _POISSON_MIN_STEPS + int(10 * lam.max(initial=0.0))  # far beyond any real tail
         while len(rows) and step < limit:
             step += 1
             p = p * lam_a / step

@@ -308,6 +308,41 @@ def test_categorical_equals_the_numpy_path(weights, ids, index) -> None:
     assert np.array_equal(got, expected)
 
 
+LAMBDAS = RANDOM.random(5_000) * 3
+# (ids, lam, index): per-row and scalar lambdas, lambda 0, a long tail (lambda 40), lambdas
+# whose exp(-lam) underflows to 0 (the count runs to the step limit), broadcasting, empty ids.
+POISSON_CASES = {
+    "per-row lambdas": (IDS, LAMBDAS, IDS % 7),
+    "scalar lambda": (IDS, 0.7, 0),
+    "lambda 0": (IDS, np.zeros(len(IDS)), 1),
+    "long tail": (IDS[:500], 40.0, 0),
+    "exp underflows": (IDS[:4], np.array([1000.0, 1.0, 0.0, 750.0]), 0),
+    "grid": (GRID, 2.5, 1),
+    "0-d": (np.int64(5), 1.5, 0),
+    "empty": (IDS[:0], LAMBDAS[:0], 0),
+}
+
+
+@native
+@pytest.mark.parametrize("ids,lam,index", POISSON_CASES.values(), ids=POISSON_CASES.keys())
+def test_poisson_equals_the_numpy_path(ids, lam, index) -> None:
+    got = RNG.poisson("kernels.poisson", ids, lam, index)
+    expected = _numpy_path(RNG.poisson, "kernels.poisson", ids, lam, index)
+    assert got.dtype == expected.dtype == np.int64
+    assert np.shape(got) == np.shape(expected)
+    assert np.array_equal(got, expected)
+
+
+@native
+@pytest.mark.parametrize("limit", [-1, 0, 1, 3])
+def test_poisson_stops_at_the_step_limit(limit: int) -> None:
+    lam = np.full(len(IDS), 30.0)
+    out = np.empty(len(IDS), np.int64)
+    kernels.hash_poisson(KEY, IDS, np.zeros(1, np.int64), limit, lam, np.exp(-lam), out)
+    steps = Rng(1)._poisson_numpy("p", IDS, lam, np.exp(-lam), limit, 0)
+    assert out.max() == steps.max() == max(limit, 0)
+
+
 @native
 class TestDrawKernelArguments:
     """hash_integers and hash_categories: wrong buffers and rows raise, never crash."""
@@ -350,6 +385,12 @@ class TestDrawKernelArguments:
             kernels.hash_categories(1, self.ENTITY, self.ZERO, self.TABLE.T, self.ZERO, out)
         with pytest.raises(ValueError, match="rows holds 3"):
             kernels.hash_categories(1, self.ENTITY, self.ZERO, self.TABLE, rows[:3], out)
+        with pytest.raises(TypeError, match="lam"):
+            kernels.hash_poisson(1, self.ENTITY, self.ZERO, 5, rows, np.ones(4), out)
+        with pytest.raises(ValueError, match="p0 holds 3"):
+            kernels.hash_poisson(1, self.ENTITY, self.ZERO, 5, np.ones(4), np.ones(3), out)
+        with pytest.raises(ValueError, match="out holds 3"):
+            kernels.hash_poisson(1, self.ENTITY, self.ZERO, 5, np.ones(1), np.ones(1), out[:3])
         read_only = np.empty(4, np.int64)
         read_only.flags.writeable = False
         with pytest.raises(ValueError):
@@ -375,7 +416,8 @@ def test_one_dimensional_draws_take_the_kernels(monkeypatch: pytest.MonkeyPatch)
     RNG.integers("k", IDS, LOWS, LOWS + 5)
     RNG.categorical("k", IDS, [1, 0, 2])
     RNG.categorical_rows("k", IDS, _cdf_table(WEIGHTS), np.abs(IDS) % 5)
-    assert called == ["hash_integers"] * 2 + ["hash_categories"] * 2
+    RNG.poisson("k", IDS, LAMBDAS)
+    assert called == ["hash_integers"] * 2 + ["hash_categories"] * 2 + ["hash_poisson"]
 
 
 # Vocabularies for joined strings: empty strings, one entry, multi-byte utf-8, a sliced array.
