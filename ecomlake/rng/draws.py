@@ -182,10 +182,19 @@ class Rng:
         return k.reshape(np.shape(ids))
 
     def normal(self, stream: str, ids: np.ndarray, index: int | np.ndarray = 0) -> np.ndarray:
-        """Standard normal via Box-Muller on two keyed uniforms."""
-        u1 = 1.0 - self.uniform(stream, ids, index=index)  # (0, 1]: log is finite
-        u2 = self.uniform(stream + "#2", ids, index=index)
-        return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+        """Standard normal via Box-Muller on two keyed uniforms:
+        sqrt(-2 log(1 - u1)) * cos(2 pi u2), worked out in place in the first uniforms' array
+        (the same operations and roundings as the formula, without its five temporaries)."""
+        z = np.asarray(self.uniform(stream, ids, index=index))
+        np.subtract(1.0, z, out=z)  # (0, 1]: log is finite
+        np.log(z, out=z)
+        z *= -2.0
+        np.sqrt(z, out=z)
+        angle = np.asarray(self.uniform(stream + "#2", ids, index=index))
+        angle *= 2.0 * np.pi
+        np.cos(angle, out=angle)
+        z *= angle
+        return z if z.ndim else z[()]
 
     def lognormal(
         self,
@@ -195,8 +204,13 @@ class Rng:
         sigma: np.ndarray,
         index: int | np.ndarray = 0,
     ) -> np.ndarray:
-        """exp(mu + sigma * N(0, 1))."""
-        return np.exp(mu + sigma * self.normal(stream, ids, index=index))
+        """exp(mu + sigma * N(0, 1)), in place in the normals' array when mu and sigma fit it."""
+        z = self.normal(stream, ids, index=index)
+        if not _fits(z, mu, sigma):
+            return np.exp(mu + sigma * z)
+        z *= sigma
+        z += mu
+        return np.exp(z, out=z)
 
     def priority(self, stream: str, ids: np.ndarray, index: int | np.ndarray = 0) -> np.ndarray:
         """A random sort key per (id, index); ordering by it gives a keyed random permutation."""
