@@ -105,15 +105,20 @@ def _repeat_visits(
     """Poisson(λ) repeat visits per shopper, each a lognormal gap after the previous one."""
     lam, gap_lo, gap_mu, gap_sigma = _segment_parameters(cfg, lex, cust, shoppers)
     count = np.minimum(rng.poisson(s.VISIT_REPEAT_COUNT, shoppers, lam), MAX_REPEATS)
-    customer = np.repeat(shoppers, count)
-    starts = np.cumsum(count) - count
-    slot = np.arange(count.sum(), dtype=np.int64) - np.repeat(starts, count) + 1
+    # Per-repeat values are gathers through the repeat's shopper (monotone, so cache-friendly),
+    # not one np.repeat per array.
     owner = np.repeat(np.arange(len(shoppers)), count)
+    starts = np.cumsum(count) - count
+    slot = np.arange(1, len(owner) + 1, dtype=np.int64)
+    slot -= starts[owner]
+    customer = shoppers[owner]
     raw = rng.lognormal(s.VISIT_GAP, customer, gap_mu[owner], gap_sigma[owner], index=slot)
     gap = np.maximum(gap_lo[owner], np.floor(raw).astype(np.int64))
-    total = np.cumsum(gap)
-    before_group = np.concatenate([[0], total])[starts]  # sum of gaps of earlier shoppers
-    day = np.repeat(first, count) + total - np.repeat(before_group, count)
+    # The day of a repeat is its shopper's first day plus its gaps so far: a running sum of all
+    # gaps, less the sum of the earlier shoppers' gaps.
+    day = np.cumsum(gap)
+    day -= np.concatenate([[0], day])[starts][owner]
+    day += first[owner]
     keep = day <= end
     return customer[keep], slot[keep], day[keep]
 
@@ -144,13 +149,9 @@ def _segment_parameters(
     at = cust.local(ids)
     ch_idx = np.where(cust.channel[at] == NONE, len(channels) - 1, cust.channel[at])
     tier_idx = np.where(cust.tier[at] == NONE, len(tiers) - 1, cust.tier[at])
-    lam = lam_table[ch_idx, tier_idx] * _retention_shock(cfg, cust, ids)
-    return (
-        lam,
-        lo_table[ch_idx, tier_idx],
-        mu_table[ch_idx, tier_idx],
-        sigma_table[ch_idx, tier_idx],
-    )
+    cell = ch_idx.astype(np.intp) * len(tiers) + tier_idx  # one index into the flat tables
+    lam = lam_table.ravel()[cell] * _retention_shock(cfg, cust, ids)
+    return lam, lo_table.ravel()[cell], mu_table.ravel()[cell], sigma_table.ravel()[cell]
 
 
 def _retention_shock(cfg: EcomConfig, cust: CustomerPlan, ids: np.ndarray) -> np.ndarray:
