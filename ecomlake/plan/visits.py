@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ecomlake.config import EcomConfig
-from ecomlake.plan.calendar import US_PER_DAY, month_index, month_of
+from ecomlake.plan.calendar import US_PER_DAY, month_index
 from ecomlake.plan.customers import CustomerPlan
 from ecomlake.plan.lexicon import NONE, Lexicon
 from ecomlake.rng import Rng
@@ -180,19 +180,22 @@ def _with_seasonal_extras(
     month_factor = np.ones(13)
     for month, f in factors.items():
         month_factor[month] = f
-    owner = cust.local(base.customer)
-    counts = np.bincount(owner, minlength=cust.size)
     day = base.ts_us // US_PER_DAY
-    f = month_factor[month_of(day)]
-    extra = np.maximum(f - 1.0, 0.0)
+    months = month_index(day)
+    extra = np.maximum(month_factor[months % 12 + 1] - 1.0, 0.0)
+    # Only repeaters' visits in a month with extras can have copies (a Bernoulli(0) is never
+    # true): the draws and the rest run on those rows alone.
+    counts = np.bincount(cust.local(base.customer), minlength=cust.size)
+    rows = np.flatnonzero(extra > 0)
+    rows = rows[counts[cust.local(base.customer[rows])] > 1]
+    extra = extra[rows]
     whole = np.floor(extra)
-    key = base.key
+    key = (base.customer[rows] << SLOT_BITS) | base.slot[rows]
     copies = whole + rng.bernoulli(s.VISIT_SEASONAL_EXTRA, key, extra - whole)
-    copies = np.where(counts[owner] > 1, np.minimum(copies, MAX_SEASONAL_COPIES), 0)
-    copies = copies.astype(np.int64)
+    copies = np.minimum(copies, MAX_SEASONAL_COPIES).astype(np.int64)
     if copies.sum() == 0:
         return base
-    src = np.repeat(np.arange(len(key)), copies)
+    src = np.repeat(rows, copies)
     starts = np.cumsum(copies) - copies
     c = np.arange(copies.sum(), dtype=np.int64) - np.repeat(starts, copies)
     slot = COPY_SLOT_BASE + base.slot[src] * MAX_SEASONAL_COPIES + c
@@ -205,7 +208,7 @@ def _with_seasonal_extras(
     copy_day = ts // US_PER_DAY
     signup = cust.signup_day[cust.local(customer)]
     keep = (
-        (month_index(copy_day) == month_index(day[src]))
+        (month_index(copy_day) == months[src])
         & (copy_day >= start)
         & (copy_day <= end)
         & (cust.is_guest(customer) | (copy_day >= signup))
