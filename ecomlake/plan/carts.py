@@ -87,11 +87,11 @@ def _convert(
     boost_by_channel = np.array(
         [p.first_purchase_conversion_boost.get(ch, 1.0) for ch in lex.signup_channels] + [1.0]
     )
+    boosted_rate = np.minimum(p.conversion_rate * boost_by_channel, 1.0)  # per channel row
     at = cust.local(customer)
     channel = cust.channel[at]
-    boost = boost_by_channel[np.where(channel == NONE, len(lex.signup_channels), channel)]
     u = rng.uniform(s.CART_CONVERSION, key)
-    boosted = u < np.minimum(p.conversion_rate * boost, 1.0)
+    boosted = u < boosted_rate[np.where(channel == NONE, len(lex.signup_channels), channel)]
     plain = u < p.conversion_rate
 
     # Carts are in time order, so a cart is before its customer's first boosted success

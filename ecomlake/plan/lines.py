@@ -91,9 +91,11 @@ class Lines:
 def draw_line_counts(
     model: LineModel, rng: Rng, cart_key: np.ndarray, tier: np.ndarray
 ) -> np.ndarray:
-    """Number of lines per cart from its customer's tier behaviour."""
-    rng_range = model.item_range[model.tier_row(tier)]
-    return rng.integers(s.CART_LINE_COUNT, cart_key, rng_range[:, 0], rng_range[:, 1])
+    """Number of lines per cart from its customer's tier behaviour (1-D bound columns, read in
+    place by the integer kernel, rather than an (n, 2) gather and its strided columns)."""
+    rows = model.tier_row(tier)
+    low, high = model.item_range[:, 0][rows], model.item_range[:, 1][rows]
+    return rng.integers(s.CART_LINE_COUNT, cart_key, low, high)
 
 
 def draw_lines(
