@@ -190,6 +190,17 @@ def merge_by_product(lines: Lines, discount_cents: np.ndarray) -> MergedLines:
     )
 
 
+def distinct_products(lines: Lines, n_carts: int) -> np.ndarray:
+    """Distinct products per cart: the rows `merge_by_product` gives each cart, counted from the
+    sorted (cart, product) words alone, without its stable sort and merged sums."""
+    if len(lines.product) == 0:
+        return np.zeros(n_carts, dtype=np.int64)
+    width = int(lines.product.max()).bit_length()
+    words = np.sort((lines.cart << width) | lines.product)
+    first = np.concatenate([[True], words[1:] != words[:-1]])
+    return np.bincount(words[first] >> width, minlength=n_carts)
+
+
 def draw_discounts(
     rng: Rng, cart_key: np.ndarray, lines: Lines, probability: float, pct_range: tuple
 ) -> np.ndarray:

@@ -12,7 +12,7 @@ from ecomlake.plan.carts import CONVERTED, CartPlan
 from ecomlake.plan.catalog import CatalogPlan
 from ecomlake.plan.customers import CustomerPlan
 from ecomlake.plan.lexicon import NONE, Lexicon
-from ecomlake.plan.lines import LineModel, cart_sums, draw_lines, merge_by_product
+from ecomlake.plan.lines import LineModel, cart_sums, distinct_products, draw_lines
 from ecomlake.plan.sorting import stable_argsort
 from ecomlake.rng import Rng
 
@@ -58,8 +58,7 @@ def build_orders(
         end_day,
     )
     gross, _ = cart_sums(lines, len(cart))
-    merged = merge_by_product(lines, np.zeros(len(lines.cart), dtype=np.int64))
-    n_products = np.bincount(merged.cart, minlength=len(cart))
+    n_products = distinct_products(lines, len(cart))
 
     running = _running_spend(customer, gross)
     spend = np.bincount(at, weights=gross, minlength=cust.size)
