@@ -201,9 +201,12 @@ def _assemble(
 
 
 def _set_guest_signups(customers: CustomerPlan, carts: CartPlan) -> None:
-    """A guest's signup day is the day of its first cart; guests who never shop keep -1."""
+    """A guest's signup day is the day of its first cart; guests who never shop keep -1.
+    Only guests' carts are read (a quarter of them in the scale world)."""
     first = np.full(customers.size, np.iinfo(np.int64).max)
-    np.minimum.at(first, customers.local(carts.customer), carts.ts_us // US_PER_DAY)
+    of_guest = np.flatnonzero(customers.is_guest(carts.customer))
+    day = carts.ts_us[of_guest] // US_PER_DAY
+    np.minimum.at(first, customers.local(carts.customer[of_guest]), day)
     guests = np.flatnonzero(customers.is_guest(customers.numbers()))
     shopped = first[guests] != np.iinfo(np.int64).max
     customers.signup_day[guests[shopped]] = first[guests[shopped]]
