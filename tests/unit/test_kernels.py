@@ -402,6 +402,24 @@ class TestDrawKernelArguments:
 
 
 @native
+def test_counting_argsort_rejects_keys_out_of_range() -> None:
+    keys, out = np.array([3, 1, 2, 1]), np.empty(4, np.int64)
+    kernels.counting_argsort(keys, 1, 3, out)
+    assert out.tolist() == [1, 3, 2, 0]
+    with pytest.raises(ValueError, match="key 3 of value 0 is not in"):
+        kernels.counting_argsort(keys, 1, 2, out)
+    with pytest.raises(ValueError, match="key 1 of value 1 is not in"):
+        kernels.counting_argsort(keys, 2, 9, out)
+    with pytest.raises(ValueError, match="span"):
+        kernels.counting_argsort(keys, 1, 0, out)
+    with pytest.raises(ValueError, match="out holds 3"):
+        kernels.counting_argsort(keys, 1, 3, out[:3])
+    with pytest.raises(TypeError, match="keys"):
+        kernels.counting_argsort(keys.astype(np.int32), 1, 3, out)
+    kernels.counting_argsort(keys[:0], 0, 1, out[:0])  # no keys: nothing to do
+
+
+@native
 def test_one_dimensional_draws_take_the_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
     """The fused kernels are not only a fallback's twin: the common 1-D calls reach them."""
     called = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ecomlake.plan import sorting
 from ecomlake.plan.carts import time_order
 from ecomlake.plan.sorting import (
     coarse_argsort,
@@ -22,19 +23,35 @@ def _keys(low: int, high: int) -> np.ndarray:
     return Rng(5).integers("test.sort", np.arange(N), low, high)
 
 
+@pytest.fixture(params=["kernel", "numpy"])
+def sort_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs a test with the C counting sort (ecomlake/_kernels.c) and without it."""
+    if request.param == "kernel" and sorting._kernels is None:
+        pytest.skip("ecomlake._kernels is not built")
+    if request.param == "numpy":
+        monkeypatch.setattr(sorting, "_kernels", None)
+
+
+@pytest.mark.usefixtures("sort_path")
 @pytest.mark.parametrize(
     "keys",
     [
-        _keys(0, 20),  # many ties
-        _keys(-1000, 1000),  # negative keys
+        _keys(0, 20),  # many ties: counted
+        _keys(-1000, 1000),  # negative keys: counted
+        _keys(-1000, 1000).astype(np.int32),  # int32 keys (signup days): counted
+        _keys(0, N - 1),  # a range exactly as wide as the keys: counted
+        _keys(0, N),  # one wider: packed
         _keys(0, 2**40),  # packs: 40 + 16 bits
         _keys(0, 2**62),  # too wide to pack: the plain stable sort
+        np.array([7, 7]),
         np.array([3]),
         np.zeros(0, np.int64),
     ],
 )
 def test_stable_argsort_matches_numpy(keys):
-    assert np.array_equal(stable_argsort(keys), np.argsort(keys, kind="stable"))
+    got = stable_argsort(keys)
+    assert got.dtype == np.intp
+    assert np.array_equal(got, np.argsort(keys, kind="stable"))
 
 
 @pytest.mark.parametrize("keys", [_keys(0, 2**62), _keys(0, 50), Rng(5).bits("b", np.arange(N))])
