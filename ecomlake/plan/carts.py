@@ -95,11 +95,15 @@ def _convert(
     plain = u < p.conversion_rate
 
     # Carts are in time order, so a cart is before its customer's first boosted success
-    # exactly when its position is at most that success's position.
+    # exactly when its position is at most that success's position. Only carts that one rate
+    # or the other converts can convert: those alone look their customer's success up.
     hits = np.flatnonzero(boosted)
     first_hit = np.full(cust.size, len(key), dtype=np.int64)
     np.minimum.at(first_hit, at[hits], hits)
-    return np.where(np.arange(len(key)) <= first_hit[at], boosted, plain)
+    maybe = np.flatnonzero(boosted | plain)
+    converted = np.zeros(len(key), dtype=bool)
+    converted[maybe] = np.where(maybe <= first_hit[at[maybe]], boosted[maybe], plain[maybe])
+    return converted
 
 
 def time_order(ts: np.ndarray, key: np.ndarray) -> np.ndarray:
