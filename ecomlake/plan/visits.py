@@ -180,9 +180,16 @@ def _with_seasonal_extras(
     month_factor = np.ones(13)
     for month, f in factors.items():
         month_factor[month] = f
-    day = base.ts_us // US_PER_DAY
-    months = month_index(day)
-    extra = np.maximum(month_factor[months % 12 + 1] - 1.0, 0.0)
+    if len(base.ts_us) == 0:
+        return base
+    # Month and extra of each day of the visits' range, then of each visit by its day: one
+    # gather per visit rather than the month arithmetic and the factor per visit.
+    at = base.ts_us // US_PER_DAY
+    first_day = int(at.min())
+    day_month = month_index(np.arange(first_day, int(at.max()) + 1))
+    day_extra = np.maximum(month_factor[day_month % 12 + 1] - 1.0, 0.0)
+    at -= first_day  # each visit's day as an offset into the range
+    extra = day_extra[at]
     # Only repeaters' visits in a month with extras can have copies (a Bernoulli(0) is never
     # true): the draws and the rest run on those rows alone.
     counts = np.bincount(cust.local(base.customer), minlength=cust.size)
@@ -208,7 +215,7 @@ def _with_seasonal_extras(
     copy_day = ts // US_PER_DAY
     signup = cust.signup_day[cust.local(customer)]
     keep = (
-        (month_index(copy_day) == months[src])
+        (month_index(copy_day) == day_month[at[src]])
         & (copy_day >= start)
         & (copy_day <= end)
         & (cust.is_guest(customer) | (copy_day >= signup))
