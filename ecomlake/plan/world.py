@@ -108,7 +108,7 @@ def build_world(
     customers = build_customers(cfg, lex, rng, start_day, end_day, block, shopper_cut)
     visits = build_visits(cfg, lex, rng, customers, start_day, end_day)
     carts = build_carts(cfg, lex, rng, customers, visits, model)
-    orders = build_orders(lex, rng, customers, carts, model, catalog, end_day)
+    orders = build_orders(lex, rng, customers, carts, model, catalog)
     returns = build_returns(cfg, lex, rng, customers, carts, orders, end_day)
     _set_guest_signups(customers, carts)
     entities = {"customers": customers, "carts": carts, "orders": orders, "returns": returns}
