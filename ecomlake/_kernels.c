@@ -651,6 +651,115 @@ release_keys:
     return result;
 }
 
+/* group_ranks / group_cumsum: rows laid out in consecutive groups of counts[g] rows.
+ *
+ * The plan expands per-shopper and per-cart counts into rows (repeat visits, cart lines,
+ * seasonal copies): np.repeat(np.arange(m), counts) for each row's group, the position less the
+ * group's start for its rank, and running sums that restart at each group; in numpy each is
+ * several passes and a gather. Here each is one pass (ecomlake.plan.groups keeps the numpy code
+ * as the fallback). */
+
+/* The counts (int64, one-dimensional) and the rows they add up to; -1 with an error set. */
+static int get_counts(PyObject *obj, Py_buffer *view, Py_ssize_t *rows)
+{
+    if (get_array(obj, view, 0, 8, "lq", "counts") < 0)
+        return -1;
+    const int64_t *count = view->buf;
+    Py_ssize_t m = view->len / 8;
+    int64_t total = 0;
+    for (Py_ssize_t g = 0; g < m; g++) {
+        if (count[g] < 0 || count[g] > PY_SSIZE_T_MAX - total) {
+            PyErr_Format(PyExc_ValueError, "count %lld of group %zd is negative or too large",
+                         (long long)count[g], g);
+            PyBuffer_Release(view);
+            return -1;
+        }
+        total += count[g];
+    }
+    *rows = (Py_ssize_t)total;
+    return 0;
+}
+
+static PyObject *group_ranks(PyObject *self, PyObject *args)
+{
+    PyObject *counts_obj, *group_obj, *rank_obj;
+    Py_buffer counts, group, rank;
+    Py_ssize_t n;
+    PyObject *result = NULL;
+    if (!PyArg_ParseTuple(args, "OOO:group_ranks", &counts_obj, &group_obj, &rank_obj))
+        return NULL;
+    if (get_counts(counts_obj, &counts, &n) < 0)
+        return NULL;
+    if (get_out(group_obj, &group, n) < 0)
+        goto release_counts;
+    if (get_out(rank_obj, &rank, n) < 0)
+        goto release_group;
+    const int64_t *count = counts.buf;
+    int64_t *groups = group.buf, *ranks = rank.buf;
+    Py_ssize_t m = counts.len / 8;
+    {
+        RELEASE_GIL_IF(n >= GIL_THRESHOLD);
+        Py_ssize_t at = 0;
+        for (Py_ssize_t g = 0; g < m; g++)
+            for (int64_t r = 0; r < count[g]; r++, at++) {
+                groups[at] = (int64_t)g;
+                ranks[at] = r;
+            }
+        ACQUIRE_GIL();
+    }
+    result = Py_NewRef(Py_None);
+    PyBuffer_Release(&rank);
+release_group:
+    PyBuffer_Release(&group);
+release_counts:
+    PyBuffer_Release(&counts);
+    return result;
+}
+
+static PyObject *group_cumsum(PyObject *self, PyObject *args)
+{
+    PyObject *values_obj, *counts_obj, *out_obj;
+    Py_buffer values, counts, out;
+    Py_ssize_t n;
+    PyObject *result = NULL;
+    if (!PyArg_ParseTuple(args, "OOO:group_cumsum", &values_obj, &counts_obj, &out_obj))
+        return NULL;
+    if (get_counts(counts_obj, &counts, &n) < 0)
+        return NULL;
+    if (get_array(values_obj, &values, 0, 8, "lq", "values") < 0)
+        goto release_counts;
+    if (values.len != n * 8) {
+        PyErr_Format(PyExc_ValueError, "values hold %zd rows, the counts add up to %zd",
+                     values.len / 8, n);
+        goto release_values;
+    }
+    if (get_out(out_obj, &out, n) < 0)
+        goto release_values;
+    const int64_t *count = counts.buf;
+    const uint64_t *value = values.buf; /* sums wrap like numpy's int64 cumsum */
+    uint64_t *sums = out.buf;
+    Py_ssize_t m = counts.len / 8;
+    {
+        RELEASE_GIL_IF(n >= GIL_THRESHOLD);
+        Py_ssize_t at = 0;
+        for (Py_ssize_t g = 0; g < m; g++) {
+            uint64_t sum = 0;
+            for (int64_t r = 0; r < count[g]; r++, at++) {
+                sum += value[at];
+                sums[at] = sum;
+            }
+        }
+        ACQUIRE_GIL();
+    }
+    result = Py_NewRef(Py_None);
+    PyBuffer_Release(&out);
+release_values:
+    PyBuffer_Release(&values);
+release_counts:
+    PyBuffer_Release(&counts);
+    return result;
+}
+
 /* gather_join: string rows assembled from pieces of vocabularies.
  *
  * ecomlake.render.columns.joined builds each contact string as vocabulary_0[index_0[i]] + ... +
@@ -925,6 +1034,13 @@ static PyMethodDef methods[] = {
     {"counting_argsort", counting_argsort, METH_VARARGS,
      "counting_argsort(keys, low, span, out): np.argsort(keys, kind='stable') into out (int64) "
      "for int64 keys that all lie in [low, low + span); ValueError otherwise."},
+    {"group_ranks", group_ranks, METH_VARARGS,
+     "group_ranks(counts, group, rank): for rows in consecutive groups of counts[g] rows "
+     "(int64, none negative), each row's group and 0-based rank in it into group and rank "
+     "(int64, sum(counts) each)."},
+    {"group_cumsum", group_cumsum, METH_VARARGS,
+     "group_cumsum(values, counts, out): running sums of values (int64, wrapping) that restart "
+     "at each group of counts[g] rows, into out."},
     {"gather_join", gather_join, METH_VARARGS,
      "gather_join(pieces, null, allocate) -> (offsets, data, validity, null_count): an Arrow "
      "string array's buffers whose row i joins vocabulary_k[index_k[i]] over the pieces, a "

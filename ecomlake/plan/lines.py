@@ -11,6 +11,7 @@ import numpy as np
 from ecomlake.config import EcomConfig
 from ecomlake.plan.calendar import US_PER_DAY, US_PER_SECOND
 from ecomlake.plan.catalog import CatalogPlan
+from ecomlake.plan.groups import group_cumsum, group_ranks
 from ecomlake.plan.lexicon import NONE, Lexicon
 from ecomlake.plan.sorting import stable_argsort
 from ecomlake.rng import Rng, cumulative
@@ -110,11 +111,10 @@ def draw_lines(
     world_end_day: int,
 ) -> Lines:
     """Every line of the given carts: category, product, quantity, price and added_at."""
-    lines, key, starts = _draw_items(model, catalog, rng, cart_key, n_lines, channel, tier)
+    lines, key = _draw_items(model, catalog, rng, cart_key, n_lines, channel, tier)
     line_no, cart = lines.line_no, lines.cart
     seconds = rng.integers(s.LINE_SECONDS, key, 1, MAX_SECONDS_BETWEEN_LINES, index=line_no)
-    elapsed = np.cumsum(seconds)
-    elapsed -= np.concatenate([[0], elapsed])[starts][cart]
+    elapsed = group_cumsum(seconds, n_lines)
     last_us = (world_end_day + 1) * US_PER_DAY - 1
     lines.added_us = np.minimum(created_us[cart] + elapsed * US_PER_SECOND, last_us)
     return lines
@@ -142,18 +142,15 @@ def _draw_items(
     n_lines: np.ndarray,
     channel: np.ndarray,
     tier: np.ndarray,
-) -> tuple[Lines, np.ndarray, np.ndarray]:
-    """The lines' category, product, quantity and price, with each line's cart key and each
-    cart's first line, which the added_at draws take on from.
+) -> tuple[Lines, np.ndarray]:
+    """The lines' category, product, quantity and price, and each line's cart key, which the
+    added_at draws take on from.
 
     Per-cart and per-category values are worked out first and gathered once per line (the plan
     draws ~10M lines): gathers by `cart` rather than np.repeat, 1-D bound columns the integer
     kernel reads in place rather than an (n, 2) gather and its strided columns.
     """
-    cart = np.repeat(np.arange(len(cart_key)), n_lines)
-    starts = np.cumsum(n_lines) - n_lines
-    line_no = np.arange(len(cart), dtype=np.int64)
-    line_no -= starts[cart]
+    cart, line_no = group_ranks(n_lines)
     key = cart_key[cart]
     ch_rows = model.channel_row(channel)[cart]
     category = rng.categorical_rows(
@@ -173,7 +170,7 @@ def _draw_items(
         quantity=quantity,
         price_cents=catalog.price_cents[product],
     )
-    return lines, key, starts
+    return lines, key
 
 
 def cart_sums(lines: Lines, n_carts: int) -> tuple[np.ndarray, np.ndarray]:

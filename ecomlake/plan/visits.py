@@ -14,6 +14,7 @@ import numpy as np
 from ecomlake.config import EcomConfig
 from ecomlake.plan.calendar import US_PER_DAY, month_index
 from ecomlake.plan.customers import CustomerPlan
+from ecomlake.plan.groups import group_cumsum, group_ranks
 from ecomlake.plan.lexicon import NONE, Lexicon
 from ecomlake.rng import Rng
 from ecomlake.rng import streams as s
@@ -107,17 +108,12 @@ def _repeat_visits(
     count = np.minimum(rng.poisson(s.VISIT_REPEAT_COUNT, shoppers, lam), MAX_REPEATS)
     # Per-repeat values are gathers through the repeat's shopper (monotone, so cache-friendly),
     # not one np.repeat per array.
-    owner = np.repeat(np.arange(len(shoppers)), count)
-    starts = np.cumsum(count) - count
-    slot = np.arange(1, len(owner) + 1, dtype=np.int64)
-    slot -= starts[owner]
+    owner, slot = group_ranks(count)
+    slot += 1
     customer = shoppers[owner]
     raw = rng.lognormal(s.VISIT_GAP, customer, gap_mu[owner], gap_sigma[owner], index=slot)
     gap = np.maximum(gap_lo[owner], np.floor(raw).astype(np.int64))
-    # The day of a repeat is its shopper's first day plus its gaps so far: a running sum of all
-    # gaps, less the sum of the earlier shoppers' gaps.
-    day = np.cumsum(gap)
-    day -= np.concatenate([[0], day])[starts][owner]
+    day = group_cumsum(gap, count)  # the repeat's gaps so far, after its shopper's first day
     day += first[owner]
     keep = day <= end
     return customer[keep], slot[keep], day[keep]
@@ -202,9 +198,8 @@ def _with_seasonal_extras(
     copies = np.minimum(copies, MAX_SEASONAL_COPIES).astype(np.int64)
     if copies.sum() == 0:
         return base
-    src = np.repeat(rows, copies)
-    starts = np.cumsum(copies) - copies
-    c = np.arange(copies.sum(), dtype=np.int64) - np.repeat(starts, copies)
+    copy_of, c = group_ranks(copies)
+    src = rows[copy_of]
     slot = COPY_SLOT_BASE + base.slot[src] * MAX_SEASONAL_COPIES + c
     customer = base.customer[src]
     offset = rng.integers(s.VISIT_SEASONAL_DAYS, customer, 0, 3 * US_PER_DAY, index=slot)

@@ -420,6 +420,23 @@ def test_counting_argsort_rejects_keys_out_of_range() -> None:
 
 
 @native
+def test_group_kernels_reject_bad_buffers() -> None:
+    counts, out = np.array([2, 0, 1]), np.empty(3, np.int64)
+    with pytest.raises(ValueError, match="count -1 of group 1"):
+        kernels.group_ranks(np.array([2, -1]), out[:1], out[:1])
+    with pytest.raises(ValueError, match="out holds 2"):
+        kernels.group_ranks(counts, out[:2], out)
+    with pytest.raises(TypeError, match="counts"):
+        kernels.group_ranks(counts.astype(np.int32), out, out.copy())
+    with pytest.raises(ValueError, match="values hold 2 rows, the counts add up to 3"):
+        kernels.group_cumsum(np.arange(2), counts, out)
+    with pytest.raises(ValueError, match="out holds 4"):
+        kernels.group_cumsum(np.arange(3), counts, np.empty(4, np.int64))
+    kernels.group_cumsum(np.array([5, 6, 7]), counts, out)
+    assert out.tolist() == [5, 11, 7]
+
+
+@native
 def test_one_dimensional_draws_take_the_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
     """The fused kernels are not only a fallback's twin: the common 1-D calls reach them."""
     called = []
