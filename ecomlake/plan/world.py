@@ -215,4 +215,4 @@ def _set_guest_signups(customers: CustomerPlan, carts: CartPlan) -> None:
 def _signup_order(customers: CustomerPlan) -> np.ndarray:
     """Numbers of existing customers sorted by (signup day, number)."""
     exists = np.flatnonzero(customers.signup_day >= 0)
-    return customers.numbers()[exists[stable_argsort(customers.signup_day[exists])]]
+    return customers.numbers_at(exists[stable_argsort(customers.signup_day[exists])])
