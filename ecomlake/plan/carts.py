@@ -61,7 +61,10 @@ def build_carts(
     emptied = ~converted & rng.bernoulli(
         s.CART_EMPTIED, key, cfg.parameters.abandoned_cart_emptied_prob
     )
-    status = np.where(converted, CONVERTED, np.where(emptied, EMPTIED, ABANDONED))
+    # int8 choices keep np.where in int8: no int64 temporaries to cast down
+    status = np.where(
+        converted, np.int8(CONVERTED), np.where(emptied, np.int8(EMPTIED), np.int8(ABANDONED))
+    )
     return CartPlan(
         key=key,
         customer=customer,
@@ -69,7 +72,7 @@ def build_carts(
         is_reactivation=key_is_reactivation(key),
         n_lines=n_lines,
         first_item_id=first_item,
-        status=status.astype(np.int8),
+        status=status,
     )
 
 
