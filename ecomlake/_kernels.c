@@ -1,4 +1,5 @@
-/* Counter-based random draws and strings, one pass over each array.
+/* Counter-based random draws, the plan's integer sorts and group scans, and strings, one pass
+ * over each array.
  *
  * ecomlake.rng.hashing.random_bits is splitmix64 twice per value: in numpy that is ~10 passes
  * over every block of values, and the uniform floats made from the bits take three more. Here
@@ -11,8 +12,13 @@
  * strings and labels from vocabularies of pieces, where take and join copy every byte twice.
  * Here the final Arrow offsets and data buffers are written directly.
  *
+ * ecomlake.plan.sorting and ecomlake.plan.groups sort keys of a narrow range by counting, and
+ * expand per-group counts into rows' groups, ranks and running sums (see counting_argsort and
+ * group_ranks below).
+ *
  * All give exactly the numpy / pyarrow results (that code stays as the fallback when this
- * module is not built); tests/unit/test_kernels.py compares the two.
+ * module is not built); tests/unit/test_kernels.py, test_sorting.py and test_plan_groups.py
+ * compare the two.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -1053,7 +1059,8 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_kernels",
-    "Counter-based random draws and Arrow strings, one pass per array.", -1, methods,
+    "Counter-based random draws, integer sorts and group scans, and Arrow strings, one pass "
+    "per array.", -1, methods,
 };
 
 PyMODINIT_FUNC PyInit__kernels(void)
