@@ -1,12 +1,14 @@
 """The C extensions; metadata lives in pyproject.toml.
 
 - `ecomlake._sha256batch`: event_id hashing in bulk (needs OpenSSL's libcrypto).
-- `ecomlake._kernels`: the counter RNG's bits and uniforms, prefixed id strings, and strings
-  joined from vocabularies by index (no libraries).
+- `ecomlake._kernels`: the counter RNG's bits, uniforms and draws, the plan's counting sort
+  and group ranks and sums, prefixed id strings, and strings joined from vocabularies by index
+  (no libraries).
 
 Both are `optional=True`: without a compiler (or OpenSSL headers) the install still succeeds,
-and ecomlake.lineage, ecomlake.rng.hashing, ecomlake.plan.ids and ecomlake.render.columns use
-their numpy, pyarrow and hashlib code instead (same bytes, slower).
+and ecomlake.lineage, ecomlake.rng.hashing, ecomlake.plan.sorting, ecomlake.plan.groups,
+ecomlake.plan.ids and ecomlake.render.columns use their numpy, pyarrow and hashlib code instead
+(same bytes, slower).
 """
 
 from setuptools import Extension, setup

@@ -1,17 +1,24 @@
-/* Counter-based random draws and strings, one pass over each array.
+/* Counter-based random draws, the plan's integer sorts and group scans, and strings, one pass
+ * over each array.
  *
  * ecomlake.rng.hashing.random_bits is splitmix64 twice per value: in numpy that is ~10 passes
  * over every block of values, and the uniform floats made from the bits take three more. Here
  * each value is read once and written once, as bits, as the float in [0, 1) from its top 53, or
- * straight on to Rng.integers' bounded integers and Rng.categorical(_rows)' picks.
+ * straight on to Rng.integers' bounded integers, Rng.categorical(_rows)' picks and
+ * Rng.poisson's counts.
  *
  * ecomlake.plan.ids builds "<prefix><number zero-padded to width>" strings; pyarrow's cast, lpad
  * and join build three string arrays on the way. ecomlake.render.columns.joined builds contact
  * strings and labels from vocabularies of pieces, where take and join copy every byte twice.
  * Here the final Arrow offsets and data buffers are written directly.
  *
+ * ecomlake.plan.sorting and ecomlake.plan.groups sort keys of a narrow range by counting, and
+ * expand per-group counts into rows' groups, ranks and running sums (see counting_argsort and
+ * group_ranks below).
+ *
  * All give exactly the numpy / pyarrow results (that code stays as the fallback when this
- * module is not built); tests/unit/test_kernels.py compares the two.
+ * module is not built); tests/unit/test_kernels.py, test_sorting.py and test_plan_groups.py
+ * compare the two.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -452,6 +459,58 @@ release_entity_index:
     return result;
 }
 
+/* Rng.poisson's count by inverse CDF: k climbs while u >= cdf, each step p = p * lam / k and
+ * cdf = cdf + p, at most `limit` steps. Rng.poisson's numpy loop does these float operations in
+ * this order, one step for all rows at a time; here a row runs its own steps (one to three for
+ * the plan's small lambdas) in registers. exp(-lam) comes from numpy (p0): no libm here. */
+static PyObject *hash_poisson(PyObject *self, PyObject *args)
+{
+    PyObject *key_obj, *entity_obj, *index_obj, *lam_obj, *p0_obj, *out_obj;
+    Py_ssize_t limit;
+    Keyed keyed;
+    Py_buffer lam, p0, out;
+    Py_ssize_t lam_step, p0_step;
+    PyObject *result = NULL;
+    if (!PyArg_ParseTuple(args, "OOOnOOO:hash_poisson", &key_obj, &entity_obj, &index_obj,
+                          &limit, &lam_obj, &p0_obj, &out_obj))
+        return NULL;
+    if (get_keyed(key_obj, entity_obj, index_obj, &keyed) < 0)
+        return NULL;
+    Py_ssize_t n = keyed.n;
+    if (get_per_value(lam_obj, &lam, FLOAT64_FORMATS, "lam", n, &lam_step) < 0)
+        goto release_entity_index;
+    if (get_per_value(p0_obj, &p0, FLOAT64_FORMATS, "p0", n, &p0_step) < 0)
+        goto release_lam;
+    if (get_out(out_obj, &out, n) < 0)
+        goto release_p0;
+    const double *lams = lam.buf, *p0s = p0.buf;
+    int64_t *counts = out.buf;
+    {
+        RELEASE_GIL_IF(n >= GIL_THRESHOLD);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            double u = keyed_unit(&keyed, i), l = lams[i * lam_step], p = p0s[i * p0_step];
+            double cdf = p;
+            Py_ssize_t k = 0;
+            while (k < limit && u >= cdf) {
+                k++;
+                p = p * l / (double)k;
+                cdf = cdf + p;
+            }
+            counts[i] = (int64_t)k;
+        }
+        ACQUIRE_GIL();
+    }
+    result = Py_NewRef(Py_None);
+    PyBuffer_Release(&out);
+release_p0:
+    PyBuffer_Release(&p0);
+release_lam:
+    PyBuffer_Release(&lam);
+release_entity_index:
+    release_keyed(&keyed);
+    return result;
+}
+
 /* Entries of cdf[0..k) that are <= u: a binary search on nondecreasing rows (searchsorted's
  * side="right"), a count on any other (NaN entries are never <= u). The search keeps the answer
  * in [first, first + k] and halves k whatever the comparison says: a fixed number of steps, and
@@ -534,6 +593,178 @@ release_entity_index:
 }
 
 /* ---- end of bounded integers and categories ---- */
+
+/* counting_argsort: the stable argsort of integer keys in a small range [low, low + span), as
+ * np.argsort(kind="stable") gives it, by counting: one pass counts each key, a prefix sum
+ * places each key's first position, a second pass deals the positions out in order. The plan
+ * sorts a million customers by signup day (a few thousand days) this way in two passes rather
+ * than a comparison sort (ecomlake.plan.sorting.stable_argsort keeps that as the fallback). */
+static PyObject *counting_argsort(PyObject *self, PyObject *args)
+{
+    PyObject *keys_obj, *out_obj;
+    long long low;
+    Py_ssize_t span, bad = -1;
+    Py_buffer keys, out;
+    PyObject *result = NULL;
+    if (!PyArg_ParseTuple(args, "OLnO:counting_argsort", &keys_obj, &low, &span, &out_obj))
+        return NULL;
+    if (span < 1 || span > PY_SSIZE_T_MAX / (Py_ssize_t)sizeof(Py_ssize_t) - 1) {
+        PyErr_Format(PyExc_ValueError, "span must be in [1, %zd], not %zd",
+                     PY_SSIZE_T_MAX / (Py_ssize_t)sizeof(Py_ssize_t) - 1, span);
+        return NULL;
+    }
+    if (get_array(keys_obj, &keys, 0, 8, "lq", "keys") < 0)
+        return NULL;
+    Py_ssize_t n = keys.len / 8;
+    if (get_out(out_obj, &out, n) < 0)
+        goto release_keys;
+    Py_ssize_t *next = PyMem_Calloc((size_t)span + 1, sizeof(Py_ssize_t));
+    if (next == NULL) {
+        PyErr_NoMemory();
+        goto release_out;
+    }
+    const int64_t *key = keys.buf;
+    int64_t *order = out.buf;
+    {
+        RELEASE_GIL_IF(n >= GIL_THRESHOLD);
+        /* offsets wrap like numpy's int64 arithmetic; one unsigned compare checks the range */
+        for (Py_ssize_t i = 0; i < n; i++) {
+            uint64_t at = (uint64_t)key[i] - (uint64_t)low;
+            if (at >= (uint64_t)span) {
+                bad = i;
+                break;
+            }
+            next[at + 1]++;
+        }
+        if (bad < 0) {
+            for (Py_ssize_t k = 1; k <= span; k++)
+                next[k] += next[k - 1];
+            for (Py_ssize_t i = 0; i < n; i++)
+                order[next[(uint64_t)key[i] - (uint64_t)low]++] = i;
+        }
+        ACQUIRE_GIL();
+    }
+    PyMem_Free(next);
+    if (bad >= 0)
+        PyErr_Format(PyExc_ValueError, "key %lld of value %zd is not in [%lld, %lld + %zd)",
+                     (long long)key[bad], bad, low, low, span);
+    else
+        result = Py_NewRef(Py_None);
+release_out:
+    PyBuffer_Release(&out);
+release_keys:
+    PyBuffer_Release(&keys);
+    return result;
+}
+
+/* group_ranks / group_cumsum: rows laid out in consecutive groups of counts[g] rows.
+ *
+ * The plan expands per-shopper and per-cart counts into rows (repeat visits, cart lines,
+ * seasonal copies): np.repeat(np.arange(m), counts) for each row's group, the position less the
+ * group's start for its rank, and running sums that restart at each group; in numpy each is
+ * several passes and a gather. Here each is one pass (ecomlake.plan.groups keeps the numpy code
+ * as the fallback). */
+
+/* The counts (int64, one-dimensional) and the rows they add up to; -1 with an error set. */
+static int get_counts(PyObject *obj, Py_buffer *view, Py_ssize_t *rows)
+{
+    if (get_array(obj, view, 0, 8, "lq", "counts") < 0)
+        return -1;
+    const int64_t *count = view->buf;
+    Py_ssize_t m = view->len / 8;
+    int64_t total = 0;
+    for (Py_ssize_t g = 0; g < m; g++) {
+        if (count[g] < 0 || count[g] > PY_SSIZE_T_MAX - total) {
+            PyErr_Format(PyExc_ValueError, "count %lld of group %zd is negative or too large",
+                         (long long)count[g], g);
+            PyBuffer_Release(view);
+            return -1;
+        }
+        total += count[g];
+    }
+    *rows = (Py_ssize_t)total;
+    return 0;
+}
+
+static PyObject *group_ranks(PyObject *self, PyObject *args)
+{
+    PyObject *counts_obj, *group_obj, *rank_obj;
+    Py_buffer counts, group, rank;
+    Py_ssize_t n;
+    PyObject *result = NULL;
+    if (!PyArg_ParseTuple(args, "OOO:group_ranks", &counts_obj, &group_obj, &rank_obj))
+        return NULL;
+    if (get_counts(counts_obj, &counts, &n) < 0)
+        return NULL;
+    if (get_out(group_obj, &group, n) < 0)
+        goto release_counts;
+    if (get_out(rank_obj, &rank, n) < 0)
+        goto release_group;
+    const int64_t *count = counts.buf;
+    int64_t *groups = group.buf, *ranks = rank.buf;
+    Py_ssize_t m = counts.len / 8;
+    {
+        RELEASE_GIL_IF(n >= GIL_THRESHOLD);
+        Py_ssize_t at = 0;
+        for (Py_ssize_t g = 0; g < m; g++)
+            for (int64_t r = 0; r < count[g]; r++, at++) {
+                groups[at] = (int64_t)g;
+                ranks[at] = r;
+            }
+        ACQUIRE_GIL();
+    }
+    result = Py_NewRef(Py_None);
+    PyBuffer_Release(&rank);
+release_group:
+    PyBuffer_Release(&group);
+release_counts:
+    PyBuffer_Release(&counts);
+    return result;
+}
+
+static PyObject *group_cumsum(PyObject *self, PyObject *args)
+{
+    PyObject *values_obj, *counts_obj, *out_obj;
+    Py_buffer values, counts, out;
+    Py_ssize_t n;
+    PyObject *result = NULL;
+    if (!PyArg_ParseTuple(args, "OOO:group_cumsum", &values_obj, &counts_obj, &out_obj))
+        return NULL;
+    if (get_counts(counts_obj, &counts, &n) < 0)
+        return NULL;
+    if (get_array(values_obj, &values, 0, 8, "lq", "values") < 0)
+        goto release_counts;
+    if (values.len != n * 8) {
+        PyErr_Format(PyExc_ValueError, "values hold %zd rows, the counts add up to %zd",
+                     values.len / 8, n);
+        goto release_values;
+    }
+    if (get_out(out_obj, &out, n) < 0)
+        goto release_values;
+    const int64_t *count = counts.buf;
+    const uint64_t *value = values.buf; /* sums wrap like numpy's int64 cumsum */
+    uint64_t *sums = out.buf;
+    Py_ssize_t m = counts.len / 8;
+    {
+        RELEASE_GIL_IF(n >= GIL_THRESHOLD);
+        Py_ssize_t at = 0;
+        for (Py_ssize_t g = 0; g < m; g++) {
+            uint64_t sum = 0;
+            for (int64_t r = 0; r < count[g]; r++, at++) {
+                sum += value[at];
+                sums[at] = sum;
+            }
+        }
+        ACQUIRE_GIL();
+    }
+    result = Py_NewRef(Py_None);
+    PyBuffer_Release(&out);
+release_values:
+    PyBuffer_Release(&values);
+release_counts:
+    PyBuffer_Release(&counts);
+    return result;
+}
 
 /* gather_join: string rows assembled from pieces of vocabularies.
  *
@@ -802,6 +1033,20 @@ static PyMethodDef methods[] = {
      "hash_categories(key, entity, index, table, rows, out): per entity, the number of entries "
      "of its row of the (n_rows, k) float64 cdf table that are <= its uniform, capped at k - 1, "
      "into out (int64); rows holds 1 row number or one per entity."},
+    {"hash_poisson", hash_poisson, METH_VARARGS,
+     "hash_poisson(key, entity, index, limit, lam, p0, out): Rng.poisson's counts into out "
+     "(int64): steps of p = p * lam / k, cdf += p from p0 = exp(-lam) while the uniform is >= "
+     "cdf, at most limit; lam and p0 hold 1 value or one per entity (float64)."},
+    {"counting_argsort", counting_argsort, METH_VARARGS,
+     "counting_argsort(keys, low, span, out): np.argsort(keys, kind='stable') into out (int64) "
+     "for int64 keys that all lie in [low, low + span); ValueError otherwise."},
+    {"group_ranks", group_ranks, METH_VARARGS,
+     "group_ranks(counts, group, rank): for rows in consecutive groups of counts[g] rows "
+     "(int64, none negative), each row's group and 0-based rank in it into group and rank "
+     "(int64, sum(counts) each)."},
+    {"group_cumsum", group_cumsum, METH_VARARGS,
+     "group_cumsum(values, counts, out): running sums of values (int64, wrapping) that restart "
+     "at each group of counts[g] rows, into out."},
     {"gather_join", gather_join, METH_VARARGS,
      "gather_join(pieces, null, allocate) -> (offsets, data, validity, null_count): an Arrow "
      "string array's buffers whose row i joins vocabulary_k[index_k[i]] over the pieces, a "
@@ -814,7 +1059,8 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_kernels",
-    "Counter-based random draws and Arrow strings, one pass per array.", -1, methods,
+    "Counter-based random draws, integer sorts and group scans, and Arrow strings, one pass "
+    "per array.", -1, methods,
 };
 
 PyMODINIT_FUNC PyInit__kernels(void)

@@ -15,7 +15,8 @@ from ecomlake.config import EcomConfig
 from ecomlake.plan.customers import CustomerPlan
 from ecomlake.plan.lexicon import NONE, Lexicon
 from ecomlake.plan.lines import LineModel, draw_line_counts
-from ecomlake.plan.visits import VisitPlan
+from ecomlake.plan.sorting import coarse_argsort
+from ecomlake.plan.visits import VisitPlan, key_customer, key_is_reactivation
 from ecomlake.rng import Rng
 from ecomlake.rng import streams as s
 
@@ -52,23 +53,26 @@ def build_carts(
     """Sort visits into carts and run the conversion funnel per customer over the world."""
     key = visits.key
     order = time_order(visits.ts_us, key)
-    key, customer = key[order], visits.customer[order]
-    ts = visits.ts_us[order]
+    key, ts = key[order], visits.ts_us[order]  # the rest follows from the key: fewer gathers
+    customer = key_customer(key)
     n_lines = draw_line_counts(model, rng, key, cust.tier[cust.local(customer)])
     first_item = np.cumsum(n_lines) - n_lines + 1
     converted = _convert(cfg, lex, rng, cust, key, customer, ts)
     emptied = ~converted & rng.bernoulli(
         s.CART_EMPTIED, key, cfg.parameters.abandoned_cart_emptied_prob
     )
-    status = np.where(converted, CONVERTED, np.where(emptied, EMPTIED, ABANDONED))
+    # int8 choices keep np.where in int8: no int64 temporaries to cast down
+    status = np.where(
+        converted, np.int8(CONVERTED), np.where(emptied, np.int8(EMPTIED), np.int8(ABANDONED))
+    )
     return CartPlan(
         key=key,
         customer=customer,
         ts_us=ts,
-        is_reactivation=visits.is_reactivation[order],
+        is_reactivation=key_is_reactivation(key),
         n_lines=n_lines,
         first_item_id=first_item,
-        status=status.astype(np.int8),
+        status=status,
     )
 
 
@@ -86,30 +90,40 @@ def _convert(
     boost_by_channel = np.array(
         [p.first_purchase_conversion_boost.get(ch, 1.0) for ch in lex.signup_channels] + [1.0]
     )
+    boosted_rate = np.minimum(p.conversion_rate * boost_by_channel, 1.0)  # per channel row
     at = cust.local(customer)
     channel = cust.channel[at]
-    boost = boost_by_channel[np.where(channel == NONE, len(lex.signup_channels), channel)]
     u = rng.uniform(s.CART_CONVERSION, key)
-    boosted = u < np.minimum(p.conversion_rate * boost, 1.0)
+    boosted = u < boosted_rate[np.where(channel == NONE, len(lex.signup_channels), channel)]
     plain = u < p.conversion_rate
 
     # Carts are in time order, so a cart is before its customer's first boosted success
-    # exactly when its position is at most that success's position.
+    # exactly when its position is at most that success's position. Only carts that one rate
+    # or the other converts can convert: those alone look their customer's success up.
     hits = np.flatnonzero(boosted)
     first_hit = np.full(cust.size, len(key), dtype=np.int64)
     np.minimum.at(first_hit, at[hits], hits)
-    return np.where(np.arange(len(key)) <= first_hit[at], boosted, plain)
+    maybe = np.flatnonzero(boosted | plain)
+    converted = np.zeros(len(key), dtype=bool)
+    converted[maybe] = np.where(maybe <= first_hit[at[maybe]], boosted[maybe], plain[maybe])
+    return converted
 
 
 def time_order(ts: np.ndarray, key: np.ndarray) -> np.ndarray:
     """Positions in (timestamp, key) order: time order, and ties (rare in microseconds) by key,
-    so that the order does not depend on how the carts were gathered (plan/blocks.py)."""
-    order = np.argsort(ts)
-    ordered = ts[order]
-    tie = ordered[1:] == ordered[:-1]
+    so that the order does not depend on how the carts were gathered (plan/blocks.py).
+
+    The sort packs timestamps with positions (`coarse_argsort`): a world's microseconds are too
+    wide to pack whole, so carts a few microseconds apart may share a coarse timestamp, and
+    those runs (rare, as are equal timestamps) are put in (timestamp, key) order afterwards.
+    Keys are unique, so the order is exactly `np.argsort(ts)` with its ties sorted by key.
+    """
+    order, coarse = coarse_argsort(ts)
+    tie = coarse[1:] == coarse[:-1]
     if not tie.any():
         return order
-    # Every slot of a run of equal timestamps; sorting their carts by (ts, key) refills them.
+    # Every slot of a run of equal coarse timestamps; sorting their carts by (ts, key) refills
+    # them, as coarse timestamps only merge neighbours in time.
     slots = np.flatnonzero(np.concatenate([tie, [False]]) | np.concatenate([[False], tie]))
     tied = order[slots]
     order[slots] = tied[np.lexsort((key[tied], ts[tied]))]

@@ -29,9 +29,14 @@ class Thresholds:
         return cls(tuple(k for k, _ in ordered), np.array([round(v * 100) for _, v in ordered]))
 
     def earned(self, spend_cents: np.ndarray) -> np.ndarray:
-        """Index into `names` for each spend (spend below every threshold -> the lowest)."""
-        idx = np.searchsorted(self.cents, spend_cents, side="right") - 1
-        return np.maximum(idx, 0).astype(np.int8)
+        """Index into `names` for each spend (spend below every threshold -> the lowest): the
+        number of thresholds past the lowest that the spend reaches, which for these few sorted
+        thresholds is a pass per threshold rather than a binary search per spend."""
+        spend = np.asarray(spend_cents)
+        idx = np.zeros(spend.shape, dtype=np.int64)
+        for cents in self.cents[1:]:
+            idx += spend >= cents
+        return idx.astype(np.int8)
 
 
 @dataclass(frozen=True)

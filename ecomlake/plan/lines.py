@@ -11,6 +11,7 @@ import numpy as np
 from ecomlake.config import EcomConfig
 from ecomlake.plan.calendar import US_PER_DAY, US_PER_SECOND
 from ecomlake.plan.catalog import CatalogPlan
+from ecomlake.plan.groups import group_cumsum, group_ranks
 from ecomlake.plan.lexicon import NONE, Lexicon
 from ecomlake.plan.sorting import stable_argsort
 from ecomlake.rng import Rng, cumulative
@@ -81,7 +82,7 @@ class Lines:
     product: np.ndarray  # product index (product_id - 1)
     quantity: np.ndarray  # int64
     price_cents: np.ndarray  # unit price, int64 cents
-    added_us: np.ndarray  # int64 microseconds since epoch
+    added_us: np.ndarray | None = None  # int64 microseconds since epoch; None: draw_items
 
     @property
     def amount_cents(self) -> np.ndarray:
@@ -91,9 +92,11 @@ class Lines:
 def draw_line_counts(
     model: LineModel, rng: Rng, cart_key: np.ndarray, tier: np.ndarray
 ) -> np.ndarray:
-    """Number of lines per cart from its customer's tier behaviour."""
-    rng_range = model.item_range[model.tier_row(tier)]
-    return rng.integers(s.CART_LINE_COUNT, cart_key, rng_range[:, 0], rng_range[:, 1])
+    """Number of lines per cart from its customer's tier behaviour (1-D bound columns, read in
+    place by the integer kernel, rather than an (n, 2) gather and its strided columns)."""
+    rows = model.tier_row(tier)
+    low, high = model.item_range[:, 0][rows], model.item_range[:, 1][rows]
+    return rng.integers(s.CART_LINE_COUNT, cart_key, low, high)
 
 
 def draw_lines(
@@ -107,16 +110,47 @@ def draw_lines(
     tier: np.ndarray,
     world_end_day: int,
 ) -> Lines:
-    """Every line of the given carts: category, product, quantity, price and added_at.
+    """Every line of the given carts: category, product, quantity, price and added_at."""
+    lines, key = _draw_items(model, catalog, rng, cart_key, n_lines, channel, tier)
+    line_no, cart = lines.line_no, lines.cart
+    seconds = rng.integers(s.LINE_SECONDS, key, 1, MAX_SECONDS_BETWEEN_LINES, index=line_no)
+    elapsed = group_cumsum(seconds, n_lines)
+    last_us = (world_end_day + 1) * US_PER_DAY - 1
+    lines.added_us = np.minimum(created_us[cart] + elapsed * US_PER_SECOND, last_us)
+    return lines
+
+
+def draw_items(
+    model: LineModel,
+    catalog: CatalogPlan,
+    rng: Rng,
+    cart_key: np.ndarray,
+    n_lines: np.ndarray,
+    channel: np.ndarray,
+    tier: np.ndarray,
+) -> Lines:
+    """`draw_lines` without added_at (None): the plan's order totals need what was bought, not
+    when each line was added."""
+    return _draw_items(model, catalog, rng, cart_key, n_lines, channel, tier)[0]
+
+
+def _draw_items(
+    model: LineModel,
+    catalog: CatalogPlan,
+    rng: Rng,
+    cart_key: np.ndarray,
+    n_lines: np.ndarray,
+    channel: np.ndarray,
+    tier: np.ndarray,
+) -> tuple[Lines, np.ndarray]:
+    """The lines' category, product, quantity and price, and each line's cart key, which the
+    added_at draws take on from.
 
     Per-cart and per-category values are worked out first and gathered once per line (the plan
     draws ~10M lines): gathers by `cart` rather than np.repeat, 1-D bound columns the integer
     kernel reads in place rather than an (n, 2) gather and its strided columns.
     """
-    cart = np.repeat(np.arange(len(cart_key)), n_lines)
-    starts = np.cumsum(n_lines) - n_lines
-    line_no = np.arange(len(cart), dtype=np.int64)
-    line_no -= starts[cart]
+    cart, line_no = group_ranks(n_lines)
     key = cart_key[cart]
     ch_rows = model.channel_row(channel)[cart]
     category = rng.categorical_rows(
@@ -129,28 +163,28 @@ def draw_lines(
     q_low = model.quantity_range[tier_rows, 0][cart]
     q_high = model.quantity_range[tier_rows, 1][cart]
     quantity = rng.integers(s.LINE_QUANTITY, key, q_low, q_high, index=line_no)
-    seconds = rng.integers(s.LINE_SECONDS, key, 1, MAX_SECONDS_BETWEEN_LINES, index=line_no)
-    elapsed = np.cumsum(seconds)
-    elapsed -= np.concatenate([[0], elapsed])[starts][cart]
-    last_us = (world_end_day + 1) * US_PER_DAY - 1
-    added = np.minimum(created_us[cart] + elapsed * US_PER_SECOND, last_us)
-    return Lines(
+    lines = Lines(
         cart=cart,
         line_no=line_no,
         product=product.astype(np.int64, copy=False),
         quantity=quantity,
         price_cents=catalog.price_cents[product],
-        added_us=added,
     )
+    return lines, key
 
 
 def cart_sums(lines: Lines, n_carts: int) -> tuple[np.ndarray, np.ndarray]:
     """(total cents, last added_at) per cart; carts without lines get (0, -1)."""
-    total = np.bincount(lines.cart, weights=lines.amount_cents, minlength=n_carts)
     last = np.full(n_carts, -1, dtype=np.int64)
     is_last = np.append(lines.cart[1:] != lines.cart[:-1], True) if len(lines.cart) else []
     last[lines.cart[is_last]] = lines.added_us[is_last]
-    return np.rint(total).astype(np.int64), last
+    return cart_totals(lines, n_carts), last
+
+
+def cart_totals(lines: Lines, n_carts: int) -> np.ndarray:
+    """Total cents per cart (0 without lines)."""
+    total = np.bincount(lines.cart, weights=lines.amount_cents, minlength=n_carts)
+    return np.rint(total).astype(np.int64)
 
 
 @dataclass
@@ -186,6 +220,17 @@ def merge_by_product(lines: Lines, discount_cents: np.ndarray) -> MergedLines:
         price_cents=lines.price_cents[order][first],
         discount_cents=np.add.reduceat(discount_cents[order], first),
     )
+
+
+def distinct_products(lines: Lines, n_carts: int) -> np.ndarray:
+    """Distinct products per cart: the rows `merge_by_product` gives each cart, counted from the
+    sorted (cart, product) words alone, without its stable sort and merged sums."""
+    if len(lines.product) == 0:
+        return np.zeros(n_carts, dtype=np.int64)
+    width = int(lines.product.max()).bit_length()
+    words = np.sort((lines.cart << width) | lines.product)
+    first = np.concatenate([[True], words[1:] != words[:-1]])
+    return np.bincount(words[first] >> width, minlength=n_carts)
 
 
 def draw_discounts(

@@ -12,7 +12,7 @@ from ecomlake.plan.carts import CONVERTED, CartPlan
 from ecomlake.plan.catalog import CatalogPlan
 from ecomlake.plan.customers import CustomerPlan
 from ecomlake.plan.lexicon import NONE, Lexicon
-from ecomlake.plan.lines import LineModel, cart_sums, draw_lines, merge_by_product
+from ecomlake.plan.lines import LineModel, cart_totals, distinct_products, draw_items
 from ecomlake.plan.sorting import stable_argsort
 from ecomlake.rng import Rng
 
@@ -40,26 +40,16 @@ def build_orders(
     carts: CartPlan,
     model: LineModel,
     catalog: CatalogPlan,
-    end_day: int,
 ) -> OrderPlan:
     """Totals of converted carts, earned status at order time, and customers' final status."""
     cart = np.flatnonzero(carts.status == CONVERTED)
     customer = carts.customer[cart]
     at = cust.local(customer)
-    lines = draw_lines(
-        model,
-        catalog,
-        rng,
-        carts.key[cart],
-        carts.ts_us[cart],
-        carts.n_lines[cart],
-        cust.channel[at],
-        cust.tier[at],
-        end_day,
+    lines = draw_items(
+        model, catalog, rng, carts.key[cart], carts.n_lines[cart], cust.channel[at], cust.tier[at]
     )
-    gross, _ = cart_sums(lines, len(cart))
-    merged = merge_by_product(lines, np.zeros(len(lines.cart), dtype=np.int64))
-    n_products = np.bincount(merged.cart, minlength=len(cart))
+    gross = cart_totals(lines, len(cart))
+    n_products = distinct_products(lines, len(cart))
 
     running = _running_spend(customer, gross)
     spend = np.bincount(at, weights=gross, minlength=cust.size)

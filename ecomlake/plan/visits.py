@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ecomlake.config import EcomConfig
-from ecomlake.plan.calendar import US_PER_DAY, month_index, month_of
+from ecomlake.plan.calendar import US_PER_DAY, month_index
 from ecomlake.plan.customers import CustomerPlan
+from ecomlake.plan.groups import group_cumsum, group_ranks
 from ecomlake.plan.lexicon import NONE, Lexicon
 from ecomlake.rng import Rng
 from ecomlake.rng import streams as s
@@ -35,11 +36,21 @@ class VisitPlan:
     customer: np.ndarray  # int64
     slot: np.ndarray  # int64
     ts_us: np.ndarray  # int64 microseconds since epoch
-    is_reactivation: np.ndarray  # bool
 
     @property
     def key(self) -> np.ndarray:
         return (self.customer << SLOT_BITS) | self.slot
+
+
+def key_customer(key: np.ndarray) -> np.ndarray:
+    """The customer of each cart key: carts sorted by time take it from their keys, without a
+    gather of the visits' customers."""
+    return key >> SLOT_BITS
+
+
+def key_is_reactivation(key: np.ndarray) -> np.ndarray:
+    """Whether each cart key is a reactivation visit's (its slot is REACTIVATION_SLOT)."""
+    return (key & ((1 << SLOT_BITS) - 1)) == REACTIVATION_SLOT
 
 
 def build_visits(
@@ -63,8 +74,7 @@ def build_visits(
     )
     day = np.concatenate([first, rep_day, react_day[react_ok]])
     ts = day * US_PER_DAY + _time_of_day(rng, customer, slot)
-    is_react = slot == REACTIVATION_SLOT
-    base = VisitPlan(customer, slot, ts, is_react)
+    base = VisitPlan(customer, slot, ts)
     return _with_seasonal_extras(cfg, rng, cust, base, start, end)
 
 
@@ -96,15 +106,15 @@ def _repeat_visits(
     """Poisson(λ) repeat visits per shopper, each a lognormal gap after the previous one."""
     lam, gap_lo, gap_mu, gap_sigma = _segment_parameters(cfg, lex, cust, shoppers)
     count = np.minimum(rng.poisson(s.VISIT_REPEAT_COUNT, shoppers, lam), MAX_REPEATS)
-    customer = np.repeat(shoppers, count)
-    starts = np.cumsum(count) - count
-    slot = np.arange(count.sum(), dtype=np.int64) - np.repeat(starts, count) + 1
-    owner = np.repeat(np.arange(len(shoppers)), count)
+    # Per-repeat values are gathers through the repeat's shopper (monotone, so cache-friendly),
+    # not one np.repeat per array.
+    owner, slot = group_ranks(count)
+    slot += 1
+    customer = shoppers[owner]
     raw = rng.lognormal(s.VISIT_GAP, customer, gap_mu[owner], gap_sigma[owner], index=slot)
     gap = np.maximum(gap_lo[owner], np.floor(raw).astype(np.int64))
-    total = np.cumsum(gap)
-    before_group = np.concatenate([[0], total])[starts]  # sum of gaps of earlier shoppers
-    day = np.repeat(first, count) + total - np.repeat(before_group, count)
+    day = group_cumsum(gap, count)  # the repeat's gaps so far, after its shopper's first day
+    day += first[owner]
     keep = day <= end
     return customer[keep], slot[keep], day[keep]
 
@@ -135,13 +145,9 @@ def _segment_parameters(
     at = cust.local(ids)
     ch_idx = np.where(cust.channel[at] == NONE, len(channels) - 1, cust.channel[at])
     tier_idx = np.where(cust.tier[at] == NONE, len(tiers) - 1, cust.tier[at])
-    lam = lam_table[ch_idx, tier_idx] * _retention_shock(cfg, cust, ids)
-    return (
-        lam,
-        lo_table[ch_idx, tier_idx],
-        mu_table[ch_idx, tier_idx],
-        sigma_table[ch_idx, tier_idx],
-    )
+    cell = ch_idx.astype(np.intp) * len(tiers) + tier_idx  # one index into the flat tables
+    lam = lam_table.ravel()[cell] * _retention_shock(cfg, cust, ids)
+    return lam, lo_table.ravel()[cell], mu_table.ravel()[cell], sigma_table.ravel()[cell]
 
 
 def _retention_shock(cfg: EcomConfig, cust: CustomerPlan, ids: np.ndarray) -> np.ndarray:
@@ -170,21 +176,30 @@ def _with_seasonal_extras(
     month_factor = np.ones(13)
     for month, f in factors.items():
         month_factor[month] = f
-    owner = cust.local(base.customer)
-    counts = np.bincount(owner, minlength=cust.size)
-    day = base.ts_us // US_PER_DAY
-    f = month_factor[month_of(day)]
-    extra = np.maximum(f - 1.0, 0.0)
+    if len(base.ts_us) == 0:
+        return base
+    # Month and extra of each day of the visits' range, then of each visit by its day: one
+    # gather per visit rather than the month arithmetic and the factor per visit.
+    at = base.ts_us // US_PER_DAY
+    first_day = int(at.min())
+    day_month = month_index(np.arange(first_day, int(at.max()) + 1))
+    day_extra = np.maximum(month_factor[day_month % 12 + 1] - 1.0, 0.0)
+    at -= first_day  # each visit's day as an offset into the range
+    extra = day_extra[at]
+    # Only repeaters' visits in a month with extras can have copies (a Bernoulli(0) is never
+    # true): the draws and the rest run on those rows alone.
+    counts = np.bincount(cust.local(base.customer), minlength=cust.size)
+    rows = np.flatnonzero(extra > 0)
+    rows = rows[counts[cust.local(base.customer[rows])] > 1]
+    extra = extra[rows]
     whole = np.floor(extra)
-    key = base.key
+    key = (base.customer[rows] << SLOT_BITS) | base.slot[rows]
     copies = whole + rng.bernoulli(s.VISIT_SEASONAL_EXTRA, key, extra - whole)
-    copies = np.where(counts[owner] > 1, np.minimum(copies, MAX_SEASONAL_COPIES), 0)
-    copies = copies.astype(np.int64)
+    copies = np.minimum(copies, MAX_SEASONAL_COPIES).astype(np.int64)
     if copies.sum() == 0:
         return base
-    src = np.repeat(np.arange(len(key)), copies)
-    starts = np.cumsum(copies) - copies
-    c = np.arange(copies.sum(), dtype=np.int64) - np.repeat(starts, copies)
+    copy_of, c = group_ranks(copies)
+    src = rows[copy_of]
     slot = COPY_SLOT_BASE + base.slot[src] * MAX_SEASONAL_COPIES + c
     customer = base.customer[src]
     offset = rng.integers(s.VISIT_SEASONAL_DAYS, customer, 0, 3 * US_PER_DAY, index=slot)
@@ -195,7 +210,7 @@ def _with_seasonal_extras(
     copy_day = ts // US_PER_DAY
     signup = cust.signup_day[cust.local(customer)]
     keep = (
-        (month_index(copy_day) == month_index(day[src]))
+        (month_index(copy_day) == day_month[at[src]])
         & (copy_day >= start)
         & (copy_day <= end)
         & (cust.is_guest(customer) | (copy_day >= signup))
@@ -204,5 +219,4 @@ def _with_seasonal_extras(
         customer=np.concatenate([base.customer, customer[keep]]),
         slot=np.concatenate([base.slot, slot[keep]]),
         ts_us=np.concatenate([base.ts_us, ts[keep]]),
-        is_reactivation=np.concatenate([base.is_reactivation, np.zeros(keep.sum(), bool)]),
     )

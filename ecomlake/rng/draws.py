@@ -131,8 +131,7 @@ class Rng:
     ) -> np.ndarray | None:
         """A draw in one C pass from the keyed bits (ecomlake/_kernels.c), bit for bit the numpy
         code's; None (numpy's turn) without the kernels, or unless the ids (with the index) are
-        1-D and each of `per_id` (int64) holds one value or one per id: numpy broadcasts the
-        rest."""
+        1-D and each of `per_id` holds one value or one per id: numpy broadcasts the rest."""
         kernels = hashing._kernels
         if kernels is None:
             return None
@@ -146,16 +145,33 @@ class Rng:
     def poisson(
         self, stream: str, ids: np.ndarray, lam: np.ndarray, index: int | np.ndarray = 0
     ) -> np.ndarray:
-        """Poisson counts by inverse CDF; the loop runs over k, never over rows, and each step
-        only touches the rows still climbing (same float steps per row as the full arrays)."""
+        """Poisson counts by inverse CDF: k climbs while u >= cdf, cdf growing by p = p * lam / k
+        from p = exp(-lam). In one C pass per row when the kernels are built (the same float
+        steps; exp stays numpy's), else the loop over k below."""
         lam = np.broadcast_to(np.asarray(lam, dtype=np.float64), np.shape(ids)).ravel()
-        u = np.ravel(self.uniform(stream, ids, index=index))
         p = np.exp(-lam)
+        limit = _POISSON_MIN_STEPS + int(10 * lam.max(initial=0.0))  # far beyond any real tail
+        fused = self._fused("hash_poisson", stream, ids, index, (limit,), (lam, p))
+        if fused is not None:
+            return fused
+        return self._poisson_numpy(stream, ids, lam, p, limit, index)
+
+    def _poisson_numpy(
+        self,
+        stream: str,
+        ids: np.ndarray,
+        lam: np.ndarray,
+        p: np.ndarray,
+        limit: int,
+        index: int | np.ndarray,
+    ) -> np.ndarray:
+        """Rng.poisson's loop over k, never over rows: each step only touches the rows still
+        climbing (same float steps per row as the full arrays)."""
+        u = np.ravel(self.uniform(stream, ids, index=index))
         k = np.zeros(lam.shape, dtype=np.int64)
         rows = np.flatnonzero(u >= p)
         p, cdf, lam_a, u_a = p[rows], p[rows], lam[rows], u[rows]
         step = 0
-        limit = _POISSON_MIN_STEPS + int(10 * lam.max(initial=0.0))  # far beyond any real tail
         while len(rows) and step < limit:
             step += 1
             p = p * lam_a / step
@@ -166,10 +182,19 @@ class Rng:
         return k.reshape(np.shape(ids))
 
     def normal(self, stream: str, ids: np.ndarray, index: int | np.ndarray = 0) -> np.ndarray:
-        """Standard normal via Box-Muller on two keyed uniforms."""
-        u1 = 1.0 - self.uniform(stream, ids, index=index)  # (0, 1]: log is finite
-        u2 = self.uniform(stream + "#2", ids, index=index)
-        return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+        """Standard normal via Box-Muller on two keyed uniforms:
+        sqrt(-2 log(1 - u1)) * cos(2 pi u2), worked out in place in the first uniforms' array
+        (the same operations and roundings as the formula, without its five temporaries)."""
+        z = np.asarray(self.uniform(stream, ids, index=index))
+        np.subtract(1.0, z, out=z)  # (0, 1]: log is finite
+        np.log(z, out=z)
+        z *= -2.0
+        np.sqrt(z, out=z)
+        angle = np.asarray(self.uniform(stream + "#2", ids, index=index))
+        angle *= 2.0 * np.pi
+        np.cos(angle, out=angle)
+        z *= angle
+        return z if z.ndim else z[()]
 
     def lognormal(
         self,
@@ -179,8 +204,13 @@ class Rng:
         sigma: np.ndarray,
         index: int | np.ndarray = 0,
     ) -> np.ndarray:
-        """exp(mu + sigma * N(0, 1))."""
-        return np.exp(mu + sigma * self.normal(stream, ids, index=index))
+        """exp(mu + sigma * N(0, 1)), in place in the normals' array when mu and sigma fit it."""
+        z = self.normal(stream, ids, index=index)
+        if not _fits(z, mu, sigma):
+            return np.exp(mu + sigma * z)
+        z *= sigma
+        z += mu
+        return np.exp(z, out=z)
 
     def priority(self, stream: str, ids: np.ndarray, index: int | np.ndarray = 0) -> np.ndarray:
         """A random sort key per (id, index); ordering by it gives a keyed random permutation."""

@@ -308,6 +308,41 @@ def test_categorical_equals_the_numpy_path(weights, ids, index) -> None:
     assert np.array_equal(got, expected)
 
 
+LAMBDAS = RANDOM.random(5_000) * 3
+# (ids, lam, index): per-row and scalar lambdas, lambda 0, a long tail (lambda 40), lambdas
+# whose exp(-lam) underflows to 0 (the count runs to the step limit), broadcasting, empty ids.
+POISSON_CASES = {
+    "per-row lambdas": (IDS, LAMBDAS, IDS % 7),
+    "scalar lambda": (IDS, 0.7, 0),
+    "lambda 0": (IDS, np.zeros(len(IDS)), 1),
+    "long tail": (IDS[:500], 40.0, 0),
+    "exp underflows": (IDS[:4], np.array([1000.0, 1.0, 0.0, 750.0]), 0),
+    "grid": (GRID, 2.5, 1),
+    "0-d": (np.int64(5), 1.5, 0),
+    "empty": (IDS[:0], LAMBDAS[:0], 0),
+}
+
+
+@native
+@pytest.mark.parametrize("ids,lam,index", POISSON_CASES.values(), ids=POISSON_CASES.keys())
+def test_poisson_equals_the_numpy_path(ids, lam, index) -> None:
+    got = RNG.poisson("kernels.poisson", ids, lam, index)
+    expected = _numpy_path(RNG.poisson, "kernels.poisson", ids, lam, index)
+    assert got.dtype == expected.dtype == np.int64
+    assert np.shape(got) == np.shape(expected)
+    assert np.array_equal(got, expected)
+
+
+@native
+@pytest.mark.parametrize("limit", [-1, 0, 1, 3])
+def test_poisson_stops_at_the_step_limit(limit: int) -> None:
+    lam = np.full(len(IDS), 30.0)
+    out = np.empty(len(IDS), np.int64)
+    kernels.hash_poisson(KEY, IDS, np.zeros(1, np.int64), limit, lam, np.exp(-lam), out)
+    steps = Rng(1)._poisson_numpy("p", IDS, lam, np.exp(-lam), limit, 0)
+    assert out.max() == steps.max() == max(limit, 0)
+
+
 @native
 class TestDrawKernelArguments:
     """hash_integers and hash_categories: wrong buffers and rows raise, never crash."""
@@ -350,6 +385,12 @@ class TestDrawKernelArguments:
             kernels.hash_categories(1, self.ENTITY, self.ZERO, self.TABLE.T, self.ZERO, out)
         with pytest.raises(ValueError, match="rows holds 3"):
             kernels.hash_categories(1, self.ENTITY, self.ZERO, self.TABLE, rows[:3], out)
+        with pytest.raises(TypeError, match="lam"):
+            kernels.hash_poisson(1, self.ENTITY, self.ZERO, 5, rows, np.ones(4), out)
+        with pytest.raises(ValueError, match="p0 holds 3"):
+            kernels.hash_poisson(1, self.ENTITY, self.ZERO, 5, np.ones(4), np.ones(3), out)
+        with pytest.raises(ValueError, match="out holds 3"):
+            kernels.hash_poisson(1, self.ENTITY, self.ZERO, 5, np.ones(1), np.ones(1), out[:3])
         read_only = np.empty(4, np.int64)
         read_only.flags.writeable = False
         with pytest.raises(ValueError):
@@ -358,6 +399,41 @@ class TestDrawKernelArguments:
         kernels.hash_categories(1, self.ENTITY, self.ZERO, self.TABLE, np.int64(1), one_row)
         kernels.hash_categories(1, self.ENTITY, self.ZERO, self.TABLE, np.ones(4, int), out)
         assert one_row.tolist() == out.tolist()
+
+
+@native
+def test_counting_argsort_rejects_keys_out_of_range() -> None:
+    keys, out = np.array([3, 1, 2, 1]), np.empty(4, np.int64)
+    kernels.counting_argsort(keys, 1, 3, out)
+    assert out.tolist() == [1, 3, 2, 0]
+    with pytest.raises(ValueError, match="key 3 of value 0 is not in"):
+        kernels.counting_argsort(keys, 1, 2, out)
+    with pytest.raises(ValueError, match="key 1 of value 1 is not in"):
+        kernels.counting_argsort(keys, 2, 9, out)
+    with pytest.raises(ValueError, match="span"):
+        kernels.counting_argsort(keys, 1, 0, out)
+    with pytest.raises(ValueError, match="out holds 3"):
+        kernels.counting_argsort(keys, 1, 3, out[:3])
+    with pytest.raises(TypeError, match="keys"):
+        kernels.counting_argsort(keys.astype(np.int32), 1, 3, out)
+    kernels.counting_argsort(keys[:0], 0, 1, out[:0])  # no keys: nothing to do
+
+
+@native
+def test_group_kernels_reject_bad_buffers() -> None:
+    counts, out = np.array([2, 0, 1]), np.empty(3, np.int64)
+    with pytest.raises(ValueError, match="count -1 of group 1"):
+        kernels.group_ranks(np.array([2, -1]), out[:1], out[:1])
+    with pytest.raises(ValueError, match="out holds 2"):
+        kernels.group_ranks(counts, out[:2], out)
+    with pytest.raises(TypeError, match="counts"):
+        kernels.group_ranks(counts.astype(np.int32), out, out.copy())
+    with pytest.raises(ValueError, match="values hold 2 rows, the counts add up to 3"):
+        kernels.group_cumsum(np.arange(2), counts, out)
+    with pytest.raises(ValueError, match="out holds 4"):
+        kernels.group_cumsum(np.arange(3), counts, np.empty(4, np.int64))
+    kernels.group_cumsum(np.array([5, 6, 7]), counts, out)
+    assert out.tolist() == [5, 11, 7]
 
 
 @native
@@ -375,7 +451,8 @@ def test_one_dimensional_draws_take_the_kernels(monkeypatch: pytest.MonkeyPatch)
     RNG.integers("k", IDS, LOWS, LOWS + 5)
     RNG.categorical("k", IDS, [1, 0, 2])
     RNG.categorical_rows("k", IDS, _cdf_table(WEIGHTS), np.abs(IDS) % 5)
-    assert called == ["hash_integers"] * 2 + ["hash_categories"] * 2
+    RNG.poisson("k", IDS, LAMBDAS)
+    assert called == ["hash_integers"] * 2 + ["hash_categories"] * 2 + ["hash_poisson"]
 
 
 # Vocabularies for joined strings: empty strings, one entry, multi-byte utf-8, a sliced array.

@@ -131,6 +131,23 @@ class TestFastPathsMatchPlainFormulas:
             cdf = cdf + p
         assert np.array_equal(Rng(9).poisson("p", self.IDS, lam), k)
 
+    @pytest.mark.parametrize(
+        "ids,index",
+        [(IDS, 0), (IDS, IDS % 3), (np.int64(5), 2), (IDS[:0], 0)],  # the class's IDS
+        ids=["scalar index", "array index", "0-d", "empty"],
+    )
+    def test_normal_and_lognormal(self, ids, index):
+        u1 = 1.0 - Rng(9).uniform("n", ids, index=index)
+        u2 = Rng(9).uniform("n#2", ids, index=index)
+        plain = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+        z = Rng(9).normal("n", ids, index)
+        assert type(z) is type(plain) and np.asarray(z).tobytes() == np.asarray(plain).tobytes()
+        mu = np.linspace(0.0, 4.0, np.size(plain)).reshape(np.shape(plain))
+        for m, sigma in [(mu, 0.7), (1.5, mu), (mu[None], 0.2)]:  # the last one broadcasts up
+            got, want = Rng(9).lognormal("n", ids, m, sigma, index), np.exp(m + sigma * plain)
+            assert type(got) is type(want) and np.shape(got) == np.shape(want)
+            assert np.asarray(got).tobytes() == np.asarray(want).tobytes()
+
     def test_uniform_and_integers_with_arrays(self):
         low = Rng(2).integers("low", self.IDS, -50, 50)
         high = low + Rng(2).integers("span", self.IDS, 0, 30)
