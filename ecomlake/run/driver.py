@@ -231,6 +231,7 @@ class _Prepared:
     stop: StopRequest = field(default_factory=StopRequest)
     tables: TableCommitter | None = None  # commits each finished day to Iceberg/Delta tables
     blocks: int = 0  # customers per plan block; 0: the world is planned in one piece
+    warm_workers: bool = False  # the plan takes seconds: warm Ray's workers meanwhile
 
 
 def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
@@ -278,6 +279,7 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
         options,
         tables=open_tables(loc, options.tables, _commit_summary(settings)),
         blocks=blocks,
+        warm_workers=bool(blocks) or not plans_quickly(cfg),
     )
 
 
@@ -423,7 +425,7 @@ def _start_executor(run: _Prepared) -> None:
     """Start the executor, then take SIGINT/SIGTERM back from `ray.init`; a SIGTERM that its
     own handler turned into an exit while Ray started becomes our stop request."""
     try:
-        run.executor.start()
+        run.executor.start(warm=run.warm_workers)
     except SystemExit as exc:
         if exc.code != signal.SIGTERM or not run.stop.armed:
             raise

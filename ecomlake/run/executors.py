@@ -65,8 +65,9 @@ class Executor(Protocol):
 
     name: str
 
-    def start(self) -> None:
-        """Get ready (a local Ray starts here; the driver plans meanwhile)."""
+    def start(self, warm: bool = False) -> None:
+        """Get ready (a local Ray starts here; the driver plans meanwhile); `warm`: also warm
+        the workers up while the driver plans, which pays when the plan takes seconds."""
 
     def close(self) -> None:
         """Release what `start` took; safe to call twice."""
@@ -89,7 +90,7 @@ class InProcessExecutor:
 
     name = "in-process"
 
-    def start(self) -> None:
+    def start(self, warm: bool = False) -> None:
         """Nothing to start."""
 
     def close(self) -> None:
@@ -169,14 +170,17 @@ class RayExecutor:
 
         return not self.address and not ray.is_initialized()
 
-    def start(self) -> None:
-        """Start local Ray or connect to the cluster now (the driver does it while it plans),
-        and warm its workers meanwhile: one warm-up task per worker slot, never waited for."""
+    def start(self, warm: bool = False) -> None:
+        """Start local Ray or connect to the cluster now (the driver does it while it plans);
+        `warm`: one warm-up task per worker slot, never waited for. Without a plan to hide it
+        behind there is no gain, and on tiny days the workers warmed first would take every
+        day while the others still warm up."""
         import ray
 
         self._ensure_ray(ray)
-        warm = ray.remote(num_cpus=1, max_retries=0)(_warm_up_worker)
-        self.warming = [warm.remote() for _ in range(self._worker_count(ray))]
+        if warm:
+            task = ray.remote(num_cpus=1, max_retries=0)(_warm_up_worker)
+            self.warming = [task.remote() for _ in range(self._worker_count(ray))]
 
     def close(self) -> None:
         """Stop the Ray this executor started, waiting for its processes to exit, so that none

@@ -136,9 +136,9 @@ def test_blocks_planned_while_ray_starts_equal_in_process(
 
     start = RayExecutor.start
 
-    def slow_start(self) -> None:
+    def slow_start(self, warm: bool = False) -> None:
         time.sleep(1.5)
-        start(self)
+        start(self, warm)
 
     monkeypatch.setattr(RayExecutor, "starts_local_ray", lambda self: True)
     monkeypatch.setattr(RayExecutor, "start", slow_start)

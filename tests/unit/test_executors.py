@@ -56,12 +56,15 @@ def test_auto_waits_for_the_plan_only_when_it_may_choose_in_process():
     assert not auto_waits_for_plan("ray", None, 30, plans_quickly=True)
 
 
-def test_start_warms_one_worker_per_slot(ray_session):
-    """On a running Ray, `start` submits a warm-up task per worker slot; each one finishes."""
+def test_start_warms_one_worker_per_slot_when_asked(ray_session):
+    """On a running Ray, `start(warm=True)` submits a warm-up task per worker slot; each one
+    finishes. Without `warm` (a plan of milliseconds), nothing is submitted."""
     import ray
 
     executor = RayExecutor(workers=2)
     executor.start()
+    assert executor.warming == []
+    executor.start(warm=True)
     assert len(executor.warming) == 2
     assert ray.get(executor.warming, timeout=120) == [None, None]
     executor.close()  # not started here: Ray stays up for the session
