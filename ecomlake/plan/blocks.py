@@ -11,10 +11,11 @@ entities the whole world gives those customers. What crosses blocks is small:
   where the day's rows of all blocks are merged by (timestamp, key), as the one plan sorts them.
 - a return's order number, from an earlier day: each block counts its orders before it.
 
-A block task returns per-day counts and, as separate objects, one `DayPiece` per day of the
-run: that day's rows of the block and what they refer to. A day task merges the day's pieces
-into a `WorldPlan` that holds that day alone (`day_world`), and renders it as usual; the bytes
-are those of the one-piece plan (tested). The driver holds counts and keys, never a plan.
+A block task returns per-day counts and, packed into one object (plan/packing.py), one
+`DayPiece` per day of the run: that day's rows of the block and what they refer to. A day task
+merges the day's pieces into a `WorldPlan` that holds that day alone (`day_world`), and renders
+it as usual; the bytes are those of the one-piece plan (tested). The driver holds counts and
+keys, never a plan.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from ecomlake.plan.customers import (
     shopper_priority,
 )
 from ecomlake.plan.orders import OrderPlan
+from ecomlake.plan.packing import pack
 from ecomlake.plan.returns import ReturnPlan
 from ecomlake.plan.sorting import sorted_unique, stable_argsort
 from ecomlake.plan.world import WorldPlan, build_world, index_world
@@ -176,7 +178,7 @@ def plan_block(
     tasks: tuple[tuple[int, tuple[int, ...]], ...],
     lookback: int = 0,
 ) -> tuple:
-    """Plan one block; return (BlockSummary, OrderKeys, one DayPiece per task).
+    """Plan one block; return (BlockSummary, OrderKeys, one DayPiece per task, packed).
 
     `tasks` are the run's (day, signup days whose customer partitions the day writes), sorted
     by day; the driver deals signup days to days before the blocks know which days have any.
@@ -213,7 +215,7 @@ def plan_block(
         earlier_orders=[p.earlier_order_keys() for p in pieces],
     )
     keys = OrderKeys(world.carts.ts_us[cart], world.carts.key[cart])
-    return (summary, keys, *pieces)
+    return summary, keys, pack(pieces)
 
 
 class SignupIndex:

@@ -1,9 +1,10 @@
 """A run whose world is planned in customer blocks (plan/blocks.py), in-process or as Ray tasks.
 
 The driver sends three rounds of block tasks: the shopper cut (skipped when every customer
-shops), the block plans, and the ranking of earlier orders. It keeps the per-day numbers and
-the handles of the day pieces (Ray object references, or the pieces themselves in-process);
-each day task fetches its day's pieces and renders the world they make (`BlockedWorld.day`).
+shops), the block plans, and the ranking of earlier orders. It keeps the per-day numbers and,
+per block, the handle of its packed day pieces (a Ray object reference, or the pieces themselves
+in-process); each day task unpacks its day's piece of every block and renders the world they
+make (`BlockedWorld.day`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from ecomlake.messiness import RunLevel
 from ecomlake.plan.blocks import (
     BlockSummary,
     DayNumbers,
-    DayPiece,
     all_earlier_order_keys,
     customer_blocks,
     day_numbers,
@@ -35,6 +35,7 @@ from ecomlake.plan.blocks import (
     rank_orders,
 )
 from ecomlake.plan.calendar import day_number
+from ecomlake.plan.packing import Packed
 from ecomlake.plan.world import WorldPlan
 from ecomlake.run.days import assign_tasks, spread_backlog
 from ecomlake.run.interrupt import StopRequest
@@ -64,11 +65,11 @@ def block_size(cfg: EcomConfig, block_customers: int | None, owner: str) -> int:
 
 class BlockRunner(Protocol):
     """Where block tasks run: `map` returns each call's result; `plan` returns each block's
-    summary and the handles of its other outputs (the order keys, then one piece per task)."""
+    summary and the handles of its other outputs (the order keys, then its packed pieces)."""
 
     def map(self, fn: Callable, calls: list[tuple]) -> list: ...
 
-    def plan(self, calls: list[tuple], outputs: int) -> list[tuple[BlockSummary, list]]: ...
+    def plan(self, calls: list[tuple]) -> list[tuple[BlockSummary, list]]: ...
 
 
 class InProcessBlocks:
@@ -77,7 +78,7 @@ class InProcessBlocks:
     def map(self, fn: Callable, calls: list[tuple]) -> list:
         return [fn(*call) for call in calls]
 
-    def plan(self, calls: list[tuple], outputs: int) -> list[tuple[BlockSummary, list]]:
+    def plan(self, calls: list[tuple]) -> list[tuple[BlockSummary, list]]:
         results = [plan_block(*call) for call in calls]
         return [(result[0], list(result[1:])) for result in results]
 
@@ -99,10 +100,10 @@ class RayBlocks:
         remote = ray.remote(num_cpus=1, max_retries=3)(_call)
         return self._get(ray, [remote.remote(fn, *call) for call in calls])
 
-    def plan(self, calls: list[tuple], outputs: int) -> list[tuple[BlockSummary, list]]:
+    def plan(self, calls: list[tuple]) -> list[tuple[BlockSummary, list]]:
         import ray
 
-        remote = _remote_plan(ray, outputs)
+        remote = _remote_plan(ray)
         refs = [remote.remote(*call) for call in calls]
         summaries = self._get(ray, [r[0] for r in refs])
         return [(summary, list(r[1:])) for summary, r in zip(summaries, refs, strict=True)]
@@ -167,12 +168,12 @@ class RayBlocksWhileStarting(RayBlocks):
             self._check()
         return done + (super().map(fn, rest) if rest else [])
 
-    def plan(self, calls: list[tuple], outputs: int) -> list[tuple[BlockSummary, list]]:
+    def plan(self, calls: list[tuple]) -> list[tuple[BlockSummary, list]]:
         with self._lock:
             if self._ready.is_set():
                 self._check()
-                return super().plan(calls, outputs)
-            early = self._round = _EarlyRound(calls, outputs)
+                return super().plan(calls)
+            early = self._round = _EarlyRound(calls)
         while (index := early.claim(self._lock)) is not None:
             self._check()
             early.planned[index] = plan_block(*calls[index])
@@ -203,8 +204,8 @@ class _EarlyRound:
     starts) and Ray (every block unclaimed when it is up). `claim` and `submit_rest` run under
     the runner's lock, so a block is either claimed here or submitted, never both."""
 
-    def __init__(self, calls: list[tuple], outputs: int) -> None:
-        self.calls, self.outputs = calls, outputs
+    def __init__(self, calls: list[tuple]) -> None:
+        self.calls = calls
         self.planned: dict[int, tuple] = {}
         self.remote: dict[int, list] = {}  # call index -> its refs (summary, then handles)
         self._next = 0
@@ -226,7 +227,7 @@ class _EarlyRound:
             return
         import ray
 
-        remote = _remote_plan(ray, self.outputs)
+        remote = _remote_plan(ray)
         for index in rest:
             self.remote[index] = remote.remote(*self.calls[index])
 
@@ -240,8 +241,8 @@ class _EarlyRound:
             i: (summary, list(self.remote[i][1:]))
             for i, summary in zip(order, summaries, strict=True)
         }
-        for index, (summary, *pieces) in self.planned.items():
-            by_index[index] = (summary, [ray.put(piece) for piece in pieces])
+        for index, (summary, *outputs) in self.planned.items():
+            by_index[index] = (summary, [ray.put(output) for output in outputs])
         return [by_index[i] for i in range(len(self.calls))]
 
 
@@ -249,15 +250,16 @@ def _call(fn: Callable, *args):
     return fn(*args)
 
 
-def _remote_plan(ray, outputs: int):
-    """`plan_block` as a Ray task returning its summary and `outputs - 1` pieces apart."""
-    return ray.remote(num_cpus=1, max_retries=3, num_returns=outputs)(plan_block)
+def _remote_plan(ray):
+    """`plan_block` as a Ray task returning its summary, order keys and pieces apart."""
+    return ray.remote(num_cpus=1, max_retries=3, num_returns=3)(plan_block)
 
 
 @dataclass
 class BlockedWorld:
-    """What the day tasks of a blocked run need: the numbers each day starts from, and per day
-    the handles of every block's piece and the numbers of the earlier orders they refer to."""
+    """What the day tasks of a blocked run need: the numbers each day starts from, the handles
+    of every block's packed pieces, which piece of them is each day's, and per day the numbers
+    of the earlier orders its pieces refer to."""
 
     config: EcomConfig
     seed: int
@@ -265,28 +267,31 @@ class BlockedWorld:
     end_day: int
     tasks: list[DayTask]
     numbers: dict[int, DayNumbers]
-    pieces: dict[int, list]
+    blocks: list  # per block: its packed pieces, or their handle in Ray's object store
+    piece: dict[int, int]  # day -> its piece in every block's packed pieces
     earlier: dict[int, list[np.ndarray]]
     carts: int  # carts in the whole world
 
     def day(self, day: int) -> WorldPlan:
-        """The world of the day task of `day`, with every piece fetched."""
-        return self.assemble(day, _fetch(self.pieces[day]), self.earlier[day])
+        """The world of the day task of `day`, with every block's pieces fetched."""
+        return self.assemble(day, self.earlier[day], _fetch(self.blocks))
 
     def assemble(
-        self, day: int, pieces: Sequence[DayPiece], earlier: Sequence[np.ndarray]
+        self, day: int, earlier: Sequence[np.ndarray], blocks: Sequence[Packed]
     ) -> WorldPlan:
-        """The world of the day task of `day` from its pieces and earlier order numbers."""
+        """The world of the day task of `day` from every block's packed pieces and the numbers
+        of the earlier orders its pieces refer to."""
+        pieces = [packed.unpack(self.piece[day]) for packed in blocks]
         return day_world(
             self.config, self.seed, self.start_day, self.end_day, self.numbers[day], pieces, earlier
         )
 
     def shared(self) -> BlockedWorld:
-        """What every day task shares: all but each day's pieces and earlier numbers. A Ray day
-        task gets its own day's as arguments: a handle inside a shared object makes every task
-        that unpickles it a borrower of every handle (a blocked year has blocks × 365), which
-        cost more than rendering the day itself."""
-        return replace(self, pieces={}, earlier={})
+        """What every day task shares: all but the blocks' handles and each day's earlier
+        numbers. A Ray day task gets its own as arguments: a handle inside a shared object makes
+        every task that unpickles it a borrower of that handle, which cost more than rendering
+        the day itself when every day's piece was an object of its own."""
+        return replace(self, blocks=[], earlier={})
 
 
 def lookback_days(level: RunLevel) -> int:
@@ -301,8 +306,9 @@ def world_of(world: WorldPlan | BlockedWorld, day: int) -> WorldPlan:
 
 
 def _fetch(handles: list) -> list:
-    """The pieces behind the handles (fetched from Ray's object store when they are refs)."""
-    if handles and not isinstance(handles[0], DayPiece):
+    """The packed pieces behind the handles (fetched from Ray's object store when they are
+    refs)."""
+    if handles and not isinstance(handles[0], Packed):
         import ray
 
         return ray.get(handles, timeout=BLOCK_TASK_TIMEOUT_SECONDS)
@@ -331,7 +337,7 @@ def plan_blocked(
     dealt = spread_backlog(assign_tasks(run_days, candidates))
     task_days = tuple((t.day, tuple(t.signup_days)) for t in dealt)
     calls = [(cfg, seed, first, last, block, cut, task_days, lookback) for block in blocks]
-    planned = runner.plan(calls, outputs=2 + len(dealt))
+    planned = runner.plan(calls)
     summaries = [summary for summary, _ in planned]
 
     ts, key = all_earlier_order_keys(summaries)
@@ -349,7 +355,8 @@ def plan_blocked(
         end_day=last,
         tasks=tasks,
         numbers={day: numbers[w] for day, w in zip(days, window_start, strict=True)},
-        pieces={day: [handles[1 + i] for _, handles in planned] for i, day in enumerate(days)},
+        blocks=[handles[1] for _, handles in planned],
+        piece={day: i for i, day in enumerate(days)},
         earlier={day: [per_day[i] for per_day in earlier] for i, day in enumerate(days)},
         carts=int(sum(s.counts["carts"].sum() for s in summaries)),
     )

@@ -296,7 +296,7 @@ def _day_submitter(ray, world: WorldPlan | BlockedWorld, settings: WriteSettings
     blocked_day = ray.remote(**options)(_run_blocked_day_on_node)
     shared_ref = ray.put(world.shared())
     return lambda task: blocked_day.remote(
-        shared_ref, task, settings, world.earlier[task.day], *world.pieces[task.day]
+        shared_ref, task, settings, world.earlier[task.day], *world.blocks
     )
 
 
@@ -309,10 +309,11 @@ def _run_day_on_node(world: WorldPlan, task: DayTask, settings: WriteSettings) -
 
 
 def _run_blocked_day_on_node(
-    world: BlockedWorld, task: DayTask, settings: WriteSettings, earlier: list, *pieces
+    world: BlockedWorld, task: DayTask, settings: WriteSettings, earlier: list, *blocks
 ) -> DayResult:
-    """A blocked world's day; Ray has fetched its pieces (passed as handles) before the call."""
-    return _run_day_on_node(world.assemble(task.day, pieces, earlier), task, settings)
+    """A blocked world's day; Ray has fetched the blocks' packed pieces (passed as handles)
+    before the call."""
+    return _run_day_on_node(world.assemble(task.day, earlier, blocks), task, settings)
 
 
 def _warm_up_worker() -> None:

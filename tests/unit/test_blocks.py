@@ -254,8 +254,8 @@ class _RefFinder(pickle.Pickler):
 
 @pytest.mark.ray
 def test_blocked_day_tasks_share_no_handles_and_get_their_own_pieces(ray_session):
-    """What every Ray day task of a blocked world unpickles holds no object handle (each one
-    made every task a borrower of every day's pieces); a task's own pieces, passed to it, give
+    """A block's day pieces are one object; what every Ray day task unpickles holds no handle
+    (each one makes every task a borrower of it); the blocks' pieces, passed to a task, give
     the rows of `BlockedWorld.day`."""
     import ray
 
@@ -267,13 +267,14 @@ def test_blocked_day_tasks_share_no_handles_and_get_their_own_pieces(ray_session
                          RayBlocks(), 250)  # fmt: skip
     finder = _RefFinder()
     finder.dump(world)
-    assert len(finder.refs) == sum(map(len, world.pieces.values())) > len(world.tasks)
+    assert len(finder.refs) == len(world.blocks) == 8  # one object per block of 250 customers
     shared, finder = world.shared(), _RefFinder()
     finder.dump(shared)
     assert finder.refs == []
+    blocks = ray.get(world.blocks, timeout=60)
+    assert {len(packed) for packed in blocks} == {len(world.tasks)}
     for task in world.tasks:
-        own = ray.get(world.pieces[task.day], timeout=60)
-        assembled = shared.assemble(task.day, own, world.earlier[task.day])
+        assembled = shared.assemble(task.day, world.earlier[task.day], blocks)
         expected = _partitions(world.day(task.day), task, "none")
         got = _partitions(assembled, task, "none")
         assert set(got) == set(expected)
