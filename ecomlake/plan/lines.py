@@ -82,7 +82,7 @@ class Lines:
     product: np.ndarray  # product index (product_id - 1)
     quantity: np.ndarray  # int64
     price_cents: np.ndarray  # unit price, int64 cents
-    added_us: np.ndarray | None = None  # int64 microseconds since epoch; None: draw_items
+    added_us: np.ndarray | None = None  # int64 microseconds since epoch; None: from draw_items
 
     @property
     def amount_cents(self) -> np.ndarray:
@@ -111,7 +111,7 @@ def draw_lines(
     world_end_day: int,
 ) -> Lines:
     """Every line of the given carts: category, product, quantity, price and added_at."""
-    lines, key = _draw_items(model, catalog, rng, cart_key, n_lines, channel, tier)
+    lines, key = draw_items(model, catalog, rng, cart_key, n_lines, channel, tier)
     line_no, cart = lines.line_no, lines.cart
     seconds = rng.integers(s.LINE_SECONDS, key, 1, MAX_SECONDS_BETWEEN_LINES, index=line_no)
     elapsed = group_cumsum(seconds, n_lines)
@@ -128,23 +128,10 @@ def draw_items(
     n_lines: np.ndarray,
     channel: np.ndarray,
     tier: np.ndarray,
-) -> Lines:
-    """`draw_lines` without added_at (None): the plan's order totals need what was bought, not
-    when each line was added."""
-    return _draw_items(model, catalog, rng, cart_key, n_lines, channel, tier)[0]
-
-
-def _draw_items(
-    model: LineModel,
-    catalog: CatalogPlan,
-    rng: Rng,
-    cart_key: np.ndarray,
-    n_lines: np.ndarray,
-    channel: np.ndarray,
-    tier: np.ndarray,
 ) -> tuple[Lines, np.ndarray]:
-    """The lines' category, product, quantity and price, and each line's cart key, which the
-    added_at draws take on from.
+    """The lines' category, product, quantity and price (added_at None), and each line's cart
+    key, which `draw_lines` draws added_at from; the plan's order totals need what was bought,
+    not when each line was added.
 
     Per-cart and per-category values are worked out first and gathered once per line (the plan
     draws ~10M lines): gathers by `cart` rather than np.repeat, 1-D bound columns the integer

@@ -45,7 +45,7 @@ def build_orders(
     cart = np.flatnonzero(carts.status == CONVERTED)
     customer = carts.customer[cart]
     at = cust.local(customer)
-    lines = draw_items(
+    lines, _ = draw_items(
         model, catalog, rng, carts.key[cart], carts.n_lines[cart], cust.channel[at], cust.tier[at]
     )
     gross = cart_totals(lines, len(cart))

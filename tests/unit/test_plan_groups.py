@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from kernel_paths import kernel_and_numpy
 
 from ecomlake.plan import groups
 from ecomlake.plan.groups import group_cumsum, group_ranks
@@ -20,12 +21,7 @@ COUNTS = {
 }
 
 
-@pytest.fixture(params=["kernel", "numpy"])
-def group_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    if request.param == "kernel" and groups._kernels is None:
-        pytest.skip("ecomlake._kernels is not built")
-    if request.param == "numpy":
-        monkeypatch.setattr(groups, "_kernels", None)
+group_path = kernel_and_numpy(groups, "Runs a test on the C kernels and on their numpy fallback.")
 
 
 @pytest.mark.usefixtures("group_path")

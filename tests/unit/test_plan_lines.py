@@ -70,7 +70,8 @@ def test_items_are_the_lines_without_added_at(world, carts):
     channel, tier = cust.channel[at], cust.tier[at]
     model, catalog = world.line_model, world.catalog
     lines = draw_lines(model, catalog, rng, key, created, n_lines, channel, tier, world.end_day)
-    items = draw_items(model, catalog, rng, key, n_lines, channel, tier)
+    items, line_key = draw_items(model, catalog, rng, key, n_lines, channel, tier)
+    assert np.array_equal(line_key, key[lines.cart])
     assert items.added_us is None
     for name in ("cart", "line_no", "product", "quantity", "price_cents"):
         assert np.array_equal(getattr(items, name), getattr(lines, name)), name

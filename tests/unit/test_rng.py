@@ -12,19 +12,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from kernel_paths import kernel_and_numpy
 
 from ecomlake.rng import Rng, hashing, mix64, stream_key, streams
 
 IDS = np.arange(5)
 
 
-@pytest.fixture(params=["kernel", "numpy"])
-def rng_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Runs a test on the C kernels (ecomlake/_kernels.c) and on their numpy fallback."""
-    if request.param == "kernel" and hashing._kernels is None:
-        pytest.skip("ecomlake._kernels is not built")
-    if request.param == "numpy":
-        monkeypatch.setattr(hashing, "_kernels", None)
+rng_path = kernel_and_numpy(
+    hashing, "Runs a test on the C kernels (ecomlake/_kernels.c) and on their numpy fallback."
+)
 
 
 @pytest.mark.usefixtures("rng_path")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from kernel_paths import kernel_and_numpy
 
 from ecomlake.plan import sorting
 from ecomlake.plan.carts import time_order
@@ -23,13 +24,9 @@ def _keys(low: int, high: int) -> np.ndarray:
     return Rng(5).integers("test.sort", np.arange(N), low, high)
 
 
-@pytest.fixture(params=["kernel", "numpy"])
-def sort_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Runs a test with the C counting sort (ecomlake/_kernels.c) and without it."""
-    if request.param == "kernel" and sorting._kernels is None:
-        pytest.skip("ecomlake._kernels is not built")
-    if request.param == "numpy":
-        monkeypatch.setattr(sorting, "_kernels", None)
+sort_path = kernel_and_numpy(
+    sorting, "Runs a test with the C counting sort (ecomlake/_kernels.c) and without it."
+)
 
 
 @pytest.mark.usefixtures("sort_path")
