@@ -172,13 +172,15 @@ class RayExecutor:
 
     def start(self, warm: bool = False) -> None:
         """Start local Ray or connect to the cluster now (the driver does it while it plans);
-        `warm`: one warm-up task per worker slot, never waited for. Without a plan to hide it
-        behind there is no gain, and on tiny days the workers warmed first would take every
-        day while the others still warm up."""
+        `warm`: on a Ray that was already running, one warm-up task per worker slot, never
+        waited for. A Ray started here takes as long to start as the plan, so its workers are
+        never idle waiting for the plan; nor are they without a plan of seconds, and on tiny
+        days the workers warmed first would take every day while the others still warm up."""
         import ray
 
+        running = self.address is not None or ray.is_initialized()
         self._ensure_ray(ray)
-        if warm:
+        if warm and running:
             task = ray.remote(num_cpus=1, max_retries=0)(_warm_up_worker)
             self.warming = [task.remote() for _ in range(self._worker_count(ray))]
 
