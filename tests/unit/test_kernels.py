@@ -502,6 +502,23 @@ def test_joined_strings(join_path, k: int, rows: str) -> None:
 
 
 @paths
+@pytest.mark.parametrize("k", [1, 3])
+def test_joined_pieces_around_the_short_copy(join_path, k: int) -> None:
+    """Entries of 0-20 bytes, the shortest last in their vocabulary's data (the kernel copies
+    short pieces 16 bytes at a time where its input and output have them): every row exact,
+    the last rows of the output included."""
+    words = ["x" * n + chr(ord("a") + n) for n in range(20, -1, -1)] + [""]
+    vocabularies = [pa.array(words, pa.string()) for _ in range(k)]
+    for n in (1, 2, 3, 17, 500):
+        indexes = [RANDOM.integers(0, len(words), n) for _ in range(k)]
+        indexes[-1][-1] = len(words) - 2  # the output ends on the vocabulary's last byte
+        null = RANDOM.random(n) < 0.2
+        null[-1] = False
+        got = columns.joined(list(zip(vocabularies, indexes, strict=True)), null)
+        assert got.to_pylist() == _joined_reference(vocabularies, indexes, null)
+
+
+@paths
 def test_labels_null_negative_indexes(join_path) -> None:
     vocabulary = ["Gold", "", "Śilver"]
     index = np.array([0, -1, 2, 1, -5, 2])
