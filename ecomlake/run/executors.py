@@ -66,8 +66,8 @@ class Executor(Protocol):
     name: str
 
     def start(self, warm: bool = False) -> None:
-        """Get ready (a local Ray starts here; the driver plans meanwhile); `warm`: also warm
-        the workers up while the driver plans, which pays when the plan takes seconds."""
+        """Get ready (a local Ray starts here; the driver plans meanwhile); `warm`: the plan
+        takes seconds, so workers that are already up may warm up meanwhile."""
 
     def close(self) -> None:
         """Release what `start` took; safe to call twice."""
@@ -171,16 +171,15 @@ class RayExecutor:
         return not self.address and not ray.is_initialized()
 
     def start(self, warm: bool = False) -> None:
-        """Start local Ray or connect to the cluster now (the driver does it while it plans);
-        `warm`: on a Ray that was already running, one warm-up task per worker slot, never
-        waited for. A Ray started here takes as long to start as the plan, so its workers are
-        never idle waiting for the plan; nor are they without a plan of seconds, and on tiny
-        days the workers warmed first would take every day while the others still warm up."""
+        """Start local Ray or connect to the cluster now (the driver does it while it plans).
+        With `warm`, a Ray that was already running gets one warm-up task per worker slot,
+        never waited for: its workers would otherwise idle through the plan. A local Ray
+        started here comes up about when the plan ends, so it is not warmed."""
         import ray
 
-        running = self.address is not None or ray.is_initialized()
+        already_running = not self.starts_local_ray()
         self._ensure_ray(ray)
-        if warm and running:
+        if warm and already_running:
             task = ray.remote(num_cpus=1, max_retries=0)(_warm_up_worker)
             self.warming = [task.remote() for _ in range(self._worker_count(ray))]
 
@@ -288,8 +287,9 @@ def _cancel(ray, refs: list) -> None:
 
 
 def _day_submitter(ray, world: WorldPlan | BlockedWorld, settings: WriteSettings) -> Callable:
-    """A function submitting one day task: the plan is put in the object store once; a blocked
-    world's day pieces go to their own day's task as arguments (`BlockedWorld.shared`)."""
+    """A function submitting one day task. The plan is put in the object store once; for a
+    blocked world, that is all but the blocks' packed pieces and the day's earlier numbers,
+    which go to each task as arguments (`BlockedWorld.shared`)."""
     options = {"num_cpus": 1, "max_retries": 3}
     if not isinstance(world, BlockedWorld):
         plan_day = ray.remote(**options)(_run_day_on_node)

@@ -69,3 +69,12 @@ def test_start_warms_one_worker_per_slot_when_asked(ray_session):
     assert ray.get(executor.warming, timeout=120) == [None, None]
     executor.close()  # not started here: Ray stays up for the session
     assert ray.is_initialized()
+
+
+def test_a_ray_started_by_the_run_is_not_warmed(ray_session, monkeypatch):
+    """A local Ray that `start` launches comes up as the plan ends: no warm-up tasks for it."""
+    executor = RayExecutor(workers=2)
+    monkeypatch.setattr(RayExecutor, "starts_local_ray", lambda self: True)
+    monkeypatch.setattr(RayExecutor, "_ensure_ray", lambda self, ray: None)  # the session's Ray
+    executor.start(warm=True)
+    assert executor.warming == []
