@@ -155,9 +155,16 @@ class OrderKeys:
         """How many of these orders come before each (timestamp, key) in time order."""
         low = np.searchsorted(self.ts_us, ts_us, side="left")
         high = np.searchsorted(self.ts_us, ts_us, side="right")
-        counts = low.copy()
-        for i in np.flatnonzero(high > low):  # equal timestamps: rare, ordered by key
-            counts[i] += int(np.count_nonzero(self.key[low[i] : high[i]] < key[i]))
+        tied = np.flatnonzero(high > low)  # equal timestamps (one in eight here): ordered by key
+        if tied.size == 0:
+            return low
+        span = high[tied] - low[tied]
+        starts = np.cumsum(span) - span
+        # every (query, order of equal timestamp) pair, the orders' positions run by run
+        position = np.arange(int(span.sum())) + np.repeat(low[tied] - starts, span)
+        smaller = (self.key[position] < np.repeat(key[tied], span)).astype(np.int64)
+        counts = low.astype(np.int64, copy=True)
+        counts[tied] += np.add.reduceat(smaller, starts)
         return counts
 
 
@@ -326,15 +333,15 @@ def day_numbers(summaries: Sequence[BlockSummary], start_day: int, days: Sequenc
 
 
 def earlier_order_numbers(
-    summaries: Sequence[BlockSummary],
-    ranked: Sequence[np.ndarray],
+    summaries: Sequence[BlockSummary], before: np.ndarray
 ) -> list[list[np.ndarray]]:
     """Per block and run day: the order numbers of its pieces' earlier orders.
 
-    `ranked[b]` is block b's `OrderKeys.count_before` of every block's keys, concatenated in
-    (block, day) order; an order's number is one plus every block's orders before it.
+    `before[i]` counts the orders of every block from the horizon that come before the i-th of
+    the blocks' earlier-order keys (`all_earlier_order_keys`, in (block, day) order); an order's
+    number is one plus that plus the orders before the horizon.
     """
-    total = np.sum(ranked, axis=0) + sum(s.orders_before_horizon for s in summaries) + 1
+    total = before + sum(s.orders_before_horizon for s in summaries) + 1
     out, at = [], 0
     for summary in summaries:
         per_day = []
@@ -356,6 +363,21 @@ def all_earlier_order_keys(summaries: Sequence[BlockSummary]) -> tuple[np.ndarra
 def rank_orders(keys: OrderKeys, ts_us: np.ndarray, key: np.ndarray) -> np.ndarray:
     """A block's task in the ranking round (a module-level function, so Ray can ship it)."""
     return keys.count_before(ts_us, key)
+
+
+def orders_before(summaries: Sequence[BlockSummary], keys: Sequence, rank: MapBlocks) -> np.ndarray:
+    """For each of the blocks' earlier-order keys, how many orders of every block (`keys`: each
+    block's OrderKeys or their handle) come before it; `rank` maps `rank_orders` over the blocks.
+
+    The keys go out in time order, so each block's binary searches walk its orders forwards and
+    stay in cache (3 times faster than in block order on the 10 M world)."""
+    ts, key = all_earlier_order_keys(summaries)
+    order = stable_argsort(ts)
+    ts, key = ts[order], key[order]
+    counts = np.sum(rank(rank_orders, [(block, ts, key) for block in keys]), axis=0, dtype=np.int64)
+    before = np.empty_like(counts)
+    before[order] = counts
+    return before
 
 
 # --- a day task's part -----------------------------------------------------------------------

@@ -25,14 +25,13 @@ from ecomlake.messiness import RunLevel
 from ecomlake.plan.blocks import (
     BlockSummary,
     DayNumbers,
-    all_earlier_order_keys,
     customer_blocks,
     day_numbers,
     day_world,
     earlier_order_numbers,
     find_shopper_cut,
+    orders_before,
     plan_block,
-    rank_orders,
 )
 from ecomlake.plan.calendar import day_number
 from ecomlake.plan.packing import Packed
@@ -50,6 +49,7 @@ BLOCK_CUSTOMERS = 1_000_000
 BLOCKED_ABOVE = 4_000_000
 BLOCK_TASK_TIMEOUT_SECONDS = 3600.0  # a round of block tasks; far above what one takes
 STOP_POLL = 0.25  # seconds between looks at the stop request while blocks plan
+_SHARED_ARG_BYTES = 100 * 1024  # Ray puts an argument this big into its object store anyway
 
 
 def block_size(cfg: EcomConfig, block_customers: int | None, owner: str) -> int:
@@ -95,10 +95,21 @@ class RayBlocks:
         self.timeout = timeout
 
     def map(self, fn: Callable, calls: list[tuple]) -> list:
+        """`fn(*call)` for every call, as Ray tasks. An array that several calls share goes
+        into the object store once, not once per call (the ranking round's keys: 10 MB)."""
         import ray
 
         remote = ray.remote(num_cpus=1, max_retries=3)(_call)
-        return self._get(ray, [remote.remote(fn, *call) for call in calls])
+        shared: dict[int, object] = {}
+
+        def arg(value: object) -> object:
+            if not isinstance(value, np.ndarray) or value.nbytes < _SHARED_ARG_BYTES:
+                return value
+            if id(value) not in shared:
+                shared[id(value)] = ray.put(value)
+            return shared[id(value)]
+
+        return self._get(ray, [remote.remote(fn, *map(arg, call)) for call in calls])
 
     def plan(self, calls: list[tuple]) -> list[tuple[BlockSummary, list]]:
         import ray
@@ -340,9 +351,8 @@ def plan_blocked(
     planned = runner.plan(calls)
     summaries = [summary for summary, _ in planned]
 
-    ts, key = all_earlier_order_keys(summaries)
-    ranked = runner.map(rank_orders, [(handles[0], ts, key) for _, handles in planned])
-    earlier = earlier_order_numbers(summaries, ranked)
+    before = orders_before(summaries, [handles[0] for _, handles in planned], runner.map)
+    earlier = earlier_order_numbers(summaries, before)
     days = [t.day for t in dealt]
     window_start = [max(first, day - lookback) for day in days]
     numbers = day_numbers(summaries, first, window_start)

@@ -22,7 +22,13 @@ from ecomlake.config import load_config
 from ecomlake.config.load import load_config_text
 from ecomlake.errors import OptionError
 from ecomlake.messiness.day import render_tables
-from ecomlake.plan.blocks import OrderKeys, customer_blocks, find_shopper_cut
+from ecomlake.plan.blocks import (
+    BlockSummary,
+    OrderKeys,
+    customer_blocks,
+    find_shopper_cut,
+    orders_before,
+)
 from ecomlake.plan.calendar import day_number
 from ecomlake.plan.carts import time_order
 from ecomlake.plan.customers import is_shopper, world_shoppers
@@ -33,6 +39,7 @@ from ecomlake.rng import Rng
 from ecomlake.run.blocked import (
     BLOCK_CUSTOMERS,
     InProcessBlocks,
+    RayBlocks,
     block_size,
     lookback_days,
     plan_blocked,
@@ -144,6 +151,40 @@ def test_order_keys_count_earlier_orders_with_equal_timestamps():
     keys = OrderKeys(np.array([10, 20, 20, 20, 30]), np.array([5, 1, 4, 9, 2]))
     counts = keys.count_before(np.array([5, 20, 20, 20, 40]), np.array([0, 0, 4, 10, 0]))
     assert list(counts) == [0, 1, 2, 4, 5]
+
+
+def test_orders_before_counts_every_block_in_time_then_key_order():
+    """Against a count over every pair, with many equal timestamps; the keys are ranked in time
+    order, and the counts must come back in the blocks' own order."""
+    rng = np.random.default_rng(7)
+    blocks = []
+    for _ in range(3):
+        ts, key = rng.integers(0, 40, 200), rng.integers(0, 1000, 200)
+        order = np.lexsort((key, ts))
+        blocks.append(OrderKeys(ts[order], key[order]))
+    summaries = [
+        BlockSummary(None, {}, np.zeros(0), 0, [(rng.integers(0, 45, n), rng.integers(0, 1000, n))])
+        for n in (50, 0, 75)
+    ]
+    queries = [pair for s in summaries for pair in s.earlier_orders]
+    ts = np.concatenate([t for t, _ in queries])
+    key = np.concatenate([k for _, k in queries])
+    got = orders_before(summaries, blocks, InProcessBlocks().map)
+    every_ts = np.concatenate([b.ts_us for b in blocks])
+    every_key = np.concatenate([b.key for b in blocks])
+    earlier = (every_ts[None, :] < ts[:, None]) | (
+        (every_ts[None, :] == ts[:, None]) & (every_key[None, :] < key[:, None])
+    )
+    assert got.dtype == np.int64
+    assert list(got) == list(earlier.sum(axis=1))
+
+
+def test_ray_block_map_gives_a_shared_array_to_every_call(ray_session):
+    """An array several calls share is put once and reaches each task as the array itself."""
+    big = np.arange(100_000, dtype=np.int64)
+    small = np.arange(3)
+    got = RayBlocks().map(np.dot, [(big, big), (big, big), (small, small)])
+    assert got == [int(big @ big), int(big @ big), 5]
 
 
 def test_block_size_default_and_bad_value():
