@@ -103,13 +103,22 @@ static void write_hex(char *out, const char *prefix, Py_ssize_t prefix_len,
  * it off); set when the module loads. */
 static int sha_ni_supported, sha_ni_enabled;
 
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) && !defined(__clang__)
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) /* gcc and clang */
 /* Only the functions marked SHA_NI_TARGET are compiled for SHA-NI (an attribute, not a global
- * flag), so the module still loads on CPUs without it. The run-time check is gcc's
- * __builtin_cpu_supports("sha"); clang builds take the OpenSSL path. */
+ * flag), so the module still loads on CPUs without it; `cpu_has_sha_ni` asks the CPU. */
 #define HAVE_SHA_NI_CODE 1
+#include <cpuid.h>
 #include <immintrin.h>
 #define SHA_NI_TARGET __attribute__((target("sha,sse4.1,ssse3")))
+
+/* SSSE3 and SSE4.1 (leaf 1, ECX bits 9 and 19) and the SHA extensions (leaf 7, EBX bit 29). */
+static int cpu_has_sha_ni(void)
+{
+    unsigned int a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !((c >> 9) & 1) || !((c >> 19) & 1))
+        return 0;
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && ((b >> 29) & 1);
+}
 
 #define BLOCK_LEN 64
 #define MAX_BLOCKS 4 /* event_id payloads take one or two */
@@ -443,9 +452,7 @@ PyMODINIT_FUNC PyInit__sha256batch(void)
         HEX_PAIRS[2 * b + 1] = HEX_DIGITS[b & 0x0f];
     }
 #ifdef HAVE_SHA_NI_CODE
-    __builtin_cpu_init();
-    sha_ni_supported = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1") &&
-                       __builtin_cpu_supports("ssse3");
+    sha_ni_supported = cpu_has_sha_ni();
 #endif
     sha_ni_enabled = sha_ni_supported;
     PyObject *m = PyModule_Create(&module);
