@@ -179,6 +179,7 @@ def test_orders_before_counts_every_block_in_time_then_key_order():
     assert list(got) == list(earlier.sum(axis=1))
 
 
+@pytest.mark.ray
 def test_ray_block_map_gives_a_shared_array_to_every_call(ray_session):
     """An array several calls share is put once and reaches each task as the array itself."""
     big = np.arange(100_000, dtype=np.int64)
