@@ -185,7 +185,7 @@ def plan_block(
     tasks: tuple[tuple[int, tuple[int, ...]], ...],
     lookback: int = 0,
 ) -> tuple:
-    """Plan one block; return (BlockSummary, OrderKeys, one DayPiece per task, packed).
+    """Plan one block; return (BlockSummary, OrderKeys, its DayPieces, one per task, packed).
 
     `tasks` are the run's (day, signup days whose customer partitions the day writes), sorted
     by day; the driver deals signup days to days before the blocks know which days have any.
@@ -374,7 +374,9 @@ def orders_before(summaries: Sequence[BlockSummary], keys: Sequence, rank: MapBl
     ts, key = all_earlier_order_keys(summaries)
     order = stable_argsort(ts)
     ts, key = ts[order], key[order]
-    counts = np.sum(rank(rank_orders, [(block, ts, key) for block in keys]), axis=0, dtype=np.int64)
+    counts = np.zeros(len(ts), dtype=np.int64)
+    for part in rank(rank_orders, [(block, ts, key) for block in keys]):
+        counts += part  # block by block: no (blocks x keys) array
     before = np.empty_like(counts)
     before[order] = counts
     return before

@@ -180,12 +180,18 @@ def test_orders_before_counts_every_block_in_time_then_key_order():
 
 
 @pytest.mark.ray
-def test_ray_block_map_gives_a_shared_array_to_every_call(ray_session):
+def test_ray_block_map_gives_a_shared_array_to_every_call(ray_session, monkeypatch):
     """An array several calls share is put once and reaches each task as the array itself."""
+    import ray
+
+    puts: list = []
+    real_put = ray.put
+    monkeypatch.setattr(ray, "put", lambda value: puts.append(value) or real_put(value))
     big = np.arange(100_000, dtype=np.int64)
     small = np.arange(3)
     got = RayBlocks().map(np.dot, [(big, big), (big, big), (small, small)])
     assert got == [int(big @ big), int(big @ big), 5]
+    assert len(puts) == 1 and puts[0] is big  # the small one goes inline
 
 
 def test_block_size_default_and_bad_value():
