@@ -2,9 +2,10 @@
 
 The world is gen_config/template.yaml with 1,000,000 customers and 1,000,000 carts a year,
 generated whole on a local Ray twice: with no plan cached (cold) and again from the cache (warm).
-tpchgen-cli then writes TPC-H at scale 1 with ZSTD(1) on the same number of threads. Both get the
-same figures: wall, rows and MB of Parquet per second per core, and CPU over a write floor
-(pyarrow alone re-encoding the very tables each one wrote, read back from its files).
+tpchgen-cli then writes TPC-H at scale 1 with the same codec at the same level (zstd: ZSTD(1)) on
+the same number of threads. Both get the same figures: wall, rows and MB of Parquet per second
+per core, and CPU over a write floor (pyarrow alone re-encoding the very tables each one wrote,
+read back from its files, with that codec).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
@@ -29,15 +31,27 @@ from ecomlake.render.registry import table_spec
 TEMPLATE = REPO / "gen_config" / "template.yaml"
 CUSTOMERS = 1_000_000
 CARTS = 1_000_000
-TPCH_COMPRESSION = "ZSTD(1)"
-TPCH_FLOOR_OPTIONS = ParquetOptions(compression="zstd", compression_level=1)  # as ZSTD(1)
+# tpchgen-cli's name of each codec `generate` has; levelled ones get pyarrow's default level.
+TPCH_CODECS = {"zstd": "ZSTD", "snappy": "SNAPPY", "gzip": "GZIP", "brotli": "BROTLI"}
+TPCH_CODECS |= {"lz4": "LZ4_RAW", "none": "UNCOMPRESSED"}  # pyarrow's lz4 writes LZ4_RAW
+_TPCH_LEVELLED = ("zstd", "gzip", "brotli")
 # Smoke: the same knobs on a week and a few hundred customers, so the test runs in seconds.
 _SMOKE_SIZE = 300
 _SMOKE_WINDOW = (dt.date(2025, 12, 1), dt.date(2025, 12, 7))
 _FLOOR_BATCH = 200  # files re-encoded per batch: bounds the memory of the floor on a big lake
 
 
-def scale_workload(smoke: bool) -> Workload:
+def tpch_codec(compression: str) -> tuple[str, ParquetOptions]:
+    """tpchgen-cli's `--compression` for one of our codecs, and the floor options that encode
+    as it does: the level pinned to pyarrow's default, which is what our runs write with."""
+    name = TPCH_CODECS[compression]
+    if compression not in _TPCH_LEVELLED:  # lz4 has a level in pyarrow, not in tpchgen-cli
+        return name, ParquetOptions(compression=compression)
+    level = pa.Codec.default_compression_level(compression)
+    return f"{name}({level})", ParquetOptions(compression=compression, compression_level=level)
+
+
+def scale_workload(smoke: bool, compression: str = "zstd") -> Workload:
     """template.yaml with the customer and cart counts raised (smoke: shrunk to a week)."""
     data = yaml.safe_load(TEMPLATE.read_text(encoding="utf-8"))
     size = _SMOKE_SIZE if smoke else None
@@ -52,7 +66,7 @@ def scale_workload(smoke: bool) -> Workload:
     pinned = cfg.parameters.pinned_window()
     if pinned is None:
         raise ValueError(f"{TEMPLATE}: the scale world needs parameters.start_date and end_date")
-    return Workload(TEMPLATE, cfg, pinned[0], smoke=smoke)
+    return Workload(TEMPLATE, cfg, pinned[0], smoke=smoke, compression=compression)
 
 
 def _floor_of_files(
@@ -123,12 +137,13 @@ def scale_section(work: Workload, workers: int, tpch_scale: float, temp_root: st
             run["total_rows"], run["lake_bytes"], run["wall_seconds"], cpu, workers, floor
         )
         ours[label].update(plan_cached=run["plan_cached"], plan_seconds=run["plan_seconds"])
+    codec, tpch_options = tpch_codec(work.compression)
     tpch = run_tpchgen(
         tpch_scale,
         workers,
         temp_root,
-        TPCH_COMPRESSION,
-        on_output=lambda root: _floor_of_files(root, work, TPCH_FLOOR_OPTIONS, lambda _: ()),
+        codec,
+        on_output=lambda root: _floor_of_files(root, work, tpch_options, lambda _: ()),
     )
     section = {
         "world": {
@@ -137,6 +152,7 @@ def scale_section(work: Workload, workers: int, tpch_scale: float, temp_root: st
             "start": first.isoformat(),
             "days": days,
             "workers": workers,
+            "compression": work.compression,
             "rows_by_table": warm["rows"],
         },
         "ours": ours,
@@ -159,7 +175,8 @@ def print_scale(section: dict) -> None:
     world = section["world"]
     print(
         f"scale: {world['customers']:,} customers, {world['days']} days from {world['start']}, "
-        f"{world['workers']} workers (figures per core; the box may be shared: see load in JSON)"
+        f"{world['workers']} workers, {world['compression']} (figures per core; the box may be "
+        "shared: see load in JSON)"
     )
     header = ("run", "wall s", "CPU s", "rows", "MB", "rows/s/core", "MB/s/core", "CPU/floor")
     print("{:<12}{:>9}{:>9}{:>12}{:>9}{:>13}{:>11}{:>11}".format(*header))

@@ -5,7 +5,8 @@ Usage: python -m bench [--smoke] [--config gen_config/backlog.yaml] [--start 202
        [--full-backlog] [--name latest | --out path.json]
        python -m bench --verify [--lakes DIR] [--verify-code CHECKOUT] (verify's memory and time)
        python -m bench --format iceberg|delta [--days 30] (a table format against Parquet)
-       python -m bench --scale [--workers 2] (1M customers for a year next to tpchgen-cli)
+       python -m bench --scale [--workers 2] [--compression zstd]
+           (1M customers for a year next to tpchgen-cli, both with that codec)
 
 Order matters for memory figures: the Ray runs come first (smallest window first, each with a
 fresh peak-memory window), then the in-process pipeline and the write floor, then tpchgen-cli.
@@ -36,6 +37,7 @@ from bench.targets import judge_targets, print_table
 from bench.tpch import run_tpchgen
 from bench.verify_runs import print_verify, verify_section
 from bench.workload import BACKLOG, REPO, Workload, load_workload
+from ecomlake.lake import COMPRESSIONS
 from ecomlake.plan.cache import CACHE_ENV
 
 
@@ -76,6 +78,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--scale", action="store_true", help="only: the million-customer year and tpchgen-cli"
+    )
+    parser.add_argument(
+        "--compression",
+        choices=COMPRESSIONS,
+        help="--scale: the codec of both generators (default: generate's, zstd)",
     )
     parser.add_argument("--lakes", type=Path, help="--verify: keep (and reuse) the lakes here")
     parser.add_argument(
@@ -194,6 +201,8 @@ def run_suite(work: Workload, sizes: Sizes, temp_root: str, full_backlog: bool) 
 def main(argv: list[str] | None = None) -> None:
     """Run the suite, print the table and write the JSON."""
     args = parse_args(argv)
+    if args.compression and not args.scale:
+        raise SystemExit("--compression: only with --scale")
     sizes = _sizes(args)
     work = load_workload(args.config.resolve(), args.start, args.smoke)
     out = args.out or REPO / "bench" / "results" / f"{args.name}.json"
@@ -201,7 +210,8 @@ def main(argv: list[str] | None = None) -> None:
     os.environ[CACHE_ENV] = os.path.join(temp_root, "plans")  # each bench starts with no plan
     try:
         if args.scale:
-            work, machine = scale_workload(args.smoke), machine_info()  # load before the run
+            codec = args.compression or work.compression
+            work, machine = scale_workload(args.smoke, codec), machine_info()  # before the run
             section = scale_section(work, sizes.workers, sizes.tpch_scale, temp_root)
             section["host_probe_ms"] = machine["host_probe_ms"]  # printed beside the runs
             report = {"meta": {"smoke": work.smoke, "machine": machine}, "scale": section}

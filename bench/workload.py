@@ -38,6 +38,7 @@ class Workload:
     config: EcomConfig
     start: dt.date
     smoke: bool = False
+    compression: str = GenerateOptions.compression  # generate's codec unless a bench asks
 
     def options(
         self,
@@ -47,7 +48,7 @@ class Workload:
         start: dt.date | None = None,
         plan_cache: bool = True,
     ) -> GenerateOptions:
-        """The `generate` flags of one measured run (lineage pinned, default Parquet options)."""
+        """The `generate` flags of one measured run (lineage pinned, the workload's codec)."""
         first = start or self.start
         return GenerateOptions(
             target=target,
@@ -59,6 +60,7 @@ class Workload:
             ingestion_ts=INGESTION_TS,
             messiness_level=MESSINESS_LEVEL,
             plan_cache=plan_cache,
+            compression=self.compression,
         )
 
     def world_days(self) -> tuple[dt.date, int]:
@@ -74,10 +76,9 @@ class Workload:
 
     @property
     def parquet(self) -> ParquetOptions:
-        """The writer options `generate` uses by default, so the floor writes the same way."""
-        defaults = GenerateOptions()
+        """The writer options of the measured runs, so the floor writes the same way."""
         return ParquetOptions(
-            compression=defaults.compression, target_size_mb=defaults.target_size_mb
+            compression=self.compression, target_size_mb=GenerateOptions.target_size_mb
         )
 
 

@@ -210,13 +210,16 @@ def test_bench_format_compares_a_table_format_with_parquet(tmp_path):
 
 @pytest.mark.slow
 def test_bench_scale_measures_both_generators_alike(tmp_path):
-    """`--scale --smoke`: the world cold then warm (from the plan cache), its write floor
-    re-encoding the very files the run wrote, and tpchgen-cli's figures when it is on PATH."""
+    """`--scale --smoke --compression snappy`: the world cold then warm (from the plan cache),
+    its write floor re-encoding the very files the run wrote, and tpchgen-cli's figures when it
+    is on PATH, all with the codec asked for (zstd, the default, is what the floor test pins)."""
+    args = ("--scale", "--smoke", "--compression", "snappy")
     report, printed = run_bench(
-        "--scale", "--smoke", out=tmp_path / "scale.json", timeout=SMOKE_TIMEOUT_SECONDS * 2
+        *args, out=tmp_path / "scale.json", timeout=SMOKE_TIMEOUT_SECONDS * 2
     )
-    assert "CPU/floor" in printed
+    assert "CPU/floor" in printed and ", snappy (figures per core" in printed
     section = report["scale"]
+    assert section["world"]["compression"] == "snappy"
     cold, warm = section["ours"]["cold"], section["ours"]["warm"]
     assert (cold["plan_cached"], warm["plan_cached"]) == (False, True)
     assert cold["rows"] == warm["rows"] == sum(section["world"]["rows_by_table"].values())
@@ -231,7 +234,7 @@ def test_bench_scale_measures_both_generators_alike(tmp_path):
     assert report["meta"]["machine"]["host_probe_ms"] == section["host_probe_ms"] > 0
     if section["tpch"]["available"]:
         _positive(section["tpch_figures"], "rows", "cpu_over_write_floor")
-        assert section["tpch"]["compression"] == "ZSTD(1)"
+        assert section["tpch"]["compression"] == "SNAPPY"
         assert section["tpch_write_floor"]["rows"] == section["tpch"]["rows"]
     else:
         assert section["tpch"]["reason"]
@@ -248,3 +251,30 @@ def test_big_world_bench_runs_in_blocks(tmp_path):
     assert figures["driver_peak_mb"] > 0 and figures["plan_seconds"] > 0
     assert figures["host_probe_ms"] > 0 and figures["file_create_ms"] >= 0
     assert not list(tmp_path.iterdir())  # the lake is removed
+
+
+def test_scale_codecs_are_named_for_tpchgen_with_pyarrows_levels(monkeypatch):
+    """Both generators write with one codec at one level: zstd is ZSTD(1), as `generate` writes."""
+    monkeypatch.syspath_prepend(str(REPO))
+    from bench.scale import TPCH_CODECS, scale_workload, tpch_codec
+    from ecomlake.lake import COMPRESSIONS
+
+    assert set(TPCH_CODECS) == set(COMPRESSIONS)
+    assert tpch_codec("zstd")[0] == "ZSTD(1)"
+    assert tpch_codec("zstd")[1].compression_level == 1
+    assert tpch_codec("gzip")[0] == "GZIP(9)"
+    assert tpch_codec("lz4")[0] == "LZ4_RAW" and tpch_codec("none")[0] == "UNCOMPRESSED"
+    assert tpch_codec("snappy") == ("SNAPPY", tpch_codec("snappy")[1])
+    work = scale_workload(True, "lz4")
+    assert work.parquet.compression == "lz4"
+    assert work.options("out", 1, 1).compression == "lz4"
+    assert scale_workload(True).options("out", 1, 1).compression == "zstd"
+
+
+def test_bench_compression_is_refused_without_scale(monkeypatch):
+    """The codec is only a knob of the scale comparison; elsewhere it is refused before any run."""
+    monkeypatch.syspath_prepend(str(REPO))
+    from bench.suite import main
+
+    with pytest.raises(SystemExit, match="--compression: only with --scale"):
+        main(["--smoke", "--compression", "lz4"])
