@@ -51,7 +51,7 @@ def tpch_codec(compression: str) -> tuple[str, ParquetOptions]:
     return f"{name}({level})", ParquetOptions(compression=compression, compression_level=level)
 
 
-def scale_workload(smoke: bool, compression: str = "zstd") -> Workload:
+def scale_workload(smoke: bool, compression: str = Workload.compression) -> Workload:
     """template.yaml with the customer and cart counts raised (smoke: shrunk to a week)."""
     data = yaml.safe_load(TEMPLATE.read_text(encoding="utf-8"))
     size = _SMOKE_SIZE if smoke else None

@@ -257,14 +257,15 @@ def test_scale_codecs_are_named_for_tpchgen_with_pyarrows_levels(monkeypatch):
     """Both generators write with one codec at one level: zstd is ZSTD(1), as `generate` writes."""
     monkeypatch.syspath_prepend(str(REPO))
     from bench.scale import TPCH_CODECS, scale_workload, tpch_codec
-    from ecomlake.lake import COMPRESSIONS
+    from ecomlake.lake import COMPRESSIONS, ParquetOptions
 
     assert set(TPCH_CODECS) == set(COMPRESSIONS)
     assert tpch_codec("zstd")[0] == "ZSTD(1)"
     assert tpch_codec("zstd")[1].compression_level == 1
     assert tpch_codec("gzip")[0] == "GZIP(9)"
     assert tpch_codec("lz4")[0] == "LZ4_RAW" and tpch_codec("none")[0] == "UNCOMPRESSED"
-    assert tpch_codec("snappy") == ("SNAPPY", tpch_codec("snappy")[1])
+    assert tpch_codec("snappy") == ("SNAPPY", ParquetOptions(compression="snappy"))
+    assert tpch_codec("lz4")[1] == ParquetOptions(compression="lz4")  # no level: pyarrow's own
     work = scale_workload(True, "lz4")
     assert work.parquet.compression == "lz4"
     assert work.options("out", 1, 1).compression == "lz4"

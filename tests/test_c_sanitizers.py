@@ -88,7 +88,12 @@ def test_c_extensions_pass_their_tests_under_sanitizers(tmp_path):
         "import ecomlake._kernels as k, ecomlake._sha256batch as s; print(k.__file__, s.__file__)"
     )
     where = subprocess.run(
-        [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert where.returncode == 0, where.stderr[-2000:]
     assert all(Path(f).is_relative_to(tmp_path) for f in where.stdout.split()), where.stdout
