@@ -31,6 +31,7 @@ TASKS_IN_FLIGHT_PER_WORKER = 2
 STOP_POLL_SECONDS = 0.25  # how often the dispatch loop looks at the stop request
 IN_FLIGHT_GRACE_SECONDS = 5.0  # after a stop, days in flight get this long to commit
 CANCEL_WAIT_SECONDS = 3.0  # then cancelled tasks get this long to be gone before the lock goes
+PLAN_FETCH_TIMEOUT_SECONDS = 900.0  # a worker's one fetch of the plan, across nodes on a cluster
 
 
 @dataclass
@@ -287,22 +288,33 @@ def _cancel(ray, refs: list) -> None:
 
 
 def _day_submitter(ray, world: WorldPlan | BlockedWorld, settings: WriteSettings) -> Callable:
-    """A function submitting one day task. The plan is put in the object store once; for a
-    blocked world, that is all but the blocks' packed pieces and the day's earlier numbers,
-    which go to each task as arguments (`BlockedWorld.shared`)."""
+    """A function submitting one day task. The plan is put in the object store once, and each
+    task gets its handles (`_held_plan`): for a blocked world, those of its shared part and of
+    every block's packed pieces, with the day's earlier numbers as an argument of its own."""
     options = {"num_cpus": 1, "max_retries": 3}
     if not isinstance(world, BlockedWorld):
         plan_day = ray.remote(**options)(_run_day_on_node)
-        world_ref = ray.put(world)
-        return lambda task: plan_day.remote(world_ref, task, settings)
+        handles = [ray.put(world)]
+        return lambda task: plan_day.remote(handles, task, settings)
     blocked_day = ray.remote(**options)(_run_blocked_day_on_node)
-    shared_ref = ray.put(world.shared())
-    return lambda task: blocked_day.remote(
-        shared_ref, task, settings, world.earlier[task.day], *world.blocks
-    )
+    handles = [ray.put(world.shared()), *world.blocks]  # on Ray, the blocks are handles
+    return lambda task: blocked_day.remote(handles, task, settings, world.earlier[task.day])
 
 
-def _run_day_on_node(world: WorldPlan, task: DayTask, settings: WriteSettings) -> DayResult:
+def _run_day_on_node(handles: list, task: DayTask, settings: WriteSettings) -> DayResult:
+    (world,) = _held_plan(handles)
+    return _run_on_node(world, task, settings)
+
+
+def _run_blocked_day_on_node(
+    handles: list, task: DayTask, settings: WriteSettings, earlier: list
+) -> DayResult:
+    """A blocked world's day: its shared part and every block's packed pieces are `handles`."""
+    shared, *blocks = _held_plan(handles)
+    return _run_on_node(shared.assemble(task.day, earlier, blocks), task, settings)
+
+
+def _run_on_node(world: WorldPlan, task: DayTask, settings: WriteSettings) -> DayResult:
     import ray
 
     result = run_day(world, task, settings)
@@ -310,12 +322,24 @@ def _run_day_on_node(world: WorldPlan, task: DayTask, settings: WriteSettings) -
     return result
 
 
-def _run_blocked_day_on_node(
-    world: BlockedWorld, task: DayTask, settings: WriteSettings, earlier: list, *blocks
-) -> DayResult:
-    """A blocked world's day; Ray has fetched the blocks' packed pieces (passed as handles)
-    before the call."""
-    return _run_day_on_node(world.assemble(task.day, earlier, blocks), task, settings)
+# The plan objects this worker process fetched last, with the id of the first. Day tasks get
+# the plan's handles inside a list, which Ray passes on as handles: a plan passed as an
+# argument is unpickled for every task (its ~45 arrays and the config: 3-4 ms, as long as
+# encoding 5,000 rows), while held here it is fetched once per worker and run. It stays
+# pinned in the object store until this worker serves a day of another plan, or exits.
+_held: dict[str, tuple[bytes, list]] = {}
+
+
+def _held_plan(handles: list) -> list:
+    """The objects behind `handles`, from this worker's last fetch when it was of the same."""
+    key = handles[0].binary()
+    held = _held.get("plan")
+    if held is None or held[0] != key:
+        import ray
+
+        _held.clear()  # the previous plan is released before the next is fetched
+        _held["plan"] = (key, ray.get(handles, timeout=PLAN_FETCH_TIMEOUT_SECONDS))
+    return _held["plan"][1]
 
 
 def _warm_up_worker() -> None:

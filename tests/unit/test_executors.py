@@ -78,3 +78,34 @@ def test_a_ray_started_by_the_run_is_not_warmed(ray_session, monkeypatch):
     monkeypatch.setattr(RayExecutor, "_ensure_ray", lambda self, ray: None)  # the session's Ray
     executor.start(warm=True)
     assert executor.warming == []
+
+
+def test_a_worker_fetches_a_plan_once_and_holds_one_plan(ray_session):
+    """Day tasks get the plan's handles; a worker fetches the objects once and gives the same
+    ones to its next days, and a new plan replaces the one it held (no second plan pinned)."""
+    import numpy as np
+    import ray
+
+    from ecomlake.run import executors
+
+    @ray.remote(num_cpus=1)
+    def held(handles: list) -> tuple[int, int, list]:
+        """In a worker: the ids of what `_held_plan` gives twice, and the values."""
+        from ecomlake.run import executors
+
+        first, again = executors._held_plan(handles), executors._held_plan(handles)
+        return id(first), id(again), [value.tolist() for value in first]
+
+    one = [ray.put(np.arange(3)), ray.put(np.arange(2))]
+    first, again, values = ray.get(held.remote(one), timeout=120)
+    assert first == again and values == [[0, 1, 2], [0, 1]]
+    _, _, values = ray.get(held.remote([ray.put(np.arange(4))]), timeout=120)
+    assert values == [[0, 1, 2, 3]]
+
+    executors._held.clear()  # the same, in this process: the old plan is let go
+    first = executors._held_plan(one)
+    assert [v.tolist() for v in first] == [[0, 1, 2], [0, 1]]
+    other = [ray.put(np.arange(5))]
+    assert executors._held_plan(other)[0].tolist() == [0, 1, 2, 3, 4]
+    assert list(executors._held) == ["plan"] and executors._held["plan"][0] == other[0].binary()
+    executors._held.clear()
