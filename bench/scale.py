@@ -1,7 +1,9 @@
 """`python -m bench --scale`: the one-year world at a million customers next to tpchgen-cli.
 
 The world is gen_config/template.yaml with 1,000,000 customers and 1,000,000 carts a year,
-generated whole on a local Ray twice: with no plan cached (cold) and again from the cache (warm).
+generated whole on a local Ray three times: first with no plan cached on the new Ray, whose
+workers start in it (cold), then from the cache (warm), then with an empty cache again on the
+workers already up (cold plan: the plan's cost alone, as on any Ray that outlives one run).
 tpchgen-cli then writes TPC-H at scale 1 with the same codec at the same level (zstd: ZSTD(1)) on
 the same number of threads. Both get the same figures: wall, rows and MB of Parquet per second
 per core, and CPU over a write floor (pyarrow alone re-encoding the very tables each one wrote,
@@ -11,6 +13,7 @@ read back from its files, with that codec).
 from __future__ import annotations
 
 import datetime as dt
+import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +29,7 @@ from bench.tpch import run_tpchgen
 from bench.workload import REPO, Workload
 from ecomlake.config.load import load_config_text
 from ecomlake.lake import ParquetOptions
+from ecomlake.plan.cache import CACHE_ENV
 from ecomlake.render.registry import table_spec
 
 TEMPLATE = REPO / "gen_config" / "template.yaml"
@@ -127,11 +131,14 @@ def scale_section(work: Workload, workers: int, tpch_scale: float, temp_root: st
             start=first,
             on_lake=lambda root: _floor_of_files(root, work, work.parquet, _lake_keys),
         )
+        cold_plan = _with_empty_plan_cache(
+            temp_root, lambda: end_to_end(work, days, workers, temp_root, start=first)
+        )
     finally:
         stop_ray()
     floor = warm.pop("lake")
     ours = {}
-    for label, run in (("cold", cold), ("warm", warm)):
+    for label, run in (("cold", cold), ("warm", warm), ("cold_plan", cold_plan)):
         cpu = run["cpu_seconds"]["total"]
         ours[label] = _figures(
             run["total_rows"], run["lake_bytes"], run["wall_seconds"], cpu, workers, floor
@@ -158,7 +165,7 @@ def scale_section(work: Workload, workers: int, tpch_scale: float, temp_root: st
         "ours": ours,
         "file_create_ms": create_ms,
         "write_floor": {**floor, "bytes_match_run": floor["bytes"] == warm["lake_bytes"]},
-        "runs": {"cold": cold, "warm": warm},
+        "runs": {"cold": cold, "warm": warm, "cold_plan": cold_plan},
         "tpch": tpch,
     }
     if tpch.get("available"):
@@ -170,8 +177,21 @@ def scale_section(work: Workload, workers: int, tpch_scale: float, temp_root: st
     return section
 
 
+def _with_empty_plan_cache(temp_root: str, run: Callable[[], dict]) -> dict:
+    """`run` with the plan cache pointed at a new, empty folder: it plans and stores again."""
+    before = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = tempfile.mkdtemp(prefix="plans-", dir=temp_root)
+    try:
+        return run()
+    finally:
+        if before is None:
+            os.environ.pop(CACHE_ENV)
+        else:
+            os.environ[CACHE_ENV] = before
+
+
 def print_scale(section: dict) -> None:
-    """One line per run: ecomlake cold, warm, and tpchgen-cli."""
+    """One line per run: ecomlake cold, warm and cold plan, and tpchgen-cli."""
     world = section["world"]
     print(
         f"scale: {world['customers']:,} customers, {world['days']} days from {world['start']}, "
@@ -179,15 +199,15 @@ def print_scale(section: dict) -> None:
         "shared: see load in JSON)"
     )
     header = ("run", "wall s", "CPU s", "rows", "MB", "rows/s/core", "MB/s/core", "CPU/floor")
-    print("{:<12}{:>9}{:>9}{:>12}{:>9}{:>13}{:>11}{:>11}".format(*header))
-    rows = [(f"ours {k}", v) for k, v in section["ours"].items()]
+    print("{:<16}{:>9}{:>9}{:>12}{:>9}{:>13}{:>11}{:>11}".format(*header))
+    rows = [(f"ours {k.replace('_', ' ')}", v) for k, v in section["ours"].items()]
     if "tpch_figures" in section:
         rows.append(("tpchgen-cli", section["tpch_figures"]))
     else:
         print(f"tpchgen-cli: {section['tpch']['reason']}")
     for label, f in rows:
         print(
-            f"{label:<12}{f['wall_seconds']:>9.1f}{f['cpu_seconds']:>9.1f}{f['rows']:>12,}"
+            f"{label:<16}{f['wall_seconds']:>9.1f}{f['cpu_seconds']:>9.1f}{f['rows']:>12,}"
             f"{f['parquet_mb']:>9.1f}{f['rows_per_second_per_core']:>13,}"
             f"{f['parquet_mb_per_second_per_core']:>11.2f}{f['cpu_over_write_floor']:>11.2f}"
         )

@@ -210,9 +210,10 @@ def test_bench_format_compares_a_table_format_with_parquet(tmp_path):
 
 @pytest.mark.slow
 def test_bench_scale_measures_both_generators_alike(tmp_path):
-    """`--scale --smoke --compression snappy`: the world cold then warm (from the plan cache),
-    its write floor re-encoding the very files the run wrote, and tpchgen-cli's figures when it
-    is on PATH, all with the codec asked for (zstd, the default, is what the floor test pins)."""
+    """`--scale --smoke --compression snappy`: the world cold, warm (from the plan cache) and
+    with the cache emptied again, its write floor re-encoding the very files the run wrote, and
+    tpchgen-cli's figures when it is on PATH, all with the codec asked for (zstd, the default,
+    is what the floor test pins)."""
     args = ("--scale", "--smoke", "--compression", "snappy")
     report, printed = run_bench(
         *args, out=tmp_path / "scale.json", timeout=SMOKE_TIMEOUT_SECONDS * 2
@@ -220,10 +221,15 @@ def test_bench_scale_measures_both_generators_alike(tmp_path):
     assert "CPU/floor" in printed and ", snappy (figures per core" in printed
     section = report["scale"]
     assert section["world"]["compression"] == "snappy"
-    cold, warm = section["ours"]["cold"], section["ours"]["warm"]
-    assert (cold["plan_cached"], warm["plan_cached"]) == (False, True)
+    cold, warm, cold_plan = (section["ours"][k] for k in ("cold", "warm", "cold_plan"))
+    assert (cold["plan_cached"], warm["plan_cached"], cold_plan["plan_cached"]) == (
+        False,
+        True,
+        False,
+    )
     assert cold["rows"] == warm["rows"] == sum(section["world"]["rows_by_table"].values())
-    for figures in (cold, warm):
+    assert cold_plan["rows"] == warm["rows"] and "ours cold plan" in printed
+    for figures in (cold, warm, cold_plan):
         _positive(figures, "wall_seconds", "rows_per_second_per_core", "cpu_over_write_floor")
         _positive(figures, "parquet_mb_per_second_per_core")
     floor = section["write_floor"]
