@@ -39,12 +39,13 @@ def _runtime(compiler: str, name: str) -> str | None:
 
 
 def _copy_checkout(root: Path) -> None:
-    """The package, its build script and the tests, without any built extension."""
+    """The package, its build script and the tests, without any built extension. Not
+    pyproject.toml: `build_ext` needs only setup.py, and the metadata there would need the
+    build system's setuptools (>= 77), not whichever one this environment has."""
     skip = shutil.ignore_patterns("*.so", "__pycache__")
     shutil.copytree(REPO / "ecomlake", root / "ecomlake", ignore=skip)
     shutil.copytree(REPO / "tests", root / "tests", ignore=skip)
-    for name in ("setup.py", "pyproject.toml"):
-        shutil.copy2(REPO / name, root / name)
+    shutil.copy2(REPO / "setup.py", root / "setup.py")
 
 
 def _findings(reports: Path) -> str:
