@@ -178,7 +178,8 @@ def scale_section(work: Workload, workers: int, tpch_scale: float, temp_root: st
 
 
 def _with_empty_plan_cache(temp_root: str, run: Callable[[], dict]) -> dict:
-    """`run` with the plan cache pointed at a new, empty folder: it plans and stores again."""
+    """`run` with the plan cache pointed at a new, empty folder: it plans and stores again, as
+    a user's first run does (`plan_cache=False`, the suite's fresh-plan run, would not store)."""
     before = os.environ.get(CACHE_ENV)
     os.environ[CACHE_ENV] = tempfile.mkdtemp(prefix="plans-", dir=temp_root)
     try:

@@ -322,24 +322,23 @@ def _run_on_node(world: WorldPlan, task: DayTask, settings: WriteSettings) -> Da
     return result
 
 
-# The plan objects this worker process fetched last, with the id of the first. Day tasks get
+# The plan objects this worker process fetched last, by the id of the first. Day tasks get
 # the plan's handles inside a list, which Ray passes on as handles: a plan passed as an
 # argument is unpickled for every task (its ~45 arrays and the config: 3-4 ms, as long as
 # encoding 5,000 rows), while held here it is fetched once per worker and run. It stays
 # pinned in the object store until this worker serves a day of another plan, or exits.
-_held: dict[str, tuple[bytes, list]] = {}
+_held: dict[bytes, list] = {}
 
 
 def _held_plan(handles: list) -> list:
     """The objects behind `handles`, from this worker's last fetch when it was of the same."""
     key = handles[0].binary()
-    held = _held.get("plan")
-    if held is None or held[0] != key:
+    if key not in _held:
         import ray
 
         _held.clear()  # the previous plan is released before the next is fetched
-        _held["plan"] = (key, ray.get(handles, timeout=PLAN_FETCH_TIMEOUT_SECONDS))
-    return _held["plan"][1]
+        _held[key] = ray.get(handles, timeout=PLAN_FETCH_TIMEOUT_SECONDS)
+    return _held[key]
 
 
 def _warm_up_worker() -> None:
