@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from moto_tweaks import list_service_folders_once
 from short_paths import short_temp_dir
 
 from ecomlake.api import generate
@@ -61,6 +62,7 @@ def moto_server() -> Iterator[str]:
         mp.setenv("TMPDIR", spool)  # moto spools object bodies to temp files
         mp.setattr(tempfile, "tempdir", spool)
         _atomic_conditional_writes(mp)
+        list_service_folders_once(mp.setattr)
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
         host, port = server.get_host_and_port()
