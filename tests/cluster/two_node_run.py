@@ -29,7 +29,7 @@ def _moto_bucket() -> tuple[str, dict, object]:
     from moto.server import ThreadedMotoServer
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the moto tweak
-    from moto_tweaks import list_service_folders_once
+    from server_tweaks import list_service_folders_once
 
     list_service_folders_once()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)

@@ -26,7 +26,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from moto_tweaks import list_service_folders_once
+from server_tweaks import list_service_folders_once, skip_metadata_dumps_in_memory
 from short_paths import short_temp_dir
 
 from ecomlake.api import generate
@@ -123,6 +123,7 @@ def gcs_server() -> Iterator[str]:
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
     with pytest.MonkeyPatch.context() as mp:
+        skip_metadata_dumps_in_memory(mp.setattr)
         mp.setenv("STORAGE_EMULATOR_HOST", endpoint)
         try:
             yield endpoint
