@@ -1,21 +1,21 @@
 """Is a committed partition whole? A cheap check from one listing (the manifest's files at their
-sizes, no unlisted Parquet file) that every re-run makes, and a full one that also reads each
-file (sha256, Parquet footer rows) for `--repair`. Files that are not Parquet (a hook's output,
-a defect log's counts) are not the manifest's business.
+sizes, nothing a reader would take as data beside them) that every re-run makes, and a full one
+that also reads each file (sha256, Parquet footer rows) for `--repair`. Other files (a hook's
+output, a defect log's counts) are not the manifest's business.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ecomlake.errors import EcomlakeError
-from ecomlake.lake.fs import LakeLocation, list_file_sizes, read_bytes
-from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME, is_data_file
+from ecomlake.lake.fs import Entry, LakeLocation, is_link, list_entries, read_bytes
+from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME, is_data_file, is_hidden
 from ecomlake.lake.manifest import PartitionManifest
 
 if TYPE_CHECKING:
@@ -39,27 +39,29 @@ def check_partition(
     full: bool = False,
 ) -> PartitionState:
     """Check `rel_dir` against its manifest: one listing and one read; `full` reads every file."""
-    sizes = list_file_sizes(loc, rel_dir)
-    if not sizes:
+    if is_link(loc, rel_dir):
+        return PartitionState(None, "is a symbolic link, not a folder of the lake")
+    entries = list_entries(loc, rel_dir)
+    if not entries:
         return PartitionState(None, "missing")
-    if MANIFEST_NAME not in sizes:
+    if MANIFEST_NAME not in entries:
         return PartitionState(None, f"no {MANIFEST_NAME}")
     try:
         manifest = PartitionManifest.from_json(read_bytes(loc, f"{rel_dir}/{MANIFEST_NAME}"))
     except EcomlakeError as exc:
         return PartitionState(None, f"unreadable {MANIFEST_NAME} ({exc})")
-    return PartitionState(manifest, _problem(loc, rel_dir, manifest, sizes, identity, full))
+    return PartitionState(manifest, _problem(loc, rel_dir, manifest, entries, identity, full))
 
 
 def _problem(
     loc: LakeLocation,
     rel_dir: str,
     manifest: PartitionManifest,
-    sizes: dict[str, int],
+    entries: dict[str, Entry],
     identity: RunIdentity,
     full: bool,
 ) -> str | None:
-    if SUCCESS_NAME not in sizes:
+    if SUCCESS_NAME not in entries:
         return f"no {SUCCESS_NAME}"
     if (manifest.seed, manifest.config_fingerprint, manifest.generator_version) != (
         identity.seed,
@@ -69,14 +71,17 @@ def _problem(
         return "written with another seed, config or generator version"
     if f"{manifest.table}/{manifest.partition}" != rel_dir:
         return f"manifest names {manifest.table}/{manifest.partition}"
-    problem = listing_problem(manifest, rel_dir, sizes)
+    problem = listing_problem(manifest, rel_dir, entries)
     if problem is not None or not full:
         return problem
     return _content_problem(loc, manifest)
 
 
-def listing_problem(manifest: PartitionManifest, rel_dir: str, sizes: dict[str, int]) -> str | None:
-    """A listed file missing or of another size, or a Parquet file the manifest does not list."""
+def listing_problem(
+    manifest: PartitionManifest, rel_dir: str, entries: dict[str, Entry]
+) -> str | None:
+    """A listed file missing or of another size, or something beside them that a reader would
+    take as data or that is not a plain file (see `entry_problem`)."""
     listed: dict[str, int | None] = {}
     for entry in manifest.files:
         parent, _, name = entry.path.rpartition("/")
@@ -84,12 +89,34 @@ def listing_problem(manifest: PartitionManifest, rel_dir: str, sizes: dict[str, 
             return f"manifest lists {entry.path}, outside the partition"
         listed[name] = entry.size
     for name, size in listed.items():
-        if name not in sizes:
+        found = entries.get(name)
+        if found is None:
             return f"{name} is missing"
-        if size is not None and sizes[name] != size:
-            return f"{name} is {sizes[name]} bytes, the manifest says {size}"
-    extra = sorted(n for n in sizes if is_data_file(n) and n not in listed)
-    return f"{extra[0]} is not in the manifest" if extra else None
+        problem = entry_problem(name, found, listed=True)
+        if problem:
+            return f"{name} {problem}"
+        if size is not None and found.size != size:
+            return f"{name} is {found.size} bytes, the manifest says {size}"
+    for name in sorted(set(entries) - set(listed)):
+        problem = entry_problem(name, entries[name], listed=False)
+        if problem:
+            return f"{name} {problem}"
+    return None
+
+
+def entry_problem(name: str, entry: Entry, *, listed: bool) -> str | None:
+    """Why `name` may not stand in a partition folder, or None when it may. Not allowed: a link
+    or a special file (a FIFO hangs a reader, a link to /dev/zero fills its memory), a visible
+    sub-folder (readers descend into it), and an unlisted file a reader would take as data."""
+    if entry.link:
+        return "is a symbolic link"
+    if entry.kind == "other":
+        return "is not a regular file"
+    if entry.kind == "dir":
+        return None if is_hidden(name) else "is a folder (readers would take its files as data)"
+    if not listed and is_data_file(name):
+        return "is not in the manifest"
+    return None
 
 
 def _content_problem(loc: LakeLocation, manifest: PartitionManifest) -> str | None:
@@ -105,3 +132,25 @@ def _content_problem(loc: LakeLocation, manifest: PartitionManifest) -> str | No
         if rows != entry.rows:
             return f"{entry.path}: {rows} rows, the manifest says {entry.rows}"
     return None
+
+
+class Stray(NamedTuple):
+    """Something in a table folder that no manifest lists and that should not be there."""
+
+    name: str
+    entry: Entry
+    problem: str
+
+
+def survey_table(loc: LakeLocation, table: str) -> tuple[list[str], list[Stray]]:
+    """The partition folders of `table` (sorted), and what else stands in its folder that should
+    not (Iceberg's `metadata/` and hidden names such as `_delta_log` belong to the table)."""
+    partitions: list[str] = []
+    strays: list[Stray] = []
+    for name, entry in sorted(list_entries(loc, table).items()):
+        if entry.kind == "dir" and not entry.link and ("=" in name or name == "metadata"):
+            if "=" in name:
+                partitions.append(name)
+        elif problem := entry_problem(name, entry, listed=False):
+            strays.append(Stray(name, entry, problem))
+    return partitions, strays

@@ -24,6 +24,7 @@ import inspect
 import json
 import re
 import shutil
+import stat
 import threading
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -307,14 +308,18 @@ def remove(loc: LakeLocation, rel_path: str) -> None:
 
 
 def remove_tree(loc: LakeLocation, rel_dir: str) -> bool:
-    """Delete a folder and everything under it; False if there was none. A remote delete is
-    retried like a write (it is idempotent: a retry lists and deletes what is left)."""
+    """Delete a folder and everything under it (a local link to a folder: the link only); False
+    if there was none. A remote delete is retried like a write (it is idempotent: a retry lists
+    and deletes what is left)."""
     full = join(loc.root, rel_dir)
     if loc.is_local:
         if not os.path.isdir(full):
             return False
         try:
-            shutil.rmtree(full)
+            if os.path.islink(full):  # the link goes, never what it points to
+                os.remove(full)
+            else:
+                shutil.rmtree(full)
         except OSError as exc:
             raise _storage_error("remove", full, exc) from exc
         return True
@@ -345,24 +350,63 @@ def list_dir(loc: LakeLocation, rel_dir: str) -> list[str]:
     return sorted(names)
 
 
-def list_file_sizes(loc: LakeLocation, rel_dir: str) -> dict[str, int]:
-    """{name: size in bytes} of the files directly inside `rel_dir` from one listing (a re-run
-    checks each committed partition with it); empty if the folder does not exist."""
+@dataclass(frozen=True)
+class Entry:
+    """One name of a folder listing. `kind`: "file" (a regular file), "dir", or "other" (a FIFO,
+    device, socket, or a link that is broken or loops); `link`: a local symbolic link, whose
+    kind and size are those of what it points to."""
+
+    kind: str
+    size: int = 0
+    link: bool = False
+
+
+def list_entries(loc: LakeLocation, rel_dir: str) -> dict[str, Entry]:
+    """{name: Entry} of everything directly inside `rel_dir`, from one listing (a re-run checks
+    each committed partition with it); empty if the folder does not exist. Nothing is opened, so
+    a FIFO or a link to a device costs a stat, not a hang."""
     full = join(loc.root, rel_dir)
     if loc.is_local:
         try:
             with os.scandir(full) as entries:
-                return {e.name: e.stat().st_size for e in entries if e.is_file()}
+                return {e.name: _local_entry(e) for e in entries}
         except (FileNotFoundError, NotADirectoryError):
             return {}
         except OSError as exc:
             raise _storage_error("list", full, exc) from exc
     here = full.rstrip("/")
-    return {
-        str(e["name"]).rstrip("/").rsplit("/", 1)[-1]: int(e.get("size") or 0)
-        for e in _remote_listing(loc, full, detail=True)
-        if e.get("type") == "file" and str(e["name"]).rstrip("/") != here
-    }
+    found = {}
+    for e in _remote_listing(loc, full, detail=True):
+        name = str(e["name"]).rstrip("/")
+        if name != here:
+            kind = {"file": "file", "directory": "dir"}.get(e.get("type"), "other")
+            found[name.rsplit("/", 1)[-1]] = Entry(kind, int(e.get("size") or 0))
+    return found
+
+
+def _local_entry(entry: os.DirEntry) -> Entry:
+    link = entry.is_symlink()
+    try:
+        info = entry.stat()  # follows a link
+    except OSError:  # broken or looping link
+        return Entry("other", 0, link)
+    if stat.S_ISREG(info.st_mode):
+        return Entry("file", info.st_size, link)
+    return Entry("dir" if stat.S_ISDIR(info.st_mode) else "other", 0, link)
+
+
+def remove_entry(loc: LakeLocation, rel_path: str, entry: Entry) -> None:
+    """Delete a listed entry: a folder with all it holds, a file, or a link itself."""
+    if entry.kind == "dir" and not entry.link:
+        remove_tree(loc, rel_path)
+    else:
+        remove(loc, rel_path)
+
+
+def is_link(loc: LakeLocation, rel_path: str) -> bool:
+    """True for a local symbolic link (object stores have none): a run never writes through one,
+    since that would write outside the lake."""
+    return loc.is_local and os.path.islink(join(loc.root, rel_path))
 
 
 def _remote_listing(loc: LakeLocation, full: str, *, detail: bool) -> list:
@@ -386,10 +430,17 @@ def read_bytes(loc: LakeLocation, rel_path: str) -> bytes:
     if not loc.is_local:
         return _remote(loc, "read", full, lambda: loc.fs.cat_file(full))
     try:
-        with open(full, "rb") as handle:
-            return handle.read()
+        # non-blocking open: a FIFO would otherwise block here; only regular files are read
+        fd = os.open(full, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         raise _storage_error("read", full, exc) from exc
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise StorageError(f"{full}: read failed (not a regular file)")
+        try:
+            return handle.read()
+        except OSError as exc:
+            raise _storage_error("read", full, exc) from exc
 
 
 def exists(loc: LakeLocation, rel_path: str) -> bool:

@@ -16,6 +16,7 @@ from ecomlake.errors import EcomlakeError, OptionError
 from ecomlake.lake.fs import (
     LakeLocation,
     exists,
+    is_link,
     join,
     read_bytes,
     remove,
@@ -114,3 +115,12 @@ def clear_lake(loc: LakeLocation, tables: list[str]) -> None:
             log.warning("--overwrite: removed %s", loc.display(join(loc.root, table)))
     remove(loc, LAKE_FILE)
     remove(loc, CONFIG_FILE)
+
+
+def unlink_tables(loc: LakeLocation, tables: list[str]) -> None:
+    """Remove each table folder that is a link (the link, not what it points to), so that an
+    overwrite writes real folders inside the lake."""
+    for table in tables:
+        if is_link(loc, table):
+            remove_tree(loc, table)
+            log.warning("--overwrite: removed the link %s", loc.display(join(loc.root, table)))

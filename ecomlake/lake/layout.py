@@ -16,6 +16,7 @@ PART_DIGITS = 5
 
 _PART_FILE_RE = re.compile(r"part-\d+\.parquet")
 _TEMP_FILE_RE = re.compile(r"\..+\.tmp-\d+")
+_DATA_SUFFIXES = (".parquet", ".parq", ".pq")
 
 
 def validate_segment(value: str, what: str) -> str:
@@ -68,10 +69,19 @@ def is_part_file(name: str) -> bool:
     return _PART_FILE_RE.fullmatch(name) is not None
 
 
+def is_hidden(name: str) -> bool:
+    """`_SUCCESS`, `_delta_log`, `.tmp`: names that Spark, pyarrow and pandas skip when they
+    read a folder."""
+    return name.startswith(("_", "."))
+
+
 def is_data_file(name: str) -> bool:
-    """True for any `*.parquet`: what a reader globbing the folder takes as data, so an unlisted
-    one in a committed partition is damage (other files, e.g. a hook's, are left alone)."""
-    return name.endswith(".parquet") and not name.startswith(".")
+    """True for a name a reader of the folder would take as data: any `.parquet`, `.parq` or
+    `.pq` in any case, or a visible name without a suffix. An unlisted one in a committed
+    partition is damage; other files (e.g. a hook's `summary.txt`) are left alone."""
+    if is_hidden(name):
+        return False
+    return name.lower().endswith(_DATA_SUFFIXES) or "." not in name
 
 
 def is_temp_file(name: str) -> bool:

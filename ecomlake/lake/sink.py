@@ -18,13 +18,19 @@ from typing import Protocol
 import pyarrow as pa
 
 from ecomlake.errors import CommitError, EcomlakeError
-from ecomlake.lake.check import check_partition
+from ecomlake.lake.check import check_partition, entry_problem
 from ecomlake.lake.commit import PartitionWrite, RunIdentity, event_date_range, writer_record
-from ecomlake.lake.fs import LakeLocation, list_dir, remove, write_bytes
+from ecomlake.lake.fs import (
+    LakeLocation,
+    is_link,
+    list_entries,
+    remove,
+    remove_entry,
+    write_bytes,
+)
 from ecomlake.lake.layout import (
     MANIFEST_NAME,
     SUCCESS_NAME,
-    is_data_file,
     is_temp_file,
     part_file_name,
     partition_dir,
@@ -128,6 +134,7 @@ class PartitionSink:
             min_dt, max_dt = event_date_range(data, event_date_column)
         try:
             with self.clock.stage("commit", table):
+                self._own_folder(table, rel_dir)
                 # Uncommit first: a crash from here on leaves the partition visibly incomplete.
                 remove(self.loc, f"{rel_dir}/{SUCCESS_NAME}")
                 for name, body in (sidecars or {}).items():
@@ -187,12 +194,28 @@ class PartitionSink:
                 self.on_part(rel_path, chunk, payload)
         return files
 
+    def _own_folder(self, table: str, rel_dir: str) -> None:
+        """Never write through a link, which would write outside the lake: a linked table folder
+        (the table's other partitions live behind it) is refused, a linked partition folder is
+        replaced by a real one (the link goes, not what it points to)."""
+        if is_link(self.loc, table):
+            raise CommitError(
+                f"{table}: is a symbolic link; the lake is written only inside its own folders "
+                "(replace the link with a folder, or overwrite the lake)"
+            )
+        if is_link(self.loc, rel_dir):
+            remove(self.loc, rel_dir)
+
     def _remove_stale(self, rel_dir: str, written: set[str]) -> None:
-        """Drop Parquet files this write did not make (parts an earlier, larger write left
-        behind, stray ones a reader would take as data) and orphaned temp files."""
-        for name in list_dir(self.loc, rel_dir):
-            if (is_data_file(name) and name not in written) or is_temp_file(name):
-                remove(self.loc, f"{rel_dir}/{name}")
+        """Drop what this write did not make and a reader would trip on: parts an earlier,
+        larger write left behind, stray data files or sub-folders, links, special files and
+        orphaned temp files."""
+        for name, entry in list_entries(self.loc, rel_dir).items():
+            if name in written:
+                continue
+            if entry_problem(name, entry, listed=False) is None and not is_temp_file(name):
+                continue
+            remove_entry(self.loc, f"{rel_dir}/{name}", entry)
 
 
 def write_partition(

@@ -33,6 +33,7 @@ from ecomlake.lake.identity import (
     LakeIdentity,
     clear_lake,
     read_identity,
+    unlink_tables,
     write_identity,
     write_lake_config,
 )
@@ -161,11 +162,13 @@ def generate(
         raise Interrupted(f"{run.stop.reason}: stopped before the run wrote anything")
     with LakeLock(run.loc, run.settings.lineage.batch_id):
         existing = read_identity(run.loc)
+        tables = [*(spec.name for spec in TABLES), *defect_log_tables()]
         if existing is not None and options.overwrite and not existing.same_world(run.identity):
-            tables = [*(spec.name for spec in TABLES), *defect_log_tables()]
             if run.tables:
                 run.tables.drop(tables)
             clear_lake(run.loc, tables)
+        elif options.overwrite:
+            unlink_tables(run.loc, tables)
         write_lake_config(run.loc, cfg)
         write_identity(run.loc, run.identity)
         head = _plan_blocked(cfg, run) if run.blocks else _plan_while_starting(cfg, run)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ecomlake.config import EcomConfig
 from ecomlake.errors import OptionError
 from ecomlake.lake import LakeLocation, resolve_target
-from ecomlake.lake.fs import check_target
+from ecomlake.lake.fs import check_target, is_link, join
 from ecomlake.lake.identity import LakeIdentity, check_compatible, read_identity
 from ecomlake.lineage import (
     INGESTION_TS_RULE,
@@ -21,6 +21,7 @@ from ecomlake.lineage import (
     is_ingestion_ts,
 )
 from ecomlake.messiness import MESSINESS_LEVELS, RunLevel, check_level
+from ecomlake.tables.detect import lake_tables
 
 
 def lineage_for(
@@ -61,4 +62,11 @@ def check_lake(
     existing = read_identity(loc)
     if existing is not None and not overwrite:
         check_compatible(loc, existing, identity, can_overwrite=overwrite is not None)
+    linked = [t for t in lake_tables() if is_link(loc, t)]
+    if linked and not overwrite:  # --overwrite removes the link, never what it points to
+        rule = (
+            f"{{target}}: {loc.display(join(loc.root, linked[0]))} is a symbolic link; "
+            "a lake is written only inside its own folders (replace the link with a folder)"
+        )
+        raise OptionError("", rule, "target")
     return existing

@@ -29,8 +29,10 @@ from ecomlake.lake import (
     PartitionWrite,
     RunIdentity,
     check_partition,
-    list_dir,
+    join,
 )
+from ecomlake.lake.check import survey_table
+from ecomlake.lake.fs import is_link, remove_entry
 from ecomlake.lake.identity import (
     CONFIG_FILE,
     LAKE_FILE,
@@ -103,15 +105,17 @@ def repair_lake(
                 "(one deleted whole cannot be known)",
                 RUNS_DIR,
             )
+        _clear_strays(loc, result)
         days, candidates = _days_and_partitions(loc, records)
         result.checked = len(candidates)
         states = _check_all(loc, candidates, settings.identity)
-        result.damaged = {rel: s.problem for rel, s in states.items() if s.problem is not None}
+        damaged = {rel: s.problem for rel, s in states.items() if s.problem is not None}
+        result.damaged.update(damaged)
         for rel, problem in result.damaged.items():
             log.warning("damaged: %s: %s", rel, problem)
         writes: dict[str, PartitionWrite] = {}
         outcomes: list[DayResult] = []
-        for rel in result.damaged:
+        for rel in damaged:
             write = _write_for(rel, states[rel].manifest, records)
             if write is None:
                 result.unrepairable[rel] = (
@@ -219,6 +223,24 @@ def _as_lake(identity: RunIdentity, lake: LakeIdentity) -> LakeIdentity:
     )
 
 
+def _clear_strays(loc: LakeLocation, result: RepairResult) -> None:
+    """Remove what stands in a table folder beside the partitions and should not (a data file a
+    reader would take, a link, a stray folder); a linked table folder is refused, as its
+    partitions live outside the lake."""
+    for table in lake_tables():
+        if is_link(loc, table):
+            rule = (
+                f"{{repair}}: {loc.display(join(loc.root, table))} is a symbolic link; the lake "
+                "is repaired only inside its own folders (replace the link with a folder)"
+            )
+            raise OptionError(_OWNER, rule, "repair")
+        for stray in survey_table(loc, table)[1]:
+            rel = f"{table}/{stray.name}"
+            result.damaged[rel] = stray.problem
+            remove_entry(loc, rel, stray.entry)
+            result.repaired.append(rel)
+
+
 def _days_and_partitions(
     loc: LakeLocation, records: list[RunRecord]
 ) -> tuple[list[dt.date], list[str]]:
@@ -226,7 +248,7 @@ def _days_and_partitions(
     leaves no record) and every partition to check: those the runs committed and every one on
     storage that a task of those days owns."""
     on_disk = [  # partition folders only: a table format's log folder is not one
-        f"{table}/{name}" for table in lake_tables() for name in list_dir(loc, table) if "=" in name
+        f"{table}/{name}" for table in lake_tables() for name in survey_table(loc, table)[0]
     ]
     days = {d for r in records for d in r.days}
     for rel in on_disk:

@@ -2,8 +2,10 @@
 
 Rules: each partition dir has both markers; the manifest parses, names its own table and
 partition, and its total_rows is the sum of its files; each listed file lives in that partition,
-exists, has the listed row count and sha256; no Parquet file is left unlisted (a reader globbing
-the folder would take it as data).
+exists, has the listed size, row count and sha256; nothing a reader of the folder would take as
+data is left unlisted, and no table or partition holds a link, a special file or a stray folder
+(see `lake/check.py`). A file is read only once its size matches, so a damaged entry can neither
+hang the check nor fill its memory.
 
 Partitions are checked in batches, one after another here or as Ray tasks (`on_ray`); each
 batch gives back only counts and a few examples per rule, merged in batch order, so the report
@@ -21,10 +23,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ecomlake.errors import StorageError
-from ecomlake.lake.fs import LakeLocation, list_dir, read_bytes, resolve_target
+from ecomlake.lake.check import Stray, entry_problem, survey_table
+from ecomlake.lake.fs import Entry, LakeLocation, is_link, list_entries, read_bytes, resolve_target
 from ecomlake.lake.identity import read_identity
-from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME, is_data_file
-from ecomlake.lake.manifest import PartitionManifest
+from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME
+from ecomlake.lake.manifest import ManifestFile, PartitionManifest
 from ecomlake.messiness.log import defect_log_tables
 from ecomlake.render.registry import TABLE_NAMES
 from ecomlake.verify.invariants import MAX_EXAMPLES, Violation
@@ -38,10 +41,12 @@ RULES = {
     "partition_mismatch": "manifest partition = the partition directory",
     "file_outside_partition": "each listed file lies in the manifest's own partition",
     "file_missing": "each listed file exists",
+    "size": "each listed file has the listed size",
     "unreadable": "each listed file is readable Parquet",
     "row_count": "each listed file has the listed number of rows",
     "checksum": "each listed file's sha256 = the listed checksum",
-    "unlisted_file": "every Parquet file in the partition is listed in the manifest",
+    "unlisted_file": "every data file in a table's folders is listed in a manifest",
+    "unexpected_entry": "tables and partitions hold no links, special files or stray folders",
     "identity_mismatch": "manifest seed and config fingerprint = the lake's (_lake.json)",
 }
 BATCH_PARTITIONS = 64  # partitions per batch: a Ray task of a few seconds on backlog days
@@ -87,27 +92,41 @@ def check_manifests(
     loc = resolve_target(root, storage_options)
     lake = read_identity(loc)
     key = (lake.seed, lake.config_fingerprint) if lake else None
-    batches = list(_batches(list_partitions(loc)))
+    found = Findings()
+    batches = list(_batches(survey_tables(loc, found)))
     if on_ray:
         from ecomlake.verify.on_ray import map_batches
 
         done = map_batches(check_batch, [(root, storage_options, key, b) for b in batches])
     else:
         done = (check_batch(root, storage_options, key, batch) for batch in batches)
-    found = Findings()
     for batch_found in done:
         found.merge(batch_found)
     return found.violations()
 
 
-def list_partitions(loc: LakeLocation) -> list[Partition]:
-    """Every partition folder of every data and defect-log table, in report order."""
-    return [
-        (table, partition)
-        for table in (*TABLE_NAMES, *defect_log_tables())
-        for partition in list_dir(loc, table)
-        if "=" in partition
-    ]
+def survey_tables(loc: LakeLocation, found: Findings) -> list[Partition]:
+    """Every partition folder of every data and defect-log table, in report order; what else
+    stands in a table folder is checked on the way."""
+    partitions = []
+    for table in (*TABLE_NAMES, *defect_log_tables()):
+        if is_link(loc, table):
+            found.add("unexpected_entry", f"{table} (is a symbolic link)")
+        names, strays = survey_table(loc, table)
+        partitions += [(table, name) for name in names]
+        for stray in strays:
+            _add_stray(found, table, stray)
+    return partitions
+
+
+def _add_stray(found: Findings, rel_dir: str, stray: Stray) -> None:
+    """A data file a reader would take counts as unlisted; a link, special file or folder as
+    unexpected."""
+    where = f"{rel_dir}/{stray.name}"
+    if stray.entry.kind == "file" and not stray.entry.link:
+        found.add("unlisted_file", where)
+    else:
+        found.add("unexpected_entry", f"{where} ({stray.problem})")
 
 
 def _batches(partitions: list[Partition]) -> Iterator[list[Partition]]:
@@ -137,10 +156,10 @@ def _check_partition(
 ) -> PartitionManifest | None:
     """Add one `rule -> [where]` entry per problem found in `<table>/<partition>`."""
     rel_dir = f"{table}/{partition}"
-    names = list_dir(loc, rel_dir)
-    if SUCCESS_NAME not in names:
+    entries = list_entries(loc, rel_dir)
+    if SUCCESS_NAME not in entries:
         found.add("success_missing", rel_dir)
-    if MANIFEST_NAME not in names:
+    if MANIFEST_NAME not in entries:
         found.add("manifest_missing", rel_dir)
         return None
     manifest = _load_manifest(loc, rel_dir, found)
@@ -157,21 +176,41 @@ def _check_partition(
             found.add("file_outside_partition", f"{rel_dir}: {entry.path}")
             continue
         listed.add(name)
-        if name not in names:
-            found.add("file_missing", entry.path)
-            continue
-        data = read_bytes(loc, entry.path)
-        if hashlib.sha256(data).hexdigest() != entry.checksum:
-            found.add("checksum", entry.path)
-        rows = _row_count(data)
-        if rows is None:
-            found.add("unreadable", entry.path)
-        elif rows != entry.rows:
-            found.add("row_count", f"{entry.path} ({rows} rows, listed {entry.rows})")
-    for name in names:
-        if is_data_file(name) and name not in listed:
-            found.add("unlisted_file", f"{rel_dir}/{name}")
+        if _listed_file_ok(loc, entry, entries.get(name), found):
+            _check_content(loc, entry, found)
+    for name, entry in sorted(entries.items()):
+        problem = None if name in listed else entry_problem(name, entry, listed=False)
+        if problem:
+            _add_stray(found, rel_dir, Stray(name, entry, problem))
     return manifest
+
+
+def _listed_file_ok(
+    loc: LakeLocation, listed: ManifestFile, entry: Entry | None, found: Findings
+) -> bool:
+    """Whether a listed file is there as a plain file of the listed size, so worth reading."""
+    if entry is None:
+        found.add("file_missing", listed.path)
+        return False
+    problem = entry_problem(listed.path.rsplit("/", 1)[-1], entry, listed=True)
+    if problem:
+        found.add("unexpected_entry", f"{listed.path} ({problem})")
+        return False
+    if listed.size is not None and entry.size != listed.size:
+        found.add("size", f"{listed.path} ({entry.size} bytes, listed {listed.size})")
+        return False
+    return True
+
+
+def _check_content(loc: LakeLocation, listed: ManifestFile, found: Findings) -> None:
+    data = read_bytes(loc, listed.path)
+    if hashlib.sha256(data).hexdigest() != listed.checksum:
+        found.add("checksum", listed.path)
+    rows = _row_count(data)
+    if rows is None:
+        found.add("unreadable", listed.path)
+    elif rows != listed.rows:
+        found.add("row_count", f"{listed.path} ({rows} rows, listed {listed.rows})")
 
 
 def _load_manifest(loc: LakeLocation, rel_dir: str, found: Findings) -> PartitionManifest | None:

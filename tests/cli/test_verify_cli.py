@@ -54,6 +54,12 @@ def _truncate(root: Path) -> None:
     path.write_bytes(path.read_bytes()[:200])
 
 
+def _garble(root: Path) -> None:
+    """Same size, not Parquet: found by reading it (a size that differs is found first)."""
+    path = root / "cart_items" / "ingest_dt=2024-01-15" / "part-00000.parquet"
+    path.write_bytes(bytes(path.stat().st_size))
+
+
 def _row_count(root: Path) -> None:
     path = root / "shopping_carts" / "ingest_dt=2024-01-10" / "_MANIFEST.json"
     manifest = json.loads(path.read_text())
@@ -75,7 +81,8 @@ def _orphan_fk(root: Path) -> None:
     ("corrupt", "check"),
     [
         (_delete_part, "manifests.file_missing"),
-        (_truncate, "manifests.unreadable"),
+        (_truncate, "manifests.size"),
+        (_garble, "manifests.unreadable"),
         (_row_count, "manifests.row_count"),
         (_no_success, "manifests.success_missing"),
         (_orphan_fk, "fk.orders.customer_id"),
