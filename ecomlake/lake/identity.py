@@ -124,3 +124,11 @@ def unlink_tables(loc: LakeLocation, tables: list[str]) -> None:
         if is_link(loc, table):
             remove_tree(loc, table)
             log.warning("--overwrite: removed the link %s", loc.display(join(loc.root, table)))
+
+
+def forget_empty_lake(loc: LakeLocation, tables: list[str]) -> None:
+    """Remove the identity files a run wrote first if it failed before any table folder came to
+    be, so the target is free again; a lake with data keeps them (they say what the data is)."""
+    if not any(exists(loc, table) for table in tables):
+        remove(loc, LAKE_FILE)
+        remove(loc, CONFIG_FILE)

@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import zipfile
 from pathlib import Path
 
@@ -105,20 +106,29 @@ def plan_path(cache_dir: Path, cfg: EcomConfig, seed: int, start_day: int, end_d
 def _read(path: Path) -> dict[str, np.ndarray] | None:
     """The stored arrays, or None when absent or unreadable (then it is planned again)."""
     try:
-        with np.load(path, allow_pickle=False) as stored:
-            arrays = {name: stored[name] for name in stored.files}
-        os.utime(path)  # newest use first when pruning
-        return arrays
+        stored = np.load(path, allow_pickle=False)
     except (FileNotFoundError, NotADirectoryError):
         return None
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:  # EOFError: empty file
         log.warning("plan cache: %s is unreadable (%s); planning again", path, exc)
         return None
+    if not isinstance(stored, np.lib.npyio.NpzFile):  # one bare array, not a stored plan
+        log.warning("plan cache: %s is not a stored plan; planning again", path)
+        return None
+    try:
+        with stored:
+            arrays = {name: stored[name] for name in stored.files}
+        os.utime(path)  # newest use first when pruning
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
+        log.warning("plan cache: %s is unreadable (%s); planning again", path, exc)
+        return None
+    return arrays
 
 
 def _write(path: Path, world: WorldPlan) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # one temp name per thread: two runs of one process may store the same plan at once
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     try:
         with open(tmp, "wb") as out:
             np.savez(out, **world_arrays(world))

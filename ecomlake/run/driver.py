@@ -32,6 +32,7 @@ from ecomlake.lake.commit import writer_record
 from ecomlake.lake.identity import (
     LakeIdentity,
     clear_lake,
+    forget_empty_lake,
     read_identity,
     unlink_tables,
     write_identity,
@@ -169,9 +170,15 @@ def generate(
             clear_lake(run.loc, tables)
         elif options.overwrite:
             unlink_tables(run.loc, tables)
+        fresh = existing is None or not existing.same_world(run.identity)
         write_lake_config(run.loc, cfg)
         write_identity(run.loc, run.identity)
-        head = _plan_blocked(cfg, run) if run.blocks else _plan_while_starting(cfg, run)
+        try:
+            head = _plan_blocked(cfg, run) if run.blocks else _plan_while_starting(cfg, run)
+        except BaseException:
+            if fresh:  # a stub would hold the target for this config against a corrected one
+                forget_empty_lake(run.loc, tables)
+            raise
         carts = head.world.carts
         log.info(
             "%s %s..%s in %.2fs: %d carts",

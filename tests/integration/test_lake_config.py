@@ -37,3 +37,30 @@ def test_no_stored_config_is_none_and_a_damaged_one_names_the_file(tmp_path) -> 
     (tmp_path / CONFIG_FILE).write_text("parameters: [unclosed\n")
     with pytest.raises(ConfigError, match=CONFIG_FILE):
         read_lake_config(loc)
+
+
+def test_a_run_failing_before_it_wrote_data_leaves_the_target_free(tmp_path, monkeypatch):
+    """The identity files go first (a crash mid-run must not let another config in), so one
+    that fails while planning takes them back: a corrected run is not refused."""
+    import datetime as dt
+
+    from ecomlake.api import generate
+    from ecomlake.run import driver
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError("planning")
+
+    options = driver.GenerateOptions(
+        target=str(tmp_path / "lake"),
+        start_date=dt.date(2024, 1, 1),
+        end_date=dt.date(2024, 1, 2),
+        executor="in-process",
+    )
+    cfg = load_config(REPO / "gen_config" / "quick.yaml")
+    with monkeypatch.context() as patched:
+        patched.setattr(driver, "_plan_while_starting", out_of_memory)
+        with pytest.raises(MemoryError):
+            generate(cfg, options)
+    assert not [p for p in (tmp_path / "lake").iterdir() if p.name != "_runs"]
+    other = cfg.model_copy(update={"faker_seed": 7})
+    assert generate(other, options).ok

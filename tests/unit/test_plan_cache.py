@@ -88,7 +88,7 @@ def test_key_follows_config_seed_window_and_code(quick, monkeypatch):
     assert cache.plan_key(cfg, seed, first, last) != key
 
 
-@pytest.mark.parametrize("damage", ["flip", "truncate", "garbage"])
+@pytest.mark.parametrize("damage", ["flip", "truncate", "garbage", "empty", "one_array"])
 def test_damaged_plan_is_planned_again_and_replaced(tmp_path, quick, planned, damage, caplog):
     cache.load_or_build_world(*quick, tmp_path)
     (stored,) = tmp_path.glob("plan-*.npz")
@@ -97,13 +97,19 @@ def test_damaged_plan_is_planned_again_and_replaced(tmp_path, quick, planned, da
         data[len(data) // 2] ^= 0xFF  # inside an array: only the zip CRC notices
     elif damage == "truncate":
         del data[len(data) // 3 :]
+    elif damage == "empty":
+        data = bytearray()
+    elif damage == "one_array":  # np.save's format, not a stored plan
+        with open(stored, "wb") as out:
+            np.save(out, np.arange(3))
+        data = bytearray(stored.read_bytes())
     else:
         data = bytearray(b"not a plan")
     stored.write_bytes(bytes(data))
     with caplog.at_level(logging.WARNING, logger="ecomlake.plan.cache"):
         world, hit = cache.load_or_build_world(*quick, tmp_path)
     assert not hit
-    assert "unreadable" in caplog.text and stored.name in caplog.text
+    assert "planning again" in caplog.text and stored.name in caplog.text
     _assert_same_world(world, planned)
     again, hit = cache.load_or_build_world(*quick, tmp_path)
     assert hit  # the damaged file was replaced by a whole one
