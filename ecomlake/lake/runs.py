@@ -39,9 +39,12 @@ def run_record_path(batch_id: str) -> str:
     return f"{RUNS_DIR}/{batch_id}.json"
 
 
-def read_run_records(loc: LakeLocation, lake: LakeIdentity) -> list[RunRecord]:
+def read_run_records(
+    loc: LakeLocation, lake: LakeIdentity, unreadable: list[str] | None = None
+) -> list[RunRecord]:
     """The lake's run records for its own seed, config and window, oldest first; an unreadable
-    one is skipped with a warning (it only narrows what verify and repair know)."""
+    one is skipped with a warning (it only narrows what verify and repair know) and its path,
+    with why, added to `unreadable` (verify reports it)."""
     records = []
     for name in list_dir(loc, RUNS_DIR):
         if not name.endswith(".json"):
@@ -58,6 +61,8 @@ def read_run_records(loc: LakeLocation, lake: LakeIdentity) -> list[RunRecord]:
             record = _record(body)
         except (EcomlakeError, ValueError, KeyError, TypeError, AttributeError) as exc:
             log.warning("skipping unreadable run record %s/%s (%s)", RUNS_DIR, name, exc)
+            if unreadable is not None:
+                unreadable.append(f"{RUNS_DIR}/{name} ({exc})")
             continue
         if same:
             records.append(record)

@@ -250,12 +250,20 @@ def _days_and_partitions(
     on_disk = [  # partition folders only: a table format's log folder is not one
         f"{table}/{name}" for table in lake_tables() for name in survey_table(loc, table)[0]
     ]
-    days = {d for r in records for d in r.days}
+    recorded = {d for r in records for d in r.days}
+    days = set(recorded)
     for rel in on_disk:
         key, _, value = rel.split("/", 1)[1].partition("=")
         day = _date(value) if key == INGEST_KEY else None
         if day is not None:
             days.add(day)
+    if records and days - recorded:  # verify fails them as unexpected; a repair cannot record
+        log.warning(
+            "%d day(s) on storage are in no run record (an interrupted run?), e.g. %s: the "
+            "repair checks them; re-run the generate command that made the lake to record them",
+            len(days - recorded),
+            min(days - recorded),
+        )
     ordered = sorted(days)
     found = {p for r in records for p in r.partitions | r.kept}
     if ordered:

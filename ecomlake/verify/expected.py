@@ -9,6 +9,7 @@ this lake" (`outside_ranges`), so a clean lake of any days verifies.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from collections import defaultdict
@@ -34,7 +35,7 @@ from ecomlake.plan.calendar import day_date, day_number
 from ecomlake.plan.world import WorldPlan
 from ecomlake.render.context import DayContext
 from ecomlake.render.extent import Partition, day_contexts, partition_rows
-from ecomlake.render.registry import TABLES, TableSpec, output_columns
+from ecomlake.render.registry import INGEST_KEY, TABLES, TableSpec, output_columns
 from ecomlake.verify.invariants import Violation
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ def plan_lake(
         )
     days = run_days(loc, lake)
     if not days:
-        return None, f"no run manifests of this lake under {RUNS_DIR}/, so its days are unknown"
+        return None, f"no run record under {RUNS_DIR}/ and no ingest partition: no days to plan"
     world, cached = load_or_build_world(
         cfg,
         lake.seed,
@@ -121,9 +122,51 @@ def plan_lake(
 
 def run_days(loc: LakeLocation, lake: LakeIdentity) -> list[int]:
     """Day numbers the lake's runs were given (committed or failed: a failed day's partitions
-    are then missing, and re-running it fixes them), sorted."""
+    are then missing, and re-running it fixes them), sorted. Without a readable run record
+    (`lake_file_violations` reports that), the days its ingest partitions are for."""
     records = read_run_records(loc, lake)
-    return sorted({day_number(d) for r in records for d in (*r.days, *r.failed)})
+    if records:
+        return sorted({day_number(d) for r in records for d in (*r.days, *r.failed)})
+    return sorted({day_number(d) for d in stored_ingest_days(loc)})
+
+
+def stored_ingest_days(loc: LakeLocation) -> set[dt.date]:
+    """The days the ingest-partitioned tables have a partition folder for."""
+    days = set()
+    for spec in TABLES:
+        if spec.partition_key != INGEST_KEY:
+            continue
+        for name in list_dir(loc, spec.name):
+            key, _, value = name.partition("=")
+            with contextlib.suppress(ValueError):
+                if key == INGEST_KEY:
+                    days.add(dt.date.fromisoformat(value))
+    return days
+
+
+def lake_file_violations(loc: LakeLocation, lake: LakeIdentity | None) -> list[Violation]:
+    """`_lake.json` and `_runs/` are part of the lake: without them its days are unknown, so a
+    day deleted whole would pass. A re-run of the command that made the lake writes them again
+    and keeps every committed partition."""
+    again = "re-run the generate command that made the lake (it keeps committed partitions)"
+    if lake is None:
+        why = f"the lake has tables but no {LAKE_FILE}: its seed, config and window are unknown"
+        return [Violation("lake.identity_missing", f"{why}; {again}", 1)]
+    unreadable: list[str] = []
+    records = read_run_records(loc, lake, unreadable)
+    found = []
+    if unreadable:
+        rule = f"every run record under {RUNS_DIR}/ is readable (move a damaged one aside)"
+        found.append(
+            Violation.of("lake.run_record_unreadable", rule, len(unreadable), unreadable, "file(s)")
+        )
+    if not records:
+        why = (
+            f"no readable run record of this lake under {RUNS_DIR}/: the days it should hold "
+            "are unknown (those its partitions are for are checked; a day deleted whole is not)"
+        )
+        found.append(Violation("lake.run_records_missing", f"{why}; {again}", 1))
+    return found
 
 
 def check_expected(loc: LakeLocation, planned: PlannedLake) -> list[Violation]:

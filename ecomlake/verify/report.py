@@ -20,11 +20,26 @@ from ecomlake.messiness import expected_breaks, level_from_record
 from ecomlake.render.registry import TABLE_NAMES
 from ecomlake.tables.verify import check_tables
 from ecomlake.verify.defects import DefectCheck, check_against_defects, late_rows_cut_off
-from ecomlake.verify.expected import check_expected, outside_ranges, plan_lake
+from ecomlake.verify.expected import (
+    check_expected,
+    lake_file_violations,
+    outside_ranges,
+    plan_lake,
+)
 from ecomlake.verify.invariants import OUTSIDE_FAMILY, Violation, check_invariants
 from ecomlake.verify.manifests import check_manifests
 from ecomlake.verify.repair_command import repair_command
 from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT
+
+# What only a re-run of the command that made the lake fixes: a killed run's days are on
+# storage but in no run record; lost lake files are written again by any run.
+RERUN_CHECKS = frozenset(
+    {"expected.unexpected_partition", "lake.identity_missing", "lake.run_records_missing"}
+)
+RERUN_HINT = (
+    "the generate command that made the lake, with the same options (a run that was interrupted "
+    "records its days when it completes; committed partitions are kept, not rewritten)"
+)
 
 
 @dataclass
@@ -72,7 +87,8 @@ class VerifyReport:
             "planned": self.planned or None,
             "outside_lake": [asdict(v) for v in self.outside],
             "skipped": self.skipped,
-            "repair_command": None if self.ok else self.repair_command,
+            "repair_command": None if self.ok or self._only_rerun else self.repair_command,
+            "rerun_needed": self.rerun_needed,
             "run_writing": self.writing or None,
         }
         if self.defects is not None:
@@ -108,9 +124,21 @@ class VerifyReport:
             )
             lines.extend(f"    FAIL {v.check}: {v.detail}" for v in undo.violations)
         lines.append(f"result: {'ok' if self.ok else 'FAILED'} ({self.seconds:.1f}s)")
-        if not self.ok and self.repair_command:
+        if self.rerun_needed:
+            lines.append(f"re-run: {RERUN_HINT}")
+        if not self.ok and self.repair_command and not self._only_rerun:
             lines.append(f"repair: {self.repair_command}")
         return "\n".join(lines)
+
+    @property
+    def rerun_needed(self) -> bool:
+        """Whether a violation is one only a re-run of the generate fixes (`--repair` writes
+        what run records list, so it cannot record an interrupted run's days)."""
+        return any(v.check in RERUN_CHECKS for v in self.violations)
+
+    @property
+    def _only_rerun(self) -> bool:
+        return all(v.check in RERUN_CHECKS for v in self.violations)
 
     def _plan_lines(self) -> list[str]:
         """The expected-partitions section, references outside the lake, what was skipped."""
@@ -165,7 +193,8 @@ def verify_lake(
     holder = live_holder(loc)
     report.writing = holder.describe() if holder is not None else ""
     report.defects = check_against_defects(target, storage_options) if against_defects else None
-    report.manifest_violations = check_manifests(target, storage_options, on_ray=on_ray)
+    report.manifest_violations = lake_file_violations(loc, lake)
+    report.manifest_violations += check_manifests(target, storage_options, on_ray=on_ray)
     report.manifest_violations += check_tables(loc)  # Iceberg/Delta: tables = manifests
     try:
         found = check_invariants(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -150,7 +151,7 @@ def test_fewer_rows_with_a_consistent_manifest_is_found_only_by_the_plan(feb_cop
     pq.write_table(data.take([i for i in range(data.num_rows) if i != drop]), part)
     manifest = json.loads((folder / "_MANIFEST.json").read_text())
     checksum = hashlib.sha256(part.read_bytes()).hexdigest()
-    manifest["files"][0].update(rows=data.num_rows - 1, checksum=checksum)
+    manifest["files"][0].update(rows=data.num_rows - 1, checksum=checksum, size=part.stat().st_size)
     manifest.update(total_rows=data.num_rows - 1, checksums=[checksum])
     (folder / "_MANIFEST.json").write_text(json.dumps(manifest))
     report = verify_lake(str(feb_copy))
@@ -174,11 +175,25 @@ def test_without_a_config_the_plan_checks_are_skipped_and_said_so(feb_copy, caps
     assert "expected partitions:" not in out
 
 
-def test_without_run_manifests_the_days_are_unknown(feb_copy):
+def test_without_run_records_the_lake_fails_and_its_partitions_days_are_checked(feb_copy):
+    """Deleting `_runs/` cannot hide a deleted day: the lake fails for the records, and the
+    days its partitions are for are still checked against the plan."""
     shutil.rmtree(feb_copy / "_runs")
+    for table in ("shopping_carts", "orders"):
+        shutil.rmtree(feb_copy / table / "ingest_dt=2024-02-05")
     report = verify_lake(str(feb_copy))
-    assert not report.planned and "_runs/" in report.skipped[0]
-    assert "skipped: expected partitions" in report.to_text()
+    failed = {v.check: v for v in report.violations}
+    assert "lake.run_records_missing" in failed
+    assert "re-run the generate command" in failed["lake.run_records_missing"].detail
+    assert "expected.missing_partition" in failed  # the day's other tables are still there
+    assert report.planned and not report.skipped
+
+
+def test_without_the_lake_file_the_lake_fails_and_a_rerun_restores_it(feb_copy):
+    (feb_copy / "_lake.json").unlink()
+    assert "lake.identity_missing" in _failed(feb_copy)
+    _generate(feb_copy, **FEB)
+    assert verify_lake(str(feb_copy)).ok
 
 
 def test_another_config_is_a_one_line_error(feb_lake, capsys):
@@ -222,11 +237,30 @@ def test_a_day_no_run_recorded_is_unexpected(feb_copy):
     assert found.check == "expected.unexpected_partition" and "ingest_dt=2024-02-10" in found.detail
 
 
-def test_an_unreadable_run_manifest_is_skipped(feb_copy):
-    (feb_copy / "_runs" / "test.json").write_text("{not json")
-    loc = resolve_target(str(feb_copy))
-    planned, why = plan_lake(loc, read_identity(loc), None)
-    assert planned is None and "_runs/" in why
+def test_what_only_a_rerun_fixes_is_told_so_not_sent_to_repair(feb_copy, capsys):
+    """`--repair` writes what run records list: it cannot record a killed run's days."""
+    _edit_run(feb_copy, lambda body: body.update(days=body["days"][:-1]))
+    assert run(["verify", str(feb_copy)]) == 1
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("re-run: the generate command that made the lake"), last
+    assert run(["verify", str(feb_copy), "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["rerun_needed"] is True and report["repair_command"] is None
+    _generate(feb_copy, **FEB)  # the re-run records the day again
+    assert verify_lake(str(feb_copy)).ok
+
+
+@pytest.mark.parametrize("damage", ["garbage", "fifo"])
+def test_an_unreadable_run_record_fails_and_is_named(feb_copy, damage):
+    record = feb_copy / "_runs" / "test.json"
+    if damage == "garbage":
+        record.write_text("{not json")
+    else:
+        record.unlink()
+        os.mkfifo(record)
+    failed = {v.check: v for v in verify_lake(str(feb_copy)).violations}
+    assert "_runs/test.json" in failed["lake.run_record_unreadable"].detail
+    assert "lake.run_records_missing" in failed
 
 
 def test_a_messy_lake_s_deleted_partition_is_missing(messy_lake, tmp_path):
