@@ -129,13 +129,18 @@ def _labels(channel: np.ndarray, tier: np.ndarray) -> np.ndarray:
     return np.array(names, dtype=object)[index]
 
 
+MAX_REPLICATES = 1000  # the Student-t limit barely moves past 200
+
+
 def check_replicates(replicates: object) -> None:
-    """Fail with one line before any work: a spread needs at least two replicate worlds."""
-    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 2:
+    """Fail with one line before any work: a spread needs at least two replicate worlds, and
+    each one is a whole plan (a second or more), so a typo of 100000 would run for a day."""
+    whole = isinstance(replicates, int) and not isinstance(replicates, bool)
+    if not whole or not 2 <= replicates <= MAX_REPLICATES:
         raise OptionError(
             "",
-            "{replicates}: must be a whole number of at least 2 (the spread of the replicate "
-            f"worlds needs two), got {replicates!r}",
+            f"{{replicates}}: must be a whole number from 2 to {MAX_REPLICATES} (the spread of "
+            f"the replicate worlds needs two; each is a whole plan), got {replicates!r}",
             "replicates",
         )
 

@@ -98,6 +98,8 @@ def test_library_names_replicates_as_its_argument(tmp_path):
 
     with pytest.raises(ecomlake.ConfigError, match=r"^replicates: must be .* got 0$"):
         ecomlake.stats(str(tmp_path), replicates=0)
+    with pytest.raises(ecomlake.ConfigError, match=r"^replicates: .* to 1000 .* got 100000$"):
+        ecomlake.stats(str(tmp_path), replicates=100_000)
 
 
 @pytest.mark.slow
