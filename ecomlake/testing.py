@@ -11,8 +11,10 @@ costs a suite nothing.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import shutil
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -86,7 +88,7 @@ def ecomlake_lakes(
     from ecomlake.plan.calendar import day_date
     from ecomlake.run.driver import GenerateOptions
 
-    made: dict[tuple[dt.date, int, str], Path] = {}
+    made: dict[tuple[dt.date, int, str], tuple[Path, dict[str, tuple[int, int]]]] = {}
 
     def make(
         start: str | dt.date | None = None, days: int = 1, messiness_level: str = "none"
@@ -94,7 +96,14 @@ def ecomlake_lakes(
         first = as_date(start, "start") or day_date(ecomlake_world.start_day)
         key = (first, days, messiness_level)
         if key in made:
-            return made[key]
+            target, state = made[key]
+            if _file_state(target) == state:
+                return target
+            warnings.warn(  # a test changed it: later tests must not inherit the damage
+                f"ecomlake_lakes: the session lake {target} was changed by a test (use "
+                "ecomlake_lake for a private copy); generating it again",
+                stacklevel=2,
+            )
         target = tmp_path_factory.mktemp("ecomlake") / f"lake-{first}-{days}-{messiness_level}"
         options = GenerateOptions(
             target=str(target),
@@ -109,10 +118,20 @@ def ecomlake_lakes(
         result = generate(ecomlake_config, options)
         if not result.ok:
             raise EcomlakeError(f"ecomlake_lakes: the lake in {target} failed: {result.failures}")
-        made[key] = target
+        made[key] = (target, _file_state(target))
         return target
 
     return make
+
+
+def _file_state(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file's (size, mtime): a lake of a few days has a few hundred, a millisecond's walk."""
+    state = {}
+    for path in root.rglob("*"):
+        with contextlib.suppress(OSError):
+            info = path.lstat()
+            state[path.relative_to(root).as_posix()] = (info.st_size, info.st_mtime_ns)
+    return state
 
 
 @pytest.fixture

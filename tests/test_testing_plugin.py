@@ -47,6 +47,15 @@ def test_the_session_generates_a_lake_once(ecomlake_lake, tmp_path):
 
 def test_the_same_bytes_every_time(ecomlake_day):
     assert ecomlake_day("2024-03-01")["orders"].equals(ecomlake_day("2024-03-01")["orders"])
+
+
+def test_damaging_the_shared_lake(ecomlake_lakes):
+    shutil.rmtree(ecomlake_lakes("2024-02-15", days=2) / "orders")
+
+
+def test_the_next_test_gets_it_whole_again(ecomlake_lakes):
+    lake = ecomlake_lakes("2024-02-15", days=2)
+    assert (lake / "orders" / "ingest_dt=2024-02-16" / "_SUCCESS").exists()
 """
 
 
@@ -75,7 +84,8 @@ def _pytest(project: Path) -> subprocess.CompletedProcess:
 def test_plugin_gives_a_users_suite_tables_and_a_lake(tmp_path):
     done = _pytest(_user_project(tmp_path / "user", "ecomlake_config = world.yaml"))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "4 passed" in done.stdout
+    assert "6 passed" in done.stdout
+    assert "was changed by a test" in done.stdout  # the damaged shared lake was made again
     seconds = dict(re.findall(r"(DAY|LAKE)_SECONDS ([0-9.]+)", done.stdout))
     assert set(seconds) == {"DAY", "LAKE"}, done.stdout
     print(f"plan cached: a day's tables {seconds['DAY']} s, a lake's copy {seconds['LAKE']} s")
