@@ -329,6 +329,8 @@ def run_rules(con: duckdb.DuckDBPyConnection, family: str, rules: list[q.Rule]) 
         )
         try:
             ((count, examples),) = con.execute(sql).fetchall()
+        except duckdb.OutOfMemoryException:
+            raise  # the memory limit's fault, not the lake's: verify_lake says so
         except duckdb.Error as exc:
             first_line = str(exc).splitlines()[0]
             violations.append(Violation(check, f"could not run: {first_line}", 1))

@@ -11,7 +11,7 @@ import duckdb
 import pyarrow as pa
 
 from ecomlake.config import EcomConfig
-from ecomlake.errors import ConfigError, StorageError
+from ecomlake.errors import ConfigError, OptionError, StorageError
 from ecomlake.lake.fs import exists, resolve_target
 from ecomlake.lake.identity import read_identity
 from ecomlake.lake.lock import live_holder
@@ -200,6 +200,12 @@ def verify_lake(
         found = check_invariants(
             target, config, storage_options, outside, memory_limit=memory_limit
         )
+    except duckdb.OutOfMemoryException as exc:  # the limit, not the lake: no repair hint
+        rule = (
+            f"{{memory_limit}}: the invariants need more than {memory_limit} "
+            f"(and room to spill under $TMPDIR): raise it ({str(exc).splitlines()[0]})"
+        )
+        raise OptionError("", rule, "memory_limit") from None
     except (duckdb.Error, pa.ArrowException, OSError) as exc:  # e.g. a truncated part file
         if is_transient(exc):  # the store stopped answering: the lake was not read, not bad
             raise StorageError(f"{target}: reading the data failed ({describe(exc)})") from exc

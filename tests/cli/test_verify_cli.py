@@ -129,3 +129,11 @@ def test_a_run_writing_the_lake_is_named(broken, capsys):
     (broken / LOCK_FILE).write_bytes(dead.payload())
     assert run(["verify", str(broken)]) == 0
     assert "a run is writing" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("limit", ["1KB", "20MB"])  # at the start; inside one check
+def test_a_memory_limit_too_small_is_bad_input_not_damage(lake, capsys, limit):
+    assert run(["verify", str(lake), "--memory-limit", limit]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"error: --memory-limit: the invariants need more than {limit}")
+    assert len(captured.err.strip().splitlines()) == 1 and "repair:" not in captured.out
