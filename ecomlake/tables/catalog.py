@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from ecomlake.errors import OptionError
 from ecomlake.lake import LakeLocation, join
 from ecomlake.tables.options import OWNER, TableOptions
@@ -24,7 +26,7 @@ def catalog_properties(loc: LakeLocation, options: TableOptions) -> dict[str, st
                 "SQLite catalog is a local file); give a REST, SQL or glue catalog"
             )
             raise OptionError(OWNER, rule, "catalog_uri")
-        catalog = {"type": "sql", "uri": f"sqlite:///{join(loc.root, CATALOG_FILE)}"}
+        catalog = {"type": "sql", "uri": default_catalog_uri(loc)}
     elif uri.startswith(_SQL_SCHEMES):
         catalog = {"type": "sql", "uri": uri}
     elif uri.startswith(("http://", "https://")):
@@ -40,5 +42,29 @@ def catalog_properties(loc: LakeLocation, options: TableOptions) -> dict[str, st
     return {**base, **catalog, **options.catalog_options}
 
 
+def default_catalog_uri(loc: LakeLocation) -> str:
+    """The SQLite URI of the lake's own catalog file, percent-encoded: SQLAlchemy decodes the
+    path, so a folder named `a%20b` or `a#b` stays itself."""
+    return f"sqlite:///{quote(join(loc.root, CATALOG_FILE))}"
+
+
+def lake_path(loc: LakeLocation, rel_path: str = "") -> str:
+    """A lake path as the Iceberg metadata names it: a plain absolute path on local disk, the
+    store's URI elsewhere. pyiceberg reads a `file://` URI with `urlparse` and no decoding, so
+    a `#` (or `?`) in a folder or partition value cuts it short and a percent-encoded one is
+    not found; a plain path is taken as it is, and other Iceberg readers take it too."""
+    full = join(loc.root, rel_path) if rel_path else loc.root.rstrip("/")
+    return full if loc.is_local else loc.display(full)
+
+
+def lake_relative(loc: LakeLocation, path: str) -> str:
+    """The lake-relative path of a path in the Iceberg metadata (plain, or the `file://` URI
+    older lakes wrote); a path outside the lake comes back as it is."""
+    for root in (lake_path(loc), f"file://{loc.root.rstrip('/')}"):
+        if path.startswith(f"{root}/"):
+            return path[len(root) + 1 :]
+    return path
+
+
 def _warehouse(loc: LakeLocation) -> str:
-    return f"file://{loc.root}" if loc.is_local else loc.display(loc.root)
+    return lake_path(loc)

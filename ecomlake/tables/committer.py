@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import logging
 import queue
-import re
 import threading
 import time
 
+from ecomlake.errors import ConfigError
 from ecomlake.lake import MANIFEST_NAME, LakeLocation, PartitionManifest, read_bytes
 from ecomlake.run.executors import DayFailure
 from ecomlake.run.task import DayResult
 from ecomlake.tables.base import TableFormat
+from ecomlake.tables.damage import TableDamage, one_line, table_damage
 from ecomlake.tables.files import TablePartition
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,10 @@ log = logging.getLogger(__name__)
 CLOSE_WAIT_S = 900.0  # the last commits of a long backlog; a stuck catalog fails the run after
 GATHER_S = 5.0  # a commit takes the days that finish within this long of the first one
 _DONE = None
+
+
+class TableCommitError(Exception):
+    """Some tables of a commit failed; the message names each with its error."""
 
 
 class TableCommitter:
@@ -81,7 +86,8 @@ class TableCommitter:
             self.commit_days(results)
         except Exception as exc:  # a catalog or store error: the run fails, a re-run completes
             why = commit_failure(self.fmt.name, exc)
-            log.error("%d day(s): %s", len(results), why)
+            if not isinstance(exc, TableCommitError):  # those were logged table by table
+                log.error("%d day(s): %s", len(results), why)
             self._failures += [DayFailure(r.day, why) for r in results]
         self.seconds += time.perf_counter() - t0
 
@@ -98,22 +104,35 @@ class TableCommitter:
     ) -> None:
         """One commit per table: the `committed` partitions (table, manifest JSON) the table
         lacks or holds at other files or sizes, and the `kept` ones (`table/key=value`, found
-        committed in the lake) that it lacks; `note` goes into every commit's summary."""
+        committed in the lake) that it lacks; `note` goes into every commit's summary. A table
+        that fails does not stop the others; each failure is logged naming its table, then
+        raised together as one TableCommitError."""
         by_table: dict[str, dict[str, TablePartition]] = {}
         for table, text in committed:
             part = TablePartition.from_manifest(self._loc, PartitionManifest.from_json(text))
             by_table.setdefault(table, {})[part.rel_dir] = part
+        kept_by_table: dict[str, list[str]] = {}
         for rel_dir in kept:
-            table = rel_dir.split("/", 1)[0]
-            if not self._holds(table, rel_dir):
-                manifest = read_bytes(self._loc, f"{rel_dir}/{MANIFEST_NAME}")
-                part = TablePartition.from_manifest(
-                    self._loc, PartitionManifest.from_json(manifest)
-                )
-                by_table.setdefault(table, {})[rel_dir] = part
+            kept_by_table.setdefault(rel_dir.split("/", 1)[0], []).append(rel_dir)
         summary = {**self._summary, **note}
-        for table, parts in sorted(by_table.items()):
-            self._commit_table(table, list(parts.values()), summary)
+        failed: list[str] = []
+        for table in sorted(by_table.keys() | kept_by_table.keys()):
+            parts = by_table.get(table, {})
+            try:
+                for rel_dir in kept_by_table.get(table, []):
+                    if rel_dir not in parts and not self._holds(table, rel_dir):
+                        manifest = PartitionManifest.from_json(
+                            read_bytes(self._loc, f"{rel_dir}/{MANIFEST_NAME}")
+                        )
+                        parts[rel_dir] = TablePartition.from_manifest(self._loc, manifest)
+                if parts:
+                    self._commit_table(table, list(parts.values()), summary)
+            except Exception as exc:  # a catalog or store error: the other tables go on
+                why = str(exc) if isinstance(exc, TableDamage) else f"{table}: {one_line(exc)}"
+                log.error("%s table %s", self.fmt.name, why)
+                failed.append(why)
+        if failed:
+            raise TableCommitError("; ".join(failed))
 
     def _commit_table(self, table: str, parts: list[TablePartition], summary: dict) -> None:
         live = self.live(table)
@@ -135,9 +154,15 @@ class TableCommitter:
         live.update((f.path, f.size) for part in added for f in part.files)
 
     def live(self, table: str) -> dict[str, int]:
-        """The table's files, read from its metadata once, then kept up to date."""
+        """The table's files, read from its metadata once, then kept up to date; a TableDamage
+        naming the file when the metadata cannot be read."""
         if table not in self._live:
-            self._live[table] = self.fmt.files(table)
+            try:
+                self._live[table] = self.fmt.files(table)
+            except ConfigError:
+                raise
+            except Exception as exc:  # pyiceberg and delta-rs raise their own types
+                raise table_damage(self._loc, self.fmt.name, table, exc) from exc
         return self._live[table]
 
     def _holds(self, table: str, rel_dir: str) -> bool:
@@ -153,17 +178,3 @@ def commit_failure(fmt: str, exc: Exception) -> str:
     """`<format> commit failed: <why>`: every catalog and store raises its own types, and the
     partitions stay committed in the lake, so a re-run adds what the table missed."""
     return f"{fmt} commit failed: {one_line(exc)}"
-
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_CAUSE = "\u21b3"  # delta-rs puts each cause of an error on its own line after this arrow
-
-
-def one_line(exc: Exception) -> str:
-    """The error on one line: its first line, and the causes delta-rs lists below it (its
-    first line alone says only "Generic GCS error")."""
-    lines = [_ANSI.sub("", line).strip() for line in str(exc).strip().splitlines()]
-    if not lines or not lines[0]:
-        return type(exc).__name__
-    causes = [line.removeprefix(_CAUSE).strip() for line in lines[1:] if line.startswith(_CAUSE)]
-    return ": ".join([lines[0], *causes])

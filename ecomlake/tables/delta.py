@@ -17,7 +17,7 @@ from deltalake.transaction import (
 from ecomlake.errors import ConfigError
 from ecomlake.lake import LakeLocation, join
 from ecomlake.render.registry import TABLE_NAMES
-from ecomlake.tables.committer import one_line
+from ecomlake.tables.damage import one_line
 from ecomlake.tables.files import TablePartition, table_schema
 from ecomlake.tables.store import delta_storage_options
 

@@ -1,12 +1,15 @@
-"""Which table format a lake's tables are in, from their folders alone (no catalog needed), so
-`verify` and `--repair` find the tables of a lake whatever flags made it."""
+"""Which table format a lake's tables are in, from what the lake holds (no catalog needed), so
+`verify` and `--repair` find the tables of a lake whatever flags made it: each table's folder
+(`_delta_log/`, Iceberg's `metadata/`), and the default Iceberg catalog (`catalog.db`), which
+stays in the lake when every table's metadata folder is gone."""
 
 from __future__ import annotations
 
 from ecomlake.errors import OptionError
-from ecomlake.lake import LakeLocation, exists
+from ecomlake.lake import LakeLocation, exists, list_dir
 from ecomlake.messiness.log import defect_log_tables
 from ecomlake.render.registry import TABLE_NAMES
+from ecomlake.tables.catalog import CATALOG_FILE
 from ecomlake.tables.options import OWNER, TableOptions
 
 DELTA_LOG = "_delta_log"
@@ -28,12 +31,18 @@ def table_format(loc: LakeLocation, table: str) -> str | None:
 
 
 def lake_format(loc: LakeLocation) -> str:
-    """The format of the lake's first table that has one; 'parquet' when none has."""
+    """The format of the lake's first table that has one, else 'iceberg' for a lake holding
+    its default catalog; 'parquet' when none has."""
     for table in lake_tables():
         found = table_format(loc, table)
         if found is not None:
             return found
-    return "parquet"
+    return "iceberg" if exists(loc, CATALOG_FILE) else "parquet"
+
+
+def has_partitions(loc: LakeLocation, table: str) -> bool:
+    """Whether the table folder holds a Hive partition (`<key>=<value>`)."""
+    return any("=" in name for name in list_dir(loc, table))
 
 
 def other_format(given: str, found: str) -> OptionError:

@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 from pyiceberg.catalog import Catalog, load_catalog
-from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
 from pyiceberg.manifest import DataFile, DataFileContent, FileFormat
 from pyiceberg.table import Table
 from pyiceberg.table.name_mapping import create_mapping_from_schema
@@ -20,27 +20,55 @@ from pyiceberg.typedef import Record
 from pyiceberg.types import DateType, IcebergType, IntegerType, LongType
 
 from ecomlake.errors import ConfigError, OptionError
-from ecomlake.lake import LakeLocation, list_dir
-from ecomlake.tables.catalog import CATALOG_NAME, catalog_properties
+from ecomlake.lake import LakeLocation, exists, list_dir
+from ecomlake.tables.catalog import (
+    CATALOG_FILE,
+    CATALOG_NAME,
+    catalog_properties,
+    default_catalog_uri,
+    lake_path,
+    lake_relative,
+)
+from ecomlake.tables.damage import one_line
+from ecomlake.tables.detect import lake_tables, table_format
 from ecomlake.tables.files import TablePartition, table_schema
-from ecomlake.tables.options import OWNER, TableOptions
+from ecomlake.tables.options import DEFAULT_NAMESPACE, OWNER, TableOptions
 from ecomlake.tables.store import iceberg_io_properties
 
 NAME_MAPPING = "schema.name-mapping.default"
 _EPOCH = dt.date(1970, 1, 1)
+_IN_MEMORY = "sqlite:///:memory:"
 
 
 def open_catalog(loc: LakeLocation, options: TableOptions) -> Catalog:
-    """The lake's catalog, its namespace created; a one-line ConfigError when it cannot open."""
+    """The lake's catalog; a one-line OptionError naming the flag when it cannot open."""
+    return _load(options, catalog_properties(loc, options))
+
+
+def check_catalog(loc: LakeLocation, options: TableOptions) -> None:
+    """Open the default catalog with the run's properties before the lake exists, without
+    creating its file (SQLite in memory stands in for it), so a `--catalog-option` it cannot
+    take (`type=rest`) fails before anything is written, not at the first commit."""
     props = catalog_properties(loc, options)
+    if props.get("uri") != default_catalog_uri(loc):
+        _load(options, props)
+        return
+    try:
+        _load(options, {**props, "uri": _IN_MEMORY})
+    except OptionError as exc:  # name the file the run would use, not the stand-in
+        rule = exc.template.replace(_IN_MEMORY, props["uri"])
+        raise OptionError(exc.owner, rule, *exc.fields) from None
+
+
+def _load(options: TableOptions, props: dict[str, str]) -> Catalog:
     try:
         catalog = load_catalog(CATALOG_NAME, **props)
-        catalog.create_namespace_if_not_exists(options.namespace)
+        catalog.list_namespaces()  # the first request: a catalog that cannot answer fails here
     except Exception as exc:  # every catalog kind fails with its own exception types
-        where = options.catalog_uri or props.get("uri", "")
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        rule = f"{{catalog_uri}}: cannot open catalog {where}: {first}"
-        raise OptionError(OWNER, rule, "catalog_uri") from None
+        where = options.catalog_uri or f"<target>/{CATALOG_FILE} (the default)"
+        field = "catalog_options" if options.catalog_options else "catalog_uri"
+        rule = f"{{{field}}}: cannot open catalog {where}: {one_line(exc)}"
+        raise OptionError(OWNER, rule, field) from None
     return catalog
 
 
@@ -50,15 +78,21 @@ class IcebergFormat:
     name = "iceberg"
 
     def __init__(self, loc: LakeLocation, options: TableOptions) -> None:
+        """Open the catalog now, so a bad one fails before the run writes anything: one named
+        by URI, or the lake's own file when the lake has it; a new lake's default catalog is
+        checked in memory and created on the first commit. An existing catalog also gives the
+        namespace the lake's tables are in, and refuses tables that are another lake's."""
         self._loc = loc
         self._options = options
-        self._namespace = options.namespace
-        catalog_properties(loc, options)  # an unusable catalog URI fails now
-        # A catalog named by URI must open now; the default one is a file in a lake that
-        # may not exist yet, so it opens on the first commit.
-        self._opened = open_catalog(loc, options) if options.catalog_uri else None
         self._tables: dict[str, Table] = {}
-        self._entries: dict[str, dict[str, DataFile]] = {}  # table -> uri -> its DataFile
+        self._entries: dict[str, dict[str, DataFile]] = {}  # table -> lake path -> DataFile
+        self._opened: Catalog | None = None
+        self._namespace = options.namespace
+        if options.catalog_uri or (loc.is_local and exists(loc, CATALOG_FILE)):
+            self._opened = open_catalog(loc, options)
+            self._namespace = self._lake_namespace()
+        else:
+            check_catalog(loc, options)
 
     @property
     def _catalog(self) -> Catalog:
@@ -67,17 +101,66 @@ class IcebergFormat:
         return self._opened
 
     def _uri(self, rel_path: str) -> str:
-        return f"{self._root_uri}/{rel_path}"
+        return lake_path(self._loc, rel_path)
 
-    @property
-    def _root_uri(self) -> str:
-        root = self._loc.root.rstrip("/")
-        return f"file://{root}" if self._loc.is_local else self._loc.display(root)
+    def _lake_namespace(self) -> str:
+        """The namespace of this lake's tables. A lake table of the given namespace located
+        elsewhere is another lake's: refused, since this run would add its files to it. When
+        the given namespace holds none of the lake's tables but another does (a lake made with
+        `--namespace`), that one is used if none was given (the default), else refused, so a
+        second set of tables is never started."""
+        given = self._options.namespace
+        held = self._locations(given)
+        foreign = sorted((t, where) for t, where in held.items() if not self._ours(t, where))
+        if foreign:
+            name, where = foreign[0]
+            rule = (
+                f"{{namespace}} {given}: table {given}.{name} of this catalog is at {where}, not "
+                f"in this lake ({self._uri(name)}); give another {{namespace}} or catalog"
+            )
+            raise OptionError(OWNER, rule, "namespace")
+        if held or not any(table_format(self._loc, t) == self.name for t in lake_tables()):
+            return given  # the lake's tables, or a lake that has none yet
+        for ident in self._catalog.list_namespaces():
+            found = ".".join(ident)
+            others = self._locations(found) if found != given else {}
+            if not others or not all(self._ours(t, where) for t, where in others.items()):
+                continue
+            if given == DEFAULT_NAMESPACE:
+                return found
+            rule = (
+                f"{{namespace}} {given}: this lake's tables are in namespace {found} of the "
+                f"catalog; give {{namespace}} {found}"
+            )
+            raise OptionError(OWNER, rule, "namespace")
+        return given
+
+    def _locations(self, namespace: str) -> dict[str, str]:
+        """{table: its location} of the lake tables the namespace holds; a table whose
+        metadata cannot be read is left out (its commit fails naming the damaged file)."""
+        try:
+            names = {ident[-1] for ident in self._catalog.list_tables(namespace)}
+        except NoSuchNamespaceError:
+            return {}
+        found = {}
+        for name in (t for t in lake_tables() if t in names):
+            try:
+                found[name] = self._load_table(namespace, name).location()
+            except Exception:  # damaged metadata: reported where the table is read
+                continue
+        return found
+
+    def _ours(self, table: str, location: str) -> bool:
+        """Whether a table location is `<this lake>/<table>` (as a path or a file:// URI)."""
+        return lake_relative(self._loc, location.rstrip("/")) == table
+
+    def _load_table(self, namespace: str, table: str) -> Table:
+        return self._catalog.load_table((namespace, table))
 
     def _open(self, table: str) -> Table | None:
         if table not in self._tables:
             try:
-                self._tables[table] = self._catalog.load_table((self._namespace, table))
+                self._tables[table] = self._load_table(self._namespace, table)
             except NoSuchTableError:
                 return None
         return self._tables[table]
@@ -86,10 +169,12 @@ class IcebergFormat:
         found = self._open(table)
         if found is None:
             return {}
-        entries = {task.file.file_path: task.file for task in found.scan().plan_files()}
+        entries = {
+            lake_relative(self._loc, task.file.file_path): task.file
+            for task in found.scan().plan_files()
+        }
         self._entries[table] = entries
-        prefix = f"{self._root_uri}/"
-        return {uri.removeprefix(prefix): f.file_size_in_bytes for uri, f in entries.items()}
+        return {path: f.file_size_in_bytes for path, f in entries.items()}
 
     def commit(
         self,
@@ -121,13 +206,14 @@ class IcebergFormat:
             producer = update.overwrite() if removed else update.fast_append()
             with producer as files:
                 for path in removed:
-                    files.delete_data_file(entries.pop(self._uri(path)))
+                    files.delete_data_file(entries.pop(path))
                 for data_file in new:
                     files.append_data_file(data_file)
-        entries.update((d.file_path, d) for d in new)
+        entries.update((lake_relative(self._loc, d.file_path), d) for d in new)
 
     def _create(self, table: str, first: TablePartition) -> Table:
         """A new table: the files' schema, identity partition on the key, name mapping."""
+        self._catalog.create_namespace_if_not_exists(self._namespace)
         created = self._catalog.create_table(
             (self._namespace, table),
             schema=table_schema(self._loc, first),
@@ -167,10 +253,10 @@ def latest_metadata_files(loc: LakeLocation, table: str) -> dict[str, int]:
     from pyiceberg.table import StaticTable
 
     names = sorted(n for n in list_dir(loc, f"{table}/metadata") if n.endswith(".metadata.json"))
-    root = loc.root.rstrip("/")
-    root_uri = f"file://{root}" if loc.is_local else loc.display(root)
+    if not names:
+        raise FileNotFoundError(f"{table}/metadata/ holds no *.metadata.json")
     static = StaticTable.from_metadata(
-        f"{root_uri}/{table}/metadata/{names[-1]}", properties=iceberg_io_properties(loc)
+        lake_path(loc, f"{table}/metadata/{names[-1]}"), properties=iceberg_io_properties(loc)
     )
     tasks = static.scan().plan_files()
-    return {t.file.file_path.removeprefix(f"{root_uri}/"): t.file.file_size_in_bytes for t in tasks}
+    return {lake_relative(loc, t.file.file_path): t.file.file_size_in_bytes for t in tasks}

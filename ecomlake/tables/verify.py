@@ -1,11 +1,14 @@
 """`verify` on an Iceberg or Delta lake: each table's files equal its committed partitions'.
 
-A table is found by its folder (`_delta_log/` or Iceberg's `metadata/`); the Iceberg tables are
-read through the lake's own SQLite catalog when it has one, else from the newest metadata file,
-so a lake in another catalog is checked without its credentials.
+The lake's format is found from what it holds (detect.py); on an Iceberg or Delta lake a table
+with partitions but without its metadata folder, or whose metadata cannot be read, fails by name.
+The Iceberg tables are read through the lake's own SQLite catalog when it has one, else from
+the newest metadata file, so a lake in another catalog is checked without its credentials.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from ecomlake.errors import StorageError
 from ecomlake.lake import (
@@ -17,7 +20,8 @@ from ecomlake.lake import (
     read_bytes,
 )
 from ecomlake.tables.catalog import CATALOG_FILE
-from ecomlake.tables.detect import lake_tables, table_format
+from ecomlake.tables.damage import metadata_folder, one_line, table_damage
+from ecomlake.tables.detect import has_partitions, lake_format, lake_tables, table_format
 from ecomlake.tables.options import TableOptions
 from ecomlake.verify.invariants import Violation
 
@@ -25,39 +29,62 @@ RULES = {
     "file_not_in_table": "every file of a committed partition is in the table",
     "file_not_in_lake": "every file of the table is in a committed partition, at its size",
 }
+NO_METADATA = "tables.no_metadata"  # a table's partitions, but no table: its folder is gone
+UNREADABLE = "tables.unreadable"  # the table's metadata (or the catalog) cannot be read
+
+TableReader = Callable[[str], dict[str, int]]
 
 
 def check_tables(loc: LakeLocation) -> list[Violation]:
-    """The table-format checks of every Iceberg or Delta table of the lake ([] for Parquet)."""
+    """The table-format checks of every Iceberg or Delta table of the lake ([] for Parquet):
+    one failure per table whose metadata is missing or damaged, naming it and the file, then
+    the files the tables and the manifests disagree on."""
+    fmt = lake_format(loc)
+    if fmt == "parquet":
+        return []
+    broken: list[Violation] = []
+    read = _reader(loc, fmt, broken)
     found: dict[str, list[str]] = {rule: [] for rule in RULES}
     for table in lake_tables():
-        held = _table_files(loc, table)
-        if held is None:
+        if table_format(loc, table) != fmt:
+            if has_partitions(loc, table):
+                detail = (
+                    f"{table}: no {metadata_folder(fmt, table)}/ (missing, or never committed), "
+                    f"so its partitions are in no {fmt} table"
+                )
+                broken.append(Violation(NO_METADATA, detail, 1))
+            continue
+        try:
+            held = read(table)
+        except Exception as exc:  # pyiceberg and delta-rs raise their own types
+            broken.append(Violation(UNREADABLE, str(table_damage(loc, fmt, table, exc)), 1))
             continue
         lake = _committed_files(loc, table)
         found["file_not_in_table"] += sorted(p for p, s in lake.items() if held.get(p) != s)
         found["file_not_in_lake"] += sorted(p for p, s in held.items() if lake.get(p) != s)
-    return [
+    return broken + [
         Violation.of(f"tables.{rule}", RULES[rule], len(paths), paths, "file(s)")
         for rule, paths in found.items()
         if paths
     ]
 
 
-def _table_files(loc: LakeLocation, table: str) -> dict[str, int] | None:
-    """{path: size} the table holds, or None when the table is not Iceberg or Delta."""
-    fmt = table_format(loc, table)
+def _reader(loc: LakeLocation, fmt: str, broken: list[Violation]) -> TableReader:
+    """How to read a table's files: Delta from its log; Iceberg through the lake's own
+    catalog when it has one (its namespace found there), else (or when that catalog cannot
+    be opened, which is then a failure) from each table's newest metadata file."""
     if fmt == "delta":
         from ecomlake.tables.delta import DeltaFormat
 
-        return DeltaFormat(loc, {}).files(table)
-    if fmt is None:
-        return None
+        return DeltaFormat(loc, {}).files
     from ecomlake.tables.iceberg import IcebergFormat, latest_metadata_files
 
     if exists(loc, CATALOG_FILE) and loc.is_local:
-        return IcebergFormat(loc, TableOptions("iceberg")).files(table)
-    return latest_metadata_files(loc, table)
+        try:
+            return IcebergFormat(loc, TableOptions("iceberg")).files
+        except Exception as exc:  # a damaged catalog file, or one of another lake
+            broken.append(Violation(UNREADABLE, f"{CATALOG_FILE}: {one_line(exc)}", 1))
+    return lambda table: latest_metadata_files(loc, table)
 
 
 def _committed_files(loc: LakeLocation, table: str) -> dict[str, int]:

@@ -145,6 +145,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
         (("--catalog-uri", "ftp://x"), "--catalog-uri: 'ftp://x' is not a catalog URI"),
         (("--catalog-uri", "sqlite:////no/such/dir/c.db"), "--catalog-uri: cannot open catalog"),
         (("--catalog-uri", "http://127.0.0.1:9"), "--catalog-uri: cannot open catalog"),
+        (("--catalog-option", "type=rest"), "--catalog-option: cannot open catalog"),
         (("--format", "orc"), "--format: must be one of parquet, iceberg, delta"),
     ],
 )
@@ -171,9 +172,12 @@ def test_verify_checks_the_tables_against_the_manifests(tmp_path, fmt):
     window = {"start_date": None, "end_date": None}
     assert make(target, fmt, dates=(START,), **window).ok
     assert not [v for v in verify_lake(str(target)).manifest_violations]
+    before = set(written_tables(target))
     add_uncommitted_day(target, tmp_path / "beside")
-    checks = {v.check for v in verify_lake(str(target)).manifest_violations}
-    assert checks == {"tables.file_not_in_table"}
+    found = verify_lake(str(target)).manifest_violations
+    assert {v.check for v in found} - {"tables.no_metadata"} == {"tables.file_not_in_table"}
+    new_tables = set(written_tables(target)) - before  # the day's first rows of a table
+    assert {v.detail.split(":")[0] for v in found if v.check == "tables.no_metadata"} == new_tables
 
 
 @pytest.mark.slow
