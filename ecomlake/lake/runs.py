@@ -32,6 +32,7 @@ class RunRecord:
     partitions: frozenset[str]  # `table/key=value` it wrote; empty in older records
     kept: frozenset[str]  # those it found committed already (written by an earlier run)
     write: PartitionWrite | None  # None in records older than their writer options
+    table_format: str | None = None  # "iceberg" or "delta" when the run kept tables
 
 
 def run_record_path(batch_id: str) -> str:
@@ -84,4 +85,5 @@ def _record(body: dict) -> RunRecord:
             if write is None
             else PartitionWrite.from_record(body["batch_id"], body["ingestion_ts"], write)
         ),
+        table_format=(body.get("tables") or {}).get("format"),
     )

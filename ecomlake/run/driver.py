@@ -514,6 +514,8 @@ def _write_run_manifest(
         "total_seconds": round(result.total_seconds, 4),
         "rows": result.rows_by_table(),
         "write": writer_record(settings.lineage, settings.parquet),  # what --repair writes with
+        # the lake's table format, known even when every table's metadata folder is gone
+        "tables": {"format": options.tables.format, "namespace": options.tables.namespace},
         "finished_at": dt.datetime.now(dt.UTC).isoformat(),  # orders the records for --repair
         "days": [_day_record(r) for r in result.results],
         "failures": [asdict(f) for f in result.failures],

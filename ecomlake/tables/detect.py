@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from ecomlake.errors import OptionError
 from ecomlake.lake import LakeLocation, exists, list_dir
+from ecomlake.lake.identity import read_identity
+from ecomlake.lake.runs import read_run_records
 from ecomlake.messiness.log import defect_log_tables
 from ecomlake.render.registry import TABLE_NAMES
 from ecomlake.tables.catalog import CATALOG_FILE
@@ -32,12 +34,24 @@ def table_format(loc: LakeLocation, table: str) -> str | None:
 
 def lake_format(loc: LakeLocation) -> str:
     """The format of the lake's first table that has one, else 'iceberg' for a lake holding
-    its default catalog; 'parquet' when none has."""
+    its default catalog, else the one its newest run record names; 'parquet' when none has."""
     for table in lake_tables():
         found = table_format(loc, table)
         if found is not None:
             return found
-    return "iceberg" if exists(loc, CATALOG_FILE) else "parquet"
+    if exists(loc, CATALOG_FILE):
+        return "iceberg"
+    return _recorded_format(loc) or "parquet"
+
+
+def _recorded_format(loc: LakeLocation) -> str | None:
+    """The table format the newest run record of this lake's world names, if any (run records
+    of a world an --overwrite replaced do not count)."""
+    lake = read_identity(loc)
+    if lake is None:
+        return None
+    formats = [r.table_format for r in read_run_records(loc, lake)]
+    return next((f for f in reversed(formats) if f in ("iceberg", "delta")), None)
 
 
 def has_partitions(loc: LakeLocation, table: str) -> bool:

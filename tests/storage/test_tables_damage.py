@@ -106,3 +106,14 @@ def test_repair_rebuilds_a_delta_table_whose_log_is_gone(tmp_path):
     shutil.rmtree(lake / "customers" / "_delta_log")
     assert repair(world_options(str(lake))).ok
     assert not verify_lake(str(lake)).manifest_violations
+
+
+@pytest.mark.parametrize("fmt", ["iceberg", "delta"])
+def test_a_lake_with_every_table_folder_gone_is_known_from_its_run_record(tmp_path, fmt):
+    """No table folder and no catalog left: the run record still says what the lake is."""
+    lake = one_day_lake(tmp_path / "lake", fmt)
+    for folder in [*lake.glob("*/metadata"), *lake.glob("*/_delta_log")]:
+        shutil.rmtree(folder)
+    (lake / "catalog.db").unlink(missing_ok=True)
+    found = failures(verify_lake(str(lake)))
+    assert any(f.startswith("tables.no_metadata: customers: ") for f in found), found
