@@ -28,6 +28,7 @@ from ecomlake.lake import (
     resolve_target,
     write_bytes,
 )
+from ecomlake.lake.check import check_partition, survey_table
 from ecomlake.lake.commit import writer_record
 from ecomlake.lake.identity import (
     LakeIdentity,
@@ -72,7 +73,7 @@ from ecomlake.run.prepare import check_lake, level_for, lineage_for, open_target
 from ecomlake.run.sizing import estimate_work, plans_quickly
 from ecomlake.run.task import DayResult, DayTask, WriteSettings
 from ecomlake.run.window import DayChoice
-from ecomlake.tables import TableCommitter, TableOptions, open_tables
+from ecomlake.tables import TableCommitter, TableOptions, commit_failure, open_tables
 from ecomlake.tables.detect import check_format
 
 log = logging.getLogger(__name__)
@@ -170,6 +171,8 @@ def generate(
             clear_lake(run.loc, tables)
         elif options.overwrite:
             unlink_tables(run.loc, tables)
+            if run.tables and existing is not None:
+                run.tables.start_afresh(tables)
         fresh = existing is None or not existing.same_world(run.identity)
         write_lake_config(run.loc, cfg)
         write_identity(run.loc, run.identity)
@@ -197,6 +200,8 @@ def generate(
         progress = progress or RunProgress()
         progress.tasks_planned(len(head.tasks))
         results, failures = _dispatch(run, head, progress)
+        if run.tables and options.overwrite and existing is not None:
+            failures += _commit_the_rest(run, results, tables)
     results.sort(key=lambda r: r.day)
     failures.sort(key=lambda f: f.day)
     result = RunResult(
@@ -471,6 +476,27 @@ def _dispatch(
         if run.tables:
             failures += run.tables.close()
     return results, failures
+
+
+def _commit_the_rest(
+    run: _Prepared, results: list[DayResult], tables: list[str]
+) -> list[DayFailure]:
+    """After an --overwrite started the tables afresh, the lake's committed partitions that this
+    run did not write (days it was not given) go into the new tables too."""
+    assert run.tables is not None
+    written = {rel for r in results for rel in r.committed_partitions()}
+    rest = [
+        rel
+        for table in tables
+        for rel in (f"{table}/{name}" for name in survey_table(run.loc, table)[0])
+        if rel not in written
+        and check_partition(run.loc, rel, run.settings.identity).problem is None
+    ]
+    try:
+        run.tables.commit_partitions([], rest, {"operation": "overwrite"})
+    except Exception as exc:  # a catalog or store error: the data is written, a re-run commits
+        return [DayFailure("", commit_failure(run.tables.fmt.name, exc))]
+    return []
 
 
 def _write_settings(cfg: EcomConfig, options: GenerateOptions, level: RunLevel) -> WriteSettings:

@@ -17,10 +17,11 @@ import time
 
 from ecomlake.errors import ConfigError
 from ecomlake.lake import MANIFEST_NAME, LakeLocation, PartitionManifest, read_bytes
+from ecomlake.lake.fs import remove_tree
 from ecomlake.run.executors import DayFailure
 from ecomlake.run.task import DayResult
 from ecomlake.tables.base import TableFormat
-from ecomlake.tables.damage import TableDamage, one_line, table_damage
+from ecomlake.tables.damage import TableDamage, metadata_folder, one_line, table_damage
 from ecomlake.tables.files import TablePartition
 
 log = logging.getLogger(__name__)
@@ -172,6 +173,15 @@ class TableCommitter:
         """Forget the tables before `--overwrite` replaces the lake they were made of."""
         self.fmt.drop(tables)
         self._live.clear()
+
+    def start_afresh(self, tables: list[str]) -> None:
+        """Drop the tables and their metadata folders before an `--overwrite` of the same world
+        rewrites the data files in place: a snapshot is a list of file paths, so the old ones
+        would read the new bytes as theirs (and a same-size file would look unchanged). The
+        tables start again from the files the run leaves."""
+        self.drop(tables)
+        for table in tables:
+            remove_tree(self._loc, metadata_folder(self.fmt.name, table))
 
 
 def commit_failure(fmt: str, exc: Exception) -> str:
