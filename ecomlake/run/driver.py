@@ -69,7 +69,13 @@ from ecomlake.run.executors import (
 )
 from ecomlake.run.hooks import LoadedHook, hook_context, load_hooks, run_hooks
 from ecomlake.run.interrupt import StopRequest
-from ecomlake.run.prepare import check_lake, level_for, lineage_for, open_target
+from ecomlake.run.prepare import (
+    check_lake,
+    check_lineage_columns,
+    level_for,
+    lineage_for,
+    open_target,
+)
 from ecomlake.run.sizing import estimate_work, plans_quickly
 from ecomlake.run.task import DayResult, DayTask, WriteSettings
 from ecomlake.run.window import DayChoice
@@ -278,8 +284,11 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
         world_end=end.isoformat(),
         messiness=level.record(),
     )
-    if check_lake(loc, identity, overwrite=options.overwrite) is not None:
+    existing = check_lake(loc, identity, overwrite=options.overwrite)
+    if existing is not None:
         check_format(loc, options.tables)  # a new lake has no tables to look for
+        if existing.same_world(identity):
+            check_lineage_columns(_OWNER, loc, existing, settings.lineage, days, options.overwrite)
     hooks = load_hooks(options.hooks, _OWNER, "hooks")
     return _Prepared(
         start,

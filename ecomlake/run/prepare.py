@@ -8,11 +8,14 @@ The date options are parsed by run/window.py.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from ecomlake.config import EcomConfig
 from ecomlake.errors import OptionError
 from ecomlake.lake import LakeLocation, resolve_target
 from ecomlake.lake.fs import check_target, is_link, join
 from ecomlake.lake.identity import LakeIdentity, check_compatible, read_identity
+from ecomlake.lake.runs import read_run_records
 from ecomlake.lineage import (
     INGESTION_TS_RULE,
     Lineage,
@@ -70,3 +73,30 @@ def check_lake(
         )
         raise OptionError("", rule, "target")
     return existing
+
+
+def check_lineage_columns(
+    owner: str,
+    loc: LakeLocation,
+    lake: LakeIdentity,
+    lineage: Lineage,
+    days: list[dt.date],
+    overwrite: bool,
+) -> None:
+    """Refuse a run that would give some days of a lake a `source_file` column and others none:
+    a table (Iceberg, Delta, or a reader taking one file's schema for all) has one schema. An
+    --overwrite of every day the lake holds may change it."""
+    records = read_run_records(loc, lake)
+    had = {r.write.lineage.source_prefix is not None for r in records if r.write is not None}
+    wants = lineage.source_prefix is not None
+    if not had or had == {wants}:
+        return
+    if overwrite and {d for r in records for d in r.days} <= set(days):
+        return
+    now = "adds a source_file column" if wants else "leaves out the source_file column"
+    before = "none" if wants else "one ({source_prefix})"
+    rule = (
+        f"{{source_prefix}}: this run {now}, but the lake's earlier runs wrote {before}; a "
+        "table has one schema: run as before, or {overwrite} every day of the lake"
+    )
+    raise OptionError(owner, rule, "source_prefix", "overwrite")

@@ -12,6 +12,7 @@ import pytest
 from deltalake import DeltaTable
 
 from ecomlake.api import generate
+from ecomlake.errors import OptionError
 from ecomlake.tables import TableOptions
 from ecomlake.verify.report import verify_lake
 
@@ -86,4 +87,19 @@ def test_an_overwrite_of_some_days_keeps_the_others_in_the_tables(tmp_path, fmt)
     mask = pc.equal(day, middle.isoformat())
     assert set(pc.filter(carts.column("batch_id"), mask).to_pylist()) == {"second"}
     assert set(pc.filter(carts.column("batch_id"), pc.invert(mask)).to_pylist()) == {"first"}
+    assert verify_lake(str(lake)).ok
+
+
+@pytest.mark.parametrize("fmt", ["iceberg", "parquet"])
+def test_a_run_that_would_change_the_lineage_columns_of_some_days_is_refused(tmp_path, fmt):
+    """One schema per table: `source_file` on some days only is refused before any write; an
+    overwrite of every day of the lake may change it."""
+    lake = tmp_path / "lake"
+    _run(lake, fmt, "first")
+    later = START + dt.timedelta(days=3)
+    before = sorted(p for p in lake.rglob("*") if "_runs" not in p.parts)
+    with pytest.raises(OptionError, match=r"^GenerateOptions.source_prefix: this run adds"):
+        _run(lake, fmt, "second", source_prefix="s3://drop", start_date=later, end_date=later)
+    assert sorted(p for p in lake.rglob("*") if "_runs" not in p.parts) == before
+    _run(lake, fmt, "third", source_prefix="s3://drop", overwrite=True)
     assert verify_lake(str(lake)).ok
