@@ -62,7 +62,9 @@ class PartitionSink:
 
     `skip_committed` keeps a partition already committed by the same identity (resume);
     `repair` (`table/key=value` -> its original write) writes only those partitions, each with
-    its own lineage and Parquet options. `seconds` adds up the time spent in `commit`.
+    its own lineage and Parquet options. `dry` encodes everything and touches no storage: the
+    manifests it returns say what a write would have put there (`verify --deep` compares
+    them with the lake's). `seconds` adds up the time spent in `commit`.
     """
 
     def __init__(
@@ -75,8 +77,10 @@ class PartitionSink:
         repair: Mapping[str, PartitionWrite] | None = None,
         clock: StageClock | None = None,
         on_part: PartSeen | None = None,
+        dry: bool = False,
     ) -> None:
         self.loc = loc
+        self.dry = dry
         self.identity = identity
         self.default_write = write
         self.skip_committed = skip_committed
@@ -133,15 +137,18 @@ class PartitionSink:
         with self.clock.stage("commit", table):
             min_dt, max_dt = event_date_range(data, event_date_column)
         try:
-            with self.clock.stage("commit", table):
-                self._own_folder(table, rel_dir)
-                # Uncommit first: a crash from here on leaves the partition visibly incomplete.
-                remove(self.loc, f"{rel_dir}/{SUCCESS_NAME}")
-                for name, body in (sidecars or {}).items():
-                    write_bytes(self.loc, f"{rel_dir}/{name}", body)
+            if not self.dry:
+                with self.clock.stage("commit", table):
+                    self._own_folder(table, rel_dir)
+                    # Uncommit first: a crash from here on leaves the partition visibly
+                    # incomplete.
+                    remove(self.loc, f"{rel_dir}/{SUCCESS_NAME}")
+                    for name, body in (sidecars or {}).items():
+                        write_bytes(self.loc, f"{rel_dir}/{name}", body)
             files = self._write_parts(rel_dir, table, data, pk_columns, write)
             with self.clock.stage("commit", table):
-                self._remove_stale(rel_dir, {f.path.rsplit("/", 1)[-1] for f in files})
+                if not self.dry:
+                    self._remove_stale(rel_dir, {f.path.rsplit("/", 1)[-1] for f in files})
                 manifest = PartitionManifest(
                     batch_id=write.lineage.batch_id,
                     created_at=write.lineage.ingestion_ts,  # not the clock: pinned runs repeat
@@ -158,9 +165,10 @@ class PartitionSink:
                     messiness=messiness,
                     writer=writer_record(write.lineage, write.parquet),
                 )
-                body = manifest.to_json().encode("utf-8")
-                write_bytes(self.loc, f"{rel_dir}/{MANIFEST_NAME}", body)
-                write_bytes(self.loc, f"{rel_dir}/{SUCCESS_NAME}", b"")
+                if not self.dry:
+                    body = manifest.to_json().encode("utf-8")
+                    write_bytes(self.loc, f"{rel_dir}/{MANIFEST_NAME}", body)
+                    write_bytes(self.loc, f"{rel_dir}/{SUCCESS_NAME}", b"")
         except EcomlakeError as exc:
             raise CommitError(f"{rel_dir}: commit failed: {exc}") from exc
         finally:
@@ -185,8 +193,9 @@ class PartitionSink:
                 chunk = apply_lineage(rows, table, pk_columns, lineage, rel_path)
             with clock.stage("encode", table):
                 payload = encode_parquet(chunk, parquet, pk_columns)
-            with clock.stage("write", table):
-                write_bytes(self.loc, rel_path, payload)
+            if not self.dry:
+                with clock.stage("write", table):
+                    write_bytes(self.loc, rel_path, payload)
             with clock.stage("commit", table):
                 digest = hashlib.sha256(payload).hexdigest()
                 files.append(ManifestFile(rel_path, length, digest, len(payload)))

@@ -32,7 +32,7 @@ from ecomlake.lake import (
     join,
 )
 from ecomlake.lake.check import survey_table
-from ecomlake.lake.fs import is_link, remove_entry
+from ecomlake.lake.fs import check_readable, is_link, remove_entry, resolve_target
 from ecomlake.lake.identity import (
     CONFIG_FILE,
     LAKE_FILE,
@@ -138,15 +138,20 @@ def repair_lake(
 
 
 def _open_lake(
-    options: GenerateOptions, cfg: EcomConfig | None
+    options: GenerateOptions, cfg: EcomConfig | None, *, writes: bool = True
 ) -> tuple[LakeLocation, LakeIdentity, EcomConfig, WriteSettings]:
     """The lake, its config (given or stored) and the settings a repair writes with; a config,
-    seed or target that is not the lake's is a one-line ConfigError, before anything is read."""
+    seed or target that is not the lake's is a one-line ConfigError, before anything is read.
+    `writes` False: only read (no write probe), for `verify --deep`."""
     if options.overwrite:
         raise OptionError(
             _OWNER, "{repair}: cannot be combined with {overwrite}", "repair", "overwrite"
         )
-    loc = open_target(options.target, options.storage_options)
+    if writes:
+        loc = open_target(options.target, options.storage_options)
+    else:
+        loc = resolve_target(options.target, options.storage_options)
+        check_readable(loc)
     lake = read_identity(loc)
     if lake is None:
         rule = f"{{repair}}: {loc.uri} holds no lake (no {LAKE_FILE}): nothing to repair"
@@ -289,9 +294,11 @@ def _date(text: str) -> dt.date | None:
         return None
 
 
-def _check_all(loc: LakeLocation, partitions: list[str], identity: RunIdentity) -> dict:
-    def check(rel: str):
-        return check_partition(loc, rel, identity, full=True)
+def _check_all(
+    loc: LakeLocation, partitions: list[str], identity: RunIdentity, *, full: bool = True
+) -> dict[str, PartitionState]:
+    def check(rel: str) -> PartitionState:
+        return check_partition(loc, rel, identity, full=full)
 
     with ThreadPoolExecutor(max_workers=_CHECK_THREADS, thread_name_prefix="check") as pool:
         return dict(zip(partitions, pool.map(check, partitions), strict=True))
@@ -368,3 +375,73 @@ def _owner(rel: str, tasks: Iterable[DayTask]) -> DayTask | None:
         day = day_number(dt.date.fromisoformat(value))
         return next((t for t in tasks if day in t.signup_days), None)
     return next((t for t in tasks if t.owns_catalog), None)
+
+
+@dataclass
+class DeepCheck:
+    """What `verify --deep` rendered again: partitions compared, those whose files differ from
+    a fresh render (and how), those it could not compare (and why), days that failed."""
+
+    checked: int = 0
+    differ: dict[str, str] = field(default_factory=dict)
+    unchecked: dict[str, str] = field(default_factory=dict)
+    failures: list[DayFailure] = field(default_factory=list)
+
+
+def render_and_compare(
+    options: GenerateOptions, cfg: EcomConfig | None = None, progress: RunProgress | None = None
+) -> DeepCheck:
+    """Render every partition of the lake again, as `--repair` would write it (its config, seed,
+    day and original lineage), without writing, and compare each file's sha256 and rows with the
+    lake's manifest. A manifest edited to match edited files passes every other check; this is
+    the one that knows what the bytes must be."""
+    loc, lake, cfg, settings = _open_lake(options, cfg, writes=False)
+    records = read_run_records(loc, lake)
+    days, candidates = _days_and_partitions(loc, records)
+    found = DeepCheck()
+    writes: dict[str, PartitionWrite] = {}
+    stored: dict[str, PartitionManifest] = {}
+    for rel, state in _check_all(loc, candidates, settings.identity, full=False).items():
+        write = None if state.manifest is None else _write_for(rel, state.manifest, records)
+        if state.manifest is None or write is None:
+            found.unchecked[rel] = state.problem or "no run record says how it was written"
+            continue
+        writes[rel], stored[rel] = write, state.manifest
+    scratch = RepairResult(options.target)
+    dry = replace(settings, repair=writes, dry=True)
+    outcomes = _render_again(cfg, options, lake, days, dry, scratch, progress or RunProgress())
+    found.failures = scratch.failures
+    found.unchecked.update(scratch.unrepairable)
+    rendered = {
+        f"{table}/{manifest.partition}": manifest
+        for outcome in outcomes
+        for table, manifest in ((t, PartitionManifest.from_json(m)) for t, m in outcome.committed)
+    }
+    for rel, have in stored.items():
+        want = rendered.get(rel)
+        if rel in found.unchecked or (want is None and found.failures):
+            found.unchecked.setdefault(rel, "its day failed to render")
+            continue
+        found.checked += 1
+        problem = _differs(have, want)
+        if problem:
+            found.differ[rel] = problem
+    return found
+
+
+def _differs(have: PartitionManifest, want: PartitionManifest | None) -> str | None:
+    """How the lake's manifest differs from a fresh render's, or None when they agree."""
+    if want is None:
+        return "a fresh render gives no such partition"
+    mine = {f.path: (f.rows, f.checksum) for f in have.files}
+    fresh = {f.path: (f.rows, f.checksum) for f in want.files}
+    for path in sorted(mine.keys() | fresh.keys()):
+        if path not in fresh:
+            return f"{path} is not in a fresh render"
+        if path not in mine:
+            return f"{path} of a fresh render is not in the lake"
+        if mine[path][0] != fresh[path][0]:
+            return f"{path}: {mine[path][0]} rows, a fresh render has {fresh[path][0]}"
+        if mine[path][1] != fresh[path][1]:
+            return f"{path}: its bytes (sha256) differ from a fresh render's"
+    return None

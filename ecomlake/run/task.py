@@ -57,6 +57,7 @@ class WriteSettings:
     level: RunLevel = field(default_factory=RunLevel)  # a clean level: no defects, no log
     # --repair: write only these partitions (`table/key=value`), each with its original lineage
     repair: dict[str, PartitionWrite] | None = None
+    dry: bool = False  # render and encode, write nothing (verify --deep)
 
     def sink(self) -> PartitionSink:
         """The sink a task writes through (the filesystem is resolved here, on the worker)."""
@@ -66,6 +67,7 @@ class WriteSettings:
             PartitionWrite(self.lineage, self.parquet),
             skip_committed=self.skip_committed,
             repair=self.repair,
+            dry=self.dry,
         )
 
 

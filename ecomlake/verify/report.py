@@ -61,6 +61,8 @@ class VerifyReport:
     seconds: float = 0.0
     planned: str = ""  # what the plan says the lake holds; empty when it could not be planned
     partition_violations: list[Violation] = field(default_factory=list)  # against the plan
+    deep: str = ""  # `--deep`: what was rendered again; empty when not asked
+    deep_violations: list[Violation] = field(default_factory=list)  # against a fresh render
     outside: list[Violation] = field(default_factory=list)  # references outside this lake
     skipped: list[str] = field(default_factory=list)  # checks not run, and why
     repair_command: str = ""  # what the user runs when the lake fails (printed last)
@@ -70,7 +72,7 @@ class VerifyReport:
     def violations(self) -> list[Violation]:
         undo = self.defects.violations if self.defects is not None else []
         found = self.manifest_violations + self.invariant_violations
-        return found + self.partition_violations + undo
+        return found + self.partition_violations + self.deep_violations + undo
 
     @property
     def ok(self) -> bool:
@@ -85,6 +87,7 @@ class VerifyReport:
             "messiness_level": self.level,
             "expected_by_level": [asdict(v) for v in self.expected],
             "planned": self.planned or None,
+            "rendered_again": self.deep or None,
             "outside_lake": [asdict(v) for v in self.outside],
             "skipped": self.skipped,
             "repair_command": None if self.ok or self._only_rerun else self.repair_command,
@@ -152,6 +155,11 @@ class VerifyReport:
             total = sum(v.count for v in self.outside)
             lines.append(f"  references outside this lake: {total} (not failures)")
             lines.extend(f"    {v.check.split('.', 1)[1]}: {v.detail}" for v in self.outside)
+        if self.deep:
+            found = self.deep_violations
+            state = "ok" if not found else f"{len(found)} problem(s)"
+            lines.append(f"  rendered again: {state} ({self.deep})")
+            lines.extend(f"    FAIL {v.check}: {v.detail}" for v in found)
         lines.extend(f"  skipped: {reason}" for reason in self.skipped)
         return lines
 
@@ -164,6 +172,7 @@ def verify_lake(
     *,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
     on_ray: bool = False,
+    deep: bool = False,
 ) -> VerifyReport:
     """Check every partition's manifest and every data invariant of the lake at `target`.
 
@@ -172,6 +181,8 @@ def verify_lake(
     The lake's partitions are checked against its plan (`config`, else its `_config.yaml`),
     when it can be planned; `skipped` says why not.
     `memory_limit` holds the invariants' DuckDB; `on_ray` checks the partitions as Ray tasks.
+    `deep` renders every partition again and compares its bytes with the lake's (as long as a
+    generate of the lake takes, without the writes).
     """
     started = time.perf_counter()
     loc = resolve_target(target, storage_options)
@@ -196,6 +207,10 @@ def verify_lake(
     report.manifest_violations = lake_file_violations(loc, lake)
     report.manifest_violations += check_manifests(target, storage_options, on_ray=on_ray)
     report.manifest_violations += check_tables(loc)  # Iceberg/Delta: tables = manifests
+    if deep and lake is None:
+        report.skipped.append(f"rendering again: {why}")
+    elif deep:
+        _render_again(report, target, storage_options, config, on_ray)
     try:
         found = check_invariants(
             target, config, storage_options, outside, memory_limit=memory_limit
@@ -221,3 +236,39 @@ def verify_lake(
     report.invariant_violations = [v for v in found if v.check not in allowed]
     report.seconds = time.perf_counter() - started
     return report
+
+
+DEEP_FIX = "to restore one, delete its folder and run the repair command"
+
+
+def _render_again(
+    report: VerifyReport,
+    target: str,
+    storage_options: dict | None,
+    config: EcomConfig | None,
+    on_ray: bool,
+) -> None:
+    """`--deep`: every partition rendered again (as the repair would write it) and compared."""
+    from ecomlake.run.driver import GenerateOptions  # the run machinery, only when asked
+    from ecomlake.run.repair import render_and_compare
+
+    options = GenerateOptions(
+        target=target,
+        storage_options=dict(storage_options or {}),
+        executor="ray" if on_ray else "auto",
+    )
+    found = render_and_compare(options, config)
+    report.deep = f"{found.checked} partition(s) compared with a fresh render"
+    if found.unchecked:
+        report.deep += f", {len(found.unchecked)} not comparable (see the manifests checks)"
+    if found.differ:
+        where = [f"{rel} ({why})" for rel, why in found.differ.items()]
+        rule = f"each partition holds the bytes a fresh render gives; {DEEP_FIX}"
+        report.deep_violations.append(
+            Violation.of("deep.differs", rule, len(where), where, "partition(s)")
+        )
+    if found.failures:
+        where = [f"{f.day or 'tables'}: {f.error}" for f in found.failures]
+        report.deep_violations.append(
+            Violation.of("deep.not_run", "every day renders again", len(where), where, "day(s)")
+        )
