@@ -50,6 +50,7 @@ class EcomDatasource(Datasource):
         messiness_level: as `generate --messiness-level`.
         lineage: stamp batch_id, ingestion_ts and event_id on the rows, or not (None).
         rows_per_day: estimated rows of a day, to group tiny days into one read task.
+        schema: the table's schema, given to every read task, so a window without rows has it.
 
     Example:
         >>> world = ecomlake.plan_world("gen_config/quick.yaml")
@@ -65,8 +66,10 @@ class EcomDatasource(Datasource):
         messiness_level: str = "none",
         lineage: Lineage | None = None,
         rows_per_day: float = 0.0,
+        schema: pa.Schema | None = None,
     ) -> None:
         self._world_ref = world_ref
+        self._schema = schema
         self._spec = spec
         self._tasks = list(tasks)
         self._level = messiness_level
@@ -92,6 +95,7 @@ class EcomDatasource(Datasource):
             ReadTask(
                 _reader(self._world_ref, self._spec, group, self._level, self._lineage),
                 BlockMetadata(num_rows=None, size_bytes=None, exec_stats=None, input_files=None),
+                schema=self._schema,
                 per_task_row_limit=per_task_row_limit,
             )
             for group in groups
@@ -149,8 +153,21 @@ def read_ray_dataset(
     world = plan_world(cfg, seed, first, last, plan_cache=plan_cache, today=today)
     tasks = spread_backlog(assign_tasks(days, world.signup_days()))
     rows_per_day = _rows_per_day(world, spec)
-    source = EcomDatasource(ray.put(world), spec, tasks, level, lineage, rows_per_day)
+    schema = _schema(world, spec, tasks[0], level, lineage)
+    source = EcomDatasource(ray.put(world), spec, tasks, level, lineage, rows_per_day, schema)
     return ray.data.read_datasource(source)
+
+
+def _schema(
+    world: WorldPlan, spec: TableSpec, task: DayTask, level: str, lineage: Lineage | None
+) -> pa.Schema:
+    """The table's schema as its read tasks yield it: one day rendered without its dimension
+    partitions (a day's render gives the columns even when it has no rows)."""
+    (table,) = render_tables(DayContext(world, task.day, (), False), [spec], level)
+    empty = table.rows.slice(0, 0)
+    return (
+        empty if lineage is None else apply_lineage(empty, spec.name, spec.pk, lineage, None)
+    ).schema
 
 
 def _days(

@@ -182,6 +182,15 @@ def test_ray_dataset_rows_are_the_lakes_table(ray_session, quick_config, quick_l
 
 
 @pytest.mark.ray
+def test_ray_dataset_of_days_without_rows_has_the_tables_schema(ray_session, quick_config):
+    """The world's first days have no returns: the dataset is empty, its schema still there."""
+    empty = ecomlake.read_ray_dataset(quick_config, "returns", "2024-01-01", "2024-01-02")
+    later = ecomlake.read_ray_dataset(quick_config, "returns", "2024-03-01", "2024-03-05")
+    assert empty.count() == 0 and later.count() > 0
+    assert empty.schema() is not None and empty.schema() == later.schema()
+
+
+@pytest.mark.ray
 def test_ray_dataset_customers_are_the_lakes_customers(ray_session, quick_config, quick_lake):
     dataset = ecomlake.read_ray_dataset(quick_config, "customers")
     lake = pq.read_table(quick_lake / "customers", partitioning=None).drop_columns(
