@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import yaml
 
@@ -51,16 +51,46 @@ class LakeIdentity:
         )
 
 
-def read_identity(loc: LakeLocation) -> LakeIdentity | None:
-    """The lake's identity, or None for a new (or empty) target."""
+# What a damaged `_lake.json` stands for under --overwrite: a lake of no known world, replaced.
+UNKNOWN_LAKE = LakeIdentity(-1, "", "", "", "")
+
+
+def read_identity(loc: LakeLocation, *, overwrite: bool | None = None) -> LakeIdentity | None:
+    """The lake's identity, or None for a new (or empty) target. A damaged `_lake.json` is a
+    one-line OptionError; with `overwrite` it is UNKNOWN_LAKE (another world: replaced), and
+    `overwrite` False (the command could) offers it."""
     if not exists(loc, LAKE_FILE):
         return None
     try:
-        return LakeIdentity(**json.loads(read_bytes(loc, LAKE_FILE)))
-    except (EcomlakeError, TypeError, ValueError) as exc:
-        rule = f"{{target}}: {join(loc.root, LAKE_FILE)} is unreadable ({exc}); "
-        rule += "pass {overwrite} to start the lake afresh"
-        raise OptionError("", rule, *_FIELDS) from None
+        body = json.loads(read_bytes(loc, LAKE_FILE))
+        problem = _identity_problem(body)
+    except (EcomlakeError, ValueError) as exc:
+        problem = f"unreadable: {exc}"
+    if problem is None:
+        return LakeIdentity(**body)
+    if overwrite:
+        return UNKNOWN_LAKE
+    rule = f"{{target}}: {join(loc.root, LAKE_FILE)} is damaged ({problem}); restore it"
+    if overwrite is False:
+        rule += ", or pass {overwrite} to replace the lake"
+    raise OptionError("", rule, *_FIELDS)
+
+
+def _identity_problem(body: object) -> str | None:
+    """What is wrong with a parsed `_lake.json`, or None."""
+    if not isinstance(body, dict):
+        return "not a JSON object"
+    names = [f.name for f in fields(LakeIdentity)]
+    missing = [n for n in names[:5] if n not in body]
+    if missing:
+        return f"no {', '.join(missing)}"
+    unknown = sorted(set(body) - set(names))
+    if unknown:
+        return f"unknown key {unknown[0]!r}"
+    if isinstance(body["seed"], bool) or not isinstance(body["seed"], int):
+        return f"seed {body['seed']!r} is not a whole number"
+    texts = [n for n in names[1:5] if not isinstance(body[n], str)]
+    return f"{texts[0]} is not text" if texts else None
 
 
 def write_identity(loc: LakeLocation, identity: LakeIdentity) -> None:

@@ -169,7 +169,7 @@ def generate(
     if run.stop.is_set():  # it came while the target was probed: leave the lake untouched
         raise Interrupted(f"{run.stop.reason}: stopped before the run wrote anything")
     with LakeLock(run.loc, run.settings.lineage.batch_id):
-        existing = read_identity(run.loc)
+        existing = read_identity(run.loc, overwrite=options.overwrite)
         tables = [*(spec.name for spec in TABLES), *defect_log_tables()]
         if existing is not None and options.overwrite and not existing.same_world(run.identity):
             if run.tables:

@@ -62,7 +62,7 @@ def check_lake(
 ) -> LakeIdentity | None:
     """The identity of the lake already at `loc`, if any; another world there is refused
     unless `overwrite` (None: the command cannot overwrite, so it is not offered)."""
-    existing = read_identity(loc)
+    existing = read_identity(loc, overwrite=overwrite)
     if existing is not None and not overwrite:
         check_compatible(loc, existing, identity, can_overwrite=overwrite is not None)
     linked = [t for t in lake_tables() if is_link(loc, t)]

@@ -47,7 +47,10 @@ def lake_format(loc: LakeLocation) -> str:
 def _recorded_format(loc: LakeLocation) -> str | None:
     """The table format the newest run record of this lake's world names, if any (run records
     of a world an --overwrite replaced do not count)."""
-    lake = read_identity(loc)
+    try:
+        lake = read_identity(loc)
+    except OptionError:  # a damaged _lake.json: verify and the run report it
+        return None
     if lake is None:
         return None
     formats = [r.table_format for r in read_run_records(loc, lake)]

@@ -137,3 +137,21 @@ def test_a_memory_limit_too_small_is_bad_input_not_damage(lake, capsys, limit):
     captured = capsys.readouterr()
     assert captured.err.startswith(f"error: --memory-limit: the invariants need more than {limit}")
     assert len(captured.err.strip().splitlines()) == 1 and "repair:" not in captured.out
+
+
+@pytest.mark.parametrize("body", ["{}", "[1]", '{"seed": "7"}', "not json"])
+def test_a_damaged_lake_file_says_what_is_wrong_and_overwrite_replaces_it(broken, capsys, body):
+    (broken / "_lake.json").write_text(body)
+    assert run(["verify", str(broken)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert (
+        err.startswith(f"error: --target: {broken / '_lake.json'} is damaged (")
+        and len(err.splitlines()) == 1
+    )
+    assert "--overwrite" not in err and "LakeIdentity" not in err  # verify cannot overwrite
+    args = ["generate", "-c", str(QUICK), "-t", str(broken), "--end-date", "2024-01-31",
+            "--executor", "in-process", "--no-progress"]  # fmt: skip
+    assert run(args) == 2
+    assert "pass --overwrite to replace the lake" in capsys.readouterr().err
+    assert run([*args, "--overwrite"]) == 0
+    assert run(["verify", str(broken)]) == 0
