@@ -112,9 +112,13 @@ def print_summary(result: RunResult) -> None:
     rate = result.total_rows / max(result.total_seconds, 1e-9)
     written = sum(r.partitions for r in result.results)
     skipped = sum(r.skipped for r in result.results)
-    failed = ", ".join(f.day for f in result.failures)
+    days = {r.day for r in result.results}
+    # a day whose data committed but whose table commit failed is in both lists: say which
+    tables_failed = [f for f in result.failures if f.day in days or not f.day]
+    days_failed = [f.day for f in result.failures if f not in tables_failed]
+    failed = ", ".join(days_failed)
     lines = [
-        f"days committed: {len(result.results)}, failed: {len(result.failures)}"
+        f"days committed: {len(result.results)}, failed: {len(days_failed)}"
         + (f" ({failed}: each error is logged above)" if failed else ""),
         f"partitions written: {written:,}, already committed (skipped): {skipped:,}",
         f"world {result.world_start}..{result.world_end}; {result.total_seconds:.1f}s "
@@ -123,6 +127,12 @@ def print_summary(result: RunResult) -> None:
         f"{rate:,.0f} rows/s",
         f"lake: {result.target}  run manifest: {result.manifest_path or 'not written'}",
     ]
+    if tables_failed:
+        lines.insert(
+            1,
+            f"table commits failed: {len(tables_failed)} (the data is in the lake; the errors "
+            "are logged above; re-run to commit it)",
+        )
     for line in lines:  # the errors themselves were logged once as they happened
         out_console.print(line, soft_wrap=True, highlight=False)
     if result.interrupted:

@@ -197,3 +197,25 @@ def test_bad_column_list_is_rejected_before_writing(tmp_path, capsys, names, mes
     assert code == 2
     assert capsys.readouterr().err.strip() == f"error: {message}"
     assert not (tmp_path / "lake").exists()
+
+
+def test_a_failed_table_commit_is_not_counted_as_a_failed_day(capsys):
+    """A day whose data committed but whose Iceberg commit failed is in both lists of the
+    result; the summary counts it once, as a table commit."""
+    import datetime as dt
+
+    from ecomlake.cli.output import print_summary
+    from ecomlake.run.driver import RunResult
+    from ecomlake.run.executors import DayFailure
+    from ecomlake.run.task import DayResult
+
+    days = [DayResult(f"2024-01-0{d}", {"orders": 1}, 1, 0, 0.0, 0.0) for d in (1, 2)]
+    failures = [
+        DayFailure("2024-01-02", "iceberg commit failed: customers: x is missing"),
+        DayFailure("2024-01-03", "StorageError: no space"),
+    ]
+    window = (dt.date(2024, 1, 1), dt.date(2024, 1, 3))
+    print_summary(RunResult("b", "lake", *window, True, days, failures, 0.1, 1.0, "_runs/b.json"))
+    out = capsys.readouterr().out
+    assert "days committed: 2, failed: 1 (2024-01-03: each error is logged above)" in out
+    assert "table commits failed: 1 (the data is in the lake" in out
