@@ -80,9 +80,10 @@ class RepairResult:
 
     def summary(self) -> str:
         """One line: partitions checked, damaged and repaired."""
+        failed = f", {len(self.failures)} failed (logged above)" if self.failures else ""
         return (
             f"repair {self.target}: {self.checked:,} partition(s) checked, "
-            f"{len(self.damaged):,} damaged, {len(self.repaired):,} repaired "
+            f"{len(self.damaged):,} damaged, {len(self.repaired):,} repaired{failed} "
             f"({self.seconds:.1f}s)"
         )
 
@@ -133,6 +134,10 @@ def repair_lake(
             _commit_tables(tables, states, outcomes, result)
     for rel, why in result.unrepairable.items():
         log.error("cannot repair %s: %s", rel, why)
+    for failure in result.failures:  # a day that failed to render, or a table commit
+        log.error(
+            "repair failed: %s%s", f"day {failure.day}: " if failure.day else "", failure.error
+        )
     result.seconds = time.perf_counter() - started
     return result
 

@@ -99,6 +99,8 @@ def test_repair_names_the_iceberg_table_whose_metadata_is_missing(tmp_path, capl
     expected = f"customers: {gone.as_posix()} is missing"
     assert [f.error for f in result.failures] == [f"iceberg commit failed: {expected}"]
     assert f"iceberg table {expected}" in caplog.text
+    assert f"repair failed: iceberg commit failed: {expected}" in caplog.text
+    assert ", 1 failed (logged above)" in result.summary()
 
 
 def test_repair_rebuilds_a_delta_table_whose_log_is_gone(tmp_path):
