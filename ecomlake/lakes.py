@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -16,6 +17,7 @@ from ecomlake import api
 from ecomlake.errors import OptionError
 from ecomlake.library import ConfigLike, load_config
 from ecomlake.run.driver import GenerateOptions
+from ecomlake.run.fieldcheck import path_text
 from ecomlake.stats import StatsReport, stats_lake
 from ecomlake.stats.replicates import DEFAULT_REPLICATES, check_replicates
 from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT, check_memory_limit
@@ -41,7 +43,7 @@ verify = api.verify
 
 
 def stats(
-    target: str,
+    target: str | os.PathLike,
     config: ConfigLike | None = None,
     storage_options: dict | None = None,
     *,
@@ -51,6 +53,7 @@ def stats(
     """Each knob of the lake at `target`: configured, expected in its window, realized (see
     docs/stats.md); `config` defaults to the one the lake stores. `replicates` plan worlds give
     the visit model's rows their expectation and spread."""
+    target = path_text("", "target", target)
     cfg = None if config is None else load_config(config)
     check_memory_limit(memory_limit)
     check_replicates(replicates)

@@ -7,7 +7,7 @@ Errors name the argument they are about (`day: ...`, `tables: ...`), never a CLI
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +16,9 @@ from pydantic import ValidationError
 
 from ecomlake.config import EcomConfig
 from ecomlake.config import load_config as load_config_file
+from ecomlake.config.bounds import iso_date, seed_problem
 from ecomlake.config.load import format_validation_error
-from ecomlake.errors import ConfigError
+from ecomlake.errors import ConfigError, OptionError
 from ecomlake.lineage import INGESTION_TS_RULE, Lineage, apply_lineage, is_ingestion_ts
 from ecomlake.messiness import MESSINESS_LEVELS, resolve_level
 from ecomlake.messiness.day import render_tables
@@ -47,15 +48,13 @@ def load_config(config: ConfigLike) -> EcomConfig:
 
 
 def as_date(value: DateLike | None, name: str) -> dt.date | None:
-    """`value` as a date (ISO text or a date); a one-line error naming `name` otherwise."""
-    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ConfigError(f"{name}: expected a date like 2024-01-05, got {value!r}")
+    """`value` as a date (YYYY-MM-DD text or a date); a one-line error naming `name` otherwise."""
+    if value is None:
+        return None
+    date = iso_date(value)
+    if date is None:
+        raise ConfigError(f"{name}: expected a date like 2024-01-05, got {value!r:.60}")
+    return date
 
 
 def world_window(
@@ -67,8 +66,11 @@ def world_window(
         raise ConfigError(f"{'end' if end is None else 'start'}: needed with the other one")
     if start is not None and end is not None and start > end:
         raise ConfigError(f"start: must be on or before end ({start} > {end})")
-    choice = DayChoice("plan_world", start, end)
-    first, last, _ = choice.world(cfg, today or dt.datetime.now(dt.UTC).date())
+    try:
+        choice = DayChoice("", start, end)
+        first, last, _ = choice.world(cfg, today or dt.datetime.now(dt.UTC).date())
+    except OptionError as exc:  # named as this function's arguments
+        raise ConfigError(exc.render(lambda field: field.removesuffix("_date"))) from None
     return first, last
 
 
@@ -89,8 +91,9 @@ def plan_world(
     """
     cfg = load_config(config)
     first, last = world_window(cfg, as_date(start, "start"), as_date(end, "end"), today)
-    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
-        raise ConfigError(f"seed: expected an integer, got {seed!r}")
+    problem = None if seed is None else seed_problem(seed)
+    if problem:
+        raise ConfigError(f"seed: {problem}")
     chosen = cfg.faker_seed if seed is None else seed
     cache_dir = default_cache_dir() if plan_cache else None
     world, _ = load_or_build_world(cfg, chosen, day_number(first), day_number(last), cache_dir)
@@ -101,7 +104,10 @@ def pick_tables(tables: str | Sequence[str] | None, name: str = "tables") -> lis
     """The specs of `tables` in lake order (all of them for None); unknown names are an error."""
     if tables is None:
         return list(TABLES)
-    wanted = [tables] if isinstance(tables, str) else list(tables)
+    one = isinstance(tables, str) or not isinstance(tables, Iterable)
+    wanted = [tables] if one else list(tables)
+    if not all(isinstance(t, str) for t in wanted):
+        raise ConfigError(f"{name}: expected a table name or a list of them, got {tables!r:.60}")
     unknown = [t for t in wanted if t not in TABLE_NAMES]
     if unknown:
         raise ConfigError(f"{name}: no table {unknown[0]!r} (tables: {', '.join(TABLE_NAMES)})")
@@ -135,6 +141,8 @@ def lineage_of(batch_id: str | None, ingestion_ts: str | None) -> Lineage | None
 def day_of(world: WorldPlan, day: DateLike, name: str = "day") -> int:
     """The day number of `day`, which must lie in the world window."""
     date = as_date(day, name)
+    if date is None:
+        raise ConfigError(f"{name}: expected a date like 2024-01-05, got None")
     number = day_number(date)
     if not world.start_day <= number <= world.end_day:
         raise ConfigError(
@@ -166,6 +174,9 @@ def render_day(
     empty. With `batch_id` and `ingestion_ts`, the lineage columns are appended as written
     (`source_file` is left out: it names a file).
     """
+    if not isinstance(world, WorldPlan):
+        got = f"{world!r:.60}" if isinstance(world, str | Path) else f"a {type(world).__name__}"
+        raise ConfigError(f"world: expected the WorldPlan of plan_world(config), got {got}")
     number = day_of(world, day)
     specs = pick_tables(tables)
     level = check_messiness(world.config, messiness_level)

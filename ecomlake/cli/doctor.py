@@ -92,10 +92,18 @@ def _config(path: str, state: dict) -> str:
 def _window(state: dict, start: str | None, end: str | None) -> str:
     cfg: EcomConfig = state["config"]
     choice = DayChoice("doctor", parse_date(start, "--start-date"), parse_date(end, "--end-date"))
-    first, last, reproducible = choice.world(cfg, utc_today())
+    window = choice.window(cfg, utc_today())  # generate's checks: the flags against the YAML's pins
+    first, last = window.start, window.end
     state["window"] = (first, last)
     days = (last - first).days + 1
-    note = "pinned" if reproducible else "ends today: not reproducible on another day"
+    if cfg.parameters.pinned_window() is not None:
+        note = "pinned by the YAML"
+        if start or end:
+            note += f"; the run renders {len(window.days)} of its days"
+    elif window.reproducible:
+        note = "set by --start-date/--end-date"
+    else:
+        note = "ends today: not reproducible on another day"
     return f"{first}..{last}, {days} days ({note})"
 
 

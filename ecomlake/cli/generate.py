@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ecomlake import api
+from ecomlake.cli.flags import flag
 from ecomlake.cli.options import (
     CatalogOpt,
     CatalogUriOpt,
@@ -27,15 +27,15 @@ from ecomlake.cli.options import (
     PlanCacheOpt,
     StartOpt,
     StorageOpt,
+    day_before_today,
     parse_date,
     parse_dates,
     parse_storage_options,
     table_options,
-    utc_today,
 )
 from ecomlake.cli.output import DayProgress, configure_logging, print_summary
 from ecomlake.config import load_config
-from ecomlake.errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, ConfigError
+from ecomlake.errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, ConfigError, OptionError
 from ecomlake.run.driver import GenerateOptions
 from ecomlake.run.executors import RunProgress
 from ecomlake.run.interrupt import StopRequest
@@ -181,9 +181,14 @@ def generate(
     if config is None:
         raise ConfigError("--config: required (only --repair can use the lake's own config)")
     cfg = load_config(Path(config))
-    with StopRequest().signals() as stop, DayProgress(enabled=progress) as bar:
-        progress = RunProgress(planned=bar.planned, day_done=bar.advance)
-        result = api.generate(cfg, options, progress, stop)
+    try:
+        with StopRequest().signals() as stop, DayProgress(enabled=progress) as bar:
+            progress = RunProgress(planned=bar.planned, day_done=bar.advance)
+            result = api.generate(cfg, options, progress, stop)
+    except OptionError as exc:  # the day of --days-ago travels as `dates`: name the flag given
+        if days_ago is None:
+            raise
+        raise ConfigError(exc.render(lambda f: "--days-ago" if f == "dates" else flag(f))) from None
     print_summary(result)
     if result.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
@@ -203,9 +208,9 @@ def _chosen_dates(dates: str | None, days_ago: int | None) -> tuple:
     """--dates, or the single day of --days-ago; both at once is a conflict."""
     if days_ago is None:
         return parse_dates(dates)
-    if dates:
+    if dates is not None:
         raise ConfigError("--days-ago: cannot be combined with --dates")
-    return (utc_today() - dt.timedelta(days=days_ago),)
+    return (day_before_today(days_ago, "--days-ago"),)
 
 
 generate.__doc__ = (generate.__doc__ or "") + "\n" + EXAMPLES

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from ecomlake.config.bounds import EPOCH, iso_date, shift_date
 from ecomlake.errors import ConfigError
 from ecomlake.tables.options import TableOptions, parse_catalog_options
 
@@ -64,20 +65,30 @@ def utc_today() -> dt.date:
 
 
 def parse_date(text: str | None, flag: str) -> dt.date | None:
-    """A YYYY-MM-DD date (or today / yesterday, UTC), or a one-line error naming the flag."""
+    """A YYYY-MM-DD date (or today / yesterday, UTC), or a one-line error naming the flag; read
+    as the YAML's dates are (bounds.iso_date), so 20240105 is refused everywhere."""
     if text is None:
         return None
     if text.strip().lower() in RELATIVE_DAYS:
-        return utc_today() - dt.timedelta(days=RELATIVE_DAYS[text.strip().lower()])
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise ConfigError(f"{flag}: invalid date {text!r} (use YYYY-MM-DD)") from None
+        return day_before_today(RELATIVE_DAYS[text.strip().lower()], flag)
+    date = iso_date(text)
+    if date is None:
+        raise ConfigError(f"{flag}: invalid date {text!r} (use YYYY-MM-DD)")
+    return date
+
+
+def day_before_today(days: int, flag: str) -> dt.date:
+    """The UTC date `days` days before today; a one-line error naming `flag` before 1970."""
+    day = shift_date(utc_today(), -days)
+    if day is None:
+        rule = f"{days} days before today is before {EPOCH}, the earliest date supported"
+        raise ConfigError(f"{flag}: {rule}")
+    return day
 
 
 def parse_dates(text: str | None, flag: str = "--dates") -> tuple[dt.date, ...]:
-    """Comma-separated dates."""
-    if not text:
+    """Comma-separated dates; an empty list is an error, not every day."""
+    if text is None:
         return ()
     parts = [p for p in (x.strip() for x in text.split(",")) if p]
     if not parts:

@@ -6,17 +6,17 @@ Every check raises `rule(...)`: its text is the sentence `load.py` prints after 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 from pydantic_core import PydanticCustomError
 
+from ecomlake.config.bounds import iso_date, seed_problem
+
 RULE_ERROR_TYPE = "config_rule"
 SUM_TOLERANCE = 1e-6
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class StrictModel(BaseModel):
@@ -147,15 +147,22 @@ MonthFactors = Annotated[dict[int, NonNegFloat], BeforeValidator(_month_keys)]
 
 
 def _iso_date(value: Any) -> date:
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise rule(f"invalid date {value!r}")
+    parsed = iso_date(value)
+    if parsed is None:
+        raise rule(f"invalid date {value!r}")
+    return parsed
 
 
 # Only YYYY-MM-DD is accepted, so a date never silently means something else (no epoch numbers).
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
+def _seed(value: Any) -> Any:
+    problem = seed_problem(value)
+    if problem:
+        raise rule(problem)
+    return value
+
+
+# Checked before pydantic's coercion, which would take `true` as 1 and "7" as 7.
+Seed = Annotated[int, BeforeValidator(_seed)]

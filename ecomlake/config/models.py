@@ -17,6 +17,7 @@ from ecomlake.config.fields import (
     PositiveFloat,
     PositiveInt,
     Probability,
+    Seed,
     StrictModel,
     check_sums_to_one,
     rule,
@@ -195,7 +196,7 @@ class EcomConfig(StrictModel):
 
     row_generators: dict[str, str] | None = None  # accepted, unused
     output_dir: str | None = None  # accepted, unused: the CLI decides where output goes
-    faker_seed: int = 42
+    faker_seed: Seed = 42
     tables: list[TableConfig]
     lookup_config: LookupConfig
     vocab: VocabConfig

@@ -11,6 +11,7 @@ from typing import Self
 
 from pydantic import field_validator, model_validator
 
+from ecomlake.config.bounds import window_problem
 from ecomlake.config.fields import (
     Distribution,
     FloatRange,
@@ -208,6 +209,9 @@ class ParametersConfig(StrictModel):
             raise rule("must be set when end_date is set", "start_date")
         if start is not None and end is not None and start > end:
             raise rule(f"must be on or before end_date ({start} > {end})", "start_date")
+        problem = None if start is None else window_problem(start, end, self.signup_years)
+        if problem:
+            raise rule(problem[1], f"{problem[0]}_date")
         return self
 
     @model_validator(mode="after")

@@ -67,6 +67,7 @@ from ecomlake.run.executors import (
     auto_waits_for_plan,
     choose_executor,
 )
+from ecomlake.run.fieldcheck import FieldCheck
 from ecomlake.run.hooks import LoadedHook, hook_context, load_hooks, run_hooks
 from ecomlake.run.interrupt import StopRequest
 from ecomlake.run.prepare import (
@@ -117,6 +118,22 @@ class GenerateOptions:
     shared_target: bool = False  # a local path that every cluster node sees (NFS, …)
     today: dt.date | None = None  # the anchor of unpinned windows; defaults to the UTC date
     tables: TableOptions = field(default_factory=TableOptions)  # --format iceberg|delta
+
+    def __post_init__(self) -> None:
+        """A library caller's wrong type fails here, naming the field (the CLI: its flag)."""
+        check = FieldCheck(_OWNER, self)
+        check.path("target")
+        check.date("start_date", "end_date", "today")
+        check.dates("dates")
+        check.whole("days", "workers", "block_customers")
+        check.seed("seed")
+        check.number("target_size_mb")
+        check.text("executor", "compression", "messiness_level")
+        check.text("ray_address", "batch_id", "ingestion_ts", "source_prefix", optional=True)
+        check.mapping("storage_options")
+        check.flag("overwrite", "repair", "plan_cache", "shared_target")
+        check.texts("hooks")
+        check.instance("tables", TableOptions, "TableOptions('iceberg')")
 
 
 @dataclass

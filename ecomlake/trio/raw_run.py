@@ -27,6 +27,7 @@ from ecomlake.plan.world import WorldPlan
 from ecomlake.render.context import DayContext
 from ecomlake.render.registry import TABLES, TableSpec, output_columns
 from ecomlake.run.days import assign_tasks
+from ecomlake.run.fieldcheck import FieldCheck
 from ecomlake.run.prepare import level_for
 from ecomlake.run.window import DayChoice, Window
 from ecomlake.trio.csv_tables import CsvSink
@@ -59,6 +60,12 @@ class RawRunOptions:
     plan_cache: bool = True  # reuse a stored world plan (plan/cache.py)
     today: dt.date | None = None  # anchor of unpinned windows; defaults to the UTC date
     now: dt.datetime | None = None  # names the run dir; defaults to the UTC clock
+
+    def __post_init__(self) -> None:
+        """The seed and dates as GenerateOptions checks them (run/fieldcheck.py)."""
+        check = FieldCheck(_OWNER, self)
+        check.seed("seed")
+        check.date("start_date", "end_date", "today")
 
 
 @dataclass

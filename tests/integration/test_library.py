@@ -164,7 +164,7 @@ def test_plan_world_comes_from_the_plan_cache_the_second_time(quick_config, plan
     again = ecomlake.plan_world(quick_config, seed=7)
     assert (again.seed, again.start_day, again.end_day) == (7, first.start_day, first.end_day)
     assert (again.carts.size, again.orders.size) == (first.carts.size, first.orders.size)
-    with pytest.raises(ConfigError, match=r"^seed: expected an integer"):
+    with pytest.raises(ConfigError, match=r"^seed: must be a whole number from 0 to 2\*\*64 - 1"):
         ecomlake.plan_world(quick_config, seed="7")
 
 

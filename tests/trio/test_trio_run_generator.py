@@ -190,7 +190,7 @@ BAD_INPUT = [
     (["--messiness-level", "chaos"], "--messiness-level: must be one of none, baseline"),
     (["--start-date", "2024-02-30"], "--start-date: invalid date '2024-02-30'"),
     (["--start-date", "2024-01-05", "--end-date", "2024-01-02"], "--start-date: must be on or before"),
-    (["--start-date", "2023-12-01"], "--start-date/--end-date: 2023-12-01 is outside the world window"),
+    (["--start-date", "2023-12-01"], "--start-date: 2023-12-01 is outside the world window 2024-01-01..2024-03-31 pinned by the YAML"),
     (["--load-lookups-from", "/no/such/dir"], "--load-lookups-from: /no/such/dir is not a directory"),
 ]  # fmt: skip
 

@@ -1,0 +1,158 @@
+"""Hostile flags and YAML values: dates before 1970 or past 9999-12-31, empty and non-ISO date
+lists, seeds outside 64 bits, flags against a window the YAML pins. Each is one line naming the
+flag or YAML path, exit 2, no traceback and no lake; `doctor` says what `generate` would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ecomlake.cli import doctor
+from ecomlake.cli.app import run
+
+QUICK = Path(__file__).resolve().parents[2] / "gen_config" / "quick.yaml"
+PINNED = "pinned by the YAML (parameters.start_date, parameters.end_date)"
+
+
+@pytest.fixture
+def unpinned(tmp_path: Path) -> Path:
+    path = tmp_path / "unpinned.yaml"
+    text = QUICK.read_text()
+    path.write_text(
+        text.replace("  start_date: 2024-01-01\n", "").replace("  end_date: 2024-03-31\n", "")
+    )
+    return path
+
+
+def _refused(tmp_path: Path, capsys, config: Path, *args: str) -> str:
+    """Run generate; assert exit 2, nothing written; the one error line."""
+    lake = tmp_path / "lake"
+    code = run(
+        [
+            "generate",
+            "-c",
+            str(config),
+            "-t",
+            str(lake),
+            "--no-progress",
+            "--executor",
+            "in-process",
+            *args,
+        ]
+    )
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert err.startswith("error: ") and "\n" not in err, err
+    assert not lake.exists()
+    return err[len("error: ") :]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--start-date", "0001-01-01", "--days", "3"], "--start-date: 0001-01-01 is before 1970-01-01, the earliest date supported"),
+        (["--start-date", "0001-01-01", "--end-date", "0001-01-03"], "--start-date: 0001-01-01 is before 1970-01-01"),
+        (["--start-date", "1970-06-01", "--end-date", "1970-06-05"], "--end-date: the window end must be on or after 1971-01-01 (got 1970-06-05): customers sign up during the parameters.signup_years (1) × 365 days before it"),
+        (["--days-ago", "99999999"], "--days-ago: 99999999 days before today is before 1970-01-01"),
+        (["--days-ago", "20000"], "--days-ago: "),
+        (["--dates", "2024-01-02,1969-12-31"], "--dates: 1969-12-31 is before 1970-01-01"),
+    ],
+)  # fmt: skip
+def test_unpinned_window_before_1970(tmp_path, capsys, unpinned, args, message):
+    assert _refused(tmp_path, capsys, unpinned, *args).startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--start-date", "9999-12-31", "--days", "2"], f"--start-date: 9999-12-31 is outside the world window 2024-01-01..2024-03-31 {PINNED}"),
+        (["--start-date", "9999-12-31"], f"--start-date: 9999-12-31 is outside the world window 2024-01-01..2024-03-31 {PINNED}"),
+        (["--end-date", "2025-01-01"], f"--end-date: 2025-01-01 is outside the world window 2024-01-01..2024-03-31 {PINNED}"),
+        (["--start-date", "2024-03-30", "--days", "100000000000000000000"], "--days: 100000000000000000000 days from 2024-03-30 run past 9999-12-31"),
+        (["--days", "2000000000"], f"--days: 2000000000 days up to 2024-03-31 start before the world window 2024-01-01..2024-03-31 {PINNED}"),
+        (["--days", "100000000000000000000"], "--days: 100000000000000000000 days up to 2024-03-31 start before"),
+        (["--days-ago", "99999999"], "--days-ago: 99999999 days before today is before 1970-01-01"),
+    ],
+)  # fmt: skip
+def test_dates_past_the_supported_range_or_the_pinned_window(tmp_path, capsys, args, message):
+    assert _refused(tmp_path, capsys, QUICK, *args).startswith(message)
+
+
+@pytest.mark.parametrize("dates", ["", " , "])
+def test_empty_dates_are_an_error_not_the_whole_world(tmp_path, capsys, dates):
+    assert _refused(tmp_path, capsys, QUICK, "--dates", dates) == "--dates: give at least one date"
+
+
+@pytest.mark.parametrize("text", ["20240105", "2024-1-5", "2024-01-05T00:00"])
+def test_dates_are_iso_only(tmp_path, capsys, text):
+    for flag in ("--start-date", "--dates"):
+        message = _refused(tmp_path, capsys, QUICK, flag, text)
+        assert message == f"{flag}: invalid date {text!r} (use YYYY-MM-DD)"
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**64)])
+def test_seed_outside_64_bits(tmp_path, capsys, seed):
+    message = _refused(tmp_path, capsys, QUICK, "--seed", seed, "--dates", "2024-01-02")
+    assert message == f"--seed: must be a whole number from 0 to 2**64 - 1 (got {seed})"
+    root = tmp_path / "art"
+    assert (
+        run(["run-generator", "-c", str(QUICK), "--artifact-root", str(root), "--seed", seed]) == 2
+    )
+    assert capsys.readouterr().err.strip().startswith("error: --seed: must be a whole number")
+    assert not root.exists()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("start_date: 2024-01-01", "start_date: 0001-01-01", "parameters.start_date: must be on or after 1970-01-01, the earliest date supported (got 0001-01-01)"),
+        ("start_date: 2024-01-01\n  end_date: 2024-03-31", "start_date: 1970-06-01\n  end_date: 1970-12-31", "parameters.end_date: the window end must be on or after 1971-01-01 (got 1970-12-31)"),
+        ("signup_years: 1", "signup_years: 60", "parameters.end_date: the window end must be on or after 2029-12-17"),
+        ("faker_seed: 42", "faker_seed: true", "faker_seed: must be a whole number from 0 to 2**64 - 1 (got True)"),
+        ("faker_seed: 42", "faker_seed: -1", "faker_seed: must be a whole number from 0 to 2**64 - 1 (got -1)"),
+    ],
+)  # fmt: skip
+def test_yaml_window_and_seed(tmp_path, capsys, old, new, message):
+    text = QUICK.read_text()
+    assert old in text
+    config = tmp_path / "bad.yaml"
+    config.write_text(text.replace(old, new, 1))
+    assert _refused(tmp_path, capsys, config).startswith(message)
+
+
+@pytest.fixture
+def no_ray(monkeypatch):
+    """The doctor's Ray check imports Ray (seconds); these tests are about the window."""
+    monkeypatch.setattr(doctor, "_ray", lambda address: "skipped")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--start-date", "9999-12-31"], f"--start-date: 9999-12-31 is outside the world window 2024-01-01..2024-03-31 {PINNED}"),
+        (["--start-date", "2023-01-01", "--end-date", "2024-01-03"], f"--start-date: 2023-01-01 is outside the world window 2024-01-01..2024-03-31 {PINNED}"),
+        (["--start-date", "0001-01-01", "--end-date", "0001-01-03"], "--start-date: 0001-01-01 is before 1970-01-01"),
+    ],
+)  # fmt: skip
+def test_doctor_fails_the_window_generate_refuses(tmp_path, capsys, no_ray, args, message):
+    lake = tmp_path / "lake"
+    assert run(["doctor", "-c", str(QUICK), "-t", str(lake), *args]) == 2
+    out = capsys.readouterr().out
+    assert f"FAIL  window  {message}" in out, out
+    assert _refused(tmp_path, capsys, QUICK, *args).startswith(message)  # generate says the same
+
+
+def test_doctor_checks_an_unpinned_window_like_generate(tmp_path, capsys, no_ray, unpinned):
+    args = ["--start-date", "1970-06-01", "--end-date", "1970-06-05"]
+    assert run(["doctor", "-c", str(unpinned), "-t", str(tmp_path / "lake"), *args]) == 2
+    assert (
+        "FAIL  window  --end-date: the window end must be on or after 1971-01-01"
+        in capsys.readouterr().out
+    )
+    ok = ["--start-date", "2024-02-01", "--end-date", "2024-02-03"]
+    assert run(["doctor", "-c", str(QUICK), "-t", str(tmp_path / "lake"), *ok]) == 0
+    assert (
+        "ok    window  2024-01-01..2024-03-31, 91 days (pinned by the YAML; the run renders 3 of its days)"
+        in capsys.readouterr().out
+    )
