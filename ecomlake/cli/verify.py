@@ -33,6 +33,8 @@ Examples:
 
   ecomlake verify output/messy-lake --against-defects
 
+  ecomlake verify output/lake --deep
+
   ecomlake verify s3://my-bucket/lake --ray-address auto --memory-limit 2GB
 """
 
@@ -74,6 +76,15 @@ def verify(
         str | None,
         typer.Option("--ray-address", help="Check partitions on an existing Ray (e.g. auto)."),
     ] = None,
+    deep: Annotated[
+        bool,
+        typer.Option(
+            "--deep",
+            help="Also render every partition again (as --repair would write it, without "
+            "writing) and compare its bytes with the lake's: finds a file edited together with "
+            "its manifest. Takes as long as generating the lake.",
+        ),
+    ] = False,
     storage_option: StorageOpt = None,
     log_level: LogLevelOpt = LogLevel.warning,
     log_format: LogFormatOpt = LogFormat.text,
@@ -98,6 +109,7 @@ def verify(
             memory_limit=memory_limit,
             workers=workers,
             ray_address=ray_address,
+            deep=deep,
         )
     except StorageError as exc:  # the store failed mid-way (after retries): nothing to judge
         raise ConfigError(f"verify: cannot read {target}: {exc}") from None

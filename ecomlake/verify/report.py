@@ -36,6 +36,7 @@ from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT
 RERUN_CHECKS = frozenset(
     {"expected.unexpected_partition", "lake.identity_missing", "lake.run_records_missing"}
 )
+DEEP_FIX = "to restore one, delete its folder and run the repair command"
 RERUN_HINT = (
     "the generate command that made the lake, with the same options (a run that was interrupted "
     "records its days when it completes; committed partitions are kept, not rewritten)"
@@ -133,6 +134,27 @@ class VerifyReport:
             lines.append(f"repair: {self.repair_command}")
         return "\n".join(lines)
 
+    def add_render_check(
+        self, checked: int, differ: dict[str, str], unchecked: int, failures: list[str]
+    ) -> None:
+        """The result of rendering the lake again (`verify --deep`, run/repair.py): partitions
+        compared, those whose files differ from a fresh render and how, those that could not
+        be compared (the manifests checks say why), days that failed to render."""
+        self.deep = f"{checked} partition(s) compared with a fresh render"
+        if unchecked:
+            self.deep += f", {unchecked} not comparable (see the manifests checks)"
+        if differ:
+            where = [f"{rel} ({why})" for rel, why in differ.items()]
+            rule = f"each partition holds the bytes a fresh render gives; {DEEP_FIX}"
+            self.deep_violations.append(
+                Violation.of("deep.differs", rule, len(where), where, "partition(s)")
+            )
+        if failures:
+            rule = "every day renders again"
+            self.deep_violations.append(
+                Violation.of("deep.not_run", rule, len(failures), failures, "day(s)")
+            )
+
     @property
     def rerun_needed(self) -> bool:
         """Whether a violation is one only a re-run of the generate fixes (`--repair` writes
@@ -172,7 +194,6 @@ def verify_lake(
     *,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
     on_ray: bool = False,
-    deep: bool = False,
 ) -> VerifyReport:
     """Check every partition's manifest and every data invariant of the lake at `target`.
 
@@ -181,8 +202,6 @@ def verify_lake(
     The lake's partitions are checked against its plan (`config`, else its `_config.yaml`),
     when it can be planned; `skipped` says why not.
     `memory_limit` holds the invariants' DuckDB; `on_ray` checks the partitions as Ray tasks.
-    `deep` renders every partition again and compares its bytes with the lake's (as long as a
-    generate of the lake takes, without the writes).
     """
     started = time.perf_counter()
     loc = resolve_target(target, storage_options)
@@ -207,10 +226,6 @@ def verify_lake(
     report.manifest_violations = lake_file_violations(loc, lake)
     report.manifest_violations += check_manifests(target, storage_options, on_ray=on_ray)
     report.manifest_violations += check_tables(loc)  # Iceberg/Delta: tables = manifests
-    if deep and lake is None:
-        report.skipped.append(f"rendering again: {why}")
-    elif deep:
-        _render_again(report, target, storage_options, config, on_ray)
     try:
         found = check_invariants(
             target, config, storage_options, outside, memory_limit=memory_limit
@@ -236,39 +251,3 @@ def verify_lake(
     report.invariant_violations = [v for v in found if v.check not in allowed]
     report.seconds = time.perf_counter() - started
     return report
-
-
-DEEP_FIX = "to restore one, delete its folder and run the repair command"
-
-
-def _render_again(
-    report: VerifyReport,
-    target: str,
-    storage_options: dict | None,
-    config: EcomConfig | None,
-    on_ray: bool,
-) -> None:
-    """`--deep`: every partition rendered again (as the repair would write it) and compared."""
-    from ecomlake.run.driver import GenerateOptions  # the run machinery, only when asked
-    from ecomlake.run.repair import render_and_compare
-
-    options = GenerateOptions(
-        target=target,
-        storage_options=dict(storage_options or {}),
-        executor="ray" if on_ray else "auto",
-    )
-    found = render_and_compare(options, config)
-    report.deep = f"{found.checked} partition(s) compared with a fresh render"
-    if found.unchecked:
-        report.deep += f", {len(found.unchecked)} not comparable (see the manifests checks)"
-    if found.differ:
-        where = [f"{rel} ({why})" for rel, why in found.differ.items()]
-        rule = f"each partition holds the bytes a fresh render gives; {DEEP_FIX}"
-        report.deep_violations.append(
-            Violation.of("deep.differs", rule, len(where), where, "partition(s)")
-        )
-    if found.failures:
-        where = [f"{f.day or 'tables'}: {f.error}" for f in found.failures]
-        report.deep_violations.append(
-            Violation.of("deep.not_run", "every day renders again", len(where), where, "day(s)")
-        )
