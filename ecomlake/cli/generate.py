@@ -176,6 +176,7 @@ def generate(
         tables=table_options(table_format, catalog_uri, catalog_option, namespace),
     )
     if repair:
+        _refuse_ignored_by_repair(options, days_ago)
         _repair(options, config)
         return
     if config is None:
@@ -194,6 +195,36 @@ def generate(
         raise typer.Exit(EXIT_INTERRUPTED)
     if not result.ok:
         raise typer.Exit(EXIT_RUN_FAILED)
+
+
+# What --repair takes from the lake itself (run records, manifests, _lake.json).
+_LAKE_OWN = (
+    "start_date",
+    "end_date",
+    "days",
+    "dates",
+    "batch_id",
+    "ingestion_ts",
+    "target_size_mb",
+    "compression",
+    "messiness_level",
+    "source_prefix",
+    "hooks",
+    "block_customers",
+)
+
+
+def _refuse_ignored_by_repair(options: GenerateOptions, days_ago: int | None) -> None:
+    """A flag --repair would ignore is an error, not a surprise (`--repair --dates X` repairs
+    every day of the lake, not X)."""
+    defaults = GenerateOptions()
+    given = [f for f in _LAKE_OWN if getattr(options, f) != getattr(defaults, f)]
+    if given:
+        name = "--days-ago" if given[0] == "dates" and days_ago is not None else flag(given[0])
+        raise ConfigError(
+            f"{name}: cannot be combined with --repair, which checks every day of the lake and "
+            "writes with the lake's own lineage and writer options"
+        )
 
 
 def _repair(options: GenerateOptions, config: Path | None) -> None:

@@ -156,3 +156,20 @@ def test_doctor_checks_an_unpinned_window_like_generate(tmp_path, capsys, no_ray
         "ok    window  2024-01-01..2024-03-31, 91 days (pinned by the YAML; the run renders 3 of its days)"
         in capsys.readouterr().out
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["--dates", "2024-01-02"], "--dates"),
+        (["--days-ago", "3"], "--days-ago"),
+        (["--start-date", "2024-01-02"], "--start-date"),
+        (["--batch-id", "b2"], "--batch-id"),
+        (["--compression", "snappy"], "--compression"),
+        (["--messiness-level", "heavy_mess"], "--messiness-level"),
+    ],
+)
+def test_repair_refuses_the_flags_it_would_ignore(tmp_path, capsys, args, flag):
+    """`--repair --dates X` checks every day of the lake, not X: said before anything is read."""
+    message = _refused(tmp_path, capsys, QUICK, "--repair", *args)
+    assert message.startswith(f"{flag}: cannot be combined with --repair, which checks every day")
