@@ -51,6 +51,8 @@ _ConfigLoader.yaml_implicit_resolvers = {
 
 def load_config(path: str | Path) -> EcomConfig:
     """Read and validate the YAML file at `path`."""
+    if not str(path).strip():  # Path("") is the current folder
+        raise ConfigError("config: the path is empty")
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")

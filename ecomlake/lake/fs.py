@@ -523,7 +523,10 @@ def _check_local(loc: LakeLocation) -> None:
 def _check_free_space(root: str, folder: str) -> None:
     """A disk that is already full would fail on the lock file, before any day: say so up front.
     (A disk that fills during the run fails the days that no longer fit, exit code 3.)"""
-    free = shutil.disk_usage(folder).free
+    usage = shutil.disk_usage(folder)
+    if usage.total == 0:  # /proc, /sys: files there are not stored anywhere
+        raise _bad_target(f"cannot write {root}: {folder} is on a filesystem with no storage")
+    free = usage.free
     if free < MIN_FREE_BYTES:
         raise _bad_target(f"no space left for {root} ({free:,} bytes free)")
 

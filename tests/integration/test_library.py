@@ -156,6 +156,8 @@ def test_load_config_takes_a_path_a_dict_or_a_model(quick_config):
         ecomlake.load_config({**body, "faker_seed": "x"})
     with pytest.raises(ConfigError, match="config: expected a path, a dict or an EcomConfig"):
         ecomlake.load_config(42)
+    with pytest.raises(ConfigError, match=r"^config: the path is empty$"):
+        ecomlake.load_config("")
 
 
 def test_plan_world_comes_from_the_plan_cache_the_second_time(quick_config, plan_cache_dir):

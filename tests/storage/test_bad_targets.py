@@ -6,6 +6,8 @@ Each case is checked twice: `check_target` on its own, and the whole `ecomlake g
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import boto3
 import pytest
 
@@ -169,6 +171,13 @@ def test_local_target_that_is_a_file(capsys, tmp_path):
     nested = blocker / "inside"
     assert _preflight(str(nested)) == f"--target: cannot create {nested}: {blocker} is not a folder"
     assert blocker.read_text() == "not a folder"
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs Linux /proc")
+def test_local_target_on_a_filesystem_without_storage(capsys):
+    """/proc takes no files, yet a root user may write there and its free space is 0."""
+    rule = "--target: cannot write /proc/lake: /proc is on a filesystem with no storage"
+    assert _fails(capsys, "/proc/lake") == rule
 
 
 def test_local_target_may_not_exist_yet(tmp_path):
