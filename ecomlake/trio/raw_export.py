@@ -8,6 +8,7 @@ table, through the committer `generate` uses).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,8 +31,10 @@ from ecomlake.lake import (
     resolve_target,
     write_bytes,
 )
+from ecomlake.lake.commit import writer_record
 from ecomlake.lake.identity import CONFIG_FILE, LakeIdentity, write_identity
 from ecomlake.lake.lock import LakeLock
+from ecomlake.lake.runs import run_record_path
 from ecomlake.lineage import Lineage
 from ecomlake.render.registry import TABLE_NAMES, TABLES, table_spec
 from ecomlake.run.hooks import LoadedHook, hook_context, load_hooks, run_hooks
@@ -132,6 +135,8 @@ def export_raw(options: ExportOptions) -> ExportResult:
             result.tables.append(stats)
             if name not in LOOKUP_TABLES:
                 written_dates.update(values)
+        if plan.identity_written:
+            _write_run_record(plan, result, sorted(written_dates))
     if plan.dates is not None:
         result.empty_dates = [d for d in plan.dates if d.isoformat() not in written_dates]
     for stats in result.tables:
@@ -190,6 +195,34 @@ def _prepare(options: ExportOptions) -> _Plan:
         _run_config(source),
         open_tables(loc, options.table_format, _commit_summary(lineage, info)),
     )
+
+
+def _write_run_record(plan: _Plan, result: ExportResult, dates: list[str]) -> None:
+    """`_runs/<batch_id>.json`, as a generate run records itself, so the lake says where it came
+    from (verify fails a lake whose records are gone). Its `days` stay empty: an export may hold
+    some tables of some dates, so the plan's full days are not asked of it; `exported` says
+    what it wrote."""
+    lake = plan.lake_identity
+    body = {
+        "batch_id": plan.lineage.batch_id,
+        "generator_version": lake.generator_version,
+        "config_fingerprint": lake.config_fingerprint,
+        "seed": lake.seed,
+        "ingestion_ts": plan.lineage.ingestion_ts,
+        "world": {"start": lake.world_start, "end": lake.world_end, "reproducible": True},
+        "write": writer_record(plan.lineage, plan.sink.default_write.parquet),
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(),
+        "days": [],
+        "failures": [],
+        "exported": {
+            "source": plan.source.dir.name,
+            "tables": [t.table for t in result.tables],
+            "dates": dates,
+            "partitions": result.partitions,
+        },
+    }
+    text = json.dumps(body, indent=2, sort_keys=True) + "\n"
+    write_bytes(plan.loc, run_record_path(plan.lineage.batch_id), text.encode())
 
 
 def _commit_summary(lineage: Lineage, info: RunInfo) -> dict[str, str]:

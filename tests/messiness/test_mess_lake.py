@@ -209,7 +209,7 @@ class TestAgainstTheCleanLake:
         failed = {v.check for v in report.violations}
         assert "defects.clean_mismatch" in failed
         assert "order_financials.net_total" in failed  # not a heavy_mess break
-        assert "manifests.checksum" in failed
+        assert failed & {"manifests.checksum", "manifests.size"}  # re-encoded: size may differ
 
     def test_against_defects_on_a_clean_lake_is_a_one_line_error(self, world_lakes, capsys):
         code = run(["verify", str(world_lakes[0]), "--against-defects"])

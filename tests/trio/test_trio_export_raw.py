@@ -59,6 +59,14 @@ class TestByteIdentity:
         assert mine == json.loads((generated_lake / "_lake.json").read_text())
         report = verify(str(exported_lake))
         assert report.ok, report.to_text()
+        (record,) = (exported_lake / "_runs").glob("*.json")
+        exported = json.loads(record.read_text())["exported"]
+        assert exported["partitions"] == sum(1 for _ in exported_lake.rglob("_SUCCESS"))
+
+    def test_a_lake_whose_export_record_is_gone_fails_verify(self, tmp_path, exported_lake):
+        lake = Path(shutil.copytree(exported_lake, tmp_path / "lake"))
+        shutil.rmtree(lake / "_runs")
+        assert "lake.run_records_missing" in {v.check for v in verify(str(lake)).violations}
 
     def test_an_edited_run_config_is_not_carried_into_the_lake(self, tmp_path, raw_dir, capsys):
         source = Path(shutil.copytree(raw_dir, tmp_path / "run"))
@@ -95,6 +103,7 @@ class TestPartitionRules:
         assert sorted(p.name for p in target.iterdir()) == [
             "_config.yaml",
             "_lake.json",
+            "_runs",
             "order_items",
         ]
         assert _partitions(target, "order_items") == _partitions(exported_lake, "order_items")
