@@ -139,7 +139,7 @@ def test_a_memory_limit_too_small_is_bad_input_not_damage(lake, capsys, limit):
     assert len(captured.err.strip().splitlines()) == 1 and "repair:" not in captured.out
 
 
-@pytest.mark.parametrize("body", ["{}", "[1]", '{"seed": "7"}', "not json"])
+@pytest.mark.parametrize("body", ["{}", "not json"])  # the other shapes: test_lake_file_problems
 def test_a_damaged_lake_file_says_what_is_wrong_and_overwrite_replaces_it(broken, capsys, body):
     (broken / "_lake.json").write_text(body)
     assert run(["verify", str(broken)]) == 2
@@ -155,3 +155,25 @@ def test_a_damaged_lake_file_says_what_is_wrong_and_overwrite_replaces_it(broken
     assert "pass --overwrite to replace the lake" in capsys.readouterr().err
     assert run([*args, "--overwrite"]) == 0
     assert run(["verify", str(broken)]) == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("{}", "no seed, config_fingerprint, generator_version, world_start, world_end"),
+        ("[1]", "not a JSON object"),
+        ('{"seed": "7", "config_fingerprint": "f", "generator_version": "v", '
+         '"world_start": "2024-01-01", "world_end": "2024-01-02"}', "seed '7' is not a whole"),
+        ('{"seed": 7, "config_fingerprint": 1, "generator_version": "v", '
+         '"world_start": "2024-01-01", "world_end": "2024-01-02"}', "config_fingerprint is not"),
+        ('{"seed": 7, "config_fingerprint": "f", "generator_version": "v", "world_start": "a", '
+         '"world_end": "b", "colour": 1}', "unknown key 'colour'"),
+    ],
+)  # fmt: skip
+def test_lake_file_problems(tmp_path, body, problem):
+    from ecomlake.errors import OptionError
+    from ecomlake.lake.identity import read_identity
+
+    (tmp_path / "_lake.json").write_text(body)
+    with pytest.raises(OptionError, match="is damaged \\(" + problem.replace("(", "\\(")):
+        read_identity(resolve_target(str(tmp_path)))
