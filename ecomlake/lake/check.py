@@ -106,14 +106,15 @@ def listing_problem(
 
 def entry_problem(name: str, entry: Entry, *, listed: bool) -> str | None:
     """Why `name` may not stand in a partition folder, or None when it may. Not allowed: a link
-    or a special file (a FIFO hangs a reader, a link to /dev/zero fills its memory), a visible
-    sub-folder (readers descend into it), and an unlisted file a reader would take as data."""
+    or a special file (a FIFO hangs a reader, a link to /dev/zero fills its memory), a
+    sub-folder (a recursive glob descends into it), and an unlisted file a reader would take as
+    data."""
     if entry.link:
         return "is a symbolic link"
     if entry.kind == "other":
         return "is not a regular file"
     if entry.kind == "dir":
-        return None if is_hidden(name) else "is a folder (readers would take its files as data)"
+        return "is a folder (readers would take its files as data)"
     if not listed and is_data_file(name):
         return "is not in the manifest"
     return None
@@ -144,11 +145,12 @@ class Stray(NamedTuple):
 
 def survey_table(loc: LakeLocation, table: str) -> tuple[list[str], list[Stray]]:
     """The partition folders of `table` (sorted), and what else stands in its folder that should
-    not (Iceberg's `metadata/` and hidden names such as `_delta_log` belong to the table)."""
+    not (Iceberg's `metadata/` and hidden folders such as `_delta_log` belong to the table)."""
     partitions: list[str] = []
     strays: list[Stray] = []
     for name, entry in sorted(list_entries(loc, table).items()):
-        if entry.kind == "dir" and not entry.link and ("=" in name or name == "metadata"):
+        owned = "=" in name or name == "metadata" or is_hidden(name)
+        if entry.kind == "dir" and not entry.link and owned:
             if "=" in name:
                 partitions.append(name)
         elif problem := entry_problem(name, entry, listed=False):

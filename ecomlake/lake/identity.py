@@ -4,6 +4,7 @@ with), so that a run never mixes another config into a lake. Who is writing it: 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from dataclasses import asdict, dataclass, fields
@@ -90,7 +91,14 @@ def _identity_problem(body: object) -> str | None:
     if isinstance(body["seed"], bool) or not isinstance(body["seed"], int):
         return f"seed {body['seed']!r} is not a whole number"
     texts = [n for n in names[1:5] if not isinstance(body[n], str)]
-    return f"{texts[0]} is not text" if texts else None
+    if texts:
+        return f"{texts[0]} is not text"
+    for name in ("world_start", "world_end"):
+        try:
+            dt.date.fromisoformat(body[name])
+        except ValueError:
+            return f"{name} {body[name]!r} is not a date (YYYY-MM-DD)"
+    return None
 
 
 def write_identity(loc: LakeLocation, identity: LakeIdentity) -> None:

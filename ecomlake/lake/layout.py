@@ -77,11 +77,12 @@ def is_hidden(name: str) -> bool:
 
 def is_data_file(name: str) -> bool:
     """True for a name a reader of the folder would take as data: any `.parquet`, `.parq` or
-    `.pq` in any case, or a visible name without a suffix. An unlisted one in a committed
-    partition is damage; other files (e.g. a hook's `summary.txt`) are left alone."""
-    if is_hidden(name):
-        return False
-    return name.lower().endswith(_DATA_SUFFIXES) or "." not in name
+    `.pq` in any case (a DuckDB or polars glob reads `_x.parquet` too, though Spark and pyarrow
+    skip it), or a visible name without a suffix. An unlisted one in a committed partition is
+    damage; other files (e.g. a hook's `summary.txt`) are left alone."""
+    if name.lower().endswith(_DATA_SUFFIXES):
+        return True
+    return not is_hidden(name) and "." not in name
 
 
 def is_temp_file(name: str) -> bool:

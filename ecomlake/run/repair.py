@@ -267,7 +267,9 @@ def _days_and_partitions(
         day = _date(value) if key == INGEST_KEY else None
         if day is not None:
             days.add(day)
-    if records and days - recorded:  # verify fails them as unexpected; a repair cannot record
+    if (
+        recorded and days - recorded
+    ):  # export-raw records list no days  # verify fails them as unexpected; a repair cannot record
         log.warning(
             "%d day(s) on storage are in no run record (an interrupted run?), e.g. %s: the "
             "repair checks them; re-run the generate command that made the lake to record them",

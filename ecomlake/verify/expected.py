@@ -105,7 +105,7 @@ def plan_lake(
         )
     days = run_days(loc, lake)
     if not days:
-        return None, f"no run record under {RUNS_DIR}/ and no ingest partition: no days to plan"
+        return None, f"no run record under {RUNS_DIR}/ lists a day (an export-raw lake lists none)"
     world, cached = load_or_build_world(
         cfg,
         lake.seed,

@@ -168,6 +168,8 @@ def test_a_damaged_lake_file_says_what_is_wrong_and_overwrite_replaces_it(broken
          '"world_start": "2024-01-01", "world_end": "2024-01-02"}', "config_fingerprint is not"),
         ('{"seed": 7, "config_fingerprint": "f", "generator_version": "v", "world_start": "a", '
          '"world_end": "b", "colour": 1}', "unknown key 'colour'"),
+        ('{"seed": 7, "config_fingerprint": "f", "generator_version": "v", '
+         '"world_start": "2024-13-01", "world_end": "2024-01-02"}', "world_start '2024-13-01' is"),
     ],
 )  # fmt: skip
 def test_lake_file_problems(tmp_path, body, problem):

@@ -74,6 +74,17 @@ def _no_suffix(lake: Path) -> None:
     shutil.copy(lake / PARTITION / "part-00000.parquet", lake / PARTITION / "extra")
 
 
+def _hidden_copy(lake: Path) -> None:
+    """Spark and pyarrow skip `_x.parquet`; a DuckDB or polars `**/*.parquet` glob reads it."""
+    shutil.copy(lake / PARTITION / "part-00000.parquet", lake / PARTITION / "_copy.parquet")
+
+
+def _hidden_folder(lake: Path) -> None:
+    inner = lake / PARTITION / "_late"
+    inner.mkdir()
+    shutil.copy(lake / PARTITION / "part-00000.parquet", inner / "part-00000.parquet")
+
+
 def _loop(lake: Path) -> None:
     (lake / PARTITION / "loop").symlink_to("loop")
 
@@ -94,6 +105,8 @@ DAMAGE: dict[Callable[[Path], None], tuple[str, str]] = {
     _upper_case: ("manifests.unlisted_file", f"{PARTITION}/EXTRA.PARQUET"),
     _no_suffix: ("manifests.unlisted_file", f"{PARTITION}/extra"),
     _loop: ("manifests.unexpected_entry", f"{PARTITION}/loop"),
+    _hidden_copy: ("manifests.unlisted_file", f"{PARTITION}/_copy.parquet"),
+    _hidden_folder: ("manifests.unexpected_entry", f"{PARTITION}/_late"),
     _at_table_root: ("manifests.unlisted_file", "shopping_carts/stray.parq"),
     _stray_table_folder: ("manifests.unexpected_entry", "shopping_carts/backup"),
 }
