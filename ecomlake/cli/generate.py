@@ -59,6 +59,7 @@ Examples:
 
 
 def generate(
+    ctx: typer.Context,
     config: ConfigOpt = None,
     target: Annotated[
         str,
@@ -176,7 +177,7 @@ def generate(
         tables=table_options(table_format, catalog_uri, catalog_option, namespace),
     )
     if repair:
-        _refuse_ignored_by_repair(options, days_ago)
+        _refuse_ignored_by_repair(ctx)
         _repair(options, config)
         return
     if config is None:
@@ -197,34 +198,39 @@ def generate(
         raise typer.Exit(EXIT_RUN_FAILED)
 
 
-# What --repair takes from the lake itself (run records, manifests, _lake.json).
+# The flags of what --repair takes from the lake itself (run records, manifests, _lake.json).
 _LAKE_OWN = (
     "start_date",
     "end_date",
     "days",
     "dates",
+    "days_ago",
     "batch_id",
     "ingestion_ts",
     "target_size_mb",
     "compression",
     "messiness_level",
     "source_prefix",
-    "hooks",
+    "post_export_hook",
     "block_customers",
 )
 
 
-def _refuse_ignored_by_repair(options: GenerateOptions, days_ago: int | None) -> None:
+def _refuse_ignored_by_repair(ctx: typer.Context) -> None:
     """A flag --repair would ignore is an error, not a surprise (`--repair --dates X` repairs
-    every day of the lake, not X)."""
-    defaults = GenerateOptions()
-    given = [f for f in _LAKE_OWN if getattr(options, f) != getattr(defaults, f)]
+    every day of the lake, not X), whatever its value: the lake's runs may differ in it."""
+    given = [p for p in ctx.command.params if p.name in _LAKE_OWN and _given(ctx, p.name)]
     if given:
-        name = "--days-ago" if given[0] == "dates" and days_ago is not None else flag(given[0])
         raise ConfigError(
-            f"{name}: cannot be combined with --repair, which checks every day of the lake and "
-            "writes with the lake's own lineage and writer options"
+            f"{given[0].opts[0]}: cannot be combined with --repair, which checks every day of "
+            "the lake and writes with the lake's own lineage and writer options"
         )
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether the user set the parameter (on the command line or through its env var)."""
+    source = ctx.get_parameter_source(name)  # typer may bring its own click: compare by name
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
 def _repair(options: GenerateOptions, config: Path | None) -> None:

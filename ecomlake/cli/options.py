@@ -29,8 +29,13 @@ class LogLevel(StrEnum):
 ConfigOpt = Annotated[
     Path, typer.Option("--config", "-c", help="YAML config (see gen_config/).", show_default=False)
 ]
-LogLevelOpt = Annotated[LogLevel, typer.Option("--log-level", help="Logging threshold.")]
-LogFormatOpt = Annotated[LogFormat, typer.Option("--log-format", help="Log lines as text or JSON.")]
+LogLevelOpt = Annotated[
+    LogLevel, typer.Option("--log-level", case_sensitive=False, help="Logging threshold.")
+]
+LogFormatOpt = Annotated[
+    LogFormat,
+    typer.Option("--log-format", case_sensitive=False, help="Log lines as text or JSON."),
+]
 StartOpt = Annotated[str | None, typer.Option("--start-date", help="First day, YYYY-MM-DD.")]
 EndOpt = Annotated[str | None, typer.Option("--end-date", help="Last day, YYYY-MM-DD.")]
 DaysOpt = Annotated[

@@ -1,12 +1,14 @@
 """Is a committed partition whole? A cheap check from one listing (the manifest's files at their
 sizes, nothing a reader would take as data beside them) that every re-run makes, and a full one
 that also reads each file (sha256, Parquet footer rows) for `--repair`. Other files (a hook's
-output, a defect log's counts) are not the manifest's business.
+output, a defect log's counts) are not the manifest's business; `sidecar_problem`
+reads one and the rows it describes for the check that owns it.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -156,3 +158,33 @@ def survey_table(loc: LakeLocation, table: str) -> tuple[list[str], list[Stray]]
         elif problem := entry_problem(name, entry, listed=False):
             strays.append(Stray(name, entry, problem))
     return partitions, strays
+
+
+SIDECAR_LIMIT = 1 << 20  # bytes: a sidecar is a small JSON; a bigger one is not ours
+Judge = Callable[[bytes | None, pa.Table], str | None]
+
+
+def sidecar_problem(
+    loc: LakeLocation,
+    manifest: PartitionManifest,
+    name: str,
+    entry: Entry | None,
+    columns: list[str],
+    judge: Judge,
+) -> str | None:
+    """Why the sidecar `name` beside a whole partition (a defect log's counts; `entry` from the
+    folder's listing) is not what the partition's rows give: `judge(stored, rows)` says, with
+    `stored` None when the sidecar is absent, a link, not a plain file or too big to be one,
+    and `rows` the `columns` of every listed file. A read that fails is a problem too."""
+    rel_dir = f"{manifest.table}/{manifest.partition}"
+    usable = entry is not None and not entry.link and entry.kind == "file"
+    try:
+        small = usable and (entry.size or 0) <= SIDECAR_LIMIT
+        stored = read_bytes(loc, f"{rel_dir}/{name}") if small else None
+        rows = pa.concat_tables(
+            pq.read_table(pa.BufferReader(read_bytes(loc, f.path)), columns=columns)
+            for f in manifest.files
+        )
+    except (EcomlakeError, pa.ArrowException, OSError) as exc:
+        return f"{name} cannot be checked ({exc})"
+    return judge(stored, rows)

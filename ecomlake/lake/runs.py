@@ -77,7 +77,8 @@ def _record(body: dict) -> RunRecord:
         batch_id=body["batch_id"],
         finished_at=body.get("finished_at") or "",
         days=tuple(dt.date.fromisoformat(d["day"]) for d in days),
-        failed=tuple(dt.date.fromisoformat(f["day"]) for f in body["failures"]),
+        # a failure of no one day (a table commit, an error that stopped the run) has day ""
+        failed=tuple(dt.date.fromisoformat(f["day"]) for f in body["failures"] if f["day"]),
         partitions=frozenset(p for d in days for p in d.get("committed", ())),
         kept=frozenset(p for d in days for p in d.get("kept", ())),
         write=(

@@ -159,3 +159,17 @@ def counts_json(log: pa.Table, level: str, partition: str) -> str:
         "partition": partition,
     }
     return json.dumps(body, indent=2, sort_keys=True) + "\n"
+
+
+COUNTED = ["table_name", "defect_type"]  # the log's columns its counts are made of
+
+
+def counts_problem(stored: bytes | None, rows: pa.Table, level: str, partition: str) -> str | None:
+    """Why a log partition's counts sidecar (`stored`; None: absent or not a small plain file)
+    is not the one its `rows` give, or None. The sidecar is in no manifest, so `verify` and
+    `--repair` check it against the rows."""
+    if stored is None:
+        return f"no {COUNTS_NAME} (or not a small plain file)"
+    if stored != counts_json(rows, level, partition).encode("utf-8"):
+        return f"{COUNTS_NAME} does not give the counts of the log's rows"
+    return None

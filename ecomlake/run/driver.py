@@ -222,11 +222,36 @@ def generate(
             log.info("%d day(s) rendered in-process while Ray started", len(head.early))
         progress = progress or RunProgress()
         progress.tasks_planned(len(head.tasks))
-        results, failures = _dispatch(run, head, progress)
+        results: list[DayResult] = []
+        failures: list[DayFailure] = []
+        try:
+            _dispatch(run, head, progress, results, failures)
+        except BaseException as exc:  # the partitions written so far must still be recorded
+            failures.append(DayFailure("", f"the run stopped: {type(exc).__name__}: {exc}"))
+            _record_anyway(_result(run, head, results, failures, started), run)
+            raise
         if run.tables and options.overwrite and existing is not None:
             failures += _commit_the_rest(run, results, tables)
+    result = _result(run, head, results, failures, started)
+    try:  # the days' outcome must still reach the caller when the record cannot be written
+        result.manifest_path = _write_run_manifest(result, run.settings, run.executor.name, options)
+    except StorageError as exc:
+        result.manifest_error = str(exc)
+        log.error("run manifest not written: %s", exc)
+    return result
+
+
+def _result(
+    run: _Prepared,
+    head: _Head,
+    results: list[DayResult],
+    failures: list[DayFailure],
+    started: float,
+) -> RunResult:
+    """The run's outcome from the days it collected."""
     results.sort(key=lambda r: r.day)
     failures.sort(key=lambda f: f.day)
+    options = run.options
     result = RunResult(
         batch_id=run.settings.lineage.batch_id,
         target=options.target,
@@ -244,12 +269,16 @@ def generate(
     )
     if run.stop.is_set() and len(results) + len(failures) < len(head.tasks):
         result.interrupted = run.stop.reason
-    try:  # the days' outcome must still reach the caller when the record cannot be written
-        result.manifest_path = _write_run_manifest(result, run.settings, run.executor.name, options)
-    except StorageError as exc:
-        result.manifest_error = str(exc)
-        log.error("run manifest not written: %s", exc)
     return result
+
+
+def _record_anyway(result: RunResult, run: _Prepared) -> None:
+    """Write the record of a run that an unexpected error stopped: without it, `verify` and
+    `--repair` would take the lineage of the partitions it wrote from an earlier run's record."""
+    try:
+        _write_run_manifest(result, run.settings, run.executor.name, run.options)
+    except Exception as exc:  # the original error is the one to report
+        log.error("run manifest not written: %s", exc)
 
 
 @dataclass
@@ -476,11 +505,14 @@ def _start_executor(run: _Prepared) -> None:
 
 
 def _dispatch(
-    run: _Prepared, head: _Head, progress: RunProgress
-) -> tuple[list[DayResult], list[DayFailure]]:
-    """Run every task; collect committed days and failures; call hooks as partitions land."""
-    results: list[DayResult] = []
-    failures: list[DayFailure] = []
+    run: _Prepared,
+    head: _Head,
+    progress: RunProgress,
+    results: list[DayResult],
+    failures: list[DayFailure],
+) -> None:
+    """Run every task; collect committed days into `results` and failures into `failures` (so
+    that an error raised mid-way leaves what was done); call hooks as partitions land."""
     rest = head.tasks[len(head.early) :]
     try:
         days = run.executor.map_days(head.world, rest, run.settings, run.stop)
@@ -501,7 +533,6 @@ def _dispatch(
         run.executor.close()  # also a Ray it started and never used (the driver did every day)
         if run.tables:
             failures += run.tables.close()
-    return results, failures
 
 
 def _commit_the_rest(

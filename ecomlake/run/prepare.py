@@ -39,6 +39,9 @@ def lineage_for(
         ingestion_ts = default_ingestion_ts()
     elif not is_ingestion_ts(ingestion_ts):
         raise OptionError(owner, f"{{ingestion_ts}}: {INGESTION_TS_RULE}", "ingestion_ts")
+    if source_prefix is not None and not source_prefix.strip():
+        rule = "{source_prefix}: must not be empty (leave it out for no source_file column)"
+        raise OptionError(owner, rule, "source_prefix")
     return Lineage(batch_id, ingestion_ts, source_prefix)
 
 
@@ -81,11 +84,12 @@ def check_lineage_columns(
     lake: LakeIdentity,
     lineage: Lineage,
     days: list[dt.date],
-    overwrite: bool,
+    overwrite: bool | None,
 ) -> None:
     """Refuse a run that would give some days of a lake a `source_file` column and others none:
     a table (Iceberg, Delta, or a reader taking one file's schema for all) has one schema. An
-    --overwrite of every day the lake holds may change it."""
+    --overwrite of every day the lake holds may change it (None: the command cannot
+    overwrite, so it is not offered)."""
     records = read_run_records(loc, lake)
     had = {r.write.lineage.source_prefix is not None for r in records if r.write is not None}
     wants = lineage.source_prefix is not None
@@ -97,6 +101,9 @@ def check_lineage_columns(
     before = "none" if wants else "one ({source_prefix})"
     rule = (
         f"{{source_prefix}}: this run {now}, but the lake's earlier runs wrote {before}; a "
-        "table has one schema: run as before, or {overwrite} every day of the lake"
+        "table has one schema: run as before"
     )
+    if overwrite is None:
+        raise OptionError(owner, rule, "source_prefix")
+    rule += ", or {overwrite} every day of the lake"
     raise OptionError(owner, rule, "source_prefix", "overwrite")

@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 from ecomlake import __version__
 from ecomlake.config import EcomConfig
@@ -31,19 +32,19 @@ from ecomlake.lake import (
     check_partition,
     join,
 )
-from ecomlake.lake.check import survey_table
-from ecomlake.lake.fs import check_readable, is_link, remove_entry, resolve_target
+from ecomlake.lake.check import sidecar_problem, survey_table
+from ecomlake.lake.fs import check_readable, is_link, list_entries, remove_entry, resolve_target
 from ecomlake.lake.identity import (
     CONFIG_FILE,
     LAKE_FILE,
     LakeIdentity,
-    check_compatible,
     read_identity,
     read_lake_config,
 )
 from ecomlake.lake.lock import LakeLock
 from ecomlake.lake.runs import RUNS_DIR, RunRecord, read_run_records
-from ecomlake.messiness import level_from_record
+from ecomlake.messiness import COUNTS_NAME, level_from_record
+from ecomlake.messiness.log import COUNTED, counts_problem, defect_log_tables
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
 from ecomlake.plan.calendar import day_number
 from ecomlake.render.registry import INGEST_KEY, SIGNUP_TABLE, table_spec
@@ -109,7 +110,7 @@ def repair_lake(
         _clear_strays(loc, result)
         days, candidates = _days_and_partitions(loc, records)
         result.checked = len(candidates)
-        states = _check_all(loc, candidates, settings.identity)
+        states = _check_all(loc, candidates, settings)
         damaged = {rel: s.problem for rel, s in states.items() if s.problem is not None}
         result.damaged.update(damaged)
         for rel, problem in result.damaged.items():
@@ -169,7 +170,13 @@ def _open_lake(
     level = level_for(_OWNER, cfg, recorded.name if recorded is not None else "none")
     seed = lake.seed if options.seed is None else options.seed
     identity = RunIdentity(seed, level.fingerprint(cfg), __version__)
-    check_compatible(loc, lake, _as_lake(identity, lake))
+    if not lake.same_world(_as_lake(identity, lake)):
+        rule = (
+            f"{{repair}}: {loc.uri} holds a lake made with another config or seed than the one "
+            f"given (fingerprint {lake.config_fingerprint[:12]}, seed {lake.seed}); leave out "
+            "the config and {seed} to repair it with its own"
+        )
+        raise OptionError(_OWNER, rule, "repair", "seed")
     settings = WriteSettings(
         target=options.target,
         storage_options=dict(options.storage_options),
@@ -302,10 +309,26 @@ def _date(text: str) -> dt.date | None:
 
 
 def _check_all(
-    loc: LakeLocation, partitions: list[str], identity: RunIdentity, *, full: bool = True
+    loc: LakeLocation, partitions: list[str], settings: WriteSettings, *, full: bool = True
 ) -> dict[str, PartitionState]:
+    """Each partition's state; a full check also reads a defect log's counts sidecar."""
+    logs = set(defect_log_tables())
+
     def check(rel: str) -> PartitionState:
-        return check_partition(loc, rel, identity, full=full)
+        state = check_partition(loc, rel, settings.identity, full=full)
+        if not full or state.problem is not None or rel.split("/", 1)[0] not in logs:
+            return state
+        assert state.manifest is not None
+        manifest, level = state.manifest, settings.level.name
+        problem = sidecar_problem(
+            loc,
+            manifest,
+            COUNTS_NAME,
+            list_entries(loc, rel).get(COUNTS_NAME),
+            COUNTED,
+            partial(counts_problem, level=level, partition=manifest.partition),
+        )
+        return state if problem is None else PartitionState(manifest, problem)
 
     with ThreadPoolExecutor(max_workers=_CHECK_THREADS, thread_name_prefix="check") as pool:
         return dict(zip(partitions, pool.map(check, partitions), strict=True))
@@ -314,15 +337,23 @@ def _check_all(
 def _write_for(
     rel: str, manifest: PartitionManifest | None, records: list[RunRecord]
 ) -> PartitionWrite | None:
-    """How `rel` was written: the latest run record that committed it (the manifest may be the
-    damaged file), else its manifest's lineage and writer, else the latest run that found it
-    committed (a re-run that pinned the same --batch-id replaced the writer's record; with
-    pinned lineage it is the same), else None."""
-    wrote = [r.write for r in records if rel in r.partitions and r.write is not None]
-    if wrote:
-        return wrote[-1]
+    """How `rel` was written. A manifest naming a batch that no run record has was written by
+    a run that left none (killed, or stopped by an error before it could record): its own
+    lineage and writer. Otherwise the latest record of the manifest's batch that committed it,
+    else the latest run record that committed it (the manifest may be the damaged file), else
+    its manifest's, else the latest run that found it committed (a re-run that pinned the same
+    --batch-id replaced the writer's record; with pinned lineage it is the same), else None."""
+    own = None
     if manifest is not None:
-        return PartitionWrite.from_record(manifest.batch_id, manifest.created_at, manifest.writer)
+        own = PartitionWrite.from_record(manifest.batch_id, manifest.created_at, manifest.writer)
+        if all(r.batch_id != manifest.batch_id for r in records):
+            return own
+    wrote = [r.write for r in records if rel in r.partitions and r.write is not None]
+    mine = [w for w in wrote if own is not None and w.lineage.batch_id == own.lineage.batch_id]
+    if mine or wrote:
+        return (mine or wrote)[-1]
+    if own is not None:
+        return own
     kept = [r.write for r in records if rel in r.kept and r.write is not None]
     return kept[-1] if kept else None
 
@@ -368,7 +399,7 @@ def _render_again(
             progress.outcome(outcome, len(chosen))
     finally:
         executor.close()
-    result.repaired.sort()
+    result.repaired[:] = sorted(set(result.repaired))  # a link taken away, then rendered
     return outcomes
 
 
@@ -408,7 +439,7 @@ def render_and_compare(
     found = DeepCheck()
     writes: dict[str, PartitionWrite] = {}
     stored: dict[str, PartitionManifest] = {}
-    for rel, state in _check_all(loc, candidates, settings.identity, full=False).items():
+    for rel, state in _check_all(loc, candidates, settings, full=False).items():
         write = None if state.manifest is None else _write_for(rel, state.manifest, records)
         if state.manifest is None or write is None:
             found.unchecked[rel] = state.problem or "no run record says how it was written"

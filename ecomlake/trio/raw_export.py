@@ -38,7 +38,7 @@ from ecomlake.lake.runs import run_record_path
 from ecomlake.lineage import Lineage
 from ecomlake.render.registry import TABLE_NAMES, TABLES, table_spec
 from ecomlake.run.hooks import LoadedHook, hook_context, load_hooks, run_hooks
-from ecomlake.run.prepare import check_lake, lineage_for
+from ecomlake.run.prepare import check_lake, check_lineage_columns, lineage_for
 from ecomlake.run.window import DayChoice
 from ecomlake.tables import TableCommitter, TableOptions, commit_failure, open_tables
 from ecomlake.tables.detect import check_format
@@ -178,8 +178,10 @@ def _prepare(options: ExportOptions) -> _Plan:
         world_end=info.world_end.isoformat(),
     )
     # export-raw never overwrites a lake (overwrite=None)
-    if check_lake(loc, lake_identity, overwrite=None) is not None:
+    existing = check_lake(loc, lake_identity, overwrite=None)
+    if existing is not None:
         check_format(loc, options.table_format)  # a new lake has no tables to look for
+        check_lineage_columns(_OWNER, loc, existing, lineage, [], overwrite=None)
     hooks = load_hooks(options.post_export_hooks, _OWNER, "post_export_hooks")
     run_identity = RunIdentity(info.seed, info.config_fingerprint, info.generator_version)
     return _Plan(

@@ -18,17 +18,19 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
+from typing import NamedTuple
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ecomlake.errors import StorageError
-from ecomlake.lake.check import Stray, entry_problem, survey_table
+from ecomlake.lake.check import Stray, entry_problem, sidecar_problem, survey_table
 from ecomlake.lake.fs import Entry, LakeLocation, is_link, list_entries, read_bytes, resolve_target
 from ecomlake.lake.identity import read_identity
 from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME
 from ecomlake.lake.manifest import ManifestFile, PartitionManifest
-from ecomlake.messiness.log import defect_log_tables
+from ecomlake.messiness.log import COUNTED, COUNTS_NAME, counts_problem, defect_log_tables
 from ecomlake.render.registry import TABLE_NAMES
 from ecomlake.verify.invariants import MAX_EXAMPLES, Violation
 
@@ -48,11 +50,19 @@ RULES = {
     "unlisted_file": "every data file in a table's folders is listed in a manifest",
     "unexpected_entry": "tables and partitions hold no links, special files or stray folders",
     "identity_mismatch": "manifest seed and config fingerprint = the lake's (_lake.json)",
+    "defect_counts": f"a defect log's {COUNTS_NAME} = the counts of its rows",
 }
 BATCH_PARTITIONS = 64  # partitions per batch: a Ray task of a few seconds on backlog days
 
 Partition = tuple[str, str]  # (table, `key=value` folder)
-LakeKey = tuple[int, str] | None  # the lake's (seed, config fingerprint), if it has _lake.json
+
+
+class LakeKey(NamedTuple):
+    """What `_lake.json` says every manifest must match, and the level its defect logs name."""
+
+    seed: int
+    config_fingerprint: str
+    level: str
 
 
 @dataclass
@@ -91,7 +101,8 @@ def check_manifests(
     """
     loc = resolve_target(root, storage_options)
     lake = read_identity(loc)
-    key = (lake.seed, lake.config_fingerprint) if lake else None
+    level = str((lake.messiness or {}).get("name", "none")) if lake else ""
+    key = LakeKey(lake.seed, lake.config_fingerprint, level) if lake else None
     found = Findings()
     batches = list(_batches(survey_tables(loc, found)))
     if on_ray:
@@ -135,14 +146,16 @@ def _batches(partitions: list[Partition]) -> Iterator[list[Partition]]:
 
 
 def check_batch(
-    root: str, storage_options: dict | None, lake: LakeKey, batch: Iterable[Partition]
+    root: str, storage_options: dict | None, lake: LakeKey | None, batch: Iterable[Partition]
 ) -> Findings:
     """The findings of a few partitions; resolves the target itself, so it runs in any worker."""
     loc = resolve_target(root, storage_options)
     found = Findings()
+    logs = set(defect_log_tables())
     for table, partition in batch:
-        manifest = _check_partition(loc, table, partition, found)
-        if lake and manifest and (manifest.seed, manifest.config_fingerprint) != lake:
+        level = lake.level if lake and table in logs else None
+        manifest = _check_partition(loc, table, partition, found, level)
+        if lake and manifest and (manifest.seed, manifest.config_fingerprint) != lake[:2]:
             found.add(
                 "identity_mismatch",
                 f"{table}/{partition} (seed {manifest.seed}, "
@@ -152,9 +165,10 @@ def check_batch(
 
 
 def _check_partition(
-    loc: LakeLocation, table: str, partition: str, found: Findings
+    loc: LakeLocation, table: str, partition: str, found: Findings, level: str | None
 ) -> PartitionManifest | None:
-    """Add one `rule -> [where]` entry per problem found in `<table>/<partition>`."""
+    """Add one `rule -> [where]` entry per problem found in `<table>/<partition>`; `level`: a
+    defect log's, whose counts sidecar is checked once its files pass."""
     rel_dir = f"{table}/{partition}"
     entries = list_entries(loc, rel_dir)
     if SUCCESS_NAME not in entries:
@@ -170,6 +184,7 @@ def _check_partition(
     if manifest.partition != partition:
         found.add("partition_mismatch", f"{rel_dir} (says {manifest.partition!r})")
     listed = set()
+    before = sum(found.counts.values())
     for entry in manifest.files:
         parent, _, name = entry.path.rpartition("/")
         if parent != rel_dir:
@@ -178,6 +193,17 @@ def _check_partition(
         listed.add(name)
         if _listed_file_ok(loc, entry, entries.get(name), found):
             _check_content(loc, entry, found)
+    if level is not None and sum(found.counts.values()) == before:
+        problem = sidecar_problem(
+            loc,
+            manifest,
+            COUNTS_NAME,
+            entries.get(COUNTS_NAME),
+            COUNTED,
+            partial(counts_problem, level=level, partition=manifest.partition),
+        )
+        if problem:
+            found.add("defect_counts", f"{rel_dir} ({problem})")
     for name, entry in sorted(entries.items()):
         problem = None if name in listed else entry_problem(name, entry, listed=False)
         if problem:

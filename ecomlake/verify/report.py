@@ -36,6 +36,10 @@ from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT
 RERUN_CHECKS = frozenset(
     {"expected.unexpected_partition", "lake.identity_missing", "lake.run_records_missing"}
 )
+# What --repair cannot fix alone: a damaged run record (the repair cannot know what it said;
+# moved aside, the lake's other records and manifests are enough), a day that failed to render
+# again, and a partition whose manifest agrees with its altered files (deleted, it is repaired).
+NOT_REPAIRED = RERUN_CHECKS | {"lake.run_record_unreadable", "deep.not_run", "deep.differs"}
 DEEP_FIX = "to restore one, delete its folder and run the repair command"
 RERUN_HINT = (
     "the generate command that made the lake, with the same options (a run that was interrupted "
@@ -91,7 +95,7 @@ class VerifyReport:
             "rendered_again": self.deep or None,
             "outside_lake": [asdict(v) for v in self.outside],
             "skipped": self.skipped,
-            "repair_command": None if self.ok or self._only_rerun else self.repair_command,
+            "repair_command": self.repair_command if self._repair_helps else None,
             "rerun_needed": self.rerun_needed,
             "run_writing": self.writing or None,
         }
@@ -130,8 +134,13 @@ class VerifyReport:
         lines.append(f"result: {'ok' if self.ok else 'FAILED'} ({self.seconds:.1f}s)")
         if self.rerun_needed:
             lines.append(f"re-run: {RERUN_HINT}")
-        if not self.ok and self.repair_command and not self._only_rerun:
-            lines.append(f"repair: {self.repair_command}")
+        if self._repair_helps:
+            then = (
+                ""
+                if self._repaired_alone
+                else "delete the folders of the partitions that differ, then: "
+            )
+            lines.append(f"repair: {then}{self.repair_command}")
         return "\n".join(lines)
 
     def add_render_check(
@@ -162,8 +171,16 @@ class VerifyReport:
         return any(v.check in RERUN_CHECKS for v in self.violations)
 
     @property
-    def _only_rerun(self) -> bool:
-        return all(v.check in RERUN_CHECKS for v in self.violations)
+    def _repaired_alone(self) -> bool:
+        """Whether a violation is one the repair command fixes by itself."""
+        return any(v.check not in NOT_REPAIRED for v in self.violations)
+
+    @property
+    def _repair_helps(self) -> bool:
+        """Whether the repair command fixes something, alone or once the partitions that differ
+        from a fresh render are deleted."""
+        checks = {v.check for v in self.violations}
+        return bool(self.repair_command) and (self._repaired_alone or "deep.differs" in checks)
 
     def _plan_lines(self) -> list[str]:
         """The expected-partitions section, references outside the lake, what was skipped."""

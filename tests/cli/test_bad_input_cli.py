@@ -166,7 +166,10 @@ def test_doctor_checks_an_unpinned_window_like_generate(tmp_path, capsys, no_ray
         (["--start-date", "2024-01-02"], "--start-date"),
         (["--batch-id", "b2"], "--batch-id"),
         (["--compression", "snappy"], "--compression"),
+        (["--compression", "zstd"], "--compression"),  # the default value, given: still refused
         (["--messiness-level", "heavy_mess"], "--messiness-level"),
+        (["--target-size-mb", "128"], "--target-size-mb"),
+        (["--post-export-hook", "json:dumps"], "--post-export-hook"),
     ],
 )
 def test_repair_refuses_the_flags_it_would_ignore(tmp_path, capsys, args, flag):

@@ -147,6 +147,16 @@ def test_a_linked_partition_is_replaced_and_its_target_left_alone(lake, original
     assert _files(outside) == before
 
 
+def test_repair_counts_a_linked_partition_once(lake, original, tmp_path):
+    """The link is taken away, then the partition rendered: one damaged, one repaired."""
+    outside = tmp_path / "outside"
+    shutil.move(lake / PARTITION, outside)
+    (lake / PARTITION).symlink_to(outside, target_is_directory=True)
+    result = repair(GenerateOptions(target=str(lake), executor="in-process"))
+    assert result.ok and result.repaired == [PARTITION] and list(result.damaged) == [PARTITION]
+    assert _files(lake) == _files(original)
+
+
 def test_a_linked_table_folder_is_refused_before_anything_is_written(lake, tmp_path):
     outside = tmp_path / "outside"
     shutil.move(lake / "orders", outside)

@@ -81,6 +81,13 @@ def test_table_options_name_their_fields(capsys, tmp_path):
     assert _cli(capsys, *cli, "--catalog-uri", "sqlite:///c.db") == (
         "--catalog-uri: only an Iceberg lake has a catalog (use --format iceberg)"
     )
+    assert _library(lambda: TableOptions(format="delta", namespace="sales")) == (
+        "TableOptions.namespace: only Iceberg tables are in a namespace "
+        "(use TableOptions.format iceberg)"
+    )
+    assert _cli(capsys, *cli, "--namespace", "sales") == (
+        "--namespace: only Iceberg tables are in a namespace (use --format iceberg)"
+    )
     assert _library(lambda: TableOptions(format="orc")).startswith("TableOptions.format: must")
     assert _cli(capsys, *cli, "--format", "orc").startswith("--format: must be one of")
     assert not (tmp_path / "lake").exists()

@@ -177,7 +177,11 @@ def test_repair_refuses_another_config_and_a_folder_without_lake(lake, tmp_path,
     other.write_text(QUICK.read_text().replace("faker_seed: 42", "faker_seed: 7"))
     assert run(["generate", "-t", str(lake), "--repair", "-c", str(other)]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "another config, seed or window" in err
+    assert len(err.splitlines()) == 1
+    assert "holds a lake made with another config or seed than the one given" in err
+    assert "leave out the config and --seed to repair it with its own" in err  # not --overwrite
+    assert run(["generate", "-t", str(lake), "--repair", "--seed", "7"]) == 2
+    assert "leave out the config and --seed" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="holds no lake"):
         repair(_options(tmp_path / "empty"))
     assert run(["generate", "-t", str(lake), "--repair", "--overwrite"]) == 2
@@ -206,6 +210,26 @@ def test_repair_of_a_messy_lake_restores_data_and_defect_logs(heavy, tmp_path):
         damage(lake / rel)
     result = repair(GenerateOptions(target=str(lake), executor="in-process"))
     assert result.ok and sorted(result.repaired) == sorted(damaged)
+    assert _hashes(lake) == _hashes(heavy)
+
+
+def test_a_defect_logs_counts_sidecar_is_checked_and_repaired(heavy, tmp_path, capsys):
+    """`_DEFECT_COUNTS.json` is in no manifest: verify and --repair check it against the log's
+    own rows (an edited count, a deleted or emptied sidecar)."""
+    lake = Path(shutil.copytree(heavy, tmp_path / "lake"))
+    day_log = lake / "_defects" / "ingest_dt=2024-01-02" / "_DEFECT_COUNTS.json"
+    body = json.loads(day_log.read_text())
+    body["cells"] += 1
+    day_log.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
+    customer_log = sorted((lake / "_defects_customers").iterdir())[0]
+    (customer_log / "_DEFECT_COUNTS.json").unlink()
+    catalog_log = sorted((lake / "_defects_product_catalog").iterdir())[0]
+    (catalog_log / "_DEFECT_COUNTS.json").write_bytes(b"")
+    (found,) = check_manifests(str(lake))
+    assert found.check == "manifests.defect_counts" and found.count == 3
+    assert "_defects/ingest_dt=2024-01-02 (_DEFECT_COUNTS.json does not give" in found.detail
+    result = repair(GenerateOptions(target=str(lake), executor="in-process"))
+    assert result.ok and len(result.repaired) == 3
     assert _hashes(lake) == _hashes(heavy)
 
 

@@ -4,6 +4,7 @@ time, and a driver or a worker killed mid-run never leaves a partition that look
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -193,3 +194,36 @@ def test_overwrite_also_clears_defect_logs(tmp_path, quick_config):
     assert (target / "_defects").exists()
     assert generate(quick_config, _options(target, dates=day, overwrite=True)).ok
     assert not any(p.name.startswith("_defects") for p in target.iterdir())
+
+
+def test_an_error_that_stops_the_run_still_records_what_it_committed(tmp_path, monkeypatch):
+    """An error out of the executor (a lost cluster, say) used to skip the run record: verify
+    and --repair then took the written days' lineage from an earlier record, or none."""
+    from ecomlake.lake import resolve_target
+    from ecomlake.lake.identity import read_identity
+    from ecomlake.lake.runs import read_run_records
+    from ecomlake.run.executors import InProcessExecutor
+
+    real = InProcessExecutor.map_days
+
+    def two_days_then_lost(self, world, tasks, settings, stop=None):
+        days = real(self, world, tasks, settings, stop)
+        yield next(days)
+        yield next(days)
+        raise ConnectionError("the cluster went away")
+
+    monkeypatch.setattr(InProcessExecutor, "map_days", two_days_then_lost)
+    target = tmp_path / "lake"
+    with pytest.raises(ConnectionError):
+        generate(str(QUICK), _options(target, start_date=dt.date(2024, 2, 1), days=5))
+    loc = resolve_target(str(target))
+    (record,) = read_run_records(loc, read_identity(loc))  # readable, though a failure has no day
+    assert [d.isoformat() for d in record.days] == ["2024-02-01", "2024-02-02"]
+    body = json.loads((target / "_runs" / "test.json").read_text())
+    assert body["ok"] is False
+    assert "ConnectionError: the cluster went away" in body["failures"][0]["error"]
+    monkeypatch.undo()
+    assert run(["verify", str(target)]) == 1  # the days it never rendered
+    again = _options(target, start_date=dt.date(2024, 2, 1), days=5, batch_id="again")
+    assert generate(str(QUICK), again).ok
+    assert run(["verify", str(target), "--deep"]) == 0

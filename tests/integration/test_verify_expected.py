@@ -259,9 +259,11 @@ def test_an_unreadable_run_record_fails_and_is_named(feb_copy, damage):
     else:
         record.unlink()
         os.mkfifo(record)
-    failed = {v.check: v for v in verify_lake(str(feb_copy)).violations}
+    report = verify_lake(str(feb_copy))
+    failed = {v.check: v for v in report.violations}
     assert "_runs/test.json" in failed["lake.run_record_unreadable"].detail
     assert "lake.run_records_missing" in failed
+    assert "repair:" not in report.to_text()  # a repair cannot know what the record said
 
 
 def test_a_messy_lake_s_deleted_partition_is_missing(messy_lake, tmp_path):
@@ -292,6 +294,7 @@ def _shout_first_names(rows):
 
 
 def test_deep_finds_a_consistent_edit_that_every_other_check_passes(feb_copy, capsys):
+    command = f"ecomlake generate --target {feb_copy} --repair"
     folder = feb_copy / "customers" / "signup_dt=2024-01-20"
     _rewrite_consistently(folder, _shout_first_names)
     assert verify_lake(str(feb_copy)).ok  # the edit is consistent: nothing else can tell
@@ -299,7 +302,29 @@ def test_deep_finds_a_consistent_edit_that_every_other_check_passes(feb_copy, ca
     (found,) = report.violations
     assert found.check == "deep.differs" and "customers/signup_dt=2024-01-20" in found.detail
     assert "rendered again: 1 problem(s)" in report.to_text()
+    last = report.to_text().splitlines()[-1]  # the repair alone would find nothing damaged
+    assert last == f"repair: delete the folders of the partitions that differ, then: {command}"
     shutil.rmtree(folder)  # what the report says to do
     assert run(["generate", "--target", str(feb_copy), "--repair"]) == 0
     assert run(["verify", str(feb_copy), "--deep"]) == 0
     assert "rendered again: ok (" in capsys.readouterr().out
+
+
+def test_deep_takes_the_lineage_of_an_unrecorded_rewrite_from_its_manifests(feb_copy):
+    """A killed --overwrite leaves partitions of a batch with no run record, in days an earlier
+    run recorded: they are the generator's own bytes and must compare with its lineage, not
+    the earlier record's (which made every one of them "differ" for good)."""
+    options = GenerateOptions(
+        target=str(feb_copy),
+        executor="in-process",
+        batch_id="rewrite",
+        ingestion_ts="2024-05-01T00:00:00+00:00",
+        overwrite=True,
+        start_date=dt.date(2024, 2, 1),
+        days=2,
+    )
+    assert generate(str(QUICK), options).ok
+    (feb_copy / "_runs" / "rewrite.json").unlink()  # what SIGKILL leaves: no record of it
+    report = ecomlake.verify(feb_copy, deep=True)
+    assert report.ok, report.to_text()
+    assert "rendered again: ok (" in report.to_text()

@@ -149,6 +149,21 @@ class TestFlags:
         assert manifest["batch_id"] == "b-1" and manifest["created_at"] == TS
         assert (target / "orders/ingest_dt=2024-01-05/_SUCCESS").exists()
 
+    def test_a_lake_keeps_one_schema_of_lineage_columns(self, tmp_path, raw_dir, capsys):
+        """A second export with --source-prefix into a lake exported without one would give
+        some days a source_file column and others none: refused before any write."""
+        target = tmp_path / "lake"
+        first = ["--table", "orders", "--ingest-date", "2024-01-05"]
+        assert run(_export(raw_dir, target, *first)) == 0
+        before = sorted(p.relative_to(target) for p in target.rglob("*"))
+        later = ["--table", "orders", "--ingest-date", "2024-01-06", "--source-prefix", "gs://b"]
+        assert run(_export(raw_dir, target, *later)) == 2
+        error = one_line_error(capsys)
+        assert "--source-prefix: this run adds a source_file column" in error
+        assert error.endswith("run as before")  # export-raw has no --overwrite to offer
+        assert sorted(p.relative_to(target) for p in target.rglob("*")) == before
+        assert run(_export(raw_dir, target, *later[:-2])) == 0  # as before: accepted
+
     def test_a_locked_lake_exits_2_naming_the_lock(self, tmp_path, raw_dir, capsys):
         target = tmp_path / "lake"
         target.mkdir()

@@ -34,10 +34,14 @@ def _run(early_days: int, total: int = 4) -> tuple[_Executor, list[DayResult], l
     tasks = [DayTask(day) for day in range(total)]
     early = [DayResult(str(d), {}, 0, 0, 0.0, 0.0) for d in range(early_days)]
     seen: list = []
-    results, failures = _dispatch(
+    results: list = []
+    failures: list = []
+    _dispatch(
         run,
         _Head(None, 0.0, False, tasks, early),
         RunProgress(day_done=lambda o, n: seen.append((o.node_id, n))),
+        results,
+        failures,
     )
     assert not failures
     return executor, results, seen

@@ -58,6 +58,9 @@ def test_lineage_defaults_and_timestamp_rule():
     assert lineage.batch_id.startswith("batch_") and lineage.source_prefix == "gs://b"
     with pytest.raises(OptionError, match=r"^O.ingestion_ts: must be an ISO timestamp"):
         lineage_for("O", "b", "2024-01-01", None)
+    for empty in ("", " "):  # would prefix every source_file with nothing
+        with pytest.raises(OptionError, match=r"^O.source_prefix: must not be empty"):
+            lineage_for("O", "b", None, empty)
 
 
 def test_one_list_of_levels_resolved_once():
