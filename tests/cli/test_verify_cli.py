@@ -39,6 +39,11 @@ def test_clean_lake_passes(lake, capsys):
     assert "manifests: ok" in out and "invariants: ok" in out and "result: ok" in out
 
 
+def test_log_flags_take_any_case(lake, capsys):
+    assert run(["verify", str(lake), "--log-level", "INFO", "--log-format", "Text"]) == 0
+    assert run(["verify", str(lake), "--log-level", "loud"]) == 2
+
+
 def test_json_report(lake, capsys):
     assert run(["verify", str(lake), "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
