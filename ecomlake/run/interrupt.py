@@ -3,6 +3,11 @@
 The first signal only sets a flag: the driver schedules no new day, lets the days in flight
 finish or cancels them, releases the lake lock and writes the run manifest. A second signal
 exits at once with the same code (the lock may stay; the next run takes over a dead run's lock).
+
+Python runs a signal handler only when the main thread next runs Python code, and `ray.init`
+can hold it in one C++ call for half a minute (waiting on a Ray daemon that a SIGTERM sent to
+the whole process group killed). So a thread reads the signal numbers Python writes to its
+wakeup pipe and asks for the stop at once: the driver's other thread stops rendering meanwhile.
 """
 
 from __future__ import annotations
@@ -28,6 +33,12 @@ class StopRequest:
         self._event = threading.Event()
         self.reason = ""  # the signal's name, e.g. "SIGINT"
         self._previous: dict[int, object] = {}
+        # Python calls a handler once for the signals that came while the main thread was held
+        # (several are one call), so only calls count towards "again: exit"; the wakeup-pipe
+        # thread (`_watch`) only asks for the stop early.
+        self._handled = 0
+        self._piped = False
+        self._lock = threading.Lock()
 
     def request(self, reason: str) -> None:
         """Ask the run to stop; the first reason given is the one reported."""
@@ -59,12 +70,20 @@ class StopRequest:
             if (handler := signal.getsignal(sig)) is not signal.SIG_IGN
         }
         self.rearm()
+        read, write = os.pipe()
+        os.set_blocking(write, False)  # Python's C handler must never block on it
+        before = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+        watcher = threading.Thread(target=self._watch, args=(read,), name="signals", daemon=True)
+        watcher.start()
         try:
             yield self
         finally:
             for sig, handler in self._previous.items():
                 signal.signal(sig, handler)
             self._previous = {}
+            signal.set_wakeup_fd(before)
+            os.close(write)  # the watcher reads the end of the pipe and stops
+            watcher.join(timeout=5)
 
     def rearm(self) -> None:
         """Take the signals back: `ray.init` installs its own SIGTERM handler, and its core
@@ -86,10 +105,28 @@ class StopRequest:
         )
 
     def _on_signal(self, signum: int, _frame) -> None:
-        if not self.is_set():
-            self.signalled(signum)
+        with self._lock:
+            self._handled += 1
+            first = self._handled == 1 and (self._piped or not self.is_set())
+            early = self._piped
+        if first:
+            if not early:
+                self.signalled(signum)
             return
         # os._exit skips every flush and cleanup: write straight to stderr's descriptor
         name = signal.Signals(signum).name
         os.write(2, f"{name} again: exiting now; the next run resumes the lake\n".encode())
         os._exit(EXIT_INTERRUPTED)
+
+    def _watch(self, read: int) -> None:
+        """Ask for the stop when the first stop signal arrives (Python writes each handled
+        signal's number to the wakeup pipe from its C handler, whatever the main thread does)."""
+        with os.fdopen(read, "rb", buffering=0) as pipe:
+            while numbers := pipe.read(64):
+                for signum in numbers:
+                    with self._lock:
+                        early = signum in STOP_SIGNALS and self.armed
+                        early = early and not (self._piped or self._handled or self.is_set())
+                        self._piped = self._piped or early
+                    if early:
+                        self.signalled(signum)

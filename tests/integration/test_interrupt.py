@@ -245,7 +245,9 @@ def test_local_ray_run_stops_quietly_and_leaves_no_ray_behind(sig, start_run, tm
     _wait_for(lambda: _ray_days_in_flight(run) or _well_under_way(target), run)
     session = _session_dir(run)  # None while Ray has not started a process yet
     run.signal_group(sig)
-    code, out, err = run.finish(timeout=60)
+    # A SIGTERM to the group while Ray starts kills its daemons, and ray.init waits on them for
+    # up to 30 s in one call (the run has stopped rendering at once, see run/interrupt.py).
+    code, out, err = run.finish(timeout=90)
     _check_interrupted(target, code, err, sig)
     assert "Token authentication" not in err + out
     gone = _eventually(lambda: not run.survivors() and not (session and _processes_naming(session)))
