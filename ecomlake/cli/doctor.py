@@ -32,7 +32,9 @@ from ecomlake.lake.identity import read_identity
 from ecomlake.lake.lock import LOCK_FILE
 from ecomlake.plan.cache import default_cache_dir, plan_path
 from ecomlake.plan.calendar import day_number
+from ecomlake.run.blocked import block_size
 from ecomlake.run.executors import probe_address
+from ecomlake.run.sizing import check_plan_fits
 from ecomlake.run.window import DayChoice
 
 EXAMPLES = """
@@ -138,6 +140,8 @@ def _lake(state: dict) -> str:
 def _plan(state: dict) -> str:
     """Whether a run loads this world's plan from the plan cache or plans it first (seed: YAML)."""
     cfg, (first, last) = state["config"], state["window"]
+    blocks = block_size(cfg, None, "doctor")
+    check_plan_fits(cfg, blocks, on_ray=bool(blocks))  # as a default run would plan it
     folder = default_cache_dir()
     path = plan_path(folder, cfg, cfg.faker_seed, day_number(first), day_number(last))
     if path.is_file():

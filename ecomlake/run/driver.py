@@ -77,7 +77,7 @@ from ecomlake.run.prepare import (
     lineage_for,
     open_target,
 )
-from ecomlake.run.sizing import estimate_work, plans_quickly
+from ecomlake.run.sizing import check_plan_fits, estimate_work, plans_quickly
 from ecomlake.run.task import DayResult, DayTask, WriteSettings
 from ecomlake.run.window import DayChoice
 from ecomlake.tables import TableCommitter, TableOptions, commit_failure, open_tables
@@ -320,6 +320,7 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
         executor = choose_executor(
             options.executor, options.workers, options.ray_address, len(days)
         )
+    check_plan_fits(cfg, blocks, on_ray=isinstance(executor, RayExecutor))
     loc = open_target(options.target, options.storage_options)
     _refuse_unshared_local_target(executor, loc, options)
     identity = LakeIdentity(

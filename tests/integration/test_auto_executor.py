@@ -14,7 +14,7 @@ from ecomlake.cli.app import run
 from ecomlake.config import load_config
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
 from ecomlake.plan.calendar import day_number
-from ecomlake.run import sizing
+from ecomlake.run import driver, sizing
 from ecomlake.run.days import assign_tasks, spread_backlog
 from ecomlake.run.driver import GenerateOptions
 from ecomlake.run.sizing import WorkEstimate, estimate_work, plans_quickly
@@ -89,3 +89,40 @@ def test_auto_takes_ray_when_the_work_pays_for_it(ray_session, tmp_path, monkeyp
     assert result.ok, result.failures
     assert result.executor == "ray"
     assert any(r.node_id != "local" for r in result.results)
+
+
+@pytest.mark.parametrize(
+    ("flags", "held"),
+    [
+        ([], "the driver's summaries of its 1,000,000 plan blocks would take about 610.4 GiB"),
+        (["--block-customers", "0"], "its plan, built in this process, would take about"),
+        (["--executor", "in-process"], "its plan, built in this process, would take about"),
+    ],
+)
+def test_a_world_too_big_for_this_machine_is_refused_up_front(
+    tmp_path, capsys, monkeypatch, flags, held
+):
+    """A few zeros too many used to plan for hours and end out of memory."""
+    monkeypatch.setattr(sizing, "physical_memory", lambda: 24 * 2**30)
+    for planner in ("_plan_blocked", "_plan_while_starting"):  # without the check: fail, fast
+        monkeypatch.setattr(driver, planner, lambda *_: pytest.fail("planning began"))
+    text = QUICK_CONFIG.read_text().replace("num_customers: 2000 ", "num_customers: 10**12 ")
+    config = tmp_path / "huge.yaml"
+    config.write_text(text.replace("10**12", str(10**12)))
+    target = tmp_path / "lake"
+    assert run(["generate", "-c", str(config), "-t", str(target), *flags]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: lookup_config.customers.num_customers: 1,000,000,000,000 ")
+    assert held in error and "more than this machine's 24.0 GiB" in error
+    assert not target.exists()
+
+
+def test_doctor_says_the_world_does_not_fit(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(sizing, "physical_memory", lambda: 4 * 2**30)
+    config = tmp_path / "huge.yaml"
+    config.write_text(
+        QUICK_CONFIG.read_text().replace("num_customers: 2000 ", "num_customers: 10000000000 ")
+    )
+    assert run(["doctor", "-c", str(config), "-t", str(tmp_path / "lake")]) == 2
+    line = next(x for x in capsys.readouterr().out.splitlines() if "plan" in x)
+    assert line.startswith("  FAIL  plan    lookup_config.customers.num_customers: 10,000,000,000 ")
