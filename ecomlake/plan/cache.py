@@ -26,6 +26,8 @@ import numpy as np
 import ecomlake
 from ecomlake.config import EcomConfig
 from ecomlake.config.fingerprint import config_fingerprint
+from ecomlake.errors import ConfigError
+from ecomlake.plan.memory import plan_too_big
 from ecomlake.plan.world import WorldPlan, assemble_world, build_world, world_arrays
 
 log = logging.getLogger(__name__)
@@ -62,7 +64,11 @@ def load_or_build_world(
     cfg: EcomConfig, seed: int, start_day: int, end_day: int, cache_dir: Path | None
 ) -> tuple[WorldPlan, bool]:
     """The world plan and whether it came from the cache; `cache_dir=None` always plans, and so
-    does an install without the plan's source files, whose code could not be part of the key."""
+    does an install without the plan's source files, whose code could not be part of the key.
+    A plan that cannot fit this machine's memory is a ConfigError, before any of it is built."""
+    too_big = plan_too_big(cfg)
+    if too_big is not None:
+        raise ConfigError(f"lookup_config.customers.num_customers: {too_big}")
     if cache_dir is None or _code_digest() is None:
         return build_world(cfg, seed, start_day, end_day), False
     world = cached_world(cfg, seed, start_day, end_day, cache_dir)

@@ -52,7 +52,7 @@ from ecomlake.run.days import assign_tasks, spread_backlog
 from ecomlake.run.driver import GenerateOptions
 from ecomlake.run.executors import DayFailure, RunProgress, choose_executor
 from ecomlake.run.prepare import level_for, open_target
-from ecomlake.run.sizing import check_plan_fits, estimate_work
+from ecomlake.run.sizing import estimate_work
 from ecomlake.run.task import DayResult, DayTask, WriteSettings
 from ecomlake.tables import TableCommitter, commit_failure, open_tables
 from ecomlake.tables.detect import lake_format, lake_tables, other_format
@@ -373,7 +373,6 @@ def _render_again(
     first = day_number(dt.date.fromisoformat(lake.world_start))
     last = day_number(dt.date.fromisoformat(lake.world_end))
     cache_dir = default_cache_dir() if options.plan_cache else None
-    check_plan_fits(cfg, 0, on_ray=False)  # planned in one piece, here
     world, _ = load_or_build_world(cfg, settings.identity.seed, first, last, cache_dir)
     tasks = spread_backlog(assign_tasks(days, world.signup_days()))
     owned: dict[int, DayTask] = {}

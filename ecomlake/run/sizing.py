@@ -7,12 +7,12 @@ take the days and shut down again (docs/performance.md, "Task size"). Bytes neve
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ecomlake.config import EcomConfig
 from ecomlake.errors import ConfigError
+from ecomlake.plan.memory import plan_too_big
 from ecomlake.plan.world import WorldPlan
 from ecomlake.render.context import DayContext
 from ecomlake.render.extent import partition_rows
@@ -61,39 +61,15 @@ def estimate_work(world: WorldPlan, tasks: Sequence[DayTask]) -> WorkEstimate:
     return WorkEstimate(partitions, rows)
 
 
-# What the driver holds to plan a world (docs/performance.md): a plan in one piece, or blocks
-# planned in-process, grows about 0.35 GB per million customers; blocks planned on Ray leave
-# their pieces in the object store, and the driver keeps, per block, one priority histogram
-# (512 KiB, the shopper cut's first round) and its per-day counts.
-PLAN_BYTES_PER_CUSTOMER = 350
-BLOCK_DRIVER_BYTES = 640 * 1024
-
-
 def check_plan_fits(cfg: EcomConfig, blocks: int, on_ray: bool) -> None:
     """Refuse, before anything is written, a world whose plan cannot fit this machine's memory
-    (a typo of a few zeros would otherwise grind for hours and end out of memory)."""
-    have = physical_memory()
-    customers = cfg.lookup_config.customers.num_customers
-    if blocks and on_ray:
-        count = -(-customers // blocks)
-        need = count * BLOCK_DRIVER_BYTES
-        held = f"the driver's summaries of its {count:,} plan blocks"
-        way_out = "plan bigger blocks (--block-customers) or fewer customers"
-    else:
-        need = customers * PLAN_BYTES_PER_CUSTOMER
-        held = "its plan, built in this process,"
-        way_out = "plan it in blocks on Ray (--block-customers, --executor ray) or fewer customers"
-    if have is not None and need > have:
-        raise ConfigError(
-            f"lookup_config.customers.num_customers: {customers:,} customers: {held} would "
-            f"take about {need / 2**30:,.1f} GiB, more than this machine's "
-            f"{have / 2**30:,.1f} GiB; {way_out}"
-        )
-
-
-def physical_memory() -> int | None:
-    """This machine's memory in bytes, or None where the system does not say."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return None
+    (plan/memory.py); `blocks` customers per block, planned on Ray when `on_ray`."""
+    why = plan_too_big(cfg, blocks if on_ray else 0)
+    if why is None:
+        return
+    way_out = (
+        "plan bigger blocks (--block-customers) or fewer customers"
+        if blocks and on_ray
+        else "plan it in blocks on Ray (--block-customers, --executor ray) or fewer customers"
+    )
+    raise ConfigError(f"lookup_config.customers.num_customers: {why}; {way_out}")

@@ -12,6 +12,7 @@ import pytest
 from ecomlake.api import generate
 from ecomlake.cli.app import run
 from ecomlake.config import load_config
+from ecomlake.plan import memory
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
 from ecomlake.plan.calendar import day_number
 from ecomlake.run import driver, sizing
@@ -94,7 +95,7 @@ def test_auto_takes_ray_when_the_work_pays_for_it(ray_session, tmp_path, monkeyp
 @pytest.mark.parametrize(
     ("flags", "held"),
     [
-        ([], "the driver's summaries of its 1,000,000 plan blocks would take about 610.4 GiB"),
+        ([], "the driver's summaries of its 1,000,000 blocks would take about 610.4 GiB"),
         (["--block-customers", "0"], "its plan, built in this process, would take about"),
         (["--executor", "in-process"], "its plan, built in this process, would take about"),
     ],
@@ -103,7 +104,7 @@ def test_a_world_too_big_for_this_machine_is_refused_up_front(
     tmp_path, capsys, monkeypatch, flags, held
 ):
     """A few zeros too many used to plan for hours and end out of memory."""
-    monkeypatch.setattr(sizing, "physical_memory", lambda: 24 * 2**30)
+    monkeypatch.setattr(memory, "physical_memory", lambda: 24 * 2**30)
     for planner in ("_plan_blocked", "_plan_while_starting"):  # without the check: fail, fast
         monkeypatch.setattr(driver, planner, lambda *_: pytest.fail("planning began"))
     text = QUICK_CONFIG.read_text().replace("num_customers: 2000 ", "num_customers: 10**12 ")
@@ -118,7 +119,7 @@ def test_a_world_too_big_for_this_machine_is_refused_up_front(
 
 
 def test_doctor_says_the_world_does_not_fit(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(sizing, "physical_memory", lambda: 4 * 2**30)
+    monkeypatch.setattr(memory, "physical_memory", lambda: 4 * 2**30)
     config = tmp_path / "huge.yaml"
     config.write_text(
         QUICK_CONFIG.read_text().replace("num_customers: 2000 ", "num_customers: 10000000000 ")
@@ -126,3 +127,12 @@ def test_doctor_says_the_world_does_not_fit(tmp_path, capsys, monkeypatch):
     assert run(["doctor", "-c", str(config), "-t", str(tmp_path / "lake")]) == 2
     line = next(x for x in capsys.readouterr().out.splitlines() if "plan" in x)
     assert line.startswith("  FAIL  plan    lookup_config.customers.num_customers: 10,000,000,000 ")
+
+
+def test_every_command_that_plans_in_one_piece_refuses_a_world_too_big(tmp_path, monkeypatch):
+    """stats, run-generator, the library and --repair build the plan in one piece too."""
+    from ecomlake.errors import ConfigError
+
+    monkeypatch.setattr(memory, "physical_memory", lambda: 100_000)  # under 2,000 × 350 bytes
+    with pytest.raises(ConfigError, match=r"^lookup_config.customers.num_customers: 2,000 "):
+        load_or_build_world(load_config(QUICK_CONFIG), 42, 0, 10, None)

@@ -20,9 +20,10 @@ from ecomlake.api import generate
 from ecomlake.cli.app import run
 from ecomlake.lake import resolve_target
 from ecomlake.lake.identity import CONFIG_FILE, read_identity
+from ecomlake.plan import memory
 from ecomlake.plan.calendar import US_PER_DAY, day_number
 from ecomlake.run.driver import GenerateOptions
-from ecomlake.verify import Violation
+from ecomlake.verify import Violation, expected
 from ecomlake.verify.expected import check_expected, outside_ranges, plan_lake
 from ecomlake.verify.report import verify_lake
 
@@ -174,6 +175,18 @@ def test_without_a_config_the_plan_checks_are_skipped_and_said_so(feb_copy, caps
     out = capsys.readouterr().out
     assert "skipped: expected partitions and references outside this lake: no config" in out
     assert "expected partitions:" not in out
+
+
+def test_a_plan_too_big_for_this_machine_is_skipped_not_built(feb_copy, monkeypatch):
+    """verify builds the plan in one piece: a world it cannot hold has its plan checks skipped
+    and said why, instead of running out of memory."""
+    monkeypatch.setattr(memory, "physical_memory", lambda: 100_000)  # under 2,000 × 350 bytes
+    monkeypatch.setattr(expected, "load_or_build_world", lambda *_: pytest.fail("planned"))
+    report = verify_lake(str(feb_copy))
+    (skipped,) = report.skipped
+    assert skipped.startswith("expected partitions and references outside this lake: 2,000 ")
+    assert "its plan, built in this process, would take about" in skipped
+    assert not report.planned and not report.partition_violations
 
 
 def test_without_run_records_the_lake_fails_and_its_partitions_days_are_checked(feb_copy):
