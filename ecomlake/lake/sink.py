@@ -206,7 +206,8 @@ class PartitionSink:
     def _own_folder(self, table: str, rel_dir: str) -> None:
         """Never write through a link, which would write outside the lake: a linked table folder
         (the table's other partitions live behind it) is refused, a linked partition folder is
-        replaced by a real one (the link goes, not what it points to)."""
+        replaced by a real one (the link goes, not what it points to), and a link, folder or
+        special file inside it goes before the writes (it may hold a name they need)."""
         if is_link(self.loc, table):
             raise CommitError(
                 f"{table}: is a symbolic link; the lake is written only inside its own folders "
@@ -214,6 +215,10 @@ class PartitionSink:
             )
         if is_link(self.loc, rel_dir):
             remove(self.loc, rel_dir)
+        elif self.loc.is_local:  # a folder, link or FIFO where a file goes would fail the write
+            for name, entry in list_entries(self.loc, rel_dir).items():
+                if entry.link or entry.kind != "file":
+                    remove_entry(self.loc, f"{rel_dir}/{name}", entry)
 
     def _remove_stale(self, rel_dir: str, written: set[str]) -> None:
         """Drop what this write did not make and a reader would trip on: parts an earlier,

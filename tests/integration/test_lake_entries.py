@@ -66,6 +66,13 @@ def _sub_folder(lake: Path) -> None:
     shutil.copy(lake / PARTITION / "part-00000.parquet", inner / "part-00000.parquet")
 
 
+def _part_is_a_folder(lake: Path) -> None:
+    """A folder holding the name a re-render writes: the write would fail on it."""
+    part = lake / PARTITION / "part-00000.parquet"
+    part.unlink()
+    part.mkdir()
+
+
 def _upper_case(lake: Path) -> None:
     shutil.copy(lake / PARTITION / "part-00000.parquet", lake / PARTITION / "EXTRA.PARQUET")
 
@@ -102,6 +109,7 @@ DAMAGE: dict[Callable[[Path], None], tuple[str, str]] = {
     _fifo_part: ("manifests.unexpected_entry", f"{PARTITION}/part-00001.parquet"),
     _part_to_dev_zero: ("manifests.unexpected_entry", f"{PARTITION}/part-00000.parquet"),
     _sub_folder: ("manifests.unexpected_entry", f"{PARTITION}/late"),
+    _part_is_a_folder: ("manifests.unexpected_entry", f"{PARTITION}/part-00000.parquet"),
     _upper_case: ("manifests.unlisted_file", f"{PARTITION}/EXTRA.PARQUET"),
     _no_suffix: ("manifests.unlisted_file", f"{PARTITION}/extra"),
     _loop: ("manifests.unexpected_entry", f"{PARTITION}/loop"),
@@ -129,6 +137,7 @@ def test_verify_names_it_and_repair_removes_it(lake, original, damage):
 def test_a_plain_rerun_replaces_what_a_reader_would_trip_on(lake, original):
     _fifo_part(lake)
     _sub_folder(lake)
+    _part_is_a_folder(lake)
     assert generate(load_config(QUICK), _options(lake)).ok
     assert check_manifests(str(lake)) == []
     assert _files(lake) == _files(original)
