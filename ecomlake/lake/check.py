@@ -161,22 +161,23 @@ def survey_table(loc: LakeLocation, table: str) -> tuple[list[str], list[Stray]]
 
 
 SIDECAR_LIMIT = 1 << 20  # bytes: a sidecar is a small JSON; a bigger one is not ours
-Judge = Callable[[bytes | None, pa.Table], str | None]
+Judge = Callable[[bytes | None, pa.Table, str], str | None]
 
 
 def sidecar_problem(
     loc: LakeLocation,
     manifest: PartitionManifest,
+    entries: dict[str, Entry],
     name: str,
-    entry: Entry | None,
     columns: list[str],
     judge: Judge,
 ) -> str | None:
-    """Why the sidecar `name` beside a whole partition (a defect log's counts; `entry` from the
-    folder's listing) is not what the partition's rows give: `judge(stored, rows)` says, with
-    `stored` None when the sidecar is absent, a link, not a plain file or too big to be one,
-    and `rows` the `columns` of every listed file. A read that fails is a problem too."""
+    """Why the sidecar `name` beside a whole partition (a defect log's counts; `entries` the
+    folder's listing) is not what the partition's rows give: `judge(stored, rows, partition)`
+    says, with `stored` None when the sidecar is absent, a link, not a plain file or too big to
+    be one, and `rows` the `columns` of every listed file. A read that fails is a problem too."""
     rel_dir = f"{manifest.table}/{manifest.partition}"
+    entry = entries.get(name)
     usable = entry is not None and not entry.link and entry.kind == "file"
     try:
         small = usable and (entry.size or 0) <= SIDECAR_LIMIT
@@ -187,4 +188,4 @@ def sidecar_problem(
         )
     except (EcomlakeError, pa.ArrowException, OSError) as exc:
         return f"{name} cannot be checked ({exc})"
-    return judge(stored, rows)
+    return judge(stored, rows, manifest.partition)

@@ -161,10 +161,14 @@ def counts_json(log: pa.Table, level: str, partition: str) -> str:
     return json.dumps(body, indent=2, sort_keys=True) + "\n"
 
 
-COUNTED = ["table_name", "defect_type"]  # the log's columns its counts are made of
+# The counts sidecar as lake/check.py's `sidecar_problem` checks it: its name and the log's
+# columns its counts are made of.
+COUNTS_SIDECAR = (COUNTS_NAME, ["table_name", "defect_type"])
 
 
-def counts_problem(stored: bytes | None, rows: pa.Table, level: str, partition: str) -> str | None:
+def counts_problem(
+    stored: bytes | None, rows: pa.Table, partition: str, *, level: str
+) -> str | None:
     """Why a log partition's counts sidecar (`stored`; None: absent or not a small plain file)
     is not the one its `rows` give, or None. The sidecar is in no manifest, so `verify` and
     `--repair` check it against the rows."""

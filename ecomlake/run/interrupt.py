@@ -125,8 +125,8 @@ class StopRequest:
             while numbers := pipe.read(64):
                 for signum in numbers:
                     with self._lock:
-                        early = signum in STOP_SIGNALS and self.armed
-                        early = early and not (self._piped or self._handled or self.is_set())
-                        self._piped = self._piped or early
-                    if early:
+                        seen = self._piped or self._handled or self.is_set()
+                        first = signum in STOP_SIGNALS and self.armed and not seen
+                        self._piped |= first
+                    if first:
                         self.signalled(signum)

@@ -43,8 +43,8 @@ from ecomlake.lake.identity import (
 )
 from ecomlake.lake.lock import LakeLock
 from ecomlake.lake.runs import RUNS_DIR, RunRecord, read_run_records
-from ecomlake.messiness import COUNTS_NAME, level_from_record
-from ecomlake.messiness.log import COUNTED, counts_problem, defect_log_tables
+from ecomlake.messiness import level_from_record
+from ecomlake.messiness.log import COUNTS_SIDECAR, counts_problem, defect_log_tables
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
 from ecomlake.plan.calendar import day_number
 from ecomlake.render.registry import INGEST_KEY, SIGNUP_TABLE, table_spec
@@ -274,9 +274,9 @@ def _days_and_partitions(
         day = _date(value) if key == INGEST_KEY else None
         if day is not None:
             days.add(day)
-    if (
-        recorded and days - recorded
-    ):  # export-raw records list no days  # verify fails them as unexpected; a repair cannot record
+    # Verify fails such days as unexpected and a repair cannot record them. (An export-raw
+    # lake's records list no days at all: its days are not "in no run record".)
+    if recorded and days - recorded:
         log.warning(
             "%d day(s) on storage are in no run record (an interrupted run?), e.g. %s: the "
             "repair checks them; re-run the generate command that made the lake to record them",
@@ -319,16 +319,11 @@ def _check_all(
         if not full or state.problem is not None or rel.split("/", 1)[0] not in logs:
             return state
         assert state.manifest is not None
-        manifest, level = state.manifest, settings.level.name
+        judge = partial(counts_problem, level=settings.level.name)
         problem = sidecar_problem(
-            loc,
-            manifest,
-            COUNTS_NAME,
-            list_entries(loc, rel).get(COUNTS_NAME),
-            COUNTED,
-            partial(counts_problem, level=level, partition=manifest.partition),
+            loc, state.manifest, list_entries(loc, rel), *COUNTS_SIDECAR, judge
         )
-        return state if problem is None else PartitionState(manifest, problem)
+        return state if problem is None else PartitionState(state.manifest, problem)
 
     with ThreadPoolExecutor(max_workers=_CHECK_THREADS, thread_name_prefix="check") as pool:
         return dict(zip(partitions, pool.map(check, partitions), strict=True))
@@ -339,20 +334,22 @@ def _write_for(
 ) -> PartitionWrite | None:
     """How `rel` was written. A manifest naming a batch that no run record has was written by
     a run that left none (killed, or stopped by an error before it could record): its own
-    lineage and writer. Otherwise the latest record of the manifest's batch that committed it,
-    else the latest run record that committed it (the manifest may be the damaged file), else
+    lineage and writer. Otherwise the record of the manifest's batch if it committed it (a
+    record file per batch), else the latest run record that committed it (the manifest may be
+    the damaged file), else
     its manifest's, else the latest run that found it committed (a re-run that pinned the same
     --batch-id replaced the writer's record; with pinned lineage it is the same), else None."""
-    own = None
     if manifest is not None:
         own = PartitionWrite.from_record(manifest.batch_id, manifest.created_at, manifest.writer)
-        if all(r.batch_id != manifest.batch_id for r in records):
+        batch = [r for r in records if r.batch_id == manifest.batch_id]  # one record a batch
+        if not batch:
             return own
+        if rel in batch[0].partitions and batch[0].write is not None:
+            return batch[0].write
     wrote = [r.write for r in records if rel in r.partitions and r.write is not None]
-    mine = [w for w in wrote if own is not None and w.lineage.batch_id == own.lineage.batch_id]
-    if mine or wrote:
-        return (mine or wrote)[-1]
-    if own is not None:
+    if wrote:
+        return wrote[-1]
+    if manifest is not None:
         return own
     kept = [r.write for r in records if rel in r.kept and r.write is not None]
     return kept[-1] if kept else None

@@ -30,7 +30,12 @@ from ecomlake.lake.fs import Entry, LakeLocation, is_link, list_entries, read_by
 from ecomlake.lake.identity import read_identity
 from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME
 from ecomlake.lake.manifest import ManifestFile, PartitionManifest
-from ecomlake.messiness.log import COUNTED, COUNTS_NAME, counts_problem, defect_log_tables
+from ecomlake.messiness.log import (
+    COUNTS_NAME,
+    COUNTS_SIDECAR,
+    counts_problem,
+    defect_log_tables,
+)
 from ecomlake.render.registry import TABLE_NAMES
 from ecomlake.verify.invariants import MAX_EXAMPLES, Violation
 
@@ -194,14 +199,8 @@ def _check_partition(
         if _listed_file_ok(loc, entry, entries.get(name), found):
             _check_content(loc, entry, found)
     if level is not None and sum(found.counts.values()) == before:
-        problem = sidecar_problem(
-            loc,
-            manifest,
-            COUNTS_NAME,
-            entries.get(COUNTS_NAME),
-            COUNTED,
-            partial(counts_problem, level=level, partition=manifest.partition),
-        )
+        judge = partial(counts_problem, level=level)
+        problem = sidecar_problem(loc, manifest, entries, *COUNTS_SIDECAR, judge)
         if problem:
             found.add("defect_counts", f"{rel_dir} ({problem})")
     for name, entry in sorted(entries.items()):

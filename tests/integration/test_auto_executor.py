@@ -129,8 +129,8 @@ def test_doctor_says_the_world_does_not_fit(tmp_path, capsys, monkeypatch):
     assert line.startswith("  FAIL  plan    lookup_config.customers.num_customers: 10,000,000,000 ")
 
 
-def test_every_command_that_plans_in_one_piece_refuses_a_world_too_big(tmp_path, monkeypatch):
-    """stats, run-generator, the library and --repair build the plan in one piece too."""
+def test_the_one_piece_plan_refuses_a_world_too_big(tmp_path, monkeypatch):
+    """What stats, run-generator, the library, verify and --repair plan with."""
     from ecomlake.errors import ConfigError
 
     monkeypatch.setattr(memory, "physical_memory", lambda: 100_000)  # under 2,000 × 350 bytes
