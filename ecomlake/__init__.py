@@ -29,6 +29,7 @@ _EXPORTS = {
     "generate": "ecomlake.lakes",
     "repair": "ecomlake.lakes",
     "StatsReport": "ecomlake.stats",
+    "TableOptions": "ecomlake.tables.options",
     "read_ray_dataset": "ecomlake.raydata",
     "EcomDatasource": "ecomlake.raydata",
 }
@@ -42,6 +43,7 @@ __all__ = [
     "RepairResult",
     "RunResult",
     "StatsReport",
+    "TableOptions",
     "VerifyReport",
     "WorldPlan",
     "__version__",
@@ -65,6 +67,7 @@ if TYPE_CHECKING:
     from ecomlake.run.driver import GenerateOptions, RunResult
     from ecomlake.run.repair import RepairResult
     from ecomlake.stats import StatsReport
+    from ecomlake.tables.options import TableOptions
     from ecomlake.verify.report import VerifyReport
 
 

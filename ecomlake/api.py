@@ -8,6 +8,7 @@ import os
 import time
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 from ecomlake.config import EcomConfig
 from ecomlake.errors import OptionError
@@ -17,7 +18,7 @@ from ecomlake.library import ConfigLike, load_config, plan_world, render_day
 from ecomlake.run.driver import GenerateOptions, RunResult
 from ecomlake.run.driver import generate as _generate
 from ecomlake.run.executors import RunProgress, choose_executor
-from ecomlake.run.fieldcheck import path_text
+from ecomlake.run.fieldcheck import FieldCheck, path_text
 from ecomlake.run.interrupt import StopRequest
 from ecomlake.run.repair import RepairResult, render_and_compare, repair_lake
 from ecomlake.verify.report import VerifyReport, verify_lake
@@ -50,6 +51,8 @@ def generate(
     `progress` hears of each planned and finished day, `stop` ends a run early, cleanly."""
     cfg = load_config(config)
     options = _options(options if options is not None else GenerateOptions())
+    _instance("progress", progress, RunProgress)
+    _instance("stop", stop, StopRequest)
     if target is not None:
         options = replace(options, target=target)  # checked (a Path converted) as it is built
     if options.repair:
@@ -65,7 +68,15 @@ def repair(
     """Re-render the damaged partitions of the lake at `options.target` byte-identically;
     without `config`, with the config the lake stores."""
     cfg = None if config is None else load_config(config)
+    _instance("progress", progress, RunProgress)
     return repair_lake(_options(options), cfg, progress)
+
+
+def _instance(name: str, value: object, kind: type) -> None:
+    """None or a `kind`, else a one-line error naming the argument (before anything is written)."""
+    if value is not None and not isinstance(value, kind):
+        rule = f"{{{name}}}: expected a {kind.__name__} or None, got {value!r:.60}"
+        raise OptionError("", rule, name)
 
 
 def _options(options: object) -> GenerateOptions:
@@ -97,6 +108,19 @@ def verify(
     (as long as generating the lake takes, without the writes).
     """
     target = path_text("", "target", target)
+    args = SimpleNamespace(
+        storage_options=storage_options,
+        against_defects=against_defects,
+        deep=deep,
+        workers=workers,
+        ray_address=ray_address,
+    )
+    check = FieldCheck("", args)
+    check.mapping("storage_options")
+    check.flag("against_defects", "deep")
+    check.count("workers")
+    check.text("ray_address", optional=True)
+    storage_options = args.storage_options
     cfg = None if config is None else load_config(config)
     check_memory_limit(memory_limit)
     on_ray = workers is not None or ray_address is not None

@@ -61,16 +61,21 @@ def world_window(
     cfg: EcomConfig, start: dt.date | None, end: dt.date | None, today: dt.date | None
 ) -> tuple[dt.date, dt.date]:
     """The config's pinned window, else `start`..`end` (both or neither), else the days up
-    to `today` (the UTC date by default)."""
+    to `today` (the UTC date by default); with a pinned window, `start` and `end` must lie in it."""
     if (start is None) != (end is None) and cfg.parameters.pinned_window() is None:
         raise ConfigError(f"{'end' if end is None else 'start'}: needed with the other one")
     if start is not None and end is not None and start > end:
         raise ConfigError(f"start: must be on or before end ({start} > {end})")
+    today = as_date(today, "today")
     try:
         choice = DayChoice("", start, end)
         first, last, _ = choice.world(cfg, today or dt.datetime.now(dt.UTC).date())
     except OptionError as exc:  # named as this function's arguments
         raise ConfigError(exc.render(lambda field: field.removesuffix("_date"))) from None
+    if cfg.parameters.pinned_window() is not None:  # the window is the config's: days inside it
+        for name, value in (("start", start), ("end", end)):
+            if value is not None and not first <= value <= last:
+                raise ConfigError(f"{name}: {value} is outside the world window {first}..{last}")
     return first, last
 
 
@@ -94,7 +99,7 @@ def plan_world(
     problem = None if seed is None else seed_problem(seed)
     if problem:
         raise ConfigError(f"seed: {problem}")
-    chosen = cfg.faker_seed if seed is None else seed
+    chosen = cfg.faker_seed if seed is None else int(seed)  # a numpy integer too
     cache_dir = default_cache_dir() if plan_cache else None
     world, _ = load_or_build_world(cfg, chosen, day_number(first), day_number(last), cache_dir)
     return world
@@ -169,8 +174,8 @@ def render_day(
     ingestion_ts: str | None = None,
 ) -> dict[str, pa.Table]:
     """Every table (or those named) of `day`: the rows and values `generate` writes for that
-    day into `<table>/ingest_dt=<day>`, `customers/signup_date=<day>` and, on the world's first
-    day, every `product_catalog/category=…`; partitions in path order, a table without rows is
+    day into `<table>/ingest_dt=<day>`, `customers/signup_dt=<day>` and, on the world's first
+    day, every `product_catalog/category_key=…`; partitions in path order, a table without rows is
     empty. With `batch_id` and `ingestion_ts`, the lineage columns are appended as written
     (`source_file` is left out: it names a file).
     """

@@ -34,7 +34,9 @@ INGESTION_TS_TYPE = pa.timestamp("us", tz="UTC")
 EVENT_ID_PREFIX = "evt_"
 
 _TS_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}")
-INGESTION_TS_RULE = "must be an ISO timestamp like 2026-01-01T00:00:00+00:00"
+INGESTION_TS_RULE = (
+    "must be an ISO timestamp in whole seconds with an offset, like 2026-01-01T00:00:00+00:00"
+)
 # json.dumps (ensure_ascii=True) escapes '"', '\\' and everything outside printable ASCII.
 _NEEDS_JSON_ESCAPE = r'["\\]|[^ -~]'
 _HEX_DIGEST_LEN = 64

@@ -145,7 +145,9 @@ def read_ray_dataset(
     Starts a local Ray if none is running.
     """
     cfg = load_config(config)
-    (spec,) = pick_tables([table], "table")
+    if not isinstance(table, str):
+        raise ConfigError(f"table: expected one table name, got {table!r:.60}")
+    (spec,) = pick_tables(table, "table")
     level = check_messiness(cfg, messiness_level)
     lineage = lineage_of(batch_id, ingestion_ts)
     first, last = as_date(start, "start"), as_date(end, "end")
@@ -178,11 +180,6 @@ def _days(
     first, last = world_window(cfg, start, end, today)
     if cfg.parameters.pinned_window() is None:
         start = end = None
-    for name, value in (("start", start), ("end", end)):
-        if value is not None and not first <= value <= last:
-            raise ConfigError(f"{name}: {value} is outside the world window {first}..{last}")
-    if start is not None and end is not None and start > end:
-        raise ConfigError(f"start: must be on or before end ({start} > {end})")
     return DayChoice("read_ray_dataset", start, end).in_world(first, last)
 
 

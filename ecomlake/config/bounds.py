@@ -8,6 +8,7 @@ caller knows how its input is named (`parameters.start_date`, `GenerateOptions.s
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 import re
 
 EPOCH = dt.date(1970, 1, 1)  # day 0 of plan/calendar.py; earlier days are not supported
@@ -18,7 +19,8 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 def seed_problem(value: object) -> str | None:
     """Why `value` is not a root seed (a whole number, not a bool, 0 <= seed < 2**64), or None."""
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < SEED_LIMIT:
+    whole = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if whole and 0 <= value < SEED_LIMIT:  # a numpy integer too (callers take its int)
         return None
     return f"must be a whole number from 0 to 2**64 - 1 (got {value!r})"
 

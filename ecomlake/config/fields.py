@@ -161,7 +161,7 @@ def _seed(value: Any) -> Any:
     problem = seed_problem(value)
     if problem:
         raise rule(problem)
-    return value
+    return int(value)  # a numpy integer in a dict config too
 
 
 # Checked before pydantic's coercion, which would take `true` as 1 and "7" as 7.

@@ -39,6 +39,8 @@ from ecomlake.lake.retry import RetryPolicy, describe, retry_call, status_and_co
 from ecomlake.lake.timeouts import TIMEOUT_ENV, StorageTimeouts
 
 _SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+# `s3:/bucket` or `gs:bucket`: a typo that would otherwise write a local folder named `s3:`
+_SLIPPED_SCHEME_RE = re.compile(r"(s3|gs|gcs):/?(?!/)", re.IGNORECASE)
 _SUPPORTED_SCHEMES = {"file": None, "s3": "s3fs", "gs": "gcsfs", "gcs": "gcsfs"}
 _REMOTE_SCHEMES = {"s3": "s3", "gs": "gs", "gcs": "gs"}
 # fsspec's listing-cache options, accepted by every filesystem on top of its own arguments
@@ -94,6 +96,9 @@ def resolve_target(uri: str, storage_options: dict[str, Any] | None = None) -> L
         raise _bad_target("must not be empty")
     match = _SCHEME_RE.match(uri)
     scheme = match.group(1).lower() if match else "file"
+    if not match and (slip := _SLIPPED_SCHEME_RE.match(uri)):
+        meant = f"{slip.group(1)}://{uri[slip.end() :].lstrip('/')}"
+        raise _bad_target(f"{uri!r} is a URI with a slash missing: did you mean {meant!r}?")
     if scheme not in _SUPPORTED_SCHEMES:
         raise _bad_target(f"unsupported scheme '{scheme}' (use a local path, s3:// or gs://)")
     policy = RetryPolicy.from_env()

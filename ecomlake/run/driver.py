@@ -125,7 +125,8 @@ class GenerateOptions:
         check.path("target")
         check.date("start_date", "end_date", "today")
         check.dates("dates")
-        check.whole("days", "workers", "block_customers")
+        check.whole("days", "block_customers")
+        check.count("workers")
         check.seed("seed")
         check.number("target_size_mb")
         check.text("executor", "compression", "messiness_level")
@@ -201,8 +202,13 @@ def generate(
         write_identity(run.loc, run.identity)
         try:
             head = _plan_blocked(cfg, run) if run.blocks else _plan_while_starting(cfg, run)
-        except BaseException:
-            if fresh:  # a stub would hold the target for this config against a corrected one
+        except BaseException as exc:
+            if run.head is not None and run.head.early:  # days committed while Ray started
+                done = run.head.early
+                results = [o for o in done if not isinstance(o, DayFailure)]
+                failures = [o for o in done if isinstance(o, DayFailure)]
+                _record_stopped(run, run.head, results, failures, exc, started)
+            elif fresh:  # a stub would hold the target for this config against a corrected one
                 forget_empty_lake(run.loc, tables)
             raise
         carts = head.world.carts
@@ -227,8 +233,7 @@ def generate(
         try:
             _dispatch(run, head, progress, results, failures)
         except BaseException as exc:  # the partitions written so far must still be recorded
-            failures.append(DayFailure("", f"the run stopped: {type(exc).__name__}: {exc}"))
-            _record_anyway(_result(run, head, results, failures, started), run)
+            _record_stopped(run, head, results, failures, exc, started)
             raise
         if run.tables and options.overwrite and existing is not None:
             failures += _commit_the_rest(run, results, tables)
@@ -272,13 +277,23 @@ def _result(
     return result
 
 
-def _record_anyway(result: RunResult, run: _Prepared) -> None:
-    """Write the record of a run that an unexpected error stopped: without it, `verify` and
-    `--repair` would take the lineage of the partitions it wrote from an earlier run's record."""
+def _record_stopped(
+    run: _Prepared,
+    head: _Head,
+    results: list[DayResult],
+    failures: list[DayFailure],
+    exc: BaseException,
+    started: float,
+) -> None:
+    """Write the record of a run that an unexpected error stopped, with the days it committed:
+    without it, `verify` and `--repair` would take the lineage of the partitions it wrote from
+    an earlier run's record."""
+    failures.append(DayFailure("", f"the run stopped: {type(exc).__name__}: {exc}"))
+    result = _result(run, head, results, failures, started)
     try:
         _write_run_manifest(result, run.settings, run.executor.name, run.options)
-    except Exception as exc:  # the original error is the one to report
-        log.error("run manifest not written: %s", exc)
+    except Exception as error:  # the original error is the one to report
+        log.error("run manifest not written: %s", error)
 
 
 @dataclass
@@ -299,6 +314,7 @@ class _Prepared:
     tables: TableCommitter | None = None  # commits each finished day to Iceberg/Delta tables
     blocks: int = 0  # customers per plan block; 0: the world is planned in one piece
     warm_workers: bool = False  # the plan takes seconds: warm Ray's workers meanwhile
+    head: _Head | None = None  # the plan once made; its `early` days commit while Ray starts
 
 
 def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
@@ -474,7 +490,7 @@ def _start_while_rendering(run: _Prepared, plan: Callable[[], _Head]) -> _Head:
     ready = threading.Event()
 
     def head() -> _Head:
-        planned = plan()
+        planned = run.head = plan()
         tasks, early = planned.tasks, planned.early
         while early_work and not (ready.is_set() or run.stop.is_set()) and len(early) < len(tasks):
             early += InProcessExecutor().map_days(planned.world, [tasks[len(early)]], run.settings)

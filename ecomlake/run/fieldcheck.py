@@ -55,6 +55,15 @@ class FieldCheck:
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                 self._fail(field, "a whole number or None")
 
+    def count(self, *fields: str) -> None:
+        """A whole number of at least 1, or None (a count of workers, customers a block)."""
+        self.whole(*fields)
+        for field in fields:
+            value = self._get(field)
+            if value is not None and value < 1:
+                rule = f"{{{field}}}: must be at least 1, got {value}"
+                raise OptionError(self.owner, rule, field)
+
     def number(self, *fields: str) -> None:
         """A number (int or float, not a bool)."""
         for field in fields:
@@ -68,6 +77,8 @@ class FieldCheck:
         problem = None if value is None else seed_problem(value)
         if problem:
             raise OptionError(self.owner, f"{{{field}}}: {problem}", field)
+        if value is not None:
+            self._set(field, int(value))  # a numpy integer becomes the int it stands for
 
     def date(self, *fields: str) -> None:
         """None or a date; YYYY-MM-DD text is converted (bounds.iso_date)."""

@@ -7,6 +7,7 @@ Config-derived facts (fee rates, agents, channel rules, window) live in `cfg_*` 
 
 from __future__ import annotations
 
+import glob
 import inspect
 import os
 import re
@@ -154,7 +155,7 @@ def _load_table(
 ) -> bool:
     """The table from `<files_root>/<table>/*/*.parquet`, `_file` named under `lake_root`;
     False when it has no files."""
-    pattern = _sql_text(f"{files_root}/{spec.name}/*/*.parquet")
+    pattern = _sql_text(f"{glob.escape(files_root)}/{spec.name}/*/*.parquet")
     if not con.execute(f"SELECT count(*) FROM glob({pattern})").fetchall()[0][0]:
         return False
     source = f"read_parquet({pattern}, hive_partitioning = false, union_by_name = true"
@@ -175,7 +176,7 @@ def _load_table(
 def _stage_table(loc: LakeLocation, table: str, staged: str) -> None:
     """Copy a remote table's Parquet files to `<staged>/<table>/<partition>/<file>`, a few
     downloads at a time, each written as it arrives: at most one file per download in memory."""
-    pattern = join(loc.root, f"{table}/*/*.parquet")
+    pattern = join(glob.escape(loc.root), f"{table}/*/*.parquet")
 
     def listing() -> list[str]:
         loc.fs.invalidate_cache(join(loc.root, table))

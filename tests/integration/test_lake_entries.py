@@ -217,3 +217,19 @@ def test_a_listed_file_of_another_size_is_not_read(lake, monkeypatch):
     assert f"e.g. {PARTITION}/part-00000.parquet (" in found["manifests.size"].detail
     assert f"{PARTITION}/part-00000.parquet" not in read
     assert any(rel.endswith(".parquet") for rel in read)  # the others were read
+
+
+def test_a_lake_folder_named_with_glob_characters_is_read_as_named(original, tmp_path):
+    """verify and stats read the lake's files through a glob: a folder such as `lake[1]` found
+    no file at all, and `lake?x` also read its sibling `lakeAx` (every key twice)."""
+    import ecomlake
+
+    for name in ("lake[1]", "lake?x", "lakeAx"):
+        shutil.copytree(original, tmp_path / name)
+    plain = [check.n for check in ecomlake.stats(tmp_path / "lakeAx", replicates=2).checks]
+    assert any(plain)
+    for name in ("lake[1]", "lake?x"):
+        report = ecomlake.verify(tmp_path / name, QUICK)
+        assert report.ok, (name, [v.check for v in report.violations])
+        counts = [check.n for check in ecomlake.stats(tmp_path / name, replicates=2).checks]
+        assert counts == plain, name

@@ -206,6 +206,8 @@ def test_ray_dataset_customers_are_the_lakes_customers(ray_session, quick_config
 def test_ray_dataset_bad_table_or_day_names_the_argument(quick_config):
     with pytest.raises(ConfigError, match=r"^table: no table 'order'"):
         ecomlake.read_ray_dataset(quick_config, "order")
+    with pytest.raises(ConfigError, match=r"^table: expected one table name, got \['orders'\]$"):
+        ecomlake.read_ray_dataset(quick_config, ["orders"])
     with pytest.raises(ConfigError, match=r"^end: 2024-05-01 is outside the world window"):
         ecomlake.read_ray_dataset(quick_config, "orders", "2024-03-01", "2024-05-01")
 
@@ -225,6 +227,36 @@ def test_ray_dataset_bad_table_or_day_names_the_argument(quick_config):
             lambda cfg, tmp: ecomlake.repair(GenerateOptions(target=tmp), cfg),
             "GenerateOptions.repair: ",
         ),
+        (
+            lambda cfg, tmp: ecomlake.generate(cfg, GenerateOptions(workers=0), target=tmp),
+            "GenerateOptions.workers: must be at least 1, got 0",
+        ),
+        (  # a callable where a RunProgress goes: refused before the lake's files are written
+            lambda cfg, tmp: ecomlake.generate(cfg, GenerateOptions(), lambda *a: None, target=tmp),
+            "progress: expected a RunProgress or None, got <function",
+        ),
+        (
+            lambda cfg, tmp: ecomlake.generate(cfg, GenerateOptions(), None, "stop", target=tmp),
+            "stop: expected a StopRequest or None, got 'stop'",
+        ),
+        (lambda cfg, tmp: ecomlake.verify(tmp, workers=-1), "workers: must be at least 1, got -1"),
+        (lambda cfg, tmp: ecomlake.verify(tmp, deep="yes"), "deep: expected True or False"),
+        (
+            lambda cfg, tmp: ecomlake.verify(tmp, storage_options=[1]),
+            "storage_options: expected a dict or None, got [1]",
+        ),
+        (
+            lambda cfg, tmp: ecomlake.plan_world(cfg, today=dt.datetime(2024, 3, 1, 5)),
+            "today: expected a date like 2024-01-05",
+        ),
+        (  # a pinned window: start and end must lie in it, as read_ray_dataset says
+            lambda cfg, tmp: ecomlake.plan_world(cfg, start="2019-01-01", end="2019-02-10"),
+            "start: 2019-01-01 is outside the world window 2024-01-01..2024-03-31",
+        ),
+        (  # refused, not a local folder named "s3:"
+            lambda cfg, tmp: ecomlake.generate(cfg, GenerateOptions(target=f"s3:{tmp}")),
+            "GenerateOptions.target: 's3:/",
+        ),
     ],
 )
 def test_library_errors_name_option_fields_not_flags(tmp_path, quick_config, call, message):
@@ -233,6 +265,23 @@ def test_library_errors_name_option_fields_not_flags(tmp_path, quick_config, cal
         call(quick_config, target)
     assert str(caught.value).startswith(message)
     assert not (tmp_path / "lake").exists()
+
+
+def test_a_numpy_integer_is_a_seed(quick_config):
+    import numpy as np
+
+    assert GenerateOptions(seed=np.uint64(7)).seed == 7
+    assert type(GenerateOptions(seed=np.int64(7)).seed) is int
+    with pytest.raises(ConfigError, match=r"^GenerateOptions.seed: must be a whole number"):
+        GenerateOptions(seed=np.bool_(True))
+    body = quick_config.model_dump(mode="json", exclude_none=True)
+    assert ecomlake.load_config({**body, "faker_seed": np.int64(7)}).faker_seed == 7
+
+
+def test_table_options_are_exported():
+    from ecomlake.tables.options import TableOptions
+
+    assert ecomlake.TableOptions is TableOptions and "TableOptions" in ecomlake.__all__
 
 
 def test_the_cli_still_names_flags(tmp_path, capsys):

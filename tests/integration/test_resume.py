@@ -227,3 +227,35 @@ def test_an_error_that_stops_the_run_still_records_what_it_committed(tmp_path, m
     again = _options(target, start_date=dt.date(2024, 2, 1), days=5, batch_id="again")
     assert generate(str(QUICK), again).ok
     assert run(["verify", str(target), "--deep"]) == 0
+
+
+def test_an_interrupt_while_ray_starts_records_the_days_the_driver_did(tmp_path, monkeypatch):
+    """The driver renders days itself while a local Ray starts; a Ctrl-C of a library caller in
+    that time used to leave those days committed with no run record (verify then failed)."""
+    from ecomlake.lake import resolve_target
+    from ecomlake.lake.identity import read_identity
+    from ecomlake.lake.runs import read_run_records
+    from ecomlake.run.executors import RayExecutor
+
+    def interrupted_start(self, warm: bool = False) -> None:
+        deadline = time.monotonic() + 60
+        while not list(target.glob("orders/*/_SUCCESS")) and time.monotonic() < deadline:
+            time.sleep(0.05)  # Ray "starts" until the driver committed a day
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(RayExecutor, "starts_local_ray", lambda self: True)
+    monkeypatch.setattr(RayExecutor, "start", interrupted_start)
+    target = tmp_path / "lake"
+    window = {"start_date": dt.date(2024, 2, 1), "days": 20}
+    options = GenerateOptions(target=str(target), executor="ray", **PINNED, **window)
+    with pytest.raises(KeyboardInterrupt):
+        generate(str(QUICK), options)
+    loc = resolve_target(str(target))
+    (record,) = read_run_records(loc, read_identity(loc))
+    assert record.days, "the days rendered while Ray started are recorded"
+    body = json.loads((target / "_runs" / "test.json").read_text())
+    assert "KeyboardInterrupt" in body["failures"][-1]["error"]
+    monkeypatch.undo()
+    again = _options(target, start_date=dt.date(2024, 2, 1), days=20, batch_id="again")
+    assert generate(str(QUICK), again).ok
+    assert run(["verify", str(target), "--deep"]) == 0

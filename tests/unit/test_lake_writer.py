@@ -417,6 +417,10 @@ class TestManifestAndFs:
         assert resolve_target(str(tmp_path)).is_local
         with pytest.raises(OptionError, match=r"^target: unsupported scheme 'ftp' \(use a local"):
             resolve_target("ftp://host/x")
+        for typo, meant in (("s3:/b/x", "s3://b/x"), ("gs:b", "gs://b"), ("GCS:/b/", "GCS://b/")):
+            with pytest.raises(OptionError, match=f"did you mean '{meant}'"):
+                resolve_target(typo)
+        assert resolve_target(str(tmp_path / "s3:x")).is_local  # a folder named so, deeper down
 
     def test_local_fs_operations(self, loc: LakeLocation) -> None:
         write_bytes(loc, "a/b/c.bin", b"123")
