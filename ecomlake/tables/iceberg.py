@@ -15,7 +15,10 @@ from pyiceberg.catalog import Catalog, load_catalog
 from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
 from pyiceberg.manifest import DataFile, DataFileContent, FileFormat
 from pyiceberg.table import Table
+from pyiceberg.partitioning import PartitionField, PartitionSpec
+from pyiceberg.schema import Schema, assign_fresh_schema_ids
 from pyiceberg.table.name_mapping import create_mapping_from_schema
+from pyiceberg.transforms import IdentityTransform
 from pyiceberg.typedef import Record
 from pyiceberg.types import DateType, IcebergType, IntegerType, LongType
 
@@ -36,6 +39,7 @@ from ecomlake.tables.options import DEFAULT_NAMESPACE, OWNER, TableOptions
 from ecomlake.tables.store import iceberg_io_properties
 
 NAME_MAPPING = "schema.name-mapping.default"
+_FIRST_PARTITION_FIELD = 1000  # Iceberg numbers partition fields from 1000
 _EPOCH = dt.date(1970, 1, 1)
 _IN_MEMORY = "sqlite:///:memory:"
 
@@ -157,12 +161,16 @@ class IcebergFormat:
     def _load_table(self, namespace: str, table: str) -> Table:
         return self._catalog.load_table((namespace, table))
 
-    def _open(self, table: str) -> Table | None:
+    def _open(self, table: str, key: str | None = None) -> Table | None:
+        """The table, or None; with `key` (a commit), completed if it lacks its partition spec
+        or name mapping (an older run's table, created in two commits and killed between)."""
         if table not in self._tables:
             try:
                 self._tables[table] = self._load_table(self._namespace, table)
             except NoSuchTableError:
                 return None
+        if key is not None:
+            self._tables[table] = _complete(self._tables[table], key)
         return self._tables[table]
 
     def files(self, table: str) -> dict[str, int]:
@@ -183,7 +191,7 @@ class IcebergFormat:
         removed: list[str],
         summary: dict[str, str],
     ) -> None:
-        target = self._open(table) or self._create(table, added[0])
+        target = self._open(table, added[0].key) or self._create(table, added[0])
         field_type = target.schema().find_field(added[0].key).field_type
         spec_id = target.spec().spec_id
         new = [
@@ -212,20 +220,26 @@ class IcebergFormat:
         entries.update((lake_relative(self._loc, d.file_path), d) for d in new)
 
     def _create(self, table: str, first: TablePartition) -> Table:
-        """A new table: the files' schema, identity partition on the key, name mapping."""
+        """A new table: the files' schema, identity partition on the key and the name mapping
+        (readers find the files' columns by it), in one catalog commit: a table created in two
+        was left unreadable, and a re-run appended to it, by a kill between them."""
         self._catalog.create_namespace_if_not_exists(self._namespace)
+        schema = assign_fresh_schema_ids(
+            Catalog._convert_schema_if_needed(table_schema(self._loc, first))
+        )
+        key = schema.find_field(first.key)
+        spec = PartitionSpec(
+            PartitionField(key.field_id, _FIRST_PARTITION_FIELD, IdentityTransform(), first.key)
+        )
         created = self._catalog.create_table(
             (self._namespace, table),
-            schema=table_schema(self._loc, first),
+            schema=schema,
             location=self._uri(table),
+            partition_spec=spec,
+            properties={NAME_MAPPING: _name_mapping(schema)},
         )
-        with created.transaction() as tx:
-            with tx.update_spec() as spec:
-                spec.add_identity(first.key)
-            mapping = create_mapping_from_schema(created.schema()).model_dump_json()
-            tx.set_properties({NAME_MAPPING: mapping})
-        self._tables[table] = created
-        return created
+        self._tables[table] = _complete(created, first.key)
+        return self._tables[table]
 
     def drop(self, tables: list[str]) -> None:
         for table in tables:
@@ -235,6 +249,24 @@ class IcebergFormat:
                 self._catalog.drop_table((self._namespace, table))
             except NoSuchTableError:
                 continue
+
+
+def _name_mapping(schema: Schema) -> str:
+    return create_mapping_from_schema(schema).model_dump_json()
+
+
+def _complete(table: Table, key: str) -> Table:
+    """`table` with the identity partition on `key` and the name mapping of its schema."""
+    partitioned = any(f.name == key for f in table.spec().fields)
+    mapping = _name_mapping(table.schema())
+    if partitioned and table.properties.get(NAME_MAPPING) == mapping:
+        return table
+    with table.transaction() as tx:
+        if not partitioned:
+            with tx.update_spec() as spec:
+                spec.add_identity(key)
+        tx.set_properties({NAME_MAPPING: mapping})
+    return table
 
 
 def _partition_value(text: str, field_type: IcebergType) -> Any:

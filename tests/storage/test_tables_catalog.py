@@ -81,3 +81,26 @@ def test_a_lake_keeps_the_namespace_it_was_made_with(tmp_path):
         iceberg_lake(lake, namespace="other")
     [(name, _)] = namespaces(lake)
     assert name == "sales"
+
+
+def test_odd_partition_names_through_delta_verify_and_rerun_without_a_new_version(tmp_path):
+    """The Delta log keeps paths percent-encoded (`C%23%20Books...`): compared as they were,
+    a healthy lake failed verify and every run committed a version re-adding those files."""
+    from deltalake import DeltaTable
+
+    lake = tmp_path / "lake"
+    options = world_options(str(lake), tables=TableOptions("delta"), **ONE_DAY)
+    assert generate(odd_category_config(), options).ok
+    assert (lake / "product_catalog" / f"category_key={ODD_CATEGORY}").is_dir()
+    assert not verify_lake(str(lake)).manifest_violations
+    version = DeltaTable(str(lake / "product_catalog")).version()
+    assert generate(odd_category_config(), options).ok
+    assert DeltaTable(str(lake / "product_catalog")).version() == version
+
+
+def test_a_delta_lake_in_a_folder_with_a_percent_is_refused_before_writing(tmp_path):
+    target = tmp_path / "pct%20 lake"
+    options = world_options(str(target), tables=TableOptions("delta"), **ONE_DAY)
+    with pytest.raises(ConfigError, match=r"^--format delta: .*a path with '%' in it"):
+        generate(tiny_config(), options)
+    assert not target.exists()

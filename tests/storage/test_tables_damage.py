@@ -119,3 +119,56 @@ def test_a_lake_with_every_table_folder_gone_is_known_from_its_run_record(tmp_pa
     (lake / "catalog.db").unlink(missing_ok=True)
     found = failures(verify_lake(str(lake)))
     assert any(f.startswith("tables.no_metadata: customers: ") for f in found), found
+
+
+def test_an_iceberg_table_is_created_whole_in_one_commit(tmp_path):
+    """Its first metadata file already has the identity partition and the name mapping: a
+    table created in two commits was left unreadable by a kill between them."""
+    import json
+
+    lake = one_day_lake(tmp_path / "lake", "iceberg")
+    first = json.loads(sorted((lake / "customers" / "metadata").glob("*.metadata.json"))[0].read_text())
+    (spec,) = first["partition-specs"]
+    assert [f["name"] for f in spec["fields"]] == ["signup_dt"]
+    assert "schema.name-mapping.default" in first["properties"]
+
+
+def test_a_run_completes_an_iceberg_table_an_older_run_left_half_made(tmp_path):
+    """A table with no partition spec and no name mapping (an older run created it in two
+    commits and was killed between them) is completed by the next run, and readers read it."""
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    lake = tmp_path / "lake"
+    real = SqlCatalog.create_table
+
+    def bare_then_killed(self, identifier, schema, location=None, **_):
+        real(self, identifier, schema, location=location)  # what the old first commit made
+        raise RuntimeError("killed")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SqlCatalog, "create_table", bare_then_killed)
+        options = world_options(str(lake), tables=TableOptions("iceberg"), **ONE_DAY)
+        assert not generate(tiny_config(), options).ok  # the data is written, no table commit
+    table = iceberg_table(lake, "customers")
+    assert not table.spec().fields and "schema.name-mapping.default" not in table.properties
+    one_day_lake(lake, "iceberg")
+    table = iceberg_table(lake, "customers")
+    assert [f.name for f in table.spec().fields] == ["signup_dt"]
+    assert table.scan().to_arrow().num_rows == sum(
+        pq_rows(p) for p in (lake / "customers").glob("*=*/*.parquet")
+    )
+
+
+def iceberg_table(lake: Path, name: str):
+    from pyiceberg.catalog import load_catalog
+
+    catalog = load_catalog(
+        "ecomlake", type="sql", uri=f"sqlite:///{lake}/catalog.db", warehouse=f"file://{lake}"
+    )
+    return catalog.load_table(("ecomlake", name))
+
+
+def pq_rows(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).metadata.num_rows
