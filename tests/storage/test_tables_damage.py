@@ -127,7 +127,9 @@ def test_an_iceberg_table_is_created_whole_in_one_commit(tmp_path):
     import json
 
     lake = one_day_lake(tmp_path / "lake", "iceberg")
-    first = json.loads(sorted((lake / "customers" / "metadata").glob("*.metadata.json"))[0].read_text())
+    first = json.loads(
+        sorted((lake / "customers" / "metadata").glob("*.metadata.json"))[0].read_text()
+    )
     (spec,) = first["partition-specs"]
     assert [f["name"] for f in spec["fields"]] == ["signup_dt"]
     assert "schema.name-mapping.default" in first["properties"]
