@@ -33,6 +33,12 @@ class RunRecord:
     kept: frozenset[str]  # those it found committed already (written by an earlier run)
     write: PartitionWrite | None  # None in records older than their writer options
     table_format: str | None = None  # "iceberg" or "delta" when the run kept tables
+    planned: int = 0  # the days it was given; 0 in older records
+
+    @property
+    def unfinished(self) -> bool:
+        """Stopped before it did every day it was given (interrupted, or an error ended it)."""
+        return len(self.days) + len(self.failed) < self.planned
 
 
 def run_record_path(batch_id: str) -> str:
@@ -87,4 +93,5 @@ def _record(body: dict) -> RunRecord:
             else PartitionWrite.from_record(body["batch_id"], body["ingestion_ts"], write)
         ),
         table_format=(body.get("tables") or {}).get("format"),
+        planned=int(body.get("days_planned") or 0),
     )

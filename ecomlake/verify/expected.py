@@ -170,6 +170,14 @@ def lake_file_violations(loc: LakeLocation, lake: LakeIdentity | None) -> list[V
             "are unknown (those its partitions are for are checked; a day deleted whole is not)"
         )
         found.append(Violation("lake.run_records_missing", f"{why}; {again}", 1))
+    elif records[-1].unfinished:
+        last = records[-1]
+        why = (
+            f"the last run ({last.batch_id}) stopped after {len(last.days)} of its "
+            f"{last.planned} day(s): the customers it spread over all of them, and what refers "
+            "to them, are incomplete until it finishes"
+        )
+        found.append(Violation("lake.run_unfinished", f"{why}; {again}", 1))
     return found
 
 

@@ -34,8 +34,16 @@ from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT
 # What only a re-run of the command that made the lake fixes: a killed run's days are on
 # storage but in no run record; lost lake files are written again by any run.
 RERUN_CHECKS = frozenset(
-    {"expected.unexpected_partition", "lake.identity_missing", "lake.run_records_missing"}
+    {
+        "expected.unexpected_partition",
+        "lake.identity_missing",
+        "lake.run_records_missing",
+        "lake.run_unfinished",
+    }
 )
+# A run that stopped half-way: what else fails is what it has not written yet, so the re-run
+# is the one fix to give (it also rewrites a damaged partition); a repair would find nothing.
+ONLY_RERUN = frozenset({"lake.run_unfinished"})
 # What --repair cannot fix alone: a damaged run record (the repair cannot know what it said;
 # moved aside, the lake's other records and manifests are enough), a day that failed to render
 # again, and a partition whose manifest agrees with its altered files (deleted, it is repaired).
@@ -180,6 +188,8 @@ class VerifyReport:
         """Whether the repair command fixes something, alone or once the partitions that differ
         from a fresh render are deleted."""
         checks = {v.check for v in self.violations}
+        if checks & ONLY_RERUN:
+            return False
         return bool(self.repair_command) and (self._repaired_alone or "deep.differs" in checks)
 
     def _plan_lines(self) -> list[str]:

@@ -341,3 +341,30 @@ def test_deep_takes_the_lineage_of_an_unrecorded_rewrite_from_its_manifests(feb_
     report = ecomlake.verify(feb_copy, deep=True)
     assert report.ok, report.to_text()
     assert "rendered again: ok (" in report.to_text()
+
+
+def test_a_run_stopped_half_way_is_to_be_re_run_not_repaired(tmp_path):
+    """A stopped run spread the customers of before the window over all its days; verify used
+    to fail their foreign keys and send to a repair that found nothing, again and again."""
+    from ecomlake.run.executors import RunProgress
+    from ecomlake.run.interrupt import StopRequest
+
+    root = tmp_path / "lake"
+    stop = StopRequest()
+    done: list = []
+
+    def day_done(outcome, count) -> None:
+        done.append(outcome)
+        if len(done) == 5:
+            stop.request("enough")
+
+    options = GenerateOptions(target=str(root), executor="in-process", **PINNED)
+    result = generate(str(QUICK), options, RunProgress(day_done=day_done), stop)
+    assert result.interrupted == "enough"
+    report = verify_lake(str(root))
+    assert "lake.run_unfinished" in {v.check for v in report.violations}
+    text = report.to_text()
+    assert "re-run: " in text and "\nrepair: " not in text
+    assert "stopped after 5 of its 91 day(s)" in text
+    assert generate(str(QUICK), options).ok  # the same command finishes the lake
+    assert verify_lake(str(root)).ok
