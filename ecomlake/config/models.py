@@ -167,14 +167,31 @@ class VocabConfig(StrictModel):
 
     @model_validator(mode="after")
     def _categories_have_words(self) -> Self:
-        """Product names are built from `category_vocab[category.lower()]`."""
+        """Product names are built from `category_vocab[category.lower()]`, and each category
+        names a folder of the lake (`product_catalog/category_key=<category>`)."""
         for index, category in enumerate(self.categories):
+            problem = _folder_problem(category)
+            if problem:
+                raise rule(f"cannot name a partition folder: {problem}", "categories", index)
             key = category.lower()
             if key not in self.category_vocab:
                 raise rule(
                     f"must have an entry {key!r} in vocab.category_vocab", "categories", index
                 )
         return self
+
+
+# A folder name holds at most 255 bytes; `category_key=` takes 13 of them.
+_CATEGORY_BYTES = 255 - len("category_key=")
+
+
+def _folder_problem(name: str) -> str | None:
+    """Why `name` cannot follow `category_key=` in a folder name on every store; None if it can."""
+    if name.strip() in ("", ".", "..") or any(c in name for c in "/\\\x00"):
+        return "it must not be empty, '.' or '..', or hold '/', '\\' or a NUL"
+    if len(name.encode()) > _CATEGORY_BYTES:
+        return f"it takes {len(name.encode())} bytes, at most {_CATEGORY_BYTES} fit"
+    return None
 
 
 class ChannelRule(StrictModel):

@@ -28,7 +28,7 @@ from ecomlake.errors import StorageError
 from ecomlake.lake.check import Stray, entry_problem, sidecar_problem, survey_table
 from ecomlake.lake.fs import Entry, LakeLocation, is_link, list_entries, read_bytes, resolve_target
 from ecomlake.lake.identity import read_identity
-from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME
+from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME, is_data_file, is_hidden
 from ecomlake.lake.manifest import ManifestFile, PartitionManifest
 from ecomlake.messiness.log import (
     COUNTS_NAME,
@@ -54,6 +54,12 @@ RULES = {
     "checksum": "each listed file's sha256 = the listed checksum",
     "unlisted_file": "every data file in a table's folders is listed in a manifest",
     "unexpected_entry": "tables and partitions hold no links, special files or stray folders",
+    # A hook's summary.txt, a notes.csv: pandas and pyarrow open every visible file of a folder
+    # as Parquet and fail. Runs and --repair leave such files alone (they are someone's).
+    "foreign_file": (
+        "a partition holds no visible file but its data (pandas and pyarrow would read it as "
+        "Parquet and fail): give it a name starting with '_' or move it out"
+    ),
     "identity_mismatch": "manifest seed and config fingerprint = the lake's (_lake.json)",
     "defect_counts": f"a defect log's {COUNTS_NAME} = the counts of its rows",
 }
@@ -207,6 +213,8 @@ def _check_partition(
         problem = None if name in listed else entry_problem(name, entry, listed=False)
         if problem:
             _add_stray(found, rel_dir, Stray(name, entry, problem))
+        elif name not in listed and not is_hidden(name) and not is_data_file(name):
+            found.add("foreign_file", f"{rel_dir}/{name}")
     return manifest
 
 

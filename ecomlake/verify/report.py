@@ -46,8 +46,14 @@ RERUN_CHECKS = frozenset(
 ONLY_RERUN = frozenset({"lake.run_unfinished"})
 # What --repair cannot fix alone: a damaged run record (the repair cannot know what it said;
 # moved aside, the lake's other records and manifests are enough), a day that failed to render
-# again, and a partition whose manifest agrees with its altered files (deleted, it is repaired).
-NOT_REPAIRED = RERUN_CHECKS | {"lake.run_record_unreadable", "deep.not_run", "deep.differs"}
+# again, a partition whose manifest agrees with its altered files (deleted, it is repaired), and
+# a file of someone else's that readers trip on (the repair leaves it alone).
+NOT_REPAIRED = RERUN_CHECKS | {
+    "lake.run_record_unreadable",
+    "deep.not_run",
+    "deep.differs",
+    "manifests.foreign_file",  # someone's file: its rule says how to fix it
+}
 DEEP_FIX = "to restore one, delete its folder and run the repair command"
 RERUN_HINT = (
     "the generate command that made the lake, with the same options (a run that was interrupted "

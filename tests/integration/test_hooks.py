@@ -43,8 +43,10 @@ def test_hook_called_once_per_committed_partition(tmp_path):
 
 
 @pytest.mark.slow  # a CLI run and a verify
-def test_older_tools_hook_writes_next_to_the_partition(tmp_path):
-    """Its hook joins `partition_dir / "hook_summary.txt"`: an absolute Path on a local lake."""
+def test_older_tools_hook_writes_next_to_the_partition(tmp_path, capsys):
+    """Its hook joins `partition_dir / "hook_summary.txt"`: an absolute Path on a local lake.
+    verify names the file (pandas and pyarrow would read it as Parquet and fail) and how to
+    keep it, and sends to no repair: the file is the hook's, no run removes it."""
     lake = tmp_path / "lake"
     code = run(["generate", "-c", str(QUICK), "-t", str(lake), "--executor", "in-process",
                 "--no-progress", "--dates", "2024-01-09",
@@ -54,7 +56,20 @@ def test_older_tools_hook_writes_next_to_the_partition(tmp_path):
     assert committed == sorted(p.parent for p in lake.rglob("hook_summary.txt"))
     rows = json.loads((committed[0] / "_MANIFEST.json").read_text())["total_rows"]
     assert (committed[0] / "hook_summary.txt").read_text().endswith(f" {rows} rows\n")
-    assert run(["verify", str(lake)]) == 0  # a hook's file is not damage
+    capsys.readouterr()
+    assert run(["verify", str(lake)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL manifests.foreign_file" in out and "hook_summary.txt" in out
+    assert "starting with '_'" in out and "\nrepair: " not in out
+    for summary in lake.rglob("hook_summary.txt"):
+        summary.rename(summary.with_name("_hook_summary.txt"))
+    assert run(["verify", str(lake)]) == 0
+    import pandas as pd
+
+    assert len(pd.read_parquet(lake / "orders")) == sum(
+        json.loads((p / "_MANIFEST.json").read_text())["total_rows"]
+        for p in (lake / "orders").iterdir()
+    )
 
 
 def test_rerun_calls_hooks_only_for_newly_committed_partitions(tmp_path):

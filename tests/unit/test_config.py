@@ -178,6 +178,26 @@ def test_category_without_vocab(quick_data: dict) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("category", "problem"),
+    [
+        ("Home/Garden", "it must not be empty, '.' or '..', or hold '/'"),
+        ("..", "it must not be empty, '.' or '..'"),
+        ("é" * 122, "it takes 244 bytes, at most 242 fit"),
+    ],
+)
+def test_a_category_that_cannot_name_a_folder(quick_data: dict, category, problem) -> None:
+    """Each category is a folder of the lake: one that cannot be is refused before any write
+    (it failed the run's first day, after an --overwrite had cleared the lake)."""
+
+    def odd(d: dict) -> None:
+        d["vocab"]["categories"].append(category)
+        d["vocab"]["category_vocab"][category.lower()] = d["vocab"]["category_vocab"]["books"]
+
+    message = config_error(mutated(quick_data, odd))
+    assert message.startswith("vocab.categories[5]: cannot name a partition folder: " + problem)
+
+
 def test_loyalty_list_wrong_length(quick_data: dict) -> None:
     def three_weights(d: dict) -> None:
         params(d)["loyalty_distribution_by_channel"]["Website"] = [0.5, 0.3, 0.2]
