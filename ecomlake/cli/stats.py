@@ -59,6 +59,8 @@ def stats(
     """Configured vs expected vs realized value of every knob family of the config."""
     if output_format not in ("text", "json"):
         raise ConfigError(f"--format: must be 'text' or 'json', got {output_format!r}")
+    if html is not None and (not html.strip() or Path(html).is_dir()):
+        raise ConfigError(f"--html: {html!r} is not a file name (an empty name or a folder)")
     if html is not None and not Path(html).resolve().parent.is_dir():
         raise ConfigError(f"--html: folder {Path(html).parent} does not exist")
     check_memory_limit(memory_limit)
@@ -74,8 +76,12 @@ def stats(
         from ecomlake.stats.html import render_html
 
         partial = Path(f"{html}.partial")
-        partial.write_text(render_html(report), encoding="utf-8")
-        os.replace(partial, html)  # never a half-written report at PATH
+        try:
+            partial.write_text(render_html(report), encoding="utf-8")
+            os.replace(partial, html)  # never a half-written report at PATH
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise ConfigError(f"--html: cannot write {html}: {exc.strerror or exc}") from None
     typer.echo(report.to_json() if output_format == "json" else report.to_text())
     if not report.ok:
         raise typer.Exit(EXIT_CHECKS_FAILED)

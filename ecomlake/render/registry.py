@@ -5,6 +5,7 @@ The only place that knows the tables; executors, writer, verify and CLI iterate 
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -137,8 +138,15 @@ def output_columns(cfg: EcomConfig, spec: TableSpec) -> tuple[str, ...]:
     """The columns written for a table: the YAML `tables[].columns` list, in its order.
 
     A table without a column list (or absent from `tables`) keeps the full schema. Keys and
-    the partition column cannot be dropped; unknown names are an error naming the YAML path.
+    the partition column cannot be dropped; unknown names (of tables or columns) are an error
+    naming the YAML path.
     """
+    for i, entry in enumerate(cfg.tables):  # a misspelt name would drop its column list
+        if entry.name not in TABLE_NAMES:
+            close = difflib.get_close_matches(entry.name, TABLE_NAMES, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            known = ", ".join(TABLE_NAMES)
+            raise ConfigError(f"tables[{i}].name: no table {entry.name!r} ({hint}tables: {known})")
     index = next((i for i, t in enumerate(cfg.tables) if t.name == spec.name), None)
     if index is None or not cfg.tables[index].columns:
         return tuple(spec.schema.names)

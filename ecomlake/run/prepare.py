@@ -26,6 +26,8 @@ from ecomlake.lineage import (
 from ecomlake.messiness import MESSINESS_LEVELS, RunLevel, check_level
 from ecomlake.tables.detect import lake_tables
 
+MAX_BATCH_ID = 200  # bytes: `<batch_id>.json` must fit a folder entry (255) on every store
+
 
 def lineage_for(
     owner: str, batch_id: str | None, ingestion_ts: str | None, source_prefix: str | None
@@ -34,6 +36,9 @@ def lineage_for(
     batch_id = batch_id or default_batch_id()
     if not batch_id.replace("-", "").replace("_", "").replace(".", "").isalnum():
         rule = f"{{batch_id}}: use letters, digits, '-', '_' or '.', got {batch_id!r}"
+        raise OptionError(owner, rule, "batch_id")
+    if len(batch_id.encode()) > MAX_BATCH_ID:  # it names the run record `_runs/<batch_id>.json`
+        rule = f"{{batch_id}}: at most {MAX_BATCH_ID} characters, got {len(batch_id.encode())}"
         raise OptionError(owner, rule, "batch_id")
     if ingestion_ts is None:
         ingestion_ts = default_ingestion_ts()

@@ -176,3 +176,31 @@ def test_repair_refuses_the_flags_it_would_ignore(tmp_path, capsys, args, flag):
     """`--repair --dates X` checks every day of the lake, not X: said before anything is read."""
     message = _refused(tmp_path, capsys, QUICK, "--repair", *args)
     assert message.startswith(f"{flag}: cannot be combined with --repair, which checks every day")
+
+
+def test_a_batch_id_too_long_to_name_the_run_record(tmp_path, capsys):
+    """It used to commit every partition, then fail writing `_runs/<batch_id>.json`, for good."""
+    message = _refused(tmp_path, capsys, QUICK, "--days", "1", "--batch-id", "x" * 201)
+    assert message == "--batch-id: at most 200 characters, got 201"
+
+
+@pytest.mark.parametrize("html", ["", "folder"])
+def test_stats_html_that_is_no_file_name(tmp_path, capsys, html):
+    """Refused before the report is worked out (it was a traceback after, and a .partial)."""
+    (tmp_path / "folder").mkdir()
+    target = str(tmp_path / "folder") if html else ""
+    assert run(["stats", str(tmp_path), "--html", target]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --html: ") and "is not a file name" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
+
+
+def test_a_misspelt_table_name_in_the_yaml(tmp_path, capsys):
+    """Its column list was dropped without a word, and the table written whole."""
+    text = QUICK.read_text().replace("  - name: product_catalog\n", "  - name: product_catalogue\n")
+    config = tmp_path / "typo.yaml"
+    config.write_text(text)
+    message = _refused(tmp_path, capsys, config, "--days", "1")
+    assert message.startswith(
+        "tables[1].name: no table 'product_catalogue' (did you mean 'product_catalog'?"
+    )
