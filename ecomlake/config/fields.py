@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Strict
 from pydantic_core import PydanticCustomError
 
 from ecomlake.config.bounds import iso_date, seed_problem
@@ -48,16 +48,25 @@ def _scalar(check: Callable[[float], bool], text: str) -> Callable[[Any], Any]:
     return validate
 
 
+# Strict: YAML's `true`, `yes` or "0.5" is not a number (lax parsing made `true` a 1, silently).
 Probability = Annotated[
-    float, AfterValidator(_scalar(lambda v: 0 <= v <= 1, "must be between 0 and 1"))
+    float, Strict(), AfterValidator(_scalar(lambda v: 0 <= v <= 1, "must be between 0 and 1"))
 ]
 Percent = Annotated[
-    float, AfterValidator(_scalar(lambda v: 0 <= v <= 100, "must be between 0 and 100"))
+    float, Strict(), AfterValidator(_scalar(lambda v: 0 <= v <= 100, "must be between 0 and 100"))
 ]
-NonNegFloat = Annotated[float, AfterValidator(_scalar(lambda v: v >= 0, "must not be negative"))]
-PositiveFloat = Annotated[float, AfterValidator(_scalar(lambda v: v > 0, "must be greater than 0"))]
-NonNegInt = Annotated[int, AfterValidator(_scalar(lambda v: v >= 0, "must not be negative"))]
-PositiveInt = Annotated[int, AfterValidator(_scalar(lambda v: v >= 1, "must be at least 1"))]
+NonNegFloat = Annotated[
+    float, Strict(), AfterValidator(_scalar(lambda v: v >= 0, "must not be negative"))
+]
+PositiveFloat = Annotated[
+    float, Strict(), AfterValidator(_scalar(lambda v: v > 0, "must be greater than 0"))
+]
+NonNegInt = Annotated[
+    int, Strict(), AfterValidator(_scalar(lambda v: v >= 0, "must not be negative"))
+]
+PositiveInt = Annotated[
+    int, Strict(), AfterValidator(_scalar(lambda v: v >= 1, "must be at least 1"))
+]
 
 
 def _pair(value: Any) -> Any:

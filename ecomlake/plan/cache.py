@@ -27,7 +27,7 @@ import ecomlake
 from ecomlake.config import EcomConfig
 from ecomlake.config.fingerprint import config_fingerprint
 from ecomlake.errors import ConfigError
-from ecomlake.plan.memory import plan_too_big
+from ecomlake.plan.memory import catalog_too_big, plan_too_big
 from ecomlake.plan.world import WorldPlan, assemble_world, build_world, world_arrays
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,8 @@ def load_or_build_world(
     too_big = plan_too_big(cfg)
     if too_big is not None:
         raise ConfigError(f"lookup_config.customers.num_customers: {too_big}")
+    if (too_many := catalog_too_big(cfg)) is not None:
+        raise ConfigError(too_many)
     if cache_dir is None or _code_digest() is None:
         return build_world(cfg, seed, start_day, end_day), False
     world = cached_world(cfg, seed, start_day, end_day, cache_dir)

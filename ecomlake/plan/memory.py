@@ -15,6 +15,8 @@ from ecomlake.config import EcomConfig
 
 PLAN_BYTES_PER_CUSTOMER = 350
 BLOCK_DRIVER_BYTES = 640 * 1024
+# The catalog's arrays and, on the first day, its rendered table: every process holds it whole.
+CATALOG_BYTES_PER_PRODUCT = 256
 
 
 def plan_too_big(cfg: EcomConfig, blocks: int = 0) -> str | None:
@@ -32,6 +34,21 @@ def plan_too_big(cfg: EcomConfig, blocks: int = 0) -> str | None:
     return (
         f"{customers:,} customers: {held} would take about {need / 2**30:,.1f} GiB, more than "
         f"this machine's {have / 2**30:,.1f} GiB"
+    )
+
+
+def catalog_too_big(cfg: EcomConfig) -> str | None:
+    """Why this world's product catalog cannot fit this machine, naming the YAML field, or None.
+    The driver and each worker hold it whole, so it gets half the memory."""
+    have = physical_memory()
+    products = cfg.lookup_config.product_catalog.num_products
+    need = products * CATALOG_BYTES_PER_PRODUCT
+    if have is None or need <= have // 2:
+        return None
+    return (
+        f"lookup_config.product_catalog.num_products: {products:,} products: the catalog every "
+        f"process holds whole would take about {need / 2**30:,.1f} GiB, more than half of this "
+        f"machine's {have / 2**30:,.1f} GiB"
     )
 
 

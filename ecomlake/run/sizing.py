@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ecomlake.config import EcomConfig
 from ecomlake.errors import ConfigError
-from ecomlake.plan.memory import plan_too_big
+from ecomlake.plan.memory import catalog_too_big, plan_too_big
 from ecomlake.plan.world import WorldPlan
 from ecomlake.render.context import DayContext
 from ecomlake.render.extent import partition_rows
@@ -64,6 +64,8 @@ def estimate_work(world: WorldPlan, tasks: Sequence[DayTask]) -> WorkEstimate:
 def check_plan_fits(cfg: EcomConfig, blocks: int, on_ray: bool) -> None:
     """Refuse, before anything is written, a world whose plan cannot fit this machine's memory
     (plan/memory.py); `blocks` customers per block, planned on Ray when `on_ray`."""
+    if (too_many := catalog_too_big(cfg)) is not None:
+        raise ConfigError(too_many)
     why = plan_too_big(cfg, blocks if on_ray else 0)
     if why is None:
         return

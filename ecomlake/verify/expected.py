@@ -32,7 +32,7 @@ from ecomlake.messiness.late import days_late
 from ecomlake.messiness.levels import MessLevel, fold_level
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
 from ecomlake.plan.calendar import day_date, day_number
-from ecomlake.plan.memory import plan_too_big
+from ecomlake.plan.memory import catalog_too_big, plan_too_big
 from ecomlake.plan.world import WorldPlan
 from ecomlake.render.context import DayContext
 from ecomlake.render.extent import Partition, day_contexts, partition_rows
@@ -107,7 +107,7 @@ def plan_lake(
     days = run_days(loc, lake)
     if not days:
         return None, f"no run record under {RUNS_DIR}/ lists a day (an export-raw lake lists none)"
-    too_big = plan_too_big(cfg)
+    too_big = plan_too_big(cfg) or catalog_too_big(cfg)
     if too_big is not None:
         return None, too_big
     world, cached = load_or_build_world(

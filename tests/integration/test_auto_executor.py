@@ -12,6 +12,7 @@ import pytest
 from ecomlake.api import generate
 from ecomlake.cli.app import run
 from ecomlake.config import load_config
+from ecomlake.errors import ConfigError
 from ecomlake.plan import memory
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
 from ecomlake.plan.calendar import day_number
@@ -136,3 +137,21 @@ def test_the_one_piece_plan_refuses_a_world_too_big(tmp_path, monkeypatch):
     monkeypatch.setattr(memory, "physical_memory", lambda: 100_000)  # under 2,000 × 350 bytes
     with pytest.raises(ConfigError, match=r"^lookup_config.customers.num_customers: 2,000 "):
         load_or_build_world(load_config(QUICK_CONFIG), 42, 0, 10, None)
+
+
+def test_a_catalog_too_big_for_this_machine_is_refused_up_front(tmp_path, capsys):
+    """Every process holds the whole catalog: a few zeros too many were a numpy traceback
+    (exit 1) after the target folder had been made."""
+    config = tmp_path / "products.yaml"
+    config.write_text(
+        QUICK_CONFIG.read_text().replace("num_products: 200", "num_products: 10000000000000")
+    )
+    target = tmp_path / "lake"
+    assert run(["generate", "-c", str(config), "-t", str(target), "--days", "1"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(
+        "error: lookup_config.product_catalog.num_products: 10,000,000,000,000 products: "
+    )
+    assert not target.exists()
+    with pytest.raises(ConfigError, match=r"^lookup_config.product_catalog.num_products: "):
+        load_or_build_world(load_config(config), 42, 0, 10, None)

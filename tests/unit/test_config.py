@@ -171,6 +171,27 @@ def test_wrong_type(quick_data: dict) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (True, "must be a whole number (got True)"),
+        ("200", "must be a whole number (got '200')"),
+        (200.5, "must be a whole number (got 200.5)"),
+    ],
+)
+def test_a_count_is_a_number_not_a_flag_or_text(quick_data: dict, value, message) -> None:
+    """YAML's `yes`/`true` made a one-product world, and "200" passed, without a word."""
+    text = mutated(
+        quick_data, lambda d: d["lookup_config"]["product_catalog"].update(num_products=value)
+    )
+    assert config_error(text) == f"lookup_config.product_catalog.num_products: {message}"
+
+
+def test_a_rate_is_a_number_not_a_flag(quick_data: dict) -> None:
+    text = mutated(quick_data, lambda d: params(d).update(conversion_rate=True))
+    assert config_error(text) == "parameters.conversion_rate: must be a number (got True)"
+
+
 def test_category_without_vocab(quick_data: dict) -> None:
     text = mutated(quick_data, lambda d: d["vocab"]["categories"].append("Garden"))
     assert config_error(text) == (
