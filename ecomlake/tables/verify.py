@@ -57,7 +57,8 @@ def check_tables(loc: LakeLocation) -> list[Violation]:
         try:
             held = read(table)
         except Exception as exc:  # pyiceberg and delta-rs raise their own types
-            broken.append(Violation(UNREADABLE, str(table_damage(loc, fmt, table, exc)), 1))
+            damage = f"{table_damage(loc, fmt, table, exc)}; {rebuild(fmt, table)}"
+            broken.append(Violation(UNREADABLE, damage, 1))
             continue
         lake = _committed_files(loc, table)
         found["file_not_in_table"] += sorted(p for p, s in lake.items() if held.get(p) != s)
@@ -67,6 +68,20 @@ def check_tables(loc: LakeLocation) -> list[Violation]:
         for rule, paths in found.items()
         if paths
     ]
+
+
+def rebuild(fmt: str, table: str) -> str:
+    """How to get a table whose metadata is damaged back (`--repair` cannot read it): its data
+    files are whole, only the table over them is to be made again."""
+    if fmt == "delta":
+        return (
+            f"to rebuild it, delete {table}/_delta_log/ (its history goes with it), then run "
+            "the repair command"
+        )
+    return (
+        "to rebuild the tables, run the generate command that made the lake again with "
+        "--overwrite (it starts every table afresh)"
+    )
 
 
 def _reader(loc: LakeLocation, fmt: str, broken: list[Violation]) -> TableReader:

@@ -53,6 +53,7 @@ NOT_REPAIRED = RERUN_CHECKS | {
     "deep.not_run",
     "deep.differs",
     "manifests.foreign_file",  # someone's file: its rule says how to fix it
+    "tables.unreadable",  # the repair cannot read the table either: its detail says what can
 }
 DEEP_FIX = "to restore one, delete its folder and run the repair command"
 RERUN_HINT = (

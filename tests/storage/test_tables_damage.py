@@ -67,6 +67,9 @@ def test_verify_names_the_damaged_table_file(tmp_path, capsys, fmt, damage, what
     line = f"FAIL tables.unreadable: customers: {damaged} {what}"
     found = [ln.strip() for ln in out.splitlines() if "tables.unreadable" in ln]
     assert len(found) == 1 and found[0].startswith(line), out
+    # the repair cannot read the table either: the line says what rebuilds it
+    fix = "delete customers/_delta_log/" if fmt == "delta" else "again with --overwrite"
+    assert fix in found[0], out
 
 
 @pytest.mark.parametrize("fmt", ["iceberg", "delta"])
