@@ -27,9 +27,9 @@ from ecomlake.cli.options import (
 )
 from ecomlake.config import EcomConfig, config_fingerprint, load_config
 from ecomlake.errors import EXIT_BAD_INPUT, EXIT_CHECKS_FAILED, ConfigError, EcomlakeError
-from ecomlake.lake.fs import check_target, exists, resolve_target
+from ecomlake.lake.fs import check_target, exists, read_bytes, resolve_target
 from ecomlake.lake.identity import read_identity
-from ecomlake.lake.lock import LOCK_FILE
+from ecomlake.lake.lock import LOCK_FILE, LockInfo
 from ecomlake.plan.cache import default_cache_dir, plan_path
 from ecomlake.plan.calendar import day_number
 from ecomlake.run.blocked import block_size
@@ -121,6 +121,14 @@ def _lake(state: dict) -> str:
     loc = state["loc"]
     identity = read_identity(loc)
     locked = exists(loc, LOCK_FILE)  # retried and one line on failure, like every storage call
+    if locked:
+        try:  # generate refuses a damaged lock: so does doctor
+            LockInfo.parse(read_bytes(loc, LOCK_FILE))
+        except (TypeError, ValueError) as exc:
+            raise EcomlakeError(
+                f"{loc.uri}: {LOCK_FILE} is damaged ({type(exc).__name__}: {exc}); generate "
+                "would refuse it: delete it if no run is writing the lake"
+            ) from None
     busy = "; a run holds _lock.json" if locked else ""
     if identity is None:
         return "new lake" + busy

@@ -62,3 +62,12 @@ def test_generate_with_an_unreachable_cluster_is_bad_input(tmp_path, capsys):
     assert code == 2
     assert "--ray-address: nothing answers at 127.0.0.1:1" in capsys.readouterr().err
     assert not (tmp_path / "lake").exists()
+
+
+def test_a_damaged_lock_fails_as_generate_would_refuse_it(tmp_path, capsys):
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    (lake / "_lock.json").write_text("garbage")
+    assert run(["doctor", "-c", QUICK, "-t", str(lake)]) != 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if " lake " in x)
+    assert line.startswith("  FAIL  lake ") and "_lock.json is damaged" in line
