@@ -96,7 +96,8 @@ def export_raw(
     log_level: LogLevelOpt = LogLevel.info,
     log_format: LogFormatOpt = LogFormat.text,
 ) -> None:
-    """Export a raw run's CSVs into lake partitions (exit 1 if nothing was exported).
+    """Export a raw run's CSVs into lake partitions (exit 1 if nothing was exported, or none of
+    the dates asked for has rows in the source).
 
     Transactional tables go to ingest_dt=<event date>, item tables to their parent's date;
     customers to signup_dt=, product_catalog to category_key=. Without a date option every date
@@ -127,6 +128,9 @@ def export_raw(
     _print_summary(result)
     if result.partitions == 0:
         typer.echo("nothing exported", err=True)
+        raise typer.Exit(EXIT_CHECKS_FAILED)
+    if result.dates and len(result.empty_dates) == len(result.dates):  # a stale run dir, say
+        typer.echo("none of the dates asked for has rows in the source", err=True)
         raise typer.Exit(EXIT_CHECKS_FAILED)
 
 

@@ -235,6 +235,14 @@ class TestFlags:
         out = capsys.readouterr()
         assert "2025-06-01: no rows in the source" in out.out and "nothing exported" in out.err
 
+    def test_dates_the_source_has_no_rows_for_are_exit_1(self, tmp_path, raw_dir, capsys):
+        """A scheduled "export yesterday" against a stale run dir wrote only the customers and
+        the catalog, and exited 0."""
+        assert run(_export(raw_dir, tmp_path / "lake", "--dates", "2025-06-01")) == 1
+        out = capsys.readouterr()
+        assert "2025-06-01: no rows in the source" in out.out
+        assert "none of the dates asked for has rows in the source" in out.err
+
     def test_rows_without_a_date_or_parent_are_counted(self, tmp_path, raw_dir, capsys):
         source = tmp_path / "src"
         shutil.copytree(raw_dir, source)
