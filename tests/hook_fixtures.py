@@ -24,6 +24,14 @@ def slow(context) -> None:
 NOT_CALLABLE = 42
 
 
+def no_context() -> None:
+    """A hook that cannot take the partition's context."""
+
+
+def two_contexts(context, other) -> None:
+    """Nor can this one, alone."""
+
+
 def summary(context) -> None:
     """The older tool's sample hook: a text file next to the partition's parts."""
     text = f"{context.table} {context.manifest.total_rows} rows\n"

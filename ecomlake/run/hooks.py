@@ -10,6 +10,7 @@ s3:// or gs://.
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -117,8 +118,22 @@ def load_hooks(specs: Sequence[str], owner: str, field: str) -> list[LoadedHook]
         if not callable(function):
             rule = f"{{{field}}}: {spec!r} is not a callable in {module_name!r}"
             raise OptionError(owner, rule, field)
+        if not _takes_one_argument(function):
+            rule = f"{{{field}}}: {spec!r} must take one argument (the partition's context)"
+            raise OptionError(owner, rule, field)
         hooks.append(LoadedHook(spec, function))
     return hooks
+
+
+def _takes_one_argument(function: Callable) -> bool:
+    """Whether `function(context)` binds; True when its signature cannot be read (a builtin)."""
+    try:
+        inspect.signature(function).bind(None)
+    except TypeError:
+        return False
+    except ValueError:
+        return True
+    return True
 
 
 def run_hooks(hooks: Sequence[LoadedHook], context: ExportContext) -> None:

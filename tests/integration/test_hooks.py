@@ -100,6 +100,9 @@ def test_failing_hook_stops_the_run_naming_hook_and_partition(tmp_path, capsys):
         ("no_such_module_xyz:f", "cannot import 'no_such_module_xyz'"),
         ("hook_fixtures:missing", "is not a callable"),
         ("hook_fixtures:NOT_CALLABLE", "is not a callable"),
+        # it failed after the first partition had committed
+        ("hook_fixtures:no_context", "must take one argument"),
+        ("hook_fixtures:two_contexts", "must take one argument"),
     ],
 )
 def test_bad_hook_spec_is_rejected_before_any_work(capsys, tmp_path, spec, message):
