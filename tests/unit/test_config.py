@@ -366,3 +366,10 @@ def test_segment_key_typo_is_an_error(quick_data: dict) -> None:
 def test_cart_behaviour_default_is_optional(quick_data: dict) -> None:
     text = mutated(quick_data, lambda d: params(d)["cart_behavior_by_tier"].pop("default"))
     assert "default" not in load_config_text(text).parameters.cart_behavior_by_tier
+
+
+def test_a_yaml_merge_key_is_refused_saying_so(quick_text: str) -> None:
+    """It was "could not determine a constructor for the tag ...merge"."""
+    text = quick_text.replace("\nparameters:\n", "\nparameters:\n  <<: {return_rate: 0.3}\n")
+    message = config_error(text, "merge.yaml")
+    assert message.endswith("merge keys (<<) are not supported: write the keys out")
