@@ -89,7 +89,11 @@ def open_database(
 
 
 def check_memory_limit(memory_limit: str) -> None:
-    """Fail with a one-line ConfigError now, not after the manifests, on a limit DuckDB refuses."""
+    """Fail with a one-line ConfigError now, not after the manifests, on a limit DuckDB refuses
+    (or would take as no limit at all: a negative one)."""
+    if str(memory_limit).strip().startswith("-"):
+        rule = f"{{memory_limit}}: must not be negative, got {memory_limit!r} (use e.g. 2GB)"
+        raise OptionError("", rule, "memory_limit")
     _connect(":memory:", memory_limit, None).close()
 
 

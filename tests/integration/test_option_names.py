@@ -99,6 +99,12 @@ def test_table_options_name_their_fields(capsys, tmp_path):
     [
         ({"target": FTP}, [FTP], "target", SCHEME),
         ({"memory_limit": "lots"}, ["--memory-limit", "lots"], "memory_limit", "DuckDB cannot"),
+        (  # DuckDB would take it as no limit at all
+            {"memory_limit": "-1GB"},
+            ["--memory-limit", "-1GB"],
+            "memory_limit",
+            "must not be negative",
+        ),
     ],
 )
 def test_verify_and_stats_name_their_arguments(
