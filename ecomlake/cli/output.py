@@ -55,7 +55,16 @@ def configure_logging(level: str, fmt: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("botocore", "boto3", "s3fs", "gcsfs", "aiobotocore", "urllib3", "google"):
+    for noisy in (
+        "botocore",
+        "boto3",
+        "s3fs",
+        "gcsfs",
+        "aiobotocore",
+        "urllib3",
+        "google",
+        "pyiceberg",
+    ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     # credential discovery warns while probing; our preflight says what is missing in one line
     logging.getLogger("google.auth").setLevel(logging.ERROR)

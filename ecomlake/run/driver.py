@@ -364,7 +364,9 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
         identity,
         hooks,
         options,
-        tables=open_tables(loc, options.tables, _commit_summary(settings)),
+        tables=open_tables(
+            loc, options.tables, _commit_summary(settings), replacing=options.overwrite
+        ),
         blocks=blocks,
         warm_workers=bool(blocks) or not plans_quickly(cfg),
     )

@@ -6,8 +6,10 @@ import importlib
 import threading
 
 from ecomlake.errors import OptionError
-from ecomlake.lake import LakeLocation
+from ecomlake.lake import LakeLocation, exists
+from ecomlake.tables.catalog import CATALOG_FILE
 from ecomlake.tables.committer import TableCommitter, commit_failure
+from ecomlake.tables.detect import lake_tables, table_format
 from ecomlake.tables.options import FORMATS, OWNER, TableOptions, parse_catalog_options
 
 __all__ = [
@@ -21,12 +23,15 @@ __all__ = [
 
 
 def open_tables(
-    loc: LakeLocation, options: TableOptions, summary: dict[str, str]
+    loc: LakeLocation, options: TableOptions, summary: dict[str, str], *, replacing: bool = False
 ) -> TableCommitter | None:
     """The committer for `options.format` (None for plain Parquet); opening the catalog here
-    makes a bad one a one-line error before the run writes anything."""
+    makes a bad one a one-line error before the run writes anything. Unless the run is
+    `replacing` the tables (--overwrite), an Iceberg lake must come with its catalog."""
     if not options.is_table_format:
         return None
+    if options.format == "iceberg" and not replacing:
+        _check_catalog_at_hand(loc, options)
     module = f"ecomlake.tables.{options.format}"
     try:
         backend = importlib.import_module(module)
@@ -53,3 +58,19 @@ def _warm_up(fmt: str) -> None:
         name="table-imports",
         daemon=True,
     ).start()
+
+
+def _check_catalog_at_hand(loc: LakeLocation, options: TableOptions) -> None:
+    """Refuse a local Iceberg lake whose tables exist but whose catalog is not at hand (no
+    `--catalog-uri`, no `catalog.db`): a run would make new tables over the same folders in a
+    new `catalog.db`, beside the catalog that holds the old ones."""
+    if options.catalog_uri or not loc.is_local or exists(loc, CATALOG_FILE):
+        return
+    tables = [t for t in lake_tables() if table_format(loc, t) == "iceberg"]
+    if tables:
+        rule = (
+            f"{{catalog_uri}}: {loc.uri} has Iceberg tables ({tables[0]}/metadata/, ...) but no "
+            f"{CATALOG_FILE}: give the URI of the catalog that holds them, or, if {CATALOG_FILE} "
+            "was deleted, make the tables again with --overwrite"
+        )
+        raise OptionError(OWNER, rule, "catalog_uri")

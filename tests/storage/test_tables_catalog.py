@@ -4,6 +4,7 @@ namespace a lake was made with found again by verify, --repair and later runs.""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -104,3 +105,24 @@ def test_a_delta_lake_in_a_folder_with_a_percent_is_refused_before_writing(tmp_p
     with pytest.raises(ConfigError, match=r"^--format delta: .*a path with '%' in it"):
         generate(tiny_config(), options)
     assert not target.exists()
+
+
+def test_an_iceberg_lake_without_its_catalog_is_refused_not_forked(tmp_path):
+    """A lake in another catalog (or whose catalog.db was deleted) used to get new tables over
+    the same folders in a new catalog.db, from a run or a repair without --catalog-uri."""
+    shared = f"sqlite:///{tmp_path}/shared.db"
+    lake = iceberg_lake(tmp_path / "lake", catalog_uri=shared)
+    assert not (lake / "catalog.db").exists()
+    message = (
+        r"^--catalog-uri: .* has Iceberg tables \(customers/metadata/, \.\.\.\) but no catalog"
+    )
+    options = world_options(str(lake), tables=TableOptions("iceberg"), **ONE_DAY)
+    for call in (lambda: generate(tiny_config(), options), lambda: repair(options)):
+        with pytest.raises(ConfigError) as caught:
+            call()
+        assert re.match(message, caught.value.render(lambda f: f"--{f.replace('_', '-')}"))
+        assert not (lake / "catalog.db").exists()
+    iceberg_lake(lake, catalog_uri=shared)  # with its catalog: fine
+    replaced = world_options(str(lake), tables=TableOptions("iceberg"), overwrite=True, **ONE_DAY)
+    assert generate(tiny_config(), replaced).ok  # --overwrite starts the tables afresh here
+    assert not verify_lake(str(lake)).manifest_violations
