@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ecomlake.errors import EcomlakeError
 from ecomlake.lake.commit import PartitionWrite
-from ecomlake.lake.fs import LakeLocation, list_dir, read_bytes
+from ecomlake.lake.fs import LakeLocation, join, list_dir, read_bytes
 from ecomlake.lake.identity import LakeIdentity
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,9 @@ def run_record_path(batch_id: str) -> str:
     return f"{RUNS_DIR}/{batch_id}.json"
 
 
+_WARNED: set[str] = set()  # the unreadable records this process has warned of
+
+
 def read_run_records(
     loc: LakeLocation, lake: LakeIdentity, unreadable: list[str] | None = None
 ) -> list[RunRecord]:
@@ -67,7 +70,10 @@ def read_run_records(
             )
             record = _record(body)
         except (EcomlakeError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            log.warning("skipping unreadable run record %s/%s (%s)", RUNS_DIR, name, exc)
+            where = loc.display(join(loc.root, f"{RUNS_DIR}/{name}"))
+            if where not in _WARNED:  # verify reads the records three times: said once
+                _WARNED.add(where)
+                log.warning("skipping unreadable run record %s/%s (%s)", RUNS_DIR, name, exc)
             if unreadable is not None:
                 unreadable.append(f"{RUNS_DIR}/{name} ({exc})")
             continue

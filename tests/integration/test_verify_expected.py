@@ -265,7 +265,7 @@ def test_what_only_a_rerun_fixes_is_told_so_not_sent_to_repair(feb_copy, capsys)
 
 
 @pytest.mark.parametrize("damage", ["garbage", "fifo"])
-def test_an_unreadable_run_record_fails_and_is_named(feb_copy, damage):
+def test_an_unreadable_run_record_fails_and_is_named(feb_copy, damage, caplog):
     record = feb_copy / "_runs" / "test.json"
     if damage == "garbage":
         record.write_text("{not json")
@@ -273,6 +273,8 @@ def test_an_unreadable_run_record_fails_and_is_named(feb_copy, damage):
         record.unlink()
         os.mkfifo(record)
     report = verify_lake(str(feb_copy))
+    warned = [r for r in caplog.records if "skipping unreadable run record" in r.getMessage()]
+    assert len(warned) == 1  # verify reads the records three times: it was said three times
     failed = {v.check: v for v in report.violations}
     assert "_runs/test.json" in failed["lake.run_record_unreadable"].detail
     assert "lake.run_records_missing" in failed
