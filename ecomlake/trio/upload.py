@@ -52,6 +52,9 @@ def target_uri(bucket: str, prefix: str, scheme: str | None) -> str:
         raise OptionError("", f"{{scheme}}: must be s3 or gs, got {scheme!r}", "scheme")
     if not bucket or "/" in bucket:
         raise OptionError("", f"{{bucket}}: expected a bucket name, got {bucket!r}", "bucket")
+    if any(part in (".", "..") for part in prefix.strip("/").split("/")):
+        rule = f"{{prefix}}: must not contain '.' or '..' segments, got {prefix!r}"
+        raise OptionError("", rule, "prefix")
     return (
         f"{scheme}://{bucket}/{prefix.strip('/')}" if prefix.strip("/") else f"{scheme}://{bucket}"
     )

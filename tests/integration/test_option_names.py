@@ -151,6 +151,11 @@ def test_upload_names_its_options_and_arguments(tmp_path):
         target_uri("s3://b", "", "gs")
     assert str(caught.value) == "scheme: gs conflicts with bucket s3://b"
     assert cli_message(caught.value) == "--scheme: gs conflicts with --bucket s3://b"
+    with pytest.raises(OptionError) as caught:  # it named --target, which upload-raw has not
+        target_uri("b", "../..", "gs")
+    assert (
+        cli_message(caught.value) == "--prefix: must not contain '.' or '..' segments, got '../..'"
+    )
 
 
 def test_submit_names_the_job_server_address():
