@@ -55,16 +55,49 @@ def _root(
         raise typer.Exit(0)
 
 
+def _base(name: str) -> type[Exception]:
+    """click's exception class `name`, as the installed typer raises it (its own copy of click
+    in newer typers)."""
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
+
+
+_USAGE_ERROR = _base("UsageError")
+_CLICK_ERROR = _base("ClickException")
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code instead of exiting (used by tests)."""
+    command = typer.main.get_command(app)
     try:
-        app(args=argv, prog_name="ecomlake")  # standalone: usage errors print and exit 2
+        code = command.main(args=argv, prog_name="ecomlake", standalone_mode=False)
     except EcomlakeError as exc:
         typer.echo(f"error: {cli_message(exc)}", err=True)
         return exc.exit_code
+    except _USAGE_ERROR as exc:  # a flag's type or choice, an unknown flag: one line too
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `ecomlake` alone: the help
+            typer.echo(exc.format_message(), err=True)
+        else:
+            typer.echo(f"error: {_usage_line(exc)}", err=True)
+        return 2
+    except _CLICK_ERROR as exc:
+        typer.echo(f"error: {exc.format_message()}", err=True)
+        return exc.exit_code
+    except typer.Abort:
+        typer.echo("Aborted!", err=True)
+        return 1
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    return 0
+    return code if isinstance(code, int) else 0
+
+
+def _usage_line(exc: Exception) -> str:
+    """`--seed: Input should be a valid integer`: the flag, then what is wrong with it."""
+    param = getattr(exc, "param", None)
+    flags = [o for o in getattr(param, "opts", ()) if o.startswith("--")] if param else []
+    text = " ".join(exc.format_message().split())
+    if flags and isinstance(exc, typer.BadParameter):
+        return f"{flags[0]}: {' '.join(exc.message.split())}"
+    return text
 
 
 def main() -> None:

@@ -204,3 +204,20 @@ def test_a_misspelt_table_name_in_the_yaml(tmp_path, capsys):
     assert message.startswith(
         "tables[1].name: no table 'product_catalogue' (did you mean 'product_catalog'?"
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--seed", "abc"], "error: --seed: Input should be a valid integer"),
+        (["--workers", "0"], "error: --workers: Input should be greater than or equal to 1"),
+        (["--log-level", "verbose"], "error: --log-level: Value error, 'verbose' is not one of"),
+        (["--bogus"], "error: No such option: --bogus"),
+    ],
+)
+def test_a_flag_of_the_wrong_type_is_one_line_too(tmp_path, capsys, args, line):
+    """They were click's four lines (usage, hint, blank, error)."""
+    assert run(["generate", "-c", str(QUICK), "-t", str(tmp_path / "lake"), *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(line) and "\n" not in err, err
+    assert not (tmp_path / "lake").exists()
