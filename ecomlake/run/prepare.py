@@ -33,6 +33,10 @@ def lineage_for(
     owner: str, batch_id: str | None, ingestion_ts: str | None, source_prefix: str | None
 ) -> Lineage:
     """The batch's lineage; unset values get the defaults (a random batch id, now)."""
+    if batch_id is not None and not batch_id.strip():  # not a silent random one
+        raise OptionError(
+            owner, "{batch_id}: must not be empty (leave it out for a random one)", "batch_id"
+        )
     batch_id = batch_id or default_batch_id()
     if not batch_id.replace("-", "").replace("_", "").replace(".", "").isalnum():
         rule = f"{{batch_id}}: use letters, digits, '-', '_' or '.', got {batch_id!r}"

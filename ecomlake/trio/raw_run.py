@@ -182,7 +182,7 @@ def _prepare(cfg: EcomConfig, options: RawRunOptions) -> _Prepared:
     fingerprint = config_fingerprint(cfg)
     specs = tuple(s for s in TABLES if s.name in LOOKUP_TABLES or not options.generate_lookups_only)
     columns = {spec.name: output_columns(cfg, spec) for spec in TABLES}
-    _check_artifact_root(Path(options.artifact_root))
+    _check_artifact_root(options.artifact_root)
     _check_id_state_file(options.id_state_file)
     if options.load_lookups_from is not None:
         _check_lookups(Path(options.load_lookups_from), fingerprint, seed, start, end)
@@ -216,7 +216,10 @@ def _warn_about_window(window: Window, pinned: bool, options: RawRunOptions) -> 
         )
 
 
-def _check_artifact_root(root: Path) -> None:
+def _check_artifact_root(text: str) -> None:
+    if not text.strip():  # Path("") is the current folder
+        raise ConfigError("--artifact-root: must not be empty")
+    root = Path(text)
     if root.exists() and not root.is_dir():
         raise ConfigError(f"--artifact-root: {root} exists and is not a directory")
 

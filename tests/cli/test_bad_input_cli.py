@@ -221,3 +221,17 @@ def test_a_flag_of_the_wrong_type_is_one_line_too(tmp_path, capsys, args, line):
     err = capsys.readouterr().err.strip()
     assert err.startswith(line) and "\n" not in err, err
     assert not (tmp_path / "lake").exists()
+
+
+def test_an_empty_batch_id_is_refused_not_replaced(tmp_path, capsys):
+    message = _refused(tmp_path, capsys, QUICK, "--days", "1", "--batch-id", "")
+    assert message == "--batch-id: must not be empty (leave it out for a random one)"
+
+
+def test_an_empty_artifact_root_is_refused_not_the_current_folder(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = run(["run-generator", "-c", str(QUICK), "--artifact-root", "",
+                "--start-date", "2024-01-01", "--end-date", "2024-01-02"])  # fmt: skip
+    assert code == 2
+    assert capsys.readouterr().err.strip() == "error: --artifact-root: must not be empty"
+    assert list(tmp_path.iterdir()) == []
