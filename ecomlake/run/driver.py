@@ -135,6 +135,11 @@ class GenerateOptions:
         check.flag("overwrite", "repair", "plan_cache", "shared_target")
         check.texts("hooks")
         check.instance("tables", TableOptions, "TableOptions('iceberg')")
+        if self.executor == "in-process":  # they would be ignored without a word
+            given = [f for f in ("ray_address", "workers") if getattr(self, f) is not None]
+            if given:
+                rule = f"{{{given[0]}}}: only for Ray; {{executor}} in-process runs in this process"
+                raise OptionError(_OWNER, rule, given[0], "executor")
 
 
 @dataclass

@@ -235,3 +235,10 @@ def test_an_empty_artifact_root_is_refused_not_the_current_folder(tmp_path, caps
     assert code == 2
     assert capsys.readouterr().err.strip() == "error: --artifact-root: must not be empty"
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--ray-address", "127.0.0.1:1"), ("--workers", "4")])
+def test_ray_flags_with_the_in_process_executor(tmp_path, capsys, flag, value):
+    """They were ignored without a word (a dead address was never tried)."""
+    message = _refused(tmp_path, capsys, QUICK, "--days", "1", flag, value)
+    assert message == f"{flag}: only for Ray; --executor in-process runs in this process"
