@@ -5,6 +5,7 @@ A model that validates is safe to plan from: every cross-section rule is checked
 
 from __future__ import annotations
 
+import re
 from typing import Self
 
 from pydantic import Field, field_validator, model_validator
@@ -189,6 +190,8 @@ def _folder_problem(name: str) -> str | None:
     """Why `name` cannot follow `category_key=` in a folder name on every store; None if it can."""
     if name.strip() in ("", ".", "..") or any(c in name for c in "/\\\x00"):
         return "it must not be empty, '.' or '..', or hold '/', '\\' or a NUL"
+    if re.search(r"%[0-9A-Fa-f]{2}", name):
+        return "'%' and two hex digits would be read back as an escape by Hive readers"
     if len(name.encode()) > _CATEGORY_BYTES:
         return f"it takes {len(name.encode())} bytes, at most {_CATEGORY_BYTES} fit"
     return None

@@ -205,6 +205,7 @@ def test_category_without_vocab(quick_data: dict) -> None:
         ("Home/Garden", "it must not be empty, '.' or '..', or hold '/'"),
         ("..", "it must not be empty, '.' or '..'"),
         ("é" * 122, "it takes 244 bytes, at most 242 fit"),
+        ("Bo%2Foks", "'%' and two hex digits would be read back as an escape"),
     ],
 )
 def test_a_category_that_cannot_name_a_folder(quick_data: dict, category, problem) -> None:
