@@ -52,6 +52,7 @@ RULES = {
     "unreadable": "each listed file is readable Parquet",
     "row_count": "each listed file has the listed number of rows",
     "checksum": "each listed file's sha256 = the listed checksum",
+    "batch_id": "each listed file's batch_id column holds its manifest's batch_id",
     "unlisted_file": "every data file in a table's folders is listed in a manifest",
     "unexpected_entry": "tables and partitions hold no links, special files or stray folders",
     # A hook's summary.txt, a notes.csv: pandas and pyarrow open every visible file of a folder
@@ -203,7 +204,7 @@ def _check_partition(
             continue
         listed.add(name)
         if _listed_file_ok(loc, entry, entries.get(name), found):
-            _check_content(loc, entry, found)
+            _check_content(loc, entry, manifest.batch_id, found)
     if level is not None and sum(found.counts.values()) == before:
         judge = partial(counts_problem, level=level)
         problem = sidecar_problem(loc, manifest, entries, *COUNTS_SIDECAR, judge)
@@ -235,15 +236,36 @@ def _listed_file_ok(
     return True
 
 
-def _check_content(loc: LakeLocation, listed: ManifestFile, found: Findings) -> None:
+def _check_content(loc: LakeLocation, listed: ManifestFile, batch_id: str, found: Findings) -> None:
     data = read_bytes(loc, listed.path)
     if hashlib.sha256(data).hexdigest() != listed.checksum:
         found.add("checksum", listed.path)
-    rows = _row_count(data)
-    if rows is None:
+    footer = _footer(data)
+    if footer is None:
         found.add("unreadable", listed.path)
-    elif rows != listed.rows:
-        found.add("row_count", f"{listed.path} ({rows} rows, listed {listed.rows})")
+        return
+    if footer.num_rows != listed.rows:
+        found.add("row_count", f"{listed.path} ({footer.num_rows} rows, listed {listed.rows})")
+    written = _batch_ids(footer)
+    if written is not None and written != {batch_id}:
+        shown = ", ".join(sorted(written))
+        found.add("batch_id", f"{listed.path} (holds {shown}, the manifest says {batch_id})")
+
+
+def _batch_ids(footer: pq.FileMetaData) -> set[str] | None:
+    """The batch ids a file's `batch_id` column holds, from its statistics (the column is one
+    value a file); None when it has no such column or no statistics to tell."""
+    names = footer.schema.names
+    if "batch_id" not in names:
+        return None
+    index = names.index("batch_id")
+    values: set[str] = set()
+    for group in range(footer.num_row_groups):
+        stats = footer.row_group(group).column(index).statistics
+        if stats is None or not stats.has_min_max:
+            return None
+        values |= {str(stats.min), str(stats.max)}
+    return values
 
 
 def _load_manifest(loc: LakeLocation, rel_dir: str, found: Findings) -> PartitionManifest | None:
@@ -264,9 +286,9 @@ def _load_manifest(loc: LakeLocation, rel_dir: str, found: Findings) -> Partitio
         return None
 
 
-def _row_count(data: bytes) -> int | None:
-    """Rows in a Parquet file from its footer, or None if it is not readable Parquet."""
+def _footer(data: bytes) -> pq.FileMetaData | None:
+    """A Parquet file's footer, or None if it is not readable Parquet."""
     try:
-        return pq.ParquetFile(pa.BufferReader(data)).metadata.num_rows
+        return pq.ParquetFile(pa.BufferReader(data)).metadata
     except (pa.ArrowException, OSError, ValueError):
         return None

@@ -73,6 +73,14 @@ def _row_count(root: Path) -> None:
     path.write_text(json.dumps(manifest))
 
 
+def _batch_id(root: Path) -> None:
+    """A manifest naming another batch than its files were written by (only --deep saw it)."""
+    path = root / "orders" / "ingest_dt=2024-01-05" / "_MANIFEST.json"
+    manifest = json.loads(path.read_text())
+    manifest["batch_id"] = "zz"
+    path.write_text(json.dumps(manifest))
+
+
 def _no_success(root: Path) -> None:
     (root / "returns" / "ingest_dt=2024-01-25" / "_SUCCESS").unlink(missing_ok=False)
 
@@ -89,6 +97,7 @@ def _orphan_fk(root: Path) -> None:
         (_truncate, "manifests.size"),
         (_garble, "manifests.unreadable"),
         (_row_count, "manifests.row_count"),
+        (_batch_id, "manifests.batch_id"),
         (_no_success, "manifests.success_missing"),
         (_orphan_fk, "fk.orders.customer_id"),
     ],
