@@ -116,6 +116,15 @@ class IcebergFormat:
         given = self._options.namespace
         held = self._locations(given)
         foreign = sorted((t, where) for t, where in held.items() if not self._ours(t, where))
+        if foreign and self._options.catalog_uri is None:  # the lake's own catalog.db
+            name, where = foreign[0]
+            rule = (
+                f"{{catalog_uri}}: this lake's {CATALOG_FILE} has its tables elsewhere "
+                f"({given}.{name} at {where}): the lake was copied or moved, and Iceberg keeps "
+                f"absolute paths; delete its {CATALOG_FILE}, then make its tables again here "
+                "with the generate command and --overwrite"
+            )
+            raise OptionError(OWNER, rule, "catalog_uri")
         if foreign:
             name, where = foreign[0]
             rule = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ecomlake.errors import StorageError
+from ecomlake.errors import OptionError, StorageError
 from ecomlake.lake import (
     MANIFEST_NAME,
     LakeLocation,
@@ -97,7 +97,10 @@ def _reader(loc: LakeLocation, fmt: str, broken: list[Violation]) -> TableReader
     if exists(loc, CATALOG_FILE) and loc.is_local:
         try:
             return IcebergFormat(loc, TableOptions("iceberg")).files
-        except Exception as exc:  # a damaged catalog file, or one of another lake
+        except OptionError as exc:  # one of another lake: named as the flags that pick one
+            flag = exc.render(lambda field: "--" + field.replace("_", "-"))
+            broken.append(Violation(UNREADABLE, f"{CATALOG_FILE}: {flag}", 1))
+        except Exception as exc:  # a damaged catalog file
             broken.append(Violation(UNREADABLE, f"{CATALOG_FILE}: {one_line(exc)}", 1))
     return lambda table: latest_metadata_files(loc, table)
 

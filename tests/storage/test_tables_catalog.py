@@ -5,6 +5,7 @@ namespace a lake was made with found again by verify, --repair and later runs.""
 from __future__ import annotations
 
 import re
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -126,3 +127,24 @@ def test_an_iceberg_lake_without_its_catalog_is_refused_not_forked(tmp_path):
     replaced = world_options(str(lake), tables=TableOptions("iceberg"), overwrite=True, **ONE_DAY)
     assert generate(tiny_config(), replaced).ok  # --overwrite starts the tables afresh here
     assert not verify_lake(str(lake)).manifest_violations
+
+
+def test_a_copied_iceberg_lake_is_told_how_to_make_its_tables_again(tmp_path):
+    """Iceberg keeps absolute paths: a copy's catalog.db has the tables of the original. The
+    message said "give another namespace or catalog", which cannot help."""
+    original = iceberg_lake(tmp_path / "a" / "lake")
+    copy = Path(shutil.copytree(original, tmp_path / "b" / "lake"))
+    options = world_options(str(copy), tables=TableOptions("iceberg"), **ONE_DAY)
+    with pytest.raises(ConfigError) as caught:
+        generate(tiny_config(), options)
+    text = caught.value.render(lambda f: f"--{f.replace('_', '-')}")
+    assert text.startswith("--catalog-uri: this lake's catalog.db has its tables elsewhere")
+    assert "copied or moved" in text
+    found = verify_lake(str(copy)).manifest_violations
+    (violation,) = [v for v in found if v.check == "tables.unreadable"]
+    assert "--catalog-uri: this lake's catalog.db has its tables elsewhere" in violation.detail
+    (copy / "catalog.db").unlink()  # what the message says to do
+    replaced = world_options(str(copy), tables=TableOptions("iceberg"), overwrite=True, **ONE_DAY)
+    assert generate(tiny_config(), replaced).ok
+    assert not verify_lake(str(copy)).manifest_violations
+    assert not verify_lake(str(original)).manifest_violations  # the original is untouched
