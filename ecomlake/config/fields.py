@@ -6,6 +6,7 @@ Every check raises `rule(...)`: its text is the sentence `load.py` prints after 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Annotated, Any
@@ -48,24 +49,52 @@ def _scalar(check: Callable[[float], bool], text: str) -> Callable[[Any], Any]:
     return validate
 
 
+def _plain(kind: type) -> BeforeValidator:
+    """A numpy number (a dict config built in a notebook) as the Python number it stands for;
+    anything else is left to the strict check."""
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, bool | str):
+            return value
+        if kind is int and isinstance(value, numbers.Integral):
+            return int(value)
+        if kind is float and isinstance(value, numbers.Real):
+            return float(value)
+        return value
+
+    return BeforeValidator(convert)
+
+
 # Strict: YAML's `true`, `yes` or "0.5" is not a number (lax parsing made `true` a 1, silently).
 Probability = Annotated[
-    float, Strict(), AfterValidator(_scalar(lambda v: 0 <= v <= 1, "must be between 0 and 1"))
+    float,
+    Strict(),
+    _plain(float),
+    AfterValidator(_scalar(lambda v: 0 <= v <= 1, "must be between 0 and 1")),
 ]
 Percent = Annotated[
-    float, Strict(), AfterValidator(_scalar(lambda v: 0 <= v <= 100, "must be between 0 and 100"))
+    float,
+    Strict(),
+    _plain(float),
+    AfterValidator(_scalar(lambda v: 0 <= v <= 100, "must be between 0 and 100")),
 ]
 NonNegFloat = Annotated[
-    float, Strict(), AfterValidator(_scalar(lambda v: v >= 0, "must not be negative"))
+    float,
+    Strict(),
+    _plain(float),
+    AfterValidator(_scalar(lambda v: v >= 0, "must not be negative")),
 ]
 PositiveFloat = Annotated[
-    float, Strict(), AfterValidator(_scalar(lambda v: v > 0, "must be greater than 0"))
+    float,
+    Strict(),
+    _plain(float),
+    AfterValidator(_scalar(lambda v: v > 0, "must be greater than 0")),
 ]
 NonNegInt = Annotated[
-    int, Strict(), AfterValidator(_scalar(lambda v: v >= 0, "must not be negative"))
+    int, Strict(), _plain(int), AfterValidator(_scalar(lambda v: v >= 0, "must not be negative"))
 ]
 PositiveInt = Annotated[
-    int, Strict(), AfterValidator(_scalar(lambda v: v >= 1, "must be at least 1"))
+    int, Strict(), _plain(int), AfterValidator(_scalar(lambda v: v >= 1, "must be at least 1"))
 ]
 
 

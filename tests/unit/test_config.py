@@ -187,6 +187,24 @@ def test_a_count_is_a_number_not_a_flag_or_text(quick_data: dict, value, message
     assert config_error(text) == f"lookup_config.product_catalog.num_products: {message}"
 
 
+def test_numpy_numbers_in_a_dict_config_are_numbers(quick_data: dict) -> None:
+    """A config built in a notebook often holds numpy scalars: they are the numbers they are."""
+    import numpy as np
+
+    from ecomlake.library import load_config
+
+    def numpy_values(d: dict) -> None:
+        d["lookup_config"]["product_catalog"]["num_products"] = np.int64(300)
+        params(d)["conversion_rate"] = np.float64(0.2)
+
+    data = copy.deepcopy(quick_data)
+    numpy_values(data)
+    cfg = load_config(data)
+    assert cfg.lookup_config.product_catalog.num_products == 300
+    assert type(cfg.lookup_config.product_catalog.num_products) is int
+    assert cfg.parameters.conversion_rate == 0.2
+
+
 def test_a_rate_is_a_number_not_a_flag(quick_data: dict) -> None:
     text = mutated(quick_data, lambda d: params(d).update(conversion_rate=True))
     assert config_error(text) == "parameters.conversion_rate: must be a number (got True)"
