@@ -92,12 +92,10 @@ def run(argv: list[str] | None = None) -> int:
 
 def _usage_line(exc: Exception) -> str:
     """`--seed: Input should be a valid integer`: the flag, then what is wrong with it."""
-    param = getattr(exc, "param", None)
-    flags = [o for o in getattr(param, "opts", ()) if o.startswith("--")] if param else []
-    text = " ".join(exc.format_message().split())
+    flags = [o for o in getattr(getattr(exc, "param", None), "opts", ()) if o.startswith("--")]
     if flags and isinstance(exc, typer.BadParameter):
         return f"{flags[0]}: {' '.join(exc.message.split())}"
-    return text
+    return " ".join(exc.format_message().split())
 
 
 def main() -> None:

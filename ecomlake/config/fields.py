@@ -54,7 +54,7 @@ def _plain(kind: type) -> BeforeValidator:
     anything else is left to the strict check."""
 
     def convert(value: Any) -> Any:
-        if isinstance(value, bool | str):
+        if isinstance(value, bool):  # an Integral too, but never a count
             return value
         if kind is int and isinstance(value, numbers.Integral):
             return int(value)
@@ -65,37 +65,18 @@ def _plain(kind: type) -> BeforeValidator:
     return BeforeValidator(convert)
 
 
-# Strict: YAML's `true`, `yes` or "0.5" is not a number (lax parsing made `true` a 1, silently).
-Probability = Annotated[
-    float,
-    Strict(),
-    _plain(float),
-    AfterValidator(_scalar(lambda v: 0 <= v <= 1, "must be between 0 and 1")),
-]
-Percent = Annotated[
-    float,
-    Strict(),
-    _plain(float),
-    AfterValidator(_scalar(lambda v: 0 <= v <= 100, "must be between 0 and 100")),
-]
-NonNegFloat = Annotated[
-    float,
-    Strict(),
-    _plain(float),
-    AfterValidator(_scalar(lambda v: v >= 0, "must not be negative")),
-]
-PositiveFloat = Annotated[
-    float,
-    Strict(),
-    _plain(float),
-    AfterValidator(_scalar(lambda v: v > 0, "must be greater than 0")),
-]
-NonNegInt = Annotated[
-    int, Strict(), _plain(int), AfterValidator(_scalar(lambda v: v >= 0, "must not be negative"))
-]
-PositiveInt = Annotated[
-    int, Strict(), _plain(int), AfterValidator(_scalar(lambda v: v >= 1, "must be at least 1"))
-]
+def _number(kind: type, check: Callable[[float], bool], text: str) -> Any:
+    """A number of `kind` that passes `check`. Strict: YAML's `true`, `yes` or "0.5" is not a
+    number (lax parsing made `true` a 1, silently); a numpy number is the one it stands for."""
+    return Annotated[kind, Strict(), _plain(kind), AfterValidator(_scalar(check, text))]
+
+
+Probability = _number(float, lambda v: 0 <= v <= 1, "must be between 0 and 1")
+Percent = _number(float, lambda v: 0 <= v <= 100, "must be between 0 and 100")
+NonNegFloat = _number(float, lambda v: v >= 0, "must not be negative")
+PositiveFloat = _number(float, lambda v: v > 0, "must be greater than 0")
+NonNegInt = _number(int, lambda v: v >= 0, "must not be negative")
+PositiveInt = _number(int, lambda v: v >= 1, "must be at least 1")
 
 
 def _pair(value: Any) -> Any:

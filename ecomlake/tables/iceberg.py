@@ -90,6 +90,7 @@ class IcebergFormat:
         self._options = options
         self._tables: dict[str, Table] = {}
         self._entries: dict[str, dict[str, DataFile]] = {}  # table -> lake path -> DataFile
+        self._whole: set[str] = set()  # tables known to have their spec and name mapping
         self._opened: Catalog | None = None
         self._namespace = options.namespace
         if options.catalog_uri or (loc.is_local and exists(loc, CATALOG_FILE)):
@@ -178,8 +179,9 @@ class IcebergFormat:
                 self._tables[table] = self._load_table(self._namespace, table)
             except NoSuchTableError:
                 return None
-        if key is not None:
+        if key is not None and table not in self._whole:  # once a table, per process
             self._tables[table] = _complete(self._tables[table], key)
+            self._whole.add(table)
         return self._tables[table]
 
     def files(self, table: str) -> dict[str, int]:
@@ -247,13 +249,15 @@ class IcebergFormat:
             partition_spec=spec,
             properties={NAME_MAPPING: _name_mapping(schema)},
         )
-        self._tables[table] = _complete(created, first.key)
+        self._tables[table] = _complete(created, first.key)  # in case the ids were reassigned
+        self._whole.add(table)
         return self._tables[table]
 
     def drop(self, tables: list[str]) -> None:
         for table in tables:
             self._tables.pop(table, None)
             self._entries.pop(table, None)
+            self._whole.discard(table)
             try:
                 self._catalog.drop_table((self._namespace, table))
             except NoSuchTableError:

@@ -57,7 +57,7 @@ def check_tables(loc: LakeLocation) -> list[Violation]:
         try:
             held = read(table)
         except Exception as exc:  # pyiceberg and delta-rs raise their own types
-            damage = f"{table_damage(loc, fmt, table, exc)}; {rebuild(fmt, table)}"
+            damage = f"{table_damage(loc, fmt, table, exc)}; {_rebuild(fmt, table)}"
             broken.append(Violation(UNREADABLE, damage, 1))
             continue
         lake = _committed_files(loc, table)
@@ -70,7 +70,7 @@ def check_tables(loc: LakeLocation) -> list[Violation]:
     ]
 
 
-def rebuild(fmt: str, table: str) -> str:
+def _rebuild(fmt: str, table: str) -> str:
     """How to get a table whose metadata is damaged back (`--repair` cannot read it): its data
     files are whole, only the table over them is to be made again."""
     if fmt == "delta":
