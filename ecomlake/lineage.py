@@ -35,7 +35,8 @@ EVENT_ID_PREFIX = "evt_"
 
 _TS_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}")
 INGESTION_TS_RULE = (
-    "must be an ISO timestamp in whole seconds with an offset, like 2026-01-01T00:00:00+00:00"
+    "must be an ISO timestamp in whole seconds with an offset, like 2026-01-01T00:00:00+00:00, "
+    "within years 0001-9999 in UTC too"
 )
 # json.dumps (ensure_ascii=True) escapes '"', '\\' and everything outside printable ASCII.
 _NEEDS_JSON_ESCAPE = r'["\\]|[^ -~]'
@@ -62,12 +63,13 @@ def default_ingestion_ts() -> str:
 
 
 def is_ingestion_ts(text: object) -> bool:
-    """Whether `text` is `YYYY-MM-DDTHH:MM:SS±HH:MM` (an offset, whole seconds), a real time."""
+    """Whether `text` is `YYYY-MM-DDTHH:MM:SS±HH:MM` (an offset, whole seconds), a real time
+    that is also one in UTC (`0001-01-01T00:00:00+01:00` is not: the column holds UTC)."""
     if not isinstance(text, str) or _TS_RE.fullmatch(text) is None:
         return False
     try:
-        datetime.fromisoformat(text)
-    except ValueError:
+        datetime.fromisoformat(text).astimezone(UTC)
+    except (ValueError, OverflowError):
         return False
     return True
 

@@ -78,6 +78,12 @@ class PartitionManifest:
             )
 
     @property
+    def holds_defects(self) -> bool:
+        """Whether a messy run counted defects in the partition (so its defect log exists)."""
+        defects = (self.messiness or {}).get("defects") or {}
+        return isinstance(defects, dict) and any(defects.values())
+
+    @property
     def checksums(self) -> list[str]:
         """Per-file checksums in file order (kept as a top-level key for the older readers)."""
         return [f.checksum for f in self.files]

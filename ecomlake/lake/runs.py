@@ -34,6 +34,7 @@ class RunRecord:
     write: PartitionWrite | None  # None in records older than their writer options
     table_format: str | None = None  # "iceberg" or "delta" when the run kept tables
     planned: int = 0  # the days it was given; 0 in older records
+    left: tuple[dt.date, ...] | None = None  # given, neither committed nor failed; None: older
 
     @property
     def unfinished(self) -> bool:
@@ -100,4 +101,9 @@ def _record(body: dict) -> RunRecord:
         ),
         table_format=(body.get("tables") or {}).get("format"),
         planned=int(body.get("days_planned") or 0),
+        left=(
+            None
+            if "days_left" not in body
+            else tuple(dt.date.fromisoformat(d) for d in body["days_left"])
+        ),
     )

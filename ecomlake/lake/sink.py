@@ -91,13 +91,22 @@ class PartitionSink:
 
     def keeps(self, rel_dir: str, companions: Sequence[str] = ()) -> bool:
         """Whether `rel_dir` stays as it is: in a repair, neither it nor a companion (its defect
-        log) is damaged; otherwise, on resume, it is committed by this run identity."""
+        log) is damaged; otherwise, on resume, it is committed by this run identity, and so are
+        its companions when its manifest counts defects."""
         if self.repair is not None:
             return not any(rel in self.repair for rel in (rel_dir, *companions))
         if not self.skip_committed:
             return False
         with self.clock.stage("commit", rel_dir.split("/", 1)[0]):
-            return check_partition(self.loc, rel_dir, self.identity).problem is None
+            state = check_partition(self.loc, rel_dir, self.identity)
+            if state.problem is not None or state.manifest is None:
+                return False
+            if not state.manifest.holds_defects:
+                return True
+            # its defects' log lost (deleted, or a kill between them): both are written again
+            return all(
+                check_partition(self.loc, c, self.identity).problem is None for c in companions
+            )
 
     def writes(self, rel_dir: str) -> bool:
         """Whether `commit` writes `rel_dir` once rendered (a repair writes only the damaged)."""

@@ -44,7 +44,7 @@ from ecomlake.lake.runs import run_record_path
 from ecomlake.messiness import RunLevel
 from ecomlake.messiness.log import defect_log_tables
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
-from ecomlake.plan.calendar import day_number
+from ecomlake.plan.calendar import day_date, day_number
 from ecomlake.plan.world import WorldPlan
 from ecomlake.render.registry import TABLES, output_columns
 from ecomlake.run.blocked import (
@@ -160,6 +160,7 @@ class RunResult:
     executor: str = ""  # the one that ran the days: "in-process" or "ray"
     manifest_error: str = ""  # why the run manifest could not be written (e.g. a full disk)
     planned_days: int = 0  # days the run set out to render
+    left: tuple[str, ...] = ()  # days it set out to render and neither committed nor failed
     interrupted: str = ""  # the signal that stopped the run before every day was done
 
     @property
@@ -277,7 +278,9 @@ def _result(
         executor=run.executor.name,
         planned_days=len(head.tasks),
     )
-    if run.stop.is_set() and len(results) + len(failures) < len(head.tasks):
+    done = {r.day for r in results} | {f.day for f in failures}
+    result.left = tuple(sorted({day_date(t.day).isoformat() for t in head.tasks} - done))
+    if run.stop.is_set() and result.left:
         result.interrupted = run.stop.reason
     return result
 
@@ -627,6 +630,7 @@ def _write_run_manifest(
         "days": [_day_record(r) for r in result.results],
         "failures": [asdict(f) for f in result.failures],
         "days_planned": result.planned_days,
+        "days_left": list(result.left),  # verify: until another run commits them, not whole
         "interrupted": result.interrupted or None,
         "ok": result.ok,
     }

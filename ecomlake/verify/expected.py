@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections import defaultdict
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -26,7 +27,7 @@ from ecomlake.lake.fs import LakeLocation, join, list_dir, read_bytes
 from ecomlake.lake.identity import CONFIG_FILE, LAKE_FILE, LakeIdentity, read_lake_config
 from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME
 from ecomlake.lake.manifest import PartitionManifest
-from ecomlake.lake.runs import RUNS_DIR, read_run_records
+from ecomlake.lake.runs import RUNS_DIR, RunRecord, read_run_records
 from ecomlake.messiness import level_from_record
 from ecomlake.messiness.late import days_late
 from ecomlake.messiness.levels import MessLevel, fold_level
@@ -72,6 +73,10 @@ class PlannedLake:
     days: list[int]
     partitions: dict[Partition, int]
     level: MessLevel | None
+
+    def tables(self, among: Collection[str]) -> set[str]:
+        """Those of `among` that the plan gives a partition on the lake's days."""
+        return {table for table, _ in self.partitions} & set(among)
 
     def __str__(self) -> str:
         first, last = day_date(self.days[0]), day_date(self.days[-1])
@@ -170,14 +175,35 @@ def lake_file_violations(loc: LakeLocation, lake: LakeIdentity | None) -> list[V
             "are unknown (those its partitions are for are checked; a day deleted whole is not)"
         )
         found.append(Violation("lake.run_records_missing", f"{why}; {again}", 1))
-    elif records[-1].unfinished:
-        last = records[-1]
-        why = (
-            f"the last run ({last.batch_id}) stopped after {len(last.days)} of its "
-            f"{last.planned} day(s): the customers it spread over all of them, and what refers "
-            "to them, are incomplete until it finishes"
-        )
-        found.append(Violation("lake.run_unfinished", f"{why}; {again}", 1))
+    else:
+        found.extend(_unfinished_runs(records, again))
+    return found
+
+
+def _unfinished_runs(records: list[RunRecord], again: str) -> list[Violation]:
+    """A stopped run's days that no run of the lake committed since: the customers it spread
+    over all its days, and what refers to them, stay incomplete until those days are done. A
+    later run of other days does not finish it (a nightly run after a stopped backfill)."""
+    stopped = [r for r in records if r.unfinished]
+    if not stopped:
+        return []
+    committed = {day for r in records for day in r.days}
+    found = []
+    for run in stopped:
+        if run.left is None:  # an older record: it names no days, so only the last run counts
+            if run is not records[-1]:
+                continue
+            missing = run.planned - len(run.days) - len(run.failed)
+        else:
+            missing = len(set(run.left) - committed)
+        if missing:
+            why = (
+                f"the run {run.batch_id} stopped after {len(run.days)} of its {run.planned} "
+                f"day(s), and {missing} of the days it left are in no run since: the customers "
+                "it spread over all of them, and what refers to them, are incomplete until "
+                "they are done"
+            )
+            found.append(Violation("lake.run_unfinished", f"{why}; {again}", 1))
     return found
 
 

@@ -35,8 +35,9 @@ from ecomlake.messiness.log import (
     COUNTS_SIDECAR,
     counts_problem,
     defect_log_tables,
+    log_table_for,
 )
-from ecomlake.render.registry import TABLE_NAMES
+from ecomlake.render.registry import TABLE_NAMES, table_spec
 from ecomlake.verify.invariants import MAX_EXAMPLES, Violation
 
 RULES = {
@@ -63,6 +64,9 @@ RULES = {
     ),
     "identity_mismatch": "manifest seed and config fingerprint = the lake's (_lake.json)",
     "defect_counts": f"a defect log's {COUNTS_NAME} = the counts of its rows",
+    # The log is the answer key of a messy lake: a partition whose manifest counts defects
+    # without it cannot be cleaned or checked (`--against-defects` would only see a mismatch).
+    "defect_log_missing": "a partition whose manifest counts defects has its defect log partition",
 }
 BATCH_PARTITIONS = 64  # partitions per batch: a Ray task of a few seconds on backlog days
 
@@ -116,13 +120,17 @@ def check_manifests(
     level = str((lake.messiness or {}).get("name", "none")) if lake else ""
     key = LakeKey(lake.seed, lake.config_fingerprint, level) if lake else None
     found = Findings()
-    batches = list(_batches(survey_tables(loc, found)))
+    partitions = survey_tables(loc, found)
+    logs = set(defect_log_tables())
+    logged = frozenset(p for p in partitions if p[0] in logs)
+    batches = list(_batches(partitions))
     if on_ray:
         from ecomlake.verify.on_ray import map_batches
 
-        done = map_batches(check_batch, [(root, storage_options, key, b) for b in batches])
+        args = [(root, storage_options, key, b, logged) for b in batches]
+        done = map_batches(check_batch, args)
     else:
-        done = (check_batch(root, storage_options, key, batch) for batch in batches)
+        done = (check_batch(root, storage_options, key, batch, logged) for batch in batches)
     for batch_found in done:
         found.merge(batch_found)
     return found.violations()
@@ -158,15 +166,25 @@ def _batches(partitions: list[Partition]) -> Iterator[list[Partition]]:
 
 
 def check_batch(
-    root: str, storage_options: dict | None, lake: LakeKey | None, batch: Iterable[Partition]
+    root: str,
+    storage_options: dict | None,
+    lake: LakeKey | None,
+    batch: Iterable[Partition],
+    logged: frozenset[Partition] = frozenset(),
 ) -> Findings:
-    """The findings of a few partitions; resolves the target itself, so it runs in any worker."""
+    """The findings of a few partitions; resolves the target itself, so it runs in any worker.
+    `logged`: the defect-log partitions the lake has."""
     loc = resolve_target(root, storage_options)
     found = Findings()
     logs = set(defect_log_tables())
     for table, partition in batch:
         level = lake.level if lake and table in logs else None
         manifest = _check_partition(loc, table, partition, found, level)
+        if manifest and table not in logs and manifest.holds_defects:
+            log_table, key = log_table_for(table_spec(table))
+            log = (log_table, f"{key}={partition.partition('=')[2]}")
+            if log not in logged:
+                found.add("defect_log_missing", f"{table}/{partition} (no {'/'.join(log)})")
         if lake and manifest and (manifest.seed, manifest.config_fingerprint) != lake[:2]:
             found.add(
                 "identity_mismatch",

@@ -26,7 +26,12 @@ from ecomlake.verify.expected import (
     outside_ranges,
     plan_lake,
 )
-from ecomlake.verify.invariants import OUTSIDE_FAMILY, Violation, check_invariants
+from ecomlake.verify.invariants import (
+    OUTSIDE_FAMILY,
+    REQUIRED_TABLES,
+    Violation,
+    check_invariants,
+)
 from ecomlake.verify.manifests import check_manifests
 from ecomlake.verify.repair_command import repair_command
 from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT
@@ -262,7 +267,12 @@ def verify_lake(
     report.manifest_violations += check_tables(loc)  # Iceberg/Delta: tables = manifests
     try:
         found = check_invariants(
-            target, config, storage_options, outside, memory_limit=memory_limit
+            target,
+            config,
+            storage_options,
+            outside,
+            memory_limit=memory_limit,
+            required=REQUIRED_TABLES if planned is None else planned.tables(REQUIRED_TABLES),
         )
     except duckdb.OutOfMemoryException as exc:  # the limit, not the lake: no repair hint
         rule = (

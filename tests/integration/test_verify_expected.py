@@ -363,10 +363,31 @@ def test_a_run_stopped_half_way_is_to_be_re_run_not_repaired(tmp_path):
     options = GenerateOptions(target=str(root), executor="in-process", **PINNED)
     result = generate(str(QUICK), options, RunProgress(day_done=day_done), stop)
     assert result.interrupted == "enough"
+    record = json.loads((root / "_runs" / f"{PINNED['batch_id']}.json").read_text())
+    assert len(record["days_left"]) == 86 and record["days_left"][0] == "2024-01-06"
+    # a later run of a day already written (a nightly run) does not finish the stopped one
+    nightly = {**PINNED, "batch_id": "nightly", "start_date": dt.date(2024, 1, 2), "days": 1}
+    nightly_options = GenerateOptions(target=str(root), executor="in-process", **nightly)
+    assert generate(str(QUICK), nightly_options).ok
     report = verify_lake(str(root))
     assert "lake.run_unfinished" in {v.check for v in report.violations}
     text = report.to_text()
     assert "re-run: " in text and "\nrepair: " not in text
-    assert "stopped after 5 of its 91 day(s)" in text
+    assert f"{PINNED['batch_id']} stopped after 5 of its 91 day(s), and 86 of the days" in text
     assert generate(str(QUICK), options).ok  # the same command finishes the lake
     assert verify_lake(str(root)).ok
+
+
+def test_a_world_without_carts_is_not_missing_its_carts_table(tmp_path):
+    """`generate: 0` (or a quiet first day) writes no carts partition: the plan says so, and
+    verify used to fail `tables.missing` and send to a repair that found nothing."""
+    config = tmp_path / "no_carts.yaml"
+    text = QUICK.read_text()
+    assert "generate: 1500" in text
+    config.write_text(text.replace("generate: 1500", "generate: 0"))
+    root = tmp_path / "lake"
+    options = GenerateOptions(target=str(root), executor="in-process", days=3, **PINNED)
+    assert generate(str(config), options).ok
+    assert not (root / "shopping_carts").exists()
+    report = verify_lake(str(root))
+    assert report.ok, report.to_text()

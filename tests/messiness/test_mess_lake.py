@@ -130,6 +130,19 @@ class TestDeterminism:
         again = _generate(root, "heavy_mess")
         assert again == heavy_lake[1], first_difference(again, heavy_lake[1])
 
+    def test_a_lost_defect_log_fails_verify_and_a_re_run_writes_it_again(
+        self, tmp_path, heavy_lake
+    ):
+        """Only the logs gone, every data partition whole: plain verify passed, and a re-run
+        kept the data and left most logs missing."""
+        root = Path(shutil.copytree(heavy_lake[0], tmp_path / "lake"))
+        for log in root.glob("_defects*"):
+            shutil.rmtree(log)
+        report = verify_lake(str(root))
+        assert "manifests.defect_log_missing" in {v.check for v in report.violations}
+        again = _generate(root, "heavy_mess")
+        assert again == heavy_lake[1], first_difference(again, heavy_lake[1])
+
     def test_messy_lake_refuses_a_clean_run(self, heavy_lake):
         with pytest.raises(ConfigError, match="another config"):  # refused before any write
             _generate(heavy_lake[0], "none")

@@ -231,7 +231,16 @@ def test_defaults_have_documented_shapes() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["2026-01-01", "2026-01-01T00:00:00", "2026-13-01T00:00:00+00:00", "now", ""]
+    "text",
+    [
+        "2026-01-01",
+        "2026-01-01T00:00:00",
+        "2026-13-01T00:00:00+00:00",
+        "now",
+        "",
+        "9999-12-31T23:59:59-12:00",  # past year 9999 in UTC: every day failed to render
+        "0001-01-01T00:00:00+01:00",
+    ],
 )
 def test_ingestion_ts_rejects(text: str) -> None:
     assert not is_ingestion_ts(text)
