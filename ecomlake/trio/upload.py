@@ -5,6 +5,7 @@ through the same retried storage helpers as generate, then confirm every object 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -12,7 +13,8 @@ from pathlib import Path
 
 from ecomlake.errors import OptionError, StorageError
 from ecomlake.lake.fs import LakeLocation, check_target, join, resolve_target, write_bytes
-from ecomlake.lake.layout import SUCCESS_NAME
+from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME
+from ecomlake.lake.manifest import PartitionManifest
 from ecomlake.render.registry import TABLE_NAMES, table_spec
 
 log = logging.getLogger(__name__)
@@ -89,7 +91,33 @@ def plan_upload(options: UploadOptions) -> tuple[list[tuple[str, list[Path]]], l
                 continue
             files.sort(key=lambda p: p.name == SUCCESS_NAME)  # _SUCCESS last
             plan.append((rel, files))
+    damaged = [(rel, why) for rel, _ in plan if (why := _damage(options.source, rel))]
+    if damaged:
+        rel, why = damaged[0]
+        rule = (
+            f"{{source}}: {len(damaged)} committed partition(s) differ from their manifests, "
+            f"e.g. {rel} ({why}); nothing was uploaded: `ecomlake verify` and `generate --repair` "
+            "the source first"
+        )
+        raise OptionError(_OWNER, rule, "source")
     return plan, skipped
+
+
+def _damage(source: Path, rel: str) -> str | None:
+    """Why a committed partition is not what its manifest lists (a file missing or of another
+    size), or None; the checksums are compared as the bytes are read for the upload."""
+    try:
+        manifest = PartitionManifest.from_json((source / rel / MANIFEST_NAME).read_bytes())
+    except (OSError, StorageError) as exc:
+        return f"{MANIFEST_NAME}: {exc}"
+    for entry in manifest.files:
+        path = source / entry.path
+        if not path.is_file():
+            return f"{entry.path.rpartition('/')[2]} is missing"
+        if entry.size is not None and path.stat().st_size != entry.size:
+            size = path.stat().st_size
+            return f"{entry.path.rpartition('/')[2]} has {size} bytes, the manifest {entry.size}"
+    return None
 
 
 def upload(options: UploadOptions) -> UploadResult:
@@ -113,9 +141,17 @@ def upload(options: UploadOptions) -> UploadResult:
 
 
 def _upload_partition(loc: LakeLocation, rel: str, files: list[Path]) -> tuple[str, int, int]:
+    """Each file, `_SUCCESS` last: a file whose bytes are not the manifest's stops the upload
+    before it, so the remote partition stays uncommitted."""
+    sums = {
+        f.path.rpartition("/")[2]: f.checksum
+        for f in PartitionManifest.from_json(files[0].with_name(MANIFEST_NAME).read_bytes()).files
+    }
     size = 0
     for path in files:  # data and manifest first, _SUCCESS last (sorted in plan_upload)
         data = path.read_bytes()
+        if path.name in sums and hashlib.sha256(data).hexdigest() != sums[path.name]:
+            raise StorageError(f"{path}: its bytes differ from its manifest's checksum")
         write_bytes(loc, f"{rel}/{path.name}", data)
         size += len(data)
     log.info("uploaded %s (%d objects)", rel, len(files))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +70,27 @@ def test_bad_input(tiny_local, make_bucket, capsys, extra, message):
     bucket = make_bucket("bad")
     assert _upload(tiny_local.root, bucket, *extra) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_damaged_partition_is_not_published(tiny_local, make_bucket, tmp_path, capsys):
+    """A committed partition whose file is missing, cut or flipped used to land with its
+    `_SUCCESS`: a remote partition that says it is whole and is not."""
+    source = Path(shutil.copytree(tiny_local.root, tmp_path / "lake"))
+    part = next(source.glob("shopping_carts/ingest_dt=*/part-00000.parquet"))
+    whole = part.read_bytes()
+    bucket = make_bucket("damaged")
+    loc = resolve_target(f"s3://{bucket}")
+    part.write_bytes(whole[:100])
+    assert _upload(source, f"s3://{bucket}") == 2
+    err = capsys.readouterr().err
+    assert f"has 100 bytes, the manifest {len(whole)}" in err and "nothing was uploaded" in err
+    part.unlink()
+    assert _upload(source, f"s3://{bucket}") == 2
+    assert "part-00000.parquet is missing" in capsys.readouterr().err
+    assert loc.fs.find(loc.root) == []
+    part.write_bytes(whole[:-1] + bytes([whole[-1] ^ 1]))  # same size, other bytes
+    assert _upload(source, f"s3://{bucket}", "--table", "shopping_carts") != 0
+    assert "differ from its manifest's checksum" in capsys.readouterr().err
+    rel = part.parent.relative_to(source).as_posix()
+    landed = {p.rsplit("/", 1)[1] for p in loc.fs.find(f"{loc.root}/ecom/raw/{rel}")}
+    assert "_SUCCESS" not in landed
