@@ -146,7 +146,8 @@ def run_generator(cfg: EcomConfig, options: RawRunOptions) -> RawRunResult:
         world, _ = load_or_build_world(cfg, prep.seed, first, last, cache_dir)
         rows = _write_csvs(world, prep, run_dir)
         files = {name: (run_dir / f"{name}.csv", prep.columns[name]) for name in rows}
-        (run_dir / SQL_FILE).write_text(load_data_sql(cfg, files), encoding="utf-8")
+        messy = prep.level.name if prep.level.rates is not None else ""
+        (run_dir / SQL_FILE).write_text(load_data_sql(cfg, files, messy), encoding="utf-8")
         _write_run_file(run_dir, prep, rows, options)
         (run_dir / CONFIG_FILE).write_bytes(config_yaml(cfg))  # export-raw carries it to the lake
     except BaseException:

@@ -60,7 +60,8 @@ def shell_quote(path: str) -> str:
 
 
 def _create_table(cfg: EcomConfig, name: str, columns: Sequence[str], loaded: set[str]) -> str:
-    pk = table_spec(name).pk
+    """`loaded`: the tables with keys to refer to (empty: no keys at all, a messy run's)."""
+    pk = table_spec(name).pk if loaded else ()
     lines = []
     for column in columns:
         inline = " PRIMARY KEY" if len(pk) == 1 and column == pk[0] else ""
@@ -73,14 +74,23 @@ def _create_table(cfg: EcomConfig, name: str, columns: Sequence[str], loaded: se
     return f"CREATE TABLE {name} (\n" + ",\n".join(lines) + "\n);"
 
 
-def load_data_sql(cfg: EcomConfig, csv_files: Mapping[str, tuple[Path, Sequence[str]]]) -> str:
+def load_data_sql(
+    cfg: EcomConfig, csv_files: Mapping[str, tuple[Path, Sequence[str]]], messy: str = ""
+) -> str:
     """The script for `{table: (csv path, columns)}`; parents are created and loaded first.
 
-    Tables are dropped children-first so the drops pass with foreign keys on.
+    Tables are dropped children-first so the drops pass with foreign keys on. A `messy` run's
+    duplicate rows and orphan keys are its defects: its tables declare no keys, so SQLite
+    loads every row instead of rejecting them (and their children).
     """
     order = [spec.name for spec in TABLES if spec.name in csv_files]
-    loaded = set(order)
+    loaded = set() if messy else set(order)
     out = ["-- Load this raw run into SQLite: sqlite3 <file.db> < load_data.sql", ""]
+    if messy:
+        out += [
+            f"-- {messy}: duplicate rows and orphan keys are defects of this run (_defects.csv),",
+            "-- so no primary or foreign keys are declared: every row of every CSV loads.",
+        ]
     out.append("PRAGMA foreign_keys = ON;")
     out.extend(f"DROP TABLE IF EXISTS {name};" for name in reversed(order))
     for name in order:

@@ -17,9 +17,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from trio_helpers import QUICK, START
+from trio_helpers import END, QUICK, START
 
 from ecomlake.cli.app import run
+from ecomlake.trio.raw_run import RawRunOptions, run_generator
 from ecomlake.trio.sqlite_script import FOREIGN_KEYS, shell_quote
 
 SQLITE = shutil.which("sqlite3")
@@ -113,3 +114,21 @@ def test_shell_quote():
     assert shell_quote("/it's/c.csv") == '"/it\'s/c.csv"'
     assert shell_quote('/a"b\\c') == "'/a\"b\\c'"
     assert shell_quote("/x'\"\\") == '"/x\'\\"\\\\"'
+
+
+def test_a_messy_run_loads_every_row_of_its_csvs(quick_cfg, tmp_path):
+    """Duplicates and orphan keys are a messy run's defects: with the keys declared, SQLite
+    rejected them and their children, and the script failed."""
+    options = RawRunOptions(
+        artifact_root=str(tmp_path), start_date=START, end_date=END, messiness_level="heavy_mess"
+    )
+    run_dir = run_generator(quick_cfg, options).run_dir
+    db = tmp_path / "messy.db"
+    _load(run_dir / "load_data.sql", db)
+    _, counts = _counts(db)
+    assert counts == json.loads((run_dir / "_run.json").read_text())["rows"]
+    with sqlite3.connect(db) as conn:
+        copies = conn.execute(
+            "SELECT count(*) - count(DISTINCT cart_id) FROM shopping_carts"
+        ).fetchone()[0]
+    assert copies > 0  # the duplicate carts are there to find
