@@ -134,6 +134,18 @@ def check_compatible(
     the command has --overwrite, so the message offers it."""
     if existing.same_world(new):
         return
+    levels = _level(existing), _level(new)
+    same_place = (existing.seed, existing.world_start, existing.world_end) == (
+        new.seed,
+        new.world_start,
+        new.world_end,
+    )
+    if same_place and levels[0] != levels[1]:  # the level is folded into the fingerprint
+        rule = (
+            f"{{target}}: {loc.uri} holds a {levels[0]} lake and this run is {levels[1]}: pass "
+            f"{{messiness_level}} {levels[0]} to add to it, or choose another {{target}}"
+        )
+        raise OptionError("", rule, "target", "messiness_level")
     hint = ""
     if (existing.seed, existing.config_fingerprint) == (new.seed, new.config_fingerprint):
         hint = " (only the window differs: pin parameters.start_date/end_date to grow a lake)"
@@ -144,6 +156,11 @@ def check_compatible(
         f"{existing.world_start}..{existing.world_end}); {way_out} another {{target}}{hint}"
     )
     raise OptionError("", rule, *_FIELDS)
+
+
+def _level(identity: LakeIdentity) -> str:
+    """The messiness level a lake (or run) identity names; `none` for a clean one."""
+    return str((identity.messiness or {}).get("name") or "none")
 
 
 def clear_lake(loc: LakeLocation, tables: list[str]) -> None:

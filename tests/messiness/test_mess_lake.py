@@ -144,7 +144,7 @@ class TestDeterminism:
         assert again == heavy_lake[1], first_difference(again, heavy_lake[1])
 
     def test_messy_lake_refuses_a_clean_run(self, heavy_lake):
-        with pytest.raises(ConfigError, match="another config"):  # refused before any write
+        with pytest.raises(ConfigError, match="holds a heavy_mess lake and this run is none: pass messiness_level heavy_mess"):  # refused before any write
             _generate(heavy_lake[0], "none")
         assert digest(heavy_lake[0]) == heavy_lake[1]
 
