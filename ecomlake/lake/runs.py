@@ -107,3 +107,37 @@ def _record(body: dict) -> RunRecord:
             else tuple(dt.date.fromisoformat(d) for d in body["days_left"])
         ),
     )
+
+
+def merge_run_record(body: dict, earlier: bytes) -> dict:
+    """`body`, the record of a run, with the days an earlier run of the same batch id did and
+    this one did not: a nightly run with a pinned batch id keeps the backfill's days in the
+    record (it replaced them, and verify then failed every other day as unexpected). An
+    unreadable earlier record is replaced, as before."""
+    try:
+        old = json.loads(earlier)
+        old_days, old_failures = list(old["days"]), list(old["failures"])
+        old_left = set(old.get("days_left") or ())
+    except (ValueError, KeyError, TypeError):
+        return body
+    redone = {d["day"] for d in body["days"]} | {f["day"] for f in body["failures"] if f["day"]}
+    days = sorted(
+        [d for d in old_days if d.get("day") not in redone] + body["days"], key=lambda d: d["day"]
+    )
+    failures = [f for f in old_failures if f.get("day") and f["day"] not in redone]
+    failures += body["failures"]
+    left = sorted((old_left - redone) | set(body.get("days_left") or ()))
+    rows: dict[str, int] = {}
+    for day in days:
+        for table, count in (day.get("rows") or {}).items():
+            rows[table] = rows.get(table, 0) + count
+    failed = {f["day"] for f in failures if f["day"]}
+    return {
+        **body,
+        "days": days,
+        "failures": failures,
+        "days_left": left,
+        "days_planned": len(days) + len(failed) + len(left),
+        "rows": rows,
+        "ok": bool(body["ok"]) and not failures and not left,
+    }

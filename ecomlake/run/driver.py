@@ -29,7 +29,8 @@ from ecomlake.lake import (
     write_bytes,
 )
 from ecomlake.lake.check import check_partition, survey_table
-from ecomlake.lake.commit import writer_record
+from ecomlake.lake.commit import PartitionWrite, writer_record
+from ecomlake.lake.fs import exists, read_bytes
 from ecomlake.lake.identity import (
     LakeIdentity,
     clear_lake,
@@ -40,7 +41,7 @@ from ecomlake.lake.identity import (
     write_lake_config,
 )
 from ecomlake.lake.lock import LakeLock
-from ecomlake.lake.runs import run_record_path
+from ecomlake.lake.runs import merge_run_record, run_record_path
 from ecomlake.messiness import RunLevel
 from ecomlake.messiness.log import defect_log_tables
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
@@ -71,6 +72,7 @@ from ecomlake.run.fieldcheck import FieldCheck
 from ecomlake.run.hooks import LoadedHook, hook_context, load_hooks, run_hooks
 from ecomlake.run.interrupt import StopRequest
 from ecomlake.run.prepare import (
+    check_batch_reuse,
     check_lake,
     check_lineage_columns,
     level_for,
@@ -360,6 +362,8 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
         check_format(loc, options.tables)  # a new lake has no tables to look for
         if existing.same_world(identity):
             check_lineage_columns(_OWNER, loc, existing, settings.lineage, days, options.overwrite)
+            write = PartitionWrite(settings.lineage, settings.parquet)
+            check_batch_reuse(_OWNER, loc, existing, write, days, options.overwrite)
     hooks = load_hooks(options.hooks, _OWNER, "hooks")
     return _Prepared(
         start,
@@ -635,6 +639,8 @@ def _write_run_manifest(
         "ok": result.ok,
     }
     rel = run_record_path(result.batch_id)
+    if exists(loc, rel):  # an earlier run of this batch id (check_batch_reuse: written alike)
+        body = merge_run_record(body, read_bytes(loc, rel))
     write_bytes(loc, rel, (json.dumps(body, indent=2, sort_keys=True) + "\n").encode())
     return rel
 

@@ -13,6 +13,7 @@ import datetime as dt
 from ecomlake.config import EcomConfig
 from ecomlake.errors import OptionError
 from ecomlake.lake import LakeLocation, resolve_target
+from ecomlake.lake.commit import PartitionWrite
 from ecomlake.lake.fs import check_target, is_link, join
 from ecomlake.lake.identity import LakeIdentity, check_compatible, read_identity
 from ecomlake.lake.runs import read_run_records
@@ -116,3 +117,32 @@ def check_lineage_columns(
         raise OptionError(owner, rule, "source_prefix")
     rule += ", or {overwrite} every day of the lake"
     raise OptionError(owner, rule, "source_prefix", "overwrite")
+
+
+def check_batch_reuse(
+    owner: str,
+    loc: LakeLocation,
+    lake: LakeIdentity,
+    write: PartitionWrite,
+    days: list[dt.date],
+    overwrite: bool | None,
+) -> None:
+    """Refuse to reuse a batch id that an earlier run of the lake wrote otherwise. The record
+    `_runs/<batch_id>.json` is the batch: a second run of the same id adds its days to it, and
+    `--repair` rewrites them all with its one lineage and Parquet options. An --overwrite of
+    every day the earlier run wrote replaces it."""
+    for record in read_run_records(loc, lake):
+        if record.batch_id != write.lineage.batch_id or record.write in (None, write):
+            continue
+        if overwrite and set(record.days) <= set(days):
+            continue
+        before = record.write
+        if before.lineage.ingestion_ts != write.lineage.ingestion_ts:
+            what = f"its ingestion_ts was {before.lineage.ingestion_ts}: pin {{ingestion_ts}} to it"
+        else:
+            what = "it wrote with other Parquet or lineage options: run with them as before"
+        rule = (
+            f"{{batch_id}}: the lake's run {record.batch_id} wrote {len(record.days)} day(s), and "
+            f"a second run of a batch id adds to its record; {what}, or choose another {{batch_id}}"
+        )
+        raise OptionError(owner, rule, "batch_id", "ingestion_ts")

@@ -18,6 +18,7 @@ import pytest
 import ecomlake
 from ecomlake.api import generate
 from ecomlake.cli.app import run
+from ecomlake.errors import ConfigError
 from ecomlake.lake import resolve_target
 from ecomlake.lake.identity import CONFIG_FILE, read_identity
 from ecomlake.plan import memory
@@ -391,3 +392,24 @@ def test_a_world_without_carts_is_not_missing_its_carts_table(tmp_path):
     assert not (root / "shopping_carts").exists()
     report = verify_lake(str(root))
     assert report.ok, report.to_text()
+
+
+def test_a_pinned_batch_id_run_again_adds_its_days_to_the_record(tmp_path):
+    """The nightly run of a lake backfilled under one pinned batch id replaced the backfill's
+    record, and verify failed every other day as unexpected. A second run of the id must
+    write as the first did (its record says how --repair rewrites them all)."""
+    root = tmp_path / "lake"
+    backfill = {"start_date": dt.date(2024, 1, 1), "days": 5}
+    assert generate(str(QUICK), GenerateOptions(target=str(root), executor="in-process", **PINNED, **backfill)).ok  # fmt: skip
+    nightly = {"start_date": dt.date(2024, 1, 6), "days": 1}
+    assert generate(str(QUICK), GenerateOptions(target=str(root), executor="in-process", **PINNED, **nightly)).ok  # fmt: skip
+    record = json.loads((root / "_runs" / f"{PINNED['batch_id']}.json").read_text())
+    assert [d["day"] for d in record["days"]] == [f"2024-01-0{i}" for i in range(1, 7)]
+    assert record["days_planned"] == 6 and record["ok"]
+    report = verify_lake(str(root))
+    assert report.ok, report.to_text()
+    other_ts = {**PINNED, "ingestion_ts": "2024-05-01T00:00:00+00:00"}
+    later = GenerateOptions(target=str(root), executor="in-process", **other_ts, start_date=dt.date(2024, 1, 7), days=1)  # fmt: skip
+    with pytest.raises(ConfigError, match="its ingestion_ts was 2024-04-01T00:00:00"):
+        generate(str(QUICK), later)
+    assert not (root / "shopping_carts" / "ingest_dt=2024-01-07").exists()
