@@ -72,9 +72,10 @@ class CsvSink:
 
 
 def csv_header(path: Path, flag: str) -> list[str]:
-    """Column names from the first line of a CSV file."""
+    """Column names from the first line of a CSV file; a byte-order mark (Excel writes one)
+    is not part of the first name, as Arrow's reader skips it too."""
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
             return next(csv.reader(handle), [])
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ConfigError(f"{flag}: cannot read {path} ({exc})") from None

@@ -4,6 +4,7 @@ value of every row (event date, the parent's event date for item tables, signup 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,9 @@ from ecomlake.messiness.formats import FORMAT_DRIFT, drift_schema, restore_forma
 from ecomlake.render.registry import TableSpec, table_spec
 from ecomlake.trio.csv_tables import csv_header, read_csv_table
 from ecomlake.trio.raw_infer import run_info
-from ecomlake.trio.raw_run import DEFECTS_FILE, LOOKUP_TABLES, RunInfo
+from ecomlake.trio.raw_run import DEFECTS_FILE, LOOKUP_TABLES, RUN_FILE, RunInfo
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class RawSource:
         self.info: RunInfo = run_info(source, "--source")
         self.lookups_dir = lookups_from
         self._drift: dict[Path, pa.Table] = {}  # a run dir's format-drift log, read once
+        self._warned: set[str] = set()  # the tables whose row count was warned of
         if lookups_from is not None:
             _check_lookups(lookups_from, self.info)
 
@@ -85,11 +89,47 @@ class RawSource:
         drift = self._drift[path.parent]
         drift = drift.filter(pc.equal(drift.column("table_name"), table))
         if drift.num_rows == 0:
-            return read_csv_table(path, spec.schema, flag, columns)
+            try:
+                data = read_csv_table(path, spec.schema, flag, columns)
+            except ConfigError as exc:
+                if "conversion error" not in str(exc):  # not a drifted value: a damaged file
+                    raise
+                state = "cut short" if (path.parent / DEFECTS_FILE).is_file() else "missing"
+                hint = (
+                    f"; a messy run's drifted values are read back by its {DEFECTS_FILE}: {state}?"
+                )
+                raise ConfigError(f"{exc}{hint}") from None
+            return self._whole(table, path, flag, data)
         wanted = list(columns) if columns is not None else csv_header(path, flag)
         needed = wanted + [c for c in spec.pk if c not in wanted]
         text = read_csv_table(path, drift_schema(table, spec.schema), flag, needed)
-        return restore_formats(text, table, drift, spec.schema).select(wanted)
+        try:
+            data = restore_formats(text, table, drift, spec.schema).select(wanted)
+        except (pa.ArrowInvalid, ValueError) as exc:
+            reason = str(exc).strip().splitlines()[0]
+            raise ConfigError(
+                f"{flag}: {path}: a drifted value has no format_drift row in "
+                f"{path.parent / DEFECTS_FILE} ({reason}); is that file cut short?"
+            ) from None
+        return self._whole(table, path, flag, data)
+
+    def _whole(self, table: str, path: Path, flag: str, data: pa.Table) -> pa.Table:
+        """`data`, with a warning (once a table) if it has other rows than `_run.json` says its
+        run wrote: a CSV cut at a line end parses, and its lost rows went without a word. (A
+        hand-edited CSV is read as it is.)"""
+        expected = None if self.info.inferred else self.info.rows.get(table)
+        off = path.parent == self.dir and expected not in (None, data.num_rows)
+        if off and table not in self._warned:
+            self._warned.add(table)
+            log.warning(
+                "%s: %s has %d rows and %s says its run wrote %d: the file was cut short or edited",
+                flag,
+                path,
+                data.num_rows,
+                RUN_FILE,
+                expected,
+            )
+        return data
 
     def check_partitionable(self, table: str) -> None:
         """Fail before any write if the columns that place a row are not in the CSVs."""

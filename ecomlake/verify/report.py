@@ -61,6 +61,10 @@ NOT_REPAIRED = RERUN_CHECKS | {
     "tables.unreadable",  # the repair cannot read the table either: its detail says what can
 }
 DEEP_FIX = "to restore one, delete its folder and run the repair command"
+DEEP_HINT = (
+    "every partition matches its manifest, so a repair finds nothing: verify again with --deep "
+    "to find the partitions whose rows differ from a fresh render"
+)
 RERUN_HINT = (
     "the generate command that made the lake, with the same options (a run that was interrupted "
     "records its days when it completes; committed partitions are kept, not rewritten)"
@@ -161,6 +165,8 @@ class VerifyReport:
                 else "delete the folders of the partitions that differ, then: "
             )
             lines.append(f"repair: {then}{self.repair_command}")
+        elif self.invariant_violations and not self.deep and not self.rerun_needed:
+            lines.append(f"deep: {DEEP_HINT}")
         return "\n".join(lines)
 
     def add_render_check(
@@ -192,8 +198,11 @@ class VerifyReport:
 
     @property
     def _repaired_alone(self) -> bool:
-        """Whether a violation is one the repair command fixes by itself."""
-        return any(v.check not in NOT_REPAIRED for v in self.violations)
+        """Whether a violation is one the repair command fixes by itself: a partition that is
+        not what its manifest or the plan says. Rows that break a rule in partitions that match
+        their manifests (edited with them) are not seen by it: `--deep` finds those."""
+        stored = [*self.manifest_violations, *self.partition_violations, *self.deep_violations]
+        return any(v.check not in NOT_REPAIRED for v in stored)
 
     @property
     def _repair_helps(self) -> bool:

@@ -26,7 +26,7 @@ from ecomlake.plan.calendar import US_PER_DAY, day_number
 from ecomlake.run.driver import GenerateOptions
 from ecomlake.verify import Violation, expected
 from ecomlake.verify.expected import check_expected, outside_ranges, plan_lake
-from ecomlake.verify.report import verify_lake
+from ecomlake.verify.report import DEEP_HINT, verify_lake
 
 REPO = Path(__file__).resolve().parents[2]
 QUICK = REPO / "gen_config" / "quick.yaml"
@@ -413,3 +413,21 @@ def test_a_pinned_batch_id_run_again_adds_its_days_to_the_record(tmp_path):
     with pytest.raises(ConfigError, match="its ingestion_ts was 2024-04-01T00:00:00"):
         generate(str(QUICK), later)
     assert not (root / "shopping_carts" / "ingest_dt=2024-01-07").exists()
+
+
+def test_a_rule_broken_in_partitions_that_match_their_manifests_points_to_deep(feb_copy):
+    """Only invariants fail (orders' net totals edited along with their manifest): the repair
+    line sent users to a repair that found 0 damaged partitions."""
+
+    def double_net_totals(rows):
+        at = rows.column_names.index("net_total")
+        doubled = pc.multiply(rows.column("net_total"), 2).cast(rows.schema.field(at).type)
+        return rows.set_column(at, "net_total", doubled)
+
+    folder = next(p for p in sorted((feb_copy / "orders").iterdir()) if p.is_dir())
+    _rewrite_consistently(folder, double_net_totals)
+    report = verify_lake(str(feb_copy))
+    assert report.invariant_violations and not report.manifest_violations
+    text = report.to_text()
+    assert "\nrepair: " not in text and json.loads(report.to_json())["repair_command"] is None
+    assert text.splitlines()[-1] == f"deep: {DEEP_HINT}"

@@ -343,3 +343,49 @@ def test_byte_identity_with_a_trimmed_column_list(tmp_path):
     )
     assert generate(cfg, options).ok
     assert lake_hashes(target) == lake_hashes(tmp_path / "gen")
+
+
+class TestDamagedCsvs:
+    def test_a_byte_order_mark_is_not_part_of_the_first_column(self, tmp_path, raw_dir):
+        """Excel saves a CSV with a BOM: 'has no order_id column' was wrong."""
+        source = Path(shutil.copytree(raw_dir, tmp_path / "src"))
+        orders = source / "orders.csv"
+        orders.write_bytes(b"\xef\xbb\xbf" + orders.read_bytes())
+        target = tmp_path / "lake"
+        assert run(_export(source, target, "--table", "orders")) == 0
+        assert _read(target, "orders").num_rows == _read_csv_rows(raw_dir, "orders")
+
+    def test_a_csv_cut_at_a_line_end_is_warned_of(self, tmp_path, raw_dir, capsys):
+        source = Path(shutil.copytree(raw_dir, tmp_path / "src"))
+        lines = (source / "orders.csv").read_text().splitlines(keepends=True)
+        (source / "orders.csv").write_text("".join(lines[:10]))
+        assert run(_export(source, tmp_path / "lake", "--table", "orders")) == 0
+        expected = _read_csv_rows(raw_dir, "orders")
+        err = capsys.readouterr().err
+        assert f"has 9 rows and _run.json says its run wrote {expected}" in err
+
+
+def _read_csv_rows(run_dir: Path, table: str) -> int:
+    return json.loads((run_dir / "_run.json").read_text())["rows"][table]
+
+
+def test_a_messy_run_with_its_defects_csv_cut_short_is_one_line(tmp_path, capsys):
+    """A drifted date the cut log no longer lists was a pyarrow traceback and exit 1."""
+    from ecomlake.trio.raw_run import RawRunOptions, run_generator
+
+    options = RawRunOptions(
+        artifact_root=str(tmp_path / "art"),
+        start_date=dt.date(2024, 1, 1),
+        end_date=dt.date(2024, 1, 7),
+        messiness_level="heavy_mess",
+    )
+    source = run_generator(load_config(QUICK), options).run_dir
+    log = source / "_defects.csv"
+    lines = log.read_text().splitlines(keepends=True)
+    drift = [i for i, line in enumerate(lines) if '"format_drift"' in line]
+    assert drift, "the week has drifted values"
+    log.write_text("".join(lines[: drift[0]]))  # cut before the first drift row
+    code = run(_export(source, tmp_path / "lake"))
+    assert code == 2
+    err = one_line_error(capsys)
+    assert "no format_drift row in" in err or "read back by its _defects.csv: cut short?" in err
