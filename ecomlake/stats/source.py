@@ -13,11 +13,12 @@ from ecomlake.config import EcomConfig
 from ecomlake.errors import ConfigError, OptionError
 from ecomlake.lake.fs import exists, resolve_target
 from ecomlake.lake.identity import CONFIG_FILE, LAKE_FILE, read_identity, read_lake_config
+from ecomlake.lake.runs import read_run_records
 from ecomlake.messiness import level_from_record
 from ecomlake.plan.calendar import day_number
 from ecomlake.render.registry import TABLE_NAMES
 from ecomlake.verify.defects import PARTITION_VALUE, clean_tables
-from ecomlake.verify.expected import run_days
+from ecomlake.verify.expected import run_days, stopped_runs
 from ecomlake.verify.invariants import load_lake
 from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT, open_database, work_folder
 
@@ -72,6 +73,14 @@ def describe_lake(
     cfg = config if config is not None else read_lake_config(loc)
     if cfg is None:
         raise OptionError("", f"{{config}}: required, {target} stores no {CONFIG_FILE}", "config")
+    stopped = stopped_runs(read_run_records(loc, lake))
+    if stopped:
+        run, missing = stopped[0]
+        raise ConfigError(
+            f"stats: {target}: the run {run.batch_id} stopped with {missing} of its days not "
+            "done, so its customers and what refers to them are incomplete and every figure "
+            "would be off: re-run the generate command that made the lake first"
+        )
     level = level_from_record(lake.messiness)
     start, end = (dt.date.fromisoformat(d) for d in (lake.world_start, lake.world_end))
     held = sorted({d for d in run_days(loc, lake) if day_number(start) <= d <= day_number(end)})

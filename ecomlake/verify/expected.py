@@ -176,27 +176,7 @@ def lake_file_violations(loc: LakeLocation, lake: LakeIdentity | None) -> list[V
         )
         found.append(Violation("lake.run_records_missing", f"{why}; {again}", 1))
     else:
-        found.extend(_unfinished_runs(records, again))
-    return found
-
-
-def _unfinished_runs(records: list[RunRecord], again: str) -> list[Violation]:
-    """A stopped run's days that no run of the lake committed since: the customers it spread
-    over all its days, and what refers to them, stay incomplete until those days are done. A
-    later run of other days does not finish it (a nightly run after a stopped backfill)."""
-    stopped = [r for r in records if r.unfinished]
-    if not stopped:
-        return []
-    committed = {day for r in records for day in r.days}
-    found = []
-    for run in stopped:
-        if run.left is None:  # an older record: it names no days, so only the last run counts
-            if run is not records[-1]:
-                continue
-            missing = run.planned - len(run.days) - len(run.failed)
-        else:
-            missing = len(set(run.left) - committed)
-        if missing:
+        for run, missing in stopped_runs(records):
             why = (
                 f"the run {run.batch_id} stopped after {len(run.days)} of its {run.planned} "
                 f"day(s), and {missing} of the days it left are in no run since: the customers "
@@ -204,6 +184,27 @@ def _unfinished_runs(records: list[RunRecord], again: str) -> list[Violation]:
                 "they are done"
             )
             found.append(Violation("lake.run_unfinished", f"{why}; {again}", 1))
+    return found
+
+
+def stopped_runs(records: list[RunRecord]) -> list[tuple[RunRecord, int]]:
+    """Each stopped run with the number of days it left that no run of the lake committed
+    since: the customers it spread over all its days, and what refers to them, stay incomplete
+    until those are done. A later run of other days does not finish it (a nightly run after a
+    stopped backfill). An older record names no days: only the last run counts then."""
+    committed = {day for r in records for day in r.days}
+    found = []
+    for run in records:
+        if not run.unfinished:
+            continue
+        if run.left is not None:
+            missing = len(set(run.left) - committed)
+        elif run is records[-1]:
+            missing = run.planned - len(run.days) - len(run.failed)
+        else:
+            continue
+        if missing:
+            found.append((run, missing))
     return found
 
 

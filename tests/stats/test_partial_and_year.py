@@ -68,3 +68,27 @@ def test_partial_lake_fails_changed_window_knobs(partial_lake):
         (P + "return_rate_by_signup_channel", "Website"),
         (P + "seasonal_factors", "2024-03"),
     }
+
+
+def test_a_stopped_lake_is_refused_not_blamed_on_its_config(tmp_path):
+    """A stopped run left customers of all its days unwritten: the cart rows of the default
+    tier then failed as if the config were wrong."""
+    from ecomlake.api import generate
+    from ecomlake.errors import ConfigError
+    from ecomlake.run.driver import GenerateOptions
+    from ecomlake.run.executors import RunProgress
+    from ecomlake.run.interrupt import StopRequest
+
+    stop, done = StopRequest(), []
+
+    def day_done(outcome, count) -> None:
+        done.append(outcome)
+        if len(done) == 5:
+            stop.request("enough")
+
+    root = tmp_path / "lake"
+    options = GenerateOptions(target=str(root), executor="in-process", batch_id="backfill")
+    result = generate(quick_config("2024-03-01"), options, RunProgress(day_done=day_done), stop)
+    assert result.interrupted == "enough"
+    with pytest.raises(ConfigError, match="the run backfill stopped with 26 of its days not done"):
+        stats_lake(str(root))
