@@ -103,7 +103,10 @@ def mean_check(
 def bound_check(
     knob: str, segment: str | None, configured: Any, realized: Any, n: int, ok: bool
 ) -> Check:
-    """Every unit must lie inside the configured bound; `realized` shows what was seen."""
+    """Every unit must lie inside the configured bound; `realized` shows what was seen. With
+    no unit there is nothing to judge (`ok` null, as for every row not judged)."""
+    if n == 0:
+        return Check(knob, segment, configured, configured, realized, 0, note="no observations")
     bound = "exact bound"
     return Check(knob, segment, configured, configured, realized, n, ok=bool(ok), note=bound)
 

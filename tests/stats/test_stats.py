@@ -163,3 +163,12 @@ def test_library_stats_takes_a_config_path_and_gives_the_cli_report(make_lake, c
     assert json.loads(report.to_json()) == cli
     with pytest.raises(ecomlake.ConfigError, match=r"^memory_limit"):
         ecomlake.stats(str(lake), memory_limit="lots")
+
+
+def test_a_bound_with_nothing_to_judge_is_not_judged():
+    """A payment method no order used: the row said ok: true, the docs say null."""
+    from ecomlake.stats.checks import bound_check
+
+    row = bound_check("financials.payment_fee_rates", "ACH", 0.01, None, 0, True)
+    assert row.ok is None and row.note == "no observations"
+    assert bound_check("k", None, [1, 5], [0, 6], 3, False).ok is False
