@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ecomlake.cli.flags import flag
 from ecomlake.cli.options import (
     DatesOpt,
     EndOpt,
@@ -21,7 +22,7 @@ from ecomlake.cli.options import (
     parse_storage_options,
 )
 from ecomlake.cli.output import configure_logging
-from ecomlake.errors import EXIT_CHECKS_FAILED
+from ecomlake.errors import EXIT_CHECKS_FAILED, ConfigError, OptionError
 from ecomlake.run.window import DayChoice
 from ecomlake.trio.upload import UploadOptions, target_uri, upload
 
@@ -77,7 +78,13 @@ def upload_raw(
         dry_run=dry_run,
         storage_options=parse_storage_options(storage_option),
     )
-    result = upload(options)
+    try:
+        result = upload(options)
+    except OptionError as exc:  # the target is made of --bucket and --prefix here
+        if "target" not in exc.fields:
+            raise
+        name = exc.render(lambda field: "--bucket/--prefix" if field == "target" else flag(field))
+        raise ConfigError(name) from None
     verb = "would upload" if dry_run else "uploaded"
     for rel in result.partitions if dry_run else ():
         typer.echo(f"[dry-run] {source}/{rel} -> {options.target}/{rel}")

@@ -43,15 +43,17 @@ class UploadResult:
 
 def target_uri(bucket: str, prefix: str, scheme: str | None) -> str:
     """`--bucket` (a name or s3:// / gs:// URI), `--prefix` and `--scheme` -> one target URI."""
+    named = "scheme"  # the option the scheme came from
     if "://" in bucket:
         given, _, rest = bucket.partition("://")
         if scheme and scheme != given:
             rule = f"{{scheme}}: {scheme} conflicts with {{bucket}} {bucket}"
             raise OptionError("", rule, "scheme", "bucket")
-        scheme, bucket = given, rest.strip("/")
+        scheme, bucket, named = given, rest.strip("/"), "bucket"
     scheme = scheme or "gs"  # the older tool uploaded to GCS
     if scheme not in ("s3", "gs"):
-        raise OptionError("", f"{{scheme}}: must be s3 or gs, got {scheme!r}", "scheme")
+        rule = f"{{{named}}}: the scheme must be s3 or gs, got {scheme!r}"
+        raise OptionError("", rule, named)
     if not bucket or "/" in bucket:
         raise OptionError("", f"{{bucket}}: expected a bucket name, got {bucket!r}", "bucket")
     if any(part in (".", "..") for part in prefix.strip("/").split("/")):

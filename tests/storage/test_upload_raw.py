@@ -62,7 +62,7 @@ def test_dry_run_uploads_nothing(tiny_local, make_bucket, capsys):
     ("extra", "message"),
     [
         (["--table", "nope"], "--table: unknown table 'nope'"),
-        (["--scheme", "ftp"], "--scheme: must be s3 or gs"),
+        (["--scheme", "ftp"], "--scheme: the scheme must be s3 or gs"),
         (["--dates", "2024-01-02", "--ingest-date", "2024-01-03"], "--dates: cannot be combined"),
     ],
 )
@@ -94,3 +94,14 @@ def test_a_damaged_partition_is_not_published(tiny_local, make_bucket, tmp_path,
     rel = part.parent.relative_to(source).as_posix()
     landed = {p.rsplit("/", 1)[1] for p in loc.fs.find(f"{loc.root}/ecom/raw/{rel}")}
     assert "_SUCCESS" not in landed
+
+
+def test_a_target_error_names_the_flags_that_make_the_target(tiny_local, make_bucket, capsys):
+    """upload-raw has no --target: its errors named one."""
+    assert _upload(tiny_local.root, "file:///x") == 2
+    assert "error: --bucket: the scheme must be s3 or gs, got 'file'" in capsys.readouterr().err
+    bucket = make_bucket("names")
+    code = run(["upload-raw", "--source", str(tiny_local.root), "--bucket", f"s3://{bucket}",
+                "--prefix", "a//b", "--log-level", "warning"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "error: --bucket/--prefix: " in err, err
