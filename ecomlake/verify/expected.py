@@ -102,13 +102,17 @@ def plan_lake(
     level = level_from_record(lake.messiness)
     mine = fold_level(config_fingerprint(cfg), level)
     if mine != lake.config_fingerprint:
-        source = "{config}" if config is not None else join(loc.root, CONFIG_FILE)
-        raise OptionError(
-            "",
-            f"{source}: not the config this lake was made with (fingerprint {mine[:12]}, "
-            f"{LAKE_FILE} says {lake.config_fingerprint[:12]}); pass the lake's own config",
-            "config",
-        )
+        said = f"(fingerprint {mine[:12]}, {LAKE_FILE} says {lake.config_fingerprint[:12]})"
+        if config is not None:
+            rule = f"{{config}}: not the config this lake was made with {said}; pass its own"
+        else:  # both are the lake's files: either may be what changed
+            rule = (
+                f"{join(loc.root, CONFIG_FILE)} and the messiness entry of "
+                f"{join(loc.root, LAKE_FILE)} do not make the fingerprint the lake was made with "
+                f"{said}: one of them was edited; restore it, or pass the lake's config with "
+                "{config}"
+            )
+        raise OptionError("", rule, "config")
     days = run_days(loc, lake)
     if not days:
         return None, f"no run record under {RUNS_DIR}/ lists a day (an export-raw lake lists none)"

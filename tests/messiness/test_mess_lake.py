@@ -143,6 +143,14 @@ class TestDeterminism:
         again = _generate(root, "heavy_mess")
         assert again == heavy_lake[1], first_difference(again, heavy_lake[1])
 
+    def test_an_edited_level_in_lake_json_is_not_blamed_on_the_config(self, tmp_path, heavy_lake):
+        root = Path(shutil.copytree(heavy_lake[0], tmp_path / "lake"))
+        identity = json.loads((root / "_lake.json").read_text())
+        identity["messiness"]["name"] = "light_mess"
+        (root / "_lake.json").write_text(json.dumps(identity))
+        with pytest.raises(ConfigError, match="and the messiness entry of .*_lake.json do not"):
+            verify_lake(str(root))
+
     def test_messy_lake_refuses_a_clean_run(self, heavy_lake):
         with pytest.raises(ConfigError, match="holds a heavy_mess lake and this run is none: pass messiness_level heavy_mess"):  # refused before any write
             _generate(heavy_lake[0], "none")
