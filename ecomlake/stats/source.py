@@ -4,19 +4,25 @@ copied into verify's on-disk, memory-limited DuckDB (verify/workspace.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
+
 from ecomlake.config import EcomConfig
-from ecomlake.errors import ConfigError, OptionError
-from ecomlake.lake.fs import exists, resolve_target
+from ecomlake.errors import ConfigError, EcomlakeError, OptionError
+from ecomlake.lake.check import survey_table
+from ecomlake.lake.fs import LakeLocation, exists, join, list_entries, read_bytes, resolve_target
 from ecomlake.lake.identity import CONFIG_FILE, LAKE_FILE, read_identity, read_lake_config
+from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME
+from ecomlake.lake.manifest import PartitionManifest
 from ecomlake.lake.runs import read_run_records
 from ecomlake.messiness import level_from_record
 from ecomlake.plan.calendar import day_number
-from ecomlake.render.registry import TABLE_NAMES
+from ecomlake.render.registry import TABLE_NAMES, TABLES
 from ecomlake.verify.defects import PARTITION_VALUE, clean_tables
 from ecomlake.verify.expected import run_days, stopped_runs
 from ecomlake.verify.invariants import load_lake
@@ -24,6 +30,8 @@ from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT, open_database, work_
 
 if TYPE_CHECKING:
     import duckdb
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -116,11 +124,51 @@ def lake_database(
             except (duckdb.Error, OSError) as exc:
                 reason = str(exc).strip().splitlines()[0]
                 raise ConfigError(f"stats: cannot read {target}: {reason}") from None
+            _drop_uncommitted(con, loc)
             if clean:
                 _replace_with_clean_rows(con, target, storage_options)
             yield con
         finally:
             con.close()
+
+
+def _drop_uncommitted(con: duckdb.DuckDBPyConnection, loc: LakeLocation) -> None:
+    """Leave out the rows of files no committed partition lists (a partition without
+    `_SUCCESS` or manifest, a stray copy beside the listed parts), as a reader that honours the
+    commit protocol would; warn how many files, since verify fails them."""
+    listed: list[str] = []
+    for spec in TABLES:
+        for name in survey_table(loc, spec.name)[0]:
+            rel = f"{spec.name}/{name}"
+            entries = list_entries(loc, rel)
+            if SUCCESS_NAME not in entries or MANIFEST_NAME not in entries:
+                continue
+            try:
+                manifest = PartitionManifest.from_json(read_bytes(loc, f"{rel}/{MANIFEST_NAME}"))
+            except EcomlakeError:
+                continue
+            listed += [join(loc.root, f.path) for f in manifest.files]
+    con.register("_listed", pa.table({"path": pa.array(listed, pa.string())}))
+    con.execute("CREATE TEMP TABLE _listed_files AS SELECT * FROM _listed").fetchall()
+    con.unregister("_listed")
+    left_out = 0
+    for spec in TABLES:
+        (count,) = con.execute(
+            f"SELECT count(DISTINCT _file) FROM {spec.name} "
+            "WHERE _file NOT IN (SELECT path FROM _listed_files)"
+        ).fetchone()
+        if count:
+            left_out += count
+            con.execute(
+                f"DELETE FROM {spec.name} WHERE _file NOT IN (SELECT path FROM _listed_files)"
+            ).fetchall()
+    con.execute("DROP TABLE _listed_files").fetchall()
+    if left_out:
+        log.warning(
+            "stats: left out %d file(s) that no committed partition lists (no _SUCCESS or "
+            "manifest, or not in it); `ecomlake verify` names them",
+            left_out,
+        )
 
 
 def _replace_with_clean_rows(
