@@ -196,6 +196,9 @@ def generate(
         raise Interrupted(f"{run.stop.reason}: stopped before the run wrote anything")
     with LakeLock(run.loc, run.settings.lineage.batch_id):
         existing = read_identity(run.loc, overwrite=options.overwrite)
+        if existing is not None and existing.same_world(run.identity):  # its records, locked
+            write = PartitionWrite(run.settings.lineage, run.settings.parquet)
+            check_batch_reuse(_OWNER, run.loc, existing, write, run.days, options.overwrite)
         tables = [*(spec.name for spec in TABLES), *defect_log_tables()]
         if existing is not None and options.overwrite and not existing.same_world(run.identity):
             if run.tables:
@@ -362,8 +365,6 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
         check_format(loc, options.tables)  # a new lake has no tables to look for
         if existing.same_world(identity):
             check_lineage_columns(_OWNER, loc, existing, settings.lineage, days, options.overwrite)
-            write = PartitionWrite(settings.lineage, settings.parquet)
-            check_batch_reuse(_OWNER, loc, existing, write, days, options.overwrite)
     hooks = load_hooks(options.hooks, _OWNER, "hooks")
     return _Prepared(
         start,

@@ -148,11 +148,14 @@ class TestDeterminism:
         identity = json.loads((root / "_lake.json").read_text())
         identity["messiness"]["name"] = "light_mess"
         (root / "_lake.json").write_text(json.dumps(identity))
-        with pytest.raises(ConfigError, match="and the messiness entry of .*_lake.json do not"):
+        with pytest.raises(ConfigError, match=r"and the messiness entry of .*_lake.json do not"):
             verify_lake(str(root))
 
     def test_messy_lake_refuses_a_clean_run(self, heavy_lake):
-        with pytest.raises(ConfigError, match="holds a heavy_mess lake and this run is none: pass messiness_level heavy_mess"):  # refused before any write
+        with pytest.raises(
+            ConfigError,
+            match="holds a heavy_mess lake and this run is none: pass messiness_level heavy_mess",
+        ):  # refused before any write
             _generate(heavy_lake[0], "none")
         assert digest(heavy_lake[0]) == heavy_lake[1]
 
