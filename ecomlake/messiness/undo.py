@@ -15,16 +15,24 @@ from ecomlake.messiness.registry import COPY_DEFECTS, ROW_DEFECTS
 from ecomlake.render.registry import table_spec
 
 
-def undo_defects(dirty: pa.Table, log: pa.Table, table_name: str) -> pa.Table:
+def undo_defects(
+    dirty: pa.Table, log: pa.Table, table_name: str, *, strict: bool = False
+) -> pa.Table:
     """`dirty` without its logged copies and with its logged cells restored.
 
-    KeyError if a logged cell's primary key is not in the table.
+    KeyError if a logged cell's primary key is not in the table; with `strict`, also if a
+    logged copy is not there or a logged cell does not hold its logged dirty value (the log
+    would claim defects the data lacks, and undoing it would still give the clean rows).
     """
     entries = log.filter(pc.equal(log.column("table_name"), table_name))
     pk = table_spec(table_name).pk
     kinds = entries.column("defect_type")
     copies = entries.filter(pc.is_in(kinds, value_set=pa.array(COPY_DEFECTS)))
+    rows_before = dirty.num_rows
     dirty = _drop_copies(dirty, pk_text(dirty, pk), copies.column("pk_value"))
+    if strict and rows_before - dirty.num_rows != copies.num_rows:
+        found = rows_before - dirty.num_rows
+        raise KeyError(f"{table_name}: {copies.num_rows} logged copies, {found} in the data")
     cells = entries.filter(pc.invert(pc.is_in(kinds, value_set=pa.array(ROW_DEFECTS))))
     keys = pk_text(dirty, pk)
     for column in pc.unique(cells.column("column_name")).to_pylist():  # a few columns
@@ -32,8 +40,26 @@ def undo_defects(dirty: pa.Table, log: pa.Table, table_name: str) -> pa.Table:
         rows = pc.index_in(mine.column("pk_value"), value_set=keys)
         if rows.null_count:
             raise KeyError(f"{table_name}.{column}: a logged primary key is not in the table")
-        dirty = _restore(dirty, column, mine, rows.to_numpy().astype(np.int64))
+        at = rows.to_numpy().astype(np.int64)
+        if strict:
+            _check_dirty(dirty.column(column).combine_chunks(), mine, at, table_name, column)
+        dirty = _restore(dirty, column, mine, at)
     return dirty
+
+
+def _check_dirty(
+    values: pa.Array, entries: pa.Table, rows: np.ndarray, table: str, column: str
+) -> None:
+    """Each logged cell holds the dirty value its entry names (null for a nulled cell)."""
+    held = values.take(pa.array(rows))
+    logged = from_text(entries.column("dirty_value").combine_chunks(), values.type)
+    same = pc.or_kleene(
+        pc.and_(pc.is_null(held), pc.is_null(logged)), pc.fill_null(pc.equal(held, logged), False)
+    )
+    if not pc.all(same).as_py():
+        first = pc.index(same, False).as_py()
+        key = entries.column("pk_value")[first].as_py()
+        raise KeyError(f"{table}.{column}: {key} does not hold its logged dirty value")
 
 
 def _drop_copies(data: pa.Table, keys: pa.Array, copied: pa.ChunkedArray) -> pa.Table:

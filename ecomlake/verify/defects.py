@@ -111,7 +111,10 @@ def clean_tables(root: str, storage_options: dict | None = None) -> Iterator[tup
 
 
 _RULES = {
-    "undo_failed": "every logged primary key is in its table",
+    "undo_failed": (
+        "every logged defect is in the data: its primary key in its table, each logged copy "
+        "present, each logged cell holding its logged dirty value"
+    ),
     "clean_mismatch": "undoing the log gives the partition's clean rows (digest and count)",
     "counts_mismatch": "the manifest's defect counts = the log's",
     "no_truth": "a messy partition's manifest records its clean digest",
@@ -197,7 +200,8 @@ def _undo_partition(
     """The partition's rows with its log entries undone, those entries, and the partition each
     row belongs to; KeyError when an entry names a row the partition lacks."""
     entries = _entries(loc, spec, logs, value)
-    undone = undo_defects(partition_reader.read_rows(loc, manifest), entries, spec.name)
+    rows = partition_reader.read_rows(loc, manifest)
+    undone = undo_defects(rows, entries, spec.name, strict=True)
     return undone, entries, _homes(undone, spec, entries, value)
 
 

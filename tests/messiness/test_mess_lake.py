@@ -235,6 +235,40 @@ class TestAgainstTheCleanLake:
         assert "order_financials.net_total" in failed  # not a heavy_mess break
         assert failed & {"manifests.checksum", "manifests.size"}  # re-encoded: size may differ
 
+    @pytest.mark.parametrize("tamper", ["drop_copies", "clean_a_cell"])
+    def test_a_log_that_claims_defects_the_data_lacks_fails(self, world_lakes, tmp_path, tamper):
+        """Logged copies removed, or a dirtied cell set back to clean, with the manifest made to
+        match: undoing the log still gave the clean rows, and --against-defects passed."""
+        root = Path(shutil.copytree(world_lakes[1], tmp_path / "lake"))
+        logs = _logs(root)
+        kind = "duplicate" if tamper == "drop_copies" else "whitespace"
+        entry = logs.filter(
+            pc.and_(pc.equal(logs["defect_type"], kind), pc.equal(logs["table_name"], "cart_items"))
+        ).slice(0, 1)
+        folder = root / "cart_items" / entry["partition"][0].as_py()
+        part = folder / "part-00000.parquet"
+        data = pq.read_table(part)
+        keys = pk_text(data, table_spec("cart_items").pk).to_pylist()
+        if tamper == "drop_copies":
+            keep = [i == 0 or keys[i] != keys[i - 1] for i in range(len(keys))]
+            data = data.filter(pa.array(keep))
+        else:
+            column = entry["column_name"][0].as_py()
+            at = keys.index(entry["pk_value"][0].as_py())
+            values = data[column].to_pylist()
+            values[at] = entry["clean_value"][0].as_py()
+            at_col = data.schema.get_field_index(column)
+            data = data.set_column(at_col, column, pa.array(values, data.schema.field(column).type))
+        pq.write_table(data, part, compression="zstd")
+        manifest = json.loads((folder / "_MANIFEST.json").read_text())
+        body = part.read_bytes()
+        checksum = hashlib.sha256(body).hexdigest()
+        manifest["files"][0].update(checksum=checksum, size=len(body), rows=data.num_rows)
+        manifest.update(checksums=[checksum], total_rows=data.num_rows)
+        (folder / "_MANIFEST.json").write_text(json.dumps(manifest))
+        report = verify_lake(str(root), load_config(QUICK), against_defects=True)
+        assert "defects.undo_failed" in {v.check for v in report.violations}, report.to_text()
+
     def test_against_defects_on_a_clean_lake_is_a_one_line_error(self, world_lakes, capsys):
         code = run(["verify", str(world_lakes[0]), "--against-defects"])
         assert code == 2
