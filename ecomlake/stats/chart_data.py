@@ -3,6 +3,7 @@ per day, the funnel, first-return delays and the initial -> earned tier progress
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,12 +17,18 @@ if TYPE_CHECKING:
     import duckdb
 
 
-def collect(con: duckdb.DuckDBPyConnection, world: WorldPlan, facts: dict[str, np.ndarray]) -> dict:
-    """Chart series by chart name (plain lists and dicts, ready to draw)."""
+def collect(
+    con: duckdb.DuckDBPyConnection,
+    world: WorldPlan,
+    facts: dict[str, np.ndarray],
+    held: Sequence[int],
+) -> dict:
+    """Chart series by chart name (plain lists and dicts, ready to draw); `held`: the day
+    numbers the lake's runs wrote."""
     law = DelayLaw(world.config.parameters.return_timing_distribution)
     labels, realized, expected = lag_histogram(facts, law)
     return {
-        "rows_per_day": _rows_per_day(con, str(day_date(world.start_day))),
+        "rows_per_day": _rows_per_day(con, {day_date(d).isoformat() for d in held}),
         "funnel": _funnel(con, facts),
         "return_lag": {
             "labels": labels,
@@ -36,16 +43,19 @@ def collect(con: duckdb.DuckDBPyConnection, world: WorldPlan, facts: dict[str, n
     }
 
 
-def _rows_per_day(con: duckdb.DuckDBPyConnection, first: str) -> dict[str, list[tuple[str, int]]]:
-    """Rows of each date-partitioned table per partition day of the window (customers who
-    signed up before it sit in earlier partitions)."""
+def _rows_per_day(
+    con: duckdb.DuckDBPyConnection, held: set[str]
+) -> dict[str, list[tuple[str, int]]]:
+    """Rows of each date-partitioned table per day the lake holds: a day it does not hold is
+    a gap, not a day without sales (customers who signed up before the window, or on days
+    another run wrote, sit in other partitions)."""
     out = {}
     for name in TABLE_NAMES:
         rows = con.execute(
             f"SELECT _part_value, count(*) FROM {name} GROUP BY 1 ORDER BY 1"
         ).fetchall()
         if rows and all(len(str(v)) == 10 for v, _ in rows):
-            out[name] = [(str(v), int(n)) for v, n in rows if str(v) >= first]
+            out[name] = [(str(v), int(n)) for v, n in rows if str(v) in held]
     return out
 
 

@@ -36,6 +36,7 @@ class StatsReport:
     lake: str
     window: tuple[str, str]
     checks: list[Check]
+    days_held: int = 0  # days of the window the lake's runs wrote (fewer: a partial lake)
     notes: list[str] = field(default_factory=list)
     charts: dict = field(default_factory=dict)  # what the HTML report draws
 
@@ -47,6 +48,7 @@ class StatsReport:
         body = {
             "lake": self.lake,
             "window": list(self.window),
+            "days_held": self.days_held,
             "checks": [c.as_json() for c in self.checks],
         }
         return json.dumps(body, indent=2)
@@ -143,8 +145,9 @@ def _report(
         checks += return_checks(facts, world) + money_checks(con, world)
         realized = statistics(lake_people(con), lake_months(con), lake_reactivated(con))
         checks += replicate_checks(realized, world, replicates, held)
-        charts = collect(con, world, facts)
-    report = StatsReport(target, (str(src.start), str(src.end)), judge(checks), charts=charts)
+        charts = collect(con, world, facts, src.held)
+    window = (str(src.start), str(src.end))
+    report = StatsReport(target, window, judge(checks), src.days_held, charts=charts)
     report.notes = _notes(src, report, replicates, clean)
     return report
 

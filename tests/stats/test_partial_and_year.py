@@ -103,7 +103,11 @@ def test_files_no_committed_partition_lists_are_left_out(tmp_path, caplog):
 
     cfg = quick_config("2024-03-01")
     root = write_lake(tmp_path / "lake", cfg, 7, start_date=dt.date(2024, 3, 1), days=1)
-    before = json.loads(stats_lake(str(root)).to_json())
+    first = stats_lake(str(root))
+    days = {d for rows in first.charts["rows_per_day"].values() for d, _ in rows}
+    assert days == {"2024-03-01"}  # the days before it were drawn as days without sales
+    before = json.loads(first.to_json())
+    assert before["window"] == ["2024-03-01", "2024-03-31"] and before["days_held"] == 1
     other = write_lake(tmp_path / "other", cfg, 7, start_date=dt.date(2024, 3, 2), days=1)
     for table in ("shopping_carts", "orders"):
         half = root / table / "ingest_dt=2024-03-02"
