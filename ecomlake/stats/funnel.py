@@ -10,6 +10,7 @@ from ecomlake.plan.lines import LineModel
 from ecomlake.plan.world import WorldPlan
 from ecomlake.stats.checks import Check, bound_check, mean_check, share_check
 from ecomlake.stats.held import HeldDays
+from ecomlake.stats.source import PENDING_DAYS
 
 if TYPE_CHECKING:
     import duckdb
@@ -107,6 +108,7 @@ def _cart_sizes(con: duckdb.DuckDBPyConnection, world: WorldPlan) -> list[Check]
             "SELECT cu.initial_loyalty_tier, n, count(*) FROM ("
             "  SELECT s.customer_id, count(i.cart_item_id) AS n FROM shopping_carts s"
             "  LEFT JOIN cart_items i USING (cart_id) WHERE s.status <> 'emptied'"
+            f"  AND s._part_value NOT IN (SELECT day FROM {PENDING_DAYS})"
             "  GROUP BY s.cart_id, s.customer_id)"
             " LEFT JOIN customers cu USING (customer_id) GROUP BY 1, 2"
         ).fetchall(),

@@ -25,7 +25,7 @@ from ecomlake.stats.replicates import (
     statistics,
 )
 from ecomlake.stats.returns import return_checks, return_facts
-from ecomlake.stats.source import LakeSource, describe_lake, lake_database
+from ecomlake.stats.source import PENDING_DAYS, LakeSource, describe_lake, lake_database
 from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT
 
 
@@ -146,9 +146,15 @@ def _report(
         realized = statistics(lake_people(con), lake_months(con), lake_reactivated(con))
         checks += replicate_checks(realized, world, replicates, held)
         charts = collect(con, world, facts, src.held)
+        (pending,) = con.execute(f"SELECT count(*) FROM {PENDING_DAYS}").fetchone()
     window = (str(src.start), str(src.end))
     report = StatsReport(target, window, judge(checks), src.days_held, charts=charts)
     report.notes = _notes(src, report, replicates, clean)
+    if pending:
+        report.notes.append(
+            f"the carts of {pending} day(s) are left out of the cart-size rows: some of their "
+            "lines arrive late on days the lake does not hold yet"
+        )
     return report
 
 

@@ -23,6 +23,7 @@ from ecomlake.lake.runs import read_run_records
 from ecomlake.messiness import level_from_record
 from ecomlake.plan.calendar import day_number
 from ecomlake.render.registry import TABLE_NAMES, TABLES
+from ecomlake.verify import partition_reader
 from ecomlake.verify.defects import PARTITION_VALUE, clean_tables
 from ecomlake.verify.expected import run_days, stopped_runs
 from ecomlake.verify.invariants import load_lake
@@ -125,11 +126,30 @@ def lake_database(
                 reason = str(exc).strip().splitlines()[0]
                 raise ConfigError(f"stats: cannot read {target}: {reason}") from None
             _drop_uncommitted(con, loc)
+            pending = late_lines_pending(loc) if clean else []
             if clean:
                 _replace_with_clean_rows(con, target, storage_options)
+            con.register("_pending", pa.table({"day": pa.array(pending, pa.string())}))
+            con.execute(f"CREATE TEMP TABLE {PENDING_DAYS} AS SELECT * FROM _pending").fetchall()
+            con.unregister("_pending")
             yield con
         finally:
             con.close()
+
+
+PENDING_DAYS = "_late_lines_pending"  # (day): carts whose late lines land after the lake
+
+
+def late_lines_pending(loc: LakeLocation) -> list[str]:
+    """The cart days of a messy lake some of whose lines arrive late on a day the lake does not
+    hold (its newest days, always, for a daily lake): their carts lack those lines even with
+    the log undone, so they cannot be judged for size."""
+    parts = partition_reader.committed_partitions(loc, "cart_items")
+    return sorted(
+        day
+        for day, manifest in parts.items()
+        if any(late not in parts for late in (manifest.messiness or {}).get("late_out") or {})
+    )
 
 
 def _drop_uncommitted(con: duckdb.DuckDBPyConnection, loc: LakeLocation) -> None:

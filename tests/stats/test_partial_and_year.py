@@ -118,3 +118,21 @@ def test_files_no_committed_partition_lists_are_left_out(tmp_path, caplog):
     after = json.loads(stats_lake(str(root)).to_json())
     assert after["checks"] == before["checks"]
     assert "left out 3 file(s) that no committed partition lists" in caplog.text
+
+
+def test_carts_whose_late_lines_land_after_the_lake_are_not_sized(tmp_path):
+    """A messy lake's newest carts miss the lines that arrive after its last day, even with the
+    log undone: a faithful daily lake failed the cart-size bounds every morning."""
+    import datetime as dt
+
+    from ecomlake.lake.fs import resolve_target
+    from ecomlake.stats.source import late_lines_pending
+
+    cfg = quick_config("2024-03-01")
+    window = {"start_date": dt.date(2024, 3, 1), "days": 10, "messiness_level": "heavy_mess"}
+    root = write_lake(tmp_path / "lake", cfg, 7, **window)
+    pending = late_lines_pending(resolve_target(str(root)))
+    assert pending and all("2024-03-01" <= day <= "2024-03-10" for day in pending)
+    report = stats_lake(str(root))
+    note = f"the carts of {len(pending)} day(s) are left out of the cart-size rows"
+    assert any(n.startswith(note) for n in report.notes), report.notes

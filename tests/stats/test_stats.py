@@ -69,7 +69,8 @@ def test_json_shape(make_lake, capsys):
     lake = make_lake(1)
     assert run(["stats", str(lake), "--format", "json"]) == 0
     body = json.loads(capsys.readouterr().out)
-    assert set(body) == {"lake", "window", "checks"}
+    assert set(body) == {"lake", "window", "days_held", "checks"}
+    assert body["days_held"] == 31
     assert body["lake"] == str(lake)
     assert body["window"] == ["2024-03-01", "2024-03-31"]
     keys = {"knob", "segment", "configured", "expected", "realized", "n", "z", "ok"}
