@@ -113,12 +113,16 @@ def merge_run_record(body: dict, earlier: bytes) -> dict:
     """`body`, the record of a run, with the days an earlier run of the same batch id did and
     this one did not: a nightly run with a pinned batch id keeps the backfill's days in the
     record (it replaced them, and verify then failed every other day as unexpected). An
-    unreadable earlier record is replaced, as before."""
+    unreadable earlier record, or one of another world (the lake was overwritten with another
+    config, seed or window since), is replaced, as before."""
     try:
         old = json.loads(earlier)
         old_days, old_failures = list(old["days"]), list(old["failures"])
         old_left = set(old.get("days_left") or ())
-    except (ValueError, KeyError, TypeError):
+        same = _world_of(old) == _world_of(body)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return body
+    if not same:
         return body
     redone = {d["day"] for d in body["days"]} | {f["day"] for f in body["failures"] if f["day"]}
     days = sorted(
@@ -141,3 +145,8 @@ def merge_run_record(body: dict, earlier: bytes) -> dict:
         "rows": rows,
         "ok": bool(body["ok"]) and not failures and not left,
     }
+
+
+def _world_of(body: dict) -> tuple:
+    """What makes a record's days days of one lake: seed, config and window."""
+    return (body["seed"], body["config_fingerprint"], body["world"]["start"], body["world"]["end"])
