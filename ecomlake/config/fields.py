@@ -42,7 +42,9 @@ def check_sums_to_one(values: Iterable[float], *at: str | int) -> None:
 
 def _scalar(check: Callable[[float], bool], text: str) -> Callable[[Any], Any]:
     def validate(value: Any) -> Any:
-        if not (math.isfinite(value) and check(value)):
+        if not math.isfinite(value):  # .inf or .nan in YAML: "must not be negative" misled
+            raise rule(f"must be a finite number, got {value}")
+        if not check(value):
             raise rule(text)
         return value
 

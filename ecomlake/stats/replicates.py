@@ -151,7 +151,7 @@ def replicate_checks(
     """Each realized statistic against the mean and spread of `replicates` other worlds."""
     runs = [_replicate(world, r, held) for r in range(replicates)]
     checks = []
-    for key in sorted(set(realized) | set().union(*runs), key=lambda k: (k[0], str(k[1]))):
+    for key in sorted(set(realized) | set().union(*runs), key=lambda k: _order(k, world)):
         if not _reported(key, world):
             continue
         values = np.array([run.get(key, (0.0, 0))[0] for run in runs])
@@ -163,6 +163,17 @@ def replicate_checks(
         )
         checks.append(row)
     return checks
+
+
+def _order(key: Key, world: WorldPlan) -> tuple:
+    """Rows by knob; tiers and CLV buckets in the config's order (Bronze before Gold), the
+    other segments by name."""
+    knob, segment = key
+    p = world.config.parameters
+    ranked = {TIER: list(p.tier_spend_thresholds), CLV: list(p.clv_spend_thresholds)}.get(knob)
+    if ranked is not None and segment in ranked:
+        return knob, 0, ranked.index(segment), ""
+    return knob, 1, 0, str(segment)
 
 
 def _replicate(world: WorldPlan, r: int, held: HeldDays) -> dict[Key, tuple[float, int]]:

@@ -76,6 +76,9 @@ def test_json_shape(make_lake, capsys):
     keys = {"knob", "segment", "configured", "expected", "realized", "n", "z", "ok"}
     assert all(set(c) == keys for c in body["checks"])
     assert all(isinstance(c["n"], int) and c["ok"] in (True, False, None) for c in body["checks"])
+    tiers = [c["segment"] for c in body["checks"] if c["knob"].endswith("tier_spend_thresholds")]
+    config_order = list(quick_config_tiers())
+    assert tiers == [t for t in config_order if t in tiers]  # by tier, not by name
     conversion = next(c for c in body["checks"] if c["knob"] == "parameters.conversion_rate")
     assert conversion["segment"] is None and conversion["configured"] == 0.12
     website = next(c for c in body["checks"] if c["segment"] == "Website")
@@ -173,3 +176,9 @@ def test_a_bound_with_nothing_to_judge_is_not_judged():
     row = bound_check("financials.payment_fee_rates", "ACH", 0.01, None, 0, True)
     assert row.ok is None and row.note == "no observations"
     assert bound_check("k", None, [1, 5], [0, 6], 3, False).ok is False
+
+
+def quick_config_tiers() -> list[str]:
+    from .conftest import month_config
+
+    return list(month_config().parameters.tier_spend_thresholds)

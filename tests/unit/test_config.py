@@ -123,6 +123,12 @@ def test_probability_out_of_range(quick_data: dict) -> None:
     assert config_error(text) == "parameters.conversion_rate: must be between 0 and 1"
 
 
+def test_an_infinite_number_is_named_as_such(quick_data: dict) -> None:
+    """YAML's .inf was told "must not be negative", which it is not."""
+    text = mutated(quick_data, lambda d: params(d).update(conversion_rate=float("inf")))
+    assert config_error(text) == "parameters.conversion_rate: must be a finite number, got inf"
+
+
 def test_distribution_not_summing_to_one(quick_data: dict) -> None:
     text = mutated(quick_data, lambda d: params(d)["order_channel_distribution"].update(Web=0.4))
     assert config_error(text) == "parameters.order_channel_distribution: must sum to 1 (got 0.95)"
