@@ -88,6 +88,7 @@ class PartitionSink:
         self.clock: StageClock = clock or _NoClock()
         self.on_part = on_part
         self.seconds = 0.0
+        self._whole: dict[str, bool] = {}  # a resume's companion checks (a day's log: 6 asks)
 
     def keeps(self, rel_dir: str, companions: Sequence[str] = ()) -> bool:
         """Whether `rel_dir` stays as it is: in a repair, neither it nor a companion (its defect
@@ -104,9 +105,13 @@ class PartitionSink:
             if not state.manifest.holds_defects:
                 return True
             # its defects' log lost (deleted, or a kill between them): both are written again
-            return all(
-                check_partition(self.loc, c, self.identity).problem is None for c in companions
-            )
+            return all(self._committed(c) for c in companions)
+
+    def _committed(self, rel_dir: str) -> bool:
+        """Whether `rel_dir` is committed by this run identity, asked once per sink."""
+        if rel_dir not in self._whole:
+            self._whole[rel_dir] = check_partition(self.loc, rel_dir, self.identity).problem is None
+        return self._whole[rel_dir]
 
     def writes(self, rel_dir: str) -> bool:
         """Whether `commit` writes `rel_dir` once rendered (a repair writes only the damaged)."""

@@ -13,11 +13,9 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from ecomlake.config import EcomConfig
-from ecomlake.errors import ConfigError, EcomlakeError, OptionError
-from ecomlake.lake.check import survey_table
-from ecomlake.lake.fs import LakeLocation, exists, join, list_entries, read_bytes, resolve_target
+from ecomlake.errors import ConfigError, OptionError
+from ecomlake.lake.fs import LakeLocation, exists, join, resolve_target
 from ecomlake.lake.identity import CONFIG_FILE, LAKE_FILE, read_identity, read_lake_config
-from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME
 from ecomlake.lake.manifest import PartitionManifest
 from ecomlake.lake.runs import read_run_records
 from ecomlake.messiness import level_from_record
@@ -125,8 +123,9 @@ def lake_database(
             except (duckdb.Error, OSError) as exc:
                 reason = str(exc).strip().splitlines()[0]
                 raise ConfigError(f"stats: cannot read {target}: {reason}") from None
-            _drop_uncommitted(con, loc)
-            pending = late_lines_pending(loc) if clean else []
+            committed = {t: partition_reader.committed_partitions(loc, t) for t in TABLE_NAMES}
+            _drop_uncommitted(con, loc, committed)
+            pending = late_lines_pending(committed["cart_items"]) if clean else []
             if clean:
                 _replace_with_clean_rows(con, target, storage_options)
             con.register("_pending", pa.table({"day": pa.array(pending, pa.string())}))
@@ -140,34 +139,32 @@ def lake_database(
 PENDING_DAYS = "_late_lines_pending"  # (day): carts whose late lines land after the lake
 
 
-def late_lines_pending(loc: LakeLocation) -> list[str]:
-    """The cart days of a messy lake some of whose lines arrive late on a day the lake does not
-    hold (its newest days, always, for a daily lake): their carts lack those lines even with
-    the log undone, so they cannot be judged for size."""
-    parts = partition_reader.committed_partitions(loc, "cart_items")
+def late_lines_pending(cart_items: dict[str, PartitionManifest]) -> list[str]:
+    """The cart days of a messy lake (its committed `cart_items` partitions) some of whose
+    lines arrive late on a day the lake does not hold (its newest days, always, for a daily
+    lake): their carts lack those lines even with the log undone, so they cannot be judged for
+    size."""
     return sorted(
         day
-        for day, manifest in parts.items()
-        if any(late not in parts for late in (manifest.messiness or {}).get("late_out") or {})
+        for day, manifest in cart_items.items()
+        if any(late not in cart_items for late in (manifest.messiness or {}).get("late_out") or {})
     )
 
 
-def _drop_uncommitted(con: duckdb.DuckDBPyConnection, loc: LakeLocation) -> None:
+def _drop_uncommitted(
+    con: duckdb.DuckDBPyConnection,
+    loc: LakeLocation,
+    committed: dict[str, dict[str, PartitionManifest]],
+) -> None:
     """Leave out the rows of files no committed partition lists (a partition without
-    `_SUCCESS` or manifest, a stray copy beside the listed parts), as a reader that honours the
-    commit protocol would; warn how many files, since verify fails them."""
-    listed: list[str] = []
-    for spec in TABLES:
-        for name in survey_table(loc, spec.name)[0]:
-            rel = f"{spec.name}/{name}"
-            entries = list_entries(loc, rel)
-            if SUCCESS_NAME not in entries or MANIFEST_NAME not in entries:
-                continue
-            try:
-                manifest = PartitionManifest.from_json(read_bytes(loc, f"{rel}/{MANIFEST_NAME}"))
-            except EcomlakeError:
-                continue
-            listed += [join(loc.root, f.path) for f in manifest.files]
+    `_SUCCESS`, a stray copy beside the listed parts), as a reader that honours the commit
+    protocol would; warn how many files, since verify fails them."""
+    listed = [
+        join(loc.root, f.path)
+        for parts in committed.values()
+        for m in parts.values()
+        for f in m.files
+    ]
     con.register("_listed", pa.table({"path": pa.array(listed, pa.string())}))
     con.execute("CREATE TEMP TABLE _listed_files AS SELECT * FROM _listed").fetchall()
     con.unregister("_listed")
@@ -185,8 +182,8 @@ def _drop_uncommitted(con: duckdb.DuckDBPyConnection, loc: LakeLocation) -> None
     con.execute("DROP TABLE _listed_files").fetchall()
     if left_out:
         log.warning(
-            "stats: left out %d file(s) that no committed partition lists (no _SUCCESS or "
-            "manifest, or not in it); `ecomlake verify` names them",
+            "stats: left out %d file(s) that no committed partition lists (no _SUCCESS, or "
+            "not in its manifest); `ecomlake verify` names them",
             left_out,
         )
 

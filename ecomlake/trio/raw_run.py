@@ -94,6 +94,7 @@ class RunInfo:
     days: tuple[dt.date, ...]
     rows: dict[str, int]
     inferred: bool = False  # no _run.json: read from the CSVs (raw_infer.py)
+    messy: bool = False  # a *_mess run: its drifted values are read back by its _defects.csv
 
 
 def read_run_info(directory: Path, flag: str) -> RunInfo:
@@ -114,6 +115,7 @@ def read_run_info(directory: Path, flag: str) -> RunInfo:
             world_end=dt.date.fromisoformat(body["world"]["end"]),
             days=tuple(dt.date.fromisoformat(d) for d in body["days"]),
             rows={str(k): int(v) for k, v in body["rows"].items()},
+            messy=str(body.get("messiness_level", "")).endswith("_mess"),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"{flag}: {path} is unreadable ({type(exc).__name__}: {exc})") from None

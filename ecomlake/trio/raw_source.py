@@ -92,7 +92,7 @@ class RawSource:
             try:
                 data = read_csv_table(path, spec.schema, flag, columns)
             except ConfigError as exc:
-                if "conversion error" not in str(exc):  # not a drifted value: a damaged file
+                if not self.info.messy:  # no drifted values: the file itself is damaged
                     raise
                 state = "cut short" if (path.parent / DEFECTS_FILE).is_file() else "missing"
                 hint = (

@@ -11,8 +11,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ecomlake.errors import OptionError, StorageError
-from ecomlake.lake.fs import LakeLocation, check_target, join, resolve_target, write_bytes
+from ecomlake.errors import EcomlakeError, OptionError, StorageError
+from ecomlake.lake.check import listing_problem
+from ecomlake.lake.fs import (
+    LakeLocation,
+    check_target,
+    join,
+    list_entries,
+    read_bytes,
+    resolve_target,
+    write_bytes,
+)
 from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME
 from ecomlake.lake.manifest import PartitionManifest
 from ecomlake.render.registry import TABLE_NAMES, table_spec
@@ -107,19 +116,14 @@ def plan_upload(options: UploadOptions) -> tuple[list[tuple[str, list[Path]]], l
 
 def _damage(source: Path, rel: str) -> str | None:
     """Why a committed partition is not what its manifest lists (a file missing or of another
-    size), or None; the checksums are compared as the bytes are read for the upload."""
+    size, or beside them one a reader would take as data), or None; the checksums are compared
+    as the bytes are read for the upload."""
+    loc = resolve_target(str(source))
     try:
-        manifest = PartitionManifest.from_json((source / rel / MANIFEST_NAME).read_bytes())
-    except (OSError, StorageError) as exc:
+        manifest = PartitionManifest.from_json(read_bytes(loc, f"{rel}/{MANIFEST_NAME}"))
+    except EcomlakeError as exc:
         return f"{MANIFEST_NAME}: {exc}"
-    for entry in manifest.files:
-        path = source / entry.path
-        if not path.is_file():
-            return f"{entry.path.rpartition('/')[2]} is missing"
-        if entry.size is not None and path.stat().st_size != entry.size:
-            size = path.stat().st_size
-            return f"{entry.path.rpartition('/')[2]} has {size} bytes, the manifest {entry.size}"
-    return None
+    return listing_problem(manifest, rel, list_entries(loc, rel))
 
 
 def upload(options: UploadOptions) -> UploadResult:

@@ -83,7 +83,7 @@ def test_a_damaged_partition_is_not_published(tiny_local, make_bucket, tmp_path,
     part.write_bytes(whole[:100])
     assert _upload(source, f"s3://{bucket}") == 2
     err = capsys.readouterr().err
-    assert f"has 100 bytes, the manifest {len(whole)}" in err and "nothing was uploaded" in err
+    assert f"is 100 bytes, the manifest says {len(whole)}" in err and "nothing was uploaded" in err
     part.unlink()
     assert _upload(source, f"s3://{bucket}") == 2
     assert "part-00000.parquet is missing" in capsys.readouterr().err
