@@ -20,7 +20,7 @@ from ecomlake.config.bounds import iso_date, seed_problem
 from ecomlake.config.load import format_validation_error
 from ecomlake.errors import ConfigError, OptionError
 from ecomlake.lineage import INGESTION_TS_RULE, Lineage, apply_lineage, is_ingestion_ts
-from ecomlake.messiness import MESSINESS_LEVELS, resolve_level
+from ecomlake.messiness import MESSINESS_LEVELS, RunLevel, resolve_level
 from ecomlake.messiness.day import render_tables
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
 from ecomlake.plan.calendar import day_date, day_number
@@ -119,14 +119,14 @@ def pick_tables(tables: str | Sequence[str] | None, name: str = "tables") -> lis
     return [spec for spec in TABLES if spec.name in wanted]
 
 
-def check_messiness(cfg: EcomConfig, level: str) -> str:
-    """`level` if it is a messiness level this config can run, else a one-line error."""
+def check_messiness(cfg: EcomConfig, level: str) -> RunLevel:
+    """`level` with this config's rates, if it is a messiness level it can run, else a
+    one-line error."""
     if level not in MESSINESS_LEVELS:
         raise ConfigError(
             f"messiness_level: must be one of {', '.join(MESSINESS_LEVELS)}, got {level!r}"
         )
-    resolve_level(cfg, level)  # the YAML's overrides of the level are checked too
-    return level
+    return RunLevel(level, resolve_level(cfg, level))  # the YAML's overrides are checked too
 
 
 def lineage_of(batch_id: str | None, ingestion_ts: str | None) -> Lineage | None:

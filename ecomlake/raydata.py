@@ -29,6 +29,7 @@ from ecomlake.library import (
     world_window,
 )
 from ecomlake.lineage import Lineage, apply_lineage
+from ecomlake.messiness import RunLevel
 from ecomlake.messiness.day import render_tables
 from ecomlake.plan.world import WorldPlan
 from ecomlake.render.context import DayContext
@@ -47,7 +48,7 @@ class EcomDatasource(Datasource):
         world_ref: `ray.put(world_plan)`, shared by every read task.
         spec: the table.
         tasks: the days and the dimension partitions each owns, in day order.
-        messiness_level: as `generate --messiness-level`.
+        messiness_level: as `generate --messiness-level` (or that level with its rates).
         lineage: stamp batch_id, ingestion_ts and event_id on the rows, or not (None).
         rows_per_day: estimated rows of a day, to group tiny days into one read task.
         schema: the table's schema, given to every read task, so a window without rows has it.
@@ -63,7 +64,7 @@ class EcomDatasource(Datasource):
         world_ref: ray.ObjectRef,
         spec: TableSpec,
         tasks: Sequence[DayTask],
-        messiness_level: str = "none",
+        messiness_level: str | RunLevel = "none",
         lineage: Lineage | None = None,
         rows_per_day: float = 0.0,
         schema: pa.Schema | None = None,
@@ -106,7 +107,7 @@ def _reader(
     world_ref: ray.ObjectRef,
     spec: TableSpec,
     tasks: list[DayTask],
-    level: str,
+    level: RunLevel | str,
     lineage: Lineage | None,
 ):
     """The read function of one block of days: one Arrow block per day with rows."""
@@ -161,7 +162,11 @@ def read_ray_dataset(
 
 
 def _schema(
-    world: WorldPlan, spec: TableSpec, task: DayTask, level: str, lineage: Lineage | None
+    world: WorldPlan,
+    spec: TableSpec,
+    task: DayTask,
+    level: RunLevel | str,
+    lineage: Lineage | None,
 ) -> pa.Schema:
     """The table's schema as its read tasks yield it: one day rendered without its dimension
     partitions (a day's render gives the columns even when it has no rows)."""

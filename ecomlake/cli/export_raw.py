@@ -151,6 +151,8 @@ def _print_summary(result: raw_export.ExportResult) -> None:
         typer.echo(f"  {name}: skipped ({why})")
     for day in result.empty_dates:
         typer.echo(f"  {day}: no rows in the source")
+    if result.defect_log_partitions:
+        typer.echo(f"  defect log: {result.defect_log_partitions:,} partition(s)")
     typer.echo(f"partitions written: {result.partitions:,}, rows: {result.rows_written:,}")
 
 

@@ -146,6 +146,19 @@ def check_compatible(
             f"{{messiness_level}} {levels[0]} to add to it, or choose another {{target}}"
         )
         raise OptionError("", rule, "target", "messiness_level")
+    if same_place and existing.messiness and new.messiness and existing.messiness != new.messiness:
+        rates = sorted(set(existing.messiness) | set(new.messiness))
+        differ = ", ".join(
+            f"{k} {existing.messiness.get(k)} here, {new.messiness.get(k)} in this run"
+            for k in rates
+            if existing.messiness.get(k) != new.messiness.get(k)
+        )
+        rule = (
+            f"{{target}}: {loc.uri} holds a {levels[0]} lake of other rates ({differ}); a lake "
+            "keeps one level's rates (a lake export-raw made from a run dir has no late rows), "
+            "so choose another {target}"
+        )
+        raise OptionError("", rule, "target")
     hint = ""
     if (existing.seed, existing.config_fingerprint) == (new.seed, new.config_fingerprint):
         hint = " (only the window differs: pin parameters.start_date/end_date to grow a lake)"

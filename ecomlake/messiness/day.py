@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from ecomlake.messiness.apply import apply_messiness
 from ecomlake.messiness.late import days_late, land_late_rows
-from ecomlake.messiness.levels import MessLevel, resolve_level
+from ecomlake.messiness.levels import MessLevel, RunLevel, resolve_level
 from ecomlake.messiness.log import split_log
 from ecomlake.messiness.truth import partition_truth, row_hashes
 from ecomlake.render.context import DayContext
@@ -55,19 +55,23 @@ class DayTable:
 def render_tables(
     ctx: DayContext,
     specs: Iterable[TableSpec],
-    level_name: str,
+    run_level: RunLevel | str,
     stage: StageTimer | None = None,
     *,
     lake: bool = True,
 ) -> Iterator[DayTable]:
-    """Each table of `specs` for `ctx`'s task, as `generate` writes it at `level_name`.
+    """Each table of `specs` for `ctx`'s task, as `generate` writes it at `run_level`: a level
+    with its rates (a lake exported from a run dir records its own, without late rows), or a
+    level's name, resolved with the world's config.
 
     Earlier days re-rendered for their late rows are shared by the tables of the day. Without
     `lake` (the raw CSV run) every row stays on its own day, as late arrival is a defect of the
     lake's partitions, and partitions carry no log or truth: the rows and log are all it needs.
     """
     timer = stage or _untimed
-    level = resolve_level(ctx.world.config, level_name)
+    if isinstance(run_level, str):
+        run_level = RunLevel(run_level, resolve_level(ctx.world.config, run_level))
+    level, level_name = run_level.rates, run_level.name
     earlier: dict[int, DayContext] = {}
     for spec in specs:
         with timer("render", spec.name):

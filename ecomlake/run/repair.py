@@ -43,7 +43,7 @@ from ecomlake.lake.identity import (
 )
 from ecomlake.lake.lock import LakeLock
 from ecomlake.lake.runs import RUNS_DIR, RunRecord, read_run_records
-from ecomlake.messiness import level_from_record
+from ecomlake.messiness import RunLevel, level_from_record
 from ecomlake.messiness.log import COUNTS_SIDECAR, counts_problem, defect_log_tables
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
 from ecomlake.plan.calendar import day_number
@@ -168,6 +168,8 @@ def _open_lake(
         raise OptionError("", rule, "config")
     recorded = level_from_record(lake.messiness)
     level = level_for(_OWNER, cfg, recorded.name if recorded is not None else "none")
+    if recorded is not None:  # the lake's own rates (an exported run dir's have no late rows)
+        level = RunLevel(level.name, recorded)
     seed = lake.seed if options.seed is None else options.seed
     identity = RunIdentity(seed, level.fingerprint(cfg), __version__)
     if not lake.same_world(_as_lake(identity, lake)):

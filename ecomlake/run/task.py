@@ -117,7 +117,7 @@ def run_day(world: WorldPlan, task: DayTask, settings: WriteSettings) -> DayResu
     day_log: list[pa.Table] = []
     pending: list[tuple[TableSpec, Part]] = []
     t0 = time.perf_counter()
-    for table in render_tables(ctx, todo, settings.level.name):
+    for table in render_tables(ctx, todo, settings.level):
         spec = table.spec
         rows[spec.name] = sum(part.rows.num_rows for part in table.parts)
         if table.log is not None and spec.partition_column is None:

@@ -7,6 +7,7 @@ table, through the committer `generate` uses).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -28,6 +29,7 @@ from ecomlake.lake import (
     PartitionSink,
     PartitionWrite,
     RunIdentity,
+    partition_dir,
     resolve_target,
     write_bytes,
 )
@@ -36,13 +38,17 @@ from ecomlake.lake.identity import CONFIG_FILE, LakeIdentity, write_identity
 from ecomlake.lake.lock import LakeLock
 from ecomlake.lake.runs import run_record_path
 from ecomlake.lineage import Lineage
-from ecomlake.render.registry import TABLE_NAMES, TABLES, table_spec
+from ecomlake.messiness import RunLevel
+from ecomlake.messiness.levels import fold_level
+from ecomlake.render.registry import INGEST_KEY, TABLE_NAMES, TABLES, table_spec
+from ecomlake.run.defect_log import commit_defect_log
 from ecomlake.run.hooks import LoadedHook, hook_context, load_hooks, run_hooks
-from ecomlake.run.prepare import check_lake, check_lineage_columns, lineage_for
+from ecomlake.run.prepare import check_lake, check_lineage_columns, level_for, lineage_for
 from ecomlake.run.window import DayChoice
 from ecomlake.tables import TableCommitter, TableOptions, commit_failure, open_tables
 from ecomlake.tables.detect import check_format
-from ecomlake.trio.raw_run import LOOKUP_TABLES, RunInfo
+from ecomlake.trio.raw_defects import CarriedLog, Placed, carry_log
+from ecomlake.trio.raw_run import DEFECTS_FILE, LOOKUP_TABLES
 from ecomlake.trio.raw_source import RawSource
 
 log = logging.getLogger(__name__)
@@ -96,6 +102,7 @@ class ExportResult:
     tables: list[TableExport] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # table -> why it was not exported
     empty_dates: list[dt.date] = field(default_factory=list)  # selected, but no rows at all
+    defect_log_partitions: int = 0  # a messy run's log, carried into the lake
 
     @property
     def partitions(self) -> int:
@@ -121,6 +128,8 @@ class _Plan:
     hooks: list[LoadedHook]
     config_yaml: bytes | None = None  # the run dir's config, carried into the lake
     table_commits: TableCommitter | None = None  # --format iceberg|delta
+    carried: CarriedLog | None = None  # a messy run's defect log, placed and undone
+    written: list[str] = field(default_factory=list)  # `table/key=value` of each commit
     identity_written: bool = False
 
 
@@ -130,6 +139,8 @@ def export_raw(options: ExportOptions) -> ExportResult:
     result = ExportResult(options.target, plan.lineage.batch_id, plan.dates, skipped=plan.skipped)
     written_dates: set[str] = set()
     with LakeLock(plan.loc, plan.lineage.batch_id):
+        if plan.carried is not None:
+            result.defect_log_partitions = _commit_log(plan, plan.carried)
         for name in plan.tables:
             stats, values = _export_table(plan, name)
             result.tables.append(stats)
@@ -169,13 +180,16 @@ def _prepare(options: ExportOptions) -> _Plan:
     for name in tables:
         source.check_partitionable(name)
     info = source.info
+    config_yaml = _run_config(source)
+    level = _source_level(source, config_yaml)
     loc = resolve_target(options.target, options.storage_options)
     lake_identity = LakeIdentity(
         seed=info.seed,
-        config_fingerprint=info.config_fingerprint,
+        config_fingerprint=fold_level(info.config_fingerprint, level.rates),
         generator_version=info.generator_version,
         world_start=info.world_start.isoformat(),
         world_end=info.world_end.isoformat(),
+        messiness=level.record(),
     )
     # export-raw never overwrites a lake (overwrite=None)
     existing = check_lake(loc, lake_identity, overwrite=None)
@@ -183,7 +197,10 @@ def _prepare(options: ExportOptions) -> _Plan:
         check_format(loc, options.table_format)  # a new lake has no tables to look for
         check_lineage_columns(_OWNER, loc, existing, lineage, [], overwrite=None)
     hooks = load_hooks(options.post_export_hooks, _OWNER, "post_export_hooks")
-    run_identity = RunIdentity(info.seed, info.config_fingerprint, info.generator_version)
+    run_identity = RunIdentity(info.seed, lake_identity.config_fingerprint, info.generator_version)
+    carried = None
+    if level.rates is not None:
+        carried = carry_log(source, tables, level, lambda name: _placed(source, dates, name)[1])
     return _Plan(
         source,
         tables,
@@ -194,16 +211,37 @@ def _prepare(options: ExportOptions) -> _Plan:
         lake_identity,
         loc,
         hooks,
-        _run_config(source),
-        open_tables(loc, options.table_format, _commit_summary(lineage, info)),
+        config_yaml,
+        open_tables(loc, options.table_format, _commit_summary(lineage, lake_identity)),
+        carried,
     )
+
+
+def _source_level(source: RawSource, config_yaml: bytes | None) -> RunLevel:
+    """The run's messiness level with its rates (clean: nothing to carry). A messy run's
+    rates are in its config, so its own `_config.yaml` and `_defects.csv` must be there."""
+    info = source.info
+    if not info.messy:
+        return RunLevel()
+    missing = [name for name in (CONFIG_FILE, DEFECTS_FILE) if not (source.dir / name).is_file()]
+    if missing or config_yaml is None:
+        what = " and ".join(missing) if missing else f"its own {CONFIG_FILE} (it was edited)"
+        raise ConfigError(
+            f"--source: {source.dir} is a {info.messiness_level} run without {what}; export-raw "
+            "carries the run's level and defect log into the lake and needs both"
+        )
+    cfg = load_config_text(config_yaml.decode(), str(source.dir / CONFIG_FILE))
+    level = level_for(_OWNER, cfg, info.messiness_level)
+    assert level.rates is not None  # a *_mess level
+    # A run dir has no late rows (a defect of lake partitions), and the lake says so: verify
+    # expects no late breaks, and a `generate` of the level, which adds late rows, is refused.
+    return RunLevel(level.name, dataclasses.replace(level.rates, late_arrival=0.0))
 
 
 def _write_run_record(plan: _Plan, result: ExportResult, dates: list[str]) -> None:
     """`_runs/<batch_id>.json`, as a generate run records itself, so the lake says where it came
-    from (verify fails a lake whose records are gone). Its `days` stay empty: an export may hold
-    some tables of some dates, so the plan's full days are not asked of it; `exported` says
-    what it wrote."""
+    from (verify fails a lake whose records are gone); `exported` says what it wrote, and
+    `days` the days it holds whole (see `_whole_days`)."""
     lake = plan.lake_identity
     body = {
         "batch_id": plan.lineage.batch_id,
@@ -214,7 +252,7 @@ def _write_run_record(plan: _Plan, result: ExportResult, dates: list[str]) -> No
         "world": {"start": lake.world_start, "end": lake.world_end, "reproducible": True},
         "write": writer_record(plan.lineage, plan.sink.default_write.parquet),
         "finished_at": dt.datetime.now(dt.UTC).isoformat(),
-        "days": [],
+        "days": _whole_days(plan, result),
         "failures": [],
         "exported": {
             "source": plan.source.dir.name,
@@ -227,12 +265,41 @@ def _write_run_record(plan: _Plan, result: ExportResult, dates: list[str]) -> No
     write_bytes(plan.loc, run_record_path(plan.lineage.batch_id), text.encode())
 
 
-def _commit_summary(lineage: Lineage, info: RunInfo) -> dict[str, str]:
+def _whole_days(plan: _Plan, result: ExportResult) -> list[dict]:
+    """The days the export holds whole, as a generate run lists them, so that verify plans the
+    lake: it checks every partition against the plan, names references to days the lake lacks
+    instead of failing them, and a lake grown by export and generate together verifies. None
+    when the export may hold part of the run's days or more: some tables or dates only (the
+    dimensions are exported whole), rows it could not place, dimensions from --lookups-from,
+    or a source whose world cannot be planned (no `_run.json`, or no config of its own)."""
+    source = plan.source
+    days = [d.isoformat() for d in source.info.days]
+    whole = (
+        not source.info.inferred
+        and plan.config_yaml is not None
+        and source.lookups_dir is None
+        and set(plan.tables) == set(TABLE_NAMES)
+        and (plan.dates is None or set(source.info.days) <= set(plan.dates))
+        and not any(t.no_partition_value or t.orphans for t in result.tables)
+    )
+    if not whole or not days:
+        return []
+    committed: dict[str, list[str]] = {day: [] for day in days}
+    for rel_dir in plan.written:
+        key, _, value = rel_dir.split("/", 1)[1].partition("=")
+        day = value if key == INGEST_KEY else days[0]  # dimensions: the first day, as generate
+        if day not in committed:  # a row dated outside the run's days: not a run's own CSV
+            return []
+        committed[day].append(rel_dir)
+    return [{"day": day, "committed": sorted(p), "kept": []} for day, p in committed.items()]
+
+
+def _commit_summary(lineage: Lineage, lake: LakeIdentity) -> dict[str, str]:
     """What every table commit of the export records (as `generate`'s commits do)."""
     return {
         "batch_id": lineage.batch_id,
-        "seed": str(info.seed),
-        "config_fingerprint": info.config_fingerprint,
+        "seed": str(lake.seed),
+        "config_fingerprint": lake.config_fingerprint,
     }
 
 
@@ -282,28 +349,58 @@ def _run_hooks(plan: _Plan, table: str, manifest: PartitionManifest) -> None:
     run_hooks(plan.hooks, hook_context(plan.loc, table, manifest))
 
 
-def _export_table(plan: _Plan, name: str) -> tuple[TableExport, list[str]]:
-    """Read one CSV, place each row, write each partition; returns counts and the values."""
+def _placed(
+    source: RawSource, dates: tuple[dt.date, ...] | None, name: str
+) -> tuple[TableExport, Placed]:
+    """Read one CSV and place each row: its counts and (value, rows) per partition."""
     spec = table_spec(name)
-    data = plan.source.read(name)
-    keys = plan.source.partition_keys(spec, data)
+    data = source.read(name)
+    keys = source.partition_keys(spec, data)
     stats = TableExport(name, rows_read=data.num_rows, orphans=keys.orphans)
     keep = pc.is_valid(keys.values)
     placed = pc.sum(keep).as_py() or 0
     stats.no_partition_value = data.num_rows - placed - keys.orphans
-    if plan.dates is not None and name not in LOOKUP_TABLES:
-        wanted = pa.array([d.isoformat() for d in plan.dates], pa.string())
+    if dates is not None and name not in LOOKUP_TABLES:
+        wanted = pa.array([d.isoformat() for d in dates], pa.string())
         keep = pc.and_(keep, pc.is_in(keys.values, value_set=wanted))
         stats.outside_dates = placed - (pc.sum(keep).as_py() or 0)
+    return stats, _split(data.filter(keep), keys.values.filter(keep))
+
+
+def _own_lake(plan: _Plan) -> None:
+    """Before the first partition: the lake's config and `_lake.json`."""
+    if not plan.identity_written:
+        if plan.config_yaml is not None:
+            write_bytes(plan.loc, CONFIG_FILE, plan.config_yaml)
+        write_identity(plan.loc, plan.lake_identity)
+        plan.identity_written = True
+
+
+def _commit_log(plan: _Plan, carried: CarriedLog) -> int:
+    """The defect log's partitions, before the data they describe; how many."""
+    committed: dict[str, list[tuple[str, str]]] = {}
+    for log_at, value, entries in carried.log_partitions():
+        _own_lake(plan)
+        for table, manifest in commit_defect_log(
+            plan.sink, log_at, value, entries, carried.level.name
+        ):
+            committed.setdefault(table, []).append((table, manifest))
+            plan.written.append(partition_dir(table, log_at[1], value))
+    if plan.table_commits is not None:
+        for table, parts in committed.items():
+            _commit_table(plan.table_commits, table, parts, plan.source.dir.name)
+    return sum(len(parts) for parts in committed.values())
+
+
+def _export_table(plan: _Plan, name: str) -> tuple[TableExport, list[str]]:
+    """Write each partition of one table; returns its counts and the values."""
+    spec = table_spec(name)
+    stats, placed = _placed(plan.source, plan.dates, name)
     values = []
     committed: list[tuple[str, str]] = []
-    event_col = spec.event_column_in(data)
-    for value, part in _split(data.filter(keep), keys.values.filter(keep)):
-        if not plan.identity_written:
-            if plan.config_yaml is not None:
-                write_bytes(plan.loc, CONFIG_FILE, plan.config_yaml)
-            write_identity(plan.loc, plan.lake_identity)
-            plan.identity_written = True
+    event_col = spec.event_column_in(placed[0][1]) if placed else None
+    for value, part in placed:
+        _own_lake(plan)
         manifest = plan.sink.commit(
             name,
             spec.partition_key,
@@ -311,12 +408,14 @@ def _export_table(plan: _Plan, name: str) -> tuple[TableExport, list[str]]:
             part,
             pk_columns=spec.pk,
             event_date_column=event_col,
+            messiness=plan.carried.truths[(name, value)] if plan.carried else None,
         )
         assert manifest is not None  # an export writes every partition
         stats.partitions += 1
         stats.rows_written += part.num_rows
         values.append(value)
         committed.append((name, manifest.to_json()))
+        plan.written.append(partition_dir(name, spec.partition_key, value))
         if plan.hooks:
             _run_hooks(plan, name, manifest)
     if plan.table_commits is not None and committed:

@@ -94,7 +94,12 @@ class RunInfo:
     days: tuple[dt.date, ...]
     rows: dict[str, int]
     inferred: bool = False  # no _run.json: read from the CSVs (raw_infer.py)
-    messy: bool = False  # a *_mess run: its drifted values are read back by its _defects.csv
+    messiness_level: str = "none"  # a *_mess run's defects are in its _defects.csv
+
+    @property
+    def messy(self) -> bool:
+        """A *_mess run: drifted values to read back, a defect log to carry into a lake."""
+        return self.messiness_level.endswith("_mess")
 
 
 def read_run_info(directory: Path, flag: str) -> RunInfo:
@@ -115,7 +120,7 @@ def read_run_info(directory: Path, flag: str) -> RunInfo:
             world_end=dt.date.fromisoformat(body["world"]["end"]),
             days=tuple(dt.date.fromisoformat(d) for d in body["days"]),
             rows={str(k): int(v) for k, v in body["rows"].items()},
-            messy=str(body.get("messiness_level", "")).endswith("_mess"),
+            messiness_level=str(body.get("messiness_level", "none")),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"{flag}: {path} is unreadable ({type(exc).__name__}: {exc})") from None
@@ -286,7 +291,7 @@ def _write_csvs(world: WorldPlan, prep: _Prepared, run_dir: Path) -> dict[str, i
             sinks[spec.name] = CsvSink(run_dir / f"{spec.name}.csv", schema)
         for task in assign_tasks(prep.days, world.signup_days()):
             ctx = DayContext(world, task.day, task.signup_days, task.owns_catalog)
-            for table in render_tables(ctx, prep.specs, prep.level.name, lake=False):
+            for table in render_tables(ctx, prep.specs, prep.level, lake=False):
                 data, found = table.rows, table.log
                 if mess is not None and found is not None:
                     data, drifted = drift_formats(ctx, table.spec.name, data, mess, found)

@@ -5,6 +5,7 @@ value of every row (event date, the parent's event date for item tables, signup 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,7 +63,7 @@ class RawSource:
         self.dir = source
         self.info: RunInfo = run_info(source, "--source")
         self.lookups_dir = lookups_from
-        self._drift: dict[Path, pa.Table] = {}  # a run dir's format-drift log, read once
+        self._logs: dict[Path, pa.Table] = {}  # a run dir's `_defects.csv`, read once
         self._warned: set[str] = set()  # the tables whose row count was warned of
         if lookups_from is not None:
             _check_lookups(lookups_from, self.info)
@@ -84,10 +85,7 @@ class RawSource:
         A messy run's drifted dates and amounts are put back from its `_defects.csv` first.
         """
         spec, path, flag = table_spec(table), self.csv_path(table), self.flag_for(table)
-        if path.parent not in self._drift:
-            self._drift[path.parent] = _drift_log(path.parent / DEFECTS_FILE, flag)
-        drift = self._drift[path.parent]
-        drift = drift.filter(pc.equal(drift.column("table_name"), table))
+        drift = self._log(table, pc.equal)
         if drift.num_rows == 0:
             try:
                 data = read_csv_table(path, spec.schema, flag, columns)
@@ -112,6 +110,24 @@ class RawSource:
                 f"{path.parent / DEFECTS_FILE} ({reason}); is that file cut short?"
             ) from None
         return self._whole(table, path, flag, data)
+
+    def defects(self, table: str) -> pa.Table:
+        """`table`'s entries of the defect log of the dir it is read from, format drift aside
+        (`read` puts drifted values back, so the lake's rows never hold them)."""
+        return self._log(table, pc.not_equal)
+
+    def _log(self, table: str, kind: Callable) -> pa.Table:
+        """`table`'s entries of its dir's `_defects.csv` whose type is `kind` (pc.equal or
+        pc.not_equal) to format drift; none for a clean run."""
+        path = self.csv_path(table)
+        if path.parent not in self._logs:
+            self._logs[path.parent] = _defect_log(path.parent / DEFECTS_FILE, self.flag_for(table))
+        entries = self._logs[path.parent]
+        mine = pc.and_(
+            pc.equal(entries.column("table_name"), table),
+            kind(entries.column("defect_type"), FORMAT_DRIFT),
+        )
+        return entries.filter(mine)
 
     def _whole(self, table: str, path: Path, flag: str, data: pa.Table) -> pa.Table:
         """`data`, with a warning (once a table) if it has other rows than `_run.json` says its
@@ -165,12 +181,11 @@ class RawSource:
         return PartitionKeys(_as_text(dates), orphans)
 
 
-def _drift_log(path: Path, flag: str) -> pa.Table:
-    """The format-drift rows of a run's `_defects.csv` (none for a clean run)."""
+def _defect_log(path: Path, flag: str) -> pa.Table:
+    """A run's `_defects.csv` (none for a clean run)."""
     if not path.is_file():
         return DEFECT_SCHEMA.empty_table()
-    log = read_csv_table(path, DEFECT_SCHEMA, flag)
-    return log.filter(pc.equal(log.column("defect_type"), FORMAT_DRIFT))
+    return read_csv_table(path, DEFECT_SCHEMA, flag)
 
 
 def _as_text(values: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -192,6 +207,12 @@ def _check_lookups(directory: Path, info: RunInfo) -> None:
             f"--lookups-from: {directory} has no customers.csv or product_catalog.csv"
         )
     other = run_info(directory, "--lookups-from")
+    if other.messy and other.messiness_level != info.messiness_level:
+        raise ConfigError(
+            f"--lookups-from: {directory} is a {other.messiness_level} run and --source a "
+            f"{info.messiness_level} one; a lake has one level: take the dimensions from a "
+            f"clean run or from one of the source's level"
+        )
     if other.inferred or info.inferred:  # a dir without _run.json cannot say its world
         return
     same = (other.config_fingerprint, other.seed, other.world_start, other.world_end) == (

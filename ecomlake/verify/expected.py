@@ -115,7 +115,10 @@ def plan_lake(
         raise OptionError("", rule, "config")
     days = run_days(loc, lake)
     if not days:
-        return None, f"no run record under {RUNS_DIR}/ lists a day (an export-raw lake lists none)"
+        return None, (
+            f"no run record under {RUNS_DIR}/ lists a day (an export-raw of some tables or "
+            "dates lists none)"
+        )
     too_big = plan_too_big(cfg) or catalog_too_big(cfg)
     if too_big is not None:
         return None, too_big
