@@ -86,7 +86,7 @@ def upload_raw(
         name = exc.render(lambda field: "--bucket/--prefix" if field == "target" else flag(field))
         raise ConfigError(name) from None
     verb = "would upload" if dry_run else "uploaded"
-    for rel in result.partitions if dry_run else ():
+    for rel in [*result.partitions, *result.lake_files] if dry_run else ():
         typer.echo(f"[dry-run] {source}/{rel} -> {options.target}/{rel}")
     typer.echo(
         f"{verb} {len(result.partitions)} partitions, {result.objects} objects, "

@@ -1,5 +1,9 @@
 """upload-raw: copy committed local partitions to s3:// or gs://, `_SUCCESS` last per partition,
 through the same retried storage helpers as generate, then confirm every object and its size.
+
+A messy lake's defect log goes with the tables it describes, and the lake's own files
+(`_lake.json`, `_config.yaml`, `_runs/`) go last, once every partition landed, so the bucket's
+copy is a lake `verify` can check. A prefix that holds another lake is refused up front.
 """
 
 from __future__ import annotations
@@ -22,8 +26,11 @@ from ecomlake.lake.fs import (
     resolve_target,
     write_bytes,
 )
+from ecomlake.lake.identity import CONFIG_FILE, LAKE_FILE, read_identity
 from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME
 from ecomlake.lake.manifest import PartitionManifest
+from ecomlake.lake.runs import RUNS_DIR
+from ecomlake.messiness.log import log_table_for
 from ecomlake.render.registry import TABLE_NAMES, table_spec
 
 log = logging.getLogger(__name__)
@@ -48,6 +55,7 @@ class UploadResult:
     objects: int = 0
     bytes: int = 0
     skipped: list[str] = field(default_factory=list)  # partitions without _SUCCESS
+    lake_files: list[str] = field(default_factory=list)  # `_lake.json`, `_config.yaml`, `_runs/`
 
 
 def target_uri(bucket: str, prefix: str, scheme: str | None) -> str:
@@ -87,9 +95,8 @@ def plan_upload(options: UploadOptions) -> tuple[list[tuple[str, list[Path]]], l
         raise OptionError(_OWNER, rule, "source")
     wanted = None if options.dates is None else {d.isoformat() for d in options.dates}
     plan, skipped = [], []
-    for name in tables:
-        spec = table_spec(name)
-        for folder in sorted((options.source / name).glob(f"{spec.partition_key}=*")):
+    for name, key in _folders(options.source, tables):
+        for folder in sorted((options.source / name).glob(f"{key}=*")):
             value = folder.name.split("=", 1)[1]
             if wanted is not None and _is_date(value) and value not in wanted:
                 continue  # dated partitions follow the dates; category partitions always go
@@ -114,6 +121,36 @@ def plan_upload(options: UploadOptions) -> tuple[list[tuple[str, list[Path]]], l
     return plan, skipped
 
 
+def _folders(source: Path, tables: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(folder, partition key) of each table, then of the defect logs of those tables the
+    source has (a day's `_defects` partition serves all its tables)."""
+    folders = [(name, table_spec(name).partition_key) for name in tables]
+    logs = {log_table_for(table_spec(name)) for name in tables}
+    return folders + sorted(log for log in logs if (source / log[0]).is_dir())
+
+
+def lake_files(source: Path) -> list[Path]:
+    """The lake's own files, in upload order: config and run records, then `_lake.json`."""
+    runs = sorted(p for p in (source / RUNS_DIR).glob("*.json") if p.is_file())
+    named = [source / CONFIG_FILE, *runs, source / LAKE_FILE]
+    return [p for p in named if p.is_file()]
+
+
+def _check_remote_lake(source: Path, loc: LakeLocation) -> None:
+    """A prefix holding another world's lake keeps it: one line before anything is uploaded."""
+    mine = read_identity(resolve_target(str(source)))
+    theirs = read_identity(loc)
+    if mine is None or theirs is None or theirs.same_world(mine):
+        return
+    rule = (
+        f"{{bucket}}/{{prefix}}: {loc.uri} holds another lake (seed {theirs.seed}, fingerprint "
+        f"{theirs.config_fingerprint[:12]}, {theirs.world_start}..{theirs.world_end}; this one: "
+        f"seed {mine.seed}, fingerprint {mine.config_fingerprint[:12]}, {mine.world_start}.."
+        f"{mine.world_end}); nothing was uploaded: choose another prefix"
+    )
+    raise OptionError(_OWNER, rule, "bucket", "prefix")
+
+
 def _damage(source: Path, rel: str) -> str | None:
     """Why a committed partition is not what its manifest lists (a file missing or of another
     size, or beside them one a reader would take as data), or None; the checksums are compared
@@ -130,19 +167,28 @@ def upload(options: UploadOptions) -> UploadResult:
     """Upload the planned partitions in parallel; each partition's `_SUCCESS` goes last."""
     plan, skipped = plan_upload(options)
     loc = resolve_target(options.target, options.storage_options)
+    extras = lake_files(options.source) if plan else []  # nothing matched: nothing goes
     result = UploadResult(skipped=skipped)
+    result.lake_files = [p.relative_to(options.source).as_posix() for p in extras]
     if options.dry_run:
         result.partitions = [rel for rel, _ in plan]
-        result.objects = sum(len(files) for _, files in plan)
-        result.bytes = sum(p.stat().st_size for _, files in plan for p in files)
+        result.objects = sum(len(files) for _, files in plan) + len(extras)
+        result.bytes = sum(p.stat().st_size for p in (*extras, *(f for _, fs in plan for f in fs)))
         return result
     check_target(loc)
+    _check_remote_lake(options.source, loc)
     with ThreadPoolExecutor(max_workers=PARALLEL_PARTITIONS) as pool:
         for rel, count, size in pool.map(lambda item: _upload_partition(loc, *item), plan):
             result.partitions.append(rel)
             result.objects += count
             result.bytes += size
     _confirm(loc, plan)
+    for path, rel in zip(extras, result.lake_files, strict=True):  # last: the data is there
+        write_bytes(loc, rel, path.read_bytes())
+        result.objects += 1
+        result.bytes += path.stat().st_size
+    for path, rel in zip(extras, result.lake_files, strict=True):
+        _confirm_object(loc, rel, path)
     return result
 
 
@@ -167,17 +213,22 @@ def _upload_partition(loc: LakeLocation, rel: str, files: list[Path]) -> tuple[s
 def _confirm(loc: LakeLocation, plan: list[tuple[str, list[Path]]]) -> None:
     """Every object landed with its size; a mismatch is an error naming the object."""
     for rel, files in plan:
-        loc.fs.invalidate_cache(join(loc.root, rel))
         for path in files:
-            remote = join(loc.root, f"{rel}/{path.name}")
-            try:
-                size = loc.fs.info(remote)["size"]
-            except FileNotFoundError:
-                raise StorageError(f"{loc.display(remote)}: missing after upload") from None
-            if size != path.stat().st_size:
-                raise StorageError(
-                    f"{loc.display(remote)}: {size} bytes landed, {path.stat().st_size} expected"
-                )
+            _confirm_object(loc, f"{rel}/{path.name}", path)
+
+
+def _confirm_object(loc: LakeLocation, rel: str, path: Path) -> None:
+    """`rel` landed with `path`'s size; an error naming the object if not."""
+    remote = join(loc.root, rel)
+    loc.fs.invalidate_cache(remote.rpartition("/")[0])
+    try:
+        size = loc.fs.info(remote)["size"]
+    except FileNotFoundError:
+        raise StorageError(f"{loc.display(remote)}: missing after upload") from None
+    if size != path.stat().st_size:
+        raise StorageError(
+            f"{loc.display(remote)}: {size} bytes landed, {path.stat().st_size} expected"
+        )
 
 
 def _is_date(text: str) -> bool:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
+from ecomlake.api import generate, verify
 from ecomlake.cli.app import run
 from ecomlake.lake.fs import resolve_target
 
-from .lakes import remote_hashes, s3_options
+from .lakes import local_hashes, remote_hashes, s3_options, tiny_config, world_options
 
 
 def _upload(source, bucket: str, *extra: str) -> int:
@@ -27,8 +29,8 @@ def test_upload_to_s3_lands_every_object_success_last(tiny_local, flaky_proxy, m
     assert _upload(tiny_local.root, f"s3://{bucket}", *flags) == 0
     assert "uploaded" in capsys.readouterr().out
     loc = resolve_target(f"s3://{bucket}/ecom/raw", options)
-    expected = {k: v for k, v in tiny_local.hashes.items() if "/" in k and not k.startswith("_")}
-    assert remote_hashes(loc.fs, loc.root) == expected
+    assert remote_hashes(loc.fs, loc.root) == tiny_local.hashes  # _lake.json, _config.yaml too
+    assert {"_lake.json", "_config.yaml"} <= set(tiny_local.hashes)
     by_partition: dict[str, list[str]] = defaultdict(list)
     for path in proxy.puts_in_order():
         rel = path.removeprefix(f"/{bucket}/ecom/raw/")
@@ -43,7 +45,9 @@ def test_upload_one_day_to_gcs(tiny_local, gcs_server, make_gcs_bucket, capsys):
     assert _upload(tiny_local.root, f"gs://{bucket}", "--ingest-date", "2024-01-03") == 0
     loc = resolve_target(f"gs://{bucket}/ecom/raw")
     expected = {
-        k: v for k, v in tiny_local.hashes.items() if "=2024-01-03/" in k or "/category_key=" in k
+        k: v
+        for k, v in tiny_local.hashes.items()
+        if "=2024-01-03/" in k or "/category_key=" in k or "/" not in k
     }
     assert any("ingest_dt=2024-01-03/" in k for k in expected)
     assert remote_hashes(loc.fs, loc.root) == expected
@@ -54,6 +58,7 @@ def test_dry_run_uploads_nothing(tiny_local, make_bucket, capsys):
     assert _upload(tiny_local.root, f"s3://{bucket}", "--dates", "2024-01-02", "--dry-run") == 0
     out = capsys.readouterr().out
     assert "[dry-run]" in out and "would upload" in out
+    assert "_lake.json ->" in out and "_runs/" in out
     loc = resolve_target(f"s3://{bucket}")
     assert loc.fs.find(loc.root) == []
 
@@ -105,3 +110,45 @@ def test_a_target_error_names_the_flags_that_make_the_target(tiny_local, make_bu
                 "--prefix", "a//b", "--log-level", "warning"])  # fmt: skip
     err = capsys.readouterr().err
     assert code == 2 and "error: --bucket/--prefix: " in err, err
+
+
+def test_a_messy_lake_lands_with_its_log_and_verifies_in_the_bucket(
+    tmp_path, make_bucket, moto_server
+):
+    """The bucket's copy used to lack the defect log, `_lake.json`, `_config.yaml` and the run
+    records: it failed verify (lake.identity_missing) and had no answer key."""
+    source = tmp_path / "lake"
+    options = world_options(str(source), messiness_level="heavy_mess")
+    assert generate(tiny_config(), options).ok
+    bucket = make_bucket("messy")
+    flags = [f"--storage-option={k}={v}" for k, v in s3_options(moto_server).items()]
+    assert _upload(source, f"s3://{bucket}", *flags) == 0
+    target = f"s3://{bucket}/ecom/raw"
+    loc = resolve_target(target, s3_options(moto_server))
+    assert remote_hashes(loc.fs, loc.root) == local_hashes(source)
+    assert any(k.startswith("_defects/ingest_dt=") for k in local_hashes(source))
+    assert loc.fs.find(f"{loc.root}/_runs")  # the records went too
+    report = verify(target, storage_options=s3_options(moto_server), against_defects=True)
+    assert report.ok, report.to_text()
+
+
+def test_one_table_takes_its_defect_log_along(tmp_path, make_bucket, moto_server):
+    source = tmp_path / "lake"
+    assert generate(tiny_config(), world_options(str(source), messiness_level="light_mess")).ok
+    bucket = make_bucket("one")
+    flags = [f"--storage-option={k}={v}" for k, v in s3_options(moto_server).items()]
+    assert _upload(source, f"s3://{bucket}", "--table", "customers", *flags) == 0
+    loc = resolve_target(f"s3://{bucket}/ecom/raw", s3_options(moto_server))
+    folders = {k.split("/", 1)[0] for k in remote_hashes(loc.fs, loc.root) if "/" in k}
+    assert folders == {"customers", "_defects_customers"}
+
+
+def test_a_prefix_holding_another_lake_is_refused(tiny_local, tmp_path, make_bucket, capsys):
+    bucket = make_bucket("other")
+    loc = resolve_target(f"s3://{bucket}/ecom/raw")
+    other = dict(json.loads((tiny_local.root / "_lake.json").read_text()), seed=7)
+    loc.fs.pipe_file(f"{loc.root}/_lake.json", json.dumps(other).encode())
+    assert _upload(tiny_local.root, f"s3://{bucket}") == 2
+    err = capsys.readouterr().err
+    assert "error: --bucket/--prefix: " in err and "holds another lake (seed 7" in err, err
+    assert [p.rsplit("/", 1)[1] for p in loc.fs.find(loc.root)] == ["_lake.json"]
