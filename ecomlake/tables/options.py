@@ -31,6 +31,9 @@ class TableOptions:
         if self.format != "iceberg" and self.catalog_uri:
             rule = "{catalog_uri}: only an Iceberg lake has a catalog (use {format} iceberg)"
             raise OptionError(OWNER, rule, "catalog_uri", "format")
+        if not self.is_table_format and self.catalog_options:
+            rule = "{catalog_options}: only Iceberg and Delta tables take it (use {format})"
+            raise OptionError(OWNER, rule, "catalog_options", "format")
         if self.format != "iceberg" and self.namespace != DEFAULT_NAMESPACE:
             rule = "{namespace}: only Iceberg tables are in a namespace (use {format} iceberg)"
             raise OptionError(OWNER, rule, "namespace", "format")

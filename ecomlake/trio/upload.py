@@ -71,8 +71,11 @@ def target_uri(bucket: str, prefix: str, scheme: str | None) -> str:
     if scheme not in ("s3", "gs"):
         rule = f"{{{named}}}: the scheme must be s3 or gs, got {scheme!r}"
         raise OptionError("", rule, named)
-    if not bucket or "/" in bucket:
+    if not bucket or "/" in bucket or not bucket.isprintable():
         raise OptionError("", f"{{bucket}}: expected a bucket name, got {bucket!r}", "bucket")
+    if not prefix.isprintable():  # a newline or tab would name another object than meant
+        rule = f"{{prefix}}: must not contain control characters, got {prefix!r}"
+        raise OptionError("", rule, "prefix")
     if any(part in (".", "..") for part in prefix.strip("/").split("/")):
         rule = f"{{prefix}}: must not contain '.' or '..' segments, got {prefix!r}"
         raise OptionError("", rule, "prefix")

@@ -23,7 +23,7 @@ import pyarrow as pa
 from ecomlake.config import EcomConfig
 from ecomlake.config.fingerprint import config_fingerprint
 from ecomlake.errors import OptionError, StorageError
-from ecomlake.lake.fs import LakeLocation, join, list_dir, read_bytes
+from ecomlake.lake.fs import LakeLocation, exists, join, list_dir, read_bytes
 from ecomlake.lake.identity import CONFIG_FILE, LAKE_FILE, LakeIdentity, read_lake_config
 from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME
 from ecomlake.lake.manifest import PartitionManifest
@@ -183,6 +183,12 @@ def lake_file_violations(loc: LakeLocation, lake: LakeIdentity | None) -> list[V
         )
         found.append(Violation("lake.run_records_missing", f"{why}; {again}", 1))
     else:
+        if any(r.days for r in records) and not exists(loc, CONFIG_FILE):
+            why = (
+                f"the lake has no {CONFIG_FILE}, which every run that recorded its days wrote: "
+                "without it the lake cannot be planned, so its partitions go unchecked"
+            )
+            found.append(Violation("lake.config_missing", f"{why}; {again}", 1))
         for run, missing in stopped_runs(records):
             why = (
                 f"the run {run.batch_id} stopped after {len(run.days)} of its {run.planned} "

@@ -41,6 +41,7 @@ from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT
 RERUN_CHECKS = frozenset(
     {
         "expected.unexpected_partition",
+        "lake.config_missing",
         "lake.identity_missing",
         "lake.run_records_missing",
         "lake.run_unfinished",

@@ -88,6 +88,9 @@ def test_table_options_name_their_fields(capsys, tmp_path):
     assert _cli(capsys, *cli, "--namespace", "sales") == (
         "--namespace: only Iceberg tables are in a namespace (use --format iceberg)"
     )
+    assert _cli(capsys, *cli, "--catalog-option", "region=eu") == (  # it was ignored
+        "--catalog-option: only Iceberg and Delta tables take it (use --format)"
+    )
     assert _library(lambda: TableOptions(format="orc")).startswith("TableOptions.format: must")
     assert _cli(capsys, *cli, "--format", "orc").startswith("--format: must be one of")
     assert not (tmp_path / "lake").exists()

@@ -211,6 +211,17 @@ def test_without_the_lake_file_the_lake_fails_and_a_rerun_restores_it(feb_copy):
     assert verify_lake(str(feb_copy)).ok
 
 
+def test_without_the_stored_config_the_lake_fails_and_a_rerun_restores_it(feb_copy):
+    """Deleting `_config.yaml` used to pass: the plan checks were skipped as for a lake that
+    never had one (an older or exported lake), with every partition unchecked."""
+    (feb_copy / CONFIG_FILE).unlink()
+    report = verify_lake(str(feb_copy))
+    assert "lake.config_missing" in {v.check for v in report.violations}
+    assert not report.planned and report.rerun_needed
+    _generate(feb_copy, **FEB)
+    assert verify_lake(str(feb_copy)).ok
+
+
 def test_another_config_is_a_one_line_error(feb_lake, capsys):
     code = run(["verify", str(feb_lake), "--config", str(REPO / "gen_config" / "template.yaml")])
     err = capsys.readouterr().err.strip()

@@ -68,6 +68,7 @@ def test_dry_run_uploads_nothing(tiny_local, make_bucket, capsys):
     [
         (["--table", "nope"], "--table: unknown table 'nope'"),
         (["--scheme", "ftp"], "--scheme: the scheme must be s3 or gs"),
+        (["--prefix", "a\nb"], "--prefix: must not contain control characters, got 'a\\nb'"),
         (["--dates", "2024-01-02", "--ingest-date", "2024-01-03"], "--dates: cannot be combined"),
     ],
 )
