@@ -3,6 +3,7 @@ line series, drawn from plain numbers so the HTML report works offline."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from html import escape
 
 WIDTH, HEIGHT = 720, 260
@@ -12,7 +13,7 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 
 def bars(title: str, labels: list[str], series: dict[str, list[float]]) -> str:
     """Grouped vertical bars: one group per label, one bar per series."""
-    top = max([v for values in series.values() for v in values if v == v] + [1e-9])
+    top = _top(v for values in series.values() for v in values if v == v)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     group = plot_w / max(len(labels), 1)
     bar = group * 0.8 / max(len(series), 1)
@@ -21,7 +22,7 @@ def bars(title: str, labels: list[str], series: dict[str, list[float]]) -> str:
         x0 = LEFT + i * group + group * 0.1
         for j, values in enumerate(series.values()):
             value = values[i] if values[i] == values[i] else 0.0
-            h = plot_h * value / top
+            h = plot_h * value / (top or 1.0)
             parts.append(
                 f'<rect x="{x0 + j * bar:.1f}" y="{TOP + plot_h - h:.1f}" width="{bar:.1f}" '
                 f'height="{h:.1f}" fill="{PALETTE[j % len(PALETTE)]}"><title>{escape(label)}: '
@@ -34,13 +35,13 @@ def bars(title: str, labels: list[str], series: dict[str, list[float]]) -> str:
 
 def lines(title: str, labels: list[str], series: dict[str, list[float]]) -> str:
     """One polyline per series over evenly spaced labels (e.g. days)."""
-    top = max([v for values in series.values() for v in values] + [1e-9])
+    top = _top(v for values in series.values() for v in values)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / max(len(labels) - 1, 1)
     parts = _frame(title, top)
     for j, values in enumerate(series.values()):
         points = " ".join(
-            f"{LEFT + i * step:.1f},{TOP + plot_h - plot_h * v / top:.1f}"
+            f"{LEFT + i * step:.1f},{TOP + plot_h - plot_h * v / (top or 1.0):.1f}"
             for i, v in enumerate(values)
         )
         colour = PALETTE[j % len(PALETTE)]
@@ -52,6 +53,11 @@ def lines(title: str, labels: list[str], series: dict[str, list[float]]) -> str:
         parts.append(_label(LEFT + i * step, TOP + plot_h + 14, labels[i]))
     parts += _legend(list(series))
     return _svg(parts)
+
+
+def _top(values: Iterable[float]) -> float:
+    """The axis' top: the largest value, 0 for none (an empty chart's axis reads 0 to 0)."""
+    return max(values, default=0.0)
 
 
 def _frame(title: str, top: float) -> list[str]:

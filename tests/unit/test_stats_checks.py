@@ -55,3 +55,12 @@ def test_held_days_split_into_runs():
     assert held.run_last(np.array([10, 11, 20])).tolist() == [12, 12, 20]
     assert held.runs() == ([10, 11, 12, 20], [10, 10, 10, 20])
     assert HeldDays([]).holds(np.array([1])).tolist() == [False]
+
+
+def test_an_empty_chart_reads_zero_to_zero():
+    """Its axis top read 1e-09 (a guard against dividing by zero), shown to the reader."""
+    from ecomlake.stats.svg import bars, lines
+
+    for chart in (bars("t", ["a"], {"x": [0.0]}), lines("t", ["a", "b"], {"x": [0.0, 0.0]})):
+        assert "1e-09" not in chart and ">0</text>" in chart and "nan" not in chart
+    assert 'height="74.0"' in bars("t", ["a", "b"], {"x": [1.0, 0.5]})  # half of 148 px
