@@ -35,6 +35,7 @@ class RunRecord:
     table_format: str | None = None  # "iceberg" or "delta" when the run kept tables
     planned: int = 0  # the days it was given; 0 in older records
     left: tuple[dt.date, ...] | None = None  # given, neither committed nor failed; None: older
+    committed_on: tuple[tuple[dt.date, frozenset[str]], ...] = ()  # each day's own partitions
 
     @property
     def unfinished(self) -> bool:
@@ -105,6 +106,9 @@ def _record(body: dict) -> RunRecord:
             None
             if "days_left" not in body
             else tuple(dt.date.fromisoformat(d) for d in body["days_left"])
+        ),
+        committed_on=tuple(
+            (dt.date.fromisoformat(d["day"]), frozenset(d.get("committed", ()))) for d in days
         ),
     )
 

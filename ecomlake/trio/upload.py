@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ecomlake.errors import EcomlakeError, OptionError, StorageError
@@ -20,16 +20,17 @@ from ecomlake.lake.check import listing_problem
 from ecomlake.lake.fs import (
     LakeLocation,
     check_target,
+    exists,
     join,
     list_entries,
     read_bytes,
     resolve_target,
     write_bytes,
 )
-from ecomlake.lake.identity import CONFIG_FILE, LAKE_FILE, read_identity
-from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME
+from ecomlake.lake.identity import CONFIG_FILE, LAKE_FILE, LakeIdentity, read_identity
+from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME, is_hidden
 from ecomlake.lake.manifest import PartitionManifest
-from ecomlake.lake.runs import RUNS_DIR
+from ecomlake.lake.runs import RUNS_DIR, RunRecord, read_run_records
 from ecomlake.messiness.log import log_table_for
 from ecomlake.render.registry import TABLE_NAMES, table_spec
 
@@ -66,7 +67,7 @@ def target_uri(bucket: str, prefix: str, scheme: str | None) -> str:
         if scheme and scheme != given:
             rule = f"{{scheme}}: {scheme} conflicts with {{bucket}} {bucket}"
             raise OptionError("", rule, "scheme", "bucket")
-        scheme, bucket, named = given, rest.strip("/"), "bucket"
+        scheme, bucket, named = given.lower(), rest.strip("/"), "bucket"
     scheme = scheme or "gs"  # the older tool uploaded to GCS
     if scheme not in ("s3", "gs"):
         rule = f"{{{named}}}: the scheme must be s3 or gs, got {scheme!r}"
@@ -96,14 +97,23 @@ def plan_upload(options: UploadOptions) -> tuple[list[tuple[str, list[Path]]], l
     if not tables:
         rule = f"{{source}}: {options.source} holds no table folders"
         raise OptionError(_OWNER, rule, "source")
+    _, records = source_lake(options.source)
     wanted = None if options.dates is None else {d.isoformat() for d in options.dates}
+    owned = {
+        rel
+        for record in records
+        for day, partitions in record.committed_on
+        if options.dates is not None and day in options.dates
+        for rel in partitions
+    }
+    recorded = any(record.committed_on for record in records)
     plan, skipped = [], []
     for name, key in _folders(options.source, tables):
         for folder in sorted((options.source / name).glob(f"{key}=*")):
             value = folder.name.split("=", 1)[1]
-            if wanted is not None and _is_date(value) and value not in wanted:
-                continue  # dated partitions follow the dates; category partitions always go
             rel = f"{name}/{folder.name}"
+            if not _chosen(rel, value, wanted, owned, recorded):
+                continue
             files = sorted(
                 p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
             )
@@ -124,6 +134,16 @@ def plan_upload(options: UploadOptions) -> tuple[list[tuple[str, list[Path]]], l
     return plan, skipped
 
 
+def _chosen(rel: str, value: str, wanted: set[str] | None, owned: set[str], recorded: bool) -> bool:
+    """Whether the dates take a partition: those their runs committed (the first day's
+    include the customers who signed up before it, and the catalog) and those dated on them;
+    without
+    records that say what each day committed, the catalog always goes (the older rule)."""
+    if wanted is None or rel in owned:
+        return True
+    return value in wanted if _is_date(value) else not recorded
+
+
 def _folders(source: Path, tables: tuple[str, ...]) -> list[tuple[str, str]]:
     """(folder, partition key) of each table, then of the defect logs of those tables the
     source has (a day's `_defects` partition serves all its tables)."""
@@ -133,25 +153,69 @@ def _folders(source: Path, tables: tuple[str, ...]) -> list[tuple[str, str]]:
 
 
 def lake_files(source: Path) -> list[Path]:
-    """The lake's own files, in upload order: config and run records, then `_lake.json`."""
+    """The lake's own files: config and run records (`_lake.json` goes first, see `upload`)."""
     runs = sorted(p for p in (source / RUNS_DIR).glob("*.json") if p.is_file())
-    named = [source / CONFIG_FILE, *runs, source / LAKE_FILE]
-    return [p for p in named if p.is_file()]
+    return [p for p in (source / CONFIG_FILE, *runs) if p.is_file()]
 
 
-def _check_remote_lake(source: Path, loc: LakeLocation) -> None:
-    """A prefix holding another world's lake keeps it: one line before anything is uploaded."""
-    mine = read_identity(resolve_target(str(source)))
+def _check_remote_lake(mine: LakeIdentity | None, loc: LakeLocation) -> None:
+    """A prefix holding another world's lake, or inside a lake, keeps it: one line before
+    anything is uploaded. (A prefix without `_lake.json` may hold an older tool's uploads.)"""
+    where = "{bucket}/{prefix}"
+    for parent in _parents(loc.root):
+        if exists(replace(loc, root=parent), LAKE_FILE):
+            rule = (
+                f"{where}: {loc.uri} is inside the lake at {loc.display(parent)}: its "
+                "partitions would land among that lake's; nothing was uploaded: choose a prefix "
+                "outside it"
+            )
+            raise OptionError(_OWNER, rule, "bucket", "prefix")
     theirs = read_identity(loc)
-    if mine is None or theirs is None or theirs.same_world(mine):
+    if theirs is None or (mine is not None and theirs.same_world(mine)):
         return
+    said = (
+        f"seed {theirs.seed}, fingerprint {theirs.config_fingerprint[:12]}, "
+        f"{theirs.world_start}..{theirs.world_end}"
+    )
+    if mine is None:
+        this = "and the source has no _lake.json to show it is the same world"
+    else:
+        this = (
+            f"this one: seed {mine.seed}, fingerprint {mine.config_fingerprint[:12]}, "
+            f"{mine.world_start}..{mine.world_end}"
+        )
     rule = (
-        f"{{bucket}}/{{prefix}}: {loc.uri} holds another lake (seed {theirs.seed}, fingerprint "
-        f"{theirs.config_fingerprint[:12]}, {theirs.world_start}..{theirs.world_end}; this one: "
-        f"seed {mine.seed}, fingerprint {mine.config_fingerprint[:12]}, {mine.world_start}.."
-        f"{mine.world_end}); nothing was uploaded: choose another prefix"
+        f"{where}: {loc.uri} holds another lake ({said}; {this}); nothing was uploaded: choose "
+        "another prefix"
     )
     raise OptionError(_OWNER, rule, "bucket", "prefix")
+
+
+def _parents(root: str) -> list[str]:
+    """`bucket/a/b` -> [`bucket/a`, `bucket`]: the prefixes above the target's."""
+    parts = root.rstrip("/").split("/")
+    return ["/".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)]
+
+
+def source_lake(source: Path) -> tuple[LakeIdentity | None, list[RunRecord]]:
+    """The local lake's identity (None for a lake without one, as the older tool wrote them)
+    and run records; a damaged `_lake.json` or record is refused, as verify fails them."""
+    loc = resolve_target(str(source))
+    try:
+        lake = read_identity(loc)
+    except EcomlakeError as exc:
+        raise OptionError(_OWNER, f"{{source}}: {exc}", "source") from None
+    if lake is None:
+        return None, []
+    unreadable: list[str] = []
+    records = read_run_records(loc, lake, unreadable)
+    if unreadable:
+        rule = (
+            f"{{source}}: {unreadable[0]} is unreadable; nothing was uploaded: move it aside "
+            "(`ecomlake verify` the source) first"
+        )
+        raise OptionError(_OWNER, rule, "source")
+    return lake, records
 
 
 def _damage(source: Path, rel: str) -> str | None:
@@ -163,31 +227,41 @@ def _damage(source: Path, rel: str) -> str | None:
         manifest = PartitionManifest.from_json(read_bytes(loc, f"{rel}/{MANIFEST_NAME}"))
     except EcomlakeError as exc:
         return f"{MANIFEST_NAME}: {exc}"
-    return listing_problem(manifest, rel, list_entries(loc, rel))
+    entries = list_entries(loc, rel)
+    problem = listing_problem(manifest, rel, entries)
+    listed = {f.path.rpartition("/")[2] for f in manifest.files}
+    foreign = [n for n in sorted(entries) if n not in listed and not is_hidden(n)]
+    if problem is None and foreign:  # a hook's notes.txt: readers of the bucket would fail
+        problem = f"{foreign[0]} is not data: name it with a leading '_' or move it out"
+    return problem
 
 
 def upload(options: UploadOptions) -> UploadResult:
     """Upload the planned partitions in parallel; each partition's `_SUCCESS` goes last."""
     plan, skipped = plan_upload(options)
     loc = resolve_target(options.target, options.storage_options)
-    extras = lake_files(options.source) if plan else []  # nothing matched: nothing goes
+    identity = options.source / LAKE_FILE
+    extras = [identity, *lake_files(options.source)] if plan and identity.is_file() else []
     result = UploadResult(skipped=skipped)
     result.lake_files = [p.relative_to(options.source).as_posix() for p in extras]
+    _check_remote_lake(source_lake(options.source)[0], loc)  # a dry run reads it too
     if options.dry_run:
         result.partitions = [rel for rel, _ in plan]
         result.objects = sum(len(files) for _, files in plan) + len(extras)
         result.bytes = sum(p.stat().st_size for p in (*extras, *(f for _, fs in plan for f in fs)))
         return result
     check_target(loc)
-    _check_remote_lake(options.source, loc)
+    if extras:  # first: the prefix is this lake's from now on (another world is refused)
+        write_bytes(loc, LAKE_FILE, identity.read_bytes())
     with ThreadPoolExecutor(max_workers=PARALLEL_PARTITIONS) as pool:
         for rel, count, size in pool.map(lambda item: _upload_partition(loc, *item), plan):
             result.partitions.append(rel)
             result.objects += count
             result.bytes += size
     _confirm(loc, plan)
-    for path, rel in zip(extras, result.lake_files, strict=True):  # last: the data is there
-        write_bytes(loc, rel, path.read_bytes())
+    for path, rel in zip(extras, result.lake_files, strict=True):  # the records last
+        if rel != LAKE_FILE:
+            write_bytes(loc, rel, path.read_bytes())
         result.objects += 1
         result.bytes += path.stat().st_size
     for path, rel in zip(extras, result.lake_files, strict=True):

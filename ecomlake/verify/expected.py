@@ -164,7 +164,10 @@ def lake_file_violations(loc: LakeLocation, lake: LakeIdentity | None) -> list[V
     """`_lake.json` and `_runs/` are part of the lake: without them its days are unknown, so a
     day deleted whole would pass. A re-run of the command that made the lake writes them again
     and keeps every committed partition."""
-    again = "re-run the generate command that made the lake (it keeps committed partitions)"
+    again = (
+        "re-run the generate command that made the lake (it keeps committed partitions), or "
+        "the export-raw or upload-raw that wrote it"
+    )
     if lake is None:
         why = f"the lake has tables but no {LAKE_FILE}: its seed, config and window are unknown"
         return [Violation("lake.identity_missing", f"{why}; {again}", 1)]
@@ -185,8 +188,8 @@ def lake_file_violations(loc: LakeLocation, lake: LakeIdentity | None) -> list[V
     else:
         if any(r.days for r in records) and not exists(loc, CONFIG_FILE):
             why = (
-                f"the lake has no {CONFIG_FILE}, which every run that recorded its days wrote: "
-                "without it the lake cannot be planned, so its partitions go unchecked"
+                f"the lake has no {CONFIG_FILE}, which every run that recorded its days wrote "
+                "(verify and --repair plan the lake from it; --config only stands in for it)"
             )
             found.append(Violation("lake.config_missing", f"{why}; {again}", 1))
         for run, missing in stopped_runs(records):

@@ -44,11 +44,14 @@ def test_upload_one_day_to_gcs(tiny_local, gcs_server, make_gcs_bucket, capsys):
     bucket = make_gcs_bucket("upload")
     assert _upload(tiny_local.root, f"gs://{bucket}", "--ingest-date", "2024-01-03") == 0
     loc = resolve_target(f"gs://{bucket}/ecom/raw")
-    expected = {
-        k: v
+    (record,) = [json.loads(p.read_text()) for p in (tiny_local.root / "_runs").iterdir()]
+    (day,) = [d for d in record["days"] if d["day"] == "2024-01-03"]
+    expected = {  # the day's partitions and those its run committed (earlier signups), and the
+        k: v  # lake's own files
         for k, v in tiny_local.hashes.items()
-        if "=2024-01-03/" in k or "/category_key=" in k or "/" not in k
+        if "=2024-01-03/" in k or k.rpartition("/")[0] in day["committed"] or "/" not in k
     }
+    assert any(k.startswith("customers/signup_dt=2023-") for k in expected)
     assert any("ingest_dt=2024-01-03/" in k for k in expected)
     assert remote_hashes(loc.fs, loc.root) == expected
 
@@ -153,3 +156,70 @@ def test_a_prefix_holding_another_lake_is_refused(tiny_local, tmp_path, make_buc
     err = capsys.readouterr().err
     assert "error: --bucket/--prefix: " in err and "holds another lake (seed 7" in err, err
     assert [p.rsplit("/", 1)[1] for p in loc.fs.find(loc.root)] == ["_lake.json"]
+
+
+def test_days_uploaded_one_range_at_a_time_make_a_lake_that_verifies(tiny_local, make_bucket):
+    """A dated upload used to skip the customers who signed up before the lake's first day
+    (and the catalog went with every date): no set of dated uploads gave a bucket that
+    verified. A day now takes the partitions its run committed."""
+    bucket = make_bucket("days")
+    for first, last in (("2024-01-01", "2024-01-04"), ("2024-01-05", "2024-01-10")):
+        assert _upload(tiny_local.root, f"s3://{bucket}", "--start-date", first,
+                       "--end-date", last) == 0  # fmt: skip
+    loc = resolve_target(f"s3://{bucket}/ecom/raw")
+    assert remote_hashes(loc.fs, loc.root) == tiny_local.hashes
+    assert verify(f"s3://{bucket}/ecom/raw").ok
+
+
+def test_a_date_the_lake_lacks_uploads_nothing(tiny_local, make_bucket, capsys):
+    bucket = make_bucket("none")
+    assert _upload(tiny_local.root, f"s3://{bucket}", "--ingest-date", "2025-06-01") == 1
+    loc = resolve_target(f"s3://{bucket}")
+    assert loc.fs.find(loc.root) == []  # the catalog no longer goes with any date
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_lake_without_identity_cannot_go_where_a_lake_is(
+    tiny_local, tmp_path, make_bucket, capsys, dry_run
+):
+    bucket = make_bucket("noid")
+    assert _upload(tiny_local.root, f"s3://{bucket}", "--table", "product_catalog") == 0
+    source = Path(shutil.copytree(tiny_local.root, tmp_path / "lake"))
+    (source / "_lake.json").unlink()
+    extra = ["--dry-run"] if dry_run else []
+    assert _upload(source, f"s3://{bucket}", *extra) == 2
+    err = capsys.readouterr().err
+    assert "holds another lake" in err and "the source has no _lake.json" in err, err
+
+
+def test_a_prefix_inside_a_lake_is_refused(tiny_local, make_bucket, capsys):
+    bucket = make_bucket("inside")
+    assert _upload(tiny_local.root, f"s3://{bucket}", "--table", "product_catalog") == 0
+    code = run(["upload-raw", "--source", str(tiny_local.root), "--bucket", f"S3://{bucket}",
+                "--prefix", "ecom/raw/product_catalog", "--log-level", "warning"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "is inside the lake at" in err and "error: --bucket/--prefix:" in err
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda lake: (lake / "_lake.json").write_text("{"), "error: --source: "),
+        (lambda lake: next((lake / "_runs").iterdir()).write_text("["), "is unreadable"),
+        (
+            lambda lake: (next(lake.glob("cart_items/ingest_dt=*")) / "notes.txt").write_text("x"),
+            "notes.txt is not data: name it with a leading '_'",
+        ),
+    ],
+    ids=["identity", "run-record", "foreign-file"],
+)
+def test_a_source_verify_would_fail_is_not_uploaded(
+    tiny_local, tmp_path, make_bucket, capsys, damage, message
+):
+    source = Path(shutil.copytree(tiny_local.root, tmp_path / "lake"))
+    damage(source)
+    bucket = make_bucket("src")
+    assert _upload(source, f"s3://{bucket}") == 2
+    assert message in capsys.readouterr().err
+    loc = resolve_target(f"s3://{bucket}")
+    assert loc.fs.find(loc.root) == []
