@@ -93,7 +93,8 @@ def _record(body: dict) -> RunRecord:
         days=tuple(dt.date.fromisoformat(d["day"]) for d in days),
         # a failure of no one day (a table commit, an error that stopped the run) has day ""
         failed=tuple(dt.date.fromisoformat(f["day"]) for f in body["failures"] if f["day"]),
-        partitions=frozenset(p for d in days for p in d.get("committed", ())),
+        partitions=frozenset(p for d in days for p in d.get("committed", ()))
+        | frozenset(body.get("committed", ())),  # an export's, whether or not days list them
         kept=frozenset(p for d in days for p in d.get("kept", ())),
         write=(
             None

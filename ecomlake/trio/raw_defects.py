@@ -21,7 +21,7 @@ from ecomlake.errors import ConfigError
 from ecomlake.messiness import DEFECT_SCHEMA, RunLevel, undo_defects
 from ecomlake.messiness.log import log_table_for, pk_text
 from ecomlake.messiness.truth import partition_truth, row_hashes
-from ecomlake.render.registry import TABLES, table_spec
+from ecomlake.render.registry import TABLE_NAMES, TABLES, table_spec
 from ecomlake.trio.raw_run import DEFECTS_FILE
 from ecomlake.trio.raw_source import RawSource
 
@@ -54,10 +54,13 @@ def carry_log(
 ) -> CarriedLog:
     """Each exported partition's entries and truth; `place(table)` gives its partitions."""
     carried = CarriedLog(level)
+    _check_table_names(source)
     for name in tables:
         entries = source.defects(name)
         placed = place(name)
         homes = _homes(entries, placed, table_spec(name).pk)
+        if homes.null_count:  # rows not exported (other dates); each must be in the CSV
+            _check_rows_exist(source, name, entries.filter(pc.is_null(homes)))
         for value, rows in placed:
             mine = entries.filter(pc.fill_null(pc.equal(homes, value), False))
             carried.entries[(name, value)] = _in_partition(mine, name, value)
@@ -65,6 +68,32 @@ def carry_log(
             truth = partition_truth(level.name, name, row_hashes(clean), mine, _NOT_LATE)
             carried.truths[(name, value)] = truth
     return carried
+
+
+def _check_table_names(source: RawSource) -> None:
+    """Every entry names one of the eight tables (a log of something else is not this run's)."""
+    dirs = {source.csv_path(name).parent: source.flag_for(name) for name in TABLE_NAMES}
+    for log_dir, flag in dirs.items():
+        unknown = sorted(set(source.log_table_names(log_dir, flag)) - set(TABLE_NAMES))
+        if unknown:
+            raise ConfigError(
+                f"{flag}: {log_dir / DEFECTS_FILE} names table(s) {unknown} that a run does not "
+                "write; was it edited?"
+            )
+
+
+def _check_rows_exist(source: RawSource, table: str, entries: pa.Table) -> None:
+    """An entry whose row is in no partition of the export must still be a row of the CSV."""
+    pk = table_spec(table).pk
+    keys = pk_text(source.read(table, list(pk)), pk)
+    absent = pc.invert(pc.is_in(entries.column("pk_value"), value_set=keys))
+    if pc.any(absent).as_py():
+        key = entries.column("pk_value").filter(absent)[0].as_py()
+        raise ConfigError(
+            f"{source.flag_for(table)}: {source.csv_path(table).parent / DEFECTS_FILE} names "
+            f"{table} row {key}, which {source.csv_path(table).name} does not hold; was either "
+            "file cut short or edited?"
+        )
 
 
 def _homes(entries: pa.Table, placed: Placed, pk: tuple[str, ...]) -> pa.Array:
@@ -89,10 +118,11 @@ def _undo(source: RawSource, table: str, value: str, rows: pa.Table, entries: pa
     """The partition's clean rows; a log that does not fit its rows is one line."""
     try:
         return undo_defects(rows, entries, table, strict=True)
-    except KeyError as exc:
+    except (KeyError, ValueError, pa.ArrowInvalid) as exc:  # a value not of the column's type
         log_file = source.csv_path(table).parent / DEFECTS_FILE
+        reason = str(exc.args[0] if exc.args else exc).strip().splitlines()[0]
         raise ConfigError(
             f"{source.flag_for(table)}: {log_file} does not match {source.csv_path(table).name} "
-            f"in {table_spec(table).partition_key}={value} ({exc.args[0]}); was either file "
+            f"in {table_spec(table).partition_key}={value} ({reason}); was either file "
             "cut short or edited?"
         ) from None

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -30,15 +32,17 @@ from ecomlake.lake import (
     PartitionWrite,
     RunIdentity,
     partition_dir,
+    read_bytes,
     resolve_target,
     write_bytes,
 )
 from ecomlake.lake.commit import writer_record
+from ecomlake.lake.fs import exists
 from ecomlake.lake.identity import CONFIG_FILE, LakeIdentity, write_identity
 from ecomlake.lake.lock import LakeLock
 from ecomlake.lake.runs import run_record_path
 from ecomlake.lineage import Lineage
-from ecomlake.messiness import RunLevel
+from ecomlake.messiness import RunLevel, level_from_record
 from ecomlake.messiness.levels import fold_level
 from ecomlake.render.registry import INGEST_KEY, TABLE_NAMES, TABLES, table_spec
 from ecomlake.run.defect_log import commit_defect_log
@@ -191,8 +195,16 @@ def _prepare(options: ExportOptions) -> _Plan:
         world_end=info.world_end.isoformat(),
         messiness=level.record(),
     )
-    # export-raw never overwrites a lake (overwrite=None)
-    existing = check_lake(loc, lake_identity, overwrite=None)
+    try:  # export-raw never overwrites a lake (overwrite=None)
+        existing = check_lake(loc, lake_identity, overwrite=None)
+    except OptionError as exc:
+        if "messiness_level" not in exc.fields:  # a flag export-raw does not have
+            raise
+        rule = (
+            f"{{target}}: {loc.uri} holds a lake of another messiness level than this "
+            f"{info.messiness_level} run; a lake has one level: export into another {{target}}"
+        )
+        raise OptionError(_OWNER, rule, "target") from None
     if existing is not None:
         check_format(loc, options.table_format)  # a new lake has no tables to look for
         check_lineage_columns(_OWNER, loc, existing, lineage, [], overwrite=None)
@@ -200,7 +212,8 @@ def _prepare(options: ExportOptions) -> _Plan:
     run_identity = RunIdentity(info.seed, lake_identity.config_fingerprint, info.generator_version)
     carried = None
     if level.rates is not None:
-        carried = carry_log(source, tables, level, lambda name: _placed(source, dates, name)[1])
+        place = partial(_placed_parts, source, dates)
+        carried = carry_log(source, _logged_tables(source, tables), level, place)
     return _Plan(
         source,
         tables,
@@ -219,9 +232,17 @@ def _prepare(options: ExportOptions) -> _Plan:
 
 def _source_level(source: RawSource, config_yaml: bytes | None) -> RunLevel:
     """The run's messiness level with its rates (clean: nothing to carry). A messy run's
-    rates are in its config, so its own `_config.yaml` and `_defects.csv` must be there."""
-    info = source.info
+    own `_config.yaml` and `_defects.csv` must be there, and agree with its `_run.json` (the
+    level's rates, the log's sha256): an edited or cut file would put wrong rates or a log
+    that does not describe the rows into the lake."""
+    info, log_file = source.info, source.dir / DEFECTS_FILE
     if not info.messy:
+        if log_file.is_file():
+            said = "has no _run.json" if info.inferred else f"is a {info.messiness_level} run"
+            raise ConfigError(
+                f"--source: {source.dir} {said}, yet holds a {DEFECTS_FILE}, which only a messy "
+                "run writes: restore the run's _run.json"
+            )
         return RunLevel()
     missing = [name for name in (CONFIG_FILE, DEFECTS_FILE) if not (source.dir / name).is_file()]
     if missing or config_yaml is None:
@@ -231,11 +252,25 @@ def _source_level(source: RawSource, config_yaml: bytes | None) -> RunLevel:
             "carries the run's level and defect log into the lake and needs both"
         )
     cfg = load_config_text(config_yaml.decode(), str(source.dir / CONFIG_FILE))
-    level = level_for(_OWNER, cfg, info.messiness_level)
-    assert level.rates is not None  # a *_mess level
+    rates = level_for(_OWNER, cfg, info.messiness_level).rates
+    if info.messiness is not None and level_from_record(info.messiness) != rates:
+        raise ConfigError(
+            f"--source: {source.dir}: the {info.messiness_level} rates of its {CONFIG_FILE} are "
+            "not those its _run.json records: one of them was edited"
+        )
+    if info.defects_sha256 and _sha256(log_file) != info.defects_sha256:
+        raise ConfigError(
+            f"--source: {log_file} is not the log its run wrote (its sha256 is not the one "
+            "_run.json records): cut short or edited?"
+        )
+    assert rates is not None  # a *_mess level
     # A run dir has no late rows (a defect of lake partitions), and the lake says so: verify
     # expects no late breaks, and a `generate` of the level, which adds late rows, is refused.
-    return RunLevel(level.name, dataclasses.replace(level.rates, late_arrival=0.0))
+    return RunLevel(info.messiness_level, dataclasses.replace(rates, late_arrival=0.0))
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _write_run_record(plan: _Plan, result: ExportResult, dates: list[str]) -> None:
@@ -253,6 +288,9 @@ def _write_run_record(plan: _Plan, result: ExportResult, dates: list[str]) -> No
         "write": writer_record(plan.lineage, plan.sink.default_write.parquet),
         "finished_at": dt.datetime.now(dt.UTC).isoformat(),
         "days": _whole_days(plan, result),
+        # what it wrote, for --repair and --deep to know these partitions' lineage even when
+        # no day lists them (an export of some tables or dates)
+        "committed": sorted(plan.written),
         "failures": [],
         "exported": {
             "source": plan.source.dir.name,
@@ -261,8 +299,27 @@ def _write_run_record(plan: _Plan, result: ExportResult, dates: list[str]) -> No
             "partitions": result.partitions,
         },
     }
+    rel = run_record_path(plan.lineage.batch_id)
+    if exists(plan.loc, rel):
+        body = _merged(body, read_bytes(plan.loc, rel))
     text = json.dumps(body, indent=2, sort_keys=True) + "\n"
-    write_bytes(plan.loc, run_record_path(plan.lineage.batch_id), text.encode())
+    write_bytes(plan.loc, rel, text.encode())
+
+
+def _merged(body: dict, earlier: bytes) -> dict:
+    """A re-export under the same batch id, written alike (world, timestamp, writer), keeps
+    what the earlier one recorded: an export of one date after a whole one would otherwise
+    replace its days, and verify would stop planning the lake. Otherwise it replaces it."""
+    keys = ("seed", "config_fingerprint", "world", "ingestion_ts", "write")
+    try:
+        old = json.loads(earlier)
+        if any(old[k] != body[k] for k in keys):
+            return body
+        days = {d["day"]: d for d in old["days"]} | {d["day"]: d for d in body["days"]}
+        committed = set(old.get("committed", ())) | set(body["committed"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return body
+    return {**body, "days": [days[d] for d in sorted(days)], "committed": sorted(committed)}
 
 
 def _whole_days(plan: _Plan, result: ExportResult) -> list[dict]:
@@ -365,6 +422,19 @@ def _placed(
         keep = pc.and_(keep, pc.is_in(keys.values, value_set=wanted))
         stats.outside_dates = placed - (pc.sum(keep).as_py() or 0)
     return stats, _split(data.filter(keep), keys.values.filter(keep))
+
+
+def _placed_parts(source: RawSource, dates: tuple[dt.date, ...] | None, name: str) -> Placed:
+    return _placed(source, dates, name)[1]
+
+
+def _logged_tables(source: RawSource, tables: list[str]) -> list[str]:
+    """The tables whose log entries the export writes: the chosen ones and, when one of them
+    is a day table, every day table of the source, as all of a day's share its `_defects`
+    partition (a `--table orders` export would rewrite it with the orders' entries alone)."""
+    days = [s.name for s in TABLES if s.partition_column is None and source.has(s.name)]
+    day_chosen = any(name in days for name in tables)
+    return [s.name for s in TABLES if s.name in tables or (day_chosen and s.name in days)]
 
 
 def _own_lake(plan: _Plan) -> None:

@@ -5,6 +5,7 @@ one CSV per table (exactly the rows `generate` writes for those days), `load_dat
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
 import json
 import logging
@@ -95,6 +96,8 @@ class RunInfo:
     rows: dict[str, int]
     inferred: bool = False  # no _run.json: read from the CSVs (raw_infer.py)
     messiness_level: str = "none"  # a *_mess run's defects are in its _defects.csv
+    messiness: dict | None = None  # its rates; None for a clean run or an older run dir
+    defects_sha256: str | None = None  # of its `_defects.csv`; None: clean, or older
 
     @property
     def messy(self) -> bool:
@@ -121,6 +124,8 @@ def read_run_info(directory: Path, flag: str) -> RunInfo:
             days=tuple(dt.date.fromisoformat(d) for d in body["days"]),
             rows={str(k): int(v) for k, v in body["rows"].items()},
             messiness_level=str(body.get("messiness_level", "none")),
+            messiness=_object_or_none(body.get("messiness"), "messiness"),
+            defects_sha256=body.get("defects_sha256"),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"{flag}: {path} is unreadable ({type(exc).__name__}: {exc})") from None
@@ -317,6 +322,8 @@ def _write_run_file(
         "seed": prep.seed,
         "generator_version": __version__,
         "messiness_level": prep.level.name,
+        "messiness": prep.level.record(),  # the rates (the YAML's overrides applied)
+        "defects_sha256": _sha256(run_dir / DEFECTS_FILE),  # export-raw checks the log with it
         "lookups_only": options.generate_lookups_only,
         "load_lookups_from": absolute(options.load_lookups_from),
         "world": {
@@ -329,6 +336,17 @@ def _write_run_file(
         "files": sorted([f"{name}.csv" for name in rows] + [SQL_FILE]),
     }
     _write_json(run_dir / RUN_FILE, body)
+
+
+def _object_or_none(value: object, key: str) -> dict | None:
+    if value is not None and not isinstance(value, dict):
+        raise TypeError(f"{key} is not an object")
+    return value
+
+
+def _sha256(path: Path) -> str | None:
+    """sha256 hex of a file, or None when there is none (a clean run writes no log)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
 
 
 def _write_json(path: Path, body: dict) -> None:

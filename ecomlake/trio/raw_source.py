@@ -116,13 +116,20 @@ class RawSource:
         (`read` puts drifted values back, so the lake's rows never hold them)."""
         return self._log(table, pc.not_equal)
 
+    def log_table_names(self, log_dir: Path, flag: str) -> list[str]:
+        """The table names the `_defects.csv` of `log_dir` uses."""
+        return pc.unique(self._read_log(log_dir, flag).column("table_name")).to_pylist()
+
+    def _read_log(self, log_dir: Path, flag: str) -> pa.Table:
+        if log_dir not in self._logs:
+            self._logs[log_dir] = _defect_log(log_dir / DEFECTS_FILE, flag)
+        return self._logs[log_dir]
+
     def _log(self, table: str, kind: Callable) -> pa.Table:
         """`table`'s entries of its dir's `_defects.csv` whose type is `kind` (pc.equal or
         pc.not_equal) to format drift; none for a clean run."""
         path = self.csv_path(table)
-        if path.parent not in self._logs:
-            self._logs[path.parent] = _defect_log(path.parent / DEFECTS_FILE, self.flag_for(table))
-        entries = self._logs[path.parent]
+        entries = self._read_log(path.parent, self.flag_for(table))
         mine = pc.and_(
             pc.equal(entries.column("table_name"), table),
             kind(entries.column("defect_type"), FORMAT_DRIFT),
@@ -207,11 +214,14 @@ def _check_lookups(directory: Path, info: RunInfo) -> None:
             f"--lookups-from: {directory} has no customers.csv or product_catalog.csv"
         )
     other = run_info(directory, "--lookups-from")
-    if other.messy and other.messiness_level != info.messiness_level:
+    if (other.messy or info.messy) and (other.messiness_level, other.messiness) != (
+        info.messiness_level,
+        info.messiness,
+    ):
         raise ConfigError(
             f"--lookups-from: {directory} is a {other.messiness_level} run and --source a "
-            f"{info.messiness_level} one; a lake has one level: take the dimensions from a "
-            f"clean run or from one of the source's level"
+            f"{info.messiness_level} one (or one of other rates); a lake has one level, its "
+            "dimensions included: take them from a run of the source's level"
         )
     if other.inferred or info.inferred:  # a dir without _run.json cannot say its world
         return

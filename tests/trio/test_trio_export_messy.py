@@ -33,6 +33,12 @@ def _export(source: Path, target: Path, *args: str) -> int:
     return run(["export-raw", "--source", str(source), "--target", str(target), *args])
 
 
+def _edit_run_file(run_dir: Path, change) -> None:
+    body = json.loads((run_dir / "_run.json").read_text())
+    change(body)
+    (run_dir / "_run.json").write_text(json.dumps(body))
+
+
 def _files(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
@@ -122,24 +128,65 @@ class TestAMessySourceThatCannotBeCarried:
         assert f"is a {LEVEL} run without {missing}" in err
         assert not (tmp_path / "lake").exists()
 
-    def test_an_edited_dirty_value(self, messy_dir, tmp_path, capsys):
-        """The log claims a null the CSV does not hold (the cell was cleaned by hand)."""
+    @pytest.mark.parametrize("older", [False, True], ids=["sha256-recorded", "older-run-dir"])
+    def test_an_edited_dirty_value(self, messy_dir, tmp_path, capsys, older):
+        """The log claims a null the CSV does not hold (the cell was cleaned by hand): the
+        log's sha256 in `_run.json` tells; a run dir without it is checked against its rows."""
         source = tmp_path / "src"
         shutil.copytree(messy_dir, source)
         lines = (source / "_defects.csv").read_text().splitlines(keepends=True)
         at = next(i for i, t in enumerate(lines) if t.startswith('"orders"') and '"null"' in t)
         lines[at] = lines[at].rstrip("\n") + '"x"\n'  # a nulled cell logged as holding "x"
         (source / "_defects.csv").write_text("".join(lines))
+        if older:
+            _edit_run_file(source, lambda body: body.pop("defects_sha256"))
         assert _export(source, tmp_path / "lake") == 2
         err = one_line_error(capsys)
-        assert "_defects.csv does not match orders.csv" in err and "cut short or edited" in err
+        if older:
+            assert "_defects.csv does not match orders.csv" in err and "cut short or edited" in err
+        else:
+            assert "_defects.csv is not the log its run wrote" in err
         assert not (tmp_path / "lake").exists()
 
-    def test_dimensions_from_a_run_of_another_level(self, messy_dir, tmp_path, capsys):
-        lookups = _run_dir(tmp_path / "art", "light_mess", start_date=FIRST, end_date=FIRST)
+    @pytest.mark.parametrize(
+        ("edit", "message"),
+        [
+            (lambda body: body.update(messiness_level="none"), "yet holds a _defects.csv"),
+            (lambda body: body.update(messiness_level="light_mess"), "not those its _run.json"),
+            (lambda body: body["messiness"].update(nulls=0.5), "not those its _run.json records"),
+        ],
+        ids=["clean-level", "other-level", "other-rates"],
+    )
+    def test_a_run_file_that_does_not_say_the_logs_level(
+        self, messy_dir, tmp_path, capsys, edit, message
+    ):
+        source = tmp_path / "src"
+        shutil.copytree(messy_dir, source)
+        _edit_run_file(source, edit)
+        assert _export(source, tmp_path / "lake") == 2
+        assert message in one_line_error(capsys)
+        assert not (tmp_path / "lake").exists()
+
+    def test_a_log_row_the_csvs_lack(self, messy_dir, tmp_path, capsys):
+        """An entry of a date not exported still names a row of the CSV: a deleted row's
+        entry was dropped without a word."""
+        source = tmp_path / "src"
+        shutil.copytree(messy_dir, source)
+        _edit_run_file(source, lambda body: body.pop("defects_sha256"))
+        with (source / "_defects.csv").open("a") as log:
+            log.write('"orders","ingest_dt=2024-01-09","ORD-09999999","payment_method",'
+                      '"whitespace","PayPal"," PayPal "\n')  # fmt: skip
+        assert _export(source, tmp_path / "lake", "--ingest-date", "2024-01-10") == 2
+        assert "names orders row ORD-09999999, which orders.csv does not" in one_line_error(capsys)
+
+    @pytest.mark.parametrize("level", ["light_mess", "none"])
+    def test_dimensions_from_a_run_of_another_level(self, messy_dir, tmp_path, capsys, level):
+        """A clean lookups run too: the lake's dimensions would be clean, and --deep and
+        --repair render them at the lake's level."""
+        lookups = _run_dir(tmp_path / "art", level, start_date=FIRST, end_date=FIRST)
         assert _export(messy_dir, tmp_path / "lake", "--lookups-from", str(lookups)) == 2
         err = one_line_error(capsys)
-        assert f"is a light_mess run and --source a {LEVEL} one" in err
+        assert f"is a {level} run and --source a {LEVEL} one" in err
         assert not (tmp_path / "lake").exists()
 
 
@@ -165,3 +212,54 @@ def test_an_export_of_some_tables_records_no_days(raw_dir, tmp_path):
     assert _export(raw_dir, lake, "--table", "orders", "--table", "order_items") == 0
     (record,) = [json.loads(p.read_text()) for p in (lake / "_runs").iterdir()]
     assert record["days"] == [] and record["exported"]["tables"] == ["orders", "order_items"]
+
+
+def test_a_run_with_the_levels_rates_overridden_carries_them(tmp_path):
+    """run-generator's `_config.yaml` left the YAML's `messiness:` block out (it is not in the
+    fingerprint), so the lake recorded the preset rates and --deep failed every partition."""
+    config = tmp_path / "q.yaml"
+    config.write_text(QUICK.read_text() + "\nmessiness:\n  medium_mess:\n    whitespace: 0.3\n")
+    options = RawRunOptions(artifact_root=str(tmp_path / "art"), messiness_level="medium_mess",
+                            start_date=FIRST, end_date=FIRST + dt.timedelta(days=2))  # fmt: skip
+    source = run_generator(load_config(config), options).run_dir
+    assert "whitespace: 0.3" in (source / "_config.yaml").read_text()
+    assert _export(source, tmp_path / "lake") == 0
+    assert (
+        json.loads((tmp_path / "lake" / "_lake.json").read_text())["messiness"]["whitespace"] == 0.3
+    )
+    report = verify(str(tmp_path / "lake"), against_defects=True, deep=True)
+    assert report.ok, report.to_text()
+
+
+def test_exports_of_some_tables_or_dates_keep_the_lake_whole(messy_lake, messy_dir, tmp_path):
+    """A `--table orders` export rewrote the day's shared `_defects` partition with the orders'
+    entries alone; an export of one date under another batch id made --deep fail what it
+    rewrote (its lineage was in no record); one under the same batch id dropped the days the
+    whole export had recorded, and verify stopped planning the lake."""
+    lake = tmp_path / "lake"
+    shutil.copytree(messy_lake, lake)
+    day = lake / "_defects" / "ingest_dt=2024-01-09"
+    before = pq.read_table(day, partitioning=None).num_rows
+    assert _export(messy_dir, lake, "--table", "orders") == 0
+    assert pq.read_table(day, partitioning=None).num_rows == before
+    assert _export(messy_dir, lake, "--ingest-date", "2024-01-10", "--batch-id", "other") == 0
+    (whole,) = (messy_lake / "_runs").iterdir()
+    record = lake / "_runs" / whole.name
+    batch = json.loads(record.read_text())["batch_id"]
+    assert _export(messy_dir, lake, "--ingest-date", "2024-01-11", "--batch-id", batch,
+                   "--ingestion-ts", json.loads(record.read_text())["ingestion_ts"]) == 0  # fmt: skip
+    assert len(json.loads(record.read_text())["days"]) == 7
+    report = verify(str(lake), against_defects=True, deep=True)
+    assert report.ok, report.to_text()
+    assert "7 day(s)" in report.planned
+
+
+def test_a_run_of_another_level_into_the_lake_names_no_flag_export_raw_lacks(
+    messy_lake, raw_dir, tmp_path, capsys
+):
+    lake = tmp_path / "lake"
+    shutil.copytree(messy_lake, lake)
+    assert _export(raw_dir, lake) == 2
+    err = one_line_error(capsys)
+    assert "holds a lake of another messiness level than this baseline run" in err
+    assert "--messiness-level" not in err
