@@ -456,6 +456,8 @@ def _commit_log(plan: _Plan, carried: CarriedLog) -> int:
         ):
             committed.setdefault(table, []).append((table, manifest))
             plan.written.append(partition_dir(table, log_at[1], value))
+            if plan.hooks:  # as `generate` calls them for its log partitions
+                _run_hooks(plan, table, PartitionManifest.from_json(manifest))
     if plan.table_commits is not None:
         for table, parts in committed.items():
             _commit_table(plan.table_commits, table, parts, plan.source.dir.name)

@@ -263,3 +263,19 @@ def test_a_run_of_another_level_into_the_lake_names_no_flag_export_raw_lacks(
     err = one_line_error(capsys)
     assert "holds a lake of another messiness level than this baseline run" in err
     assert "--messiness-level" not in err
+
+
+def test_the_hook_is_called_for_the_log_partitions_too(messy_dir, tmp_path, monkeypatch):
+    """As `generate` calls it for every partition it commits, its defect log's included."""
+    (tmp_path / "messy_hook_mod.py").write_text(
+        "CALLS = []\ndef record(ctx):\n    CALLS.append(ctx.rel_dir)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import messy_hook_mod
+
+    lake = tmp_path / "lake"
+    args = ["--ingest-date", "2024-01-09", "--post-export-hook", "messy_hook_mod:record"]
+    assert _export(messy_dir, lake, *args) == 0
+    written = {p.parent.relative_to(lake).as_posix() for p in lake.rglob("_SUCCESS")}
+    assert sorted(messy_hook_mod.CALLS) == sorted(written)
+    assert "_defects/ingest_dt=2024-01-09" in written
