@@ -263,6 +263,14 @@ def _source_level(source: RawSource, config_yaml: bytes | None) -> RunLevel:
             f"--source: {log_file} is not the log its run wrote (its sha256 is not the one "
             "_run.json records): cut short or edited?"
         )
+    for table, recorded in info.csv_sha256.items():  # the rows the log describes
+        path = source.dir / f"{table}.csv"
+        if path.is_file() and _sha256(path) != recorded:
+            raise ConfigError(
+                f"--source: {path} is not the CSV its {info.messiness_level} run wrote (its "
+                f"sha256 is not the one _run.json records), so {DEFECTS_FILE} does not describe "
+                "its rows: cut short or edited?"
+            )
     assert rates is not None  # a *_mess level
     # A run dir has no late rows (a defect of lake partitions), and the lake says so: verify
     # expects no late breaks, and a `generate` of the level, which adds late rows, is refused.

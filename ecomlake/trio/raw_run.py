@@ -98,6 +98,7 @@ class RunInfo:
     messiness_level: str = "none"  # a *_mess run's defects are in its _defects.csv
     messiness: dict | None = None  # its rates; None for a clean run or an older run dir
     defects_sha256: str | None = None  # of its `_defects.csv`; None: clean, or older
+    csv_sha256: dict[str, str] = field(default_factory=dict)  # table -> of its CSV; {}: older
 
     @property
     def messy(self) -> bool:
@@ -126,6 +127,7 @@ def read_run_info(directory: Path, flag: str) -> RunInfo:
             messiness_level=str(body.get("messiness_level", "none")),
             messiness=_object_or_none(body.get("messiness"), "messiness"),
             defects_sha256=body.get("defects_sha256"),
+            csv_sha256={str(k): str(v) for k, v in (body.get("csv_sha256") or {}).items()},
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"{flag}: {path} is unreadable ({type(exc).__name__}: {exc})") from None
@@ -334,6 +336,8 @@ def _write_run_file(
         "days": [d.isoformat() for d in prep.days],
         "rows": rows,
         "files": sorted([f"{name}.csv" for name in rows] + [SQL_FILE]),
+        # export-raw of a messy run checks them: its log describes these very rows
+        "csv_sha256": {name: _sha256(run_dir / f"{name}.csv") for name in sorted(rows)},
     }
     _write_json(run_dir / RUN_FILE, body)
 

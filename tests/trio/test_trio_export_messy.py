@@ -167,6 +167,18 @@ class TestAMessySourceThatCannotBeCarried:
         assert message in one_line_error(capsys)
         assert not (tmp_path / "lake").exists()
 
+    def test_an_edited_csv(self, messy_dir, tmp_path, capsys):
+        """A row deleted by hand (the last: a line end stays a line end) was exported with a
+        warning; if the log named none of its cells, the lake passed verify and
+        --against-defects, and only --deep saw it."""
+        source = tmp_path / "src"
+        shutil.copytree(messy_dir, source)
+        lines = (source / "orders.csv").read_text().splitlines(keepends=True)
+        (source / "orders.csv").write_text("".join(lines[:-1]))
+        assert _export(source, tmp_path / "lake") == 2
+        assert "orders.csv is not the CSV its heavy_mess run wrote" in one_line_error(capsys)
+        assert not (tmp_path / "lake").exists()
+
     def test_a_log_row_the_csvs_lack(self, messy_dir, tmp_path, capsys):
         """An entry of a date not exported still names a row of the CSV: a deleted row's
         entry was dropped without a word."""
