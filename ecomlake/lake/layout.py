@@ -85,6 +85,12 @@ def is_data_file(name: str) -> bool:
     return not is_hidden(name) and "." not in name
 
 
+def is_foreign_file(name: str) -> bool:
+    """True for a visible file that is not data (a hook's `summary.txt`, a `notes.csv`):
+    pandas and pyarrow read every visible file of a table's folder as Parquet and fail."""
+    return not is_hidden(name) and not is_data_file(name)
+
+
 def is_temp_file(name: str) -> bool:
     """True for a leftover `.<name>.tmp-<pid>` from an interrupted local write."""
     return _TEMP_FILE_RE.fullmatch(name) is not None

@@ -40,11 +40,13 @@ class CarriedLog:
     def log_partitions(self) -> Iterator[tuple[tuple[str, str], str, pa.Table]]:
         """((log table, key), value, entries) of each log partition with entries, in table
         and value order; a day's transactional tables share one `_defects` partition."""
+        order = {spec.name: i for i, spec in enumerate(TABLES)}
         grouped: dict[tuple[tuple[str, str], str], list[pa.Table]] = {}
-        for spec in TABLES:
-            for (table, value), entries in sorted(self.entries.items()):
-                if table == spec.name and entries.num_rows:
-                    grouped.setdefault((log_table_for(spec), value), []).append(entries)
+        for (table, value), entries in sorted(
+            self.entries.items(), key=lambda e: (order[e[0][0]], e[0][1])
+        ):
+            if entries.num_rows:
+                grouped.setdefault((log_table_for(table_spec(table)), value), []).append(entries)
         for (log_at, value), pieces in sorted(grouped.items()):
             yield log_at, value, pa.concat_tables(pieces)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import json
 import logging
 from collections.abc import Sequence
@@ -52,7 +51,7 @@ from ecomlake.run.window import DayChoice
 from ecomlake.tables import TableCommitter, TableOptions, commit_failure, open_tables
 from ecomlake.tables.detect import check_format
 from ecomlake.trio.raw_defects import CarriedLog, Placed, carry_log
-from ecomlake.trio.raw_run import DEFECTS_FILE, LOOKUP_TABLES
+from ecomlake.trio.raw_run import DEFECTS_FILE, LOOKUP_TABLES, file_sha256
 from ecomlake.trio.raw_source import RawSource
 
 log = logging.getLogger(__name__)
@@ -258,14 +257,14 @@ def _source_level(source: RawSource, config_yaml: bytes | None) -> RunLevel:
             f"--source: {source.dir}: the {info.messiness_level} rates of its {CONFIG_FILE} are "
             "not those its _run.json records: one of them was edited"
         )
-    if info.defects_sha256 and _sha256(log_file) != info.defects_sha256:
+    if info.defects_sha256 and file_sha256(log_file) != info.defects_sha256:
         raise ConfigError(
             f"--source: {log_file} is not the log its run wrote (its sha256 is not the one "
             "_run.json records): cut short or edited?"
         )
     for table, recorded in info.csv_sha256.items():  # the rows the log describes
         path = source.dir / f"{table}.csv"
-        if path.is_file() and _sha256(path) != recorded:
+        if path.is_file() and file_sha256(path) != recorded:
             raise ConfigError(
                 f"--source: {path} is not the CSV its {info.messiness_level} run wrote (its "
                 f"sha256 is not the one _run.json records), so {DEFECTS_FILE} does not describe "
@@ -275,10 +274,6 @@ def _source_level(source: RawSource, config_yaml: bytes | None) -> RunLevel:
     # A run dir has no late rows (a defect of lake partitions), and the lake says so: verify
     # expects no late breaks, and a `generate` of the level, which adds late rows, is refused.
     return RunLevel(info.messiness_level, dataclasses.replace(rates, late_arrival=0.0))
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _write_run_record(plan: _Plan, result: ExportResult, dates: list[str]) -> None:

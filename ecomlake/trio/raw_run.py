@@ -325,7 +325,7 @@ def _write_run_file(
         "generator_version": __version__,
         "messiness_level": prep.level.name,
         "messiness": prep.level.record(),  # the rates (the YAML's overrides applied)
-        "defects_sha256": _sha256(run_dir / DEFECTS_FILE),  # export-raw checks the log with it
+        "defects_sha256": file_sha256(run_dir / DEFECTS_FILE),  # export-raw checks the log with it
         "lookups_only": options.generate_lookups_only,
         "load_lookups_from": absolute(options.load_lookups_from),
         "world": {
@@ -337,7 +337,7 @@ def _write_run_file(
         "rows": rows,
         "files": sorted([f"{name}.csv" for name in rows] + [SQL_FILE]),
         # export-raw of a messy run checks them: its log describes these very rows
-        "csv_sha256": {name: _sha256(run_dir / f"{name}.csv") for name in sorted(rows)},
+        "csv_sha256": {name: file_sha256(run_dir / f"{name}.csv") for name in sorted(rows)},
     }
     _write_json(run_dir / RUN_FILE, body)
 
@@ -348,7 +348,7 @@ def _object_or_none(value: object, key: str) -> dict | None:
     return value
 
 
-def _sha256(path: Path) -> str | None:
+def file_sha256(path: Path) -> str | None:
     """sha256 hex of a file, or None when there is none (a clean run writes no log)."""
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
 

@@ -1,9 +1,10 @@
 """upload-raw: copy committed local partitions to s3:// or gs://, `_SUCCESS` last per partition,
 through the same retried storage helpers as generate, then confirm every object and its size.
 
-A messy lake's defect log goes with the tables it describes, and the lake's own files
-(`_lake.json`, `_config.yaml`, `_runs/`) go last, once every partition landed, so the bucket's
-copy is a lake `verify` can check. A prefix that holds another lake is refused up front.
+A messy lake's defect log goes with the tables it describes, and the lake's own files too:
+`_lake.json` first (it claims the prefix), `_config.yaml` and `_runs/` once every partition
+landed, so the bucket's copy is a lake `verify` can check. A prefix that holds another lake,
+or lies inside one, is refused up front.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from ecomlake.lake.fs import (
     write_bytes,
 )
 from ecomlake.lake.identity import CONFIG_FILE, LAKE_FILE, LakeIdentity, read_identity
-from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME, is_hidden
+from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME, is_foreign_file
 from ecomlake.lake.manifest import PartitionManifest
 from ecomlake.lake.runs import RUNS_DIR, RunRecord, read_run_records
 from ecomlake.messiness.log import log_table_for
@@ -85,8 +86,11 @@ def target_uri(bucket: str, prefix: str, scheme: str | None) -> str:
     )
 
 
-def plan_upload(options: UploadOptions) -> tuple[list[tuple[str, list[Path]]], list[str]]:
-    """(partition dir, files with _SUCCESS last) to upload; partitions skipped as uncommitted."""
+def plan_upload(
+    options: UploadOptions, records: list[RunRecord] | None = None
+) -> tuple[list[tuple[str, list[Path]]], list[str]]:
+    """(partition dir, files with _SUCCESS last) to upload; partitions skipped as uncommitted.
+    `records`: the source's run records, when the caller has read them already."""
     if not options.source.is_dir():
         raise OptionError(_OWNER, f"{{source}}: {options.source} is not a directory", "source")
     tables = options.tables or tuple(t for t in TABLE_NAMES if (options.source / t).is_dir())
@@ -97,7 +101,8 @@ def plan_upload(options: UploadOptions) -> tuple[list[tuple[str, list[Path]]], l
     if not tables:
         rule = f"{{source}}: {options.source} holds no table folders"
         raise OptionError(_OWNER, rule, "source")
-    _, records = source_lake(options.source)
+    if records is None:
+        records = source_lake(options.source)[1]
     wanted = None if options.dates is None else {d.isoformat() for d in options.dates}
     owned = {
         rel
@@ -135,9 +140,8 @@ def plan_upload(options: UploadOptions) -> tuple[list[tuple[str, list[Path]]], l
 
 
 def _chosen(rel: str, value: str, wanted: set[str] | None, owned: set[str], recorded: bool) -> bool:
-    """Whether the dates take a partition: those their runs committed (the first day's
-    include the customers who signed up before it, and the catalog) and those dated on them;
-    without
+    """Whether the dates take a partition: those their runs committed (the first days' include
+    the customers who signed up before them, and the catalog) and those dated on them; without
     records that say what each day committed, the catalog always goes (the older rule)."""
     if wanted is None or rel in owned:
         return True
@@ -153,7 +157,7 @@ def _folders(source: Path, tables: tuple[str, ...]) -> list[tuple[str, str]]:
 
 
 def lake_files(source: Path) -> list[Path]:
-    """The lake's own files: config and run records (`_lake.json` goes first, see `upload`)."""
+    """The lake's config and run records, uploaded once the partitions landed."""
     runs = sorted(p for p in (source / RUNS_DIR).glob("*.json") if p.is_file())
     return [p for p in (source / CONFIG_FILE, *runs) if p.is_file()]
 
@@ -228,9 +232,8 @@ def _damage(source: Path, rel: str) -> str | None:
     except EcomlakeError as exc:
         return f"{MANIFEST_NAME}: {exc}"
     entries = list_entries(loc, rel)
-    problem = listing_problem(manifest, rel, entries)
-    listed = {f.path.rpartition("/")[2] for f in manifest.files}
-    foreign = [n for n in sorted(entries) if n not in listed and not is_hidden(n)]
+    problem = listing_problem(manifest, rel, entries)  # unlisted data files included
+    foreign = [name for name in sorted(entries) if is_foreign_file(name)]
     if problem is None and foreign:  # a hook's notes.txt: readers of the bucket would fail
         problem = f"{foreign[0]} is not data: name it with a leading '_' or move it out"
     return problem
@@ -238,13 +241,14 @@ def _damage(source: Path, rel: str) -> str | None:
 
 def upload(options: UploadOptions) -> UploadResult:
     """Upload the planned partitions in parallel; each partition's `_SUCCESS` goes last."""
-    plan, skipped = plan_upload(options)
+    mine, records = source_lake(options.source)
+    plan, skipped = plan_upload(options, records)
     loc = resolve_target(options.target, options.storage_options)
     identity = options.source / LAKE_FILE
-    extras = [identity, *lake_files(options.source)] if plan and identity.is_file() else []
+    extras = [identity, *lake_files(options.source)] if plan and mine is not None else []
     result = UploadResult(skipped=skipped)
     result.lake_files = [p.relative_to(options.source).as_posix() for p in extras]
-    _check_remote_lake(source_lake(options.source)[0], loc)  # a dry run reads it too
+    _check_remote_lake(mine, loc)  # a dry run reads it too
     if options.dry_run:
         result.partitions = [rel for rel, _ in plan]
         result.objects = sum(len(files) for _, files in plan) + len(extras)
@@ -259,13 +263,12 @@ def upload(options: UploadOptions) -> UploadResult:
             result.objects += count
             result.bytes += size
     _confirm(loc, plan)
-    for path, rel in zip(extras, result.lake_files, strict=True):  # the records last
-        if rel != LAKE_FILE:
-            write_bytes(loc, rel, path.read_bytes())
-        result.objects += 1
-        result.bytes += path.stat().st_size
+    for path, rel in zip(extras[1:], result.lake_files[1:], strict=True):  # config, records
+        write_bytes(loc, rel, path.read_bytes())
     for path, rel in zip(extras, result.lake_files, strict=True):
         _confirm_object(loc, rel, path)
+        result.objects += 1
+        result.bytes += path.stat().st_size
     return result
 
 

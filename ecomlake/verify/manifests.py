@@ -28,7 +28,7 @@ from ecomlake.errors import StorageError
 from ecomlake.lake.check import Stray, entry_problem, sidecar_problem, survey_table
 from ecomlake.lake.fs import Entry, LakeLocation, is_link, list_entries, read_bytes, resolve_target
 from ecomlake.lake.identity import read_identity
-from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME, is_data_file, is_hidden
+from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME, is_foreign_file
 from ecomlake.lake.manifest import ManifestFile, PartitionManifest
 from ecomlake.messiness.log import (
     COUNTS_NAME,
@@ -232,7 +232,7 @@ def _check_partition(
         problem = None if name in listed else entry_problem(name, entry, listed=False)
         if problem:
             _add_stray(found, rel_dir, Stray(name, entry, problem))
-        elif name not in listed and not is_hidden(name) and not is_data_file(name):
+        elif name not in listed and is_foreign_file(name):
             found.add("foreign_file", f"{rel_dir}/{name}")
     return manifest
 
