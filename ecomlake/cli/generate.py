@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -182,7 +181,7 @@ def generate(
         return
     if config is None:
         raise ConfigError("--config: required (only --repair can use the lake's own config)")
-    cfg = load_config(Path(config))
+    cfg = load_config(config)
     try:
         with StopRequest().signals() as stop, DayProgress(enabled=progress) as bar:
             progress = RunProgress(planned=bar.planned, day_done=bar.advance)
@@ -233,9 +232,9 @@ def _given(ctx: typer.Context, name: str) -> bool:
     return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
-def _repair(options: GenerateOptions, config: Path | None) -> None:
+def _repair(options: GenerateOptions, config: str | None) -> None:
     """`--repair`: one summary line; exit 3 when a damaged partition is still damaged."""
-    result = api.repair(options, load_config(Path(config)) if config is not None else None)
+    result = api.repair(options, load_config(config) if config is not None else None)
     typer.echo(result.summary())
     if not result.ok:
         raise typer.Exit(EXIT_RUN_FAILED)

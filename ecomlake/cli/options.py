@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -27,7 +26,8 @@ class LogLevel(StrEnum):
 
 
 ConfigOpt = Annotated[
-    Path, typer.Option("--config", "-c", help="YAML config (see gen_config/).", show_default=False)
+    str | None,
+    typer.Option("--config", "-c", help="YAML config (see gen_config/).", show_default=False),
 ]
 LogLevelOpt = Annotated[
     LogLevel, typer.Option("--log-level", case_sensitive=False, help="Logging threshold.")

@@ -34,7 +34,7 @@ Examples:
 """
 
 RequiredConfigOpt = Annotated[
-    Path | None,
+    str | None,
     typer.Option("--config", "-c", help="YAML config (required).", show_default=False),
 ]
 
@@ -89,7 +89,7 @@ def run_generator(
     configure_logging(log_level.value, log_format.value)
     if config is None:
         raise ConfigError("--config: required, e.g. --config gen_config/quick.yaml")
-    if not config.is_file():
+    if config.strip() and not Path(config).is_file():
         raise ConfigError(f"--config: file not found: {config}")
     options = raw_run.RawRunOptions(
         artifact_root=artifact_root,
@@ -101,7 +101,7 @@ def run_generator(
         id_state_file=id_state_file,
         generate_lookups_only=generate_lookups_only,
         generator_src=generator_src,
-        config_path=str(config),
+        config_path=config,
         plan_cache=plan_cache,
     )
     result = raw_run.run_generator(load_config(config), options)

@@ -22,7 +22,7 @@ def _bad_config(tmp_path: Path, old: str, new: str) -> Path:
     return path
 
 
-def _generate(tmp_path: Path, *args: str, config: Path = QUICK) -> list[str]:
+def _generate(tmp_path: Path, *args: str, config: Path | str = QUICK) -> list[str]:
     return ["generate", "-c", str(config), "-t", str(tmp_path / "lake"), "--no-progress", *args]
 
 
@@ -80,6 +80,12 @@ def test_missing_config_file(tmp_path, capsys):
     code = run(_generate(tmp_path, config=tmp_path / "nope.yaml"))
     assert code == 2
     assert "config: file not found" in capsys.readouterr().err
+    assert not (tmp_path / "lake").exists()
+
+
+def test_empty_config_path_is_named_not_read_as_the_current_folder(tmp_path, capsys):
+    assert run(_generate(tmp_path, config="")) == 2
+    assert capsys.readouterr().err.strip() == "error: config: the path is empty"
     assert not (tmp_path / "lake").exists()
 
 

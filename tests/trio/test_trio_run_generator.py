@@ -208,6 +208,8 @@ def test_missing_and_unknown_config(tmp_path, capsys):
     assert "--config: required" in one_line_error(capsys)
     assert run(_cli(tmp_path / "art", config=tmp_path / "nope.yaml")) == 2
     assert "--config: file not found" in one_line_error(capsys)
+    assert run(_cli(tmp_path / "art", config="")) == 2
+    assert one_line_error(capsys) == "error: config: the path is empty"
     assert not (tmp_path / "art").exists()
 
 
