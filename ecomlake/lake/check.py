@@ -17,7 +17,13 @@ import pyarrow.parquet as pq
 
 from ecomlake.errors import EcomlakeError
 from ecomlake.lake.fs import Entry, LakeLocation, is_link, list_entries, read_bytes
-from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME, is_data_file, is_hidden
+from ecomlake.lake.layout import (
+    MANIFEST_NAME,
+    SUCCESS_NAME,
+    is_data_file,
+    is_foreign_file,
+    is_hidden,
+)
 from ecomlake.lake.manifest import PartitionManifest
 
 if TYPE_CHECKING:
@@ -145,19 +151,29 @@ class Stray(NamedTuple):
     problem: str
 
 
-def survey_table(loc: LakeLocation, table: str) -> tuple[list[str], list[Stray]]:
-    """The partition folders of `table` (sorted), and what else stands in its folder that should
-    not (Iceberg's `metadata/` and hidden folders such as `_delta_log` belong to the table)."""
-    partitions: list[str] = []
-    strays: list[Stray] = []
+class TableSurvey(NamedTuple):
+    """What stands in a table's folder: its partition folders (sorted), what should not be there
+    (removed by a re-run), and someone's files that readers would fail on (left alone)."""
+
+    partitions: list[str]
+    strays: list[Stray]
+    foreign: list[str]
+
+
+def survey_table(loc: LakeLocation, table: str) -> TableSurvey:
+    """The partition folders of `table`, and what else stands in its folder (Iceberg's
+    `metadata/` and hidden folders such as `_delta_log` belong to the table)."""
+    survey = TableSurvey([], [], [])
     for name, entry in sorted(list_entries(loc, table).items()):
         owned = "=" in name or name == "metadata" or is_hidden(name)
         if entry.kind == "dir" and not entry.link and owned:
             if "=" in name:
-                partitions.append(name)
+                survey.partitions.append(name)
         elif problem := entry_problem(name, entry, listed=False):
-            strays.append(Stray(name, entry, problem))
-    return partitions, strays
+            survey.strays.append(Stray(name, entry, problem))
+        elif is_foreign_file(name):
+            survey.foreign.append(name)
+    return survey
 
 
 SIDECAR_LIMIT = 1 << 20  # bytes: a sidecar is a small JSON; a bigger one is not ours

@@ -59,8 +59,8 @@ RULES = {
     # A hook's summary.txt, a notes.csv: pandas and pyarrow open every visible file of a folder
     # as Parquet and fail. Runs and --repair leave such files alone (they are someone's).
     "foreign_file": (
-        "a partition holds no visible file but its data (pandas and pyarrow would read it as "
-        "Parquet and fail): give it a name starting with '_' or move it out"
+        "a table or partition folder holds no visible file but its data (pandas and pyarrow "
+        "would read it as Parquet and fail): give it a name starting with '_' or move it out"
     ),
     "identity_mismatch": "manifest seed and config fingerprint = the lake's (_lake.json)",
     "defect_counts": f"a defect log's {COUNTS_NAME} = the counts of its rows",
@@ -143,10 +143,12 @@ def survey_tables(loc: LakeLocation, found: Findings) -> list[Partition]:
     for table in (*TABLE_NAMES, *defect_log_tables()):
         if is_link(loc, table):
             found.add("unexpected_entry", f"{table} (is a symbolic link)")
-        names, strays = survey_table(loc, table)
-        partitions += [(table, name) for name in names]
-        for stray in strays:
+        survey = survey_table(loc, table)
+        partitions += [(table, name) for name in survey.partitions]
+        for stray in survey.strays:
             _add_stray(found, table, stray)
+        for name in survey.foreign:
+            found.add("foreign_file", f"{table}/{name}")
     return partitions
 
 

@@ -134,6 +134,23 @@ def test_verify_names_it_and_repair_removes_it(lake, original, damage):
     assert not any(p.is_symlink() for p in lake.rglob("*"))
 
 
+@pytest.mark.parametrize("where", ["shopping_carts/notes.txt", f"{PARTITION}/notes.txt"])
+def test_someones_file_is_named_wherever_readers_meet_it_and_kept(lake, where):
+    """A notes.txt beside the partitions passed verify, and pd.read_parquet of the table then
+    failed on it; in a partition folder it was named. Either way, a repair leaves it."""
+    import pandas as pd
+
+    (lake / where).write_text("someone's notes")
+    with pytest.raises(Exception, match=r"notes\.txt"):
+        pd.read_parquet(lake / "shopping_carts")
+    found = {v.check: v for v in check_manifests(str(lake))}
+    assert (
+        set(found) == {"manifests.foreign_file"} and where in found["manifests.foreign_file"].detail
+    )
+    assert repair(_options(lake)).ok
+    assert (lake / where).read_text() == "someone's notes"
+
+
 def test_a_plain_rerun_replaces_what_a_reader_would_trip_on(lake, original):
     _fifo_part(lake)
     _sub_folder(lake)
