@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import os
+import stat
 import threading
 import zipfile
 from pathlib import Path
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 CACHE_ENV = "ECOMLAKE_PLAN_CACHE"
 KEEP_PLANS = 4  # newest plans kept per cache folder; one backlog plan is about 300 MB
 _SUFFIX = ".npz"
+_SHAPES = "_shapes"  # the arrays' shapes, as JSON text
 # Every package whose code decides a plan array; a change to any of them is a new key.
 _PLAN_CODE = ("config", "plan", "rng")
 
@@ -114,6 +116,9 @@ def plan_path(cache_dir: Path, cfg: EcomConfig, seed: int, start_day: int, end_d
 def _read(path: Path) -> dict[str, np.ndarray] | None:
     """The stored arrays, or None when absent or unreadable (then it is planned again)."""
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block the read for ever
+            log.warning("plan cache: %s is not a file; planning again", path)
+            return None
         stored = np.load(path, allow_pickle=False)
     except (FileNotFoundError, NotADirectoryError):
         return None
@@ -130,7 +135,16 @@ def _read(path: Path) -> dict[str, np.ndarray] | None:
     except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
         log.warning("plan cache: %s is unreadable (%s); planning again", path, exc)
         return None
+    if _shapes(arrays) != str(arrays.pop(_SHAPES, "")):
+        log.warning("plan cache: %s holds arrays of other shapes; planning again", path)
+        return None
     return arrays
+
+
+def _shapes(arrays: dict[str, np.ndarray]) -> str:
+    """Each array's shape, stored with the plan: a cut array in an otherwise whole file (its zip
+    CRC right) is seen before a day indexes past its end."""
+    return json.dumps({name: list(a.shape) for name, a in arrays.items() if name != _SHAPES})
 
 
 def _write(path: Path, world: WorldPlan) -> None:
@@ -138,8 +152,9 @@ def _write(path: Path, world: WorldPlan) -> None:
     # one temp name per thread: two runs of one process may store the same plan at once
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     try:
+        arrays = world_arrays(world)
         with open(tmp, "wb") as out:
-            np.savez(out, **world_arrays(world))
+            np.savez(out, **arrays, **{_SHAPES: np.array(_shapes(arrays))})
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -122,12 +124,46 @@ def test_a_file_without_a_whole_plan_is_planned_again(tmp_path, quick, planned, 
     (stored,) = tmp_path.glob("plan-*.npz")
     arrays = world_arrays(planned)
     del arrays["carts.ts_us"]
-    with open(stored, "wb") as out:
-        np.savez(out, **arrays)
+    with open(stored, "wb") as out:  # its shapes record agrees: only the missing key tells
+        np.savez(out, **arrays, _shapes=np.array(cache._shapes(arrays)))
     with caplog.at_level(logging.WARNING, logger="ecomlake.plan.cache"):
         world, hit = cache.load_or_build_world(*quick, tmp_path)
     assert not hit and "does not hold a whole plan" in caplog.text
     _assert_same_world(world, planned)
+
+
+def test_a_cut_array_in_a_whole_file_is_planned_again(tmp_path, quick, planned, caplog):
+    """A valid zip whose carts array was cut passed, and a day then indexed past its end."""
+    cache.load_or_build_world(*quick, tmp_path)
+    (stored,) = tmp_path.glob("plan-*.npz")
+    arrays = world_arrays(planned)
+    shapes = cache._shapes(arrays)
+    arrays["carts.customer"] = arrays["carts.customer"][:3]
+    with open(stored, "wb") as out:
+        np.savez(out, **arrays, _shapes=np.array(shapes))
+    with caplog.at_level(logging.WARNING, logger="ecomlake.plan.cache"):
+        world, hit = cache.load_or_build_world(*quick, tmp_path)
+    assert not hit and "holds arrays of other shapes" in caplog.text
+    _assert_same_world(world, planned)
+
+
+def test_a_fifo_in_the_cache_is_passed_by_not_waited_on(tmp_path, quick, planned, caplog):
+    """np.load of a FIFO nothing writes to blocked for ever."""
+    path = cache.plan_path(tmp_path, *quick)
+    os.mkfifo(path)
+
+    def unblock() -> None:  # a reader stuck on the FIFO gets bytes: the test fails, not hangs
+        with contextlib.suppress(OSError):  # ENXIO: nobody reads it, as it should be
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+
+    timer = threading.Timer(5.0, unblock)
+    timer.start()
+    try:
+        with caplog.at_level(logging.WARNING, logger="ecomlake.plan.cache"):
+            assert cache.cached_world(*quick, tmp_path) is None
+    finally:
+        timer.cancel()
+    assert "is not a file" in caplog.text
 
 
 def test_unwritable_cache_only_warns(tmp_path, quick, planned, caplog):
