@@ -11,13 +11,14 @@ import dataclasses
 import functools
 import os
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import TypeVar
 
 from ecomlake import api
 from ecomlake.errors import OptionError
 from ecomlake.library import ConfigLike, load_config
 from ecomlake.run.driver import GenerateOptions
-from ecomlake.run.fieldcheck import path_text
+from ecomlake.run.fieldcheck import FieldCheck, path_text
 from ecomlake.stats import StatsReport, stats_lake
 from ecomlake.stats.replicates import DEFAULT_REPLICATES, check_replicates
 from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT, check_memory_limit
@@ -54,9 +55,11 @@ def stats(
     docs/stats.md); `config` defaults to the one the lake stores. `replicates` plan worlds give
     the visit model's rows their expectation and spread."""
     target = path_text("", "target", target)
+    args = SimpleNamespace(storage_options=storage_options)
+    FieldCheck("", args).mapping("storage_options")
     cfg = None if config is None else load_config(config)
     check_memory_limit(memory_limit)
     check_replicates(replicates)
     return stats_lake(
-        target, cfg, storage_options, memory_limit=memory_limit, replicates=replicates
+        target, cfg, args.storage_options, memory_limit=memory_limit, replicates=replicates
     )

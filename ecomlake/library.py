@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 from pydantic import ValidationError
+from pydantic_core import PydanticSerializationError
 
 from ecomlake.config import EcomConfig
 from ecomlake.config import load_config as load_config_file
@@ -26,7 +27,7 @@ from ecomlake.plan.cache import default_cache_dir, load_or_build_world
 from ecomlake.plan.calendar import day_date, day_number
 from ecomlake.plan.world import WorldPlan
 from ecomlake.render.context import DayContext
-from ecomlake.render.registry import TABLE_NAMES, TABLES, TableSpec
+from ecomlake.render.registry import TABLE_NAMES, TABLES, TableSpec, output_columns
 from ecomlake.run.window import DayChoice
 
 DateLike = str | dt.date
@@ -34,17 +35,29 @@ ConfigLike = EcomConfig | Mapping | str | Path
 
 
 def load_config(config: ConfigLike) -> EcomConfig:
-    """A validated config from a YAML path, a dict shaped like the YAML, or a model (as is)."""
+    """A validated config from a YAML path, a dict shaped like the YAML, or a model.
+
+    A model is validated again: pydantic's `model_copy(update=...)` and in-place edits of its
+    lists and dicts skip validation, and the planner must not meet what a YAML would be refused
+    for. The tables' names and column lists are checked here too, not at the first render.
+    """
     if isinstance(config, EcomConfig):
-        return config
+        try:
+            config = config.model_dump(mode="json", exclude_none=True, warnings=False)
+        except PydanticSerializationError as exc:  # a value of a type no YAML could give
+            raise ConfigError(f"config: the model holds a value it cannot: {exc}") from None
     if isinstance(config, Mapping):
         try:
-            return EcomConfig.model_validate(dict(config))
+            cfg = EcomConfig.model_validate(dict(config))
         except ValidationError as exc:
             raise ConfigError(format_validation_error(exc)) from None
-    if isinstance(config, str | Path):
-        return load_config_file(config)
-    raise ConfigError(f"config: expected a path, a dict or an EcomConfig, got {type(config)}")
+    elif isinstance(config, str | Path):
+        cfg = load_config_file(config)
+    else:
+        raise ConfigError(f"config: expected a path, a dict or an EcomConfig, got {type(config)}")
+    for spec in TABLES:
+        output_columns(cfg, spec)
+    return cfg
 
 
 def as_date(value: DateLike | None, name: str) -> dt.date | None:
@@ -94,6 +107,8 @@ def plan_world(
     With `plan_cache` the plan is loaded from (or stored in) the same cache the CLI uses, so
     the second call for a world is a file read.
     """
+    if not isinstance(plan_cache, bool):  # "no" would be true
+        raise ConfigError(f"plan_cache: expected True or False, got {plan_cache!r:.60}")
     cfg = load_config(config)
     first, last = world_window(cfg, as_date(start, "start"), as_date(end, "end"), today)
     problem = None if seed is None else seed_problem(seed)
@@ -143,6 +158,13 @@ def lineage_of(batch_id: str | None, ingestion_ts: str | None) -> Lineage | None
     return Lineage(batch_id, ingestion_ts)
 
 
+def check_world(world: object) -> None:
+    """`world` must be a plan (a config or a path in its place is the usual mistake)."""
+    if not isinstance(world, WorldPlan):
+        got = f"{world!r:.60}" if isinstance(world, str | Path) else f"a {type(world).__name__}"
+        raise ConfigError(f"world: expected the WorldPlan of plan_world(config), got {got}")
+
+
 def day_of(world: WorldPlan, day: DateLike, name: str = "day") -> int:
     """The day number of `day`, which must lie in the world window."""
     date = as_date(day, name)
@@ -179,9 +201,7 @@ def render_day(
     empty. With `batch_id` and `ingestion_ts`, the lineage columns are appended as written
     (`source_file` is left out: it names a file).
     """
-    if not isinstance(world, WorldPlan):
-        got = f"{world!r:.60}" if isinstance(world, str | Path) else f"a {type(world).__name__}"
-        raise ConfigError(f"world: expected the WorldPlan of plan_world(config), got {got}")
+    check_world(world)
     number = day_of(world, day)
     specs = pick_tables(tables)
     level = check_messiness(world.config, messiness_level)

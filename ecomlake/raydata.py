@@ -22,6 +22,8 @@ from ecomlake.library import (
     DateLike,
     as_date,
     check_messiness,
+    check_world,
+    day_of,
     lineage_of,
     load_config,
     pick_tables,
@@ -31,6 +33,7 @@ from ecomlake.library import (
 from ecomlake.lineage import Lineage, apply_lineage
 from ecomlake.messiness import RunLevel
 from ecomlake.messiness.day import render_tables
+from ecomlake.plan.calendar import day_date
 from ecomlake.plan.world import WorldPlan
 from ecomlake.render.context import DayContext
 from ecomlake.render.registry import TableSpec
@@ -42,40 +45,50 @@ MIN_ROWS_PER_READ = 50_000  # tinier days share a read task: a task costs ~1 ms 
 
 
 class EcomDatasource(Datasource):
-    """One lake table of a window of days, rendered by read tasks.
+    """One lake table of days of a planned world, rendered by read tasks (no files).
 
     Args:
-        world_ref: `ray.put(world_plan)`, shared by every read task.
-        spec: the table.
-        tasks: the days and the dimension partitions each owns, in day order.
-        messiness_level: as `generate --messiness-level` (or that level with its rates).
-        lineage: stamp batch_id, ingestion_ts and event_id on the rows, or not (None).
-        rows_per_day: estimated rows of a day, to group tiny days into one read task.
-        schema: the table's schema, given to every read task, so a window without rows has it.
+        world: `plan_world(config)`; put in Ray's object store once, every read task gets its
+            reference, not a copy.
+        table: the table's name.
+        days: the days to read (dates or YYYY-MM-DD text, in the world window); None reads
+            every day of the world, an empty list none.
+        messiness_level: as `generate --messiness-level`.
+        batch_id, ingestion_ts: stamp the lineage columns on the rows (both, or neither).
 
     Example:
         >>> world = ecomlake.plan_world("gen_config/quick.yaml")
-        >>> source = EcomDatasource(ray.put(world), table_spec("orders"), tasks)
-        >>> ray.data.read_datasource(source).count()
+        >>> source = ecomlake.EcomDatasource(world, "orders", ["2024-02-01", "2024-02-02"])
+        >>> ray.data.read_datasource(source, override_num_blocks=2).count()
     """
 
     def __init__(
         self,
-        world_ref: ray.ObjectRef,
-        spec: TableSpec,
-        tasks: Sequence[DayTask],
-        messiness_level: str | RunLevel = "none",
-        lineage: Lineage | None = None,
-        rows_per_day: float = 0.0,
-        schema: pa.Schema | None = None,
+        world: WorldPlan,
+        table: str,
+        days: Sequence[DateLike] | None = None,
+        messiness_level: str = "none",
+        *,
+        batch_id: str | None = None,
+        ingestion_ts: str | None = None,
     ) -> None:
-        self._world_ref = world_ref
-        self._schema = schema
-        self._spec = spec
-        self._tasks = list(tasks)
-        self._level = messiness_level
-        self._lineage = lineage
-        self._rows_per_day = rows_per_day
+        check_world(world)
+        spec = _one_table(table)
+        level = check_messiness(world.config, messiness_level)
+        lineage = lineage_of(batch_id, ingestion_ts)
+        if days is None:
+            numbers = range(world.start_day, world.end_day + 1)
+        elif isinstance(days, str | dt.date) or not isinstance(days, Sequence):
+            raise ConfigError(f"days: expected a list of dates or None, got {days!r:.60}")
+        else:
+            numbers = sorted({day_of(world, day, "days") for day in days})
+        tasks = spread_backlog(assign_tasks([day_date(n) for n in numbers], world.signup_days()))
+        self._spec, self._tasks, self._level, self._lineage = spec, tasks, level, lineage
+        self._schema = _schema(
+            world, spec, numbers[0] if numbers else world.start_day, level, lineage
+        )
+        self._rows_per_day = _rows_per_day(world, spec)
+        self._world_ref = ray.put(world)  # last: nothing is stored for arguments refused above
 
     def get_name(self) -> str:
         return f"Ecomlake({self._spec.name})"
@@ -88,6 +101,8 @@ class EcomDatasource(Datasource):
     ) -> list[ReadTask]:
         """One read task per day, or per block of consecutive days when days are tiny; never
         more blocks than `parallelism` asks for when it asks for fewer than the days."""
+        if not self._tasks:
+            return []
         per_block = max(1, int(MIN_ROWS_PER_READ // max(self._rows_per_day, 1.0)))
         blocks = max(1, min(len(self._tasks), parallelism, -(-len(self._tasks) // per_block)))
         size = -(-len(self._tasks) // blocks)
@@ -146,31 +161,29 @@ def read_ray_dataset(
     Starts a local Ray if none is running.
     """
     cfg = load_config(config)
+    _one_table(table)  # the arguments are checked before the (longer) planning
+    check_messiness(cfg, messiness_level)
+    lineage_of(batch_id, ingestion_ts)
+    first, last = as_date(start, "start"), as_date(end, "end")
+    days = _days(cfg, first, last, today)
+    world = plan_world(cfg, seed, first, last, plan_cache=plan_cache, today=today)
+    lineage = {"batch_id": batch_id, "ingestion_ts": ingestion_ts}
+    return ray.data.read_datasource(EcomDatasource(world, table, days, messiness_level, **lineage))
+
+
+def _one_table(table: object) -> TableSpec:
     if not isinstance(table, str):
         raise ConfigError(f"table: expected one table name, got {table!r:.60}")
     (spec,) = pick_tables(table, "table")
-    level = check_messiness(cfg, messiness_level)
-    lineage = lineage_of(batch_id, ingestion_ts)
-    first, last = as_date(start, "start"), as_date(end, "end")
-    days = _days(cfg, first, last, today)  # checked before the (longer) planning
-    world = plan_world(cfg, seed, first, last, plan_cache=plan_cache, today=today)
-    tasks = spread_backlog(assign_tasks(days, world.signup_days()))
-    rows_per_day = _rows_per_day(world, spec)
-    schema = _schema(world, spec, tasks[0], level, lineage)
-    source = EcomDatasource(ray.put(world), spec, tasks, level, lineage, rows_per_day, schema)
-    return ray.data.read_datasource(source)
+    return spec
 
 
 def _schema(
-    world: WorldPlan,
-    spec: TableSpec,
-    task: DayTask,
-    level: RunLevel | str,
-    lineage: Lineage | None,
+    world: WorldPlan, spec: TableSpec, day: int, level: RunLevel, lineage: Lineage | None
 ) -> pa.Schema:
     """The table's schema as its read tasks yield it: one day rendered without its dimension
     partitions (a day's render gives the columns even when it has no rows)."""
-    (table,) = render_tables(DayContext(world, task.day, (), False), [spec], level)
+    (table,) = render_tables(DayContext(world, day, (), False), [spec], level)
     empty = table.rows.slice(0, 0)
     return (
         empty if lineage is None else apply_lineage(empty, spec.name, spec.pk, lineage, None)

@@ -106,6 +106,10 @@ def _both(check: Callable[[float], bool], text: str) -> AfterValidator:
 IntRange = Annotated[tuple[int, int], BeforeValidator(_pair), AfterValidator(_ordered)]
 NonNegIntRange = Annotated[IntRange, _both(lambda v: v >= 0, "values must not be negative")]
 PositiveIntRange = Annotated[IntRange, _both(lambda v: v >= 1, "values must be at least 1")]
+MAX_CART_LINES = 1000  # the plan holds every line of every cart: 10**9 would ask for 100+ GiB
+CartLines = Annotated[
+    IntRange, _both(lambda v: 1 <= v <= MAX_CART_LINES, f"values must be 1 to {MAX_CART_LINES}")
+]
 FloatRange = Annotated[tuple[float, float], BeforeValidator(_pair), AfterValidator(_ordered)]
 UnitRange = Annotated[FloatRange, _both(lambda v: 0 <= v <= 1, "values must be between 0 and 1")]
 FractionRange = Annotated[

@@ -56,13 +56,22 @@ _ConfigLoader.yaml_implicit_resolvers = {
 }
 
 
+MAX_CONFIG_BYTES = 4 * 2**20  # the largest config here is a few KB
+
+
 def load_config(path: str | Path) -> EcomConfig:
     """Read and validate the YAML file at `path`."""
     if not str(path).strip():  # Path("") is the current folder
         raise ConfigError("config: the path is empty")
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:  # bounded: a device or a huge file is not read whole
+            data = file.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"config: {path} is larger than {MAX_CONFIG_BYTES // 2**20} MiB: not a config"
+            )
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"config: file not found: {path}") from None
     except UnicodeDecodeError:

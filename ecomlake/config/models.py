@@ -11,6 +11,7 @@ from typing import Self
 from pydantic import Field, field_validator, model_validator
 
 from ecomlake.config.fields import (
+    MAX_CART_LINES,
     FractionRange,
     IntRange,
     Names,
@@ -64,6 +65,14 @@ class TableConfig(StrictModel):
     @classmethod
     def _unique_columns(cls, columns: list[ColumnConfig]) -> list[ColumnConfig]:
         return _unique_names(columns)
+
+    @model_validator(mode="after")
+    def _cart_lines(self) -> Self:
+        """cart_items' range sizes carts when no tier says (elsewhere it is ignored)."""
+        lines = self.item_count_range
+        if self.name == "cart_items" and lines and not 1 <= lines[0] <= lines[1] <= MAX_CART_LINES:
+            raise rule(f"values must be 1 to {MAX_CART_LINES}", "item_count_range")
+        return self
 
     def column(self, name: str) -> ColumnConfig | None:
         """The column called `name`, or None."""

@@ -13,6 +13,7 @@ from pydantic import field_validator, model_validator
 
 from ecomlake.config.bounds import window_problem
 from ecomlake.config.fields import (
+    CartLines,
     Distribution,
     FloatRange,
     IsoDate,
@@ -66,7 +67,7 @@ class RepeatPurchaseSettings(StrictModel):
 class CartBehavior(StrictModel):
     """Cart size for one tier: how many lines, and the quantity on each line."""
 
-    item_count_range: PositiveIntRange
+    item_count_range: CartLines
     quantity_range: PositiveIntRange
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ecomlake.config import EcomConfig
-from ecomlake.plan.calendar import US_PER_DAY
+from ecomlake.plan.calendar import US_PER_DAY, day_date
 from ecomlake.plan.carts import CartPlan, build_carts
 from ecomlake.plan.catalog import CatalogPlan, build_catalog
 from ecomlake.plan.customers import CustomerPlan, ShopperCut, build_customers
@@ -24,7 +24,7 @@ from ecomlake.plan.visits import build_visits
 from ecomlake.rng import Rng
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # arrays: == would be ambiguous, a repr tens of KB
 class WorldPlan:
     """Config, seed, window and the plan arrays of every entity."""
 
@@ -44,6 +44,14 @@ class WorldPlan:
     _order_offsets: np.ndarray
     _return_offsets: np.ndarray
     _signup_sorted: np.ndarray  # signup day of each entry of signup_order
+
+    def __repr__(self) -> str:
+        first, last = day_date(self.start_day), day_date(self.end_day)
+        return (
+            f"WorldPlan(seed={self.seed}, window={first}..{last}, "
+            f"customers={self.customers.size:,}, carts={self.carts.size:,}, "
+            f"orders={self.orders.size:,}, returns={self.returns.size:,})"
+        )
 
     @property
     def rng(self) -> Rng:

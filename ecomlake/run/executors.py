@@ -206,8 +206,17 @@ class RayExecutor:
         return sum(1 for node in ray.nodes() if node.get("Alive"))
 
     def _ensure_ray(self, ray) -> None:
-        """Start local Ray (or connect to a cluster) unless this process already did."""
+        """Start local Ray (or connect to a cluster) unless this process already did; a Ray
+        this process is connected to must be the one `address` names, if it names one."""
         if ray.is_initialized():
+            if self.address and not _connected_to(ray, self.address):
+                connected = ray.get_runtime_context().gcs_address
+                rule = (
+                    f"{{ray_address}}: this process is already connected to the Ray at "
+                    f"{connected}, not {self.address!r}; call ray.shutdown() first, or leave "
+                    "{ray_address} out to run on that Ray"
+                )
+                raise OptionError("", rule, "ray_address")
             return
         self._started_here = True  # set first: `close` also cleans up a start that failed
         if self.address:
@@ -225,6 +234,34 @@ class RayExecutor:
                     include_dashboard=False,
                     log_to_driver=False,
                 )
+
+
+def _connected_to(ray, address: str) -> bool:
+    """Whether the Ray this process is connected to is the one `address` names: the same port
+    on the same host (a loopback name stands for this node's own address)."""
+    if address == "auto" or ray.util.client.ray.is_connected():  # ray://: the client's own
+        return True
+    if address.startswith("ray://"):
+        return False
+    connected = ray.get_runtime_context().gcs_address
+    host, _, port = address.rpartition(":")
+    here, _, here_port = connected.rpartition(":")
+    if port != here_port:
+        return False
+    node = ray.util.get_node_ip_address()
+    hosts = {node if _is_loopback(h) else h for h in (_resolved(host), _resolved(here))}
+    return len(hosts) == 1
+
+
+def _resolved(host: str) -> str:
+    try:
+        return socket.gethostbyname(host.strip("[]"))
+    except OSError:
+        return host
+
+
+def _is_loopback(host: str) -> bool:
+    return host.startswith("127.") or host in ("::1", "localhost")
 
 
 def probe_address(address: str, timeout: float = 5.0) -> None:

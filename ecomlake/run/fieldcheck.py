@@ -95,10 +95,12 @@ class FieldCheck:
         self._set(field, tuple(self._date(field, day) for day in value))
 
     def mapping(self, field: str) -> None:
-        """A dict (kept as a copy); None is {}."""
+        """A dict with text keys (kept as a copy); None is {}."""
         value = self._get(field)
         if value is not None and not isinstance(value, Mapping):
             self._fail(field, "a dict or None")
+        if value and not all(isinstance(key, str) for key in value):
+            self._fail(field, "a dict whose keys are text")
         self._set(field, dict(value or {}))
 
     def instance(self, field: str, kind: type, example: str = "") -> None:

@@ -160,8 +160,8 @@ def _open_lake(
         check_readable(loc)
     lake = read_identity(loc)
     if lake is None:
-        rule = f"{{repair}}: {loc.uri} holds no lake (no {LAKE_FILE}): nothing to repair"
-        raise OptionError(_OWNER, rule, "repair")
+        rule = f"{{target}}: {loc.uri} holds no lake (no {LAKE_FILE}): nothing to repair"
+        raise OptionError(_OWNER, rule, "target")
     cfg = cfg or read_lake_config(loc)
     if cfg is None:
         rule = f"{{config}}: {loc.uri} has no {CONFIG_FILE}; pass the lake's config"

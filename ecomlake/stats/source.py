@@ -73,10 +73,12 @@ def describe_lake(
     """The lake's seed and window (`_lake.json`) and `config`, else the config it stores."""
     loc = resolve_target(target, storage_options)
     if not any(exists(loc, name) for name in TABLE_NAMES):
-        raise ConfigError(f"stats: no lake at {target} (none of its table folders exist)")
+        raise ConfigError(f"target: no lake at {target} (none of its table folders exist)")
     lake = read_identity(loc)
     if lake is None:
-        raise ConfigError(f"stats: {target} has no {LAKE_FILE}, so its seed and window are unknown")
+        raise ConfigError(
+            f"target: {target} has no {LAKE_FILE}, so its seed and window are unknown"
+        )
     cfg = config if config is not None else read_lake_config(loc)
     if cfg is None:
         raise OptionError("", f"{{config}}: required, {target} stores no {CONFIG_FILE}", "config")
@@ -84,7 +86,7 @@ def describe_lake(
     if stopped:
         run, missing = stopped[0]
         raise ConfigError(
-            f"stats: {target}: the run {run.batch_id} stopped with {missing} of its days not "
+            f"target: {target}: the run {run.batch_id} stopped with {missing} of its days not "
             "done, so its customers and what refers to them are incomplete and every figure "
             "would be off: re-run the generate command that made the lake first"
         )

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from ecomlake.errors import OptionError
 from ecomlake.lake.layout import segment_problem
+from ecomlake.run.fieldcheck import FieldCheck
 
 FORMATS = ("parquet", "iceberg", "delta")
 DEFAULT_NAMESPACE = "ecomlake"
@@ -22,6 +23,14 @@ class TableOptions:
     namespace: str = DEFAULT_NAMESPACE
 
     def __post_init__(self) -> None:
+        check = FieldCheck(OWNER, self)
+        check.text("format", "namespace")
+        check.text("catalog_uri", optional=True)
+        check.mapping("catalog_options")
+        if not all(isinstance(value, str) for value in self.catalog_options.values()):
+            got = f"{self.catalog_options!r:.60}"
+            rule = f"{{catalog_options}}: expected text values (key=value pairs), got {got}"
+            raise OptionError(OWNER, rule, "catalog_options")
         if self.format not in FORMATS:
             rule = f"{{format}}: must be one of {', '.join(FORMATS)}, got {self.format!r}"
             raise OptionError(OWNER, rule, "format")

@@ -255,7 +255,7 @@ def verify_lake(
     started = time.perf_counter()
     loc = resolve_target(target, storage_options)
     if not any(exists(loc, name) for name in TABLE_NAMES):
-        raise ConfigError(f"verify: no lake at {target} (none of its table folders exist)")
+        raise ConfigError(f"target: no lake at {target} (none of its table folders exist)")
     lake = read_identity(loc)
     level = level_from_record(lake.messiness if lake is not None else None)
     report = VerifyReport(target, level=level.name if level is not None else None)

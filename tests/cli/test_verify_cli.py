@@ -121,7 +121,7 @@ def test_mixed_config_is_found(broken, capsys):
 
 def test_no_lake_is_bad_input(tmp_path, capsys):
     assert run(["verify", str(tmp_path / "nothing")]) == 2
-    assert "verify: no lake at" in capsys.readouterr().err
+    assert "target: no lake at" in capsys.readouterr().err
 
 
 def test_rows_read_back_match_manifests(lake):

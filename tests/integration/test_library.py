@@ -21,6 +21,7 @@ from ecomlake.run.driver import GenerateOptions
 
 PINNED = {"batch_id": "test", "ingestion_ts": "2024-04-01T00:00:00+00:00"}  # as quick_lake's
 FIRST, MID = "2024-01-01", "2024-02-15"
+QUICK_YAML = Path(__file__).resolve().parents[2] / "gen_config" / "quick.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -147,11 +148,11 @@ def test_load_config_takes_a_path_a_dict_or_a_model(quick_config):
 
     from ecomlake.config.load import _ConfigLoader
 
-    path = Path(__file__).resolve().parents[2] / "gen_config" / "quick.yaml"
+    path = QUICK_YAML
     body = yaml.load(path.read_text(encoding="utf-8"), Loader=_ConfigLoader)
     assert ecomlake.load_config(str(path)) == quick_config
     assert ecomlake.load_config(body) == quick_config
-    assert ecomlake.load_config(quick_config) is quick_config
+    assert ecomlake.load_config(quick_config) == quick_config  # validated again, equal
     with pytest.raises(ConfigError, match=r"^faker_seed: "):
         ecomlake.load_config({**body, "faker_seed": "x"})
     with pytest.raises(ConfigError, match="config: expected a path, a dict or an EcomConfig"):
@@ -202,6 +203,74 @@ def test_ray_dataset_customers_are_the_lakes_customers(ray_session, quick_config
     assert mine.equals(lake.sort_by("customer_id").cast(mine.schema))
 
 
+@pytest.mark.ray
+def test_a_datasource_built_by_hand_takes_ray_datas_read_options(ray_session, world):
+    """The exported source, given a plan, a table and days, reads as read_ray_dataset does;
+    Ray Data's own options (override_num_blocks) go to read_datasource."""
+    days = ["2024-02-02", "2024-02-01", "2024-02-02"]  # sorted and each read once
+    source = ecomlake.EcomDatasource(world, "orders", days)
+    mine = ray_session.data.read_datasource(source, override_num_blocks=2)
+    lib = ecomlake.read_ray_dataset(world.config, "orders", "2024-02-01", "2024-02-02")
+    assert sorted(mine.to_pandas()["order_id"]) == sorted(lib.to_pandas()["order_id"])
+    assert mine.count() > 0
+    empty = ray_session.data.read_datasource(ecomlake.EcomDatasource(world, "orders", []))
+    assert empty.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "message"),
+    [
+        (
+            ("orders", "orders"),
+            {},
+            "world: expected the WorldPlan of plan_world(config), got 'orders'",
+        ),
+        ((None, "order"), {}, "table: no table 'order'"),
+        ((None, ["orders"]), {}, "table: expected one table name, got ['orders']"),
+        ((None, "orders", "2024-02-01"), {}, "days: expected a list of dates or None"),
+        ((None, "orders", ["2025-01-01"]), {}, "days: 2025-01-01 is outside the world window"),
+        ((None, "orders", None, "xx"), {}, "messiness_level: must be one of"),
+        ((None, "orders"), {"batch_id": "b"}, "ingestion_ts: needed too"),
+    ],
+)
+def test_a_datasource_checks_its_arguments_before_ray(world, args, kwargs, message):
+    """Before, each of these was an AttributeError or a RayTaskError from inside a read task."""
+    args = tuple(world if a is None and i == 0 else a for i, a in enumerate(args))
+    with pytest.raises(ConfigError) as caught:
+        ecomlake.EcomDatasource(*args, **kwargs)
+    assert str(caught.value).startswith(message)
+
+
+def test_a_model_changed_without_validation_is_validated_again(quick_config):
+    """pydantic's model_copy(update=...) and in-place edits skip validation: load_config (and so
+    every library call) validates a model again, as the YAML would be."""
+    bad_seed = quick_config.model_copy(update={"faker_seed": -5})
+    with pytest.raises(ConfigError, match=r"^faker_seed: must be a whole number"):
+        ecomlake.plan_world(bad_seed, plan_cache=False)
+    rate = quick_config.parameters.model_copy(update={"conversion_rate": 5.0})
+    with pytest.raises(ConfigError, match=r"^parameters.conversion_rate: "):
+        ecomlake.load_config(quick_config.model_copy(update={"parameters": rate}))
+    edited = ecomlake.load_config(quick_config)
+    edited.vocab.categories.append("Garden")  # a frozen model's list is still a list
+    with pytest.raises(ConfigError, match=r"^vocab.categories\[\d+\]: "):
+        ecomlake.plan_world(edited, plan_cache=False)
+    with pytest.raises(ConfigError, match=r"^config: the model holds a value it cannot"):
+        ecomlake.load_config(quick_config.model_copy(update={"faker_seed": object()}))
+
+
+def test_table_and_column_names_are_checked_by_load_config(quick_config):
+    """Before, a misspelt table passed load_config, and a misspelt column passed plan_world
+    too (and was cached), to be refused by the first render_day."""
+    body = quick_config.model_dump(mode="json", exclude_none=True)
+    body["tables"][0]["name"] = "custmers"
+    with pytest.raises(ConfigError, match=r"^tables\[0\].name: no table 'custmers'"):
+        ecomlake.load_config(body)
+    body = quick_config.model_dump(mode="json", exclude_none=True)
+    body["tables"][0]["columns"].append({"name": "phone_numbr", "type": "TEXT"})
+    with pytest.raises(ConfigError, match=r"customers has no column 'phone_numbr'$"):
+        ecomlake.load_config(body)
+
+
 @pytest.mark.slow  # importing ray.data takes seconds
 def test_ray_dataset_bad_table_or_day_names_the_argument(quick_config):
     with pytest.raises(ConfigError, match=r"^table: no table 'order'"):
@@ -225,7 +294,7 @@ def test_ray_dataset_bad_table_or_day_names_the_argument(quick_config):
         ),
         (
             lambda cfg, tmp: ecomlake.repair(GenerateOptions(target=tmp), cfg),
-            "GenerateOptions.repair: ",
+            "GenerateOptions.target: ",
         ),
         (
             lambda cfg, tmp: ecomlake.generate(cfg, GenerateOptions(workers=0), target=tmp),
@@ -252,6 +321,32 @@ def test_ray_dataset_bad_table_or_day_names_the_argument(quick_config):
         (  # a pinned window: start and end must lie in it, as read_ray_dataset says
             lambda cfg, tmp: ecomlake.plan_world(cfg, start="2019-01-01", end="2019-02-10"),
             "start: 2019-01-01 is outside the world window 2024-01-01..2024-03-31",
+        ),
+        (
+            lambda cfg, tmp: ecomlake.stats(tmp, storage_options=5),
+            "storage_options: expected a dict or None, got 5",
+        ),
+        (
+            lambda cfg, tmp: ecomlake.generate(cfg, GenerateOptions(storage_options={1: 2})),
+            "GenerateOptions.storage_options: expected a dict whose keys are text, got {1: 2}",
+        ),
+        (
+            lambda cfg, tmp: ecomlake.TableOptions("iceberg", catalog_uri=5),
+            "TableOptions.catalog_uri: expected text or None, got 5",
+        ),
+        (
+            lambda cfg, tmp: ecomlake.TableOptions("delta", catalog_options={"k": 1}),
+            "TableOptions.catalog_options: expected text values",
+        ),
+        (
+            lambda cfg, tmp: ecomlake.TableOptions("iceberg", catalog_options=[1]),
+            "TableOptions.catalog_options: expected a dict or None, got [1]",
+        ),
+        (lambda cfg, tmp: ecomlake.verify(tmp), "target: no lake at "),
+        (lambda cfg, tmp: ecomlake.stats(tmp), "target: no lake at "),
+        (
+            lambda cfg, tmp: ecomlake.plan_world(cfg, plan_cache="no"),
+            "plan_cache: expected True or False, got 'no'",
         ),
         (  # refused, not a local folder named "s3:"
             lambda cfg, tmp: ecomlake.generate(cfg, GenerateOptions(target=f"s3:{tmp}")),
@@ -287,7 +382,42 @@ def test_table_options_are_exported():
 def test_the_cli_still_names_flags(tmp_path, capsys):
     from ecomlake.cli.app import run
 
-    code = run(["generate", "--config", str(Path(__file__).resolve().parents[2] / "gen_config" / "quick.yaml"), "--target", str(tmp_path / "lake"),
+    code = run(["generate", "--config", str(QUICK_YAML), "--target", str(tmp_path / "lake"),
                 "--batch-id", "a b"])  # fmt: skip
     assert code == 2
     assert "--batch-id: use letters" in capsys.readouterr().err
+
+
+@pytest.mark.ray
+def test_a_ray_address_other_than_the_connected_rays_is_refused(ray_session, tmp_path):
+    """With Ray already up in the process (the user's, or read_ray_dataset's), generate and
+    verify given another cluster's address ran on the local Ray and said nothing."""
+    import socket
+
+    other = socket.socket()
+    other.bind(("127.0.0.1", 0))
+    other.listen(8)  # something answers there: the address passes the probe
+    address = f"127.0.0.1:{other.getsockname()[1]}"
+    options = GenerateOptions(dates=(MID,), executor="ray", ray_address=address)
+    try:
+        with pytest.raises(ConfigError, match=r"^GenerateOptions.ray_address: this process is "):
+            ecomlake.generate(QUICK_YAML, options, target=str(tmp_path / "lake"))
+        with pytest.raises(ConfigError, match=r"^ray_address: this process is already connected"):
+            ecomlake.verify(tmp_path / "lake", ray_address=address)
+    finally:
+        other.close()
+    assert not (tmp_path / "lake").exists()
+    from ecomlake.run.executors import _connected_to
+
+    port = ray_session.get_runtime_context().gcs_address.rpartition(":")[2]
+    for same in (f"127.0.0.1:{port}", f"localhost:{port}", "auto"):
+        assert _connected_to(ray_session, same), same
+
+
+def test_a_plan_prints_short_and_compares_by_identity(world, quick_config):
+    """== over the plan's arrays raised (an ambiguous truth value) and the repr ran to 40 KB."""
+    text = repr(world)
+    assert text.startswith("WorldPlan(seed=42, window=2024-01-01..2024-03-31, customers=2,000")
+    assert len(text) < 200
+    assert world == world and world != ecomlake.plan_world(quick_config)
+    assert len({world}) == 1  # hashable: a plan can key a dict

@@ -34,7 +34,7 @@ def test_missing_gcs_bucket_or_empty_prefix_is_exit_2(capsys, gcs_server, make_g
     assert code == 2 and len(err) == 1, err
     bucket = make_gcs_bucket("empty")
     code, err = _verify(capsys, f"gs://{bucket}/lake")
-    assert (code, err) == (2, [f"error: verify: no lake at gs://{bucket}/lake (none of its table "
+    assert (code, err) == (2, [f"error: target: no lake at gs://{bucket}/lake (none of its table "
                                "folders exist)"])  # fmt: skip
 
 

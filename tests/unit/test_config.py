@@ -254,6 +254,25 @@ def test_loyalty_list_wrong_length(quick_data: dict) -> None:
     )
 
 
+def test_lines_per_cart_are_bounded(quick_data: dict) -> None:
+    """[4, 10**9] lines passed, and planning asked for 124 GiB (a raw MemoryError)."""
+
+    def huge_tier(d: dict) -> None:
+        params(d)["cart_behavior_by_tier"]["Platinum"]["item_count_range"] = [4, 10**9]
+
+    assert config_error(mutated(quick_data, huge_tier)) == (
+        "parameters.cart_behavior_by_tier.Platinum.item_count_range: values must be 1 to 1000"
+    )
+    cart_items = next(i for i, t in enumerate(quick_data["tables"]) if t["name"] == "cart_items")
+
+    def huge_table(d: dict) -> None:
+        d["tables"][cart_items]["item_count_range"] = [1, 1001]
+
+    assert config_error(mutated(quick_data, huge_table)) == (
+        f"tables[{cart_items}].item_count_range: values must be 1 to 1000"
+    )
+
+
 def test_missing_shipping_cost_for_a_speed(quick_data: dict) -> None:
     text = mutated(quick_data, lambda d: params(d)["shipping_costs"].pop("Overnight"))
     assert config_error(text) == (
@@ -270,6 +289,18 @@ def test_unreadable_file(tmp_path: Path) -> None:
         load_config(tmp_path)  # a folder cannot be read as a file
     assert str(caught.value).startswith(f"config: cannot read {tmp_path}: ")
     assert "\n" not in str(caught.value)
+
+
+def test_an_endless_or_huge_file_is_refused_without_reading_it_whole(tmp_path: Path) -> None:
+    """`/dev/zero` as the config was read until the machine ran out of memory."""
+    with pytest.raises(
+        ConfigError, match=r"^config: /dev/zero is larger than 4 MiB: not a config$"
+    ):
+        load_config("/dev/zero")
+    big = tmp_path / "big.yaml"
+    big.write_text("# " + "x" * (4 * 2**20) + "\n")
+    with pytest.raises(ConfigError, match="is larger than 4 MiB"):
+        load_config(big)
 
 
 def test_invalid_yaml_syntax() -> None:
