@@ -33,6 +33,7 @@ from ecomlake.lake.commit import PartitionWrite, writer_record
 from ecomlake.lake.fs import exists, read_bytes
 from ecomlake.lake.identity import (
     LakeIdentity,
+    check_compatible,
     clear_lake,
     forget_empty_lake,
     read_identity,
@@ -196,6 +197,8 @@ def generate(
         raise Interrupted(f"{run.stop.reason}: stopped before the run wrote anything")
     with LakeLock(run.loc, run.settings.lineage.batch_id):
         existing = read_identity(run.loc, overwrite=options.overwrite)
+        if existing is not None and not options.overwrite:  # a run that held the lock since
+            check_compatible(run.loc, existing, run.identity)  # _prepare may have made one
         if existing is not None and existing.same_world(run.identity):  # its records, locked
             write = PartitionWrite(run.settings.lineage, run.settings.parquet)
             check_batch_reuse(_OWNER, run.loc, existing, write, run.days, options.overwrite)

@@ -100,6 +100,10 @@ def repair_lake(
     tables = _open_tables(loc, options, settings)
     result = RepairResult(options.target)
     with LakeLock(loc, "repair"):
+        now = read_identity(loc)
+        if now is None or not now.same_world(lake):  # an --overwrite run held the lock meanwhile
+            rule = f"{{target}}: {loc.uri} became another lake while this repair started"
+            raise OptionError(_OWNER, rule + "; run verify, then repair again", "target")
         records = read_run_records(loc, lake)
         if not records:
             log.warning(

@@ -142,7 +142,8 @@ def export_raw(options: ExportOptions) -> ExportResult:
     result = ExportResult(options.target, plan.lineage.batch_id, plan.dates, skipped=plan.skipped)
     written_dates: set[str] = set()
     with LakeLock(plan.loc, plan.lineage.batch_id):
-        if plan.carried is not None:
+        check_lake(plan.loc, plan.lake_identity, overwrite=None)  # again: a run may have held
+        if plan.carried is not None:  # the lock since _prepare and made another world's lake
             result.defect_log_partitions = _commit_log(plan, plan.carried)
         for name in plan.tables:
             stats, values = _export_table(plan, name)

@@ -20,6 +20,7 @@ import pytest
 from ecomlake.api import generate
 from ecomlake.cli.app import run
 from ecomlake.config import load_config
+from ecomlake.errors import OptionError
 from ecomlake.run.driver import GenerateOptions
 from ecomlake.verify import check_manifests
 
@@ -70,6 +71,36 @@ def test_another_config_is_refused_and_nothing_changes(lake_copy, capsys):
     assert "--overwrite" in err and "\n" not in err
     assert _digest(lake_copy) == before
     assert not (lake_copy / "_lock.json").exists()
+
+
+def test_a_lake_made_by_another_world_while_the_run_prepared_is_refused(
+    tmp_path, quick_config, monkeypatch
+):
+    """The config check ran before the lock: a run of another config that took the lock while
+    this one was still preparing (a slow hook import, a catalog, S3 reads) made its lake, and
+    this run then took it over and mixed two worlds into it, exit 0. Now it is refused under
+    the lock, and the other run's lake is left whole."""
+    from ecomlake.run import driver
+
+    target = tmp_path / "lake"
+    day = (dt.date(2024, 1, 4),)
+    real_prepare = driver._prepare
+
+    def prepare_while_another_world_commits(cfg, options):
+        prepared = real_prepare(cfg, options)  # no lake yet: every check passes
+        monkeypatch.setattr(driver, "_prepare", real_prepare)
+        assert generate(quick_config, _options(target, seed=7, dates=day)).ok
+        return prepared
+
+    monkeypatch.setattr(driver, "_prepare", prepare_while_another_world_commits)
+    with pytest.raises(OptionError, match="holds a lake made with another config, seed or"):
+        generate(quick_config, _options(target, dates=day))
+    monkeypatch.undo()
+    before = _digest(target)
+    assert {json.loads(p.read_text())["seed"] for p in target.rglob("_MANIFEST.json")} == {7}
+    assert json.loads((target / "_lake.json").read_text())["seed"] == 7
+    assert not (target / "_lock.json").exists()
+    assert check_manifests(str(target)) == [] and _digest(target) == before
 
 
 def test_overwrite_replaces_the_lake(lake_copy, quick_config):
