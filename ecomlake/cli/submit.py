@@ -50,6 +50,10 @@ def submit(
 ) -> None:
     """Submit `ecomlake <command…>` (after `--`) as a Ray job; exit with the job's status."""
     configure_logging(log_level.value, log_format.value)
+    asked = [("--status", status), ("--logs", logs), ("a command after --", ctx.args)]
+    given = [what for what, value in asked if value]
+    if len(given) > 1:  # one of them would be ignored silently
+        raise ConfigError(f"{given[0]}: cannot be combined with {given[1]}")
     if status:
         state = jobs.status(address, status)
         typer.echo(state)
@@ -67,7 +71,16 @@ def submit(
     job_id = jobs.submit(options, list(ctx.args))
     typer.echo(job_id)
     if wait:
-        raise typer.Exit(jobs.follow(address, job_id, lambda text: typer.echo(text, nl=False)))
+        try:
+            code = jobs.follow(address, job_id, lambda text: typer.echo(text, nl=False))
+        except KeyboardInterrupt:  # only the following stops: the job is the cluster's
+            typer.echo(
+                f"interrupted: job {job_id} keeps running; follow it with --status {job_id} or "
+                f"--logs {job_id}, stop it with: ray job stop --address {address} {job_id}",
+                err=True,
+            )
+            raise typer.Exit(130) from None
+        raise typer.Exit(code)
 
 
 def _pairs(items: list[str]) -> dict[str, str]:

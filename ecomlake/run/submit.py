@@ -19,6 +19,11 @@ log = logging.getLogger(__name__)
 
 EXCLUDES = [".git", "output", "artifacts", "bench/results", "**/__pycache__", "*.egg-info"]
 AGENT_WAIT_SECONDS = 60
+CONNECT_SECONDS = 10.0  # each request to the job server: to connect,
+ANSWER_SECONDS = 30.0  # and between bytes of its answer;
+UPLOAD_ANSWER_SECONDS = 300.0  # the answer to the working_dir's upload may take longer
+QUIET_POLL_SECONDS = 30.0  # while a followed job prints nothing, its status is asked this often
+TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
 STATUS_EXIT = {"SUCCEEDED": 0, "STOPPED": 3, "FAILED": 3}
 
 
@@ -44,8 +49,26 @@ def client(address: str):
         raise _bad_address(
             "job submission needs ray[default] (pip install 'ecomlake[cluster]')"
         ) from None
+
+    class BoundedClient(JobSubmissionClient):
+        """Every request waits a bounded time: Ray's client sets none, so a server that
+        accepts and never answers held `submit` for ever."""
+
+        def _do_request(self, method: str, endpoint: str, **kwargs):
+            answer = UPLOAD_ANSWER_SECONDS if method == "PUT" else ANSWER_SECONDS  # PUT: the
+            kwargs.setdefault("timeout", (CONNECT_SECONDS, answer))  # package, unpacked first
+            try:
+                return super()._do_request(method, endpoint, **kwargs)
+            except requests.Timeout:
+                rule = f"the Ray job server at {address} did not answer within {answer:.0f} s"
+                raise _bad_address(rule) from None
+
+    import requests
+
     try:
-        return JobSubmissionClient(address)
+        return BoundedClient(address)
+    except OptionError:
+        raise
     except Exception as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise _bad_address(f"cannot reach the Ray job server at {address} ({reason})") from None
@@ -76,8 +99,8 @@ def runtime_env(options: SubmitOptions) -> dict:
 
 def submit(options: SubmitOptions, command: Sequence[str]) -> str:
     """Submit the job and return its id."""
-    jobs = client(options.address)
     command_line, env = entrypoint(command, options.python), runtime_env(options)
+    jobs = client(options.address)  # after the local checks: bad arguments fail at once
     deadline = time.monotonic() + AGENT_WAIT_SECONDS
     while True:
         try:
@@ -92,15 +115,45 @@ def submit(options: SubmitOptions, command: Sequence[str]) -> str:
 
 
 def follow(address: str, job_id: str, echo: Callable[[str], object] = sys.stdout.write) -> int:
-    """Stream the job's logs until it ends; return an exit code from its final status."""
+    """Stream the job's logs until it ends; return an exit code from its final status.
+
+    The log stream has no deadline (a job may print nothing for minutes), so while it is quiet
+    the job's status is asked every QUIET_POLL_SECONDS, a bounded request: a server that stopped
+    answering ends the wait with one line instead of holding it for ever."""
     jobs = client(address)
 
     async def _tail() -> None:
-        async for lines in jobs.tail_job_logs(job_id):
-            echo(lines)
+        stream = jobs.tail_job_logs(job_id).__aiter__()
+        pending = asyncio.ensure_future(stream.__anext__())
+        try:
+            while True:
+                done, _ = await asyncio.wait({pending}, timeout=QUIET_POLL_SECONDS)
+                if not done:
+                    state = await asyncio.to_thread(_quiet_status, address, job_id)
+                    if state in TERMINAL:
+                        return
+                    continue
+                try:
+                    echo(pending.result())
+                except StopAsyncIteration:
+                    return
+                pending = asyncio.ensure_future(stream.__anext__())
+        finally:
+            pending.cancel()
 
     asyncio.run(_tail())
     return exit_code(address, job_id)
+
+
+def _quiet_status(address: str, job_id: str) -> str:
+    try:
+        return status(address, job_id)
+    except OptionError:
+        rule = (
+            f"{{address}}: the Ray job server at {address} stopped answering while job {job_id} "
+            f"ran; it may still be running: ask with {{status}} {job_id}"
+        )
+        raise OptionError("", rule, "address", "status") from None
 
 
 def exit_code(address: str, job_id: str) -> int:
