@@ -31,6 +31,7 @@ TASKS_IN_FLIGHT_PER_WORKER = 2
 STOP_POLL_SECONDS = 0.25  # how often the dispatch loop looks at the stop request
 IN_FLIGHT_GRACE_SECONDS = 5.0  # after a stop, days in flight get this long to commit
 CANCEL_WAIT_SECONDS = 3.0  # then cancelled tasks get this long to be gone before the lock goes
+GRPC_READY_SECONDS = 10.0  # a --ray-address must complete a gRPC handshake within this
 PLAN_FETCH_TIMEOUT_SECONDS = 900.0  # a worker's one fetch of the plan, across nodes on a cluster
 
 
@@ -264,8 +265,9 @@ def _is_loopback(host: str) -> bool:
     return host.startswith("127.") or host in ("::1", "localhost")
 
 
-def probe_address(address: str, timeout: float = 5.0) -> None:
-    """Fail fast on an address nothing listens on (ray.init would retry for minutes)."""
+def probe_address(address: str, timeout: float = 5.0, handshake: bool = True) -> None:
+    """Fail fast on an address nothing listens on, or that does not complete a gRPC handshake
+    (`handshake`): ray.init would retry for minutes."""
     if address in ("auto", "local"):
         return
     hostport = address.split("://", 1)[-1].rstrip("/")
@@ -278,6 +280,29 @@ def probe_address(address: str, timeout: float = 5.0) -> None:
     except OSError as exc:
         rule = f"{{ray_address}}: nothing answers at {address} ({exc.strerror or exc})"
         raise OptionError("", rule, "ray_address") from None
+    if handshake and not _speaks_grpc(host, int(port), GRPC_READY_SECONDS):  # else ray.init
+        rule = (
+            f"{{ray_address}}: {address} accepts connections but does not answer as a Ray "
+            f"cluster within {GRPC_READY_SECONDS:.0f} s (is it the GCS port, 6379 by default?)"
+        )
+        raise OptionError("", rule, "ray_address")  # would retry for about 14 minutes
+
+
+def _speaks_grpc(host: str, port: int, timeout: float) -> bool:
+    """Whether a gRPC server (a Ray GCS or client server) completes its handshake at host:port.
+    With TLS on (RAY_USE_TLS), a plain channel cannot tell: assumed yes."""
+    if os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true"):
+        return True
+    import grpc
+
+    channel = grpc.insecure_channel(f"{host}:{port}")
+    try:
+        grpc.channel_ready_future(channel).result(timeout=timeout)
+        return True
+    except grpc.FutureTimeoutError:
+        return False
+    finally:
+        channel.close()
 
 
 @contextlib.contextmanager
@@ -427,5 +452,8 @@ def choose_executor(
     if local_auto and work is not None:
         log.info("auto: %s: starting a local Ray", work)
     if address:
-        probe_address(address)
+        import ray
+
+        # connected already: start() checks that it is the Ray at `address`, no handshake
+        probe_address(address, handshake=not ray.is_initialized())
     return RayExecutor(workers, address)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from ecomlake.cli.app import run
 
 REPO = Path(__file__).resolve().parents[2]
@@ -71,3 +73,26 @@ def test_a_damaged_lock_fails_as_generate_would_refuse_it(tmp_path, capsys):
     assert run(["doctor", "-c", QUICK, "-t", str(lake)]) != 0
     line = next(x for x in capsys.readouterr().out.splitlines() if " lake " in x)
     assert line.startswith("  FAIL  lake ") and "_lock.json is damaged" in line
+
+
+def test_an_address_that_accepts_and_never_answers_is_refused_in_seconds(monkeypatch):
+    """A TCP connect passed the probe, and ray.init then retried for about 14 minutes."""
+    import socket
+    import time
+
+    from ecomlake.errors import OptionError
+    from ecomlake.run import executors
+
+    monkeypatch.setattr(executors, "GRPC_READY_SECONDS", 1.0)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # the kernel accepts; nothing answers
+    address = f"127.0.0.1:{silent.getsockname()[1]}"
+    started = time.monotonic()
+    try:
+        with pytest.raises(OptionError, match="does not answer as a Ray cluster within 1 s"):
+            executors.probe_address(address)
+        executors.probe_address(address, handshake=False)  # connected already: no handshake
+    finally:
+        silent.close()
+    assert time.monotonic() - started < 10
