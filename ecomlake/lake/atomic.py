@@ -31,7 +31,9 @@ def create_new(loc: LakeLocation, rel_path: str, data: bytes) -> bool:
 
     def put() -> None:
         try:
-            loc.fs.pipe_file(full, data, mode="create")
+            loc.fs.pipe_file(
+                full, data, mode="create", timeout=loc.timeouts.write_deadline(len(data))
+            )
         except FileExistsError:
             raise
         except Exception as exc:  # s3fs maps a 412 to FileExistsError only when it names the

@@ -20,6 +20,7 @@ import os
 # bucket or the emulator first waits ~60 s for a hierarchical-namespace probe.
 os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
+import asyncio
 import inspect
 import json
 import re
@@ -258,8 +259,16 @@ def _missing_bucket(exc: BaseException) -> bool:
 
 
 def _remote(loc: LakeLocation, action: str, full: str, fn, passthrough=()):
+    def bounded():
+        try:
+            return fn()
+        except (FSTimeoutError, asyncio.CancelledError) as exc:  # the call's own deadline
+            if str(exc.__cause__ or "").strip():  # the client's connect/read timeout said why
+                raise
+            raise TimeoutError("the reply did not arrive whole within its deadline") from None
+
     return retry_call(
-        fn, action=action, target=loc.display(full), policy=loc.retry, passthrough=passthrough
+        bounded, action=action, target=loc.display(full), policy=loc.retry, passthrough=passthrough
     )
 
 
@@ -306,7 +315,13 @@ def remove(loc: LakeLocation, rel_path: str) -> None:
             raise _storage_error("remove", full, exc) from exc
         return
     try:
-        _remote(loc, "remove", full, lambda: loc.fs.rm_file(full), (FileNotFoundError,))
+        _remote(
+            loc,
+            "remove",
+            full,
+            lambda: loc.fs.rm_file(full, timeout=loc.timeouts.call_deadline()),
+            (FileNotFoundError,),
+        )
     except FileNotFoundError as exc:
         if _missing_bucket(exc):
             raise _storage_error("remove", loc.display(full), exc) from exc
@@ -331,9 +346,9 @@ def remove_tree(loc: LakeLocation, rel_dir: str) -> bool:
 
     def rm_tree() -> bool:
         loc.fs.invalidate_cache(full)
-        if not loc.fs.exists(full):
+        if not loc.fs.exists(full, timeout=loc.timeouts.call_deadline()):
             return False
-        loc.fs.rm(full, recursive=True)
+        loc.fs.rm(full, recursive=True, timeout=loc.timeouts.call_deadline())
         return True
 
     return _remote(loc, "remove", full, rm_tree)
@@ -419,7 +434,7 @@ def _remote_listing(loc: LakeLocation, full: str, *, detail: bool) -> list:
 
     def listing() -> list:
         loc.fs.invalidate_cache(full)  # another process may have written since the last listing
-        return loc.fs.ls(full, detail=detail)
+        return loc.fs.ls(full, detail=detail, timeout=loc.timeouts.call_deadline())
 
     try:
         return _remote(loc, "list", full, listing, (FileNotFoundError, NotADirectoryError))
@@ -433,7 +448,9 @@ def read_bytes(loc: LakeLocation, rel_path: str) -> bytes:
     """Whole file contents; a missing file raises StorageError."""
     full = join(loc.root, rel_path)
     if not loc.is_local:
-        return _remote(loc, "read", full, lambda: loc.fs.cat_file(full))
+        return _remote(
+            loc, "read", full, lambda: loc.fs.cat_file(full, timeout=loc.timeouts.read_deadline())
+        )
     try:
         # non-blocking open: a FIFO would otherwise block here; only regular files are read
         fd = os.open(full, os.O_RDONLY | os.O_NONBLOCK)
@@ -456,7 +473,7 @@ def exists(loc: LakeLocation, rel_path: str) -> bool:
 
     def stat() -> bool:
         loc.fs.invalidate_cache(full)
-        return bool(loc.fs.exists(full))
+        return bool(loc.fs.exists(full, timeout=loc.timeouts.call_deadline()))
 
     return _remote(loc, "stat", full, stat)
 

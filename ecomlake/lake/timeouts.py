@@ -7,8 +7,11 @@ The clients' own defaults are not enough: gcsfs passes `requests_timeout=None` t
 means no timeout at all, and for a PUT botocore sends `Expect: 100-continue`, and aiohttp waits
 for the `100 Continue` with no timeout and starts its read timeout only once the body is sent.
 So a write also gets a deadline for the whole call: both timeouts plus the body at
-`MIN_UPLOAD_RATE`. A user's own client option (s3fs `config_kwargs` `connect_timeout` /
-`read_timeout`, gcsfs `requests_timeout`) wins over the variable.
+`MIN_UPLOAD_RATE`. A reply that trickles in (a byte every few seconds) never trips the read
+timeout either, so listings, stats and deletes get a whole-call deadline too, and a read of a
+whole object one sized for the biggest part at the same rate. A user's own client option (s3fs
+`config_kwargs` `connect_timeout` / `read_timeout`, gcsfs `requests_timeout`) wins over the
+variable.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ MAX_TIMEOUT = 3600.0
 # bytes/s a write is allowed to be as slow as before its deadline passes (2 Mbit/s): a 128 MB
 # part gets ~8.5 min, an empty probe object just the two timeouts
 MIN_UPLOAD_RATE = 256 * 1024
+CALL_READS = 4  # a call without a body: its reply may take this many read timeouts in all
+MAX_READ_BYTES = 256 * 2**20  # the largest object read whole (a part file); ~17 min at the rate
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,15 @@ class StorageTimeouts:
     def write_deadline(self, size: int) -> float:
         """Seconds a whole write of `size` bytes may take."""
         return self.connect + self.read + size / MIN_UPLOAD_RATE
+
+    def call_deadline(self) -> float:
+        """Seconds a listing, stat or delete may take in all: a reply that trickles in, a byte
+        at a time, never trips the read timeout (the longest silence)."""
+        return self.connect + CALL_READS * self.read
+
+    def read_deadline(self) -> float:
+        """Seconds a whole object's read may take: up to `MAX_READ_BYTES` at `MIN_UPLOAD_RATE`."""
+        return self.connect + self.read + MAX_READ_BYTES / MIN_UPLOAD_RATE
 
     def s3_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """s3fs options with botocore's `connect_timeout`/`read_timeout` set unless given."""

@@ -302,7 +302,7 @@ def _confirm_object(loc: LakeLocation, rel: str, path: Path) -> None:
     remote = join(loc.root, rel)
     loc.fs.invalidate_cache(remote.rpartition("/")[0])
     try:
-        size = loc.fs.info(remote)["size"]
+        size = loc.fs.info(remote, timeout=loc.timeouts.call_deadline())["size"]
     except FileNotFoundError:
         raise StorageError(f"{loc.display(remote)}: missing after upload") from None
     if size != path.stat().st_size:

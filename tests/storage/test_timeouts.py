@@ -296,3 +296,54 @@ def test_silent_endpoint_with_default_settings_fails_within_two_minutes(default_
     assert len(err) == 1 and "did not answer" in err[0], err
     assert seconds < 120
     assert "after 2 attempts" in err[0]  # the time budget, not the five attempts, ended it
+
+
+@pytest.fixture
+def trickling_endpoint() -> Iterator[str]:
+    """`http://127.0.0.1:<port>`: answers every request with a status line, then one byte every
+    half second for ever, so no read ever waits as long as the read timeout."""
+    server = socket.create_server(("127.0.0.1", 0), backlog=32)
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def trickle(conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                ends = time.monotonic() + 20  # then hangs up: a client without limits fails
+                while not stop.wait(0.5) and time.monotonic() < ends:
+                    conn.sendall(b"X")
+            except OSError:
+                return
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn = server.accept()[0]
+            except TimeoutError:
+                continue
+            threading.Thread(target=trickle, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=serve, name="trickling-endpoint", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+
+
+def test_a_reply_that_trickles_in_is_bounded(trickling_endpoint, monkeypatch):
+    """A byte every half second never trips the read timeout (the longest silence): a listing
+    and a read waited for ever, so verify of such an endpoint never ended. Each call now has a
+    deadline for the whole reply: 1 + 4 × 1 s for a listing."""
+    monkeypatch.setenv("ECOMLAKE_STORAGE_TIMEOUT", "1")
+    monkeypatch.setenv("ECOMLAKE_RETRY_MAX_SECONDS", "0")
+    loc = resolve_target("s3://lake/slow", {"endpoint_url": trickling_endpoint, "key": KEY,
+                                            "secret": SECRET})  # fmt: skip
+    started = time.monotonic()
+    with pytest.raises(StorageError, match="did not arrive whole within its deadline"):
+        list_dir(loc, "orders")
+    assert time.monotonic() - started < 5 + 10
