@@ -127,6 +127,15 @@ def generate(
             help="Replace a lake made with another config/seed/window; rewrite committed days.",
         ),
     ] = False,
+    lock_expiry_hours: Annotated[
+        float | None,
+        typer.Option(
+            "--lock-expiry-hours",
+            help="Take over the lake's lock, whichever host holds it, once it is older than "
+            "this (a scheduled run whose last run crashed on a host that is gone); default: "
+            "only a lock whose process is known to be gone, on this host.",
+        ),
+    ] = None,
     repair: Annotated[
         bool,
         typer.Option(
@@ -168,6 +177,7 @@ def generate(
         source_prefix=source_prefix,
         storage_options=parse_storage_options(storage_option),
         overwrite=overwrite,
+        lock_expiry_hours=lock_expiry_hours,
         shared_target=shared_target,
         hooks=tuple(post_export_hook or ()),
         plan_cache=plan_cache,

@@ -4,8 +4,9 @@ The lock is created with its whole content in one step (`atomic.create_new`): of
 together exactly one holds it, and no run ever reads a half-written lock. It records enough to
 tell, on the same host, whether its writer still runs: pid, that process's start time (a reused
 pid, or pid 1 of a new container, started at another time) and the kernel's boot id (a reboot
-ends every run). A lock of another host is never judged: only the user can tell whether that run
-is gone. Taking over a stale lock is itself a create-if-absent race (see `LakeLock._take_over`).
+ends every run). A lock of another host is not judged: only the user can tell whether that run
+is gone, or a `generate --lock-expiry-hours` that holds any lock older than that stale. Taking
+over a stale lock is itself a create-if-absent race (see `LakeLock._take_over`).
 """
 
 from __future__ import annotations
@@ -131,6 +132,24 @@ def stale_reason(info: LockInfo) -> str | None:
     return None
 
 
+def expired_reason(info: LockInfo, expiry_hours: float | None) -> str | None:
+    """Why a lock, of any host, is taken over as too old (`expiry_hours` after it was taken),
+    or None: a scheduled run whose last run crashed on a host that is gone (a nightly job's
+    pod) would be refused for ever otherwise. Hours, so clocks a few minutes apart agree."""
+    if expiry_hours is None:
+        return None
+    try:
+        taken = dt.datetime.fromisoformat(info.started_at)
+    except ValueError:
+        return None
+    if taken.tzinfo is None:
+        return None
+    hours = (dt.datetime.now(dt.UTC) - taken).total_seconds() / 3600
+    if hours <= expiry_hours:
+        return None
+    return f"it was taken {hours:,.1f} h ago, more than the {expiry_hours:g} h a lock is held"
+
+
 def live_holder(loc: LakeLocation) -> LockInfo | None:
     """The run holding the lake's lock while it may still be writing (for readers such as
     verify, which take no lock); None when there is no lock, or a stale or damaged one."""
@@ -156,9 +175,10 @@ def _pid_exists(pid: int) -> bool:
 class LakeLock:
     """Held for the whole run: `with LakeLock(loc, batch_id): ...`."""
 
-    def __init__(self, loc: LakeLocation, batch_id: str) -> None:
+    def __init__(self, loc: LakeLocation, batch_id: str, expiry_hours: float | None = None) -> None:
         self.loc = loc
         self.info = LockInfo.current(batch_id)
+        self.expiry_hours = expiry_hours  # a lock older than this is stale whoever holds it
         self.held = False
 
     def __enter__(self) -> LakeLock:
@@ -181,7 +201,7 @@ class LakeLock:
                 continue  # released after our create failed: race for it again
             if holder.token == self.info.token:
                 break  # our own create: its reply was lost and the retry found the file
-            reason = stale_reason(holder)
+            reason = stale_reason(holder) or expired_reason(holder, self.expiry_hours)
             if reason is None:
                 raise TargetLocked.because(self._refusal(holder))
             self._take_over(holder, reason)
@@ -195,7 +215,12 @@ class LakeLock:
     def _refusal(self, holder: LockInfo) -> str:
         lock = self._uri(LOCK_FILE)
         other = holder.host != self.info.host
-        where = " (another host: this run cannot check it)" if other else ""
+        where = (
+            " (another host: this run cannot check it; a scheduled generate can take such a "
+            "lock over once it is old, with --lock-expiry-hours)"
+            if other
+            else ""
+        )
         return (
             f"another run is writing {self.loc.uri}: {lock} is held by "
             f"{holder.describe()}{where}; wait for it, or delete {lock} if that run is gone"

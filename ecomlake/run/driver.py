@@ -121,6 +121,7 @@ class GenerateOptions:
     shared_target: bool = False  # a local path that every cluster node sees (NFS, …)
     today: dt.date | None = None  # the anchor of unpinned windows; defaults to the UTC date
     tables: TableOptions = field(default_factory=TableOptions)  # --format iceberg|delta
+    lock_expiry_hours: float | None = None  # a lock older than this is stale, whoever holds it
 
     def __post_init__(self) -> None:
         """A library caller's wrong type fails here, naming the field (the CLI: its flag)."""
@@ -138,6 +139,11 @@ class GenerateOptions:
         check.flag("overwrite", "repair", "plan_cache", "shared_target")
         check.texts("hooks")
         check.instance("tables", TableOptions, "TableOptions('iceberg')")
+        if self.lock_expiry_hours is not None:
+            check.number("lock_expiry_hours")
+            if not 0 < self.lock_expiry_hours < float("inf"):
+                rule = f"{{lock_expiry_hours}}: must be hours > 0, got {self.lock_expiry_hours}"
+                raise OptionError(_OWNER, rule, "lock_expiry_hours")
         if self.executor == "in-process":  # they would be ignored without a word
             given = [f for f in ("ray_address", "workers") if getattr(self, f) is not None]
             if given:
@@ -195,7 +201,7 @@ def generate(
     run.stop = stop or StopRequest()
     if run.stop.is_set():  # it came while the target was probed: leave the lake untouched
         raise Interrupted(f"{run.stop.reason}: stopped before the run wrote anything")
-    with LakeLock(run.loc, run.settings.lineage.batch_id):
+    with LakeLock(run.loc, run.settings.lineage.batch_id, options.lock_expiry_hours):
         existing = read_identity(run.loc, overwrite=options.overwrite)
         if existing is not None and not options.overwrite:  # a run that held the lock since
             check_compatible(run.loc, existing, run.identity)  # _prepare may have made one

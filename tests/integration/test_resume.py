@@ -136,6 +136,34 @@ def test_a_dead_runs_lock_is_taken_over(lake_copy, quick_config):
     assert not (lake_copy / "_lock.json").exists()
 
 
+def _lock_of_a_gone_host(lake: Path, hours_ago: float) -> None:
+    """The lock a crashed nightly run left: another host's (its pod is gone), `hours_ago` old."""
+    taken = dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours_ago)
+    lock = {"batch_id": "night", "host": "ecomlake-daily-29xk1-head-8hq2z", "pid": 4242,
+            "started_at": taken.isoformat(timespec="seconds"), "token": "night"}  # fmt: skip
+    (lake / "_lock.json").write_text(json.dumps(lock))
+
+
+def test_an_old_lock_of_a_gone_host_is_taken_over_only_when_asked(lake_copy, quick_config, capsys):
+    """Every night a new pod: a crashed night's lock (another host, so never judged) refused
+    every later night until someone deleted it. --lock-expiry-hours takes it over once old; a
+    younger lock (a run that may still be writing) is still refused."""
+    _lock_of_a_gone_host(lake_copy, hours_ago=26)
+    args = ["generate", "-c", str(QUICK), "-t", str(lake_copy), "--executor", "in-process",
+            "--no-progress", "--dates", "2024-03-01"]  # fmt: skip
+    assert run(args) == 2
+    assert "--lock-expiry-hours" in capsys.readouterr().err  # the refusal says the way out
+    assert run([*args, "--lock-expiry-hours", "20"]) == 0
+    assert not (lake_copy / "_lock.json").exists()
+    _lock_of_a_gone_host(lake_copy, hours_ago=3)
+    assert run([*args, "--lock-expiry-hours", "20"]) == 2
+    assert "another run is writing" in capsys.readouterr().err
+    assert json.loads((lake_copy / "_lock.json").read_text())["token"] == "night"
+    for bad in ("0", "-1", "nan"):
+        assert run([*args, "--lock-expiry-hours", bad]) == 2
+        assert "--lock-expiry-hours: must be hours > 0" in capsys.readouterr().err
+
+
 def _committed(root: Path) -> int:
     return len(list(root.rglob("_SUCCESS")))
 
