@@ -61,6 +61,9 @@ NOT_REPAIRED = RERUN_CHECKS | {
     "manifests.foreign_file",  # someone's file: its rule says how to fix it
     "tables.unreadable",  # the repair cannot read the table either: its detail says what can
 }
+# What the repair learns from the run records: without them (a run killed before it recorded
+# its days), a partition that was never written is not seen, and only a re-run writes it.
+NEED_RECORDS = frozenset({"expected.missing_partition"})
 DEEP_FIX = "to restore one, delete its folder and run the repair command"
 DEEP_HINT = (
     "every partition matches its manifest, so a repair finds nothing: verify again with --deep "
@@ -203,7 +206,10 @@ class VerifyReport:
         not what its manifest or the plan says. Rows that break a rule in partitions that match
         their manifests (edited with them) are not seen by it: `--deep` finds those."""
         stored = [*self.manifest_violations, *self.partition_violations, *self.deep_violations]
-        return any(v.check not in NOT_REPAIRED for v in stored)
+        not_repaired = NOT_REPAIRED
+        if any(v.check == "lake.run_records_missing" for v in self.violations):
+            not_repaired |= NEED_RECORDS
+        return any(v.check not in not_repaired for v in stored)
 
     @property
     def _repair_helps(self) -> bool:

@@ -442,3 +442,22 @@ def test_a_rule_broken_in_partitions_that_match_their_manifests_points_to_deep(f
     text = report.to_text()
     assert "\nrepair: " not in text and json.loads(report.to_json())["repair_command"] is None
     assert text.splitlines()[-1] == f"deep: {DEEP_HINT}"
+
+
+def test_a_run_killed_before_it_recorded_its_days_is_to_be_re_run_not_repaired(tmp_path):
+    """Killed before its run record: the partitions it never wrote are missing, and verify sent
+    to a repair that checked what is on storage, found nothing and exited 0, again and again
+    (without records it cannot know those partitions)."""
+    root = tmp_path / "lake"
+    dates = (dt.date(2024, 1, 1), dt.date(2024, 1, 2), dt.date(2024, 1, 3))
+    options = GenerateOptions(target=str(root), executor="in-process", dates=dates, **PINNED)
+    assert generate(str(QUICK), options).ok
+    shutil.rmtree(root / "_runs")  # as if killed before it wrote its record
+    shutil.rmtree(root / "shopping_carts" / "ingest_dt=2024-01-02")  # a day it never reached
+    report = verify_lake(str(root))
+    checks = {v.check for v in report.violations}
+    assert {"lake.run_records_missing", "expected.missing_partition"} <= checks
+    text = report.to_text()
+    assert "re-run: " in text and "\nrepair: " not in text
+    assert generate(str(QUICK), options).ok  # the re-run finishes the lake
+    assert verify_lake(str(root)).ok
