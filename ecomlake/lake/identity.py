@@ -164,13 +164,29 @@ def check_compatible(
     hint = ""
     if (existing.seed, existing.config_fingerprint) == (new.seed, new.config_fingerprint):
         hint = " (only the window differs: pin parameters.start_date/end_date to grow a lake)"
-    way_out = "pass {overwrite} to replace it, or choose" if can_overwrite else "choose"
+    way_out = "pass {overwrite} to replace it all, or choose" if can_overwrite else "choose"
     rule = (
         f"{{target}}: {loc.uri} holds a lake made with another config, seed or window "
         f"(fingerprint {existing.config_fingerprint[:12]}, seed {existing.seed}, "
-        f"{existing.world_start}..{existing.world_end}); {way_out} another {{target}}{hint}"
+        f"{existing.world_start}..{existing.world_end}; this run: "
+        f"{_differs(existing, new)}); to add to it, run with its own config ({CONFIG_FILE} "
+        f"in the lake) and seed; {way_out} another {{target}}{hint}"
     )
     raise OptionError("", rule, *_FIELDS)
+
+
+def _differs(existing: LakeIdentity, new: LakeIdentity) -> str:
+    """What of this run's identity is not the lake's: its fingerprint, seed and window."""
+    parts = [
+        f"fingerprint {new.config_fingerprint[:12]}"
+        if new.config_fingerprint != existing.config_fingerprint
+        else "",
+        f"seed {new.seed}" if new.seed != existing.seed else "",
+        f"{new.world_start}..{new.world_end}"
+        if (new.world_start, new.world_end) != (existing.world_start, existing.world_end)
+        else "",
+    ]
+    return ", ".join(p for p in parts if p) or "the same fingerprint, seed and window"
 
 
 def _level(identity: LakeIdentity) -> str:

@@ -68,6 +68,8 @@ def test_another_config_is_refused_and_nothing_changes(lake_copy, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert "holds a lake made with another config, seed or window" in err
+    assert "; this run: seed 7);" in err  # what differs, not only the lake's side
+    assert "run with its own config (_config.yaml in the lake)" in err
     assert "--overwrite" in err and "\n" not in err
     assert _digest(lake_copy) == before
     assert not (lake_copy / "_lock.json").exists()
