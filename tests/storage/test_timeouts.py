@@ -8,6 +8,7 @@ and GCS emulator: a timeout too small for them fails cleanly, a normal one works
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -33,32 +34,40 @@ SMALL = {"ECOMLAKE_STORAGE_TIMEOUT": "1", "ECOMLAKE_RETRY_MAX_SECONDS": "0"}
 BOUND = 60.0  # a command against the silent endpoint with SMALL settings (start-up included)
 
 
-@pytest.fixture(scope="module")
-def silent_endpoint() -> Iterator[str]:
-    """`http://127.0.0.1:<port>`: accepts every connection, reads nothing, never answers."""
+@contextlib.contextmanager
+def _serving(on_accept: Callable[[socket.socket, threading.Event], None]) -> Iterator[str]:
+    """`http://127.0.0.1:<port>`, each connection it accepts (for at most LIFETIME seconds)
+    handed to `on_accept` with the event set when the server stops."""
     server = socket.create_server(("127.0.0.1", 0), backlog=128)
     server.settimeout(0.2)
     stop = threading.Event()
-    accepted: list[socket.socket] = []
 
     def serve() -> None:
         ends = time.monotonic() + LIFETIME
         while not stop.is_set() and time.monotonic() < ends:
             try:
-                accepted.append(server.accept()[0])
+                on_accept(server.accept()[0], stop)
             except TimeoutError:
                 continue
 
-    thread = threading.Thread(target=serve, name="silent-endpoint", daemon=True)
+    thread = threading.Thread(target=serve, name="test-endpoint", daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.getsockname()[1]}"
     finally:
         stop.set()
         thread.join()
-        for conn in accepted:
-            conn.close()
         server.close()
+
+
+@pytest.fixture(scope="module")
+def silent_endpoint() -> Iterator[str]:
+    """`http://127.0.0.1:<port>`: accepts every connection, reads nothing, never answers."""
+    accepted: list[socket.socket] = []
+    with _serving(lambda conn, stop: accepted.append(conn)) as url:
+        yield url
+    for conn in accepted:
+        conn.close()
 
 
 DEFAULTS_TEST = "test_silent_endpoint_with_default_settings_fails_within_two_minutes"
@@ -301,12 +310,9 @@ def test_silent_endpoint_with_default_settings_fails_within_two_minutes(default_
 @pytest.fixture
 def trickling_endpoint() -> Iterator[str]:
     """`http://127.0.0.1:<port>`: answers every request with a status line, then one byte every
-    half second for ever, so no read ever waits as long as the read timeout."""
-    server = socket.create_server(("127.0.0.1", 0), backlog=32)
-    server.settimeout(0.2)
-    stop = threading.Event()
+    half second, so no read ever waits as long as the read timeout."""
 
-    def trickle(conn: socket.socket) -> None:
+    def trickle(conn: socket.socket, stop: threading.Event) -> None:
         with conn:
             try:
                 conn.recv(65536)
@@ -317,22 +323,11 @@ def trickling_endpoint() -> Iterator[str]:
             except OSError:
                 return
 
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn = server.accept()[0]
-            except TimeoutError:
-                continue
-            threading.Thread(target=trickle, args=(conn,), daemon=True).start()
+    def on_accept(conn: socket.socket, stop: threading.Event) -> None:
+        threading.Thread(target=trickle, args=(conn, stop), daemon=True).start()
 
-    thread = threading.Thread(target=serve, name="trickling-endpoint", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join()
-        server.close()
+    with _serving(on_accept) as url:
+        yield url
 
 
 def test_a_reply_that_trickles_in_is_bounded(trickling_endpoint, monkeypatch):
