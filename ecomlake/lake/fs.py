@@ -348,7 +348,7 @@ def remove_tree(loc: LakeLocation, rel_dir: str) -> bool:
         loc.fs.invalidate_cache(full)
         if not loc.fs.exists(full, timeout=loc.timeouts.call_deadline()):
             return False
-        loc.fs.rm(full, recursive=True, timeout=loc.timeouts.call_deadline())
+        loc.fs.rm(full, recursive=True)  # many requests, each bounded by the read timeout
         return True
 
     return _remote(loc, "remove", full, rm_tree)

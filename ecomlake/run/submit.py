@@ -44,6 +44,7 @@ def client(address: str):
         rule = f"must be the job server URL, e.g. http://head:8265 (got {address!r})"
         raise _bad_address(rule)
     try:
+        import requests
         from ray.job_submission import JobSubmissionClient
     except ImportError:
         raise _bad_address(
@@ -62,8 +63,6 @@ def client(address: str):
             except requests.Timeout:
                 rule = f"the Ray job server at {address} did not answer within {answer:.0f} s"
                 raise _bad_address(rule) from None
-
-    import requests
 
     try:
         return BoundedClient(address)

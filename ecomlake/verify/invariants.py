@@ -182,7 +182,7 @@ def _stage_table(loc: LakeLocation, table: str, staged: str) -> None:
 
     def listing() -> list[str]:
         loc.fs.invalidate_cache(join(loc.root, table))
-        return sorted(loc.fs.glob(pattern, timeout=loc.timeouts.call_deadline()))
+        return sorted(loc.fs.glob(pattern, timeout=loc.timeouts.read_deadline()))  # many pages
 
     paths = retry_call(listing, action="list", target=loc.display(pattern), policy=loc.retry)
     prefix = len(loc.root.rstrip("/")) + 1
