@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -278,3 +279,21 @@ def test_repair_after_a_rerun_that_replaced_the_run_record(lake, original):
     result = repair(_options(lake))
     assert result.ok and len(result.repaired) == 2
     assert _hashes(lake) == _hashes(original)
+
+
+def test_a_lake_replaced_while_the_repair_started_is_not_repaired(lake, monkeypatch):
+    """The repair read the lake's identity before its lock: an --overwrite run of another seed
+    that held the lock meanwhile would have had its lake repaired as the old one."""
+    from ecomlake.run import repair as repairing
+
+    real_tables = repairing._open_tables
+
+    def open_tables_while_overwritten(*args, **kwargs):
+        options = _options(lake, seed=7, overwrite=True, dates=(START,))
+        assert generate(load_config(QUICK), replace(options, start_date=None, end_date=None)).ok
+        return real_tables(*args, **kwargs)
+
+    monkeypatch.setattr(repairing, "_open_tables", open_tables_while_overwritten)
+    with pytest.raises(ConfigError, match="became another lake while this repair started"):
+        repair(_options(lake))
+    assert json.loads((lake / "_lake.json").read_text())["seed"] == 7
