@@ -174,6 +174,28 @@ class TestFlags:
         assert f"{target}/{LOCK_FILE} is held by batch other, pid {held.pid}" in error
         assert sorted(p.name for p in target.iterdir()) == [LOCK_FILE]
 
+    def test_a_lake_of_another_world_made_meanwhile_is_refused(
+        self, tmp_path, raw_dir, monkeypatch, capsys
+    ):
+        """Checked before the lock: a generate of another seed that took the lock while the
+        export prepared made its lake, and the export then wrote its rows into it."""
+        from ecomlake.trio import raw_export
+
+        target, real_prepare = tmp_path / "lake", raw_export._prepare
+
+        def prepare_while_another_world_commits(options):
+            plan = real_prepare(options)  # no lake yet: every check passes
+            other = GenerateOptions(target=str(target), executor="in-process", seed=7,
+                                    dates=(dt.date(2024, 1, 4),))  # fmt: skip
+            assert generate(load_config(QUICK), other).ok
+            return plan
+
+        monkeypatch.setattr(raw_export, "_prepare", prepare_while_another_world_commits)
+        assert run(_export(raw_dir, target, *PINNED)) == 2
+        assert "holds a lake made with another config, seed or window" in one_line_error(capsys)
+        assert json.loads((target / "_lake.json").read_text())["seed"] == 7
+        assert not (target / "_runs" / f"{BATCH}.json").exists()
+
     def test_default_target_and_batch(self, tmp_path, raw_dir, monkeypatch):
         monkeypatch.chdir(tmp_path)
         assert run(["export-raw", "--source", str(raw_dir), "--table", "returns"]) == 0
