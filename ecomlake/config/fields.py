@@ -107,9 +107,14 @@ IntRange = Annotated[tuple[int, int], BeforeValidator(_pair), AfterValidator(_or
 NonNegIntRange = Annotated[IntRange, _both(lambda v: v >= 0, "values must not be negative")]
 PositiveIntRange = Annotated[IntRange, _both(lambda v: v >= 1, "values must be at least 1")]
 MAX_CART_LINES = 1000  # the plan holds every line of every cart: 10**9 would ask for 100+ GiB
-CartLines = Annotated[
-    IntRange, _both(lambda v: 1 <= v <= MAX_CART_LINES, f"values must be 1 to {MAX_CART_LINES}")
-]
+CART_LINES_RULE = f"values must be 1 to {MAX_CART_LINES}"
+
+
+def cart_lines_ok(count: float) -> bool:
+    return 1 <= count <= MAX_CART_LINES
+
+
+CartLines = Annotated[IntRange, _both(cart_lines_ok, CART_LINES_RULE)]
 FloatRange = Annotated[tuple[float, float], BeforeValidator(_pair), AfterValidator(_ordered)]
 UnitRange = Annotated[FloatRange, _both(lambda v: 0 <= v <= 1, "values must be between 0 and 1")]
 FractionRange = Annotated[

@@ -11,7 +11,7 @@ from typing import Self
 from pydantic import Field, field_validator, model_validator
 
 from ecomlake.config.fields import (
-    MAX_CART_LINES,
+    CART_LINES_RULE,
     FractionRange,
     IntRange,
     Names,
@@ -21,6 +21,7 @@ from ecomlake.config.fields import (
     Probability,
     Seed,
     StrictModel,
+    cart_lines_ok,
     check_sums_to_one,
     rule,
 )
@@ -70,8 +71,8 @@ class TableConfig(StrictModel):
     def _cart_lines(self) -> Self:
         """cart_items' range sizes carts when no tier says (elsewhere it is ignored)."""
         lines = self.item_count_range
-        if self.name == "cart_items" and lines and not 1 <= lines[0] <= lines[1] <= MAX_CART_LINES:
-            raise rule(f"values must be 1 to {MAX_CART_LINES}", "item_count_range")
+        if self.name == "cart_items" and lines and not all(map(cart_lines_ok, lines)):
+            raise rule(CART_LINES_RULE, "item_count_range")
         return self
 
     def column(self, name: str) -> ColumnConfig | None:
