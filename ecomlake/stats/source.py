@@ -16,6 +16,7 @@ from ecomlake.config import EcomConfig
 from ecomlake.errors import ConfigError, OptionError
 from ecomlake.lake.fs import LakeLocation, exists, join, resolve_target
 from ecomlake.lake.identity import CONFIG_FILE, LAKE_FILE, read_identity, read_lake_config
+from ecomlake.lake.lock import live_holder
 from ecomlake.lake.manifest import PartitionManifest
 from ecomlake.lake.runs import read_run_records
 from ecomlake.messiness import level_from_record
@@ -82,6 +83,12 @@ def describe_lake(
     cfg = config if config is not None else read_lake_config(loc)
     if cfg is None:
         raise OptionError("", f"{{config}}: required, {target} stores no {CONFIG_FILE}", "config")
+    holder = live_holder(loc)
+    if holder is not None:
+        raise ConfigError(
+            f"target: {target}: a run is writing this lake ({holder.describe()}), so the days "
+            "it has not committed would count as missing sales: run stats when it is done"
+        )
     stopped = stopped_runs(read_run_records(loc, lake))
     if stopped:
         run, missing = stopped[0]

@@ -30,6 +30,7 @@ from ecomlake.lake.fs import (
 )
 from ecomlake.lake.identity import CONFIG_FILE, LAKE_FILE, LakeIdentity, read_identity
 from ecomlake.lake.layout import MANIFEST_NAME, SUCCESS_NAME, is_foreign_file
+from ecomlake.lake.lock import live_holder
 from ecomlake.lake.manifest import PartitionManifest
 from ecomlake.lake.runs import RUNS_DIR, RunRecord, read_run_records
 from ecomlake.messiness.log import log_table_for
@@ -205,6 +206,13 @@ def source_lake(source: Path) -> tuple[LakeIdentity | None, list[RunRecord]]:
     """The local lake's identity (None for a lake without one, as the older tool wrote them)
     and run records; a damaged `_lake.json` or record is refused, as verify fails them."""
     loc = resolve_target(str(source))
+    holder = live_holder(loc)
+    if holder is not None:  # its partitions would land without the record that lists them
+        rule = (
+            f"{{source}}: a run is writing this lake ({holder.describe()}); nothing was "
+            "uploaded: upload when it is done"
+        )
+        raise OptionError(_OWNER, rule, "source")
     try:
         lake = read_identity(loc)
     except EcomlakeError as exc:

@@ -69,6 +69,10 @@ DEEP_HINT = (
     "every partition matches its manifest, so a repair finds nothing: verify again with --deep "
     "to find the partitions whose rows differ from a fresh render"
 )
+WRITING_HINT = (
+    "the run writing this lake is not done, so its missing days may only be pending; verify "
+    "again when it ends (a re-run or a repair would be refused while it holds the lock)"
+)
 RERUN_HINT = (
     "the generate command that made the lake, with the same options (a run that was interrupted "
     "records its days when it completes; committed partitions are kept, not rewritten)"
@@ -112,6 +116,7 @@ class VerifyReport:
         return not self.violations
 
     def to_json(self) -> str:
+        busy = bool(self.writing)  # the run writing the lake comes first: no advice yet
         body = {
             "target": self.target,
             "ok": self.ok,
@@ -123,8 +128,8 @@ class VerifyReport:
             "rendered_again": self.deep or None,
             "outside_lake": [asdict(v) for v in self.outside],
             "skipped": self.skipped,
-            "repair_command": self.repair_command if self._repair_helps else None,
-            "rerun_needed": self.rerun_needed,
+            "repair_command": self.repair_command if self._repair_helps and not busy else None,
+            "rerun_needed": self.rerun_needed and not busy,
             "run_writing": self.writing or None,
         }
         if self.defects is not None:
@@ -160,6 +165,9 @@ class VerifyReport:
             )
             lines.extend(f"    FAIL {v.check}: {v.detail}" for v in undo.violations)
         lines.append(f"result: {'ok' if self.ok else 'FAILED'} ({self.seconds:.1f}s)")
+        if self.writing and not self.ok:  # a re-run or a repair would be refused by its lock
+            lines.append(f"wait: {WRITING_HINT}")
+            return "\n".join(lines)
         if self.rerun_needed:
             lines.append(f"re-run: {RERUN_HINT}")
         if self._repair_helps:

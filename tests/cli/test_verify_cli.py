@@ -145,6 +145,21 @@ def test_a_run_writing_the_lake_is_named(broken, capsys):
     assert "a run is writing" not in capsys.readouterr().out
 
 
+def test_a_lake_a_run_is_writing_gets_no_re_run_or_repair_advice(broken, capsys):
+    """Its missing days may only be pending: a re-run or a repair would meet the lock."""
+    shutil.rmtree(broken / "orders" / "ingest_dt=2024-01-12")
+    assert run(["verify", str(broken)]) == 1
+    assert "repair: " in capsys.readouterr().out  # the advice without a run writing
+    with LakeLock(resolve_target(str(broken)), "busy"):
+        assert run(["verify", str(broken)]) == 1
+        out = capsys.readouterr().out
+        assert run(["verify", str(broken), "--format", "json"]) == 1
+    assert out.splitlines()[-1].startswith("wait: the run writing this lake is not done")
+    assert "repair: " not in out and "re-run: " not in out
+    report = json.loads(capsys.readouterr().out)
+    assert report["repair_command"] is None and report["rerun_needed"] is False
+
+
 @pytest.mark.parametrize("limit", ["1KB", "20MB"])  # at the start; inside one check
 def test_a_memory_limit_too_small_is_bad_input_not_damage(lake, capsys, limit):
     assert run(["verify", str(lake), "--memory-limit", limit]) == 2

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from ecomlake.lake.fs import resolve_target
+from ecomlake.lake.lock import LakeLock
 from ecomlake.stats import stats_lake
 
 from .conftest import quick_config, write_lake
@@ -70,9 +72,9 @@ def test_partial_lake_fails_changed_window_knobs(partial_lake):
     }
 
 
-def test_a_stopped_lake_is_refused_not_blamed_on_its_config(tmp_path):
+def test_a_stopped_or_busy_lake_is_refused_not_blamed_on_its_config(tmp_path):
     """A stopped run left customers of all its days unwritten: the cart rows of the default
-    tier then failed as if the config were wrong."""
+    tier then failed as if the config were wrong. A run still writing the lake did the same."""
     from ecomlake.api import generate
     from ecomlake.errors import ConfigError
     from ecomlake.run.driver import GenerateOptions
@@ -91,6 +93,10 @@ def test_a_stopped_lake_is_refused_not_blamed_on_its_config(tmp_path):
     result = generate(quick_config("2024-03-01"), options, RunProgress(day_done=day_done), stop)
     assert result.interrupted == "enough"
     with pytest.raises(ConfigError, match="the run backfill stopped with 26 of its days not done"):
+        stats_lake(str(root))
+    # A run still writing the lake (this process holds its lock): its days are only pending.
+    busy = r"a run is writing this lake \(batch resume, pid "
+    with LakeLock(resolve_target(str(root)), "resume"), pytest.raises(ConfigError, match=busy):
         stats_lake(str(root))
 
 

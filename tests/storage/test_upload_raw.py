@@ -12,6 +12,7 @@ import pytest
 from ecomlake.api import generate, verify
 from ecomlake.cli.app import run
 from ecomlake.lake.fs import resolve_target
+from ecomlake.lake.lock import LakeLock
 
 from .lakes import local_hashes, remote_hashes, s3_options, tiny_config, world_options
 
@@ -103,6 +104,20 @@ def test_a_damaged_partition_is_not_published(tiny_local, make_bucket, tmp_path,
     rel = part.parent.relative_to(source).as_posix()
     landed = {p.rsplit("/", 1)[1] for p in loc.fs.find(f"{loc.root}/ecom/raw/{rel}")}
     assert "_SUCCESS" not in landed
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_lake_a_run_is_writing_is_not_uploaded(tiny_local, make_bucket, capsys, dry_run):
+    """Its partitions would land without the run record that lists them (written at its end)."""
+    bucket = make_bucket("busy")
+    extra = ["--dry-run"] if dry_run else []
+    with LakeLock(resolve_target(str(tiny_local.root)), "busy"):
+        assert _upload(tiny_local.root, f"s3://{bucket}", *extra) == 2
+    err = capsys.readouterr().err
+    assert "--source: a run is writing this lake (batch busy, pid " in err
+    assert "nothing was uploaded: upload when it is done" in err
+    loc = resolve_target(f"s3://{bucket}")
+    assert loc.fs.find(loc.root) == []
 
 
 def test_a_target_error_names_the_flags_that_make_the_target(tiny_local, make_bucket, capsys):
