@@ -226,27 +226,31 @@ class LakeLock:
             f"{holder.describe()}{where}; wait for it, or delete {lock} if that run is gone"
         )
 
-    def _take_over(self, stale: LockInfo, reason: str) -> None:
-        """Remove a stale lock, so the next create can race for it. Only the run that creates the
-        marker named after the stale lock's token may remove it, and only if the lock is still
-        that one: two runs that judged the same lock stale never both remove a lock."""
+    def _take_over(self, stale: LockInfo, reason: str, rel: str = LOCK_FILE) -> None:
+        """Remove a stale lock (or a stale takeover marker, `rel`), so the next create can race
+        for it. Only the run that creates the marker named after the stale holder's token may
+        remove it, and only if it is still that one: two runs that judged the same lock stale
+        never both remove a lock. A marker whose own run is gone (killed in its few requests)
+        is taken over the same way, one marker deeper."""
         marker = f"_lock.takeover-{stale.token}.json"
         if not create_new(self.loc, marker, self.info.payload()):
             taker = self._read(marker)
             if taker is None:
                 return  # that takeover has just finished: look at the lock again
             if taker.token != self.info.token:
-                raise TargetLocked.because(
-                    f"another run ({taker.describe()}) is taking over the stale lock "
-                    f"{self._uri(LOCK_FILE)} just now; if that run is gone, delete "
-                    f"{self._uri(marker)}"
-                )
+                why = stale_reason(taker) or expired_reason(taker, self.expiry_hours)
+                if why is None:
+                    raise TargetLocked.because(
+                        f"another run ({taker.describe()}) is taking over the stale lock "
+                        f"{self._uri(LOCK_FILE)} just now; if that run is gone, delete "
+                        f"{self._uri(marker)}"
+                    )
+                self._take_over(taker, why, marker)
+                return  # the dead run's marker is gone: look at the lock again
         try:
-            if self._read(LOCK_FILE) == stale:
-                log.warning(
-                    "taking over %s of %s: %s", self._uri(LOCK_FILE), stale.describe(), reason
-                )
-                remove(self.loc, LOCK_FILE)
+            if self._read(rel) == stale:
+                log.warning("taking over %s of %s: %s", self._uri(rel), stale.describe(), reason)
+                remove(self.loc, rel)
         finally:
             remove(self.loc, marker)
 

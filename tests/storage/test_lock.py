@@ -307,16 +307,32 @@ def test_a_damaged_lock_is_reported_with_its_path_not_taken_over(tmp_path, conte
     assert read_bytes(loc, LOCK_FILE) == content
 
 
-def test_a_takeover_left_by_a_dead_run_is_named(tmp_path):
-    """A run killed between winning the takeover marker and replacing the lock."""
+def test_a_takeover_left_by_a_dead_run_is_taken_over_too(tmp_path, caplog):
+    """A run killed between winning the takeover marker and replacing the lock left a marker
+    that blocked every later run until it was deleted by hand."""
     loc = resolve_target(str(tmp_path), {})
     stale = _write_lock(loc, pid=_dead_pid())
     marker = f"_lock.takeover-{stale.token}.json"
     write_bytes(loc, marker, dataclasses.replace(stale, token="taker").payload())
+    lock = LakeLock(loc, "mine")
+    lock.acquire()
+    assert LockInfo.parse(read_bytes(loc, LOCK_FILE)).token == lock.info.token
+    assert _listing(loc, "_lock.takeover") == []
+    assert f"taking over {tmp_path}/{marker} of batch other" in caplog.text
+    lock.release()
+
+
+def test_a_takeover_in_progress_is_named(tmp_path):
+    """A marker whose run is alive (this process) is that run's, however long it takes."""
+    loc = resolve_target(str(tmp_path), {})
+    stale = _write_lock(loc, pid=_dead_pid())
+    marker = f"_lock.takeover-{stale.token}.json"
+    write_bytes(loc, marker, LockInfo.current("taker").payload())
     with pytest.raises(
         TargetLocked, match=f"taking over the stale lock .*delete {tmp_path}/{marker}"
     ):
         LakeLock(loc, "mine").acquire()
+    assert read_bytes(loc, LOCK_FILE) == stale.payload()
 
 
 def test_our_own_lock_found_after_a_lost_reply_is_held(tmp_path):
