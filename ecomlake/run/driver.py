@@ -42,7 +42,7 @@ from ecomlake.lake.identity import (
     write_lake_config,
 )
 from ecomlake.lake.lock import LakeLock
-from ecomlake.lake.runs import merge_run_record, run_record_path
+from ecomlake.lake.runs import merge_run_record, read_run_records, run_record_path
 from ecomlake.messiness import RunLevel
 from ecomlake.messiness.log import defect_log_tables
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
@@ -206,8 +206,11 @@ def generate(
         if existing is not None and not options.overwrite:  # a run that held the lock since
             check_compatible(run.loc, existing, run.identity)  # _prepare may have made one
         if existing is not None and existing.same_world(run.identity):  # its records, locked
+            records = read_run_records(run.loc, existing)
             write = PartitionWrite(run.settings.lineage, run.settings.parquet)
-            check_batch_reuse(_OWNER, run.loc, existing, write, run.days, options.overwrite)
+            check_batch_reuse(_OWNER, records, write, run.days, options.overwrite)
+            lineage = run.settings.lineage
+            check_lineage_columns(_OWNER, records, lineage, run.days, options.overwrite)
         tables = [*(spec.name for spec in TABLES), *defect_log_tables()]
         if existing is not None and options.overwrite and not existing.same_world(run.identity):
             if run.tables:
@@ -372,8 +375,6 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
     existing = check_lake(loc, identity, overwrite=options.overwrite)
     if existing is not None:
         check_format(loc, options.tables)  # a new lake has no tables to look for
-        if existing.same_world(identity):
-            check_lineage_columns(_OWNER, loc, existing, settings.lineage, days, options.overwrite)
     hooks = load_hooks(options.hooks, _OWNER, "hooks")
     return _Prepared(
         start,

@@ -16,7 +16,7 @@ from ecomlake.lake import LakeLocation, resolve_target
 from ecomlake.lake.commit import PartitionWrite
 from ecomlake.lake.fs import check_target, is_link, join
 from ecomlake.lake.identity import LakeIdentity, check_compatible, read_identity
-from ecomlake.lake.runs import read_run_records
+from ecomlake.lake.runs import RunRecord
 from ecomlake.lineage import (
     INGESTION_TS_RULE,
     Lineage,
@@ -90,8 +90,7 @@ def check_lake(
 
 def check_lineage_columns(
     owner: str,
-    loc: LakeLocation,
-    lake: LakeIdentity,
+    records: list[RunRecord],
     lineage: Lineage,
     days: list[dt.date],
     overwrite: bool | None,
@@ -99,8 +98,7 @@ def check_lineage_columns(
     """Refuse a run that would give some days of a lake a `source_file` column and others none:
     a table (Iceberg, Delta, or a reader taking one file's schema for all) has one schema. An
     --overwrite of every day the lake holds may change it (None: the command cannot
-    overwrite, so it is not offered)."""
-    records = read_run_records(loc, lake)
+    overwrite, so it is not offered). `records`: the lake's run records, read under its lock."""
     had = {r.write.lineage.source_prefix is not None for r in records if r.write is not None}
     wants = lineage.source_prefix is not None
     if not had or had == {wants}:
@@ -121,8 +119,7 @@ def check_lineage_columns(
 
 def check_batch_reuse(
     owner: str,
-    loc: LakeLocation,
-    lake: LakeIdentity,
+    records: list[RunRecord],
     write: PartitionWrite,
     days: list[dt.date],
     overwrite: bool | None,
@@ -130,8 +127,8 @@ def check_batch_reuse(
     """Refuse to reuse a batch id that an earlier run of the lake wrote otherwise. The record
     `_runs/<batch_id>.json` is the batch: a second run of the same id adds its days to it, and
     `--repair` rewrites them all with its one lineage and Parquet options. An --overwrite of
-    every day the earlier run wrote replaces it."""
-    for record in read_run_records(loc, lake):
+    every day the earlier run wrote replaces it. `records`: as for check_lineage_columns."""
+    for record in records:
         if record.batch_id != write.lineage.batch_id or record.write in (None, write):
             continue
         if overwrite and set(record.days) <= set(days):

@@ -39,7 +39,7 @@ from ecomlake.lake.commit import writer_record
 from ecomlake.lake.fs import exists
 from ecomlake.lake.identity import CONFIG_FILE, LakeIdentity, write_identity
 from ecomlake.lake.lock import LakeLock
-from ecomlake.lake.runs import run_record_path
+from ecomlake.lake.runs import read_run_records, run_record_path
 from ecomlake.lineage import Lineage
 from ecomlake.messiness import RunLevel, level_from_record
 from ecomlake.messiness.levels import fold_level
@@ -142,8 +142,13 @@ def export_raw(options: ExportOptions) -> ExportResult:
     result = ExportResult(options.target, plan.lineage.batch_id, plan.dates, skipped=plan.skipped)
     written_dates: set[str] = set()
     with LakeLock(plan.loc, plan.lineage.batch_id):
-        check_lake(plan.loc, plan.lake_identity, overwrite=None)  # again: a run may have held
-        if plan.carried is not None:  # the lock since _prepare and made another world's lake
+        # again: a run may have held the lock since _prepare and made another world's lake,
+        # or written its days with another source_file column
+        existing = check_lake(plan.loc, plan.lake_identity, overwrite=None)
+        if existing is not None:
+            records = read_run_records(plan.loc, existing)
+            check_lineage_columns(_OWNER, records, plan.lineage, [], overwrite=None)
+        if plan.carried is not None:
             result.defect_log_partitions = _commit_log(plan, plan.carried)
         for name in plan.tables:
             stats, values = _export_table(plan, name)
@@ -207,7 +212,6 @@ def _prepare(options: ExportOptions) -> _Plan:
         raise OptionError(_OWNER, rule, "target") from None
     if existing is not None:
         check_format(loc, options.table_format)  # a new lake has no tables to look for
-        check_lineage_columns(_OWNER, loc, existing, lineage, [], overwrite=None)
     hooks = load_hooks(options.post_export_hooks, _OWNER, "post_export_hooks")
     run_identity = RunIdentity(info.seed, lake_identity.config_fingerprint, info.generator_version)
     carried = None

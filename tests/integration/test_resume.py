@@ -105,6 +105,31 @@ def test_a_lake_made_by_another_world_while_the_run_prepared_is_refused(
     assert check_manifests(str(target)) == [] and _digest(target) == before
 
 
+def test_days_written_with_a_source_file_column_meanwhile_are_not_mixed(
+    tmp_path, quick_config, monkeypatch
+):
+    """The source_file check read the run records before the lock: a run with a source prefix
+    that took the lock while this one prepared wrote its days with the column, and this run
+    then wrote days without it (a table has one schema). Now it is refused under the lock."""
+    from ecomlake.run import driver
+
+    target, real_prepare = tmp_path / "lake", driver._prepare
+
+    def prepare_while_another_run_commits(cfg, options):
+        prepared = real_prepare(cfg, options)  # no lake yet: every check passes
+        monkeypatch.setattr(driver, "_prepare", real_prepare)
+        other = _options(target, dates=(dt.date(2024, 1, 4),), batch_id="with-column",
+                         source_prefix="gs://bucket/raw")  # fmt: skip
+        assert generate(quick_config, other).ok
+        return prepared
+
+    monkeypatch.setattr(driver, "_prepare", prepare_while_another_run_commits)
+    with pytest.raises(OptionError, match="this run leaves out the source_file column"):
+        generate(quick_config, _options(target, dates=(dt.date(2024, 1, 5),)))
+    assert not list(target.glob("*/ingest_dt=2024-01-05"))
+    assert not (target / "_lock.json").exists()
+
+
 def test_overwrite_replaces_the_lake(lake_copy, quick_config):
     result = generate(
         quick_config, _options(lake_copy, seed=7, overwrite=True, end_date=None, days=None,

@@ -196,6 +196,37 @@ class TestFlags:
         assert json.loads((target / "_lake.json").read_text())["seed"] == 7
         assert not (target / "_runs" / f"{BATCH}.json").exists()
 
+    def test_days_exported_with_a_source_file_column_meanwhile_are_not_mixed(
+        self, tmp_path, raw_dir, monkeypatch, capsys
+    ):
+        """Checked before the lock: an export with --source-prefix that took the lock while
+        this one prepared wrote its days with the column, and this one then wrote days
+        without it."""
+        from ecomlake.trio import raw_export
+
+        target, real_prepare = tmp_path / "lake", raw_export._prepare
+
+        def prepare_while_another_export_commits(options):
+            plan = real_prepare(options)  # no lake yet: every check passes
+            monkeypatch.setattr(raw_export, "_prepare", real_prepare)
+            other = [
+                "--table",
+                "orders",
+                "--ingest-date",
+                "2024-01-05",
+                "--source-prefix",
+                "gs://b",
+            ]
+            assert run(_export(raw_dir, target, *other)) == 0
+            return plan
+
+        monkeypatch.setattr(raw_export, "_prepare", prepare_while_another_export_commits)
+        assert (
+            run(_export(raw_dir, target, "--table", "orders", "--ingest-date", "2024-01-06")) == 2
+        )
+        assert "this run leaves out the source_file column" in one_line_error(capsys)
+        assert not (target / "orders" / "ingest_dt=2024-01-06").exists()
+
     def test_default_target_and_batch(self, tmp_path, raw_dir, monkeypatch):
         monkeypatch.chdir(tmp_path)
         assert run(["export-raw", "--source", str(raw_dir), "--table", "returns"]) == 0
