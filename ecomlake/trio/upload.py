@@ -20,6 +20,7 @@ from ecomlake.errors import EcomlakeError, OptionError, StorageError
 from ecomlake.lake.check import listing_problem
 from ecomlake.lake.fs import (
     LakeLocation,
+    check_readable,
     check_target,
     exists,
     join,
@@ -256,6 +257,7 @@ def upload(options: UploadOptions) -> UploadResult:
     extras = [identity, *lake_files(options.source)] if plan and mine is not None else []
     result = UploadResult(skipped=skipped)
     result.lake_files = [p.relative_to(options.source).as_posix() for p in extras]
+    check_readable(loc)  # an endpoint, bucket or credentials that fail: one line, exit 2
     _check_remote_lake(mine, loc)  # a dry run reads it too
     if options.dry_run:
         result.partitions = [rel for rel, _ in plan]

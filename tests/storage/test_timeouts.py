@@ -166,6 +166,18 @@ def test_silent_endpoint_fails_in_one_line(silent_endpoint, command, scheme):
     assert "timeout 1s, set by ECOMLAKE_STORAGE_TIMEOUT" in err[0], err
 
 
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_upload_to_a_silent_endpoint_fails_in_one_line(silent_endpoint, tiny_local, dry_run):
+    """A dry run read the bucket without the preflight: exit 3 after the retries, not one line
+    naming the flags (and the smoke test's dry run reached out to a real bucket)."""
+    args = ["upload-raw", "--source", str(tiny_local.root), "--bucket", "s3://lake",
+            "--prefix", "ecom", *(["--dry-run"] if dry_run else [])]  # fmt: skip
+    code, err, seconds = _cli(args, _env(silent_endpoint, "s3", **SMALL), BOUND)
+    assert code == 2 and len(err) == 1, err
+    assert err[0].startswith("error: --bucket/--prefix: s3://lake/ecom did not answer: "), err
+    assert seconds < BOUND
+
+
 def test_storage_option_endpoint_reaches_the_probe(silent_endpoint):
     """The endpoint given as a storage option (not the env) is the one that times out."""
     env = _env("http://127.0.0.1:1", "s3", **SMALL)  # the env's endpoint refuses connections
