@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass, field
 
 from ecomlake.config import EcomConfig
+from ecomlake.errors import ConfigError
 from ecomlake.plan.cache import default_cache_dir, load_or_build_world
 from ecomlake.plan.world import WorldPlan
 from ecomlake.stats.chart_data import collect
@@ -26,6 +27,7 @@ from ecomlake.stats.replicates import (
 )
 from ecomlake.stats.returns import return_checks, return_facts
 from ecomlake.stats.source import PENDING_DAYS, LakeSource, describe_lake, lake_database
+from ecomlake.verify.invariants import left_out_column
 from ecomlake.verify.workspace import DEFAULT_MEMORY_LIMIT
 
 
@@ -139,14 +141,25 @@ def _report(
 ) -> StatsReport:
     target = src.target
     held = HeldDays(src.held)
+    import duckdb
+
     with lake_database(target, storage_options, memory_limit, clean=clean) as con:
-        facts = return_facts(con, held)
-        checks = mix_checks(con, src, world) + funnel_checks(con, world, held)
-        checks += return_checks(facts, world) + money_checks(con, world)
-        realized = statistics(lake_people(con), lake_months(con), lake_reactivated(con))
-        checks += replicate_checks(realized, world, replicates, held)
-        charts = collect(con, world, facts, src.held)
-        (pending,) = con.execute(f"SELECT count(*) FROM {PENDING_DAYS}").fetchone()
+        try:
+            facts = return_facts(con, held)
+            checks = mix_checks(con, src, world) + funnel_checks(con, world, held)
+            checks += return_checks(facts, world) + money_checks(con, world)
+            realized = statistics(lake_people(con), lake_months(con), lake_reactivated(con))
+            checks += replicate_checks(realized, world, replicates, held)
+            charts = collect(con, world, facts, src.held)
+            (pending,) = con.execute(f"SELECT count(*) FROM {PENDING_DAYS}").fetchone()
+        except duckdb.BinderException as exc:
+            column = left_out_column(con, str(exc).splitlines()[0])
+            if not column:
+                raise
+            raise ConfigError(
+                f"target: {target}: the report needs {column}, which the lake's config leaves "
+                "out (tables[].columns)"
+            ) from None
     window = (str(src.start), str(src.end))
     report = StatsReport(target, window, judge(checks), src.days_held, charts=charts)
     report.notes = _notes(src, report, replicates, clean)

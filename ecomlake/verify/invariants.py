@@ -287,6 +287,9 @@ def check_partition_dates(con: duckdb.DuckDBPyConnection) -> list[Violation]:
 
 
 OUTSIDE_FAMILY = "outside"  # findings, not failures: verify/report.py keeps them apart
+LEFT_OUT_FAMILY = "left_out"  # rules not run: they need a column the lake's config leaves out
+# DuckDB's two ways of saying a rule names a column its table does not have.
+_NO_SUCH_COLUMN = re.compile(r'column named "([^"]+)"|Referenced column "([^"]+)" not found')
 
 
 def check_outside_lake(con: duckdb.DuckDBPyConnection) -> list[Violation]:
@@ -339,13 +342,36 @@ def run_rules(con: duckdb.DuckDBPyConnection, family: str, rules: list[q.Rule]) 
             raise  # the memory limit's fault, not the lake's: verify_lake says so
         except duckdb.Error as exc:
             first_line = str(exc).splitlines()[0]
-            violations.append(Violation(check, f"could not run: {first_line}", 1))
+            unbound = isinstance(exc, duckdb.BinderException)
+            left_out = left_out_column(con, first_line) if unbound else ""
+            if left_out:
+                detail = f"needs {left_out}, which the lake's config leaves out (tables[].columns)"
+                violations.append(Violation(f"{LEFT_OUT_FAMILY}.{check}", detail, 0))
+            else:
+                violations.append(Violation(check, f"could not run: {first_line}", 1))
             continue
         if count:
             shown = ", ".join(str(e) for e in examples or [])
             detail = f"{count} row(s) break '{rule.description}'; e.g. {shown}"
             violations.append(Violation(check, detail, count))
     return violations
+
+
+def left_out_column(con: duckdb.DuckDBPyConnection, message: str) -> str:
+    """`table.column` when a rule could not bind a data-model column that the lake's files do
+    not hold (a config may leave any column but a key out of its tables); "" otherwise, so a
+    rule that names a column no table has still fails."""
+    found = _NO_SUCH_COLUMN.search(message)
+    if found is None:
+        return ""
+    name = found.group(1) or found.group(2)
+    held = set(con.execute("SELECT table_name, column_name FROM duckdb_columns()").fetchall())
+    lacking = [
+        spec.name
+        for spec in TABLES
+        if name in spec.schema.names and _has(con, spec.name) and (spec.name, name) not in held
+    ]
+    return ", ".join(f"{table}.{name}" for table in lacking)
 
 
 def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:

@@ -27,6 +27,7 @@ from ecomlake.verify.expected import (
     plan_lake,
 )
 from ecomlake.verify.invariants import (
+    LEFT_OUT_FAMILY,
     OUTSIDE_FAMILY,
     REQUIRED_TABLES,
     Violation,
@@ -310,7 +311,9 @@ def verify_lake(
         reason = str(exc).strip().splitlines()[0]
         found = [Violation("invariants.not_run", f"the data could not be read: {reason}", 1)]
     report.outside = [v for v in found if v.check.startswith(f"{OUTSIDE_FAMILY}.")]
-    found = [v for v in found if v not in report.outside]
+    left_out = [v for v in found if v.check.startswith(f"{LEFT_OUT_FAMILY}.")]
+    report.skipped += [f"{v.check.split('.', 1)[1]}: {v.detail}" for v in left_out]
+    found = [v for v in found if v not in report.outside and v not in left_out]
     cut_off = (
         level is not None and level.late_arrival > 0 and late_rows_cut_off(target, storage_options)
     )
