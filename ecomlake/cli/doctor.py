@@ -21,6 +21,7 @@ from ecomlake.cli.options import (
     EndOpt,
     StartOpt,
     StorageOpt,
+    add_examples,
     parse_date,
     parse_storage_options,
     utc_today,
@@ -177,4 +178,4 @@ def _ray(address: str | None) -> str:
     return f"{address}: {nodes} node(s), {cpus:g} CPUs (connected in {seconds:.1f}s)"
 
 
-doctor.__doc__ = (doctor.__doc__ or "") + "\n" + EXAMPLES
+add_examples(doctor, EXAMPLES)

@@ -19,6 +19,7 @@ from ecomlake.cli.options import (
     NamespaceOpt,
     StartOpt,
     StorageOpt,
+    add_examples,
     parse_date,
     parse_dates,
     parse_storage_options,
@@ -156,4 +157,4 @@ def _print_summary(result: raw_export.ExportResult) -> None:
     typer.echo(f"partitions written: {result.partitions:,}, rows: {result.rows_written:,}")
 
 
-export_raw.__doc__ = (export_raw.__doc__ or "") + "\n" + EXAMPLES
+add_examples(export_raw, EXAMPLES)

@@ -26,6 +26,7 @@ from ecomlake.cli.options import (
     PlanCacheOpt,
     StartOpt,
     StorageOpt,
+    add_examples,
     day_before_today,
     parse_date,
     parse_dates,
@@ -46,7 +47,7 @@ Examples:
 
   ecomlake generate -c gen_config/backlog.yaml --target output/backlog --workers 2
 
-  ecomlake generate -c gen_config/backlog.yaml --dates yesterday --target s3://bucket/lake
+  ecomlake generate -c gen_config/daily.yaml --dates yesterday --target s3://bucket/lake
 
   ecomlake generate -c gen_config/quick.yaml --dates 2024-02-01,2024-02-02 \\
       --batch-id demo --ingestion-ts 2024-03-01T00:00:00+00:00
@@ -259,4 +260,4 @@ def _chosen_dates(dates: str | None, days_ago: int | None) -> tuple:
     return (day_before_today(days_ago, "--days-ago"),)
 
 
-generate.__doc__ = (generate.__doc__ or "") + "\n" + EXAMPLES
+add_examples(generate, EXAMPLES)

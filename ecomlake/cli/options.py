@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated
 
@@ -186,3 +188,11 @@ def table_options(
     return TableOptions(
         table_format.lower(), catalog_uri, parse_catalog_options(catalog_option), namespace
     )
+
+
+def add_examples(command: Callable[..., object], examples: str) -> None:
+    """Append `examples` to the command's help with every paragraph kept as written (click's
+    `\\b` marker): rewrapped to the terminal, a long example split into two command lines."""
+    paragraphs = [p.strip("\n") for p in examples.strip("\n").split("\n\n")]
+    kept = "\n\n".join(f"\b\n{p}" for p in paragraphs)
+    command.__doc__ = inspect.cleandoc(command.__doc__ or "") + "\n\n" + kept  # its own indent

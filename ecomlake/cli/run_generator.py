@@ -15,6 +15,7 @@ from ecomlake.cli.options import (
     LogLevelOpt,
     PlanCacheOpt,
     StartOpt,
+    add_examples,
     parse_date,
 )
 from ecomlake.cli.output import configure_logging
@@ -116,4 +117,4 @@ def run_generator(
     typer.echo(f"load into SQLite: sqlite3 run.db < {result.run_dir / raw_run.SQL_FILE}")
 
 
-run_generator.__doc__ = (run_generator.__doc__ or "") + "\n" + EXAMPLES
+add_examples(run_generator, EXAMPLES)

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from ecomlake.cli.options import StorageOpt, parse_storage_options
+from ecomlake.cli.options import StorageOpt, add_examples, parse_storage_options
 from ecomlake.config import load_config
 from ecomlake.errors import EXIT_CHECKS_FAILED, ConfigError, StorageError
 from ecomlake.lake.fs import check_readable, resolve_target
@@ -87,4 +87,4 @@ def stats(
         raise typer.Exit(EXIT_CHECKS_FAILED)
 
 
-stats.__doc__ = (stats.__doc__ or "") + "\n" + EXAMPLES
+add_examples(stats, EXAMPLES)

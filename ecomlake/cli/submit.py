@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ecomlake.cli.options import LogFormat, LogFormatOpt, LogLevel, LogLevelOpt
+from ecomlake.cli.options import LogFormat, LogFormatOpt, LogLevel, LogLevelOpt, add_examples
 from ecomlake.cli.output import configure_logging
 from ecomlake.errors import ConfigError
 from ecomlake.run import submit as jobs
@@ -93,4 +93,4 @@ def _pairs(items: list[str]) -> dict[str, str]:
     return out
 
 
-submit.__doc__ = (submit.__doc__ or "") + "\n" + EXAMPLES
+add_examples(submit, EXAMPLES)

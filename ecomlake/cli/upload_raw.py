@@ -17,6 +17,7 @@ from ecomlake.cli.options import (
     LogLevelOpt,
     StartOpt,
     StorageOpt,
+    add_examples,
     parse_date,
     parse_dates,
     parse_storage_options,
@@ -98,4 +99,4 @@ def upload_raw(
         raise typer.Exit(EXIT_CHECKS_FAILED)
 
 
-upload_raw.__doc__ = (upload_raw.__doc__ or "") + "\n" + EXAMPLES
+add_examples(upload_raw, EXAMPLES)

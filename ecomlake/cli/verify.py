@@ -17,6 +17,7 @@ from ecomlake.cli.options import (
     LogLevel,
     LogLevelOpt,
     StorageOpt,
+    add_examples,
     parse_storage_options,
 )
 from ecomlake.cli.output import configure_logging
@@ -118,4 +119,4 @@ def verify(
         raise typer.Exit(EXIT_CHECKS_FAILED)
 
 
-verify.__doc__ = (verify.__doc__ or "") + "\n" + EXAMPLES
+add_examples(verify, EXAMPLES)

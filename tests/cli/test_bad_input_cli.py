@@ -242,3 +242,32 @@ def test_ray_flags_with_the_in_process_executor(tmp_path, capsys, flag, value):
     """They were ignored without a word (a dead address was never tried)."""
     message = _refused(tmp_path, capsys, QUICK, "--days", "1", flag, value)
     assert message == f"{flag}: only for Ray; --executor in-process runs in this process"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "generate",
+        "verify",
+        "stats",
+        "doctor",
+        "run-generator",
+        "export-raw",
+        "upload-raw",
+        "submit",
+    ],
+)
+def test_help_examples_are_printed_as_written(command, capsys, monkeypatch):
+    """Rewrapped to the terminal, an example split into two command lines: copied, the first
+    ran a six-year backlog on every core, and a `\\` landed mid-line. The text above them
+    reads as prose (the docstring's own indent leaked into it: "as     generate would")."""
+    import importlib
+
+    monkeypatch.setenv("COLUMNS", "60")
+    module = importlib.import_module(f"ecomlake.cli.{command.replace('-', '_')}")
+    assert run([command, "--help"]) == 0
+    printed = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    lines = [line.strip() for line in module.EXAMPLES.splitlines() if line.strip()]
+    assert lines and all(line in printed for line in lines), (lines, printed)
+    prose = printed[: printed.index("Examples:")]
+    assert not [line for line in prose if "  " in line], prose
