@@ -127,11 +127,11 @@ def export_raw(
     )
     result = raw_export.export_raw(options)
     _print_summary(result)
-    if result.partitions == 0:
-        typer.echo("nothing exported", err=True)
-        raise typer.Exit(EXIT_CHECKS_FAILED)
     if result.dates and len(result.empty_dates) == len(result.dates):  # a stale run dir, say
         typer.echo("none of the dates asked for has rows in the source", err=True)
+        raise typer.Exit(EXIT_CHECKS_FAILED)
+    if result.partitions == 0:
+        typer.echo("nothing exported", err=True)
         raise typer.Exit(EXIT_CHECKS_FAILED)
 
 

@@ -140,6 +140,9 @@ def export_raw(options: ExportOptions) -> ExportResult:
     """Export the selected tables and dates of a run dir into the lake at `options.target`."""
     plan = _prepare(options)
     result = ExportResult(options.target, plan.lineage.batch_id, plan.dates, skipped=plan.skipped)
+    if plan.dates is not None and not set(plan.dates) & set(plan.source.info.days):
+        result.empty_dates = list(plan.dates)  # a stale run dir, say: nothing is written
+        return result
     written_dates: set[str] = set()
     with LakeLock(plan.loc, plan.lineage.batch_id):
         # again: a run may have held the lock since _prepare and made another world's lake,

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from trio_helpers import BATCH, QUICK, TS, generate_lake, lake_hashes, one_line_error
+from trio_helpers import BATCH, QUICK, START, TS, generate_lake, lake_hashes, one_line_error
 
 from ecomlake.api import generate, verify
 from ecomlake.cli.app import run
@@ -21,6 +21,7 @@ from ecomlake.lake.lock import LOCK_FILE, LockInfo
 from ecomlake.render.registry import TABLE_NAMES, table_spec
 from ecomlake.run.driver import GenerateOptions
 from ecomlake.trio.csv_tables import read_csv_table
+from ecomlake.trio.raw_run import RawRunOptions, run_generator
 
 PINNED = ["--batch-id", BATCH, "--ingestion-ts", TS]
 
@@ -276,25 +277,26 @@ class TestFlags:
         assert "customers: skipped (no customers.csv" in capsys.readouterr().out
         assert not (tmp_path / "lake" / "customers").exists()
 
-    def test_nothing_exported_is_exit_1(self, tmp_path, raw_dir, capsys):
-        assert (
-            run(
-                _export(
-                    raw_dir, tmp_path / "lake", "--table", "orders", "--ingest-date", "2025-06-01"
-                )
-            )
-            == 1
-        )
+    def test_nothing_exported_is_exit_1(self, tmp_path, raw_dir, quick_cfg, capsys):
+        options = RawRunOptions(artifact_root=str(tmp_path), start_date=START, end_date=START)
+        one_day = run_generator(quick_cfg, options).run_dir  # no returns on its first day
+        assert run(_export(one_day, tmp_path / "lake", "--table", "returns")) == 1
+        assert "nothing exported" in capsys.readouterr().err
+        assert run(_export(raw_dir, tmp_path / "lake", "--table", "orders", "--dates",
+                           "2025-06-01")) == 1  # fmt: skip
         out = capsys.readouterr()
-        assert "2025-06-01: no rows in the source" in out.out and "nothing exported" in out.err
+        assert "2025-06-01: no rows in the source" in out.out
+        assert "none of the dates asked for has rows in the source" in out.err
 
     def test_dates_the_source_has_no_rows_for_are_exit_1(self, tmp_path, raw_dir, capsys):
         """A scheduled "export yesterday" against a stale run dir wrote only the customers and
-        the catalog, and exited 0."""
+        the catalog, and exited 0; then exited 1 having written them. Now nothing is written."""
         assert run(_export(raw_dir, tmp_path / "lake", "--dates", "2025-06-01")) == 1
         out = capsys.readouterr()
         assert "2025-06-01: no rows in the source" in out.out
         assert "none of the dates asked for has rows in the source" in out.err
+        assert "partitions written: 0, rows: 0" in out.out
+        assert not (tmp_path / "lake").exists()
 
     def test_rows_without_a_date_or_parent_are_counted(self, tmp_path, raw_dir, capsys):
         source = tmp_path / "src"
