@@ -19,6 +19,8 @@ from ecomlake import __version__
 from ecomlake.cli.flags import cli_message
 from ecomlake.cli.options import (
     EndOpt,
+    MessinessOpt,
+    SeedOpt,
     StartOpt,
     StorageOpt,
     add_examples,
@@ -29,12 +31,13 @@ from ecomlake.cli.options import (
 from ecomlake.config import EcomConfig, config_fingerprint, load_config
 from ecomlake.errors import EXIT_BAD_INPUT, EXIT_CHECKS_FAILED, ConfigError, EcomlakeError
 from ecomlake.lake.fs import check_target, exists, read_bytes, resolve_target
-from ecomlake.lake.identity import read_identity
+from ecomlake.lake.identity import LakeIdentity, check_compatible, read_identity
 from ecomlake.lake.lock import LOCK_FILE, LockInfo
 from ecomlake.plan.cache import default_cache_dir, plan_path
 from ecomlake.plan.calendar import day_number
 from ecomlake.run.blocked import block_size
 from ecomlake.run.executors import probe_address
+from ecomlake.run.prepare import level_for
 from ecomlake.run.sizing import check_plan_fits
 from ecomlake.run.window import DayChoice
 
@@ -55,6 +58,8 @@ def doctor(
     storage_option: StorageOpt = None,
     start_date: StartOpt = None,
     end_date: EndOpt = None,
+    seed: SeedOpt = None,
+    messiness_level: MessinessOpt = "none",
     ray_address: Annotated[
         str | None, typer.Option("--ray-address", help="Also connect to this Ray cluster.")
     ] = None,
@@ -66,8 +71,8 @@ def doctor(
         ("config", lambda: _config(config, state)),
         ("window", lambda: _window(state, start_date, end_date)),
         ("target", lambda: _target(target, parse_storage_options(storage_option), state)),
-        ("lake", lambda: _lake(state)),
-        ("plan", lambda: _plan(state)),
+        ("lake", lambda: _lake(state, seed, messiness_level.lower())),
+        ("plan", lambda: _plan(state, seed)),
         ("ray", lambda: _ray(ray_address)),
     ]
     failed: list[EcomlakeError] = []
@@ -118,7 +123,9 @@ def _target(uri: str, options: dict, state: dict) -> str:
     return f"{uri} ({kind}, writable)"
 
 
-def _lake(state: dict) -> str:
+def _lake(state: dict, seed: int | None, messiness_level: str) -> str:
+    """The lake at the target, judged as generate judges it for a run of this config, seed,
+    window and messiness level: another world there is refused with generate's own message."""
     loc = state["loc"]
     identity = read_identity(loc)
     locked = exists(loc, LOCK_FILE)  # retried and one line on failure, like every storage call
@@ -134,25 +141,27 @@ def _lake(state: dict) -> str:
     if identity is None:
         return "new lake" + busy
     cfg, (first, last) = state["config"], state["window"]
-    same = identity.config_fingerprint == config_fingerprint(cfg) and (
-        identity.world_start,
-        identity.world_end,
-    ) == (first.isoformat(), last.isoformat())
-    if not same:
-        raise EcomlakeError(
-            f"{loc.uri} holds a lake of another config or window ({identity.world_start}.."
-            f"{identity.world_end}); generate would refuse it without --overwrite"
-        )
+    level = level_for("", cfg, messiness_level)
+    run = LakeIdentity(
+        seed=cfg.faker_seed if seed is None else seed,
+        config_fingerprint=level.fingerprint(cfg),
+        generator_version=__version__,
+        world_start=first.isoformat(),
+        world_end=last.isoformat(),
+        messiness=level.record(),
+    )
+    check_compatible(loc, identity, run)
     return f"existing lake of this config (seed {identity.seed}): a run resumes it{busy}"
 
 
-def _plan(state: dict) -> str:
-    """Whether a run loads this world's plan from the plan cache or plans it first (seed: YAML)."""
+def _plan(state: dict, seed: int | None) -> str:
+    """Whether a run loads this world's plan from the plan cache or plans it first."""
     cfg, (first, last) = state["config"], state["window"]
     blocks = block_size(cfg, None, "doctor")
     check_plan_fits(cfg, blocks, on_ray=bool(blocks))  # as a default run would plan it
     folder = default_cache_dir()
-    path = plan_path(folder, cfg, cfg.faker_seed, day_number(first), day_number(last))
+    seed = cfg.faker_seed if seed is None else seed
+    path = plan_path(folder, cfg, seed, day_number(first), day_number(last))
     if path.is_file():
         size = path.stat().st_size / 2**20
         return f"cached in {folder} ({size:,.1f} MiB): a run loads it instead of planning"

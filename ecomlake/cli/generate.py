@@ -22,8 +22,10 @@ from ecomlake.cli.options import (
     LogFormatOpt,
     LogLevel,
     LogLevelOpt,
+    MessinessOpt,
     NamespaceOpt,
     PlanCacheOpt,
+    SeedOpt,
     StartOpt,
     StorageOpt,
     add_examples,
@@ -76,9 +78,7 @@ def generate(
     days: DaysOpt = None,
     dates: DatesOpt = None,
     days_ago: DaysAgoOpt = None,
-    seed: Annotated[
-        int | None, typer.Option("--seed", help="Root seed (default: the YAML faker_seed).")
-    ] = None,
+    seed: SeedOpt = None,
     workers: Annotated[
         int | None, typer.Option("--workers", "-w", min=1, help="Parallel days (default: cores).")
     ] = None,
@@ -107,13 +107,7 @@ def generate(
     compression: Annotated[
         str, typer.Option("--compression", help="zstd, snappy, gzip, brotli, lz4 or none.")
     ] = "zstd",
-    messiness_level: Annotated[
-        str,
-        typer.Option(
-            "--messiness-level",
-            help="none/baseline (clean), light_mess, medium_mess or heavy_mess.",
-        ),
-    ] = "none",
+    messiness_level: MessinessOpt = "none",
     source_prefix: Annotated[
         str | None, typer.Option("--source-prefix", help="Adds a source_file lineage column.")
     ] = None,

@@ -27,6 +27,15 @@ class LogLevel(StrEnum):
     error = "error"
 
 
+SeedOpt = Annotated[
+    int | None, typer.Option("--seed", help="Root seed (default: the YAML faker_seed).")
+]
+MessinessOpt = Annotated[
+    str,
+    typer.Option(
+        "--messiness-level", help="none/baseline (clean), light_mess, medium_mess or heavy_mess."
+    ),
+]
 ConfigOpt = Annotated[
     str | None,
     typer.Option("--config", "-c", help="YAML config (see gen_config/).", show_default=False),

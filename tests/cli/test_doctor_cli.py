@@ -42,8 +42,26 @@ def test_existing_lake_of_another_config_is_flagged(tmp_path, capsys):
     assert "existing lake of this config" in out
     assert "ok    plan    cached in" in out  # the run above stored the quick world's plan
     backlog = str(REPO / "gen_config" / "backlog.yaml")
-    assert run(["doctor", "-c", backlog, "-t", str(lake)]) == 1
-    assert "would refuse it without --overwrite" in capsys.readouterr().out
+    assert run(["doctor", "-c", backlog, "-t", str(lake)]) == 2  # generate's own refusal
+    out = capsys.readouterr().out
+    assert "FAIL  lake    --target: " in out and "made with another config, seed or window" in out
+    assert run(["doctor", "-c", QUICK, "-t", str(lake), "--seed", "7"]) == 2
+    assert "this run: seed 7" in capsys.readouterr().out
+
+
+def test_a_messy_lake_is_judged_at_the_level_given(tmp_path, capsys):
+    """doctor compared config and window only: a messy lake read as another config, and the
+    flag its nightly run needs did not exist here."""
+    lake = tmp_path / "lake"
+    assert run(["generate", "-c", QUICK, "-t", str(lake), "--dates", "2024-01-02",
+                "--messiness-level", "light_mess", "--executor", "in-process",
+                "--no-progress"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert run(["doctor", "-c", QUICK, "-t", str(lake)]) == 2
+    out = capsys.readouterr().out
+    assert "holds a light_mess lake and this run is none: pass --messiness-level light_mess" in out
+    assert run(["doctor", "-c", QUICK, "-t", str(lake), "--messiness-level", "light_mess"]) == 0
+    assert "existing lake of this config" in capsys.readouterr().out
 
 
 def test_plan_not_yet_cached_is_said(tmp_path, capsys, monkeypatch):
