@@ -44,7 +44,7 @@ def generate(
     progress: RunProgress | None = None,
     stop: StopRequest | None = None,
     *,
-    target: str | None = None,
+    target: str | os.PathLike | None = None,
 ) -> RunResult | RepairResult:
     """Generate the lake described by `config` (a model, a dict or a YAML path) with `options`
     (`target`, when given, replaces `options.target`; `options.repair`: repair it instead);
@@ -64,12 +64,17 @@ def repair(
     options: GenerateOptions,
     config: EcomConfig | str | Path | None = None,
     progress: RunProgress | None = None,
+    *,
+    target: str | os.PathLike | None = None,
 ) -> RepairResult:
-    """Re-render the damaged partitions of the lake at `options.target` byte-identically;
-    without `config`, with the config the lake stores."""
+    """Re-render the damaged partitions of the lake at `options.target` (or `target`, as for
+    `generate`) byte-identically; without `config`, with the config the lake stores."""
     cfg = None if config is None else load_config(config)
     _instance("progress", progress, RunProgress)
-    return repair_lake(_options(options), cfg, progress)
+    options = _options(options)
+    if target is not None:
+        options = replace(options, target=target)
+    return repair_lake(options, cfg, progress)
 
 
 def _instance(name: str, value: object, kind: type) -> None:

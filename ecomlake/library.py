@@ -161,7 +161,9 @@ def lineage_of(batch_id: str | None, ingestion_ts: str | None) -> Lineage | None
 def check_world(world: object) -> None:
     """`world` must be a plan (a config or a path in its place is the usual mistake)."""
     if not isinstance(world, WorldPlan):
-        got = f"{world!r:.60}" if isinstance(world, str | Path) else f"a {type(world).__name__}"
+        kind = type(world).__name__
+        article = "an" if kind[0] in "AEIOUaeiou" else "a"
+        got = f"{world!r:.60}" if isinstance(world, str | Path) else f"{article} {kind}"
         raise ConfigError(f"world: expected the WorldPlan of plan_world(config), got {got}")
 
 

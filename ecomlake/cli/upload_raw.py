@@ -90,7 +90,7 @@ def upload_raw(
     for rel in [*result.partitions, *result.lake_files] if dry_run else ():
         typer.echo(f"[dry-run] {source}/{rel} -> {options.target}/{rel}")
     typer.echo(
-        f"{verb} {len(result.partitions)} partitions, {result.objects} objects, "
+        f"{verb} {len(result.partitions)} partition(s), {result.objects} objects, "
         f"{result.bytes:,} bytes to {options.target}"
     )
     for rel in result.skipped:

@@ -421,3 +421,17 @@ def test_a_plan_prints_short_and_compares_by_identity(world, quick_config):
     assert len(text) < 200
     assert world == world and world != ecomlake.plan_world(quick_config)
     assert len({world}) == 1  # hashable: a plan can key a dict
+
+
+def test_repair_takes_a_target_as_generate_does(tmp_path, quick_config):
+    """The docs' `repair(options)` after `generate(..., target=...)` repaired `output/lake` of
+    the working folder: repair takes `target=` too."""
+    lake = tmp_path / "lake"
+    options = GenerateOptions(executor="in-process", dates=(MID,), **PINNED)
+    assert ecomlake.generate(quick_config, options, target=lake).ok
+    part = next(lake.glob("orders/*/part-00000.parquet"))
+    whole = part.read_bytes()
+    part.write_bytes(whole[:10])
+    result = ecomlake.repair(options, target=lake)
+    assert result.target == str(lake) and len(result.repaired) == 1
+    assert part.read_bytes() == whole
