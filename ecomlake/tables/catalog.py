@@ -15,6 +15,9 @@ CATALOG_FILE = "catalog.db"
 _SQL_SCHEMES = ("sqlite:///", "postgresql://", "postgresql+")
 
 
+_NEEDS_URI = ("rest", "hive")  # catalog kinds that talk to a server at a URI
+
+
 def catalog_properties(loc: LakeLocation, options: TableOptions) -> dict[str, str]:
     """pyiceberg `load_catalog` properties; a one-line ConfigError for a URI it cannot use."""
     uri = options.catalog_uri
@@ -26,6 +29,10 @@ def catalog_properties(loc: LakeLocation, options: TableOptions) -> dict[str, st
                 "SQLite catalog is a local file); give a REST, SQL or glue catalog"
             )
             raise OptionError(OWNER, rule, "catalog_uri")
+        kind = options.catalog_options.get("type", "sql")
+        if kind in _NEEDS_URI:  # else the lake's SQLite file would be taken for its server
+            rule = f"{{catalog_options}}: type={kind} needs {{catalog_uri}}, its server's address"
+            raise OptionError(OWNER, rule, "catalog_options", "catalog_uri")
         catalog = {"type": "sql", "uri": default_catalog_uri(loc)}
     elif uri.startswith(_SQL_SCHEMES):
         catalog = {"type": "sql", "uri": uri}

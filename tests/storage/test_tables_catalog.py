@@ -57,8 +57,10 @@ def test_odd_folder_and_partition_names_read_back_through_iceberg(tmp_path):
 
 
 def test_a_catalog_option_the_default_catalog_cannot_take_fails_before_writing(tmp_path):
+    """type=rest without a URI was sent the lake's SQLite file as its server's address."""
     target = tmp_path / "lake"
-    with pytest.raises(ConfigError, match=r"^TableOptions\.catalog_options: cannot open catalog"):
+    rule = r"^TableOptions\.catalog_options: type=rest needs TableOptions\.catalog_uri, its serv"
+    with pytest.raises(ConfigError, match=rule):
         iceberg_lake(target, catalog_options={"type": "rest"})
     assert not target.exists()
 

@@ -145,7 +145,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
         (("--catalog-uri", "ftp://x"), "--catalog-uri: 'ftp://x' is not a catalog URI"),
         (("--catalog-uri", "sqlite:////no/such/dir/c.db"), "--catalog-uri: cannot open catalog"),
         (("--catalog-uri", "http://127.0.0.1:9"), "--catalog-uri: cannot open catalog"),
-        (("--catalog-option", "type=rest"), "--catalog-option: cannot open catalog"),
+        (("--catalog-option", "type=rest"), "--catalog-option: type=rest needs --catalog-uri"),
         (("--format", "orc"), "--format: must be one of parquet, iceberg, delta"),
     ],
 )
