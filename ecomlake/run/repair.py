@@ -74,17 +74,21 @@ class RepairResult:
     unrepairable: dict[str, str] = field(default_factory=dict)  # partition -> why
     failures: list[DayFailure] = field(default_factory=list)
     seconds: float = 0.0
+    table_commits: dict[str, int] = field(default_factory=dict)  # table -> partitions it took
 
     @property
     def ok(self) -> bool:
         return not self.failures and set(self.repaired) >= set(self.damaged)
 
     def summary(self) -> str:
-        """One line: partitions checked, damaged and repaired."""
+        """One line: partitions checked, damaged and repaired, and committed to tables that
+        lacked them (a Delta log or Iceberg table made again)."""
         failed = f", {len(self.failures)} failed (logged above)" if self.failures else ""
+        tables = ", ".join(f"{name} ({count:,})" for name, count in self.table_commits.items())
+        tables = f", committed to tables that lacked them: {tables}" if tables else ""
         return (
             f"repair {self.target}: {self.checked:,} partition(s) checked, "
-            f"{len(self.damaged):,} damaged, {len(self.repaired):,} repaired{failed} "
+            f"{len(self.damaged):,} damaged, {len(self.repaired):,} repaired{failed}{tables} "
             f"({self.seconds:.1f}s)"
         )
 
@@ -229,7 +233,10 @@ def _commit_tables(
     ]
     committed += [item for outcome in outcomes for item in outcome.committed]
     try:
-        tables.commit_partitions(committed, [], {"repaired": ",".join(result.repaired)})
+        took = tables.commit_partitions(committed, [], {"repaired": ",".join(result.repaired)})
+        result.table_commits = {
+            f"{tables.fmt.name} {table}": count for table, count in took.items()
+        }
     except Exception as exc:  # a catalog or store error: the data is repaired, the tables not
         result.failures.append(DayFailure("", commit_failure(tables.fmt.name, exc)))
 

@@ -102,12 +102,12 @@ class TableCommitter:
 
     def commit_partitions(
         self, committed: list[tuple[str, str]], kept: list[str], note: dict[str, str]
-    ) -> None:
+    ) -> dict[str, int]:
         """One commit per table: the `committed` partitions (table, manifest JSON) the table
         lacks or holds at other files or sizes, and the `kept` ones (`table/key=value`, found
         committed in the lake) that it lacks; `note` goes into every commit's summary. A table
         that fails does not stop the others; each failure is logged naming its table, then
-        raised together as one TableCommitError."""
+        raised together as one TableCommitError. Returns how many partitions each table took."""
         by_table: dict[str, dict[str, TablePartition]] = {}
         for table, text in committed:
             part = TablePartition.from_manifest(self._loc, PartitionManifest.from_json(text))
@@ -117,6 +117,7 @@ class TableCommitter:
             kept_by_table.setdefault(rel_dir.split("/", 1)[0], []).append(rel_dir)
         summary = {**self._summary, **note}
         failed: list[str] = []
+        took: dict[str, int] = {}
         for table in sorted(by_table.keys() | kept_by_table.keys()):
             parts = by_table.get(table, {})
             try:
@@ -126,16 +127,18 @@ class TableCommitter:
                             read_bytes(self._loc, f"{rel_dir}/{MANIFEST_NAME}")
                         )
                         parts[rel_dir] = TablePartition.from_manifest(self._loc, manifest)
-                if parts:
-                    self._commit_table(table, list(parts.values()), summary)
+                if parts and (count := self._commit_table(table, list(parts.values()), summary)):
+                    took[table] = count
             except Exception as exc:  # a catalog or store error: the other tables go on
                 why = str(exc) if isinstance(exc, TableDamage) else f"{table}: {one_line(exc)}"
                 log.error("%s table %s", self.fmt.name, why)
                 failed.append(why)
         if failed:
             raise TableCommitError("; ".join(failed))
+        return took
 
-    def _commit_table(self, table: str, parts: list[TablePartition], summary: dict) -> None:
+    def _commit_table(self, table: str, parts: list[TablePartition], summary: dict) -> int:
+        """Commit the parts the table does not hold as written; how many that was."""
         live = self.live(table)
         added: list[TablePartition] = []
         removed: list[str] = []
@@ -147,12 +150,13 @@ class TableCommitter:
             added.append(part)
             removed += sorted(p for p, s in held.items() if new.get(p) != s)
         if not added:
-            return
+            return 0
         self.fmt.commit(table, added, removed, summary)
         self.commits += 1
         for path in removed:
             live.pop(path, None)
         live.update((f.path, f.size) for part in added for f in part.files)
+        return len(added)
 
     def live(self, table: str) -> dict[str, int]:
         """The table's files, read from its metadata once, then kept up to date; a TableDamage

@@ -109,7 +109,13 @@ def test_repair_names_the_iceberg_table_whose_metadata_is_missing(tmp_path, capl
 def test_repair_rebuilds_a_delta_table_whose_log_is_gone(tmp_path):
     lake = one_day_lake(tmp_path / "lake", "delta")
     shutil.rmtree(lake / "customers" / "_delta_log")
-    assert repair(world_options(str(lake))).ok
+    result = repair(world_options(str(lake)))
+    assert result.ok and not result.repaired
+    partitions = len(list(lake.glob("customers/signup_dt=*")))
+    assert result.table_commits == {"delta customers": partitions}  # said, not "0 repaired" alone
+    assert (
+        f"committed to tables that lacked them: delta customers ({partitions})" in result.summary()
+    )
     assert not verify_lake(str(lake)).manifest_violations
 
 
