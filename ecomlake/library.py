@@ -43,7 +43,7 @@ def load_config(config: ConfigLike) -> EcomConfig:
     """
     if isinstance(config, EcomConfig):
         try:
-            config = config.model_dump(mode="json", exclude_none=True, warnings=False)
+            config = config.document(exclude_none=True, warnings=False)
         except PydanticSerializationError as exc:  # a value of a type no YAML could give
             raise ConfigError(f"config: the model holds a value it cannot: {exc}") from None
     if isinstance(config, Mapping):

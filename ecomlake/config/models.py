@@ -6,7 +6,7 @@ A model that validates is safe to plan from: every cross-section rule is checked
 from __future__ import annotations
 
 import re
-from typing import Self
+from typing import Any, Self
 
 from pydantic import Field, field_validator, model_validator
 
@@ -251,6 +251,14 @@ class EcomConfig(StrictModel):
         _check_status_probs(self)
         _check_segment_keys(self)
         return self
+
+    def document(self, **dump: Any) -> dict[str, Any]:
+        """The config as the YAML's mapping, `messiness` included: it is left out of the model's
+        own dump only to keep it out of the fingerprint. `dump`: model_dump's options."""
+        body = self.model_dump(mode="json", **dump)
+        if self.messiness is not None:
+            body["messiness"] = self.messiness.model_dump(mode="json", **dump)
+        return body
 
     def table(self, name: str) -> TableConfig | None:
         """The table entry called `name`, or None."""

@@ -109,9 +109,7 @@ def write_identity(loc: LakeLocation, identity: LakeIdentity) -> None:
 
 def config_yaml(cfg: EcomConfig) -> bytes:
     """The config with every default filled in, as YAML that loads to the same fingerprint."""
-    body = cfg.model_dump(by_alias=True, mode="json", exclude_unset=True)
-    if cfg.messiness is not None:  # kept out of the fingerprint (the level is folded in), not here
-        body["messiness"] = cfg.messiness.model_dump(by_alias=True, mode="json", exclude_unset=True)
+    body = cfg.document(by_alias=True, exclude_unset=True)
     text = "# the config this lake was generated with (written by ecomlake)\n"
     return (text + yaml.safe_dump(body, sort_keys=False)).encode()
 

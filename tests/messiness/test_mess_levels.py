@@ -106,3 +106,25 @@ def test_mess_streams_are_named_once():
     names = [v for k, v in streams.all_streams().items() if k.startswith("MESS_")]
     assert len(names) == len(set(names)) >= 8
     assert all(name.startswith("mess.") for name in names)
+
+
+def test_the_cli_run_keeps_the_yamls_overrides(tmp_path, capsys):
+    """`generate` validates its config model again, and that dump left `messiness` out (it is
+    excluded from the fingerprint): the overrides were dropped, the lake got the preset rates,
+    and `run-generator` of the same YAML made other data."""
+    import json
+
+    import ecomlake
+    from ecomlake.cli.app import run
+
+    config = tmp_path / "over.yaml"
+    config.write_text(_with_messiness({"heavy_mess": {"whitespace": 0.9, "late_arrival": 0}}))
+    assert ecomlake.load_config(ecomlake.load_config(config)).messiness is not None
+    lake = tmp_path / "lake"
+    args = ["generate", "-c", str(config), "-t", str(lake), "--dates", "2024-01-05",
+            "--messiness-level", "heavy_mess", "--executor", "in-process", "--no-progress"]  # fmt: skip
+    assert run(args) == 0
+    rates = json.loads((lake / "_lake.json").read_text())["messiness"]
+    assert (rates["whitespace"], rates["late_arrival"]) == (0.9, 0.0)
+    stored = yaml.safe_load((lake / "_config.yaml").read_text())
+    assert stored["messiness"] == {"heavy_mess": {"whitespace": 0.9, "late_arrival": 0.0}}
