@@ -119,13 +119,18 @@ def run_day(world: WorldPlan, task: DayTask, settings: WriteSettings) -> DayResu
     t0 = time.perf_counter()
     for table in render_tables(ctx, todo, settings.level):
         spec = table.spec
-        rows[spec.name] = sum(part.rows.num_rows for part in table.parts)
+        parts = [part for part in table.parts if part.value not in done[spec.name]]
+        rows[spec.name] = sum(part.rows.num_rows for part in parts)
         if table.log is not None and spec.partition_column is None:
             day_log.append(table.log)
-        pending += [(spec, part) for part in table.parts if part.value not in done[spec.name]]
+        pending += [(spec, part) for part in parts]
     render_s = time.perf_counter() - t0
     level_name = settings.level.name
-    if sum(log.num_rows for log in day_log):
+    # The day's log goes with the day's tables: rewritten only when one of them is (a table
+    # without rows that day, returns say, has no partition to find committed, so the day
+    # renders again on a re-run, and its committed log must not get a new lineage then).
+    day_written = any(spec.partition_column is None for spec, _ in pending)
+    if day_written and sum(log.num_rows for log in day_log):
         log = pa.concat_tables(day_log)
         day_log_at = (DEFECTS_TABLE, INGEST_KEY)
         committed += commit_defect_log(sink, day_log_at, ctx.day_iso, log, level_name)

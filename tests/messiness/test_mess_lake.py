@@ -130,6 +130,21 @@ class TestDeterminism:
         again = _generate(root, "heavy_mess")
         assert again == heavy_lake[1], first_difference(again, heavy_lake[1])
 
+    def test_a_re_run_of_a_whole_messy_lake_writes_nothing(self, tmp_path, heavy_lake):
+        """A day without returns has no returns partition to find committed, so it rendered
+        again and rewrote its committed defect log, under the new run's batch id."""
+        root = Path(shutil.copytree(heavy_lake[0], tmp_path / "lake"))
+        tables = [p for p in root.rglob("*") if p.is_file() and "_runs" not in p.parts]
+        before = {p: p.stat().st_mtime_ns for p in tables if p.name not in ("_lake.json",
+                                                                         "_config.yaml")}  # fmt: skip
+        options = GenerateOptions(target=str(root), messiness_level="heavy_mess",
+                                  start_date=START, end_date=END, executor="in-process")  # fmt: skip
+        result = generate(QUICK, options)  # another batch id and ingestion time
+        assert result.ok and sum(r.partitions for r in result.results) == 0
+        assert result.total_rows == 0
+        assert {p: p.stat().st_mtime_ns for p in before} == before
+        assert digest(root) == heavy_lake[1]
+
     def test_a_lost_defect_log_fails_verify_and_a_re_run_writes_it_again(
         self, tmp_path, heavy_lake
     ):
