@@ -200,7 +200,7 @@ def _prepare(cfg: EcomConfig, options: RawRunOptions) -> _Prepared:
     _check_artifact_root(options.artifact_root)
     _check_id_state_file(options.id_state_file)
     if options.load_lookups_from is not None:
-        _check_lookups(Path(options.load_lookups_from), fingerprint, seed, start, end)
+        _check_lookups(Path(options.load_lookups_from), fingerprint, seed, start, end, level)
     if options.generator_src is not None:
         log.warning(
             "--generator-src %s is ignored: the engine is built in (no external generator)",
@@ -256,9 +256,10 @@ def _check_id_state_file(path_text: str | None) -> None:
 
 
 def _check_lookups(
-    directory: Path, fingerprint: str, seed: int, start: dt.date, end: dt.date
+    directory: Path, fingerprint: str, seed: int, start: dt.date, end: dt.date, level: RunLevel
 ) -> None:
-    """The lookups must be those this run re-derives: same config, seed and world window."""
+    """The lookups must be those this run re-derives: same config, seed, world window and
+    messiness (a messy run dirties its dimensions too)."""
     flag = "--load-lookups-from"
     if not directory.is_dir():
         raise ConfigError(f"{flag}: {directory} is not a directory")
@@ -276,6 +277,13 @@ def _check_lookups(
         raise ConfigError(
             f"{flag}: {directory} was made for the world {info.world_start}..{info.world_end}, "
             f"this run's world is {start}..{end} (pin parameters.start_date/end_date)"
+        )
+    mine = level.name if level.name.endswith("_mess") else "clean"
+    theirs = info.messiness_level if info.messy else "clean"
+    if (theirs, info.messiness if info.messy else None) != (mine, level.record()):
+        raise ConfigError(
+            f"{flag}: {directory} is a {theirs} run and this one {mine} (or one of other "
+            "rates); a messy run dirties its dimensions too: take them from a run of this level"
         )
 
 

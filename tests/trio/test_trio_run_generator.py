@@ -144,6 +144,17 @@ class TestFlags:
         body = json.loads((_only_run_dir(tmp_path) / "_run.json").read_text())
         assert body["load_lookups_from"] == str(lookups_dir.resolve())
 
+    def test_load_lookups_from_a_run_of_another_level_is_refused(
+        self, tmp_path, lookups_dir, capsys
+    ):
+        """The level was not compared: a clean run took a heavy_mess run's dirty customers (or
+        the reverse), and export-raw refused the pair only later."""
+        assert run(_cli(tmp_path / "a", *DAYS, "--load-lookups-from", str(lookups_dir),
+                        "--messiness-level", "light_mess")) == 2  # fmt: skip
+        error = capsys.readouterr().err
+        assert f"--load-lookups-from: {lookups_dir} is a clean run and this one light_mess" in error
+        assert not (tmp_path / "a").exists() or not any((tmp_path / "a").iterdir())
+
     def test_id_state_file_is_read_never_written(self, tmp_path):
         state = tmp_path / "state.json"
         state.write_text('{"last_cart_id": 0}')
