@@ -21,6 +21,7 @@ from ecomlake.cli.options import (
 from ecomlake.cli.output import configure_logging
 from ecomlake.config import load_config
 from ecomlake.errors import ConfigError
+from ecomlake.run.interrupt import sigterm_as_interrupt
 from ecomlake.trio import raw_run
 
 EXAMPLES = """
@@ -105,7 +106,8 @@ def run_generator(
         config_path=config,
         plan_cache=plan_cache,
     )
-    result = raw_run.run_generator(load_config(config), options)
+    with sigterm_as_interrupt():  # a stopped run removes its partly written dir
+        result = raw_run.run_generator(load_config(config), options)
     days = result.days
     typer.echo(f"raw run: {result.run_dir}")
     typer.echo(

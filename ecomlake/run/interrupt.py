@@ -130,3 +130,24 @@ class StopRequest:
                         self._piped |= first
                     if first:
                         self.signalled(signum)
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (what schedulers and `timeout` send) stops the block as Ctrl-C does, so that its
+    clean-up runs: Python's default for SIGTERM ends the process on the spot. Main thread only;
+    an ignored SIGTERM stays ignored."""
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+    ):
+        yield
+        return
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -246,9 +246,14 @@ def _source_level(source: RawSource, config_yaml: bytes | None) -> RunLevel:
     if not info.messy:
         if log_file.is_file():
             said = "has no _run.json" if info.inferred else f"is a {info.messiness_level} run"
+            fix = (
+                "a run-generator killed before it finished leaves such a dir: run it again"
+                if info.inferred
+                else "restore the run's own _run.json"
+            )
             raise ConfigError(
                 f"--source: {source.dir} {said}, yet holds a {DEFECTS_FILE}, which only a messy "
-                "run writes: restore the run's _run.json"
+                f"run writes: {fix}"
             )
         return RunLevel()
     missing = [name for name in (CONFIG_FILE, DEFECTS_FILE) if not (source.dir / name).is_file()]

@@ -444,3 +444,17 @@ def test_a_messy_run_with_its_defects_csv_cut_short_is_one_line(tmp_path, capsys
     assert code == 2
     err = one_line_error(capsys)
     assert "is not the log its run wrote" in err  # _run.json records the log's sha256
+
+
+def test_a_killed_messy_run_dir_is_told_to_run_again(tmp_path, raw_dir, capsys):
+    """CSVs and a defect log without _run.json: what a run-generator killed outright leaves.
+    The error sent to restore a _run.json that never existed."""
+    source = Path(shutil.copytree(raw_dir, tmp_path / "src"))
+    (source / "_run.json").unlink()
+    (source / "_defects.csv").write_text("table,row_key,column,defect_type,clean,dirty\n")
+    assert run(_export(source, tmp_path / "lake")) == 2
+    error = one_line_error(capsys)
+    assert "has no _run.json, yet holds a _defects.csv" in error
+    assert error.endswith(
+        "a run-generator killed before it finished leaves such a dir: run it again"
+    )

@@ -281,3 +281,26 @@ class TestLoadLookupsFrom:
             (bare / name).write_bytes((lookups_dir / name).read_bytes())
         assert run(_cli(tmp_path / "art", *DAYS, "--load-lookups-from", str(bare))) == 2
         assert "has no _run.json" in one_line_error(capsys)
+
+
+@pytest.mark.slow
+def test_sigterm_removes_the_partly_written_run_dir(tmp_path):
+    """SIGTERM (a scheduler, `timeout`) ended the run on the spot and left CSVs without
+    _run.json or load_data.sql, a dir nothing marked as partial; Ctrl-C removed it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = tmp_path / "art"
+    command = [sys.executable, "-m", "ecomlake", "run-generator", "-c", str(QUICK),
+               "--artifact-root", str(root), "--messiness-level", "heavy_mess",
+               "--log-level", "error"]  # fmt: skip
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not list(root.glob("raw_run_*/*.csv")) and proc.poll() is None:
+        assert time.monotonic() < deadline, "no CSV within a minute"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 130, proc.stderr.read()
+    assert not root.exists()
