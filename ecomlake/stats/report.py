@@ -166,7 +166,8 @@ def _report(
     if pending:
         report.notes.append(
             f"the carts of {pending} day(s) are left out of the cart-size rows: some of their "
-            "lines arrive late on days the lake does not hold yet"
+            "lines arrive late on days the lake does not hold yet; rows counting carts, orders "
+            "or lines are judged on the rows the lake holds (their n), without those late ones"
         )
     return report
 
