@@ -33,6 +33,7 @@ from ecomlake.errors import EXIT_BAD_INPUT, EXIT_CHECKS_FAILED, ConfigError, Eco
 from ecomlake.lake.fs import check_target, exists, read_bytes, resolve_target
 from ecomlake.lake.identity import LakeIdentity, check_compatible, read_identity
 from ecomlake.lake.lock import LOCK_FILE, LockInfo
+from ecomlake.messiness.levels import skipped_note
 from ecomlake.plan.cache import default_cache_dir, plan_path
 from ecomlake.plan.calendar import day_number
 from ecomlake.run.blocked import block_size
@@ -138,10 +139,12 @@ def _lake(state: dict, seed: int | None, messiness_level: str) -> str:
                 "would refuse it: delete it if no run is writing the lake"
             ) from None
     busy = "; a run holds _lock.json" if locked else ""
+    cfg, (first, last) = state["config"], state["window"]
+    level = level_for("", cfg, messiness_level, warn=False)  # said on this line instead
+    note = skipped_note(cfg, level.name, level.rates)
+    busy += f"; {note}" if note else ""
     if identity is None:
         return "new lake" + busy
-    cfg, (first, last) = state["config"], state["window"]
-    level = level_for("", cfg, messiness_level)
     run = LakeIdentity(
         seed=cfg.faker_seed if seed is None else seed,
         config_fingerprint=level.fingerprint(cfg),

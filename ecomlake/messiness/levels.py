@@ -144,14 +144,21 @@ def reason_bias_schema(cfg: EcomConfig, level: MessLevel) -> dict[str, dict[str,
     return table.get(level.intensity)
 
 
-def check_level(cfg: EcomConfig, name: str) -> MessLevel | None:
-    """Validate the flag before anything is written; say once per run what will be skipped."""
+def check_level(cfg: EcomConfig, name: str, warn: bool = True) -> MessLevel | None:
+    """Validate the flag before anything is written; say once per run what will be skipped
+    (`warn`: a command that renders nothing, export-raw or doctor, does not say it)."""
     level = resolve_level(cfg, name)
-    if level is not None and level.reason_bias > 0 and reason_bias_schema(cfg, level) is None:
-        log.warning(
-            "messiness %s: return-reason bias skipped (parameters.return_reason_bias_schemas "
-            "has no %r entry)",
-            name,
-            level.intensity,
-        )
+    note = skipped_note(cfg, name, level)
+    if note and warn:
+        log.warning("%s", note)
     return level
+
+
+def skipped_note(cfg: EcomConfig, name: str, level: MessLevel | None) -> str:
+    """What a run at this level leaves out for want of a config entry, or ""."""
+    if level is None or level.reason_bias <= 0 or reason_bias_schema(cfg, level) is not None:
+        return ""
+    return (
+        f"messiness {name}: return-reason bias skipped (parameters.return_reason_bias_schemas "
+        f"has no {level.intensity!r} entry)"
+    )

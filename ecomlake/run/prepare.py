@@ -55,12 +55,13 @@ def lineage_for(
     return Lineage(batch_id, ingestion_ts, source_prefix)
 
 
-def level_for(owner: str, cfg: EcomConfig, name: str) -> RunLevel:
-    """The level `name` with this config's overrides; says once what it will skip."""
+def level_for(owner: str, cfg: EcomConfig, name: str, warn: bool = True) -> RunLevel:
+    """The level `name` with this config's overrides; says once what it will skip (`warn`:
+    a command that renders nothing does not)."""
     if name not in MESSINESS_LEVELS:
         rule = f"{{messiness_level}}: must be one of {', '.join(MESSINESS_LEVELS)}, got {name!r}"
         raise OptionError(owner, rule, "messiness_level")
-    return RunLevel(name, check_level(cfg, name))
+    return RunLevel(name, check_level(cfg, name, warn))
 
 
 def open_target(target: str, storage_options: dict) -> LakeLocation:

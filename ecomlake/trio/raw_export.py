@@ -264,7 +264,7 @@ def _source_level(source: RawSource, config_yaml: bytes | None) -> RunLevel:
             "carries the run's level and defect log into the lake and needs both"
         )
     cfg = load_config_text(config_yaml.decode(), str(source.dir / CONFIG_FILE))
-    rates = level_for(_OWNER, cfg, info.messiness_level).rates
+    rates = level_for(_OWNER, cfg, info.messiness_level, warn=False).rates  # rendered already
     if info.messiness is not None and level_from_record(info.messiness) != rates:
         raise ConfigError(
             f"--source: {source.dir}: the {info.messiness_level} rates of its {CONFIG_FILE} are "

@@ -62,6 +62,12 @@ def test_a_messy_lake_is_judged_at_the_level_given(tmp_path, capsys):
     assert "holds a light_mess lake and this run is none: pass --messiness-level light_mess" in out
     assert run(["doctor", "-c", QUICK, "-t", str(lake), "--messiness-level", "light_mess"]) == 0
     assert "existing lake of this config" in capsys.readouterr().out
+    # What the level leaves out is said on the lake line, not as a log line amid the table.
+    assert run(["doctor", "-c", QUICK, "-t", str(tmp_path / "new"), "--messiness-level",
+                "heavy_mess"]) == 0  # fmt: skip
+    out = capsys.readouterr()
+    assert "ok    lake    new lake; messiness heavy_mess: return-reason bias skipped" in out.out
+    assert "return-reason bias" not in out.err
 
 
 def test_plan_not_yet_cached_is_said(tmp_path, capsys, monkeypatch):
