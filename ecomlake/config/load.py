@@ -9,10 +9,11 @@ import difflib
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ecomlake.config.fields import RULE_ERROR_TYPE
 from ecomlake.config.models import EcomConfig
@@ -128,13 +129,52 @@ def _pick_first(errors: list[dict]) -> dict:
 
 
 def _did_you_mean(extra: dict, errors: list[dict]) -> str:
-    """Suggest a required sibling key that the unknown key closely resembles."""
+    """Suggest the key the unknown one closely resembles: a key of that mapping in the config's
+    model (the same letters in another case first), or a required sibling that is missing."""
     parent, name = extra["loc"][:-1], str(extra["loc"][-1])
     missing = [
         str(e["loc"][-1]) for e in errors if e["type"] == "missing" and e["loc"][:-1] == parent
     ]
-    close = difflib.get_close_matches(name, missing, n=1)
+    known = [*missing, *_model_keys(EcomConfig, parent)]
+    same = [key for key in known if key.lower() == name.lower()]
+    close = same or difflib.get_close_matches(name, known, n=1)
     return f"did you mean {close[0]!r}?" if close else ""
+
+
+def _model_keys(model: type[BaseModel], path: tuple) -> list[str]:
+    """The keys the model takes at `path` (a validation error's location), [] where the path
+    leads to no model (a list of numbers, a free mapping)."""
+    kind: Any = model
+    for part in path:
+        kind = _bare(kind)
+        if isinstance(kind, type) and issubclass(kind, BaseModel) and isinstance(part, str):
+            field = kind.model_fields.get(part)
+            kind = field.annotation if field is not None else None
+        elif get_origin(kind) in (list, tuple) and isinstance(part, int):
+            kind = get_args(kind)[0]
+        elif get_origin(kind) is dict:
+            kind = get_args(kind)[1]
+        else:
+            return []
+    kind = _bare(kind)
+    if isinstance(kind, type) and issubclass(kind, BaseModel):
+        return [field.alias or key for key, field in kind.model_fields.items()]
+    return []
+
+
+def _bare(kind: Any) -> Any:
+    """`X | None` and `Annotated[X, ...]` as X."""
+    while True:
+        origin = get_origin(kind)
+        if origin is Annotated:
+            kind = get_args(kind)[0]
+        elif origin in (Union, UnionType):
+            args = [a for a in get_args(kind) if a is not type(None)]
+            if len(args) != 1:
+                return kind
+            kind = args[0]
+        else:
+            return kind
 
 
 def format_path(loc: list[str | int]) -> str:

@@ -165,6 +165,25 @@ def test_unknown_key_typo(quick_data: dict) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.update(messiness={"Heavy_Mess": {}}),
+         "messiness.Heavy_Mess: unknown key (did you mean 'heavy_mess'?)"),
+        (lambda d: d.update(messiness={"heavy_mess": {"whitespce": 0.5}}),
+         "messiness.heavy_mess.whitespce: unknown key (did you mean 'whitespace'?)"),
+        (lambda d: d["tables"][0].update(colums=[]),
+         "tables[0].colums: unknown key (did you mean 'columns'?)"),
+        (lambda d: d.update(Faker_Seed=3), "Faker_Seed: unknown key (did you mean 'faker_seed'?)"),
+        (lambda d: params(d).update(zzz=1), "parameters.zzz: unknown key (check the spelling)"),
+    ],
+)  # fmt: skip
+def test_an_unknown_optional_key_is_matched_against_the_keys_there(quick_data, mutate, message):
+    """Only missing required keys were offered: a misspelt optional key, or a level in another
+    case, got 'check the spelling'."""
+    assert config_error(mutated(quick_data, mutate)) == message
+
+
 def test_missing_required_section(quick_data: dict) -> None:
     text = mutated(quick_data, lambda d: d.pop("vocab"))
     assert config_error(text) == "vocab: field required"
