@@ -31,14 +31,14 @@ from ecomlake.cli.options import (
 from ecomlake.config import EcomConfig, config_fingerprint, load_config
 from ecomlake.errors import EXIT_BAD_INPUT, EXIT_CHECKS_FAILED, ConfigError, EcomlakeError
 from ecomlake.lake.fs import check_target, exists, read_bytes, resolve_target
-from ecomlake.lake.identity import LakeIdentity, check_compatible, read_identity
+from ecomlake.lake.identity import check_compatible, read_identity
 from ecomlake.lake.lock import LOCK_FILE, LockInfo
 from ecomlake.messiness.levels import skipped_note
 from ecomlake.plan.cache import default_cache_dir, plan_path
 from ecomlake.plan.calendar import day_number
 from ecomlake.run.blocked import block_size
 from ecomlake.run.executors import probe_address
-from ecomlake.run.prepare import level_for
+from ecomlake.run.prepare import lake_identity, level_for, run_identity
 from ecomlake.run.sizing import check_plan_fits
 from ecomlake.run.window import DayChoice
 
@@ -145,15 +145,8 @@ def _lake(state: dict, seed: int | None, messiness_level: str) -> str:
     busy += f"; {note}" if note else ""
     if identity is None:
         return "new lake" + busy
-    run = LakeIdentity(
-        seed=cfg.faker_seed if seed is None else seed,
-        config_fingerprint=level.fingerprint(cfg),
-        generator_version=__version__,
-        world_start=first.isoformat(),
-        world_end=last.isoformat(),
-        messiness=level.record(),
-    )
-    check_compatible(loc, identity, run)
+    run = run_identity(cfg, cfg.faker_seed if seed is None else seed, level)
+    check_compatible(loc, identity, lake_identity(run, first, last, level.record()))
     return f"existing lake of this config (seed {identity.seed}): a run resumes it{busy}"
 
 

@@ -201,7 +201,7 @@ class LakeLock:
                 continue  # released after our create failed: race for it again
             if holder.token == self.info.token:
                 break  # our own create: its reply was lost and the retry found the file
-            reason = stale_reason(holder) or expired_reason(holder, self.expiry_hours)
+            reason = self._stale(holder)
             if reason is None:
                 raise TargetLocked.because(self._refusal(holder))
             self._take_over(holder, reason)
@@ -211,6 +211,10 @@ class LakeLock:
                 "run tried to take it; try again"
             )
         self.held = True
+
+    def _stale(self, holder: LockInfo) -> str | None:
+        """Why a lock (or a takeover marker) may be taken over, or None."""
+        return stale_reason(holder) or expired_reason(holder, self.expiry_hours)
 
     def _refusal(self, holder: LockInfo) -> str:
         lock = self._uri(LOCK_FILE)
@@ -238,7 +242,7 @@ class LakeLock:
             if taker is None:
                 return  # that takeover has just finished: look at the lock again
             if taker.token != self.info.token:
-                why = stale_reason(taker) or expired_reason(taker, self.expiry_hours)
+                why = self._stale(taker)
                 if why is None:
                     raise TargetLocked.because(
                         f"another run ({taker.describe()}) is taking over the stale lock "

@@ -24,7 +24,6 @@ from ecomlake.lake import (
     LakeLocation,
     ParquetOptions,
     PartitionManifest,
-    RunIdentity,
     resolve_target,
     write_bytes,
 )
@@ -76,9 +75,11 @@ from ecomlake.run.prepare import (
     check_batch_reuse,
     check_lake,
     check_lineage_columns,
+    lake_identity,
     level_for,
     lineage_for,
     open_target,
+    run_identity,
 )
 from ecomlake.run.sizing import check_plan_fits, estimate_work, plans_quickly
 from ecomlake.run.task import DayResult, DayTask, WriteSettings
@@ -364,14 +365,7 @@ def _prepare(cfg: EcomConfig, options: GenerateOptions) -> _Prepared:
     check_plan_fits(cfg, blocks, on_ray=isinstance(executor, RayExecutor))
     loc = open_target(options.target, options.storage_options)
     _refuse_unshared_local_target(executor, loc, options)
-    identity = LakeIdentity(
-        seed=settings.identity.seed,
-        config_fingerprint=settings.identity.config_fingerprint,
-        generator_version=__version__,
-        world_start=start.isoformat(),
-        world_end=end.isoformat(),
-        messiness=level.record(),
-    )
+    identity = lake_identity(settings.identity, start, end, level.record())
     existing = check_lake(loc, identity, overwrite=options.overwrite)
     if existing is not None:
         check_format(loc, options.tables)  # a new lake has no tables to look for
@@ -609,7 +603,7 @@ def _write_settings(cfg: EcomConfig, options: GenerateOptions, level: RunLevel) 
         parquet=ParquetOptions(
             compression=options.compression, target_size_mb=options.target_size_mb
         ),
-        identity=RunIdentity(seed, level.fingerprint(cfg), __version__),
+        identity=run_identity(cfg, seed, level),
         skip_committed=not options.overwrite,
         level=level,
     )

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ecomlake import __version__
 from ecomlake.config import EcomConfig
 from ecomlake.errors import OptionError
 from ecomlake.lake import LakeLocation, resolve_target
-from ecomlake.lake.commit import PartitionWrite
+from ecomlake.lake.commit import PartitionWrite, RunIdentity
 from ecomlake.lake.fs import check_target, is_link, join
 from ecomlake.lake.identity import LakeIdentity, check_compatible, read_identity
 from ecomlake.lake.runs import RunRecord
@@ -62,6 +63,20 @@ def level_for(owner: str, cfg: EcomConfig, name: str, warn: bool = True) -> RunL
         rule = f"{{messiness_level}}: must be one of {', '.join(MESSINESS_LEVELS)}, got {name!r}"
         raise OptionError(owner, rule, "messiness_level")
     return RunLevel(name, check_level(cfg, name, warn))
+
+
+def run_identity(cfg: EcomConfig, seed: int, level: RunLevel) -> RunIdentity:
+    """What a run's partitions are reused by: its seed and config, with the level folded in."""
+    return RunIdentity(seed, level.fingerprint(cfg), __version__)
+
+
+def lake_identity(
+    run: RunIdentity, start: dt.date | str, end: dt.date | str, messiness: dict | None
+) -> LakeIdentity:
+    """The identity a run gives a lake of that window (and a messy one's level and rates)."""
+    return LakeIdentity(
+        run.seed, run.config_fingerprint, run.generator_version, str(start), str(end), messiness
+    )
 
 
 def open_target(target: str, storage_options: dict) -> LakeLocation:

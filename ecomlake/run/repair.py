@@ -20,7 +20,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 
-from ecomlake import __version__
 from ecomlake.config import EcomConfig
 from ecomlake.errors import OptionError
 from ecomlake.lake import (
@@ -28,7 +27,6 @@ from ecomlake.lake import (
     PartitionManifest,
     PartitionState,
     PartitionWrite,
-    RunIdentity,
     check_partition,
     join,
 )
@@ -51,7 +49,7 @@ from ecomlake.render.registry import INGEST_KEY, SIGNUP_TABLE, table_spec
 from ecomlake.run.days import assign_tasks, spread_backlog
 from ecomlake.run.driver import GenerateOptions
 from ecomlake.run.executors import DayFailure, RunProgress, choose_executor
-from ecomlake.run.prepare import level_for, open_target
+from ecomlake.run.prepare import lake_identity, level_for, open_target, run_identity
 from ecomlake.run.sizing import estimate_work
 from ecomlake.run.task import DayResult, DayTask, WriteSettings
 from ecomlake.tables import TableCommitter, commit_failure, open_tables
@@ -179,8 +177,10 @@ def _open_lake(
     if recorded is not None:  # the lake's own rates (an exported run dir's have no late rows)
         level = RunLevel(level.name, recorded)
     seed = lake.seed if options.seed is None else options.seed
-    identity = RunIdentity(seed, level.fingerprint(cfg), __version__)
-    if not lake.same_world(_as_lake(identity, lake)):
+    identity = run_identity(cfg, seed, level)
+    if not lake.same_world(
+        lake_identity(identity, lake.world_start, lake.world_end, lake.messiness)
+    ):
         rule = (
             f"{{repair}}: {loc.uri} holds a lake made with another config or seed than the one "
             f"given (fingerprint {lake.config_fingerprint[:12]}, seed {lake.seed}); leave out "
@@ -239,18 +239,6 @@ def _commit_tables(
         }
     except Exception as exc:  # a catalog or store error: the data is repaired, the tables not
         result.failures.append(DayFailure("", commit_failure(tables.fmt.name, exc)))
-
-
-def _as_lake(identity: RunIdentity, lake: LakeIdentity) -> LakeIdentity:
-    """The identity a run with this config and seed would give the lake's own window."""
-    return LakeIdentity(
-        identity.seed,
-        identity.config_fingerprint,
-        identity.generator_version,
-        lake.world_start,
-        lake.world_end,
-        lake.messiness,
-    )
 
 
 def _clear_strays(loc: LakeLocation, result: RepairResult) -> None:

@@ -278,7 +278,7 @@ def _check_lookups(
             f"{flag}: {directory} was made for the world {info.world_start}..{info.world_end}, "
             f"this run's world is {start}..{end} (pin parameters.start_date/end_date)"
         )
-    mine = level.name if level.name.endswith("_mess") else "clean"
+    mine = level.name if level.rates is not None else "clean"
     theirs = info.messiness_level if info.messy else "clean"
     if (theirs, info.messiness if info.messy else None) != (mine, level.record()):
         raise ConfigError(
